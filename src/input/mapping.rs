@@ -1,0 +1,3 @@
+//! Header matching: which column feeds which API field.
+//!
+//! STUB: to be implemented.

@@ -1,0 +1,3 @@
+//! Streaming CSV reader with physical line numbers.
+//!
+//! STUB: to be implemented.

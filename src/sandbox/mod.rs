@@ -1,0 +1,3 @@
+//! Embedded Notify emulator (axum, in memory, loopback only).
+//!
+//! STUB: to be implemented.

@@ -1,0 +1,3 @@
+//! Field rules of the create-customer docs, applied locally before any request.
+//!
+//! STUB: to be implemented.
