@@ -22,7 +22,9 @@ pub enum InputError {
         source: std::io::Error,
     },
     /// The file has no header row.
-    #[error("{path}: the file is empty; it needs a header row naming the columns (e.g. CustomerCode,Name,...)")]
+    #[error(
+        "{path}: the file is empty; it needs a header row naming the columns (e.g. CustomerCode,Name,...)"
+    )]
     NoHeader {
         /// The input file.
         path: PathBuf,
