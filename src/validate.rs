@@ -29,6 +29,7 @@
 //! the common case (an already clean value) allocates nothing.
 
 use std::fmt;
+use std::sync::LazyLock;
 
 use email_address::{EmailAddress, Options};
 
@@ -131,7 +132,16 @@ fn normalize(c: &mut Customer, field: Field) {
     let Some(value) = c.get(field) else {
         return;
     };
-    let trimmed = value.trim();
+    // `str::trim` decodes characters from both ends; a value that starts and
+    // ends with a visible ASCII character (nearly all) cannot change.
+    let clean_ends = |b: &[u8]| {
+        b.first().is_some_and(u8::is_ascii_graphic) && b.last().is_some_and(u8::is_ascii_graphic)
+    };
+    let trimmed = if clean_ends(value.as_bytes()) {
+        value
+    } else {
+        value.trim()
+    };
     if field == Field::Country
         && trimmed.len() == 2
         && trimmed.bytes().any(|b| b.is_ascii_lowercase())
@@ -179,9 +189,28 @@ fn too_long(value: &str, max: usize) -> Option<String> {
 }
 
 fn is_country(code: &str) -> bool {
-    code.len() == 2
-        && code.bytes().all(|b| b.is_ascii_uppercase())
-        && celes::Country::from_alpha2(code).is_ok()
+    // celes looks codes up in a hashed map, a measurable cost per row; its
+    // answers for all 676 pairs of letters fit in one small bit table.
+    static ALPHA2: LazyLock<[u32; 26]> = LazyLock::new(|| {
+        let mut table = [0u32; 26];
+        for (first, row) in (b'A'..=b'Z').zip(table.iter_mut()) {
+            for second in b'A'..=b'Z' {
+                let code = [first, second];
+                let known = std::str::from_utf8(&code)
+                    .is_ok_and(|code| celes::Country::from_alpha2(code).is_ok());
+                if known {
+                    *row |= 1 << (second - b'A');
+                }
+            }
+        }
+        table
+    });
+    match code.as_bytes() {
+        &[first @ b'A'..=b'Z', second @ b'A'..=b'Z'] => {
+            ALPHA2[usize::from(first - b'A')] & (1 << (second - b'A')) != 0
+        }
+        _ => false,
+    }
 }
 
 fn country_problem(value: &str) -> Option<String> {
@@ -201,6 +230,9 @@ fn country_problem(value: &str) -> Option<String> {
 }
 
 fn email_problem(value: &str) -> Option<String> {
+    if is_plain_email(value) {
+        return None;
+    }
     let options = Options::default()
         .with_required_tld()
         .without_domain_literal()
@@ -231,6 +263,64 @@ fn email_problem(value: &str) -> Option<String> {
         "{} is not a valid e-mail address: {why}",
         quoted(value)
     ))
+}
+
+/// Allocation-free check for the shape nearly every address has: ASCII
+/// `local@label.label` with plain characters. It accepts a strict subset of
+/// what `email_address` accepts with our options (dot-atom local part of at
+/// most 64 bytes; at least two labels of at most 63 bytes that start and end
+/// with a letter or digit; domain of at most 254 bytes), so it only skips
+/// work: whatever it does not accept goes to the full parser.
+fn is_plain_email(s: &str) -> bool {
+    // One pass over the bytes; `split` and friends cost more than the check.
+    let bytes = s.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    if local.len() > 64 || domain.len() > 254 {
+        return false;
+    }
+    // Local part: atoms separated by single dots.
+    let mut after_dot = true;
+    for &b in local {
+        match b {
+            b'.' if after_dot => return false,
+            b'.' => after_dot = true,
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'+' | b'%' => {
+                after_dot = false;
+            }
+            _ => return false,
+        }
+    }
+    if after_dot {
+        return false;
+    }
+    // Domain: labels of letters, digits and inner hyphens.
+    let (mut labels, mut label_len, mut last_alnum) = (1, 0, false);
+    for &b in domain {
+        match b {
+            b'.' if label_len == 0 || !last_alnum => return false,
+            b'.' => {
+                labels += 1;
+                label_len = 0;
+                last_alnum = false;
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                label_len += 1;
+                last_alnum = true;
+            }
+            b'-' if label_len > 0 => {
+                label_len += 1;
+                last_alnum = false;
+            }
+            _ => return false,
+        }
+        if label_len > 63 {
+            return false;
+        }
+    }
+    label_len > 0 && last_alnum && labels >= 2
 }
 
 fn phone_problem(value: &str) -> Option<String> {
@@ -498,17 +588,83 @@ mod tests {
         );
     }
 
+    fn full_parser_accepts(s: &str) -> bool {
+        let options = Options::default()
+            .with_required_tld()
+            .without_domain_literal()
+            .without_display_text();
+        EmailAddress::parse_with_options(s, options).is_ok()
+    }
+
+    #[test]
+    fn plain_email_fast_path_only_accepts_what_the_parser_accepts() {
+        for s in [
+            "a@b.nl",
+            "first.last+tag@mail-1.example.co.uk",
+            "x_%-@a1.b2",
+        ] {
+            assert!(is_plain_email(s), "{s}");
+            assert!(full_parser_accepts(s), "{s}");
+        }
+        for s in [
+            "a@b",
+            ".a@b.nl",
+            "a.@b.nl",
+            "a..b@c.nl",
+            "a@-b.nl",
+            "a@b-.nl",
+            "a@b..nl",
+            "a@b.nl.",
+            "a@@b.nl",
+            "a@b@c.nl",
+            "@b.nl",
+            "a@",
+            "é@b.nl",
+            "\"a\"@b.nl",
+        ] {
+            assert!(!is_plain_email(s), "{s}");
+        }
+        let long_local = format!("{}@b.nl", "a".repeat(65));
+        assert!(!is_plain_email(&long_local));
+        assert!(!full_parser_accepts(&long_local));
+        let long_label = format!("a@{}.nl", "b".repeat(64));
+        assert!(!is_plain_email(&long_label));
+    }
+
+    #[test]
+    fn country_table_agrees_with_celes() {
+        for a in 'A'..='Z' {
+            for b in 'A'..='Z' {
+                let code = format!("{a}{b}");
+                assert_eq!(
+                    is_country(&code),
+                    celes::Country::from_alpha2(&code).is_ok(),
+                    "{code}"
+                );
+            }
+        }
+        assert!(!is_country("nl"));
+        assert!(!is_country("N"));
+        assert!(!is_country("NLD"));
+    }
+
     fn field_value() -> impl Strategy<Value = String> {
         prop_oneof![
             any::<String>(),
             "\\s{0,2}[a-zA-Z]{1,3}\\s{0,2}",
             "\\s?[a-zé.+]{0,6}@[a-z.\\[\\]0-9]{0,8}\\s?",
+            "[a-zA-Z0-9._%+-]{0,8}@[a-zA-Z0-9.-]{0,12}",
             "\\s?[+0-9 ()./a-]{0,24}\\s?",
             "[é€ x]{0,260}",
         ]
     }
 
     proptest! {
+        #[test]
+        fn plain_email_fast_path_is_a_subset(s in "[a-zA-Z0-9._%+@-]{0,10}@[a-zA-Z0-9.@_-]{0,12}") {
+            prop_assert!(!is_plain_email(&s) || full_parser_accepts(&s), "{}", s);
+        }
+
         #[test]
         fn validate_never_panics_and_is_idempotent(
             values in proptest::collection::vec(proptest::option::of(field_value()), 13)
@@ -517,6 +673,12 @@ mod tests {
             for (field, value) in Field::ALL.into_iter().zip(values) {
                 if let Some(value) = value {
                     c.set(field, value);
+                }
+            }
+            for field in [Field::Email, Field::InvoiceEmail] {
+                if let Some(value) = c.get(field) {
+                    let value = value.trim();
+                    prop_assert!(!is_plain_email(value) || full_parser_accepts(value), "{}", value);
                 }
             }
             let first = validate(&mut c);
