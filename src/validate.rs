@@ -36,9 +36,10 @@ use email_address::{EmailAddress, Options};
 use crate::customer::Customer;
 use crate::fields::Field;
 
-/// Fewest digits a phone number may have. Subscriber numbers with their
-/// area code have at least 6 digits in the countries our users invoice
-/// (NL 9–10, BE 8–9, DE 6+); fewer is a placeholder such as `0`, `-` or `112`.
+/// Fewest digits a phone number may have. A national number with its area
+/// code has well over 6 digits in the countries our users invoice (NL and
+/// BE: 9–10 with the leading 0); fewer is a placeholder such as `0`, `-`
+/// or `112`, not a number the customer can be reached on.
 pub const MIN_PHONE_DIGITS: usize = 6;
 
 /// Longest value that is quoted in full in a message; longer ones are cut so
