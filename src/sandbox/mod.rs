@@ -6,12 +6,18 @@
 //! that shares it. It never binds anything but 127.0.0.1.
 //!
 //! Files: `options.rs` (start-up settings, CLI flags), `faults.rs` (fault
-//! knobs and dice), `stats.rs` (counters).
+//! knobs and dice), `payload.rs` (request decoding and field rules),
+//! `store.rs` (the customer table), `wire.rs` (response shapes),
+//! `stats.rs` (counters).
 
 mod faults;
 mod options;
+mod payload;
 mod stats;
+mod store;
+mod wire;
 
 pub use faults::{Faults, JunkMode, RetryAfterStyle};
 pub use options::{DuplicateMode, SandboxArgs, SandboxOptions};
 pub use stats::Stats;
+pub use store::StoredCustomer;
