@@ -22,6 +22,9 @@ mod stats;
 mod store;
 mod wire;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::thread::JoinHandle;
