@@ -353,7 +353,6 @@ fn quoted(value: &str) -> String {
 
 #[cfg(test)]
 // Tests may unwrap: a panic is the failure report.
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -150,7 +150,6 @@ pub fn header_key(s: &str) -> String {
 
 #[cfg(test)]
 // Tests may unwrap: a panic is the failure report.
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -318,7 +318,6 @@ fn strip_bom<R: Read + Send + 'static>(mut r: R) -> io::Result<Box<dyn Read + Se
 
 #[cfg(test)]
 // Tests may unwrap: a panic is the failure report.
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::sync::Arc;
