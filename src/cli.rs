@@ -93,6 +93,26 @@ pub struct ImportArgs {
     /// Validate and write the results file (valid/invalid) without sending anything.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Continue a stopped run from its journal (<results>.journal): rows already done are not sent again.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Attempts per row before it is marked failed (429 answers do not count).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_attempts: u32,
+
+    /// Longest Retry-After to honour, in seconds; a longer one stops the run (resumable).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub max_retry_after: u64,
+
+    /// Stop cleanly after N failed rows (invalid rows do not count).
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+
+    /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub grace_period: f64,
 }
 
 /// Arguments of `validate`.
@@ -119,7 +139,7 @@ pub struct InputArgs {
     )]
     pub results: Option<PathBuf>,
 
-    /// Replace an existing results file.
+    /// Replace an existing results file (and start over instead of continuing a journal).
     #[arg(long)]
     pub force: bool,
 

@@ -79,6 +79,16 @@ pub struct UploadConfig {
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// Continue from the journal.
+    pub resume: bool,
+    /// Attempts per row.
+    pub max_attempts: u32,
+    /// Longest Retry-After honoured.
+    pub max_retry_after: Duration,
+    /// Stop after this many failed rows.
+    pub max_errors: Option<u64>,
+    /// How long in-flight requests may finish after a stop signal.
+    pub grace_period: Duration,
 }
 
 /// The API to talk to.
@@ -250,6 +260,20 @@ fn upload_config(
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
         return Err(usage("--timeout must be between 0 and 3600 seconds"));
     }
+    if !(args.grace_period.is_finite() && (0.0..=3600.0).contains(&args.grace_period)) {
+        return Err(usage("--grace-period must be between 0 and 3600 seconds"));
+    }
+    if args.max_attempts == 0 || args.max_attempts > 100 {
+        return Err(usage("--max-attempts must be between 1 and 100"));
+    }
+    if args.max_errors == Some(0) {
+        return Err(usage("--max-errors must be at least 1"));
+    }
+    if args.resume && args.input.force {
+        return Err(usage(
+            "--resume continues a run and --force starts over; choose one",
+        ));
+    }
     let target = if args.sandbox {
         Target::Sandbox
     } else {
@@ -274,6 +298,11 @@ fn upload_config(
         burst: args.burst,
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),
+        resume: args.resume,
+        max_attempts: args.max_attempts,
+        max_retry_after: Duration::from_secs(args.max_retry_after),
+        max_errors: args.max_errors,
+        grace_period: Duration::from_secs_f64(args.grace_period),
     })
 }
 

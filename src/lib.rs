@@ -15,6 +15,7 @@ pub mod config;
 pub mod customer;
 pub mod fields;
 pub mod input;
+pub mod journal;
 pub mod outcome;
 pub mod pipeline;
 pub mod preflight;

@@ -6,13 +6,14 @@
 //! stage's logic lives in its module.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use crate::api::ApiClient;
 use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
 use crate::input::InputError;
+use crate::journal::{self, Header, Journal, Resume};
 use crate::outcome::{Counts, Outcome, Status};
 use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
@@ -26,8 +27,12 @@ const CHANNEL_ROWS: usize = 1024;
 /// Runs `run` and returns the exit code.
 pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
     let started = Instant::now();
-    results::check_writable(&run.results, run.force)
+    let resuming = run.upload.as_ref().is_some_and(|u| u.resume);
+    results::check_writable(&run.results, run.force || resuming)
         .map_err(|e| SetupError::Other(e.to_string()))?;
+    if run.upload.is_some() {
+        check_journal(run, resuming)?;
+    }
     let pre = preflight::scan(&run.input)?;
     if !pre.unknown_columns.is_empty() {
         tracing::warn!(
@@ -67,7 +72,7 @@ fn validate_only(
     let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
     let mut counts = Counts::default();
     let mut write_err = None;
-    preflight::plan(pre, true, |item| {
+    preflight::plan(pre, true, None, |item| {
         let Planned::Done(outcome) = item else {
             return false;
         };
@@ -91,6 +96,8 @@ fn validate_only(
         counts: &counts,
         elapsed: started.elapsed(),
         requests: None,
+        retries: 0,
+        rate_limited: 0,
         results: &path,
         stopped: None,
     };
@@ -145,28 +152,50 @@ fn upload_file(
     ));
     let client =
         Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
-    let settings = UploadSettings {
-        overwrite: upload.overwrite,
-        rate: upload.rate,
-        burst: upload.burst,
-        concurrency: upload.concurrency,
-    };
-    let uploader = Uploader::new(client.clone(), settings);
+    let (journal, resume) = open_journal(run, upload, pre, &url, &key, reporter)?;
+    let journal = Arc::new(journal);
+    let mut settings = UploadSettings::new(
+        upload.overwrite,
+        upload.rate,
+        upload.burst,
+        upload.concurrency,
+    );
+    settings.max_attempts = upload.max_attempts;
+    settings.max_retry_after = upload.max_retry_after;
+    settings.max_errors = upload.max_errors;
+    let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
-    let (counts, path, read_err) = pipeline(&rt, run, pre, &uploader, reporter)?;
+    let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
+    let piped = pipeline(&rt, run, pre, resume.as_ref(), &uploader, reporter);
+    signals.abort();
     drop(rt);
     if let Some(handle) = sandbox {
         handle.shutdown();
     }
-    let stopped = match uploader.stop_reason() {
-        Some(StopReason::Auth(e)) => Some(format!("{e}")),
-        Some(StopReason::Interrupted) => Some("interrupted".to_owned()),
+    let (counts, path, read_err) = piped?;
+    let journal_path = journal.path().to_owned();
+    if let Ok(journal) = Arc::try_unwrap(journal) {
+        journal.close().map_err(|e| other("journal", e))?;
+    }
+    let stop = uploader.stop_reason();
+    let unfinished = counts.get(Status::Skipped) + counts.get(Status::Failed);
+    if unfinished == 0 && stop.is_none() && read_err.is_none() {
+        // Every row has its final outcome in the results file: nothing to resume.
+        let _ = std::fs::remove_file(&journal_path);
+    }
+    let stopped = match &stop {
+        Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
         requests: Some(client.requests_sent()),
+        retries: uploader
+            .counters()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed),
+        rate_limited: uploader.rate_limited(),
         results: &path,
         stopped: stopped.clone(),
     };
@@ -174,13 +203,77 @@ fn upload_file(
     if let Some(why) = &stopped {
         tracing::error!("{why}");
     }
-    Ok(match uploader.stop_reason() {
-        Some(StopReason::Auth(_)) => exit::ABORTED,
+    if unfinished > 0 && journal_path.exists() {
+        reporter.info(&format!(
+            "notify-import: {unfinished} rows are not done; the journal {} lets `--resume` continue without sending anything twice",
+            journal_path.display()
+        ));
+    }
+    Ok(match stop {
         Some(StopReason::Interrupted) => exit::INTERRUPTED,
+        Some(_) => exit::ABORTED,
         None if read_err.is_some() => exit::ABORTED,
         None if counts.all_succeeded() => exit::OK,
         None => exit::ROWS_FAILED,
     })
+}
+
+/// Before reading the input: an earlier run's journal must be continued
+/// (`--resume`) or explicitly discarded (`--force`), never ignored.
+fn check_journal(run: &RunConfig, resuming: bool) -> Result<(), SetupError> {
+    let path = journal::path_for(&run.results);
+    if path.exists() && !resuming && !run.force {
+        return Err(SetupError::Usage(config::UsageError(format!(
+            "an earlier run left a journal at {}: continue it with --resume (nothing is sent twice), or start over with --force",
+            path.display()
+        ))));
+    }
+    Ok(())
+}
+
+/// Starts a new journal or continues the old one after checking that it
+/// belongs to this input, target and mode.
+fn open_journal(
+    run: &RunConfig,
+    upload: &UploadConfig,
+    pre: &Preflight,
+    url: &reqwest::Url,
+    key: &ApiKey,
+    reporter: &Reporter,
+) -> Result<(Journal, Option<Resume>), SetupError> {
+    let path = journal::path_for(&run.results);
+    let fp = journal::fingerprint(&run.input).map_err(|e| {
+        SetupError::Input(InputError::Io {
+            path: run.input.clone(),
+            source: e,
+        })
+    })?;
+    let kind = match key.kind() {
+        config::KeyKind::Test => "test",
+        config::KeyKind::Live => "live",
+    };
+    let header = Header::new(fp, url.as_str(), kind, upload.overwrite, pre.rows);
+    if upload.resume && path.exists() {
+        let (journal, old, resume) =
+            Journal::resume(&path).map_err(|e| other("cannot resume", e))?;
+        if let Some(why) = old.mismatch(&header) {
+            return Err(SetupError::Usage(config::UsageError(format!(
+                "cannot resume from {}: {why}",
+                path.display()
+            ))));
+        }
+        reporter.info(&format!(
+            "notify-import: resuming: {} rows already done, {} to check first because an earlier send's answer was lost",
+            resume.done.len(),
+            resume.in_doubt.len()
+        ));
+        return Ok((journal, Some(resume)));
+    }
+    if upload.resume {
+        reporter.info("notify-import: no journal to resume; starting a new run");
+    }
+    let journal = Journal::create(&path, &header).map_err(|e| other("journal", e))?;
+    Ok((journal, None))
 }
 
 /// Reader thread → uploader (on `rt`) → writer thread. Returns the counts,
@@ -189,6 +282,7 @@ fn pipeline(
     rt: &tokio::runtime::Runtime,
     run: &RunConfig,
     pre: &Preflight,
+    resume: Option<&Resume>,
     uploader: &Uploader,
     reporter: &Reporter,
 ) -> Result<(Counts, std::path::PathBuf, Option<InputError>), SetupError> {
@@ -196,12 +290,14 @@ fn pipeline(
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
     let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
 
-    let signals = rt.spawn(watch_signals(uploader.stop_handle()));
     let (mut counts, write_err, read_err) = std::thread::scope(|scope| {
         // The sender moves into the reader thread, so the channel closes
         // (and the uploader ends) when the reader is done.
-        let reader = scope
-            .spawn(move || preflight::plan(pre, false, |item| row_tx.blocking_send(item).is_ok()));
+        let reader = scope.spawn(move || {
+            preflight::plan(pre, false, resume, |item| {
+                row_tx.blocking_send(item).is_ok()
+            })
+        });
         let writer_thread = scope.spawn(|| {
             let mut counts = Counts::default();
             let mut err = None;
@@ -219,7 +315,6 @@ fn pipeline(
         let (counts, write_err) = writer_thread.join().unwrap_or_default();
         (counts, write_err, read_err)
     });
-    signals.abort();
     if let Some(e) = write_err {
         return Err(other("cannot write the results file", e));
     }
@@ -246,19 +341,19 @@ fn pipeline(
     Ok((counts, path, read_err))
 }
 
-/// First SIGINT/SIGTERM: stop sending, let in-flight requests finish.
-/// Second: exit at once.
-async fn watch_signals(stop: upload::StopHandle) {
-    for n in 0.. {
-        if wait_for_signal().await.is_err() {
-            return;
-        }
-        if n == 0 {
-            stop.interrupt();
-        } else {
-            std::process::exit(i32::from(exit::INTERRUPTED));
-        }
+/// First SIGINT/SIGTERM: stop sending; requests in flight get `grace` to
+/// finish. Second signal, or the grace period over: abandon them (their
+/// rows stay in doubt in the journal for `--resume`).
+async fn watch_signals(stop: upload::StopHandle, grace: Duration) {
+    if wait_for_signal().await.is_err() {
+        return;
     }
+    stop.interrupt();
+    tokio::select! {
+        _ = tokio::time::sleep(grace) => {}
+        _ = wait_for_signal() => {}
+    }
+    stop.abandon_in_flight();
 }
 
 async fn wait_for_signal() -> std::io::Result<()> {

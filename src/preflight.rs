@@ -17,6 +17,7 @@ use crate::customer::Customer;
 use crate::input::InputError;
 use crate::input::mapping::Mapping;
 use crate::input::reader::{CsvReader, Record};
+use crate::journal::Resume;
 use crate::outcome::{Outcome, Status};
 use crate::validate::{self, Problem};
 
@@ -55,6 +56,9 @@ pub enum Planned {
         code: String,
         /// JSON request body.
         body: Vec<u8>,
+        /// An earlier run sent this row and never learned the answer: look
+        /// the code up before creating.
+        in_doubt: bool,
     },
     /// A row whose outcome is already known (invalid).
     Done(Outcome),
@@ -203,10 +207,12 @@ pub fn scan(path: &Path) -> Result<Preflight, InputError> {
 
 /// Second pass: hands every row, in input order, to `emit`. Stops early
 /// (without error) when `emit` returns false. `dry_run` turns valid rows
-/// into `valid` outcomes instead of payloads.
+/// into `valid` outcomes instead of payloads. With `resume`, rows an
+/// earlier run finished keep their recorded outcome.
 pub fn plan(
     pre: &Preflight,
     dry_run: bool,
+    resume: Option<&Resume>,
     mut emit: impl FnMut(Planned) -> bool,
 ) -> Result<(), InputError> {
     if stamp(&pre.path)? != pre.stamp {
@@ -232,7 +238,12 @@ pub fn plan(
                 _ => {}
             }
         }
-        let item = if !rows.problems.is_empty() {
+        let earlier = resume
+            .and_then(|r| r.done.get(&row))
+            .filter(|o| o.code == code);
+        let item = if let Some(done) = earlier {
+            Planned::Done(done.clone())
+        } else if !rows.problems.is_empty() {
             let error = validate::describe(&rows.problems);
             Planned::Done(Outcome::local(row, line, code, Status::Invalid, error))
         } else if dry_run {
@@ -244,11 +255,13 @@ pub fn plan(
                 String::new(),
             ))
         } else {
+            let in_doubt = resume.is_some_and(|r| r.in_doubt.contains(&row));
             Planned::Send {
                 row,
                 line,
                 code,
                 body: rows.customer.to_json(),
+                in_doubt,
             }
         };
         if !emit(item) {

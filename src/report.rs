@@ -123,6 +123,10 @@ pub struct Summary<'a> {
     pub elapsed: Duration,
     /// HTTP requests made (`None` when nothing could be sent).
     pub requests: Option<u64>,
+    /// Requests repeated after a failed attempt.
+    pub retries: u64,
+    /// 429 answers received.
+    pub rate_limited: u64,
     /// The results file.
     pub results: &'a Path,
     /// Why the run stopped early, if it did.
@@ -181,6 +185,12 @@ impl Summary<'_> {
                 "  requests    {requests:>8}  ({})\n",
                 rate(requests, self.elapsed, "req")
             ));
+            if self.retries > 0 || self.rate_limited > 0 {
+                out.push_str(&format!(
+                    "  retries     {:>8}  ({} rate-limited answers)\n",
+                    self.retries, self.rate_limited
+                ));
+            }
         }
         if let Some(why) = &self.stopped {
             out.push_str(&format!("  stopped early: {why}\n"));

@@ -55,6 +55,10 @@ pub enum ApiError {
         status: u16,
         /// The API's detail text or a snippet of the body.
         detail: String,
+        /// True when the body was the API's own problem JSON; false for an
+        /// HTML or empty page, typically from a proxy in front of the API,
+        /// which cannot tell whether the API processed the request.
+        from_api: bool,
     },
     /// The request could not be sent or the response not read.
     #[error("{message}")]
@@ -64,6 +68,9 @@ pub enum ApiError {
         /// True when the connection was never made, so nothing reached the server.
         nothing_sent: bool,
     },
+    /// The run stopped while the request was in flight.
+    #[error("stopped while the request was in flight")]
+    Aborted,
     /// A 2xx answer we cannot use (no JSON, no id).
     #[error("HTTP {status}: unusable response: {message}")]
     BadResponse {
@@ -74,7 +81,54 @@ pub enum ApiError {
     },
 }
 
+/// What a failure means for the row, and whether a retry may help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 4xx other than the cases below: the row must change; never retried.
+    Invalid,
+    /// The CustomerCode already exists.
+    Duplicate,
+    /// 401/403: the key was rejected; the run must stop.
+    Auth,
+    /// 429: the whole pool must slow down and wait.
+    RateLimited,
+    /// The request provably did not change anything (5xx problem JSON,
+    /// connection refused): retry as is.
+    Transient,
+    /// The request may have reached the server and created the customer
+    /// (read timeout, connection dropped after sending, unusable 2xx,
+    /// proxy error page): look the code up before sending it again.
+    InDoubt,
+}
+
 impl ApiError {
+    /// The classification the uploader acts on.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ApiError::Auth { .. } => ErrorKind::Auth,
+            ApiError::Duplicate { .. } => ErrorKind::Duplicate,
+            ApiError::Rejected { .. } => ErrorKind::Invalid,
+            ApiError::RateLimited { .. } => ErrorKind::RateLimited,
+            ApiError::Server { from_api: true, .. } => ErrorKind::Transient,
+            ApiError::Server {
+                from_api: false, ..
+            } => ErrorKind::InDoubt,
+            ApiError::Transport {
+                nothing_sent: true, ..
+            } => ErrorKind::Transient,
+            ApiError::Transport {
+                nothing_sent: false,
+                ..
+            } => ErrorKind::InDoubt,
+            ApiError::BadResponse { .. } | ApiError::Aborted => ErrorKind::InDoubt,
+        }
+    }
+
+    /// True when no HTTP response at all came back (for "API unreachable").
+    pub fn no_response(&self) -> bool {
+        matches!(self, ApiError::Transport { .. })
+    }
+
     /// The HTTP status, when there was a response.
     pub fn http_status(&self) -> Option<u16> {
         match self {
@@ -84,14 +138,14 @@ impl ApiError {
             | ApiError::Server { status, .. }
             | ApiError::BadResponse { status, .. } => Some(*status),
             ApiError::RateLimited { .. } => Some(429),
-            ApiError::Transport { .. } => None,
+            ApiError::Transport { .. } | ApiError::Aborted => None,
         }
     }
 
     /// Builds the error for a non-success response.
     pub fn from_response(status: StatusCode, retry_after: Option<String>, body: &[u8]) -> ApiError {
         let code = status.as_u16();
-        let detail = problem_detail(status, body);
+        let (detail, from_api) = problem_detail(status, body);
         match code {
             401 | 403 => ApiError::Auth {
                 status: code,
@@ -116,6 +170,7 @@ impl ApiError {
             _ => ApiError::Server {
                 status: code,
                 detail,
+                from_api,
             },
         }
     }
@@ -152,23 +207,31 @@ struct Problem {
 
 /// The `detail` of a problem JSON body; falls back to the title, then to the
 /// status line plus a snippet of the raw body (a proxy's HTML page, say).
-fn problem_detail(status: StatusCode, body: &[u8]) -> String {
+/// The flag tells whether the body was JSON from the API.
+fn problem_detail(status: StatusCode, body: &[u8]) -> (String, bool) {
     if let Ok(p) = serde_json::from_slice::<Problem>(body) {
         if let Some(d) = p.detail.filter(|d| !d.trim().is_empty()) {
-            return d;
+            return (d, true);
         }
         if let Some(t) = p.title.filter(|t| !t.trim().is_empty()) {
-            return t;
+            return (t, true);
         }
+        return (
+            status
+                .canonical_reason()
+                .unwrap_or("unknown status")
+                .to_owned(),
+            true,
+        );
     }
     let reason = status.canonical_reason().unwrap_or("unknown status");
     let text = String::from_utf8_lossy(body);
     let snippet: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if snippet.is_empty() {
-        reason.to_owned()
+        (reason.to_owned(), false)
     } else {
         let cut: String = snippet.chars().take(MAX_BODY_SNIPPET).collect();
-        format!("{reason}; body: {cut}")
+        (format!("{reason}; body: {cut}"), false)
     }
 }
 
@@ -202,6 +265,34 @@ mod tests {
         assert!(matches!(err(422, "{}"), ApiError::Rejected { .. }));
         assert!(matches!(err(503, ""), ApiError::Server { .. }));
         assert!(matches!(err(429, ""), ApiError::RateLimited { .. }));
+    }
+
+    #[test]
+    fn proxy_pages_and_lost_responses_are_in_doubt() {
+        let problem = r#"{"status":503,"title":"Service Unavailable","detail":"try later"}"#;
+        assert_eq!(err(503, problem).kind(), ErrorKind::Transient);
+        assert_eq!(
+            err(502, "<html>Bad Gateway</html>").kind(),
+            ErrorKind::InDoubt
+        );
+        assert_eq!(err(500, "").kind(), ErrorKind::InDoubt);
+        let refused = ApiError::Transport {
+            message: "refused".into(),
+            nothing_sent: true,
+        };
+        assert_eq!(refused.kind(), ErrorKind::Transient);
+        let dropped = ApiError::Transport {
+            message: "closed".into(),
+            nothing_sent: false,
+        };
+        assert_eq!(dropped.kind(), ErrorKind::InDoubt);
+        let junk = ApiError::BadResponse {
+            status: 201,
+            message: "no id".into(),
+        };
+        assert_eq!(junk.kind(), ErrorKind::InDoubt);
+        assert_eq!(err(429, "").kind(), ErrorKind::RateLimited);
+        assert_eq!(err(400, "{}").kind(), ErrorKind::Invalid);
     }
 
     #[test]

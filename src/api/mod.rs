@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod error;
+pub mod retry;
 
 pub use client::{ApiClient, CreateOutcome};
-pub use error::ApiError;
+pub use error::{ApiError, ErrorKind};
