@@ -42,9 +42,10 @@ pub enum Command {
     Sandbox(SandboxArgs),
 }
 
-/// Arguments of `import`.
+/// Arguments of `import`. A repeated flag takes its last value, so a shell
+/// alias with defaults can be overridden.
 #[derive(Debug, Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(after_help = AFTER_HELP, args_override_self = true)]
 pub struct ImportArgs {
     /// The file and output options.
     #[command(flatten)]

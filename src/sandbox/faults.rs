@@ -65,6 +65,10 @@ pub struct Faults {
     /// Seed of the generator; [`set_faults`](super::SandboxHandle::set_faults)
     /// reseeds it.
     pub seed: u64,
+    /// Customer codes whose creates are rejected with `400` (nothing stored),
+    /// standing in for server-side rules the client cannot know.
+    #[serde(default)]
+    pub reject_codes: Vec<String>,
 }
 
 impl Default for Faults {
@@ -82,6 +86,7 @@ impl Default for Faults {
             // Choosing a junk mode should be enough to see it.
             junk_rate: 1.0,
             seed: 0,
+            reject_codes: Vec::new(),
         }
     }
 }
@@ -223,6 +228,11 @@ impl FaultState {
 
     /// Rolls the dice for one create. Always draws the same number of values
     /// so that one knob's setting does not shift the others' sequence.
+    /// Whether creates for `code` are to be rejected.
+    pub fn rejects(&self, code: &str) -> bool {
+        self.lock().faults.reject_codes.iter().any(|c| c == code)
+    }
+
     pub fn plan_post(&self) -> PostPlan {
         let mut inner = self.lock();
         let (fail_roll, junk_roll, drop_roll) = (inner.rng.f64(), inner.rng.f64(), inner.rng.f64());

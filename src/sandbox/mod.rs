@@ -34,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use faults::{Faults, JunkMode, RetryAfterStyle};
 pub use options::{DuplicateMode, SandboxArgs, SandboxOptions};
+pub use routes::LoggedRequest;
 pub use stats::Stats;
 pub use store::StoredCustomer;
 
@@ -133,6 +134,11 @@ impl SandboxHandle {
     /// A snapshot of the stored customers, in creation order.
     pub fn customers(&self) -> Vec<StoredCustomer> {
         self.state.customers()
+    }
+
+    /// Every API request so far, in the order answered.
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.state.request_log()
     }
 
     /// Replaces the fault knobs from the next request on; reseeds the random

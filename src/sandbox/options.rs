@@ -115,6 +115,10 @@ pub struct SandboxArgs {
     /// can be repeated.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+
+    /// Answer creates for this CustomerCode with 400 (repeatable), to try server-side rejections.
+    #[arg(long = "reject-code", value_name = "CODE")]
+    pub reject_codes: Vec<String>,
 }
 
 impl SandboxArgs {
@@ -136,6 +140,7 @@ impl SandboxArgs {
                 junk: self.junk,
                 junk_rate: self.junk_rate,
                 seed: self.seed,
+                reject_codes: self.reject_codes,
             },
         }
     }

@@ -19,6 +19,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::StreamExt;
+use serde::Serialize;
 
 use super::faults::{FaultState, JunkMode};
 use super::options::{DuplicateMode, SandboxOptions};
@@ -49,6 +50,8 @@ pub(crate) struct Data {
 /// Everything the handlers share.
 pub(crate) struct Shared {
     data: Mutex<Data>,
+    log: Mutex<Vec<LoggedRequest>>,
+    started: std::time::Instant,
     pub faults: FaultState,
     in_flight: Arc<InFlight>,
     duplicate: DuplicateMode,
@@ -62,6 +65,8 @@ impl Shared {
     pub fn new(opts: &SandboxOptions, base_url: String) -> AppState {
         Arc::new(Self {
             data: Mutex::new(Data::default()),
+            log: Mutex::new(Vec::new()),
+            started: std::time::Instant::now(),
             faults: FaultState::new(opts.faults.clone()),
             in_flight: Arc::default(),
             duplicate: opts.duplicate,
@@ -88,6 +93,31 @@ impl Shared {
     pub fn customers(&self) -> Vec<StoredCustomer> {
         self.data().store.all()
     }
+
+    pub fn request_log(&self) -> Vec<LoggedRequest> {
+        self.log
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// One API request as the sandbox saw it, for tests that check timing
+/// (e.g. that nobody sent during a Retry-After window).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoggedRequest {
+    /// Arrival, since the sandbox started.
+    pub at: std::time::Duration,
+    /// When the answer (or the decision to drop it) was ready.
+    pub answered: std::time::Duration,
+    /// HTTP method.
+    pub method: String,
+    /// Path, without the query.
+    pub path: String,
+    /// Status of the answer.
+    pub status: u16,
+    /// The Retry-After header sent, if any.
+    pub retry_after: Option<String>,
 }
 
 /// The whole app: `/v2/...` behind the gate, `/__stats` open.
@@ -151,8 +181,33 @@ fn authorize(headers: &HeaderMap, required: Option<&str>) -> Result<(), &'static
     Ok(())
 }
 
+/// Logs every API request with its arrival time and answer.
+async fn gate(State(app): State<AppState>, req: Request, next: Next) -> Response {
+    let at = app.started.elapsed();
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let resp = checks(app.clone(), req, next).await;
+    let entry = LoggedRequest {
+        at,
+        answered: app.started.elapsed(),
+        method,
+        path,
+        status: resp.status().as_u16(),
+        retry_after: resp
+            .headers()
+            .get(axum::http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    app.log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(entry);
+    resp
+}
+
 /// What every API request passes, in this order, before its handler.
-async fn gate(State(app): State<AppState>, mut req: Request, next: Next) -> Response {
+async fn checks(app: AppState, mut req: Request, next: Next) -> Response {
     app.count(|s| s.requests += 1);
     // Held across the handler; released even if the connection is torn down.
     let in_flight = InFlightTicket::new(app.in_flight.enter());
@@ -255,6 +310,13 @@ async fn create(State(app): State<AppState>, req: Request) -> Response {
         Err(e) => return payload_error(e),
     };
     let code = payload.get(Field::CustomerCode).unwrap_or_default();
+    if app.faults.rejects(code) {
+        app.count(|s| s.faults_injected += 1);
+        return wire::problem(
+            StatusCode::BAD_REQUEST,
+            format!("Field CustomerCode {code:?} is rejected by this sandbox (reject_codes)"),
+        );
+    }
 
     let (status, customer) = {
         let mut data = app.data();

@@ -123,3 +123,87 @@ pub fn results(path: &Path) -> Vec<ResultRow> {
     );
     rdr.deserialize().map(|r| r.expect("results row")).collect()
 }
+
+/// Starts `notify-import import FILE` against the sandbox without waiting.
+pub fn spawn_import(sandbox: &SandboxHandle, file: &Path, extra: &[&str]) -> std::process::Child {
+    notify_import()
+        .arg("import")
+        .arg(file)
+        .args(["--api-url", &sandbox.base_url()])
+        .args(extra)
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn notify-import")
+}
+
+/// Polls `cond` every 10 ms until it holds; panics after `limit`.
+#[track_caller]
+pub fn wait_until(limit: std::time::Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Waits for a child with a bound, killing it if it overruns.
+#[track_caller]
+pub fn wait_bounded(mut child: std::process::Child, limit: std::time::Duration) -> Output {
+    let start = std::time::Instant::now();
+    loop {
+        if child.try_wait().expect("try_wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("output");
+            panic!(
+                "notify-import did not finish within {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// The promises that hold after any fault: one results row per input row
+/// in input order, and no code created twice on the server.
+#[track_caller]
+pub fn assert_universal(results_path: &Path, rows: u64, sandbox: &SandboxHandle) -> Vec<ResultRow> {
+    let got = results(results_path);
+    assert_eq!(
+        got.iter().map(|r| r.row).collect::<Vec<_>>(),
+        (1..=rows).collect::<Vec<_>>()
+    );
+    let stats = sandbox.stats();
+    let twice: Vec<_> = stats
+        .creates_by_code
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .collect();
+    assert!(twice.is_empty(), "created more than once: {twice:?}");
+    got
+}
+
+/// Result ids must be the server's ids for the same codes.
+#[track_caller]
+pub fn assert_ids_match_server(rows: &[ResultRow], sandbox: &SandboxHandle) {
+    let ids: std::collections::BTreeMap<String, String> = sandbox
+        .customers()
+        .into_iter()
+        .map(|c| (c.customer_code, c.id))
+        .collect();
+    for r in rows
+        .iter()
+        .filter(|r| r.status == "created" || r.status == "exists")
+    {
+        assert_eq!(
+            Some(&r.customer_id),
+            ids.get(&r.customer_code),
+            "row {}",
+            r.row
+        );
+    }
+}
