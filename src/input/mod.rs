@@ -406,3 +406,6 @@ impl fmt::Display for InputInfo {
         )
     }
 }
+
+#[cfg(test)]
+mod tests;
