@@ -127,6 +127,19 @@ pub fn choose(
     let mut prefix = [0u8; 3];
     let n = read_up_to(&mut r, &mut prefix).map_err(io_err)?;
     if let Some((encoding, _)) = Encoding::for_bom(&prefix[..n]) {
+        // A UTF-8 BOM is checked like any UTF-8 file: bad bytes after it
+        // cannot be fixed with --encoding (the BOM wins), so say so now
+        // rather than halfway through the upload.
+        if encoding == UTF_8
+            && let Some(line) =
+                first_non_utf8_line(io::Cursor::new(&prefix[..n]).chain(r)).map_err(io_err)?
+        {
+            return Err(InputError::NotUtf8 {
+                path: path.to_path_buf(),
+                line,
+                bom: true,
+            });
+        }
         return Ok(EncodingChoice {
             encoding,
             source: EncodingSource::Bom,
@@ -147,6 +160,7 @@ pub fn choose(
         (Some(_), Some(line)) => Err(InputError::NotUtf8 {
             path: path.to_path_buf(),
             line,
+            bom: false,
         }),
         (Some(encoding), None) => Ok(EncodingChoice {
             encoding,
@@ -312,6 +326,16 @@ mod tests {
         let c = choice(&data, None).unwrap();
         assert_eq!(c.encoding, WINDOWS_1252);
         assert_eq!(c.source, EncodingSource::DetectedNotUtf8 { line: 50_001 });
+    }
+
+    #[test]
+    fn a_utf8_bom_before_bad_bytes_is_refused() {
+        let err = choice(b"\xEF\xBB\xBFa;b\n1;caf\xE9\n", None).unwrap_err();
+        match &err {
+            InputError::NotUtf8 { line, bom, .. } => assert_eq!((*line, *bom), (2, true)),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(err.to_string().contains("byte-order mark"), "{err}");
     }
 
     #[test]

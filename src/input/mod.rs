@@ -277,15 +277,23 @@ pub enum InputError {
         /// The label as given.
         label: String,
     },
-    /// `--encoding utf-8` was given, but the file is not UTF-8.
+    /// The file must be UTF-8 (`--encoding utf-8`, or a UTF-8 byte-order
+    /// mark), but is not.
     #[error(
-        "{path}: line {line}: this is not valid UTF-8, but --encoding utf-8 was given; leave --encoding out to detect the encoding, or name the right one (e.g. --encoding windows-1252)"
+        "{path}: line {line}: this is not valid UTF-8, {}",
+        if *bom {
+            "but the file starts with a UTF-8 byte-order mark; it mixes encodings: open it in a text editor and save it again as UTF-8"
+        } else {
+            "but --encoding utf-8 was given; leave --encoding out to detect the encoding, or name the right one (e.g. --encoding windows-1252)"
+        }
     )]
     NotUtf8 {
         /// The input file.
         path: PathBuf,
         /// Physical line (1-based) of the first invalid byte.
         line: u64,
+        /// UTF-8 because of a byte-order mark (else because of `--encoding`).
+        bom: bool,
     },
     /// The delimiter leaves the header one column while another splits it.
     #[error(

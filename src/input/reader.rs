@@ -47,7 +47,11 @@ const BUFFER_CAPACITY: usize = 64 * 1024;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
-const NOT_UTF8: &str = "the file is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)";
+/// Reached only when the text was not checked up front: through
+/// [`CsvReader::open`] (UTF-8 only), or when the file changed after
+/// [`crate::input::open`] checked it.
+const NOT_UTF8: &str = "the file is not UTF-8 text here (it may have changed while being read); \
+     save it as UTF-8 (CSV UTF-8 in Excel), or let the import detect the encoding";
 
 /// Default cap on the bytes of one record: far above any real customer
 /// row, low enough that an unclosed quote is caught after a few hundred

@@ -603,3 +603,84 @@ proptest! {
         }
     }
 }
+
+/// `rows` rows like the sample's, with unique codes, in `encoding`.
+fn big_file(rows: usize, encoding: &str) -> Vec<u8> {
+    let sample =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/dutch-export.csv"))
+            .unwrap();
+    let (text, _, _) = WINDOWS_1252.decode(&sample);
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    let header = lines.next().unwrap();
+    // Single-line records only, so each can be repeated on its own.
+    let body: Vec<&str> = lines.filter(|l| l.matches('"').count() == 0).collect();
+    let mut out = String::with_capacity(rows * 160);
+    out.push_str(header);
+    out.push_str("\r\n");
+    for i in 0..rows {
+        let line = body[i % body.len()];
+        let (_, rest) = line.split_once(';').unwrap();
+        out.push_str(&format!("{i:08};{rest}\r\n"));
+    }
+    encode(&out, encoding)
+}
+
+/// Time of a bare `csv::Reader` walk vs. open + read + map + validate.
+/// Run with `cargo test --release --lib -- --ignored --nocapture validate_vs_bare_csv`.
+#[test]
+#[ignore = "benchmark; run in release"]
+fn validate_vs_bare_csv() {
+    use std::time::Instant;
+    let rows = 1_000_000;
+    for encoding in ["utf-8", "windows-1252"] {
+        let data: Arc<[u8]> = big_file(rows, encoding).into();
+        let best_of = |f: &dyn Fn() -> usize| {
+            (0..3)
+                .map(|_| {
+                    let t = Instant::now();
+                    assert_eq!(f(), rows);
+                    t.elapsed()
+                })
+                .min()
+                .unwrap()
+        };
+        let bare = best_of(&|| {
+            let mut r = csv::ReaderBuilder::new()
+                .delimiter(b';')
+                .flexible(true)
+                .from_reader(&data[..]);
+            let mut rec = csv::ByteRecord::new();
+            let mut n = 0;
+            while r.read_byte_record(&mut rec).unwrap() {
+                n += 1;
+            }
+            n
+        });
+        let full = best_of(&|| {
+            let mut input = open_bytes(
+                Path::new("big.csv"),
+                Arc::clone(&data),
+                &InputOptions::default(),
+            )
+            .unwrap();
+            let mut rec = Record::default();
+            let mut customer = Customer::default();
+            let mut validation = Validation::default();
+            let mut tally = ChangeTally::default();
+            let mut n = 0;
+            while input.reader.read(&mut rec).unwrap() {
+                let _ = input.mapping.width_problem(&rec.fields);
+                input.mapping.customer_into(&rec.fields, &mut customer);
+                validate::validate_into(&mut customer, &mut validation);
+                tally.add(&validation.changes);
+                n += 1;
+            }
+            n
+        });
+        println!(
+            "{encoding}: {} MB, bare csv {bare:?}, open+read+map+validate {full:?}, ratio {:.2}",
+            data.len() / 1_000_000,
+            full.as_secs_f64() / bare.as_secs_f64()
+        );
+    }
+}
