@@ -289,29 +289,42 @@ pub fn validate_with_changes(c: &mut Customer) -> Validation {
 /// [`validate_with_changes`] into `out` (cleared first), reusing its
 /// vectors: the per-row call of a long file.
 pub fn validate_into(c: &mut Customer, out: &mut Validation) {
-    out.problems.clear();
-    out.changes.clear();
-    // The value as read, per changed field; messages quote it.
-    let mut originals: [Option<(String, ChangeKinds)>; Field::ALL.len()] = Default::default();
+    let Validation { problems, changes } = out;
+    problems.clear();
+    changes.clear();
     // Country first: whether a postcode is Dutch depends on it.
     for field in NORMALIZE_ORDER {
         if let Some((value, kinds)) = normalized(c, field) {
+            let to = value.clone();
             let from = c.replace(field, value);
-            originals[field.index()] = Some((from, kinds));
+            changes.push(Change {
+                field,
+                kinds,
+                from,
+                to,
+            });
         }
     }
+    if changes.len() > 1 {
+        changes.sort_by_key(|ch| ch.field);
+    }
     for field in Field::ALL {
-        let original = originals[field.index()].as_ref().map(|(s, _)| s.as_str());
         let Some(value) = c.get(field) else {
             if matches!(field, Field::CustomerCode | Field::Name) {
-                out.problems.push(Problem::new(field, "is required"));
+                problems.push(Problem::new(field, "is required"));
             }
             continue;
         };
-        let shown = original.unwrap_or(value);
         if let Some(message) = max_chars(field).and_then(|max| too_long(value, max)) {
-            out.problems.push(Problem::new(field, message));
+            problems.push(Problem::new(field, message));
         }
+        // Messages quote the value as read.
+        let shown = || {
+            changes
+                .iter()
+                .find(|ch| ch.field == field)
+                .map_or(value, |ch| ch.from.as_str())
+        };
         let format_problem = match field {
             Field::Country => country_problem(value, shown),
             Field::Email | Field::InvoiceEmail => email_problem(value, shown),
@@ -319,17 +332,7 @@ pub fn validate_into(c: &mut Customer, out: &mut Validation) {
             _ => None,
         };
         if let Some(message) = format_problem {
-            out.problems.push(Problem::new(field, message));
-        }
-    }
-    for (field, original) in Field::ALL.into_iter().zip(originals) {
-        if let Some((from, kinds)) = original {
-            out.changes.push(Change {
-                field,
-                kinds,
-                from,
-                to: c.get(field).unwrap_or("").to_string(),
-            });
+            problems.push(Problem::new(field, message));
         }
     }
 }
@@ -389,12 +392,7 @@ fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
 /// Trims `value` and, if `collapse`, turns inner whitespace runs into one
 /// space; `None` if nothing changes.
 fn clean_whitespace(value: &str, collapse: bool, kinds: &mut ChangeKinds) -> Option<String> {
-    let bytes = value.as_bytes();
-    // Fast path over bytes: visible ASCII with single inner spaces (nearly
-    // every value) needs nothing; anything else takes the char-wise path.
-    let clean_ends = bytes.first().is_some_and(u8::is_ascii_graphic)
-        && bytes.last().is_some_and(u8::is_ascii_graphic);
-    if clean_ends && (!collapse || ascii_single_spaced(bytes)) {
+    if plainly_spaced(value.as_bytes(), collapse) {
         return None;
     }
     let trimmed = value.trim();
@@ -415,22 +413,45 @@ fn clean_whitespace(value: &str, collapse: bool, kinds: &mut ChangeKinds) -> Opt
     (trimmed.len() != value.len()).then(|| trimmed.to_string())
 }
 
-/// Visible ASCII and single spaces only.
-fn ascii_single_spaced(bytes: &[u8]) -> bool {
-    let mut prev_space = false;
-    for &b in bytes {
-        if b == b' ' {
-            if prev_space {
-                return false;
-            }
-            prev_space = true;
-        } else if b.is_ascii_graphic() {
-            prev_space = false;
-        } else {
-            return false;
+/// Fast path over bytes: true if `bytes` certainly needs no trimming and
+/// (if `collapse`) no collapsing. That holds for visible ASCII with single
+/// inner spaces, plus non-ASCII characters that cannot be whitespace:
+/// every Unicode whitespace character above ASCII is encoded with a lead
+/// byte C2 (U+0085, U+00A0), E1 (U+1680), E2 (U+2000–U+205F) or E3
+/// (U+3000), so `é` (C3 A9) stays on the fast path and NBSP does not.
+/// Anything else, including ASCII control characters, takes the exact
+/// char-wise path.
+fn plainly_spaced(bytes: &[u8], collapse: bool) -> bool {
+    /// Per byte: 1 = space, 2 = needs the slow path, 0 = plain.
+    static CLASS: [u8; 256] = {
+        let mut class = [0u8; 256];
+        let mut b = 0;
+        while b < 256 {
+            class[b] = match b as u8 {
+                b' ' => 1,
+                0x00..=0x1F | 0x7F | 0xC2 | 0xE1 | 0xE2 | 0xE3 => 2,
+                _ => 0,
+            };
+            b += 1;
         }
+        class
+    };
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return true;
+    };
+    if CLASS[usize::from(first)] | CLASS[usize::from(last)] != 0 {
+        return false;
     }
-    true
+    // Branch-free: this runs over every byte of every value.
+    let (mut bad, mut prev_space) = (0u8, 0u8);
+    let double_space = u8::from(collapse);
+    for &b in bytes {
+        let class = CLASS[usize::from(b)];
+        let space = class & 1;
+        bad |= (class & 2) | (space & prev_space & double_space);
+        prev_space = space;
+    }
+    bad == 0
 }
 
 /// Whether trimmed `s` has whitespace other than single spaces.
@@ -689,7 +710,7 @@ fn is_country(code: &str) -> bool {
     }
 }
 
-fn country_problem(value: &str, shown: &str) -> Option<String> {
+fn country_problem<'a>(value: &str, shown: impl FnOnce() -> &'a str) -> Option<String> {
     if is_country(value) {
         return None;
     }
@@ -701,11 +722,11 @@ fn country_problem(value: &str, shown: &str) -> Option<String> {
     };
     Some(format!(
         "{} is not a known country: give a two-letter ISO country code (e.g. {hint}) or a country name",
-        quoted(shown)
+        quoted(shown())
     ))
 }
 
-fn email_problem(value: &str, shown: &str) -> Option<String> {
+fn email_problem<'a>(value: &str, shown: impl FnOnce() -> &'a str) -> Option<String> {
     if is_plain_email(value) {
         return None;
     }
@@ -737,7 +758,7 @@ fn email_problem(value: &str, shown: &str) -> Option<String> {
     };
     Some(format!(
         "{} is not a valid e-mail address: {why}",
-        quoted(shown)
+        quoted(shown())
     ))
 }
 
@@ -1122,6 +1143,21 @@ mod tests {
             tally.to_string(),
             "values trimmed: 1\ncountry names converted: 3\n"
         );
+    }
+
+    proptest! {
+        #[test]
+        fn whitespace_fast_path_agrees_with_the_slow_path(
+            s in "[ a\t\u{a0}\u{2003}\u{3000}\u{85}é©ü\r\n\u{1}]{0,8}",
+            collapse in any::<bool>(),
+        ) {
+            if plainly_spaced(s.as_bytes(), collapse) {
+                prop_assert_eq!(s.trim(), s.as_str());
+                if collapse {
+                    prop_assert!(!needs_collapse(&s), "{:?}", s);
+                }
+            }
+        }
     }
 
     #[test]

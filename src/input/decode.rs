@@ -99,15 +99,16 @@ pub fn encoding_for_label(label: &str) -> Option<&'static Encoding> {
     Encoding::for_label_no_replacement(label.trim().as_bytes())
 }
 
-/// Chooses the encoding of the stream `r` (read to the end when there is
-/// no BOM and no override, or when the override is UTF-8 and must be
-/// checked).
+/// Chooses the encoding of the bytes `open` yields (read to the end when
+/// there is no BOM and no override, or when UTF-8 must be checked; opened a
+/// second time only to find the line of a byte that is not UTF-8, so the
+/// common all-valid pass counts nothing).
 ///
 /// Errors: an unknown `override_label`; an I/O error; invalid bytes under
 /// an explicit UTF-8, naming the line ([`InputError::NotUtf8`]).
-pub fn choose(
+pub fn choose<R: Read>(
     path: &Path,
-    mut r: impl Read,
+    open: impl Fn() -> io::Result<R>,
     override_label: Option<&str>,
 ) -> Result<EncodingChoice, InputError> {
     let io_err = |source| InputError::Io {
@@ -124,15 +125,25 @@ pub fn choose(
         }
         None => None,
     };
+    let mut r = open().map_err(io_err)?;
     let mut prefix = [0u8; 3];
     let n = read_up_to(&mut r, &mut prefix).map_err(io_err)?;
+    // The line of the first byte that is not UTF-8, if any.
+    let check = |r: R| -> Result<Option<u64>, InputError> {
+        let Some(offset) =
+            first_non_utf8(io::Cursor::new(&prefix[..n]).chain(r)).map_err(io_err)?
+        else {
+            return Ok(None);
+        };
+        let line = line_at(open().map_err(io_err)?, offset).map_err(io_err)?;
+        Ok(Some(line))
+    };
     if let Some((encoding, _)) = Encoding::for_bom(&prefix[..n]) {
         // A UTF-8 BOM is checked like any UTF-8 file: bad bytes after it
         // cannot be fixed with --encoding (the BOM wins), so say so now
         // rather than halfway through the upload.
         if encoding == UTF_8
-            && let Some(line) =
-                first_non_utf8_line(io::Cursor::new(&prefix[..n]).chain(r)).map_err(io_err)?
+            && let Some(line) = check(r)?
         {
             return Err(InputError::NotUtf8 {
                 path: path.to_path_buf(),
@@ -154,7 +165,7 @@ pub fn choose(
                 ignored_override: None,
             });
         }
-        _ => first_non_utf8_line(io::Cursor::new(&prefix[..n]).chain(r)).map_err(io_err)?,
+        _ => check(r)?,
     };
     match (forced, first_bad_line) {
         (Some(_), Some(line)) => Err(InputError::NotUtf8 {
@@ -198,13 +209,13 @@ pub fn decoding_reader(choice: &EncodingChoice, raw: Box<dyn Read + Send>) -> Bo
     )
 }
 
-/// Streams `r` and returns the line of the first byte that is not UTF-8,
-/// or `None` if it all is (an empty stream is).
-fn first_non_utf8_line(mut r: impl Read) -> io::Result<Option<u64>> {
+/// Streams `r` and returns the offset of the first byte that is not
+/// UTF-8, or `None` if it all is (an empty stream is).
+fn first_non_utf8(mut r: impl Read) -> io::Result<Option<u64>> {
     let mut buf = vec![0u8; CHUNK];
     // Bytes of a character split across two reads, moved to the front.
     let mut carry = 0;
-    let mut newlines = 0u64;
+    let mut offset = 0u64;
     loop {
         let n = match r.read(&mut buf[carry..]) {
             Ok(n) => n,
@@ -212,28 +223,36 @@ fn first_non_utf8_line(mut r: impl Read) -> io::Result<Option<u64>> {
             Err(e) => return Err(e),
         };
         let filled = carry + n;
-        let chunk = &buf[..filled];
-        let (good, bad) = match std::str::from_utf8(chunk) {
-            Ok(_) => (filled, false),
+        let good = match std::str::from_utf8(&buf[..filled]) {
+            Ok(_) => filled,
             // An incomplete character at the end: more bytes may finish it,
             // unless the stream has ended.
-            Err(e) if e.error_len().is_none() && n > 0 => (e.valid_up_to(), false),
-            Err(e) => (e.valid_up_to(), true),
+            Err(e) if e.error_len().is_none() && n > 0 => e.valid_up_to(),
+            Err(e) => return Ok(Some(offset + e.valid_up_to() as u64)),
         };
-        newlines += count_newlines(&chunk[..good]);
-        if bad {
-            return Ok(Some(newlines + 1));
-        }
         if n == 0 {
             return Ok(None);
         }
+        offset += good as u64;
         buf.copy_within(good..filled, 0);
         carry = filled - good;
     }
 }
 
-fn count_newlines(bytes: &[u8]) -> u64 {
-    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+/// The 1-based line of byte `offset` of `r`.
+fn line_at(r: impl Read, offset: u64) -> io::Result<u64> {
+    let mut newlines = 0u64;
+    let mut rest = r.take(offset);
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = match rest.read(&mut buf) {
+            Ok(0) => return Ok(newlines + 1),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        newlines += buf[..n].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
 }
 
 /// Reads until `buf` is full or the stream ends; returns the bytes read.
@@ -268,8 +287,8 @@ mod tests {
     }
 
     fn choice(data: &[u8], label: Option<&str>) -> Result<EncodingChoice, InputError> {
-        let whole = choose(Path::new("t.csv"), data, label);
-        let trickled = choose(Path::new("t.csv"), Trickle(data), label);
+        let whole = choose(Path::new("t.csv"), || Ok(data), label);
+        let trickled = choose(Path::new("t.csv"), || Ok(Trickle(data)), label);
         assert_eq!(format!("{whole:?}"), format!("{trickled:?}"));
         whole
     }

@@ -11,6 +11,30 @@
 //! Offline by construction: nothing here touches the network or the
 //! uploader. [`open`] is deterministic: the pipeline opens a file twice
 //! (preflight, then upload) and gets the same decisions both times.
+//!
+//! The per-row loop, allocation-free once the buffers have grown:
+//!
+//! ```no_run
+//! use notify_import::customer::Customer;
+//! use notify_import::input::{self, InputOptions, Record};
+//! use notify_import::validate::{self, ChangeTally, Validation};
+//!
+//! # fn main() -> Result<(), input::InputError> {
+//! let mut input = input::open("customers.csv".as_ref(), &InputOptions::default())?;
+//! eprint!("{}", input.info.describe(&input.mapping)); // the run header
+//! let (mut rec, mut customer) = (Record::default(), Customer::default());
+//! let (mut checked, mut tally) = (Validation::default(), ChangeTally::default());
+//! while input.reader.read(&mut rec)? {
+//!     let width = input.mapping.width_problem(&rec.fields); // row problem, if any
+//!     input.mapping.customer_into(&rec.fields, &mut customer);
+//!     validate::validate_into(&mut customer, &mut checked);
+//!     tally.add(&checked.changes);
+//!     // invalid if `width.is_some() || !checked.is_valid()`
+//! }
+//! eprint!("{tally}"); // "country names converted: 12", ...
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod decode;
 pub mod mapping;
@@ -164,7 +188,7 @@ fn open_source(
         Some(p) => MappingFile::load(p)?,
         None => MappingFile::default(),
     };
-    let encoding = decode::choose(path, source().map_err(io_err)?, options.encoding.as_deref())?;
+    let encoding = decode::choose(path, &source, options.encoding.as_deref())?;
     let mut text = decode::decoding_reader(&encoding, source().map_err(io_err)?);
 
     let mut prefix = Vec::with_capacity(sniff::SNIFF_BYTES);
