@@ -1,10 +1,84 @@
 //! notify-import: bulk-import customers from CSV files into the Notify API.
 //!
-//! Pipeline: file → records → customers → outcomes → results. Each stage
-//! lives in its own module; see `DESIGN.md` in the shared docs.
+//! Pipeline (see DESIGN.md): file → records → customers → outcomes →
+//! results. [`run`] wires the stages; each lives in its own module:
+//!
+//! - [`cli`] / [`config`]: raw arguments, then checked settings.
+//! - [`input`], [`validate`], [`preflight`]: offline reading and checking.
+//! - [`api`], [`upload`]: the network side.
+//! - [`outcome`], [`results`], [`report`]: what the user gets back.
+//! - [`sandbox`]: an embedded emulator of the API for trying and testing.
 
+pub mod api;
+pub mod cli;
+pub mod config;
 pub mod customer;
 pub mod fields;
 pub mod input;
+pub mod journal;
+pub mod outcome;
+pub mod pipeline;
+pub mod preflight;
+pub mod report;
+pub mod results;
 pub mod sandbox;
+pub mod upload;
 pub mod validate;
+
+use crate::config::{Config, UsageError};
+use crate::input::InputError;
+
+/// Process exit codes (the contract in DESIGN.md).
+pub mod exit {
+    /// Every row succeeded.
+    pub const OK: u8 = 0;
+    /// Some rows invalid, failed or skipped.
+    pub const ROWS_FAILED: u8 = 1;
+    /// Usage or setup error; nothing sent.
+    pub const USAGE: u8 = 2;
+    /// Aborted mid-run.
+    pub const ABORTED: u8 = 3;
+    /// Interrupted by a signal.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// A problem that ends the process with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// A bad flag, key or URL.
+    #[error(transparent)]
+    Usage(#[from] UsageError),
+    /// A file-level input problem.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Anything else that stopped the run (results file, runtime, sandbox).
+    #[error("{0}")]
+    Other(String),
+}
+
+pub(crate) fn other(context: &str, err: impl std::fmt::Display) -> SetupError {
+    SetupError::Other(format!("{context}: {err}"))
+}
+
+/// Runs what `config` asks for and returns the process exit code.
+pub fn run(config: Config) -> Result<u8, SetupError> {
+    match config {
+        Config::Sandbox(opts) => {
+            let rt = runtime()?;
+            rt.block_on(sandbox::serve_until_ctrl_c(opts))
+                .map_err(|e| other("sandbox", e))?;
+            Ok(exit::OK)
+        }
+        Config::Run(run) => {
+            report::init_logging(&run.output);
+            pipeline::run_file(&run)
+        }
+    }
+}
+
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, SetupError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| other("cannot start the async runtime", e))
+}

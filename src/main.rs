@@ -1,1 +1,30 @@
-fn main() {}
+//! The `notify-import` binary: parse, check, run, map to an exit code.
+
+use std::process::ExitCode;
+
+use notify_import::config::Config;
+use notify_import::{cli, exit};
+
+fn main() -> ExitCode {
+    let cli = match cli::parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            });
+        }
+    };
+    let result = Config::from_cli(cli)
+        .map_err(notify_import::SetupError::from)
+        .and_then(notify_import::run);
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("notify-import: error: {e}");
+            ExitCode::from(exit::USAGE)
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! HTTP calls to the customers endpoints.
+//!
+//! Owns the single `reqwest::Client` (rustls, explicit timeouts, shared
+//! pool), the Authorization header (marked sensitive so it is redacted from
+//! debug output) and lenient parsing of success bodies (see notify-api.md
+//! §4.9). It must not retry or sleep: policy lives in the uploader.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{StatusCode, Url};
+use serde::Deserialize;
+
+use super::error::ApiError;
+use crate::config::ApiKey;
+
+/// What a successful create call reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    /// 201: a new customer.
+    Created {
+        /// Notify's customer id.
+        id: String,
+    },
+    /// 200: the code existed; the customer was left alone or overwritten.
+    Existing {
+        /// Notify's customer id.
+        id: String,
+    },
+}
+
+/// A client for one API base URL and key.
+#[derive(Debug)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    customers: Url,
+    search: Url,
+    auth: HeaderValue,
+    requests: AtomicU64,
+}
+
+/// The fields we read from a customer object; everything is optional
+/// because the docs show two different shapes.
+#[derive(Deserialize)]
+struct CustomerBody {
+    id: Option<String>,
+    #[serde(rename = "customerCode")]
+    customer_code: Option<String>,
+    number: Option<String>,
+}
+
+impl CustomerBody {
+    /// Notify's id: `id`, or a UUID-looking `customerCode` (the list page's
+    /// other shape).
+    fn notify_id(&self) -> Option<String> {
+        self.id
+            .clone()
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.customer_code.clone().filter(|c| looks_like_uuid(c)))
+    }
+
+    /// The caller's own code: `customerCode` unless that is the UUID, then `number`.
+    fn own_code(&self) -> Option<&str> {
+        match &self.customer_code {
+            Some(c) if !(self.id.is_none() && looks_like_uuid(c)) => Some(c),
+            _ => self.number.as_deref(),
+        }
+    }
+}
+
+fn looks_like_uuid(s: &str) -> bool {
+    s.len() == 36 && s.bytes().filter(|b| *b == b'-').count() == 4
+}
+
+impl ApiClient {
+    /// Builds the client. `base` is e.g. `https://api.notify.cm/v2`.
+    pub fn new(base: &Url, key: &ApiKey, timeout: Duration) -> Result<ApiClient, ApiError> {
+        let build_err = |e: reqwest::Error| ApiError::Transport {
+            message: format!("cannot set up the HTTP client: {e}"),
+            nothing_sent: true,
+        };
+        let mut auth =
+            HeaderValue::from_str(&format!("Bearer {}", key.expose())).map_err(|_| {
+                ApiError::Transport {
+                    message: "the API key contains characters not allowed in a header".into(),
+                    nothing_sent: true,
+                }
+            })?;
+        auth.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("notify-import/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
+            // Shorter than common server keep-alives, so a pooled connection
+            // is not reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(20))
+            .build()
+            .map_err(build_err)?;
+        let base = base.as_str().trim_end_matches('/');
+        let parse = |path: &str| {
+            Url::parse(&format!("{base}{path}")).map_err(|e| ApiError::Transport {
+                message: format!("bad API URL {base}{path}: {e}"),
+                nothing_sent: true,
+            })
+        };
+        Ok(ApiClient {
+            http,
+            customers: parse("/customers")?,
+            search: parse("/customers/search")?,
+            auth,
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    /// Number of HTTP requests started so far.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// `POST /customers` with a JSON body.
+    pub async fn create(&self, body: Vec<u8>, overwrite: bool) -> Result<CreateOutcome, ApiError> {
+        let mut req = self
+            .http
+            .post(self.customers.clone())
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(ACCEPT, "application/hal+json, application/json")
+            .header(CONTENT_TYPE, "application/json")
+            .body(body);
+        if overwrite {
+            req = req.query(&[("Overwrite", "true")]);
+        }
+        let (status, bytes) = self.send(req).await?;
+        let created = status == StatusCode::CREATED;
+        let id =
+            parse_customer(status, &bytes)?
+                .notify_id()
+                .ok_or_else(|| ApiError::BadResponse {
+                    status: status.as_u16(),
+                    message: "no customer id in the response".into(),
+                })?;
+        Ok(if created {
+            CreateOutcome::Created { id }
+        } else {
+            CreateOutcome::Existing { id }
+        })
+    }
+
+    /// `GET /customers/search` for an exact code. `Ok(None)` when not found.
+    pub async fn search(&self, code: &str) -> Result<Option<String>, ApiError> {
+        // The docs send the term as a form body on a GET; proxies may drop
+        // such bodies, so the same term also goes in the query string.
+        let form: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("customer", code)
+            .finish();
+        let req = self
+            .http
+            .get(self.search.clone())
+            .query(&[("customer", code)])
+            .header(AUTHORIZATION, self.auth.clone())
+            .header(ACCEPT, "application/hal+json, application/json")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form);
+        match self.send(req).await {
+            Ok((status, bytes)) => {
+                let found = parse_customer(status, &bytes)?;
+                // Trust the id only when the server confirms the exact code.
+                if found.own_code() == Some(code) {
+                    Ok(found.notify_id())
+                } else {
+                    Ok(None)
+                }
+            }
+            Err(ApiError::Rejected { status: 404, .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sends, reads the whole body, and turns non-2xx answers into errors.
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<(StatusCode, Vec<u8>), ApiError> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let resp = req.send().await.map_err(|e| ApiError::from_transport(&e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| ApiError::from_transport(&e))?;
+        if status.is_success() {
+            Ok((status, bytes.to_vec()))
+        } else {
+            Err(ApiError::from_response(status, retry_after, &bytes))
+        }
+    }
+}
+
+fn parse_customer(status: StatusCode, bytes: &[u8]) -> Result<CustomerBody, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| ApiError::BadResponse {
+        status: status.as_u16(),
+        message: if bytes.is_empty() {
+            "empty body".to_owned()
+        } else {
+            format!("body is not customer JSON ({e})")
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_either_documented_shape() {
+        let a: CustomerBody = serde_json::from_str(
+            r#"{"id":"a0f0660d-6c8d-422b-8114-e363b260521e","customerCode":"10001"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            a.notify_id().as_deref(),
+            Some("a0f0660d-6c8d-422b-8114-e363b260521e")
+        );
+        assert_eq!(a.own_code(), Some("10001"));
+        let b: CustomerBody = serde_json::from_str(
+            r#"{"customerCode":"a0f0660d-6c8d-422b-8114-e363b260521e","number":"10001"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            b.notify_id().as_deref(),
+            Some("a0f0660d-6c8d-422b-8114-e363b260521e")
+        );
+        assert_eq!(b.own_code(), Some("10001"));
+    }
+}

@@ -1,0 +1,12 @@
+//! Client for the Notify customers API.
+//!
+//! Owns the HTTP details: one `reqwest` client, authentication, one function
+//! per endpoint, and turning responses into typed results. It knows nothing
+//! of CSV, clap or the results file.
+
+pub mod client;
+pub mod error;
+pub mod retry;
+
+pub use client::{ApiClient, CreateOutcome};
+pub use error::{ApiError, ErrorKind};

@@ -1,0 +1,213 @@
+//! Raw command-line arguments (clap derive).
+//!
+//! Owns flag names, help texts and defaults as the user sees them. It must
+//! not validate combinations, read files or environment variables: that is
+//! [`crate::config`], which turns a [`Cli`] into a checked `Config`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::sandbox::SandboxArgs;
+
+const AFTER_HELP: &str = "\
+The API key is read from the NOTIFY_API_KEY environment variable or from --api-key-file,
+never from a command-line argument.
+
+Exit codes:
+  0    every row created, overwritten or already existing (or valid, in a dry run)
+  1    the run finished, but some rows are invalid, failed or skipped
+  2    usage or setup error, nothing sent (bad flag, unreadable file, bad key, file-level CSV problem)
+  3    aborted mid-run (key rejected, API unreachable); results are written
+  130  interrupted (Ctrl-C / SIGTERM); results are written";
+
+/// Bulk-import customers from a CSV file into the Notify invoicing API.
+#[derive(Debug, Parser)]
+#[command(name = "notify-import", version, after_help = AFTER_HELP, max_term_width = 100)]
+pub struct Cli {
+    /// What to do (default: import).
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate FILE, then upload its valid rows (the default command).
+    Import(ImportArgs),
+    /// Check FILE offline (no key, no network) and write the results file with valid/invalid.
+    Validate(ValidateArgs),
+    /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
+    Sandbox(SandboxArgs),
+}
+
+/// Arguments of `import`.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct ImportArgs {
+    /// The file and output options.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Start the embedded sandbox in-process and import into it (no account needed).
+    #[arg(long, conflicts_with_all = ["api_url", "api_key_file", "live"])]
+    pub sandbox: bool,
+
+    /// Base URL of the Notify API.
+    #[arg(
+        long,
+        value_name = "URL",
+        help = "Base URL of the Notify API [env: NOTIFY_API_URL] [default: https://api.notify.cm/v2]"
+    )]
+    pub api_url: Option<String>,
+
+    /// Read the API key from this file (first line) instead of NOTIFY_API_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Allow a live_ key (real data). Without it only test_ keys are accepted.
+    #[arg(long)]
+    pub live: bool,
+
+    /// Update customers whose CustomerCode already exists (sends Overwrite=true).
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Maximum requests per second.
+    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    pub rate: f64,
+
+    /// Requests allowed at once above the steady rate.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub burst: u32,
+
+    /// Maximum requests in flight.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub timeout: f64,
+
+    /// Validate and write the results file (valid/invalid) without sending anything.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Continue a stopped run from its journal (<results>.journal): rows already done are not sent again.
+    #[arg(long)]
+    pub resume: bool,
+
+    /// Attempts per row before it is marked failed (429 answers do not count).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub max_attempts: u32,
+
+    /// Longest Retry-After to honour, in seconds; a longer one stops the run (resumable).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub max_retry_after: u64,
+
+    /// Stop cleanly after N failed rows (invalid rows do not count).
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u64>,
+
+    /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub grace_period: f64,
+}
+
+/// Arguments of `validate`.
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP)]
+pub struct ValidateArgs {
+    /// The file and output options.
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+/// Arguments shared by every command that reads a customer file.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The CSV file with customers (header row required, a CustomerCode column).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Where to write the results CSV.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Where to write the results CSV [default: <FILE stem>.results.csv next to FILE]"
+    )]
+    pub results: Option<PathBuf>,
+
+    /// Replace an existing results file (and start over instead of continuing a journal).
+    #[arg(long)]
+    pub force: bool,
+
+    /// Print only errors and the final summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Never show a progress bar (it is shown only on a terminal anyway).
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// More log output (-v debug, -vv trace).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+const SUBCOMMANDS: [&str; 4] = ["import", "validate", "sandbox", "help"];
+
+/// Parses arguments, treating `notify-import FILE ...` as `notify-import import FILE ...`.
+pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let needs_default = match args.get(1).and_then(|a| a.to_str()) {
+        None => false,
+        Some(first) => {
+            !SUBCOMMANDS.contains(&first) && !matches!(first, "-h" | "--help" | "-V" | "--version")
+        }
+    };
+    if needs_default {
+        args.insert(1, OsString::from("import"));
+    }
+    Cli::try_parse_from(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn import_is_the_default_command() {
+        let cli = parse_from(["notify-import", "a.csv", "--sandbox"]).unwrap();
+        assert!(matches!(cli.command, Command::Import(ref a) if a.sandbox));
+    }
+
+    #[test]
+    fn sandbox_conflicts_with_api_url() {
+        let err = parse_from([
+            "notify-import",
+            "import",
+            "a.csv",
+            "--sandbox",
+            "--api-url",
+            "x",
+        ]);
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn there_is_no_api_key_flag() {
+        assert!(parse_from(["notify-import", "a.csv", "--api-key", "test_x"]).is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,437 @@
+//! Validated settings, built from the raw [`Cli`](crate::cli::Cli).
+//!
+//! Owns defaults that depend on other values, the checks on flag
+//! combinations, reading the API key (environment or key file) and checking
+//! its format, and checking the API URL. Every usage error is found here,
+//! before the input file is opened or anything is sent. It must not open the
+//! input file or touch the network.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cli::{Command, ImportArgs, InputArgs};
+use crate::sandbox::SandboxOptions;
+
+/// The documented production API.
+pub const DEFAULT_API_URL: &str = "https://api.notify.cm/v2";
+/// Environment variable holding the API key.
+pub const KEY_ENV: &str = "NOTIFY_API_KEY";
+/// Environment variable overriding the API URL.
+pub const URL_ENV: &str = "NOTIFY_API_URL";
+
+/// A usage or setup problem; the process exits 2 and nothing is sent.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn usage(msg: impl Into<String>) -> UsageError {
+    UsageError(msg.into())
+}
+
+/// What the process was asked to do, fully checked.
+#[derive(Debug)]
+pub enum Config {
+    /// Read, validate and (unless a dry run) upload a file.
+    Run(Box<RunConfig>),
+    /// Serve the emulator until interrupted.
+    Sandbox(SandboxOptions),
+}
+
+/// Settings of a run over one input file.
+#[derive(Debug)]
+pub struct RunConfig {
+    /// The input CSV.
+    pub input: PathBuf,
+    /// Where the results CSV goes.
+    pub results: PathBuf,
+    /// Replace an existing results file.
+    pub force: bool,
+    /// `None` for `validate` and `--dry-run`: nothing is sent.
+    pub upload: Option<UploadConfig>,
+    /// Terminal output settings.
+    pub output: OutputConfig,
+}
+
+/// How progress and logs are shown.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputConfig {
+    /// Only errors and the final summary.
+    pub quiet: bool,
+    /// Show a progress bar (still only on a terminal).
+    pub progress: bool,
+    /// 0 = info, 1 = debug, 2+ = trace.
+    pub verbose: u8,
+}
+
+/// Settings of the upload stage.
+#[derive(Debug, Clone)]
+pub struct UploadConfig {
+    /// Where to send.
+    pub target: Target,
+    /// Send `Overwrite=true`.
+    pub overwrite: bool,
+    /// Requests per second.
+    pub rate: f64,
+    /// Requests allowed at once above the steady rate.
+    pub burst: u32,
+    /// Requests in flight.
+    pub concurrency: usize,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Continue from the journal.
+    pub resume: bool,
+    /// Attempts per row.
+    pub max_attempts: u32,
+    /// Longest Retry-After honoured.
+    pub max_retry_after: Duration,
+    /// Stop after this many failed rows.
+    pub max_errors: Option<u64>,
+    /// How long in-flight requests may finish after a stop signal.
+    pub grace_period: Duration,
+}
+
+/// The API to talk to.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The embedded emulator, started in-process on loopback.
+    Sandbox,
+    /// A real (or standalone sandbox) API.
+    Remote {
+        /// Base URL, without a trailing slash, e.g. `https://api.notify.cm/v2`.
+        url: reqwest::Url,
+        /// The key.
+        key: ApiKey,
+    },
+}
+
+/// Whether a key targets test or live data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// `test_` key: the sandbox environment of a company profile.
+    Test,
+    /// `live_` key: real data.
+    Live,
+}
+
+impl fmt::Display for KeyKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            KeyKind::Test => "test",
+            KeyKind::Live => "LIVE",
+        })
+    }
+}
+
+/// An API key. Its `Debug` and `Display` never show the secret.
+#[derive(Clone)]
+pub struct ApiKey {
+    secret: String,
+    kind: KeyKind,
+}
+
+impl ApiKey {
+    /// Checks the format (`test_`/`live_` + 16..=128 letters or digits).
+    /// The error never contains the key.
+    pub fn parse(raw: &str, origin: &str) -> Result<ApiKey, UsageError> {
+        let secret = raw.trim();
+        let (kind, rest) = if let Some(rest) = secret.strip_prefix("test_") {
+            (KeyKind::Test, rest)
+        } else if let Some(rest) = secret.strip_prefix("live_") {
+            (KeyKind::Live, rest)
+        } else {
+            return Err(usage(format!(
+                "the API key from {origin} does not start with test_ or live_; copy the key from Notify's API settings"
+            )));
+        };
+        if !(16..=128).contains(&rest.len()) || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(usage(format!(
+                "the API key from {origin} does not look like a Notify key ({kind} key with {} characters after the prefix; expected 16 to 128 letters and digits); check for a truncated or wrong value",
+                rest.chars().count()
+            )));
+        }
+        Ok(ApiKey {
+            secret: secret.to_owned(),
+            kind,
+        })
+    }
+
+    /// A key for the in-process sandbox.
+    pub fn sandbox() -> ApiKey {
+        ApiKey {
+            secret: format!("test_{}", uuid::Uuid::new_v4().simple()),
+            kind: KeyKind::Test,
+        }
+    }
+
+    /// Test or live.
+    pub fn kind(&self) -> KeyKind {
+        self.kind
+    }
+
+    /// The secret itself, for the Authorization header only.
+    pub fn expose(&self) -> &str {
+        &self.secret
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ApiKey({}, redacted)", self.kind)
+    }
+}
+
+impl Config {
+    /// Checks the raw arguments; reads the key (env or file) for an import.
+    pub fn from_cli(cli: crate::cli::Cli) -> Result<Config, UsageError> {
+        Config::from_cli_with_env(cli, |name| std::env::var(name).ok())
+    }
+
+    /// As [`Config::from_cli`], with the environment injected (for tests).
+    pub fn from_cli_with_env(
+        cli: crate::cli::Cli,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, UsageError> {
+        match cli.command {
+            Command::Sandbox(args) => Ok(Config::Sandbox(args.into_options())),
+            Command::Validate(args) => run_config(args.input, None),
+            Command::Import(args) => {
+                let upload = if args.dry_run {
+                    None
+                } else {
+                    Some(upload_config(&args, &env)?)
+                };
+                run_config(args.input, upload)
+            }
+        }
+    }
+}
+
+fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
+    let results = match input.results {
+        Some(p) => p,
+        None => default_results_path(&input.file)?,
+    };
+    if results == input.file {
+        return Err(usage(format!(
+            "--results {} is the input file; choose another path",
+            results.display()
+        )));
+    }
+    Ok(Config::Run(Box::new(RunConfig {
+        input: input.file,
+        results,
+        force: input.force,
+        upload,
+        output: OutputConfig {
+            quiet: input.quiet,
+            progress: !input.no_progress && !input.quiet,
+            verbose: input.verbose,
+        },
+    })))
+}
+
+/// `<dir>/<stem>.results.csv` beside the input.
+pub fn default_results_path(input: &Path) -> Result<PathBuf, UsageError> {
+    let stem = input.file_stem().and_then(|s| s.to_str()).ok_or_else(|| {
+        usage(format!(
+            "cannot derive a results file name from {}; pass --results PATH",
+            input.display()
+        ))
+    })?;
+    Ok(input.with_file_name(format!("{stem}.results.csv")))
+}
+
+fn upload_config(
+    args: &ImportArgs,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<UploadConfig, UsageError> {
+    if !(args.rate.is_finite() && args.rate > 0.0) {
+        return Err(usage(
+            "--rate must be a positive number of requests per second",
+        ));
+    }
+    if args.burst == 0 {
+        return Err(usage("--burst must be at least 1"));
+    }
+    if args.concurrency == 0 || args.concurrency > 256 {
+        return Err(usage("--concurrency must be between 1 and 256"));
+    }
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 3600.0) {
+        return Err(usage("--timeout must be between 0 and 3600 seconds"));
+    }
+    if !(args.grace_period.is_finite() && (0.0..=3600.0).contains(&args.grace_period)) {
+        return Err(usage("--grace-period must be between 0 and 3600 seconds"));
+    }
+    if args.max_attempts == 0 || args.max_attempts > 100 {
+        return Err(usage("--max-attempts must be between 1 and 100"));
+    }
+    if args.max_errors == Some(0) {
+        return Err(usage("--max-errors must be at least 1"));
+    }
+    if args.resume && args.input.force {
+        return Err(usage(
+            "--resume continues a run and --force starts over; choose one",
+        ));
+    }
+    let target = if args.sandbox {
+        Target::Sandbox
+    } else {
+        let raw_url = args
+            .api_url
+            .clone()
+            .or_else(|| env(URL_ENV))
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
+        let url = check_url(&raw_url)?;
+        let key = read_key(args.api_key_file.as_deref(), env)?;
+        if key.kind() == KeyKind::Live && !args.live {
+            return Err(usage(
+                "this is a live_ key (real data); add --live to confirm, or use a test_ key",
+            ));
+        }
+        Target::Remote { url, key }
+    };
+    Ok(UploadConfig {
+        target,
+        overwrite: args.overwrite,
+        rate: args.rate,
+        burst: args.burst,
+        concurrency: args.concurrency,
+        timeout: Duration::from_secs_f64(args.timeout),
+        resume: args.resume,
+        max_attempts: args.max_attempts,
+        max_retry_after: Duration::from_secs(args.max_retry_after),
+        max_errors: args.max_errors,
+        grace_period: Duration::from_secs_f64(args.grace_period),
+    })
+}
+
+fn read_key(
+    file: Option<&Path>,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<ApiKey, UsageError> {
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                usage(format!(
+                    "cannot read the API key file {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let first = text.lines().next().unwrap_or("");
+            ApiKey::parse(first, &format!("{}", path.display()))
+        }
+        None => match env(KEY_ENV) {
+            Some(v) if !v.trim().is_empty() => ApiKey::parse(&v, KEY_ENV),
+            _ => Err(usage(format!(
+                "no API key: set {KEY_ENV} or pass --api-key-file PATH (or try --sandbox, or validate the file with `notify-import validate FILE`)"
+            ))),
+        },
+    }
+}
+
+/// Parses the API URL; anything but loopback must be https.
+pub fn check_url(raw: &str) -> Result<reqwest::Url, UsageError> {
+    let trimmed = raw.trim().trim_end_matches('/');
+    let url = reqwest::Url::parse(trimmed)
+        .map_err(|e| usage(format!("--api-url {trimmed:?} is not a valid URL: {e}")))?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback => {}
+        "http" => {
+            return Err(usage(format!(
+                "--api-url {url} uses plain http to a non-loopback host; the API key would travel unencrypted. Use https://"
+            )));
+        }
+        other => return Err(usage(format!("--api-url scheme {other:?} is not http(s)"))),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(usage("--api-url must not contain credentials"));
+    }
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "test_R7HQ9QpXgx8J32rW9X9UyXjgfNk6C7TQ2UD8M5rwf8vVnYxnSETvSuEC6SKFW8Ug";
+
+    fn config(args: &[&str], env: &[(&str, &str)]) -> Result<Config, UsageError> {
+        let mut full = vec!["notify-import"];
+        full.extend_from_slice(args);
+        let cli = crate::cli::parse_from(full).unwrap();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_cli_with_env(cli, move |name| {
+            env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn key_is_never_shown() {
+        let key = ApiKey::parse(KEY, "env").unwrap();
+        assert!(!format!("{key:?}").contains("R7HQ"));
+        let err = ApiKey::parse("secret_R7HQ9QpXgx8J32rW9X9Uy", "env").unwrap_err();
+        assert!(!err.to_string().contains("R7HQ"));
+    }
+
+    #[test]
+    fn key_format_is_checked() {
+        assert!(ApiKey::parse("test_short", "env").is_err());
+        assert!(ApiKey::parse("test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM", "env").is_ok());
+        assert!(ApiKey::parse("test_abc def ghi jkl mno pqr", "env").is_err());
+    }
+
+    #[test]
+    fn live_key_needs_live_flag() {
+        let live = KEY.replace("test_", "live_");
+        assert!(config(&["a.csv"], &[(KEY_ENV, &live)]).is_err());
+        assert!(config(&["a.csv", "--live"], &[(KEY_ENV, &live)]).is_ok());
+    }
+
+    #[test]
+    fn missing_key_is_a_usage_error_unless_dry_run() {
+        assert!(config(&["a.csv"], &[]).is_err());
+        assert!(config(&["a.csv", "--dry-run"], &[]).is_ok());
+        assert!(config(&["validate", "a.csv"], &[]).is_ok());
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(check_url("http://127.0.0.1:8080/v2").is_ok());
+        assert!(check_url("http://localhost/v2/").is_ok());
+        assert!(check_url("http://api.notify.cm/v2").is_err());
+        assert!(check_url("https://api.notify.cm/v2").is_ok());
+    }
+
+    #[test]
+    fn results_default_next_to_input() {
+        let Config::Run(run) = config(&["validate", "dir/in.csv"], &[]).unwrap() else {
+            panic!("expected a run")
+        };
+        assert_eq!(run.results, PathBuf::from("dir/in.results.csv"));
+    }
+
+    #[test]
+    fn numeric_limits_are_checked() {
+        for bad in [
+            &["--rate", "0"][..],
+            &["--concurrency", "0"],
+            &["--burst", "0"],
+            &["--timeout=-1"],
+        ] {
+            let mut args = vec!["a.csv"];
+            args.extend_from_slice(bad);
+            assert!(config(&args, &[(KEY_ENV, KEY)]).is_err(), "{bad:?}");
+        }
+    }
+}

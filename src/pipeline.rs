@@ -1,0 +1,373 @@
+//! One run over an input file: preflight, then upload or dry run, then
+//! results and summary.
+//!
+//! Owns the wiring of the stages (threads, channels, runtime, signals) and
+//! the exit code of a finished run. It must not hold rules of its own: each
+//! stage's logic lives in its module.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::api::ApiClient;
+use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
+use crate::input::InputError;
+use crate::journal::{self, Header, Journal, Resume};
+use crate::outcome::{Counts, Outcome, Status};
+use crate::preflight::{self, Planned, Preflight};
+use crate::report::{Reporter, Summary};
+use crate::results::{self, ResultsWriter};
+use crate::upload::{self, StopReason, UploadSettings, Uploader};
+use crate::{SetupError, exit, other, runtime, sandbox};
+
+/// Rows buffered between stages; bounds memory and gives backpressure.
+const CHANNEL_ROWS: usize = 1024;
+
+/// Runs `run` and returns the exit code.
+pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
+    let started = Instant::now();
+    let resuming = run.upload.as_ref().is_some_and(|u| u.resume);
+    results::check_writable(&run.results, run.force || resuming)
+        .map_err(|e| SetupError::Other(e.to_string()))?;
+    if run.upload.is_some() {
+        check_journal(run, resuming)?;
+    }
+    let pre = preflight::scan(&run.input)?;
+    if !pre.unknown_columns.is_empty() {
+        tracing::warn!(
+            "{}: ignoring columns that match no Notify field: {}",
+            run.input.display(),
+            pre.unknown_columns.join(", ")
+        );
+    }
+    let reporter = Reporter::new(pre.rows, &run.output);
+    let valid_line = format!(
+        "{} rows: {} valid, {} invalid",
+        pre.rows,
+        pre.valid,
+        pre.invalid()
+    );
+    let result = match &run.upload {
+        None => {
+            reporter.info(&format!(
+                "notify-import: checking {} ({valid_line}); nothing is sent",
+                run.input.display()
+            ));
+            validate_only(run, &pre, &reporter, started)
+        }
+        Some(upload) => upload_file(run, upload, &pre, &reporter, &valid_line, started),
+    };
+    reporter.finish();
+    result
+}
+
+/// `validate` / `--dry-run`: the second pass straight into the results file.
+fn validate_only(
+    run: &RunConfig,
+    pre: &Preflight,
+    reporter: &Reporter,
+    started: Instant,
+) -> Result<u8, SetupError> {
+    let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
+    let mut counts = Counts::default();
+    let mut write_err = None;
+    preflight::plan(pre, true, None, |item| {
+        let Planned::Done(outcome) = item else {
+            return false;
+        };
+        counts.add(outcome.status);
+        reporter.row_done();
+        match writer.push(outcome) {
+            Ok(()) => true,
+            Err(e) => {
+                write_err = Some(e);
+                false
+            }
+        }
+    })?;
+    if let Some(e) = write_err {
+        return Err(other("cannot write the results file", e));
+    }
+    let path = writer
+        .finish(pre.rows)
+        .map_err(|e| other("cannot write the results file", e))?;
+    let summary = Summary {
+        counts: &counts,
+        elapsed: started.elapsed(),
+        requests: None,
+        retries: 0,
+        rate_limited: 0,
+        results: &path,
+        stopped: None,
+    };
+    print_summary(run, reporter, &summary);
+    Ok(if counts.all_succeeded() {
+        exit::OK
+    } else {
+        exit::ROWS_FAILED
+    })
+}
+
+fn print_summary(run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
+    if run.output.quiet {
+        reporter.print(&summary.one_line());
+    } else {
+        reporter.print(&summary.text());
+    }
+}
+
+fn upload_file(
+    run: &RunConfig,
+    upload: &UploadConfig,
+    pre: &Preflight,
+    reporter: &Reporter,
+    valid_line: &str,
+    started: Instant,
+) -> Result<u8, SetupError> {
+    // The in-process sandbox lives as long as this function.
+    let (sandbox, url, key) = match &upload.target {
+        Target::Sandbox => {
+            let handle = sandbox::spawn(sandbox::SandboxOptions::default())
+                .map_err(|e| other("cannot start the sandbox", e))?;
+            let url = config::check_url(&handle.base_url())?;
+            (Some(handle), url, ApiKey::sandbox())
+        }
+        Target::Remote { url, key } => (None, url.clone(), key.clone()),
+    };
+    let where_to = match &sandbox {
+        Some(_) => format!("the embedded sandbox at {url}"),
+        None => format!("{url} with a {} key", key.kind()),
+    };
+    reporter.info(&format!(
+        "notify-import: importing {} ({valid_line}) into {where_to}{}; {} req/s, {} in flight",
+        run.input.display(),
+        if upload.overwrite {
+            " with overwrite"
+        } else {
+            ""
+        },
+        upload.rate,
+        upload.concurrency
+    ));
+    let client =
+        Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
+    let (journal, resume) = open_journal(run, upload, pre, &url, &key, reporter)?;
+    let journal = Arc::new(journal);
+    let mut settings = UploadSettings::new(
+        upload.overwrite,
+        upload.rate,
+        upload.burst,
+        upload.concurrency,
+    );
+    settings.max_attempts = upload.max_attempts;
+    settings.max_retry_after = upload.max_retry_after;
+    settings.max_errors = upload.max_errors;
+    let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
+    let rt = runtime()?;
+    let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
+    let piped = pipeline(&rt, run, pre, resume.as_ref(), &uploader, reporter);
+    signals.abort();
+    drop(rt);
+    if let Some(handle) = sandbox {
+        handle.shutdown();
+    }
+    let (counts, path, read_err) = piped?;
+    let journal_path = journal.path().to_owned();
+    if let Ok(journal) = Arc::try_unwrap(journal) {
+        journal.close().map_err(|e| other("journal", e))?;
+    }
+    let stop = uploader.stop_reason();
+    let unfinished = counts.get(Status::Skipped) + counts.get(Status::Failed);
+    if unfinished == 0 && stop.is_none() && read_err.is_none() {
+        // Every row has its final outcome in the results file: nothing to resume.
+        let _ = std::fs::remove_file(&journal_path);
+    }
+    let stopped = match &stop {
+        Some(reason) => Some(reason.to_string()),
+        None => read_err.as_ref().map(|e| format!("{e}")),
+    };
+    let summary = Summary {
+        counts: &counts,
+        elapsed: started.elapsed(),
+        requests: Some(client.requests_sent()),
+        retries: uploader
+            .counters()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed),
+        rate_limited: uploader.rate_limited(),
+        results: &path,
+        stopped: stopped.clone(),
+    };
+    print_summary(run, reporter, &summary);
+    if let Some(why) = &stopped {
+        tracing::error!("{why}");
+    }
+    if unfinished > 0 && journal_path.exists() {
+        reporter.info(&format!(
+            "notify-import: {unfinished} rows are not done; the journal {} lets `--resume` continue without sending anything twice",
+            journal_path.display()
+        ));
+    }
+    Ok(match stop {
+        Some(StopReason::Interrupted) => exit::INTERRUPTED,
+        Some(_) => exit::ABORTED,
+        None if read_err.is_some() => exit::ABORTED,
+        None if counts.all_succeeded() => exit::OK,
+        None => exit::ROWS_FAILED,
+    })
+}
+
+/// Before reading the input: an earlier run's journal must be continued
+/// (`--resume`) or explicitly discarded (`--force`), never ignored.
+fn check_journal(run: &RunConfig, resuming: bool) -> Result<(), SetupError> {
+    let path = journal::path_for(&run.results);
+    if path.exists() && !resuming && !run.force {
+        return Err(SetupError::Usage(config::UsageError(format!(
+            "an earlier run left a journal at {}: continue it with --resume (nothing is sent twice), or start over with --force",
+            path.display()
+        ))));
+    }
+    Ok(())
+}
+
+/// Starts a new journal or continues the old one after checking that it
+/// belongs to this input, target and mode.
+fn open_journal(
+    run: &RunConfig,
+    upload: &UploadConfig,
+    pre: &Preflight,
+    url: &reqwest::Url,
+    key: &ApiKey,
+    reporter: &Reporter,
+) -> Result<(Journal, Option<Resume>), SetupError> {
+    let path = journal::path_for(&run.results);
+    let fp = journal::fingerprint(&run.input).map_err(|e| {
+        SetupError::Input(InputError::Io {
+            path: run.input.clone(),
+            source: e,
+        })
+    })?;
+    let kind = match key.kind() {
+        config::KeyKind::Test => "test",
+        config::KeyKind::Live => "live",
+    };
+    let header = Header::new(fp, url.as_str(), kind, upload.overwrite, pre.rows);
+    if upload.resume && path.exists() {
+        let (journal, old, resume) =
+            Journal::resume(&path).map_err(|e| other("cannot resume", e))?;
+        if let Some(why) = old.mismatch(&header) {
+            return Err(SetupError::Usage(config::UsageError(format!(
+                "cannot resume from {}: {why}",
+                path.display()
+            ))));
+        }
+        reporter.info(&format!(
+            "notify-import: resuming: {} rows already done, {} to check first because an earlier send's answer was lost",
+            resume.done.len(),
+            resume.in_doubt.len()
+        ));
+        return Ok((journal, Some(resume)));
+    }
+    if upload.resume {
+        reporter.info("notify-import: no journal to resume; starting a new run");
+    }
+    let journal = Journal::create(&path, &header).map_err(|e| other("journal", e))?;
+    Ok((journal, None))
+}
+
+/// Reader thread → uploader (on `rt`) → writer thread. Returns the counts,
+/// the results path and a second-pass read error, if one cut the input short.
+fn pipeline(
+    rt: &tokio::runtime::Runtime,
+    run: &RunConfig,
+    pre: &Preflight,
+    resume: Option<&Resume>,
+    uploader: &Uploader,
+    reporter: &Reporter,
+) -> Result<(Counts, std::path::PathBuf, Option<InputError>), SetupError> {
+    let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
+    let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
+    let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
+
+    let (mut counts, write_err, read_err) = std::thread::scope(|scope| {
+        // The sender moves into the reader thread, so the channel closes
+        // (and the uploader ends) when the reader is done.
+        let reader = scope.spawn(move || {
+            preflight::plan(pre, false, resume, |item| {
+                row_tx.blocking_send(item).is_ok()
+            })
+        });
+        let writer_thread = scope.spawn(|| {
+            let mut counts = Counts::default();
+            let mut err = None;
+            while let Some(outcome) = out_rx.blocking_recv() {
+                counts.add(outcome.status);
+                reporter.row_done();
+                if err.is_none() {
+                    err = writer.push(outcome).err();
+                }
+            }
+            (counts, err)
+        });
+        rt.block_on(uploader.run(row_rx, out_tx));
+        let read_err = reader.join().ok().and_then(Result::err);
+        let (counts, write_err) = writer_thread.join().unwrap_or_default();
+        (counts, write_err, read_err)
+    });
+    if let Some(e) = write_err {
+        return Err(other("cannot write the results file", e));
+    }
+    // A second-pass read error (the file changed under us) cut the input
+    // short: every row still gets a results line.
+    if read_err.is_some() {
+        for row in writer.rows_written() + 1..=pre.rows {
+            counts.add(Status::Skipped);
+            let error = "not sent: the input could not be read again".to_owned();
+            writer
+                .push(Outcome::local(
+                    row,
+                    0,
+                    String::new(),
+                    Status::Skipped,
+                    error,
+                ))
+                .map_err(|e| other("cannot write the results file", e))?;
+        }
+    }
+    let path = writer
+        .finish(pre.rows)
+        .map_err(|e| other("cannot write the results file", e))?;
+    Ok((counts, path, read_err))
+}
+
+/// First SIGINT/SIGTERM: stop sending; requests in flight get `grace` to
+/// finish. Second signal, or the grace period over: abandon them (their
+/// rows stay in doubt in the journal for `--resume`).
+async fn watch_signals(stop: upload::StopHandle, grace: Duration) {
+    if wait_for_signal().await.is_err() {
+        return;
+    }
+    stop.interrupt();
+    tokio::select! {
+        _ = tokio::time::sleep(grace) => {}
+        _ = wait_for_signal() => {}
+    }
+    stop.abandon_in_flight();
+}
+
+async fn wait_for_signal() -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await
+    }
+}

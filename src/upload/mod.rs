@@ -1,0 +1,480 @@
+//! The upload stage: valid rows in, exactly one outcome per row out.
+//!
+//! Owns the per-row request plan: concurrency (at most `concurrency` rows
+//! in flight), retries by error kind with backoff, the no-duplicate rule
+//! (a create whose answer was lost is never repeated before a search for
+//! its code says the customer does not exist), journaling each send before
+//! it happens, and stopping: on an auth failure, too many failed rows, an
+//! unreachable API, a too-long Retry-After, or a signal, no new request
+//! starts and every remaining row comes out `skipped`. Pacing lives in
+//! [`pace`]. It must not read the input, parse arguments or write results.
+
+pub mod pace;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::retry::{Backoff, parse_retry_after};
+use crate::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
+use crate::journal::Journal;
+use crate::outcome::{Outcome, Status};
+use crate::preflight::Planned;
+use pace::Pacer;
+
+/// Upload settings that change behaviour.
+#[derive(Debug, Clone)]
+pub struct UploadSettings {
+    /// Send `Overwrite=true`.
+    pub overwrite: bool,
+    /// Requests per second.
+    pub rate: f64,
+    /// Requests allowed at once above the steady rate.
+    pub burst: u32,
+    /// Rows in flight.
+    pub concurrency: usize,
+    /// Failed attempts per row before it is `failed` (429s not counted:
+    /// they are the server pacing us, bounded by the row deadline).
+    pub max_attempts: u32,
+    /// Longest `Retry-After` honoured; a longer one stops the run.
+    pub max_retry_after: Duration,
+    /// Stop after this many `failed` rows.
+    pub max_errors: Option<u64>,
+    /// Longest time one row may take, all attempts and waits included.
+    pub row_deadline: Duration,
+    /// First backoff ceiling; doubles per failed attempt.
+    pub backoff_base: Duration,
+    /// Backoff ceiling cap.
+    pub backoff_max: Duration,
+    /// Consecutive requests without any HTTP answer before the API is
+    /// declared unreachable.
+    pub unreachable_after: u32,
+}
+
+impl UploadSettings {
+    /// Defaults for everything but the user-facing flags.
+    pub fn new(overwrite: bool, rate: f64, burst: u32, concurrency: usize) -> UploadSettings {
+        UploadSettings {
+            overwrite,
+            rate,
+            burst,
+            concurrency,
+            max_attempts: 5,
+            max_retry_after: Duration::from_secs(60),
+            max_errors: None,
+            row_deadline: Duration::from_secs(300),
+            backoff_base: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(10),
+            unreachable_after: 10,
+        }
+    }
+}
+
+/// Why the uploader stopped sending before the end of the file.
+#[derive(Debug, Clone)]
+pub enum StopReason {
+    /// The API rejected the key.
+    Auth(ApiError),
+    /// The user interrupted the run.
+    Interrupted,
+    /// `--max-errors` rows failed.
+    TooManyErrors(u64),
+    /// Many requests in a row got no answer at all.
+    Unreachable(String),
+    /// The API asked to wait longer than `--max-retry-after`.
+    RetryAfterTooLong(Duration),
+    /// The journal could not be written, so sending is no longer safe.
+    Journal(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Auth(e) => write!(f, "{e}"),
+            StopReason::Interrupted => f.write_str("interrupted"),
+            StopReason::TooManyErrors(n) => write!(
+                f,
+                "{n} rows failed (--max-errors); fix the cause and continue with --resume"
+            ),
+            StopReason::Unreachable(last) => write!(
+                f,
+                "API unreachable: {last}; continue with --resume when it is back"
+            ),
+            StopReason::RetryAfterTooLong(d) => write!(
+                f,
+                "the API asked to wait {} s, more than --max-retry-after; continue later with --resume",
+                d.as_secs()
+            ),
+            StopReason::Journal(e) => write!(
+                f,
+                "cannot write the journal ({e}); stopped so nothing is sent unrecorded"
+            ),
+        }
+    }
+}
+
+/// Stops the uploader from outside (signals) or inside (auth failure...).
+#[derive(Clone, Default)]
+pub struct StopHandle {
+    token: CancellationToken,
+    hard: CancellationToken,
+    reason: Arc<Mutex<Option<StopReason>>>,
+}
+
+impl StopHandle {
+    /// Marks the run as interrupted by the user and stops new sends.
+    pub fn interrupt(&self) {
+        self.stop(StopReason::Interrupted);
+    }
+
+    /// Stops new sends; the first reason given is kept.
+    pub fn stop(&self, reason: StopReason) {
+        if let Ok(mut r) = self.reason.lock() {
+            r.get_or_insert(reason);
+        }
+        self.token.cancel();
+    }
+
+    /// Also abandons requests in flight (grace period over, second signal).
+    pub fn abandon_in_flight(&self) {
+        self.hard.cancel();
+    }
+
+    /// Why sending stopped, if it did.
+    pub fn reason(&self) -> Option<StopReason> {
+        self.reason.lock().ok().and_then(|r| r.clone())
+    }
+}
+
+/// Counters for the summary.
+#[derive(Debug, Default)]
+pub struct UploadCounters {
+    /// Requests repeated after a failed attempt.
+    pub retries: AtomicU64,
+    /// Searches made to settle a create whose answer was lost.
+    pub reconciliations: AtomicU64,
+}
+
+/// Sends rows and reports outcomes.
+pub struct Uploader {
+    client: Arc<ApiClient>,
+    pacer: Pacer,
+    settings: UploadSettings,
+    stop: StopHandle,
+    journal: Option<Arc<Journal>>,
+    failed_rows: AtomicU64,
+    without_answer: AtomicU64,
+    counters: UploadCounters,
+}
+
+/// How a row's attempts ended.
+enum End {
+    Created(String),
+    Existing(String),
+    /// Found by search after an attempt whose answer was lost.
+    FoundAfterDoubt(String),
+    Failed(ApiError),
+    GaveUp(String),
+    Stopped,
+}
+
+impl Uploader {
+    /// An uploader over `client`, journaling to `journal` when given.
+    pub fn new(
+        client: Arc<ApiClient>,
+        settings: UploadSettings,
+        journal: Option<Arc<Journal>>,
+    ) -> Uploader {
+        Uploader {
+            pacer: Pacer::new(settings.rate, settings.burst),
+            client,
+            settings,
+            stop: StopHandle::default(),
+            journal,
+            failed_rows: AtomicU64::new(0),
+            without_answer: AtomicU64::new(0),
+            counters: UploadCounters::default(),
+        }
+    }
+
+    /// A handle that stops this uploader.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// Why sending stopped early, if it did.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop.reason()
+    }
+
+    /// Retry and reconciliation counts.
+    pub fn counters(&self) -> &UploadCounters {
+        &self.counters
+    }
+
+    /// 429 answers received.
+    pub fn rate_limited(&self) -> u64 {
+        self.pacer.rate_limited_count()
+    }
+
+    /// Consumes `rows` until the channel closes; sends exactly one outcome
+    /// per row to `outcomes`, in completion order.
+    pub async fn run(&self, rows: mpsc::Receiver<Planned>, outcomes: mpsc::Sender<Outcome>) {
+        let items = futures::stream::unfold(rows, |mut rx| async move {
+            rx.recv().await.map(|item| (item, rx))
+        });
+        // The consumer only forwards outcomes, so buffer_unordered keeps
+        // polling in-flight requests (futures-rs#2387).
+        let done = items
+            .map(|item| self.handle(item))
+            .buffer_unordered(self.settings.concurrency.max(1));
+        let mut done = std::pin::pin!(done);
+        while let Some(outcome) = done.next().await {
+            if outcomes.send(outcome).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    async fn handle(&self, item: Planned) -> Outcome {
+        let (row, line, code, body, in_doubt) = match item {
+            Planned::Done(outcome) => return outcome,
+            Planned::Send {
+                row,
+                line,
+                code,
+                body,
+                in_doubt,
+            } => (row, line, code, body, in_doubt),
+        };
+        let mut out = Outcome::local(row, line, code, Status::Skipped, String::new());
+        let mut in_doubt = in_doubt;
+        let end = self.attempt_row(&mut out, &body, &mut in_doubt).await;
+        self.finish_row(&mut out, end, in_doubt);
+        if out.status != Status::Skipped
+            && let Some(journal) = &self.journal
+            && let Err(e) = journal.outcome(&out)
+        {
+            self.stop.stop(StopReason::Journal(e.to_string()));
+        }
+        out
+    }
+
+    /// Runs the attempts for one row until it has an end.
+    async fn attempt_row(&self, out: &mut Outcome, body: &[u8], in_doubt: &mut bool) -> End {
+        let s = &self.settings;
+        let deadline = Instant::now() + s.row_deadline;
+        let mut backoff = Backoff::new(s.backoff_base, s.backoff_max);
+        let mut failures = 0u32;
+        let mut last = String::new();
+        loop {
+            if failures >= s.max_attempts {
+                return End::GaveUp(format!(
+                    "gave up after {failures} failed attempts; last: {last}"
+                ));
+            }
+            if Instant::now() >= deadline {
+                return End::GaveUp(format!(
+                    "no answer within the row deadline of {} s; last: {last}",
+                    s.row_deadline.as_secs()
+                ));
+            }
+            if !self.pacer.acquire(&self.stop.token).await {
+                return End::Stopped;
+            }
+            if out.attempts > 0 {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            out.attempts += 1;
+            let result = if *in_doubt {
+                // An earlier create may have gone through: look before sending again.
+                self.counters
+                    .reconciliations
+                    .fetch_add(1, Ordering::Relaxed);
+                match self.guarded(self.client.search(&out.code)).await {
+                    Ok(Some(id)) => return End::FoundAfterDoubt(id),
+                    Ok(None) => {
+                        *in_doubt = false;
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                if let Some(journal) = &self.journal
+                    && let Err(e) = journal.sending(out.row)
+                {
+                    self.stop.stop(StopReason::Journal(e.to_string()));
+                    return End::Stopped;
+                }
+                self.guarded(self.client.create(body.to_vec(), s.overwrite))
+                    .await
+            };
+            let err = match result {
+                Ok(CreateOutcome::Created { id }) => return End::Created(id),
+                Ok(CreateOutcome::Existing { id }) => return End::Existing(id),
+                Err(e) => e,
+            };
+            out.http_status = err.http_status().or(out.http_status);
+            last = err.to_string();
+            match err.kind() {
+                ErrorKind::Duplicate => return self.resolve_duplicate(out, &err).await,
+                ErrorKind::Auth => {
+                    self.stop.stop(StopReason::Auth(err.clone()));
+                    return End::Failed(err);
+                }
+                ErrorKind::Invalid => return End::Failed(err),
+                ErrorKind::RateLimited => {
+                    let wait = match &err {
+                        ApiError::RateLimited {
+                            retry_after: Some(v),
+                            ..
+                        } => parse_retry_after(v, SystemTime::now()),
+                        _ => None,
+                    }
+                    .unwrap_or_else(|| backoff.next_delay().max(Duration::from_secs(1)));
+                    if wait > s.max_retry_after {
+                        self.stop.stop(StopReason::RetryAfterTooLong(wait));
+                        return End::Stopped;
+                    }
+                    self.pacer.on_rate_limited(wait);
+                }
+                ErrorKind::Transient | ErrorKind::InDoubt => {
+                    if err.kind() == ErrorKind::InDoubt {
+                        *in_doubt = true;
+                    }
+                    failures += 1;
+                    if failures < s.max_attempts && !self.sleep(backoff.next_delay()).await {
+                        return End::Stopped;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Awaits a request, unless the run abandons requests in flight; also
+    /// tracks whether the API answers at all.
+    async fn guarded<T>(
+        &self,
+        request: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
+        let result = tokio::select! {
+            r = request => r,
+            _ = self.stop.hard.cancelled() => Err(ApiError::Aborted),
+        };
+        match &result {
+            Err(e) if e.no_response() => {
+                let n = self.without_answer.fetch_add(1, Ordering::Relaxed) + 1;
+                if n >= u64::from(self.settings.unreachable_after) {
+                    self.stop.stop(StopReason::Unreachable(e.to_string()));
+                }
+            }
+            Err(ApiError::Aborted) => {}
+            Err(ApiError::RateLimited { .. }) => self.without_answer.store(0, Ordering::Relaxed),
+            _ => {
+                self.without_answer.store(0, Ordering::Relaxed);
+                self.pacer.on_answer();
+            }
+        }
+        result
+    }
+
+    /// Sleeps, unless the run stops meanwhile (then false).
+    async fn sleep(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = self.stop.token.cancelled() => false,
+            _ = tokio::time::sleep(d) => true,
+        }
+    }
+
+    /// The API said the code exists: look its id up so the results file
+    /// can name the customer.
+    async fn resolve_duplicate(&self, out: &mut Outcome, err: &ApiError) -> End {
+        for _ in 0..self.settings.max_attempts {
+            if !self.pacer.acquire(&self.stop.token).await {
+                return End::Stopped;
+            }
+            out.attempts += 1;
+            match self.guarded(self.client.search(&out.code)).await {
+                Ok(Some(id)) => return End::Existing(id),
+                Ok(None) => {
+                    return End::GaveUp(format!("{err}; but searching for the code found nothing"));
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::Auth | ErrorKind::Invalid) => {
+                    if e.kind() == ErrorKind::Auth {
+                        self.stop.stop(StopReason::Auth(e.clone()));
+                    }
+                    return End::GaveUp(format!("{err}; looking up its id failed: {e}"));
+                }
+                Err(_) => continue,
+            }
+        }
+        End::GaveUp(format!("{err}; looking up its id kept failing"))
+    }
+
+    fn finish_row(&self, out: &mut Outcome, end: End, in_doubt: bool) {
+        let existing = if self.settings.overwrite {
+            Status::Overwritten
+        } else {
+            Status::Exists
+        };
+        match end {
+            End::Created(id) => {
+                out.status = Status::Created;
+                out.http_status = Some(201);
+                out.customer_id = Some(id);
+            }
+            End::Existing(id) => {
+                out.status = existing;
+                out.customer_id = Some(id);
+                out.http_status = Some(out.http_status.filter(|s| *s != 201).unwrap_or(200));
+            }
+            End::FoundAfterDoubt(id) => {
+                // Our own lost create made it (or, with overwrite, updated it).
+                out.status = if self.settings.overwrite {
+                    Status::Overwritten
+                } else {
+                    Status::Created
+                };
+                out.customer_id = Some(id);
+                out.http_status = Some(200);
+                out.error.clear();
+            }
+            End::Failed(err) => {
+                out.status = Status::Failed;
+                out.http_status = err.http_status().or(out.http_status);
+                out.error = err.to_string();
+            }
+            End::GaveUp(msg) => {
+                out.status = Status::Failed;
+                out.error = if in_doubt {
+                    format!(
+                        "{msg} (the customer may exist: --resume looks it up before sending again)"
+                    )
+                } else {
+                    msg
+                };
+            }
+            End::Stopped => {
+                out.status = Status::Skipped;
+                out.error = if in_doubt {
+                    "not finished: the run stopped after a send whose answer was lost; --resume looks the code up before sending again".into()
+                } else if out.attempts > 0 {
+                    "not finished: the run stopped between attempts; --resume continues".into()
+                } else {
+                    "not sent: the run stopped before this row".into()
+                };
+            }
+        }
+        if out.status == Status::Failed {
+            let n = self.failed_rows.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.settings.max_errors.is_some_and(|max| n >= max) {
+                self.stop.stop(StopReason::TooManyErrors(n));
+            }
+        }
+    }
+}

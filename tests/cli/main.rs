@@ -1,0 +1,9 @@
+//! Integration tests: the real binary against the embedded sandbox on
+//! 127.0.0.1:0. One binary; topic modules; `harness` holds the helpers.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod import;
+mod validate;

@@ -1,0 +1,113 @@
+//! `validate` and `--dry-run`: offline by construction.
+
+use std::net::TcpListener;
+
+use crate::harness::*;
+
+/// A listener nobody serves: if anything connects, the test sees it.
+fn silent_listener() -> (TcpListener, String) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/v2", l.local_addr().unwrap());
+    (l, url)
+}
+
+fn assert_no_connection(l: &TcpListener) {
+    assert!(
+        l.accept().is_err(),
+        "something connected to the API address"
+    );
+}
+
+#[test]
+fn validate_sends_nothing_and_writes_valid_and_invalid() {
+    let s = Scratch::new();
+    let (listener, url) = silent_listener();
+    let input = s.path("customers.csv");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/customers.csv"),
+        &input,
+    )
+    .unwrap();
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .env("NOTIFY_API_URL", &url)
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    assert_no_connection(&listener);
+    let rows = results(&s.path("customers.results.csv"));
+    assert_eq!(rows.len(), 31);
+    assert_eq!(rows.iter().filter(|r| r.status == "valid").count(), 26);
+    assert_eq!(rows.iter().filter(|r| r.status == "invalid").count(), 5);
+    assert!(
+        rows.iter()
+            .all(|r| r.attempts == 0 && r.customer_id.is_empty())
+    );
+}
+
+#[test]
+fn dry_run_needs_no_key_and_sends_nothing() {
+    let s = Scratch::new();
+    let (listener, url) = silent_listener();
+    let input = s.customers("in.csv", 3);
+    let out = notify_import()
+        .arg(&input)
+        .args(["--dry-run", "--api-url", &url])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_no_connection(&listener);
+    let rows = results(&s.path("in.results.csv"));
+    assert!(rows.iter().all(|r| r.status == "valid"));
+}
+
+#[test]
+fn every_problem_of_a_row_is_listed() {
+    let s = Scratch::new();
+    let input = s.file(
+        "in.csv",
+        &format!("{HEADER}\nX1,,,12345678901,,Holland,,abc,,not-an-email,,,\n"),
+    );
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let rows = results(&s.path("in.results.csv"));
+    let err = &rows[0].error;
+    for field in ["Name", "Postalcode", "Country", "Phone", "Email"] {
+        assert!(err.contains(field), "{field} missing from {err}");
+    }
+}
+
+#[test]
+fn line_numbers_count_crlf_and_quoted_newlines() {
+    let s = Scratch::new();
+    let input = s.file(
+        "in.csv",
+        "CustomerCode,Name,Address\r\nA1,One,\"multi\r\nline\"\r\n\r\nA2,Two,x\r\nA3,,y\r\n",
+    );
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let rows = results(&s.path("in.results.csv"));
+    let lines: Vec<(u64, u64)> = rows.iter().map(|r| (r.row, r.line)).collect();
+    assert_eq!(lines, [(1, 2), (2, 5), (3, 6)]);
+}
+
+#[test]
+fn help_documents_exit_codes() {
+    let out = notify_import().arg("--help").output().unwrap();
+    assert_exit(&out, 0);
+    let help = String::from_utf8_lossy(&out.stdout);
+    for code in ["130", "Exit codes"] {
+        assert!(help.contains(code));
+    }
+}
