@@ -704,7 +704,11 @@ fn validate_vs_bare_csv() {
             }
             n
         });
+        // Windows-1252 bytes are not UTF-8, so only bytes can be walked bare.
         let bare_strings = best_of(&|| {
+            if encoding == "windows-1252" {
+                return rows;
+            }
             let mut r = csv::ReaderBuilder::new()
                 .delimiter(b';')
                 .flexible(true)
