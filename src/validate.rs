@@ -494,12 +494,15 @@ fn dutch_postcode(s: &str) -> Option<String> {
 fn lowercase_domain(s: &str) -> Option<String> {
     let at = s.rfind('@')?;
     let domain = &s[at + 1..];
-    let has_upper = if domain.is_ascii() {
-        domain.bytes().any(|b| b.is_ascii_uppercase())
-    } else {
-        domain.chars().any(char::is_uppercase)
-    };
-    has_upper.then(|| format!("{}@{}", &s[..at], domain.to_lowercase()))
+    if domain.is_ascii() {
+        return domain
+            .bytes()
+            .any(|b| b.is_ascii_uppercase())
+            .then(|| format!("{}@{}", &s[..at], domain.to_ascii_lowercase()));
+    }
+    // Some upper-case letters have no lower case (𝕆): compare, not guess.
+    let lower = domain.to_lowercase();
+    (lower != domain).then(|| format!("{}@{lower}", &s[..at]))
 }
 
 /// Country names in Dutch (and the French and German names Belgian and
