@@ -1,0 +1,205 @@
+//! Per-row cost of each preflight stage, and of the results writer.
+//!
+//! `cargo bench --bench pipeline` (add `-- per_row` or `-- results` to run
+//! one group). Inputs come from the benchmark generator (`examples/gen.rs`,
+//! fixed seed), in memory, so disk speed does not enter. Each stage is
+//! measured cumulatively over the same rows (read, then read + map, then
+//! read + map + validate), so the cost of a stage is the difference between
+//! two lines; `bare_csv` is the `csv` crate alone (`ByteRecord`, no UTF-8
+//! check), the floor every other line is compared with. Throughput is in
+//! rows, so criterion prints rows/s.
+//!
+//! These are for finding where time goes; the end-to-end targets are
+//! measured by `scripts/bench.sh`.
+
+use std::hint::black_box;
+use std::io::Cursor;
+use std::path::Path;
+use std::time::Duration;
+
+use criterion::{BatchSize, Criterion, Throughput};
+use notify_import::customer::Customer;
+use notify_import::input::mapping::Mapping;
+use notify_import::input::reader::{CsvReader, Record};
+use notify_import::input::{self, InputOptions};
+use notify_import::outcome::{Outcome, Status};
+use notify_import::results::ResultsWriter;
+use notify_import::validate::{self, Validation};
+
+// The generator is an example binary; its row code is reused as a module
+// (its `main` is not called here).
+#[allow(dead_code)]
+#[path = "../examples/gen.rs"]
+mod generator;
+
+/// Rows per iteration: enough that per-file setup (header, mapping, buffer
+/// allocation) is noise, few enough that an iteration takes milliseconds.
+const ROWS: u64 = 20_000;
+
+fn generated(rows: u64) -> Vec<u8> {
+    let mut data = Vec::new();
+    generator::write_rows(rows, &mut data, 42).expect("writing to memory cannot fail");
+    data
+}
+
+fn bare_csv(data: &[u8]) -> u64 {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(data);
+    let mut record = csv::ByteRecord::new();
+    let mut rows = 0;
+    while reader.read_byte_record(&mut record).expect("valid CSV") {
+        rows += 1;
+    }
+    rows
+}
+
+/// What the loop does per row, cumulatively.
+#[derive(Clone, Copy, PartialEq, PartialOrd)]
+enum Stage {
+    Read,
+    Map,
+    Validate,
+    /// Also the JSON request body, as the upload plan builds it.
+    Json,
+}
+
+fn stages(data: &[u8], upto: Stage) -> u64 {
+    let mut reader = CsvReader::from_reader(Path::new("bench.csv"), Cursor::new(data.to_vec()))
+        .expect("header parses");
+    let mapping =
+        Mapping::from_headers(Path::new("bench.csv"), reader.headers()).expect("header maps");
+    let mut record = Record::default();
+    let mut customer = Customer::default();
+    let mut checked = Validation::default();
+    let mut rows = 0;
+    while reader.read(&mut record).expect("valid CSV") {
+        if upto >= Stage::Map {
+            mapping.customer_into(&record.fields, &mut customer);
+        }
+        if upto >= Stage::Validate {
+            validate::validate_into(&mut customer, &mut checked);
+            black_box(checked.is_valid());
+        }
+        if upto >= Stage::Json {
+            black_box(customer.to_json());
+        }
+        rows += 1;
+    }
+    black_box(&customer);
+    rows
+}
+
+/// The whole input path as the tool opens a file: encoding and delimiter
+/// detection, decoding, then read + map + validate.
+fn opened(data: &std::sync::Arc<[u8]>) -> u64 {
+    let mut input = input::open_bytes(
+        Path::new("bench.csv"),
+        std::sync::Arc::clone(data),
+        &InputOptions::default(),
+    )
+    .expect("file opens");
+    let mut record = Record::default();
+    let mut customer = Customer::default();
+    let mut checked = Validation::default();
+    let mut rows = 0;
+    while input.reader.read(&mut record).expect("valid CSV") {
+        black_box(input.mapping.width_problem(&record.fields));
+        input.mapping.customer_into(&record.fields, &mut customer);
+        validate::validate_into(&mut customer, &mut checked);
+        black_box(checked.is_valid());
+        rows += 1;
+    }
+    rows
+}
+
+fn per_row(c: &mut Criterion) {
+    let data = generated(ROWS);
+    let mut group = c.benchmark_group("per_row");
+    group.throughput(Throughput::Elements(ROWS));
+    group.bench_function("bare_csv", |b| b.iter(|| bare_csv(black_box(&data))));
+    for (name, stage) in [
+        ("read", Stage::Read),
+        ("read_map", Stage::Map),
+        ("read_map_validate", Stage::Validate),
+        ("read_map_validate_json", Stage::Json),
+    ] {
+        group.bench_function(name, |b| b.iter(|| stages(black_box(&data), stage)));
+    }
+    let utf8: std::sync::Arc<[u8]> = data.clone().into();
+    group.bench_function("decode_read_map_validate/utf-8", |b| {
+        b.iter(|| opened(&utf8))
+    });
+    // The same text as a Windows-1252 export (every character here has a
+    // 1252 form), so the transcoder is in the loop.
+    let text = String::from_utf8(data).expect("generator writes UTF-8");
+    let (latin, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
+    assert!(!unmappable, "generated text fits Windows-1252");
+    let latin: std::sync::Arc<[u8]> = latin.into_owned().into();
+    group.bench_function("decode_read_map_validate/windows-1252", |b| {
+        b.iter(|| opened(&latin))
+    });
+    group.finish();
+}
+
+fn outcomes(rows: u64) -> Vec<Outcome> {
+    (1..=rows)
+        .map(|row| Outcome {
+            row,
+            line: row + 1,
+            code: format!("{row:08}"),
+            status: Status::Created,
+            customer_id: Some(format!("3f0c1a52-7d4e-4b8a-9c1e-{row:012}")),
+            http_status: Some(201),
+            attempts: 1,
+            error: String::new(),
+        })
+        .collect()
+}
+
+fn results(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("bench.results.csv");
+    let in_order = outcomes(ROWS);
+    // Completion order of an upload with 32 requests in flight: each block
+    // of 32 rows arrives reversed, so the writer buffers up to 31 rows.
+    let mut shuffled = in_order.clone();
+    for block in shuffled.chunks_mut(32) {
+        block.reverse();
+    }
+    let mut group = c.benchmark_group("results");
+    group.throughput(Throughput::Elements(ROWS));
+    for (name, rows) in [("in_order", &in_order), ("out_of_order_32", &shuffled)] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || rows.clone(),
+                |rows| {
+                    let mut writer = ResultsWriter::create(&path).expect("create");
+                    for outcome in rows {
+                        writer.push(outcome).expect("write");
+                    }
+                    // Not `finish`: its fsync would measure the disk.
+                    // Dropping flushes and removes the temporary file.
+                    black_box(writer.rows_written())
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+fn config() -> Criterion {
+    // Short runs: these show where time goes, they do not gate anything.
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+}
+
+// By hand rather than `criterion_group!`, whose generated `pub fn` has no
+// doc comment and would trip the crate's `missing_docs` lint.
+fn main() {
+    let mut c = config().configure_from_args();
+    per_row(&mut c);
+    results(&mut c);
+    c.final_summary();
+}
