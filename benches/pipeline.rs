@@ -128,11 +128,11 @@ fn per_row(c: &mut Criterion) {
     group.bench_function("decode_read_map_validate/utf-8", |b| {
         b.iter(|| opened(&utf8))
     });
-    // The same text as a Windows-1252 export (every character here has a
-    // 1252 form), so the transcoder is in the loop.
+    // The same text as a Windows-1252 export, so the transcoder is in the
+    // loop. The one character 1252 lacks (the Turkish dotless i) becomes
+    // `&#305;`, as encoders write it; the row stays valid.
     let text = String::from_utf8(data).expect("generator writes UTF-8");
-    let (latin, _, unmappable) = encoding_rs::WINDOWS_1252.encode(&text);
-    assert!(!unmappable, "generated text fits Windows-1252");
+    let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
     let latin: std::sync::Arc<[u8]> = latin.into_owned().into();
     group.bench_function("decode_read_map_validate/windows-1252", |b| {
         b.iter(|| opened(&latin))
