@@ -39,9 +39,24 @@ pub struct Stats {
     pub max_in_flight: u64,
     /// API requests in flight when the snapshot was taken.
     pub in_flight: u64,
+    /// When the first API request arrived, in microseconds since the Unix
+    /// epoch (0 before any). Benchmarks compare it with the moment they
+    /// started the client, to measure the time to the first request.
+    pub first_request_unix_us: u64,
+    /// When the latest API request arrived, in microseconds since the Unix
+    /// epoch (0 before any).
+    pub last_request_unix_us: u64,
     /// How often each code was created; any value above 1 means a customer
     /// was created twice.
     pub creates_by_code: BTreeMap<String, u32>,
+}
+
+/// Now, in microseconds since the Unix epoch: wall-clock time, so another
+/// process on the machine can compare it with its own clock.
+pub(crate) fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
 }
 
 /// Lock-free gauge of concurrent API requests; the maximum is what load tests

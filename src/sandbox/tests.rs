@@ -571,6 +571,20 @@ async fn latency_and_max_in_flight() {
 }
 
 #[tokio::test]
+async fn first_and_last_request_times_are_wall_clock() {
+    let sb = start(SandboxOptions::default());
+    assert_eq!(sb.stats().first_request_unix_us, 0);
+    let before = super::stats::unix_micros();
+    create(&sb, json!({"CustomerCode": "T1"})).await;
+    create(&sb, json!({"CustomerCode": "T2"})).await;
+    let after = super::stats::unix_micros();
+    let s = sb.stats();
+    assert!(before <= s.first_request_unix_us, "{s:?}");
+    assert!(s.first_request_unix_us <= s.last_request_unix_us, "{s:?}");
+    assert!(s.last_request_unix_us <= after, "{s:?}");
+}
+
+#[tokio::test]
 async fn stats_endpoint_needs_no_key() {
     let sb = start(SandboxOptions::default());
     create(&sb, json!({"CustomerCode": "ST1"})).await;
