@@ -1,0 +1,424 @@
+#!/usr/bin/env python3
+"""Measures notify-import against its performance targets and prints a table.
+
+Run it through scripts/bench.sh, which builds the binaries and generates the
+inputs; this file only measures. Python 3.11 standard library only: no curl,
+no /usr/bin/time.
+
+Peak RSS: the kernel's rusage of a child (os.wait4, what `/usr/bin/time -v`
+prints) is never below the RSS of the process that forked it (Linux carries
+the parent's high-water mark over fork and exec), and Python's is about
+20 MB, more than `validate` needs for 100k rows. So the child's VmHWM (the
+high-water mark of its own memory map) is also read from /proc every
+millisecond while it runs; the rusage figure is used only when it is above
+our own peak, where it is exact.
+
+Every ratio is measured in this run, on this machine, so a slow or busy
+machine moves both sides of it. Timings are the best of a few runs: other
+work on the machine only ever adds time.
+
+The five measurements (DESIGN.md, "Performance targets"; issue 7):
+  (1) `validate` of the big file / a bare csv-crate walk of it;
+  (2) peak RSS of `validate` at the mid and big sizes;
+  (3) upload to a sandbox with 20 ms latency at --concurrency 32:
+      achieved rows/s / the ideal 32 / 0.020 s;
+  (4) --rate 50 against a sandbox enforcing 50/s with burst 5: achieved
+      rows/s / 50, and the share of 429 answers;
+  (5) time from starting the process to the sandbox seeing its first
+      request, on a 10-row file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+# Any `test_` key of the documented shape; the sandbox accepts it.
+KEY = "test_BenchmarkKey0123456789abcdefghijk"
+CONCURRENCY = 32
+LATENCY_MS = 20
+SERVER_RATE = 50
+SERVER_BURST = 5
+
+
+class BenchError(Exception):
+    """A measurement could not be made (a command failed or took too long)."""
+
+
+class Budget:
+    """One deadline for the whole run, so the script always stops by itself."""
+
+    def __init__(self, seconds: float):
+        self.deadline = time.monotonic() + seconds
+
+    def left(self, cap: float) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise BenchError("out of time: the benchmark budget is used up")
+        return min(left, cap)
+
+
+def vm_hwm_kb(pid: int) -> int:
+    """VmHWM of `pid` in KiB; 0 if it is gone or has no memory map left."""
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class HwmWatcher(threading.Thread):
+    """Keeps the last VmHWM seen for `pid` (it only grows, so the last read
+    is the peak up to that moment)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.done = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.peak_kb = max(self.peak_kb, vm_hwm_kb(self.pid))
+            self.done.wait(0.001)
+
+
+@dataclass
+class Run:
+    wall: float
+    max_rss_kb: int
+    code: int
+    stderr: str
+
+
+def run(
+    cmd: list[str], budget: Budget, cap: float, env: dict | None = None, rss: bool = False
+) -> Run:
+    """Runs `cmd`; returns wall time, exit code and (with `rss`) peak RSS;
+    kills it at the deadline."""
+    timeout = budget.left(cap)
+    with tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            env=env,
+        )
+        killer = threading.Timer(timeout, proc.kill)
+        killer.start()
+        watcher = HwmWatcher(proc.pid)
+        if rss:
+            watcher.start()
+        try:
+            # wait4, not Popen.wait: it also returns the child's rusage.
+            _, status, usage = os.wait4(proc.pid, 0)
+        finally:
+            killer.cancel()
+            watcher.done.set()
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        err.seek(0)
+        stderr = err.read().decode(errors="replace")
+    if proc.returncode == -signal.SIGKILL and wall >= timeout:
+        raise BenchError(f"timed out after {timeout:.0f} s: {' '.join(cmd)}")
+    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    peak = usage.ru_maxrss if usage.ru_maxrss > own_peak or not watcher.peak_kb else watcher.peak_kb
+    return Run(wall, peak if rss else 0, proc.returncode, stderr)
+
+
+def checked(r: Run, what: str, ok_codes: tuple[int, ...] = (0,)) -> Run:
+    if r.code not in ok_codes:
+        tail = "\n".join(r.stderr.strip().splitlines()[-5:])
+        raise BenchError(f"{what} exited with {r.code}:\n{tail}")
+    return r
+
+
+class Sandbox:
+    """`notify-import sandbox --port 0 ...` as its own process."""
+
+    def __init__(self, binary: str, args: list[str], budget: Budget):
+        self.proc = subprocess.Popen(
+            [binary, "sandbox", "--port", "0", "--seed", "7", *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            ready, _, _ = select.select([self.proc.stdout], [], [], budget.left(15))
+            line = self.proc.stdout.readline() if ready else ""
+            found = re.search(r"listening on (http://\S+)", line)
+            if not found:
+                raise BenchError(f"the sandbox did not start (it printed {line!r})")
+        except BaseException:
+            self.close()
+            raise
+        self.url = found.group(1)
+        self.root = self.url.removesuffix("/v2")
+
+    def stats(self) -> dict:
+        with urllib.request.urlopen(f"{self.root}/__stats", timeout=10) as resp:
+            return json.load(resp)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def import_cmd(a: argparse.Namespace, path: Path, url: str, extra: list[str]) -> list[str]:
+    results = a.work / f"{path.stem}.results.csv"
+    return [
+        a.bin, "import", str(path), "--api-url", url, "--results", str(results),
+        "--force", "--quiet", *extra,
+    ]
+
+
+def env_with_key() -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "RUST_LOG"))}
+    env["NOTIFY_API_KEY"] = KEY
+    return env
+
+
+def rows_file(a: argparse.Namespace, rows: int) -> Path:
+    path = a.work / f"rows-{rows}.csv"
+    if not path.exists():
+        raise BenchError(f"missing input {path}: run through scripts/bench.sh")
+    return path
+
+
+def mb(kb: int) -> str:
+    return f"{kb / 1024:.1f} MB"
+
+
+# --- the five measurements ---------------------------------------------------
+
+
+def m1_and_2(a: argparse.Namespace, budget: Budget) -> list[dict]:
+    big, mid = rows_file(a, a.big), rows_file(a, a.mid)
+    results = a.work / "validate.results.csv"
+
+    def validate(path: Path) -> Run:
+        cmd = [a.bin, "validate", str(path), "--results", str(results), "--force", "--quiet"]
+        return checked(run(cmd, budget, 120, rss=True), f"validate {path.name}")
+
+    walks, validates = [], []
+    for _ in range(a.reps):
+        # Interleaved, so a burst of other load hits both sides alike.
+        walks.append(checked(run([a.walk, str(big)], budget, 60), "csv_walk"))
+        validates.append(validate(big))
+    walk = min(r.wall for r in walks)
+    full = min(r.wall for r in validates)
+    ratio = full / walk
+    rss_big = max(r.max_rss_kb for r in validates)
+    rss_mid = max(validate(mid).max_rss_kb for _ in range(a.reps))
+    per_row = (rss_big - rss_mid) * 1024 / max(a.big - a.mid, 1)
+    flat = rss_big - rss_mid <= 2 * 1024
+    return [
+        {
+            "id": 1,
+            "what": f"validate {a.big} rows / bare csv walk",
+            "measured": f"{full:.2f} s / {walk:.2f} s = {ratio:.1f}x",
+            "target": "<= 4x",
+            "met": ratio <= 4,
+            "values": {"validate_s": full, "walk_s": walk, "ratio": ratio},
+        },
+        {
+            "id": 2,
+            "what": f"peak RSS of validate, {a.mid} / {a.big} rows",
+            "measured": f"{mb(rss_mid)} / {mb(rss_big)} ({per_row:+.1f} B/row)",
+            "target": "<= 64 MB, flat",
+            "met": rss_big <= 64 * 1024 and flat,
+            "note": "" if flat else "grows",
+            "values": {"mid_kb": rss_mid, "big_kb": rss_big, "bytes_per_row": per_row},
+        },
+    ]
+
+
+def m3(a: argparse.Namespace, budget: Budget) -> dict:
+    path = rows_file(a, a.upload)
+    ideal = CONCURRENCY / (LATENCY_MS / 1000)
+    best = None
+    for _ in range(a.reps):
+        # A fresh sandbox each time: every row is a new customer.
+        with Sandbox(a.bin, ["--latency-ms", str(LATENCY_MS)], budget) as sb:
+            extra = ["--concurrency", str(CONCURRENCY), "--rate", "100000"]
+            r = checked(run(import_cmd(a, path, sb.url, extra), budget, 120, env_with_key()),
+                        "import (throughput)")
+            stats = sb.stats()
+        if stats["creates"] != a.upload:
+            raise BenchError(f"throughput run created {stats['creates']} of {a.upload} rows")
+        if best is None or r.wall < best[0].wall:
+            best = (r, stats)
+    r, stats = best
+    achieved = a.upload / r.wall
+    share = achieved / ideal
+    return {
+        "id": 3,
+        "what": f"upload {a.upload} rows, {LATENCY_MS} ms latency, concurrency {CONCURRENCY}",
+        "measured": f"{achieved:.0f} rows/s = {share:.1%} of {ideal:.0f}",
+        "target": ">= 90%",
+        "met": share >= 0.90,
+        "values": {
+            "rows_per_s": achieved,
+            "ideal": ideal,
+            "share": share,
+            "wall_s": r.wall,
+            "max_in_flight": stats["max_in_flight"],
+        },
+    }
+
+
+def m4(a: argparse.Namespace, budget: Budget) -> dict:
+    path = rows_file(a, a.rate_rows)
+    args = ["--rate", str(SERVER_RATE), "--burst", str(SERVER_BURST)]
+    with Sandbox(a.bin, args, budget) as sb:
+        r = checked(
+            run(import_cmd(a, path, sb.url, ["--rate", str(SERVER_RATE)]), budget, 120,
+                env_with_key()),
+            "import (rate)",
+        )
+        stats = sb.stats()
+    if stats["creates"] != a.rate_rows:
+        raise BenchError(f"rate run created {stats['creates']} of {a.rate_rows} rows")
+    achieved = a.rate_rows / r.wall
+    share = achieved / SERVER_RATE
+    limited = stats["rate_limited_429"] / max(stats["requests"], 1)
+    return {
+        "id": 4,
+        "what": f"--rate {SERVER_RATE} vs server {SERVER_RATE}/s burst {SERVER_BURST}, "
+                f"{a.rate_rows} rows",
+        "measured": f"{achieved:.1f} rows/s = {share:.1%}; 429s {limited:.2%}",
+        "target": ">= 97%, < 1% 429s",
+        "met": share >= 0.97 and limited < 0.01,
+        "values": {"rows_per_s": achieved, "share": share, "share_429": limited,
+                   "requests": stats["requests"], "wall_s": r.wall},
+    }
+
+
+def m5(a: argparse.Namespace, budget: Budget) -> dict:
+    path = rows_file(a, 10)
+    delays = []
+    for _ in range(a.reps):
+        with Sandbox(a.bin, [], budget) as sb:
+            # Wall clock on both sides: the sandbox stamps the request with
+            # its own clock, in another process.
+            started = time.time()
+            checked(
+                run(import_cmd(a, path, sb.url, ["--rate", "1000"]), budget, 60, env_with_key()),
+                "import (first request)",
+            )
+            first = sb.stats().get("first_request_unix_us")
+        if first is None:
+            raise BenchError("this sandbox has no first_request_unix_us in /__stats: rebuild")
+        if not first:
+            raise BenchError("the sandbox saw no request")
+        delays.append(first / 1e6 - started)
+    delay = statistics.median(delays)
+    return {
+        "id": 5,
+        "what": "time to first request, 10-row file",
+        "measured": f"{delay * 1000:.0f} ms (median of {len(delays)})",
+        "target": "<= 100 ms",
+        "met": delay <= 0.100,
+        "values": {"first_request_s": delay, "runs_s": delays},
+    }
+
+
+# --- report --------------------------------------------------------------------
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        cpu = platform.processor() or cpu
+    return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}"
+
+
+def table(rows: list[dict], tiny: bool) -> str:
+    head = ("#", "measurement", "measured", "target", "verdict")
+    lines = []
+    for r in rows:
+        if tiny:
+            verdict = "(tiny)"
+        else:
+            verdict = "met" if r["met"] else "MISSED"
+            if r.get("note"):
+                verdict += f" ({r['note']})"
+        lines.append((f"({r['id']})", r["what"], r["measured"], r["target"], verdict))
+    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*x).rstrip() for x in [head, *lines])
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--bin", required=True, help="the notify-import binary")
+    p.add_argument("--walk", required=True, help="the csv_walk example binary")
+    p.add_argument("--work", required=True, type=Path, help="directory with rows-N.csv inputs")
+    p.add_argument("--tiny", action="store_true", help="a few hundred rows, seconds")
+    p.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--big", type=int, required=True)
+    p.add_argument("--mid", type=int, required=True)
+    p.add_argument("--upload", type=int, required=True)
+    p.add_argument("--rate-rows", type=int, required=True)
+    p.add_argument("--reps", type=int, default=3)
+    p.add_argument("--budget", type=float, default=240, help="seconds for all measurements")
+    a = p.parse_args()
+    budget = Budget(a.budget)
+    mode = "tiny mode: checks that the benchmark runs; figures mean nothing" if a.tiny else "full"
+    print(f"notify-import benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine()}; {mode}")
+    sys.stdout.flush()
+    try:
+        rows = m1_and_2(a, budget)
+        rows += [m3(a, budget), m4(a, budget), m5(a, budget)]
+    except BenchError as e:
+        print(f"bench: {e}", file=sys.stderr)
+        return 2
+    print(table(rows, a.tiny))
+    if a.json:
+        a.json.write_text(json.dumps({"machine": machine(), "tiny": a.tiny, "rows": rows},
+                                     indent=2) + "\n")
+    if a.check and not a.tiny and not all(r["met"] for r in rows):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
