@@ -114,6 +114,14 @@ pub struct ImportArgs {
     /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub grace_period: f64,
+
+    /// Delta mode: remember what was imported in this SQLite file and send only new and changed rows (unchanged rows are `unchanged`).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["sandbox", "dry_run"])]
+    pub state: Option<PathBuf>,
+
+    /// With --state: send every row this once, unchanged ones too (the state is still updated).
+    #[arg(long, requires = "state")]
+    pub full: bool,
 }
 
 /// Arguments of `validate`.
@@ -155,6 +163,27 @@ pub struct InputArgs {
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Write a machine-readable summary of the run (JSON, schema in schema/summary.schema.json); `-` for stdout.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Log line format on stderr: `text` for people and cron mail, `json` (one object per line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub progress_interval: f64,
+}
+
+/// Format of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines, no colours off a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 const SUBCOMMANDS: [&str; 4] = ["import", "validate", "sandbox", "help"];

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Command, ImportArgs, InputArgs};
+use crate::cli::{Command, ImportArgs, InputArgs, LogFormat};
 use crate::sandbox::SandboxOptions;
 
 /// The documented production API.
@@ -51,6 +51,17 @@ pub struct RunConfig {
     pub upload: Option<UploadConfig>,
     /// Terminal output settings.
     pub output: OutputConfig,
+    /// Where `--summary-json` goes, if asked for.
+    pub summary_json: Option<SummaryTarget>,
+}
+
+/// Destination of the JSON summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SummaryTarget {
+    /// `--summary-json -`: standard output (which carries nothing else).
+    Stdout,
+    /// A file, written whole (temporary file, then rename), mode 0600.
+    File(PathBuf),
 }
 
 /// How progress and logs are shown.
@@ -62,6 +73,10 @@ pub struct OutputConfig {
     pub progress: bool,
     /// 0 = info, 1 = debug, 2+ = trace.
     pub verbose: u8,
+    /// Text or JSON log lines.
+    pub log_format: LogFormat,
+    /// Progress lines off a terminal this often; `None`: never.
+    pub progress_interval: Option<Duration>,
 }
 
 /// Settings of the upload stage.
@@ -89,6 +104,13 @@ pub struct UploadConfig {
     pub max_errors: Option<u64>,
     /// How long in-flight requests may finish after a stop signal.
     pub grace_period: Duration,
+    /// Delta mode: the state database.
+    pub state: Option<PathBuf>,
+    /// Send every row once even if the state says it is unchanged.
+    pub full: bool,
+    /// Things worth telling the user once logging is up (e.g. a key file
+    /// others can read); config runs before logging exists.
+    pub warnings: Vec<String>,
 }
 
 /// The API to talk to.
@@ -150,6 +172,9 @@ impl ApiKey {
                 rest.chars().count()
             )));
         }
+        // Registered before the key exists anywhere else, so every output
+        // path can scrub it.
+        crate::redact::register(secret);
         Ok(ApiKey {
             secret: secret.to_owned(),
             kind,
@@ -158,8 +183,10 @@ impl ApiKey {
 
     /// A key for the in-process sandbox.
     pub fn sandbox() -> ApiKey {
+        let secret = format!("test_{}", uuid::Uuid::new_v4().simple());
+        crate::redact::register(&secret);
         ApiKey {
-            secret: format!("test_{}", uuid::Uuid::new_v4().simple()),
+            secret,
             kind: KeyKind::Test,
         }
     }
@@ -208,14 +235,24 @@ impl Config {
 }
 
 fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
-    let results = match input.results {
-        Some(p) => p,
+    let results = match &input.results {
+        Some(p) => p.clone(),
         None => default_results_path(&input.file)?,
     };
     if results == input.file {
         return Err(usage(format!(
             "--results {} is the input file; choose another path",
             results.display()
+        )));
+    }
+    let summary_json = summary_target(&input, &results)?;
+    let progress_interval = progress_interval(input.progress_interval)?;
+    if let Some(state) = upload.as_ref().and_then(|u| u.state.as_ref())
+        && (*state == input.file || *state == results)
+    {
+        return Err(usage(format!(
+            "--state {} is the input or results file; choose another path",
+            state.display()
         )));
     }
     Ok(Config::Run(Box::new(RunConfig {
@@ -227,8 +264,34 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
             quiet: input.quiet,
             progress: !input.no_progress && !input.quiet,
             verbose: input.verbose,
+            log_format: input.log_format,
+            progress_interval,
         },
+        summary_json,
     })))
+}
+
+fn summary_target(input: &InputArgs, results: &Path) -> Result<Option<SummaryTarget>, UsageError> {
+    Ok(match &input.summary_json {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(SummaryTarget::Stdout),
+        Some(p) if *p == input.file || p == results => {
+            return Err(usage(format!(
+                "--summary-json {} is the input or results file; choose another path",
+                p.display()
+            )));
+        }
+        Some(p) => Some(SummaryTarget::File(p.clone())),
+    })
+}
+
+fn progress_interval(secs: f64) -> Result<Option<Duration>, UsageError> {
+    if !(secs.is_finite() && (0.0..=86_400.0).contains(&secs)) {
+        return Err(usage(
+            "--progress-interval must be between 0 (off) and 86400 seconds",
+        ));
+    }
+    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
 }
 
 /// `<dir>/<stem>.results.csv` beside the input.
@@ -303,6 +366,14 @@ fn upload_config(
         max_retry_after: Duration::from_secs(args.max_retry_after),
         max_errors: args.max_errors,
         grace_period: Duration::from_secs_f64(args.grace_period),
+        state: args.state.clone(),
+        full: args.full,
+        warnings: args
+            .api_key_file
+            .as_deref()
+            .and_then(key_file_warning)
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -327,6 +398,28 @@ fn read_key(
                 "no API key: set {KEY_ENV} or pass --api-key-file PATH (or try --sandbox, or validate the file with `notify-import validate FILE`)"
             ))),
         },
+    }
+}
+
+/// A warning when the key file can be read by anyone but its owner.
+fn key_file_warning(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "the API key file {} can be read by other users (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 

@@ -16,12 +16,15 @@ pub mod customer;
 pub mod fields;
 pub mod input;
 pub mod journal;
+pub mod lock;
 pub mod outcome;
 pub mod pipeline;
 pub mod preflight;
+pub mod redact;
 pub mod report;
 pub mod results;
 pub mod sandbox;
+pub mod summary;
 pub mod upload;
 pub mod validate;
 
@@ -51,6 +54,9 @@ pub enum SetupError {
     /// A file-level input problem.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// Another run holds the lock on the results (or state) file.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
     /// Anything else that stopped the run (results file, runtime, sandbox).
     #[error("{0}")]
     Other(String),
@@ -62,6 +68,8 @@ pub(crate) fn other(context: &str, err: impl std::fmt::Display) -> SetupError {
 
 /// Runs what `config` asks for and returns the process exit code.
 pub fn run(config: Config) -> Result<u8, SetupError> {
+    // A panic message could format a value holding the key: print it scrubbed.
+    redact::install_panic_hook();
     match config {
         Config::Sandbox(opts) => {
             let rt = runtime()?;
@@ -71,6 +79,10 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
         }
         Config::Run(run) => {
             report::init_logging(&run.output);
+            // Found while checking the arguments, before logging existed.
+            for warning in run.upload.iter().flat_map(|u| &u.warnings) {
+                tracing::warn!("{warning}");
+            }
             pipeline::run_file(&run)
         }
     }

@@ -19,13 +19,23 @@ use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
-use crate::{SetupError, exit, other, runtime, sandbox};
+use crate::{SetupError, exit, lock, other, runtime, sandbox, summary};
 
 /// Rows buffered between stages; bounds memory and gives backpressure.
 const CHANNEL_ROWS: usize = 1024;
 
-/// Runs `run` and returns the exit code.
+/// Runs `run` and returns the exit code; writes `--summary-json` whatever
+/// the outcome.
 pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
+    let recorder = summary::Recorder::start(run);
+    let result = run_file_locked(run, &recorder);
+    recorder.finish(run, result)
+}
+
+/// The run itself, under the run lock.
+fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, SetupError> {
+    // First, so a second run is refused before it looks at any file.
+    let _lock = lock::RunLock::acquire(&run.results)?;
     let started = Instant::now();
     let resuming = run.upload.as_ref().is_some_and(|u| u.resume);
     results::check_writable(&run.results, run.force || resuming)
@@ -58,6 +68,7 @@ pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
         }
         Some(upload) => upload_file(run, upload, &pre, &reporter, &valid_line, started),
     };
+    recorder.facts(reporter.recorded());
     reporter.finish();
     result
 }
@@ -109,12 +120,9 @@ fn validate_only(
     })
 }
 
-fn print_summary(run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
-    if run.output.quiet {
-        reporter.print(&summary.one_line());
-    } else {
-        reporter.print(&summary.text());
-    }
+fn print_summary(_run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
+    // One line with --quiet or JSON logs; the facts are kept for --summary-json.
+    reporter.summary(summary);
 }
 
 fn upload_file(
@@ -137,6 +145,10 @@ fn upload_file(
     };
     let where_to = match &sandbox {
         Some(_) => format!("the embedded sandbox at {url}"),
+        // Said loudly: a live run writes into the customer's real books.
+        None if key.kind() == config::KeyKind::Live => {
+            format!("{url} with a LIVE key (REAL customer data)")
+        }
         None => format!("{url} with a {} key", key.kind()),
     };
     reporter.info(&format!(
