@@ -24,6 +24,7 @@ pub mod redact;
 pub mod report;
 pub mod results;
 pub mod sandbox;
+pub mod state;
 pub mod summary;
 pub mod upload;
 pub mod validate;
@@ -57,6 +58,9 @@ pub enum SetupError {
     /// Another run holds the lock on the results (or state) file.
     #[error(transparent)]
     Lock(#[from] lock::LockError),
+    /// The delta state cannot be used.
+    #[error(transparent)]
+    State(#[from] state::StateError),
     /// Anything else that stopped the run (results file, runtime, sandbox).
     #[error("{0}")]
     Other(String),

@@ -19,7 +19,7 @@ use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
-use crate::{SetupError, exit, lock, other, runtime, sandbox, summary};
+use crate::{SetupError, exit, lock, other, runtime, sandbox, state, summary};
 
 /// Rows buffered between stages; bounds memory and gives backpressure.
 const CHANNEL_ROWS: usize = 1024;
@@ -164,6 +164,8 @@ fn upload_file(
     ));
     let client =
         Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
+    // Before the journal, so a refused state leaves no journal behind.
+    let delta = open_delta(upload, &url, &key, reporter)?;
     let (journal, resume) = open_journal(run, upload, pre, &url, &key, reporter)?;
     let journal = Arc::new(journal);
     let mut settings = UploadSettings::new(
@@ -178,11 +180,22 @@ fn upload_file(
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let piped = pipeline(&rt, run, pre, resume.as_ref(), &uploader, reporter);
+    let piped = pipeline(
+        &rt,
+        run,
+        pre,
+        resume.as_ref(),
+        &uploader,
+        reporter,
+        delta.as_ref(),
+    );
     signals.abort();
     drop(rt);
     if let Some(handle) = sandbox {
         handle.shutdown();
+    }
+    if let Some(Err(e)) = delta.as_ref().map(state::Delta::finish) {
+        tracing::error!("{e}; the next run re-checks the rows that were not recorded");
     }
     let (counts, path, read_err) = piped?;
     let journal_path = journal.path().to_owned();
@@ -243,6 +256,34 @@ fn check_journal(run: &RunConfig, resuming: bool) -> Result<(), SetupError> {
     Ok(())
 }
 
+/// Opens the delta state of `--state`, bound to this API and key kind.
+fn open_delta(
+    upload: &UploadConfig,
+    url: &reqwest::Url,
+    key: &ApiKey,
+    reporter: &Reporter,
+) -> Result<Option<state::Delta>, SetupError> {
+    let Some(path) = &upload.state else {
+        return Ok(None);
+    };
+    let kind = match key.kind() {
+        config::KeyKind::Test => "test",
+        config::KeyKind::Live => "live",
+    };
+    let delta = state::Delta::open(path, &format!("{url} ({kind} key)"), upload.full)?;
+    reporter.info(&format!(
+        "notify-import: delta mode: {} knows {} customers; {}",
+        path.display(),
+        delta.known(),
+        if upload.full {
+            "--full: every valid row is sent"
+        } else {
+            "rows with the same data as their last import are not sent (unchanged)"
+        }
+    ));
+    Ok(Some(delta))
+}
+
 /// Starts a new journal or continues the old one after checking that it
 /// belongs to this input, target and mode.
 fn open_journal(
@@ -297,6 +338,7 @@ fn pipeline(
     resume: Option<&Resume>,
     uploader: &Uploader,
     reporter: &Reporter,
+    delta: Option<&state::Delta>,
 ) -> Result<(Counts, std::path::PathBuf, Option<InputError>), SetupError> {
     let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
@@ -307,6 +349,10 @@ fn pipeline(
         // (and the uploader ends) when the reader is done.
         let reader = scope.spawn(move || {
             preflight::plan(pre, false, resume, |item| {
+                let item = match delta {
+                    Some(d) => d.classify(item),
+                    None => item,
+                };
                 row_tx.blocking_send(item).is_ok()
             })
         });
@@ -315,6 +361,9 @@ fn pipeline(
             let mut err = None;
             while let Some(outcome) = out_rx.blocking_recv() {
                 counts.add(outcome.status);
+                if let Some(d) = delta {
+                    d.record(&outcome);
+                }
                 reporter.row_done();
                 if err.is_none() {
                     err = writer.push(outcome).err();

@@ -59,6 +59,9 @@ pub enum Planned {
         /// An earlier run sent this row and never learned the answer: look
         /// the code up before creating.
         in_doubt: bool,
+        /// Send `Overwrite=true` for this row even without `--overwrite`
+        /// (delta mode: the customer exists and its payload changed).
+        overwrite: bool,
     },
     /// A row whose outcome is already known (invalid).
     Done(Outcome),
@@ -262,6 +265,7 @@ pub fn plan(
                 code,
                 body: rows.customer.to_json(),
                 in_doubt,
+                overwrite: false,
             }
         };
         if !emit(item) {
