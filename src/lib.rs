@@ -87,6 +87,8 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
             for warning in run.upload.iter().flat_map(|u| &u.warnings) {
                 tracing::warn!("{warning}");
             }
+            // Safe to log whole: the key's Debug is redacted.
+            tracing::debug!("settings: {run:?}");
             pipeline::run_file(&run)
         }
     }

@@ -4,7 +4,9 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cron;
 mod faults;
 mod harness;
 mod import;
+mod security;
 mod validate;
