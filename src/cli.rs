@@ -95,7 +95,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Continue a stopped run from its journal (<results>.journal): rows already done are not sent again.
+    /// Continue a stopped run from its journal (RESULTS.journal): rows already done are not sent again.
     #[arg(long)]
     pub resume: bool,
 
