@@ -40,6 +40,16 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
     Sandbox(SandboxArgs),
+    /// Print how FILE's columns map to the API fields, as a mapping file to edit and pass to --mapping.
+    Mapping(MappingArgs),
+}
+
+/// Arguments of `mapping`.
+#[derive(Debug, Args)]
+pub struct MappingArgs {
+    /// The file and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Arguments of `import`. A repeated flag takes its last value, so a shell
@@ -95,7 +105,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Continue a stopped run from its journal (<results>.journal): rows already done are not sent again.
+    /// Continue a stopped run from its journal (RESULTS.journal): rows already done are not sent again.
     #[arg(long)]
     pub resume: bool,
 
@@ -144,6 +154,26 @@ pub struct InputArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// Text encoding of FILE (any WHATWG label, e.g. windows-1252, utf-8, utf-16le) [default: detected: BOM, else UTF-8 if valid, else Windows-1252].
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// Field delimiter: , ; | or tab (also "tab", "\t") [default: detected from the header and first records].
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// Largest record in bytes; a longer one (typically an unclosed quote) refuses the file.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+
+    /// Take a field from a column: --map Name=Bedrijfsnaam (repeatable; overrides the header aliases).
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
+    pub map: Vec<(crate::fields::Field, String)>,
+
+    /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
     /// Print only errors and the final summary.
     #[arg(short, long)]
     pub quiet: bool,
@@ -157,7 +187,7 @@ pub struct InputArgs {
     pub verbose: u8,
 }
 
-const SUBCOMMANDS: [&str; 4] = ["import", "validate", "sandbox", "help"];
+const SUBCOMMANDS: [&str; 5] = ["import", "validate", "sandbox", "mapping", "help"];
 
 /// Parses arguments, treating `notify-import FILE ...` as `notify-import import FILE ...`.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>

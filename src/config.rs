@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{Command, ImportArgs, InputArgs};
+use crate::input::InputOptions;
 use crate::sandbox::SandboxOptions;
 
 /// The documented production API.
@@ -36,6 +37,13 @@ pub enum Config {
     Run(Box<RunConfig>),
     /// Serve the emulator until interrupted.
     Sandbox(SandboxOptions),
+    /// Print the resolved mapping of a file.
+    ShowMapping {
+        /// The input CSV.
+        input: PathBuf,
+        /// How to read it.
+        options: InputOptions,
+    },
 }
 
 /// Settings of a run over one input file.
@@ -43,6 +51,8 @@ pub enum Config {
 pub struct RunConfig {
     /// The input CSV.
     pub input: PathBuf,
+    /// How to read it (encoding, delimiter, mapping).
+    pub input_options: InputOptions,
     /// Where the results CSV goes.
     pub results: PathBuf,
     /// Replace an existing results file.
@@ -194,6 +204,10 @@ impl Config {
     ) -> Result<Config, UsageError> {
         match cli.command {
             Command::Sandbox(args) => Ok(Config::Sandbox(args.into_options())),
+            Command::Mapping(args) => Ok(Config::ShowMapping {
+                options: input_options(&args.input)?,
+                input: args.input.file,
+            }),
             Command::Validate(args) => run_config(args.input, None),
             Command::Import(args) => {
                 let upload = if args.dry_run {
@@ -207,7 +221,21 @@ impl Config {
     }
 }
 
+fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
+    if input.max_record_bytes < 1024 {
+        return Err(usage("--max-record-bytes must be at least 1024"));
+    }
+    Ok(InputOptions {
+        encoding: input.encoding.clone(),
+        delimiter: input.delimiter,
+        max_record_bytes: input.max_record_bytes,
+        map: input.map.clone(),
+        mapping_file: input.mapping.clone(),
+    })
+}
+
 fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
+    let input_options = input_options(&input)?;
     let results = match input.results {
         Some(p) => p,
         None => default_results_path(&input.file)?,
@@ -220,6 +248,7 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
     }
     Ok(Config::Run(Box::new(RunConfig {
         input: input.file,
+        input_options,
         results,
         force: input.force,
         upload,

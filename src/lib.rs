@@ -69,6 +69,12 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
                 .map_err(|e| other("sandbox", e))?;
             Ok(exit::OK)
         }
+        Config::ShowMapping { input, options } => {
+            let opened = input::open(&input, &options)?;
+            eprint!("{}", opened.info.describe(&opened.mapping));
+            print!("{}", opened.mapping.describe());
+            Ok(exit::OK)
+        }
         Config::Run(run) => {
             report::init_logging(&run.output);
             pipeline::run_file(&run)

@@ -33,7 +33,7 @@ pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
     if run.upload.is_some() {
         check_journal(run, resuming)?;
     }
-    let pre = preflight::scan(&run.input)?;
+    let pre = preflight::scan(&run.input, &run.input_options)?;
     if !pre.unknown_columns.is_empty() {
         tracing::warn!(
             "{}: ignoring columns that match no Notify field: {}",
@@ -42,6 +42,7 @@ pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
         );
     }
     let reporter = Reporter::new(pre.rows, &run.output);
+    reporter.info(&input_report(&pre));
     let valid_line = format!(
         "{} rows: {} valid, {} invalid",
         pre.rows,
@@ -60,6 +61,38 @@ pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
     };
     reporter.finish();
     result
+}
+
+/// What the tool decided about the input and what it found: encoding,
+/// delimiter, mapping, normalizations and problems with example lines.
+fn input_report(pre: &Preflight) -> String {
+    let indent = |text: &str| -> String { text.lines().map(|l| format!("  {l}\n")).collect() };
+    let mut out = format!(
+        "{}:\n{}",
+        pre.path.display(),
+        indent(&pre.mapping_description)
+    );
+    let changes = pre.changes.to_string();
+    if !changes.is_empty() {
+        out.push_str(&format!(
+            "normalized (the results show the sent values):\n{}",
+            indent(&changes)
+        ));
+    }
+    let problems = pre.problems.iter();
+    if !problems.is_empty() {
+        out.push_str("problems (rows not sent):\n");
+        for (kind, n, lines) in problems {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            out.push_str(&format!("  {n:>6} × {kind} (line {})\n", lines.join(", ")));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// The encoding and delimiter, for the summary.
+fn input_line(pre: &Preflight) -> String {
+    format!("{}; {}", pre.info.encoding, pre.info.delimiter)
 }
 
 /// `validate` / `--dry-run`: the second pass straight into the results file.
@@ -98,6 +131,7 @@ fn validate_only(
         requests: None,
         retries: 0,
         rate_limited: 0,
+        input: input_line(pre),
         results: &path,
         stopped: None,
     };
@@ -196,6 +230,7 @@ fn upload_file(
             .retries
             .load(std::sync::atomic::Ordering::Relaxed),
         rate_limited: uploader.rate_limited(),
+        input: input_line(pre),
         results: &path,
         stopped: stopped.clone(),
     };

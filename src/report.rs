@@ -127,6 +127,8 @@ pub struct Summary<'a> {
     pub retries: u64,
     /// 429 answers received.
     pub rate_limited: u64,
+    /// The input's encoding and delimiter.
+    pub input: String,
     /// The results file.
     pub results: &'a Path,
     /// Why the run stopped early, if it did.
@@ -195,6 +197,7 @@ impl Summary<'_> {
         if let Some(why) = &self.stopped {
             out.push_str(&format!("  stopped early: {why}\n"));
         }
+        out.push_str(&format!("  input       {}\n", self.input));
         out.push_str(&format!("Results: {}", self.results.display()));
         out
     }
