@@ -13,6 +13,7 @@ pub mod api;
 pub mod cli;
 pub mod config;
 pub mod customer;
+pub mod errors_file;
 pub mod fields;
 pub mod input;
 pub mod journal;
