@@ -42,6 +42,24 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print how FILE's columns map to the API fields, as a mapping file to edit and pass to --mapping.
     Mapping(MappingArgs),
+    /// Write a customer file to start from: the canonical header and one example row to replace.
+    Template(TemplateArgs),
+}
+
+/// Arguments of `template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Where to write it [default: standard output].
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Field delimiter: , ; | or tab (Excel with a Dutch or German locale expects ;).
+    #[arg(long, value_name = "CHAR", default_value = ",", value_parser = crate::input::parse_delimiter)]
+    pub delimiter: u8,
 }
 
 /// Arguments of `mapping`.
@@ -150,9 +168,17 @@ pub struct InputArgs {
     )]
     pub results: Option<PathBuf>,
 
-    /// Replace an existing results file (and start over instead of continuing a journal).
+    /// Replace existing results and errors files (and start over instead of continuing a journal).
     #[arg(long)]
     pub force: bool,
+
+    /// Where to write the rows that were not imported (invalid, failed, skipped), to fix and import again.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Where to write the rows that were not imported, with an error column, to fix and import again [default: <FILE stem>.errors.csv next to FILE; written only if a row was not imported]"
+    )]
+    pub errors: Option<PathBuf>,
 
     /// Text encoding of FILE (any WHATWG label, e.g. windows-1252, utf-8, utf-16le) [default: detected: BOM, else UTF-8 if valid, else Windows-1252].
     #[arg(long, value_name = "NAME")]
@@ -187,7 +213,9 @@ pub struct InputArgs {
     pub verbose: u8,
 }
 
-const SUBCOMMANDS: [&str; 5] = ["import", "validate", "sandbox", "mapping", "help"];
+const SUBCOMMANDS: [&str; 6] = [
+    "import", "validate", "sandbox", "mapping", "template", "help",
+];
 
 /// Parses arguments, treating `notify-import FILE ...` as `notify-import import FILE ...`.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>

@@ -44,6 +44,15 @@ pub enum Config {
         /// How to read it.
         options: InputOptions,
     },
+    /// Write the template customer file.
+    Template {
+        /// Where to (`None`: standard output).
+        path: Option<PathBuf>,
+        /// Replace an existing file.
+        force: bool,
+        /// Field delimiter.
+        delimiter: u8,
+    },
 }
 
 /// Settings of a run over one input file.
@@ -57,6 +66,8 @@ pub struct RunConfig {
     pub results: PathBuf,
     /// Replace an existing results file.
     pub force: bool,
+    /// Where the rows that were not imported go (written only if there are any).
+    pub errors: PathBuf,
     /// `None` for `validate` and `--dry-run`: nothing is sent.
     pub upload: Option<UploadConfig>,
     /// Terminal output settings.
@@ -208,6 +219,11 @@ impl Config {
                 options: input_options(&args.input)?,
                 input: args.input.file,
             }),
+            Command::Template(args) => Ok(Config::Template {
+                path: args.path,
+                force: args.force,
+                delimiter: args.delimiter,
+            }),
             Command::Validate(args) => run_config(args.input, None),
             Command::Import(args) => {
                 let upload = if args.dry_run {
@@ -236,8 +252,8 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
 
 fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
     let input_options = input_options(&input)?;
-    let results = match input.results {
-        Some(p) => p,
+    let results = match &input.results {
+        Some(p) => p.clone(),
         None => default_results_path(&input.file)?,
     };
     if results == input.file {
@@ -246,11 +262,13 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
             results.display()
         )));
     }
+    let errors = errors_path(&input, &results)?;
     Ok(Config::Run(Box::new(RunConfig {
         input: input.file,
         input_options,
         results,
         force: input.force,
+        errors,
         upload,
         output: OutputConfig {
             quiet: input.quiet,
@@ -269,6 +287,34 @@ pub fn default_results_path(input: &Path) -> Result<PathBuf, UsageError> {
         ))
     })?;
     Ok(input.with_file_name(format!("{stem}.results.csv")))
+}
+
+/// `--errors`, default `<dir>/<stem>.errors.csv` beside the input; never
+/// one of the run's other files.
+fn errors_path(input: &InputArgs, results: &Path) -> Result<PathBuf, UsageError> {
+    let errors = match &input.errors {
+        Some(p) => p.clone(),
+        None => {
+            let stem = input
+                .file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "cannot derive an errors file name from {}; pass --errors PATH",
+                        input.file.display()
+                    ))
+                })?;
+            input.file.with_file_name(format!("{stem}.errors.csv"))
+        }
+    };
+    if errors == input.file || errors == results || errors == crate::journal::path_for(results) {
+        return Err(usage(format!(
+            "--errors {} is the input, results or journal file; choose another path",
+            errors.display()
+        )));
+    }
+    Ok(errors)
 }
 
 fn upload_config(
@@ -448,6 +494,22 @@ mod tests {
             panic!("expected a run")
         };
         assert_eq!(run.results, PathBuf::from("dir/in.results.csv"));
+        assert_eq!(run.errors, PathBuf::from("dir/in.errors.csv"));
+    }
+
+    #[test]
+    fn the_errors_file_is_none_of_the_other_files() {
+        for errors in ["in.csv", "out.csv", "out.csv.journal"] {
+            let args = [
+                "validate",
+                "in.csv",
+                "--results",
+                "out.csv",
+                "--errors",
+                errors,
+            ];
+            assert!(config(&args, &[]).is_err(), "{errors}");
+        }
     }
 
     #[test]

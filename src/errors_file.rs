@@ -193,7 +193,7 @@ impl Pair<'_> {
         // instead of adding a second one.
         let old_error = header
             .iter()
-            .last()
+            .next_back()
             .filter(|h| h.trim().eq_ignore_ascii_case(ERROR_COLUMN))
             .map(|_| header.len() - 1);
         write_record(out, &header, old_error, header.len(), ERROR_COLUMN, path)?;

@@ -6,7 +6,8 @@
 //! - [`cli`] / [`config`]: raw arguments, then checked settings.
 //! - [`input`], [`validate`], [`preflight`]: offline reading and checking.
 //! - [`api`], [`upload`]: the network side.
-//! - [`outcome`], [`results`], [`report`]: what the user gets back.
+//! - [`outcome`], [`results`], [`errors_file`], [`report`]: what the user
+//!   gets back; [`template`] is a file to start from.
 //! - [`sandbox`]: an embedded emulator of the API for trying and testing.
 
 pub mod api;
@@ -23,6 +24,7 @@ pub mod preflight;
 pub mod report;
 pub mod results;
 pub mod sandbox;
+pub mod template;
 pub mod upload;
 pub mod validate;
 
@@ -74,6 +76,15 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
             let opened = input::open(&input, &options)?;
             eprint!("{}", opened.info.describe(&opened.mapping));
             print!("{}", opened.mapping.describe());
+            Ok(exit::OK)
+        }
+        Config::Template {
+            path,
+            force,
+            delimiter,
+        } => {
+            template::write(path.as_deref(), force, delimiter)
+                .map_err(|e| other("cannot write the template", e))?;
             Ok(exit::OK)
         }
         Config::Run(run) => {

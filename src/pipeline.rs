@@ -1,5 +1,5 @@
 //! One run over an input file: preflight, then upload or dry run, then
-//! results and summary.
+//! results, errors file and summary.
 //!
 //! Owns the wiring of the stages (threads, channels, runtime, signals) and
 //! the exit code of a finished run. It must not hold rules of its own: each
@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::api::ApiClient;
 use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
+use crate::errors_file;
 use crate::input::InputError;
 use crate::journal::{self, Header, Journal, Resume};
 use crate::outcome::{Counts, Outcome, Status};
@@ -29,6 +30,8 @@ pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
     let started = Instant::now();
     let resuming = run.upload.as_ref().is_some_and(|u| u.resume);
     results::check_writable(&run.results, run.force || resuming)
+        .map_err(|e| SetupError::Other(e.to_string()))?;
+    errors_file::check_writable(&run.errors, run.force || resuming)
         .map_err(|e| SetupError::Other(e.to_string()))?;
     if run.upload.is_some() {
         check_journal(run, resuming)?;
@@ -125,6 +128,7 @@ fn validate_only(
     let path = writer
         .finish(pre.rows)
         .map_err(|e| other("cannot write the results file", e))?;
+    let errors = write_errors_file(run, &counts, &path, reporter);
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
@@ -133,6 +137,7 @@ fn validate_only(
         rate_limited: 0,
         input: input_line(pre),
         results: &path,
+        errors: errors.as_deref(),
         stopped: None,
     };
     print_summary(run, reporter, &summary);
@@ -141,6 +146,41 @@ fn validate_only(
     } else {
         exit::ROWS_FAILED
     })
+}
+
+/// Writes the errors file when some row was not imported. A failure is
+/// reported, not fatal: the results file already holds every outcome, and
+/// the exit code already says rows are missing.
+fn write_errors_file(
+    run: &RunConfig,
+    counts: &Counts,
+    results: &std::path::Path,
+    reporter: &Reporter,
+) -> Option<std::path::PathBuf> {
+    let not_imported: u64 = Status::ALL
+        .iter()
+        .filter(|s| errors_file::includes(**s))
+        .map(|s| counts.get(*s))
+        .sum();
+    if not_imported == 0 {
+        // Only reachable with --force or --resume; the file is the user's
+        // now, so it is pointed out, never removed.
+        if run.errors.exists() {
+            reporter.info(&format!(
+                "notify-import: every row was imported; {} is from an earlier run",
+                run.errors.display()
+            ));
+        }
+        return None;
+    }
+    match errors_file::write(&run.input, &run.input_options, results, &run.errors) {
+        Ok(0) => None,
+        Ok(_) => Some(run.errors.clone()),
+        Err(e) => {
+            tracing::error!("the errors file was not written: {e}");
+            None
+        }
+    }
 }
 
 fn print_summary(run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
@@ -221,6 +261,12 @@ fn upload_file(
         Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
+    // After a second-pass read error the input no longer matches the
+    // results, so its rows cannot be copied.
+    let errors = match read_err {
+        None => write_errors_file(run, &counts, &path, reporter),
+        Some(_) => None,
+    };
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
@@ -232,6 +278,7 @@ fn upload_file(
         rate_limited: uploader.rate_limited(),
         input: input_line(pre),
         results: &path,
+        errors: errors.as_deref(),
         stopped: stopped.clone(),
     };
     print_summary(run, reporter, &summary);

@@ -131,6 +131,8 @@ pub struct Summary<'a> {
     pub input: String,
     /// The results file.
     pub results: &'a Path,
+    /// The errors file, when one was written.
+    pub errors: Option<&'a Path>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
 }
@@ -155,6 +157,9 @@ impl Summary<'_> {
             rate(self.counts.total(), self.elapsed, "rows"),
             self.results.display()
         );
+        if let Some(errors) = self.errors {
+            line.push_str(&format!("; errors: {}", errors.display()));
+        }
         if let Some(why) = &self.stopped {
             line.push_str(&format!("; stopped early: {why}"));
         }
@@ -199,6 +204,12 @@ impl Summary<'_> {
         }
         out.push_str(&format!("  input       {}\n", self.input));
         out.push_str(&format!("Results: {}", self.results.display()));
+        if let Some(errors) = self.errors {
+            out.push_str(&format!(
+                "\nErrors:  {} (the rows not imported; fix them and import this file)",
+                errors.display()
+            ));
+        }
         out
     }
 }
