@@ -7,4 +7,5 @@
 mod faults;
 mod harness;
 mod import;
+mod input;
 mod validate;
