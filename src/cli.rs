@@ -40,6 +40,34 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
     Sandbox(SandboxArgs),
+    /// Print how FILE's columns map to the API fields, as a mapping file to edit and pass to --mapping.
+    Mapping(MappingArgs),
+    /// Write a customer file to start from: the canonical header and one example row to replace.
+    Template(TemplateArgs),
+}
+
+/// Arguments of `template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Where to write it [default: standard output].
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Field delimiter: , ; | or tab (Excel with a Dutch or German locale expects ;).
+    #[arg(long, value_name = "CHAR", default_value = ",", value_parser = crate::input::parse_delimiter)]
+    pub delimiter: u8,
+}
+
+/// Arguments of `mapping`.
+#[derive(Debug, Args)]
+pub struct MappingArgs {
+    /// The file and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Arguments of `import`. A repeated flag takes its last value, so a shell
@@ -148,9 +176,37 @@ pub struct InputArgs {
     )]
     pub results: Option<PathBuf>,
 
-    /// Replace an existing results file (and start over instead of continuing a journal).
+    /// Replace existing results and errors files (and start over instead of continuing a journal).
     #[arg(long)]
     pub force: bool,
+
+    /// Where to write the rows that were not imported (invalid, failed, skipped), to fix and import again.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Where to write the rows that were not imported, with an error column, to fix and import again [default: <FILE stem>.errors.csv next to FILE; written only if a row was not imported]"
+    )]
+    pub errors: Option<PathBuf>,
+
+    /// Text encoding of FILE (any WHATWG label, e.g. windows-1252, utf-8, utf-16le) [default: detected: BOM, else UTF-8 if valid, else Windows-1252].
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// Field delimiter: , ; | or tab (also "tab", "\t") [default: detected from the header and first records].
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// Largest record in bytes; a longer one (typically an unclosed quote) refuses the file.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+
+    /// Take a field from a column: --map Name=Bedrijfsnaam (repeatable; overrides the header aliases).
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
+    pub map: Vec<(crate::fields::Field, String)>,
+
+    /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
 
     /// Print only errors and the final summary.
     #[arg(short, long)]
@@ -186,7 +242,9 @@ pub enum LogFormat {
     Json,
 }
 
-const SUBCOMMANDS: [&str; 4] = ["import", "validate", "sandbox", "help"];
+const SUBCOMMANDS: [&str; 6] = [
+    "import", "validate", "sandbox", "mapping", "template", "help",
+];
 
 /// Parses arguments, treating `notify-import FILE ...` as `notify-import import FILE ...`.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>

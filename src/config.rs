@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::cli::{Command, ImportArgs, InputArgs, LogFormat};
+use crate::input::InputOptions;
 use crate::sandbox::SandboxOptions;
 
 /// The documented production API.
@@ -36,6 +37,22 @@ pub enum Config {
     Run(Box<RunConfig>),
     /// Serve the emulator until interrupted.
     Sandbox(SandboxOptions),
+    /// Print the resolved mapping of a file.
+    ShowMapping {
+        /// The input CSV.
+        input: PathBuf,
+        /// How to read it.
+        options: InputOptions,
+    },
+    /// Write the template customer file.
+    Template {
+        /// Where to (`None`: standard output).
+        path: Option<PathBuf>,
+        /// Replace an existing file.
+        force: bool,
+        /// Field delimiter.
+        delimiter: u8,
+    },
 }
 
 /// Settings of a run over one input file.
@@ -43,10 +60,14 @@ pub enum Config {
 pub struct RunConfig {
     /// The input CSV.
     pub input: PathBuf,
+    /// How to read it (encoding, delimiter, mapping).
+    pub input_options: InputOptions,
     /// Where the results CSV goes.
     pub results: PathBuf,
     /// Replace an existing results file.
     pub force: bool,
+    /// Where the rows that were not imported go (written only if there are any).
+    pub errors: PathBuf,
     /// `None` for `validate` and `--dry-run`: nothing is sent.
     pub upload: Option<UploadConfig>,
     /// Terminal output settings.
@@ -221,6 +242,15 @@ impl Config {
     ) -> Result<Config, UsageError> {
         match cli.command {
             Command::Sandbox(args) => Ok(Config::Sandbox(args.into_options())),
+            Command::Mapping(args) => Ok(Config::ShowMapping {
+                options: input_options(&args.input)?,
+                input: args.input.file,
+            }),
+            Command::Template(args) => Ok(Config::Template {
+                path: args.path,
+                force: args.force,
+                delimiter: args.delimiter,
+            }),
             Command::Validate(args) => run_config(args.input, None),
             Command::Import(args) => {
                 let upload = if args.dry_run {
@@ -234,7 +264,21 @@ impl Config {
     }
 }
 
+fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
+    if input.max_record_bytes < 1024 {
+        return Err(usage("--max-record-bytes must be at least 1024"));
+    }
+    Ok(InputOptions {
+        encoding: input.encoding.clone(),
+        delimiter: input.delimiter,
+        max_record_bytes: input.max_record_bytes,
+        map: input.map.clone(),
+        mapping_file: input.mapping.clone(),
+    })
+}
+
 fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
+    let input_options = input_options(&input)?;
     let results = match &input.results {
         Some(p) => p.clone(),
         None => default_results_path(&input.file)?,
@@ -245,20 +289,24 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
             results.display()
         )));
     }
-    let summary_json = summary_target(&input, &results)?;
+    let errors = errors_path(&input, &results)?;
+    let taken = [input.file.as_path(), results.as_path(), errors.as_path()];
+    let summary_json = summary_target(&input, &taken)?;
     let progress_interval = progress_interval(input.progress_interval)?;
     if let Some(state) = upload.as_ref().and_then(|u| u.state.as_ref())
-        && (*state == input.file || *state == results)
+        && taken.contains(&state.as_path())
     {
         return Err(usage(format!(
-            "--state {} is the input or results file; choose another path",
+            "--state {} is the input, results or errors file; choose another path",
             state.display()
         )));
     }
     Ok(Config::Run(Box::new(RunConfig {
         input: input.file,
+        input_options,
         results,
         force: input.force,
+        errors,
         upload,
         output: OutputConfig {
             quiet: input.quiet,
@@ -271,13 +319,14 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
     })))
 }
 
-fn summary_target(input: &InputArgs, results: &Path) -> Result<Option<SummaryTarget>, UsageError> {
+/// `taken`: the input, results and errors paths, which it must not be.
+fn summary_target(input: &InputArgs, taken: &[&Path]) -> Result<Option<SummaryTarget>, UsageError> {
     Ok(match &input.summary_json {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(SummaryTarget::Stdout),
-        Some(p) if *p == input.file || p == results => {
+        Some(p) if taken.contains(&p.as_path()) => {
             return Err(usage(format!(
-                "--summary-json {} is the input or results file; choose another path",
+                "--summary-json {} is the input, results or errors file; choose another path",
                 p.display()
             )));
         }
@@ -303,6 +352,34 @@ pub fn default_results_path(input: &Path) -> Result<PathBuf, UsageError> {
         ))
     })?;
     Ok(input.with_file_name(format!("{stem}.results.csv")))
+}
+
+/// `--errors`, default `<dir>/<stem>.errors.csv` beside the input; never
+/// one of the run's other files.
+fn errors_path(input: &InputArgs, results: &Path) -> Result<PathBuf, UsageError> {
+    let errors = match &input.errors {
+        Some(p) => p.clone(),
+        None => {
+            let stem = input
+                .file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "cannot derive an errors file name from {}; pass --errors PATH",
+                        input.file.display()
+                    ))
+                })?;
+            input.file.with_file_name(format!("{stem}.errors.csv"))
+        }
+    };
+    if errors == input.file || errors == results || errors == crate::journal::path_for(results) {
+        return Err(usage(format!(
+            "--errors {} is the input, results or journal file; choose another path",
+            errors.display()
+        )));
+    }
+    Ok(errors)
 }
 
 fn upload_config(
@@ -512,6 +589,22 @@ mod tests {
             panic!("expected a run")
         };
         assert_eq!(run.results, PathBuf::from("dir/in.results.csv"));
+        assert_eq!(run.errors, PathBuf::from("dir/in.errors.csv"));
+    }
+
+    #[test]
+    fn the_errors_file_is_none_of_the_other_files() {
+        for errors in ["in.csv", "out.csv", "out.csv.journal"] {
+            let args = [
+                "validate",
+                "in.csv",
+                "--results",
+                "out.csv",
+                "--errors",
+                errors,
+            ];
+            assert!(config(&args, &[]).is_err(), "{errors}");
+        }
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //! - [`cli`] / [`config`]: raw arguments, then checked settings.
 //! - [`input`], [`validate`], [`preflight`]: offline reading and checking.
 //! - [`api`], [`upload`]: the network side.
-//! - [`outcome`], [`results`], [`report`]: what the user gets back.
+//! - [`outcome`], [`results`], [`errors_file`], [`report`]: what the user
+//!   gets back; [`template`] is a file to start from.
 //! - [`sandbox`]: an embedded emulator of the API for trying and testing.
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod customer;
+pub mod errors_file;
 pub mod fields;
 pub mod input;
 pub mod journal;
@@ -26,6 +28,7 @@ pub mod results;
 pub mod sandbox;
 pub mod state;
 pub mod summary;
+pub mod template;
 pub mod upload;
 pub mod validate;
 
@@ -79,6 +82,21 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
             let rt = runtime()?;
             rt.block_on(sandbox::serve_until_ctrl_c(opts))
                 .map_err(|e| other("sandbox", e))?;
+            Ok(exit::OK)
+        }
+        Config::ShowMapping { input, options } => {
+            let opened = input::open(&input, &options)?;
+            eprint!("{}", opened.info.describe(&opened.mapping));
+            print!("{}", opened.mapping.describe());
+            Ok(exit::OK)
+        }
+        Config::Template {
+            path,
+            force,
+            delimiter,
+        } => {
+            template::write(path.as_deref(), force, delimiter)
+                .map_err(|e| other("cannot write the template", e))?;
             Ok(exit::OK)
         }
         Config::Run(run) => {

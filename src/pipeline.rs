@@ -1,5 +1,5 @@
 //! One run over an input file: preflight, then upload or dry run, then
-//! results and summary.
+//! results, errors file and summary.
 //!
 //! Owns the wiring of the stages (threads, channels, runtime, signals) and
 //! the exit code of a finished run. It must not hold rules of its own: each
@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::api::ApiClient;
 use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
+use crate::errors_file;
 use crate::input::InputError;
 use crate::journal::{self, Header, Journal, Resume};
 use crate::outcome::{Counts, Outcome, Status};
@@ -40,10 +41,13 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
     let resuming = run.upload.as_ref().is_some_and(|u| u.resume);
     results::check_writable(&run.results, run.force || resuming)
         .map_err(|e| SetupError::Other(e.to_string()))?;
+    errors_file::check_writable(&run.errors, run.force || resuming)
+        .map_err(|e| SetupError::Other(e.to_string()))?;
     if run.upload.is_some() {
         check_journal(run, resuming)?;
     }
-    let pre = preflight::scan(&run.input)?;
+    let pre = preflight::scan(&run.input, &run.input_options)?;
+    recorder.input(&pre.info);
     if !pre.unknown_columns.is_empty() {
         tracing::warn!(
             "{}: ignoring columns that match no Notify field: {}",
@@ -52,6 +56,7 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
         );
     }
     let reporter = Reporter::new(pre.rows, &run.output);
+    reporter.info(&input_report(&pre));
     let valid_line = format!(
         "{} rows: {} valid, {} invalid",
         pre.rows,
@@ -71,6 +76,38 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
     recorder.facts(reporter.recorded());
     reporter.finish();
     result
+}
+
+/// What the tool decided about the input and what it found: encoding,
+/// delimiter, mapping, normalizations and problems with example lines.
+fn input_report(pre: &Preflight) -> String {
+    let indent = |text: &str| -> String { text.lines().map(|l| format!("  {l}\n")).collect() };
+    let mut out = format!(
+        "{}:\n{}",
+        pre.path.display(),
+        indent(&pre.mapping_description)
+    );
+    let changes = pre.changes.to_string();
+    if !changes.is_empty() {
+        out.push_str(&format!(
+            "normalized (the results show the sent values):\n{}",
+            indent(&changes)
+        ));
+    }
+    let problems = pre.problems.iter();
+    if !problems.is_empty() {
+        out.push_str("problems (rows not sent):\n");
+        for (kind, n, lines) in problems {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            out.push_str(&format!("  {n:>6} × {kind} (line {})\n", lines.join(", ")));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// The encoding and delimiter, for the summary.
+fn input_line(pre: &Preflight) -> String {
+    format!("{}; {}", pre.info.encoding, pre.info.delimiter)
 }
 
 /// `validate` / `--dry-run`: the second pass straight into the results file.
@@ -103,13 +140,16 @@ fn validate_only(
     let path = writer
         .finish(pre.rows)
         .map_err(|e| other("cannot write the results file", e))?;
+    let errors = write_errors_file(run, &counts, &path, reporter);
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
         requests: None,
         retries: 0,
         rate_limited: 0,
+        input: input_line(pre),
         results: &path,
+        errors: errors.as_deref(),
         stopped: None,
     };
     print_summary(run, reporter, &summary);
@@ -118,6 +158,41 @@ fn validate_only(
     } else {
         exit::ROWS_FAILED
     })
+}
+
+/// Writes the errors file when some row was not imported. A failure is
+/// reported, not fatal: the results file already holds every outcome, and
+/// the exit code already says rows are missing.
+fn write_errors_file(
+    run: &RunConfig,
+    counts: &Counts,
+    results: &std::path::Path,
+    reporter: &Reporter,
+) -> Option<std::path::PathBuf> {
+    let not_imported: u64 = Status::ALL
+        .iter()
+        .filter(|s| errors_file::includes(**s))
+        .map(|s| counts.get(*s))
+        .sum();
+    if not_imported == 0 {
+        // Only reachable with --force or --resume; the file is the user's
+        // now, so it is pointed out, never removed.
+        if run.errors.exists() {
+            reporter.info(&format!(
+                "notify-import: every row was imported; {} is from an earlier run",
+                run.errors.display()
+            ));
+        }
+        return None;
+    }
+    match errors_file::write(&run.input, &run.input_options, results, &run.errors) {
+        Ok(0) => None,
+        Ok(_) => Some(run.errors.clone()),
+        Err(e) => {
+            tracing::error!("the errors file was not written: {e}");
+            None
+        }
+    }
 }
 
 fn print_summary(_run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
@@ -212,6 +287,12 @@ fn upload_file(
         Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
+    // After a second-pass read error the input no longer matches the
+    // results, so its rows cannot be copied.
+    let errors = match read_err {
+        None => write_errors_file(run, &counts, &path, reporter),
+        Some(_) => None,
+    };
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
@@ -221,7 +302,9 @@ fn upload_file(
             .retries
             .load(std::sync::atomic::Ordering::Relaxed),
         rate_limited: uploader.rate_limited(),
+        input: input_line(pre),
         results: &path,
+        errors: errors.as_deref(),
         stopped: stopped.clone(),
     };
     print_summary(run, reporter, &summary);

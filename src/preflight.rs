@@ -14,18 +14,31 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::customer::Customer;
-use crate::input::InputError;
 use crate::input::mapping::Mapping;
 use crate::input::reader::{CsvReader, Record};
+use crate::input::{self, InputError, InputInfo, InputOptions};
 use crate::journal::Resume;
 use crate::outcome::{Outcome, Status};
-use crate::validate::{self, Problem};
+use crate::validate::{self, ChangeTally, Problem, Validation};
+
+/// How many example lines are kept per kind of problem for the report.
+const EXAMPLES_PER_PROBLEM: usize = 3;
 
 /// What the first pass learned about the file.
 #[derive(Debug)]
 pub struct Preflight {
     /// The input file.
     pub path: PathBuf,
+    /// How to read it (the same options for both passes).
+    pub options: InputOptions,
+    /// The encoding, delimiter and mapping decisions.
+    pub info: InputInfo,
+    /// The resolved mapping, as the run header shows it.
+    pub mapping_description: String,
+    /// What normalization changed, per kind.
+    pub changes: ChangeTally,
+    /// Invalid rows per kind of problem, with the first few lines.
+    pub problems: ProblemTally,
     /// Data rows (header excluded).
     pub rows: u64,
     /// Rows that pass every local rule.
@@ -34,6 +47,64 @@ pub struct Preflight {
     pub unknown_columns: Vec<String>,
     first_row_of_code: HashMap<u64, u64, BuildHasherDefault<IdentityHasher>>,
     stamp: FileStamp,
+}
+
+/// Invalid rows per kind of problem (field + rule), with example lines.
+#[derive(Debug, Default)]
+pub struct ProblemTally {
+    kinds: std::collections::BTreeMap<String, (u64, Vec<u64>)>,
+}
+
+impl ProblemTally {
+    fn add(&mut self, line: u64, problems: &[Problem]) {
+        for p in problems {
+            let kind = problem_kind(p);
+            let entry = self.kinds.entry(kind).or_default();
+            entry.0 += 1;
+            if entry.1.len() < EXAMPLES_PER_PROBLEM {
+                entry.1.push(line);
+            }
+        }
+    }
+
+    /// `(kind, rows, first lines)`, most frequent first.
+    pub fn iter(&self) -> Vec<(&str, u64, &[u64])> {
+        let mut v: Vec<_> = self
+            .kinds
+            .iter()
+            .map(|(k, (n, lines))| (k.as_str(), *n, lines.as_slice()))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v
+    }
+}
+
+/// A short, stable name for a problem: its field and the message with
+/// quoted user values and numbers left out, so equal rules group together.
+fn problem_kind(p: &Problem) -> String {
+    let mut kind = String::new();
+    let mut in_quote = false;
+    for ch in p.message.chars() {
+        match ch {
+            '"' => {
+                in_quote = !in_quote;
+                if in_quote {
+                    kind.push_str("\"…\"");
+                }
+            }
+            _ if in_quote => {}
+            c if c.is_ascii_digit() => {
+                if !kind.ends_with('N') {
+                    kind.push('N');
+                }
+            }
+            c => kind.push(c),
+        }
+    }
+    match p.field {
+        Some(f) => format!("{f}: {kind}"),
+        None => kind,
+    }
 }
 
 impl Preflight {
@@ -112,29 +183,24 @@ fn code_hash(code: &str) -> u64 {
 struct RowChecker {
     reader: CsvReader,
     mapping: Mapping,
-    header_len: usize,
     record: Record,
     customer: Customer,
+    checked: Validation,
     problems: Vec<Problem>,
 }
 
 impl RowChecker {
-    fn open(path: &Path) -> Result<RowChecker, InputError> {
-        let reader = CsvReader::open(path)?;
-        let mapping = Mapping::from_headers(path, reader.headers())?;
-        let header_len = reader.headers().len();
-        Ok(RowChecker {
-            reader,
-            mapping,
-            header_len,
-            record: Record {
-                row: 0,
-                line: 0,
-                fields: csv::StringRecord::new(),
-            },
+    fn open(path: &Path, options: &InputOptions) -> Result<(RowChecker, InputInfo), InputError> {
+        let opened = input::open(path, options)?;
+        let checker = RowChecker {
+            reader: opened.reader,
+            mapping: opened.mapping,
+            record: Record::default(),
             customer: Customer::default(),
+            checked: Validation::default(),
             problems: Vec::new(),
-        })
+        };
+        Ok((checker, opened.info))
     }
 
     /// Reads the next row into `self`; `Ok(false)` at the end of the file.
@@ -144,68 +210,63 @@ impl RowChecker {
         }
         self.mapping
             .customer_into(&self.record.fields, &mut self.customer);
-        self.problems = validate::validate(&mut self.customer);
-        if let Some(p) = self.field_count_problem() {
-            self.problems.insert(0, p);
+        validate::validate_into(&mut self.customer, &mut self.checked);
+        self.problems.clear();
+        // A row whose cells do not line up with the header is not trusted:
+        // its values may sit under the wrong columns.
+        if let Some(p) = self.mapping.width_problem(&self.record.fields) {
+            self.problems.push(p);
         }
+        self.problems.extend(self.checked.problems.iter().cloned());
         Ok(true)
-    }
-
-    /// A row with more cells than the header (beyond empty trailing ones),
-    /// or fewer cells (other than unnamed trailing columns), is not trusted:
-    /// its values may sit under the wrong columns.
-    fn field_count_problem(&self) -> Option<Problem> {
-        let got = self.record.fields.len();
-        let want = self.header_len;
-        let ok = if got > want {
-            self.record
-                .fields
-                .iter()
-                .skip(want)
-                .all(|v| v.trim().is_empty())
-        } else {
-            self.reader
-                .headers()
-                .iter()
-                .skip(got)
-                .all(|h| h.trim().is_empty())
-        };
-        (!ok).then(|| Problem {
-            field: None,
-            message: format!(
-                "row has {got} fields but the header has {want}; check for a missing or extra delimiter or an unquoted value"
-            ),
-        })
     }
 }
 
 /// First pass: reads and validates the whole file; no row is kept.
-pub fn scan(path: &Path) -> Result<Preflight, InputError> {
+pub fn scan(path: &Path, options: &InputOptions) -> Result<Preflight, InputError> {
     let before = stamp(path)?;
-    let mut rows = RowChecker::open(path)?;
+    let (mut rows, info) = RowChecker::open(path, options)?;
+    let mapping_description = info.describe(&rows.mapping);
     let mut first_row_of_code = HashMap::default();
+    let mut changes = ChangeTally::default();
+    let mut problems = ProblemTally::default();
     let mut count = 0;
     let mut valid = 0;
     while rows.next()? {
         count += 1;
+        changes.add(&rows.checked.changes);
         let code = rows.customer.code();
-        let duplicate = !code.is_empty()
-            && *first_row_of_code
-                .entry(code_hash(code))
-                .or_insert(rows.record.row)
-                != rows.record.row;
-        if rows.problems.is_empty() && !duplicate {
+        let row = rows.record.row;
+        let first = *first_row_of_code.entry(code_hash(code)).or_insert(row);
+        if !code.is_empty() && first != row {
+            rows.problems.push(duplicate_problem(first));
+        }
+        if rows.problems.is_empty() {
             valid += 1;
+        } else {
+            problems.add(rows.record.line, &rows.problems);
         }
     }
     Ok(Preflight {
         path: path.to_owned(),
+        options: options.clone(),
+        info,
+        mapping_description,
+        changes,
+        problems,
         rows: count,
         valid,
         unknown_columns: rows.mapping.unknown_columns().to_vec(),
         first_row_of_code,
         stamp: before,
     })
+}
+
+fn duplicate_problem(first: u64) -> Problem {
+    Problem::new(
+        crate::fields::Field::CustomerCode,
+        format!("duplicate of row {first}; only the first row with a code is sent"),
+    )
 }
 
 /// Second pass: hands every row, in input order, to `emit`. Stops early
@@ -225,19 +286,14 @@ pub fn plan(
             message: "the file changed while it was being checked; wait until it is completely written and run again".into(),
         });
     }
-    let mut rows = RowChecker::open(&pre.path)?;
+    let (mut rows, _) = RowChecker::open(&pre.path, &pre.options)?;
     while rows.next()? {
         let row = rows.record.row;
         let line = rows.record.line;
         let code = rows.customer.code().to_owned();
         if !code.is_empty() {
             match pre.first_row_of_code.get(&code_hash(&code)) {
-                Some(&first) if first != row => rows.problems.push(Problem {
-                    field: Some(crate::fields::Field::CustomerCode),
-                    message: format!(
-                        "duplicate of row {first}; only the first row with a code is sent"
-                    ),
-                }),
+                Some(&first) if first != row => rows.problems.push(duplicate_problem(first)),
                 _ => {}
             }
         }

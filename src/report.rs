@@ -306,6 +306,8 @@ pub struct SummaryFacts {
     pub rate_limited: u64,
     /// The results file.
     pub results: PathBuf,
+    /// The errors file, when one was written.
+    pub errors: Option<PathBuf>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
 }
@@ -322,8 +324,12 @@ pub struct Summary<'a> {
     pub retries: u64,
     /// 429 answers received.
     pub rate_limited: u64,
+    /// The input's encoding and delimiter.
+    pub input: String,
     /// The results file.
     pub results: &'a Path,
+    /// The errors file, when one was written.
+    pub errors: Option<&'a Path>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
 }
@@ -338,6 +344,7 @@ impl Summary<'_> {
             retries: self.retries,
             rate_limited: self.rate_limited,
             results: self.results.to_owned(),
+            errors: self.errors.map(Path::to_owned),
             stopped: self.stopped.clone(),
         }
     }
@@ -361,6 +368,9 @@ impl Summary<'_> {
             rate(self.counts.total(), self.elapsed, "rows"),
             self.results.display()
         );
+        if let Some(errors) = self.errors {
+            line.push_str(&format!("; errors: {}", errors.display()));
+        }
         if let Some(why) = &self.stopped {
             line.push_str(&format!("; stopped early: {why}"));
         }
@@ -403,7 +413,14 @@ impl Summary<'_> {
         if let Some(why) = &self.stopped {
             out.push_str(&format!("  stopped early: {why}\n"));
         }
+        out.push_str(&format!("  input       {}\n", self.input));
         out.push_str(&format!("Results: {}", self.results.display()));
+        if let Some(errors) = self.errors {
+            out.push_str(&format!(
+                "\nErrors:  {} (the rows not imported; fix them and import this file)",
+                errors.display()
+            ));
+        }
         out
     }
 }

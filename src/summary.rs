@@ -17,6 +17,7 @@ use std::time::{Instant, SystemTime};
 use serde::Serialize;
 
 use crate::config::{RunConfig, SummaryTarget, Target};
+use crate::input::InputInfo;
 use crate::outcome::{Counts, Status};
 use crate::report::SummaryFacts;
 use crate::{SetupError, exit, journal, redact};
@@ -88,10 +89,11 @@ pub struct Input {
     /// `xxh3-128:<32 hex digits>` of the content, the same fingerprint the
     /// journal uses; `null` if the file could not be read.
     pub fingerprint: Option<String>,
-    /// Character encoding the file was read as (WHATWG name).
-    pub encoding: String,
-    /// Field delimiter.
-    pub delimiter: String,
+    /// Character encoding the file was read as (WHATWG name, e.g.
+    /// `UTF-8`, `windows-1252`); `null` if the run stopped before reading.
+    pub encoding: Option<String>,
+    /// Field delimiter, the character itself; `null` as for `encoding`.
+    pub delimiter: Option<String>,
 }
 
 /// Rows per status (every status of the results contract).
@@ -149,8 +151,7 @@ pub struct Delta {
 pub struct Files {
     /// The results CSV, when it was written.
     pub results: Option<String>,
-    /// The errors CSV (rows to fix and re-import). Not written by this
-    /// version; always `null`.
+    /// The errors CSV (rows to fix and re-import), when one was written.
     pub errors: Option<String>,
     /// The journal, when one was left for `--resume`.
     pub journal: Option<String>,
@@ -158,18 +159,13 @@ pub struct Files {
     pub state: Option<String>,
 }
 
-/// The encoding and delimiter the input is read with. One place to fill
-/// in once the input stage reports what it detected; until then the reader
-/// takes UTF-8 with commas only.
-pub fn input_format(_run: &RunConfig) -> (String, String) {
-    ("utf-8".to_owned(), ",".to_owned())
-}
-
 /// Collects a run's facts, then writes the summary when asked for.
 pub struct Recorder {
     started: Instant,
     started_at: SystemTime,
     fingerprint: Option<journal::Fingerprint>,
+    /// Encoding and delimiter, once preflight chose them.
+    format: Mutex<Option<(String, String)>>,
     facts: Mutex<Option<SummaryFacts>>,
 }
 
@@ -185,7 +181,16 @@ impl Recorder {
             started: Instant::now(),
             started_at: SystemTime::now(),
             fingerprint,
+            format: Mutex::new(None),
             facts: Mutex::new(None),
+        }
+    }
+
+    /// Keeps the encoding and delimiter the input is read with.
+    pub fn input(&self, info: &InputInfo) {
+        if let Ok(mut slot) = self.format.lock() {
+            let delimiter = char::from(info.delimiter.delimiter).to_string();
+            *slot = Some((info.encoding.name().to_owned(), delimiter));
         }
     }
 
@@ -226,7 +231,7 @@ impl Recorder {
         let rows = counts.total();
         let secs = elapsed.as_secs_f64();
         let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let (encoding, delimiter) = input_format(run);
+        let (encoding, delimiter) = self.format.lock().ok().and_then(|f| f.clone()).unzip();
         let journal = journal::path_for(&run.results);
         let state = run.upload.as_ref().and_then(|u| u.state.as_ref());
         RunSummary {
@@ -292,7 +297,10 @@ impl Recorder {
             }),
             files: Files {
                 results: facts.as_ref().map(|f| display(&f.results)),
-                errors: None,
+                errors: facts
+                    .as_ref()
+                    .and_then(|f| f.errors.as_deref())
+                    .map(display),
                 journal: (run.upload.is_some() && journal.exists()).then(|| display(&journal)),
                 state: state.filter(|s| s.exists()).map(|s| display(s)),
             },

@@ -190,6 +190,13 @@ fn summary_json_validates_against_the_schema_and_its_counts_equal_the_results_fi
         doc["files"]["results"].as_str().map(Path::new),
         Some(s.path("customers.results.csv").as_path())
     );
+    assert_eq!(
+        doc["files"]["errors"].as_str().map(Path::new),
+        Some(s.path("customers.errors.csv").as_path()),
+        "invalid and failed rows went to the errors file"
+    );
+    assert_eq!(doc["input"]["encoding"], "UTF-8");
+    assert_eq!(doc["input"]["delimiter"], ",");
     let fp = doc["input"]["fingerprint"].as_str().unwrap();
     assert!(fp.starts_with("xxh3-128:"), "{fp}");
     assert_eq!(
@@ -231,6 +238,30 @@ fn summary_json_to_stdout_is_the_only_thing_on_stdout() {
 }
 
 #[test]
+fn summary_json_reports_the_detected_encoding_and_delimiter() {
+    let s = Scratch::new();
+    let input = s.path("export.csv");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/dutch-export.csv"),
+        &input,
+    )
+    .unwrap();
+    let summary = s.path("s.json");
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .args(["--summary-json", summary.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let doc = read_json(&summary);
+    assert_valid_summary(&doc);
+    assert_eq!(doc["input"]["encoding"], "windows-1252");
+    assert_eq!(doc["input"]["delimiter"], ";");
+    assert_counts_match(&doc, &results(&s.path("export.results.csv")));
+}
+
+#[test]
 fn a_setup_error_still_writes_a_valid_summary() {
     let s = Scratch::new();
     let sb = sandbox();
@@ -244,6 +275,7 @@ fn a_setup_error_still_writes_a_valid_summary() {
     assert_eq!(doc["result"], "setup_error");
     assert_eq!(doc["rows"], 0);
     assert!(doc["files"]["results"].is_null());
+    assert!(doc["input"]["encoding"].is_null(), "stopped before reading");
     assert!(doc["error"].as_str().unwrap().contains("already exists"));
 }
 

@@ -8,5 +8,6 @@ mod cron;
 mod faults;
 mod harness;
 mod import;
+mod input;
 mod security;
 mod validate;

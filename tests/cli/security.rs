@@ -207,7 +207,7 @@ fn debug_and_error_text_of_every_type_holding_a_key_never_show_it() {
 fn every_file_a_run_creates_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let s = Scratch::new();
-    // One rejected row keeps the journal for --resume.
+    // One rejected row keeps the journal for --resume and makes an errors file.
     let sb = sandbox::spawn(SandboxOptions {
         faults: Faults {
             reject_codes: vec!["C0002".into()],
@@ -238,6 +238,7 @@ fn every_file_a_run_creates_is_private() {
         .collect();
     for expected in [
         "in.results.csv",
+        "in.errors.csv",
         "in.results.csv.journal",
         "in.results.csv.lock",
         "state.db",
