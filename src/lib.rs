@@ -8,6 +8,9 @@
 //! - [`api`], [`upload`]: the network side.
 //! - [`outcome`], [`results`], [`errors_file`], [`report`]: what the user
 //!   gets back; [`template`] is a file to start from.
+//! - [`summary`]: the machine-readable outcome (`--summary-json`).
+//! - [`lock`], [`state`], [`redact`]: running unattended and safely: the
+//!   run lock, delta mode, keeping the API key out of every output.
 //! - [`sandbox`]: an embedded emulator of the API for trying and testing.
 
 pub mod api;
