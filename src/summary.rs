@@ -234,6 +234,9 @@ impl Recorder {
         let (encoding, delimiter) = self.format.lock().ok().and_then(|f| f.clone()).unzip();
         let journal = journal::path_for(&run.results);
         let state = run.upload.as_ref().and_then(|u| u.state.as_ref());
+        // A run refused by the lock must not list the files of the run
+        // that holds it as its own.
+        let ours = !matches!(result, Err(SetupError::Lock(_)));
         RunSummary {
             schema_version: SCHEMA_VERSION,
             tool: Tool {
@@ -301,8 +304,9 @@ impl Recorder {
                     .as_ref()
                     .and_then(|f| f.errors.as_deref())
                     .map(display),
-                journal: (run.upload.is_some() && journal.exists()).then(|| display(&journal)),
-                state: state.filter(|s| s.exists()).map(|s| display(s)),
+                journal: (ours && run.upload.is_some() && journal.exists())
+                    .then(|| display(&journal)),
+                state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
             },
         }
     }

@@ -124,6 +124,10 @@ fn a_second_run_on_the_same_results_is_refused_at_once_and_names_the_holder() {
             .unwrap()
             .contains("another import is running")
     );
+    assert!(
+        doc["files"]["journal"].is_null(),
+        "the holder's journal is not the refused run's"
+    );
 }
 
 #[cfg(unix)]
