@@ -514,3 +514,45 @@ fn json_logs_are_one_json_object_per_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn summary_json_counts_429s_and_retries_as_the_server_saw_them() {
+    let s = Scratch::new();
+    let sb = sandbox::spawn(SandboxOptions {
+        faults: Faults {
+            rate: Some(4.0),
+            burst: 1,
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let input = s.customers("in.csv", 6);
+    let summary = s.path("s.json");
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--concurrency",
+            "4",
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let doc = read_json(&summary);
+    assert_valid_summary(&doc);
+    let stats = sb.stats();
+    assert!(
+        stats.rate_limited_429 > 0,
+        "the test needs 429s to prove anything"
+    );
+    assert_eq!(doc["rate_limited"].as_u64(), Some(stats.rate_limited_429));
+    assert_eq!(doc["requests"].as_u64(), Some(stats.requests));
+    // Every request beyond one per row was a retry.
+    assert_eq!(
+        doc["retries"].as_u64(),
+        Some(stats.requests - 6),
+        "retries = requests - rows"
+    );
+}
