@@ -16,12 +16,12 @@
 //! must agree on every row, so a file that changed since the run read it is
 //! refused rather than paired with the wrong outcomes.
 //!
-//! The original cells are deliberately **not** neutralized against
-//! spreadsheet formulas the way results cells are: this file exists to be
-//! imported again, and `'+31 20 123 4567` would then be sent with its
-//! apostrophe. Only the `error` cell, which is the tool's own text, is; it is
-//! copied from the results file, where [`results::neutralize`] already did
-//! that.
+//! Every cell is neutralized against spreadsheet formulas the same way as
+//! in the results file ([`results::neutralize`]: `+31 20 123 4567` becomes
+//! `'+31 20 123 4567`), because this file is made to be opened in Excel.
+//! The import still gets the exact value back: the input normalization
+//! drops such a leading apostrophe (`validate`, `FormulaMarkerRemoved`), so
+//! a fixed errors file imports exactly what the original row meant.
 //!
 //! It must not decide outcomes: the results file says which rows failed.
 
@@ -257,12 +257,13 @@ fn write_record<W: Write>(
         .iter()
         .enumerate()
         .filter(|(i, _)| Some(*i) != skip)
-        .map(|(_, c)| c)
-        .chain(std::iter::once(error));
-    out.write_record(cells).map_err(|e| ErrorsFileError::Write {
-        path: path.to_owned(),
-        source: e.into(),
-    })
+        .map(|(_, c)| results::neutralize(c))
+        .chain(std::iter::once(error.into()));
+    out.write_record(cells.collect::<Vec<_>>().iter().map(|c| c.as_bytes()))
+        .map_err(|e| ErrorsFileError::Write {
+            path: path.to_owned(),
+            source: e.into(),
+        })
 }
 
 /// Where `row`, `line`, `status` and `error` sit in the results file.
@@ -344,7 +345,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_rows_keep_their_original_cells_in_the_input_delimiter_with_a_bom() {
+    fn bad_rows_keep_their_cells_neutralized_in_the_input_delimiter_with_a_bom() {
         let dir = tempfile::tempdir().unwrap();
         // Windows-1252 (0xE9 = é), `;`, CRLF, a quoted line break.
         let input = b"Code;Naam;Telefoon\r\n\
@@ -368,9 +369,9 @@ mod tests {
         assert_eq!(
             text,
             "\u{feff}Code;Naam;Telefoon;error\r\n\
-             2; Café B ;+31 20 123;\"API: rejected; x\"\r\n\
-             3;\"twee\r\nregels\";=1+1;'=bad\r\n\
-             4;D;-5;not sent\r\n"
+             2; Café B ;'+31 20 123;\"API: rejected; x\"\r\n\
+             3;\"twee\r\nregels\";'=1+1;'=bad\r\n\
+             4;D;'-5;not sent\r\n"
         );
     }
 

@@ -304,7 +304,7 @@ fn the_errors_file_imports_cleanly_once_its_rows_are_fixed() {
 }
 
 #[test]
-fn values_that_look_like_formulas_reach_the_errors_file_unchanged() {
+fn formula_looking_values_are_neutralized_in_the_errors_file_and_reimport_exactly() {
     let s = Scratch::new();
     let input = s.file(
         "in.csv",
@@ -316,12 +316,35 @@ fn values_that_look_like_formulas_reach_the_errors_file_unchanged() {
         .output()
         .unwrap();
     assert_exit(&out, 1);
-    let text = std::fs::read_to_string(s.path("in.errors.csv")).unwrap();
+    let errors = s.path("in.errors.csv");
+    let text = std::fs::read_to_string(&errors).unwrap();
     let row = text.lines().nth(1).unwrap();
     assert!(
-        row.starts_with("C1,,,,,NL,,+31 20 123 4567,-5,,,,,"),
+        row.starts_with("C1,,,,,NL,,'+31 20 123 4567,'-5,,,,,"),
         "{row}"
     );
+
+    // Fix the row (give it a name and a real mobile) and import the errors file.
+    let fixed = text.replacen(
+        "C1,,,,,NL,,'+31 20 123 4567,'-5",
+        "C1,Fixed B.V.,,,,NL,,'+31 20 123 4567,'-0612345678",
+        1,
+    );
+    std::fs::write(&errors, fixed).unwrap();
+    let sb = sandbox();
+    let out = import(
+        &sb,
+        &errors,
+        &["--results", s.path("again.csv").to_str().unwrap()],
+    );
+    assert_exit(&out, 0);
+    let stored = sb.customers();
+    assert_eq!(
+        stored[0].phone.as_deref(),
+        Some("+31 20 123 4567"),
+        "exact value, no apostrophe"
+    );
+    assert_eq!(stored[0].mobile.as_deref(), Some("-0612345678"));
 }
 
 #[test]
