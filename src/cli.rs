@@ -40,6 +40,34 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
     Sandbox(SandboxArgs),
+    /// Print how FILE's columns map to the API fields, as a mapping file to edit and pass to --mapping.
+    Mapping(MappingArgs),
+    /// Write a customer file to start from: the canonical header and one example row to replace.
+    Template(TemplateArgs),
+}
+
+/// Arguments of `template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Where to write it [default: standard output].
+    #[arg(value_name = "PATH")]
+    pub path: Option<PathBuf>,
+
+    /// Replace an existing file.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Field delimiter: , ; | or tab (Excel with a Dutch or German locale expects ;).
+    #[arg(long, value_name = "CHAR", default_value = ",", value_parser = crate::input::parse_delimiter)]
+    pub delimiter: u8,
+}
+
+/// Arguments of `mapping`.
+#[derive(Debug, Args)]
+pub struct MappingArgs {
+    /// The file and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
 }
 
 /// Arguments of `import`. A repeated flag takes its last value, so a shell
@@ -95,7 +123,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Continue a stopped run from its journal (<results>.journal): rows already done are not sent again.
+    /// Continue a stopped run from its journal (RESULTS.journal): rows already done are not sent again.
     #[arg(long)]
     pub resume: bool,
 
@@ -114,6 +142,14 @@ pub struct ImportArgs {
     /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
     #[arg(long, default_value_t = 10.0, value_name = "SECS")]
     pub grace_period: f64,
+
+    /// Delta mode: remember what was imported in this SQLite file and send only new and changed rows (unchanged rows are `unchanged`).
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["sandbox", "dry_run"])]
+    pub state: Option<PathBuf>,
+
+    /// With --state: send every row this once, unchanged ones too (the state is still updated).
+    #[arg(long, requires = "state")]
+    pub full: bool,
 }
 
 /// Arguments of `validate`.
@@ -140,9 +176,37 @@ pub struct InputArgs {
     )]
     pub results: Option<PathBuf>,
 
-    /// Replace an existing results file (and start over instead of continuing a journal).
+    /// Replace existing results and errors files (and start over instead of continuing a journal).
     #[arg(long)]
     pub force: bool,
+
+    /// Where to write the rows that were not imported (invalid, failed, skipped), to fix and import again.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Where to write the rows that were not imported, with an error column, to fix and import again [default: <FILE stem>.errors.csv next to FILE; written only if a row was not imported]"
+    )]
+    pub errors: Option<PathBuf>,
+
+    /// Text encoding of FILE (any WHATWG label, e.g. windows-1252, utf-8, utf-16le) [default: detected: BOM, else UTF-8 if valid, else Windows-1252].
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// Field delimiter: , ; | or tab (also "tab", "\t") [default: detected from the header and first records].
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// Largest record in bytes; a longer one (typically an unclosed quote) refuses the file.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+
+    /// Take a field from a column: --map Name=Bedrijfsnaam (repeatable; overrides the header aliases).
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
+    pub map: Vec<(crate::fields::Field, String)>,
+
+    /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
 
     /// Print only errors and the final summary.
     #[arg(short, long)]
@@ -155,9 +219,32 @@ pub struct InputArgs {
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Write a machine-readable summary of the run (JSON, schema in schema/summary.schema.json); `-` for stdout.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Log line format on stderr: `text` for people and cron mail, `json` (one object per line) for log shippers.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    pub progress_interval: f64,
 }
 
-const SUBCOMMANDS: [&str; 4] = ["import", "validate", "sandbox", "help"];
+/// Format of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Plain lines, no colours off a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+const SUBCOMMANDS: [&str; 6] = [
+    "import", "validate", "sandbox", "mapping", "template", "help",
+];
 
 /// Parses arguments, treating `notify-import FILE ...` as `notify-import import FILE ...`.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>

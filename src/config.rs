@@ -10,7 +10,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Command, ImportArgs, InputArgs};
+use crate::cli::{Command, ImportArgs, InputArgs, LogFormat};
+use crate::input::InputOptions;
 use crate::sandbox::SandboxOptions;
 
 /// The documented production API.
@@ -36,6 +37,22 @@ pub enum Config {
     Run(Box<RunConfig>),
     /// Serve the emulator until interrupted.
     Sandbox(SandboxOptions),
+    /// Print the resolved mapping of a file.
+    ShowMapping {
+        /// The input CSV.
+        input: PathBuf,
+        /// How to read it.
+        options: InputOptions,
+    },
+    /// Write the template customer file.
+    Template {
+        /// Where to (`None`: standard output).
+        path: Option<PathBuf>,
+        /// Replace an existing file.
+        force: bool,
+        /// Field delimiter.
+        delimiter: u8,
+    },
 }
 
 /// Settings of a run over one input file.
@@ -43,14 +60,29 @@ pub enum Config {
 pub struct RunConfig {
     /// The input CSV.
     pub input: PathBuf,
+    /// How to read it (encoding, delimiter, mapping).
+    pub input_options: InputOptions,
     /// Where the results CSV goes.
     pub results: PathBuf,
     /// Replace an existing results file.
     pub force: bool,
+    /// Where the rows that were not imported go (written only if there are any).
+    pub errors: PathBuf,
     /// `None` for `validate` and `--dry-run`: nothing is sent.
     pub upload: Option<UploadConfig>,
     /// Terminal output settings.
     pub output: OutputConfig,
+    /// Where `--summary-json` goes, if asked for.
+    pub summary_json: Option<SummaryTarget>,
+}
+
+/// Destination of the JSON summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SummaryTarget {
+    /// `--summary-json -`: standard output (which carries nothing else).
+    Stdout,
+    /// A file, written whole (temporary file, then rename), mode 0600.
+    File(PathBuf),
 }
 
 /// How progress and logs are shown.
@@ -62,6 +94,10 @@ pub struct OutputConfig {
     pub progress: bool,
     /// 0 = info, 1 = debug, 2+ = trace.
     pub verbose: u8,
+    /// Text or JSON log lines.
+    pub log_format: LogFormat,
+    /// Progress lines off a terminal this often; `None`: never.
+    pub progress_interval: Option<Duration>,
 }
 
 /// Settings of the upload stage.
@@ -89,6 +125,13 @@ pub struct UploadConfig {
     pub max_errors: Option<u64>,
     /// How long in-flight requests may finish after a stop signal.
     pub grace_period: Duration,
+    /// Delta mode: the state database.
+    pub state: Option<PathBuf>,
+    /// Send every row once even if the state says it is unchanged.
+    pub full: bool,
+    /// Things worth telling the user once logging is up (e.g. a key file
+    /// others can read); config runs before logging exists.
+    pub warnings: Vec<String>,
 }
 
 /// The API to talk to.
@@ -150,6 +193,9 @@ impl ApiKey {
                 rest.chars().count()
             )));
         }
+        // Registered before the key exists anywhere else, so every output
+        // path can scrub it.
+        crate::redact::register(secret);
         Ok(ApiKey {
             secret: secret.to_owned(),
             kind,
@@ -158,8 +204,10 @@ impl ApiKey {
 
     /// A key for the in-process sandbox.
     pub fn sandbox() -> ApiKey {
+        let secret = format!("test_{}", uuid::Uuid::new_v4().simple());
+        crate::redact::register(&secret);
         ApiKey {
-            secret: format!("test_{}", uuid::Uuid::new_v4().simple()),
+            secret,
             kind: KeyKind::Test,
         }
     }
@@ -194,6 +242,15 @@ impl Config {
     ) -> Result<Config, UsageError> {
         match cli.command {
             Command::Sandbox(args) => Ok(Config::Sandbox(args.into_options())),
+            Command::Mapping(args) => Ok(Config::ShowMapping {
+                options: input_options(&args.input)?,
+                input: args.input.file,
+            }),
+            Command::Template(args) => Ok(Config::Template {
+                path: args.path,
+                force: args.force,
+                delimiter: args.delimiter,
+            }),
             Command::Validate(args) => run_config(args.input, None),
             Command::Import(args) => {
                 let upload = if args.dry_run {
@@ -207,9 +264,23 @@ impl Config {
     }
 }
 
+fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
+    if input.max_record_bytes < 1024 {
+        return Err(usage("--max-record-bytes must be at least 1024"));
+    }
+    Ok(InputOptions {
+        encoding: input.encoding.clone(),
+        delimiter: input.delimiter,
+        max_record_bytes: input.max_record_bytes,
+        map: input.map.clone(),
+        mapping_file: input.mapping.clone(),
+    })
+}
+
 fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
-    let results = match input.results {
-        Some(p) => p,
+    let input_options = input_options(&input)?;
+    let results = match &input.results {
+        Some(p) => p.clone(),
         None => default_results_path(&input.file)?,
     };
     if results == input.file {
@@ -218,17 +289,58 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
             results.display()
         )));
     }
+    let errors = errors_path(&input, &results)?;
+    let taken = [input.file.as_path(), results.as_path(), errors.as_path()];
+    let summary_json = summary_target(&input, &taken)?;
+    let progress_interval = progress_interval(input.progress_interval)?;
+    if let Some(state) = upload.as_ref().and_then(|u| u.state.as_ref())
+        && taken.contains(&state.as_path())
+    {
+        return Err(usage(format!(
+            "--state {} is the input, results or errors file; choose another path",
+            state.display()
+        )));
+    }
     Ok(Config::Run(Box::new(RunConfig {
         input: input.file,
+        input_options,
         results,
         force: input.force,
+        errors,
         upload,
         output: OutputConfig {
             quiet: input.quiet,
             progress: !input.no_progress && !input.quiet,
             verbose: input.verbose,
+            log_format: input.log_format,
+            progress_interval,
         },
+        summary_json,
     })))
+}
+
+/// `taken`: the input, results and errors paths, which it must not be.
+fn summary_target(input: &InputArgs, taken: &[&Path]) -> Result<Option<SummaryTarget>, UsageError> {
+    Ok(match &input.summary_json {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(SummaryTarget::Stdout),
+        Some(p) if taken.contains(&p.as_path()) => {
+            return Err(usage(format!(
+                "--summary-json {} is the input, results or errors file; choose another path",
+                p.display()
+            )));
+        }
+        Some(p) => Some(SummaryTarget::File(p.clone())),
+    })
+}
+
+fn progress_interval(secs: f64) -> Result<Option<Duration>, UsageError> {
+    if !(secs.is_finite() && (0.0..=86_400.0).contains(&secs)) {
+        return Err(usage(
+            "--progress-interval must be between 0 (off) and 86400 seconds",
+        ));
+    }
+    Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
 }
 
 /// `<dir>/<stem>.results.csv` beside the input.
@@ -240,6 +352,34 @@ pub fn default_results_path(input: &Path) -> Result<PathBuf, UsageError> {
         ))
     })?;
     Ok(input.with_file_name(format!("{stem}.results.csv")))
+}
+
+/// `--errors`, default `<dir>/<stem>.errors.csv` beside the input; never
+/// one of the run's other files.
+fn errors_path(input: &InputArgs, results: &Path) -> Result<PathBuf, UsageError> {
+    let errors = match &input.errors {
+        Some(p) => p.clone(),
+        None => {
+            let stem = input
+                .file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "cannot derive an errors file name from {}; pass --errors PATH",
+                        input.file.display()
+                    ))
+                })?;
+            input.file.with_file_name(format!("{stem}.errors.csv"))
+        }
+    };
+    if errors == input.file || errors == results || errors == crate::journal::path_for(results) {
+        return Err(usage(format!(
+            "--errors {} is the input, results or journal file; choose another path",
+            errors.display()
+        )));
+    }
+    Ok(errors)
 }
 
 fn upload_config(
@@ -303,6 +443,14 @@ fn upload_config(
         max_retry_after: Duration::from_secs(args.max_retry_after),
         max_errors: args.max_errors,
         grace_period: Duration::from_secs_f64(args.grace_period),
+        state: args.state.clone(),
+        full: args.full,
+        warnings: args
+            .api_key_file
+            .as_deref()
+            .and_then(key_file_warning)
+            .into_iter()
+            .collect(),
     })
 }
 
@@ -327,6 +475,28 @@ fn read_key(
                 "no API key: set {KEY_ENV} or pass --api-key-file PATH (or try --sandbox, or validate the file with `notify-import validate FILE`)"
             ))),
         },
+    }
+}
+
+/// A warning when the key file can be read by anyone but its owner.
+fn key_file_warning(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o077 != 0).then(|| {
+            format!(
+                "the API key file {} can be read by other users (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 
@@ -419,6 +589,22 @@ mod tests {
             panic!("expected a run")
         };
         assert_eq!(run.results, PathBuf::from("dir/in.results.csv"));
+        assert_eq!(run.errors, PathBuf::from("dir/in.errors.csv"));
+    }
+
+    #[test]
+    fn the_errors_file_is_none_of_the_other_files() {
+        for errors in ["in.csv", "out.csv", "out.csv.journal"] {
+            let args = [
+                "validate",
+                "in.csv",
+                "--results",
+                "out.csv",
+                "--errors",
+                errors,
+            ];
+            assert!(config(&args, &[]).is_err(), "{errors}");
+        }
     }
 
     #[test]

@@ -6,22 +6,32 @@
 //! - [`cli`] / [`config`]: raw arguments, then checked settings.
 //! - [`input`], [`validate`], [`preflight`]: offline reading and checking.
 //! - [`api`], [`upload`]: the network side.
-//! - [`outcome`], [`results`], [`report`]: what the user gets back.
+//! - [`outcome`], [`results`], [`errors_file`], [`report`]: what the user
+//!   gets back; [`template`] is a file to start from.
+//! - [`summary`]: the machine-readable outcome (`--summary-json`).
+//! - [`lock`], [`state`], [`redact`]: running unattended and safely: the
+//!   run lock, delta mode, keeping the API key out of every output.
 //! - [`sandbox`]: an embedded emulator of the API for trying and testing.
 
 pub mod api;
 pub mod cli;
 pub mod config;
 pub mod customer;
+pub mod errors_file;
 pub mod fields;
 pub mod input;
 pub mod journal;
+pub mod lock;
 pub mod outcome;
 pub mod pipeline;
 pub mod preflight;
+pub mod redact;
 pub mod report;
 pub mod results;
 pub mod sandbox;
+pub mod state;
+pub mod summary;
+pub mod template;
 pub mod upload;
 pub mod validate;
 
@@ -51,6 +61,12 @@ pub enum SetupError {
     /// A file-level input problem.
     #[error(transparent)]
     Input(#[from] InputError),
+    /// Another run holds the lock on the results (or state) file.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    /// The delta state cannot be used.
+    #[error(transparent)]
+    State(#[from] state::StateError),
     /// Anything else that stopped the run (results file, runtime, sandbox).
     #[error("{0}")]
     Other(String),
@@ -62,6 +78,8 @@ pub(crate) fn other(context: &str, err: impl std::fmt::Display) -> SetupError {
 
 /// Runs what `config` asks for and returns the process exit code.
 pub fn run(config: Config) -> Result<u8, SetupError> {
+    // A panic message could format a value holding the key: print it scrubbed.
+    redact::install_panic_hook();
     match config {
         Config::Sandbox(opts) => {
             let rt = runtime()?;
@@ -69,8 +87,29 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
                 .map_err(|e| other("sandbox", e))?;
             Ok(exit::OK)
         }
+        Config::ShowMapping { input, options } => {
+            let opened = input::open(&input, &options)?;
+            eprint!("{}", opened.info.describe(&opened.mapping));
+            print!("{}", opened.mapping.describe());
+            Ok(exit::OK)
+        }
+        Config::Template {
+            path,
+            force,
+            delimiter,
+        } => {
+            template::write(path.as_deref(), force, delimiter)
+                .map_err(|e| other("cannot write the template", e))?;
+            Ok(exit::OK)
+        }
         Config::Run(run) => {
             report::init_logging(&run.output);
+            // Found while checking the arguments, before logging existed.
+            for warning in run.upload.iter().flat_map(|u| &u.warnings) {
+                tracing::warn!("{warning}");
+            }
+            // Safe to log whole: the key's Debug is redacted.
+            tracing::debug!("settings: {run:?}");
             pipeline::run_file(&run)
         }
     }

@@ -1,5 +1,5 @@
 //! One run over an input file: preflight, then upload or dry run, then
-//! results and summary.
+//! results, errors file and summary.
 //!
 //! Owns the wiring of the stages (threads, channels, runtime, signals) and
 //! the exit code of a finished run. It must not hold rules of its own: each
@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::api::ApiClient;
 use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
+use crate::errors_file;
 use crate::input::InputError;
 use crate::journal::{self, Header, Journal, Resume};
 use crate::outcome::{Counts, Outcome, Status};
@@ -19,21 +20,34 @@ use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
-use crate::{SetupError, exit, other, runtime, sandbox};
+use crate::{SetupError, exit, lock, other, runtime, sandbox, state, summary};
 
 /// Rows buffered between stages; bounds memory and gives backpressure.
 const CHANNEL_ROWS: usize = 1024;
 
-/// Runs `run` and returns the exit code.
+/// Runs `run` and returns the exit code; writes `--summary-json` whatever
+/// the outcome.
 pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
+    let recorder = summary::Recorder::start(run);
+    let result = run_file_locked(run, &recorder);
+    recorder.finish(run, result)
+}
+
+/// The run itself, under the run lock.
+fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, SetupError> {
+    // First, so a second run is refused before it looks at any file.
+    let _lock = lock::RunLock::acquire(&run.results)?;
     let started = Instant::now();
     let resuming = run.upload.as_ref().is_some_and(|u| u.resume);
     results::check_writable(&run.results, run.force || resuming)
         .map_err(|e| SetupError::Other(e.to_string()))?;
+    errors_file::check_writable(&run.errors, run.force || resuming)
+        .map_err(|e| SetupError::Other(e.to_string()))?;
     if run.upload.is_some() {
         check_journal(run, resuming)?;
     }
-    let pre = preflight::scan(&run.input)?;
+    let pre = preflight::scan(&run.input, &run.input_options)?;
+    recorder.input(&pre.info);
     if !pre.unknown_columns.is_empty() {
         tracing::warn!(
             "{}: ignoring columns that match no Notify field: {}",
@@ -42,6 +56,7 @@ pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
         );
     }
     let reporter = Reporter::new(pre.rows, &run.output);
+    reporter.info(&input_report(&pre));
     let valid_line = format!(
         "{} rows: {} valid, {} invalid",
         pre.rows,
@@ -58,8 +73,41 @@ pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
         }
         Some(upload) => upload_file(run, upload, &pre, &reporter, &valid_line, started),
     };
+    recorder.facts(reporter.recorded());
     reporter.finish();
     result
+}
+
+/// What the tool decided about the input and what it found: encoding,
+/// delimiter, mapping, normalizations and problems with example lines.
+fn input_report(pre: &Preflight) -> String {
+    let indent = |text: &str| -> String { text.lines().map(|l| format!("  {l}\n")).collect() };
+    let mut out = format!(
+        "{}:\n{}",
+        pre.path.display(),
+        indent(&pre.mapping_description)
+    );
+    let changes = pre.changes.to_string();
+    if !changes.is_empty() {
+        out.push_str(&format!(
+            "normalized (the results show the sent values):\n{}",
+            indent(&changes)
+        ));
+    }
+    let problems = pre.problems.iter();
+    if !problems.is_empty() {
+        out.push_str("problems (rows not sent):\n");
+        for (kind, n, lines) in problems {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            out.push_str(&format!("  {n:>6} × {kind} (line {})\n", lines.join(", ")));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// The encoding and delimiter, for the summary.
+fn input_line(pre: &Preflight) -> String {
+    format!("{}; {}", pre.info.encoding, pre.info.delimiter)
 }
 
 /// `validate` / `--dry-run`: the second pass straight into the results file.
@@ -92,13 +140,16 @@ fn validate_only(
     let path = writer
         .finish(pre.rows)
         .map_err(|e| other("cannot write the results file", e))?;
+    let errors = write_errors_file(run, &counts, &path, reporter);
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
         requests: None,
         retries: 0,
         rate_limited: 0,
+        input: input_line(pre),
         results: &path,
+        errors: errors.as_deref(),
         stopped: None,
     };
     print_summary(run, reporter, &summary);
@@ -109,12 +160,44 @@ fn validate_only(
     })
 }
 
-fn print_summary(run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
-    if run.output.quiet {
-        reporter.print(&summary.one_line());
-    } else {
-        reporter.print(&summary.text());
+/// Writes the errors file when some row was not imported. A failure is
+/// reported, not fatal: the results file already holds every outcome, and
+/// the exit code already says rows are missing.
+fn write_errors_file(
+    run: &RunConfig,
+    counts: &Counts,
+    results: &std::path::Path,
+    reporter: &Reporter,
+) -> Option<std::path::PathBuf> {
+    let not_imported: u64 = Status::ALL
+        .iter()
+        .filter(|s| errors_file::includes(**s))
+        .map(|s| counts.get(*s))
+        .sum();
+    if not_imported == 0 {
+        // Only reachable with --force or --resume; the file is the user's
+        // now, so it is pointed out, never removed.
+        if run.errors.exists() {
+            reporter.info(&format!(
+                "notify-import: every row was imported; {} is from an earlier run",
+                run.errors.display()
+            ));
+        }
+        return None;
     }
+    match errors_file::write(&run.input, &run.input_options, results, &run.errors) {
+        Ok(0) => None,
+        Ok(_) => Some(run.errors.clone()),
+        Err(e) => {
+            tracing::error!("the errors file was not written: {e}");
+            None
+        }
+    }
+}
+
+fn print_summary(_run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
+    // One line with --quiet or JSON logs; the facts are kept for --summary-json.
+    reporter.summary(summary);
 }
 
 fn upload_file(
@@ -137,6 +220,10 @@ fn upload_file(
     };
     let where_to = match &sandbox {
         Some(_) => format!("the embedded sandbox at {url}"),
+        // Said loudly: a live run writes into the customer's real books.
+        None if key.kind() == config::KeyKind::Live => {
+            format!("{url} with a LIVE key (REAL customer data)")
+        }
         None => format!("{url} with a {} key", key.kind()),
     };
     reporter.info(&format!(
@@ -152,6 +239,8 @@ fn upload_file(
     ));
     let client =
         Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
+    // Before the journal, so a refused state leaves no journal behind.
+    let delta = open_delta(upload, &url, &key, reporter)?;
     let (journal, resume) = open_journal(run, upload, pre, &url, &key, reporter)?;
     let journal = Arc::new(journal);
     let mut settings = UploadSettings::new(
@@ -166,11 +255,22 @@ fn upload_file(
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let piped = pipeline(&rt, run, pre, resume.as_ref(), &uploader, reporter);
+    let piped = pipeline(
+        &rt,
+        run,
+        pre,
+        resume.as_ref(),
+        &uploader,
+        reporter,
+        delta.as_ref(),
+    );
     signals.abort();
     drop(rt);
     if let Some(handle) = sandbox {
         handle.shutdown();
+    }
+    if let Some(Err(e)) = delta.as_ref().map(state::Delta::finish) {
+        tracing::error!("{e}; the next run re-checks the rows that were not recorded");
     }
     let (counts, path, read_err) = piped?;
     let journal_path = journal.path().to_owned();
@@ -187,6 +287,12 @@ fn upload_file(
         Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
+    // After a second-pass read error the input no longer matches the
+    // results, so its rows cannot be copied.
+    let errors = match read_err {
+        None => write_errors_file(run, &counts, &path, reporter),
+        Some(_) => None,
+    };
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
@@ -196,7 +302,9 @@ fn upload_file(
             .retries
             .load(std::sync::atomic::Ordering::Relaxed),
         rate_limited: uploader.rate_limited(),
+        input: input_line(pre),
         results: &path,
+        errors: errors.as_deref(),
         stopped: stopped.clone(),
     };
     print_summary(run, reporter, &summary);
@@ -229,6 +337,34 @@ fn check_journal(run: &RunConfig, resuming: bool) -> Result<(), SetupError> {
         ))));
     }
     Ok(())
+}
+
+/// Opens the delta state of `--state`, bound to this API and key kind.
+fn open_delta(
+    upload: &UploadConfig,
+    url: &reqwest::Url,
+    key: &ApiKey,
+    reporter: &Reporter,
+) -> Result<Option<state::Delta>, SetupError> {
+    let Some(path) = &upload.state else {
+        return Ok(None);
+    };
+    let kind = match key.kind() {
+        config::KeyKind::Test => "test",
+        config::KeyKind::Live => "live",
+    };
+    let delta = state::Delta::open(path, &format!("{url} ({kind} key)"), upload.full)?;
+    reporter.info(&format!(
+        "notify-import: delta mode: {} knows {} customers; {}",
+        path.display(),
+        delta.known(),
+        if upload.full {
+            "--full: every valid row is sent"
+        } else {
+            "rows with the same data as their last import are not sent (unchanged)"
+        }
+    ));
+    Ok(Some(delta))
 }
 
 /// Starts a new journal or continues the old one after checking that it
@@ -285,6 +421,7 @@ fn pipeline(
     resume: Option<&Resume>,
     uploader: &Uploader,
     reporter: &Reporter,
+    delta: Option<&state::Delta>,
 ) -> Result<(Counts, std::path::PathBuf, Option<InputError>), SetupError> {
     let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
@@ -295,6 +432,10 @@ fn pipeline(
         // (and the uploader ends) when the reader is done.
         let reader = scope.spawn(move || {
             preflight::plan(pre, false, resume, |item| {
+                let item = match delta {
+                    Some(d) => d.classify(item),
+                    None => item,
+                };
                 row_tx.blocking_send(item).is_ok()
             })
         });
@@ -303,6 +444,9 @@ fn pipeline(
             let mut err = None;
             while let Some(outcome) = out_rx.blocking_recv() {
                 counts.add(outcome.status);
+                if let Some(d) = delta {
+                    d.record(&outcome);
+                }
                 reporter.row_done();
                 if err.is_none() {
                     err = writer.push(outcome).err();

@@ -5,38 +5,108 @@
 //! and find the CustomerCodes that occur more than once; [`plan`] reads it
 //! again and hands each row on, as a payload to send or as a final local
 //! outcome (`invalid`, or `valid` in a dry run). Memory stays flat but for
-//! the duplicate check: during the first pass 8 bytes per row (a 63-bit
-//! hash of the code and a valid bit, see [`CodeLog`]), afterwards only the
-//! repeated codes; never the rows. It must not touch the network.
+//! the duplicate check: during the first pass about 10 bytes per row (a
+//! 64-bit hash of each code, see `CodeSet`), afterwards only the repeated
+//! codes; never the rows. It must not touch the network.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::customer::Customer;
-use crate::input::InputError;
 use crate::input::mapping::Mapping;
 use crate::input::reader::{CsvReader, Record};
+use crate::input::{self, InputError, InputInfo, InputOptions};
 use crate::journal::Resume;
 use crate::outcome::{Outcome, Status};
-use crate::validate::{self, Problem};
+use crate::validate::{self, ChangeTally, Problem, Validation};
+
+/// How many example lines are kept per kind of problem for the report.
+const EXAMPLES_PER_PROBLEM: usize = 3;
 
 /// What the first pass learned about the file.
 #[derive(Debug)]
 pub struct Preflight {
     /// The input file.
     pub path: PathBuf,
+    /// How to read it (the same options for both passes).
+    pub options: InputOptions,
+    /// The encoding, delimiter and mapping decisions.
+    pub info: InputInfo,
+    /// The resolved mapping, as the run header shows it.
+    pub mapping_description: String,
+    /// What normalization changed, per kind.
+    pub changes: ChangeTally,
+    /// Invalid rows per kind of problem, with the first few lines.
+    pub problems: ProblemTally,
     /// Data rows (header excluded).
     pub rows: u64,
     /// Rows that pass every local rule.
     pub valid: u64,
     /// Header names that matched no field.
     pub unknown_columns: Vec<String>,
-    /// Keys ([`code_key`]) of the codes found on more than one row.
+    /// Hashes ([`code_hash`]) of the codes found on more than one row.
     repeated_codes: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
     stamp: FileStamp,
+}
+
+/// Invalid rows per kind of problem (field + rule), with example lines.
+#[derive(Debug, Default)]
+pub struct ProblemTally {
+    kinds: std::collections::BTreeMap<String, (u64, Vec<u64>)>,
+}
+
+impl ProblemTally {
+    fn add(&mut self, line: u64, problems: &[Problem]) {
+        for p in problems {
+            let kind = problem_kind(p);
+            let entry = self.kinds.entry(kind).or_default();
+            entry.0 += 1;
+            if entry.1.len() < EXAMPLES_PER_PROBLEM {
+                entry.1.push(line);
+            }
+        }
+    }
+
+    /// `(kind, rows, first lines)`, most frequent first.
+    pub fn iter(&self) -> Vec<(&str, u64, &[u64])> {
+        let mut v: Vec<_> = self
+            .kinds
+            .iter()
+            .map(|(k, (n, lines))| (k.as_str(), *n, lines.as_slice()))
+            .collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        v
+    }
+}
+
+/// A short, stable name for a problem: its field and the message with
+/// quoted user values and numbers left out, so equal rules group together.
+fn problem_kind(p: &Problem) -> String {
+    let mut kind = String::new();
+    let mut in_quote = false;
+    for ch in p.message.chars() {
+        match ch {
+            '"' => {
+                in_quote = !in_quote;
+                if in_quote {
+                    kind.push_str("\"…\"");
+                }
+            }
+            _ if in_quote => {}
+            c if c.is_ascii_digit() => {
+                if !kind.ends_with('N') {
+                    kind.push('N');
+                }
+            }
+            c => kind.push(c),
+        }
+    }
+    match p.field {
+        Some(f) => format!("{f}: {kind}"),
+        None => kind,
+    }
 }
 
 impl Preflight {
@@ -62,6 +132,9 @@ pub enum Planned {
         /// An earlier run sent this row and never learned the answer: look
         /// the code up before creating.
         in_doubt: bool,
+        /// Send `Overwrite=true` for this row even without `--overwrite`
+        /// (delta mode: the customer exists and its payload changed).
+        overwrite: bool,
     },
     /// A row whose outcome is already known (invalid).
     Done(Outcome),
@@ -103,67 +176,77 @@ impl std::hash::Hasher for IdentityHasher {
     }
 }
 
-/// The top bit of a [`CodeLog`] entry: the row passed every rule.
-const CLEAN_BIT: u64 = 1 << 63;
-
-/// A code's 63-bit key: its hash without the top bit, which [`CodeLog`]
-/// uses for itself.
-fn code_key(code: &str) -> u64 {
+fn code_hash(code: &str) -> u64 {
     // Fixed keys, so both passes agree.
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(code) & !CLEAN_BIT
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(code)
 }
 
-/// The first pass's record of codes: one `u64` per row with a code, in row
-/// order, holding the code's key and whether the row passed every rule.
+/// The first pass's set of code hashes: open addressing with linear
+/// probing in one `Vec<u64>`, 8 bytes a slot, filled up to 4/5 and sized
+/// from the file early on, so it is not rebuilt while it is large.
 ///
-/// Why not a map from code to first row, as before: a `HashMap<u64, u64>`
-/// takes 17 bytes per slot, keeps up to half its slots empty after
-/// doubling, and holds old and new table while it grows. Peak RSS of
+/// Why not a `HashMap<u64, u64>` from code to first row, as before: 17
+/// bytes a slot, power-of-two sizes that leave up to half the slots empty,
+/// and old and new table held together while it doubles. Peak RSS of
 /// `validate` went from 9 MB at 100k rows to 58 MB at 1M rows; with this
-/// log it is 8 bytes per row.
-#[derive(Debug, Default)]
-struct CodeLog(Vec<u64>);
+/// set it is 7.5 MB and about 18 MB. The first row of a repeated code is
+/// found again by [`plan`], which sees rows in order.
+#[derive(Debug)]
+struct CodeSet {
+    /// Hashes, `0` for an empty slot (a hash of 0 is stored as 1).
+    slots: Vec<u64>,
+    len: usize,
+}
 
-impl CodeLog {
-    /// Entries sorted at a time: the stable sort needs a scratch buffer of
-    /// half a chunk (256 KiB) instead of one as large as the whole log.
-    const CHUNK: usize = 1 << 16;
+impl CodeSet {
+    /// Most slots in use, in fifths: linear probing stays at a probe or two
+    /// on average below that.
+    const MAX_LOAD_FIFTHS: usize = 4;
 
-    fn push(&mut self, key: u64, clean: bool) {
-        self.0.push(key | if clean { CLEAN_BIT } else { 0 });
+    fn new() -> CodeSet {
+        CodeSet {
+            slots: vec![0; 1024],
+            len: 0,
+        }
     }
 
-    /// The keys found more than once, and how many rows that pass every
-    /// rule repeat an earlier row's code (so are not valid after all).
-    fn repeats(mut self) -> (HashSet<u64, BuildHasherDefault<IdentityHasher>>, u64) {
-        let key = |entry: u64| entry & !CLEAN_BIT;
-        // A stable sort keeps equal keys in row order inside a chunk; the
-        // merge takes the lowest (key, index) first, and an earlier chunk
-        // has lower indexes, so each key comes out in row order: its first
-        // entry is its first row.
-        for chunk in self.0.chunks_mut(Self::CHUNK) {
-            chunk.sort_by_key(|&e| key(e));
+    /// Makes room for `total` codes in all, if that needs more slots.
+    fn reserve(&mut self, total: usize) {
+        let want = total.saturating_mul(5) / Self::MAX_LOAD_FIFTHS + 1;
+        if want > self.slots.len() {
+            self.rebuild(want);
         }
-        let log = &self.0;
-        let mut heads: BinaryHeap<Reverse<(u64, usize)>> = (0..log.len())
-            .step_by(Self::CHUNK)
-            .map(|i| Reverse((key(log[i]), i)))
-            .collect();
-        let mut repeated = HashSet::default();
-        let mut clean_repeats = 0;
-        let mut previous = None;
-        while let Some(Reverse((k, i))) = heads.pop() {
-            if previous == Some(k) {
-                repeated.insert(k);
-                clean_repeats += log[i] >> 63;
-            }
-            previous = Some(k);
-            let next = i + 1;
-            if next % Self::CHUNK != 0 && next < log.len() {
-                heads.push(Reverse((key(log[next]), next)));
+    }
+
+    /// Adds `hash`; false if it was there already.
+    fn insert(&mut self, hash: u64) -> bool {
+        if (self.len + 1) * 5 > self.slots.len() * Self::MAX_LOAD_FIFTHS {
+            self.rebuild(self.slots.len() * 2);
+        }
+        let hash = hash.max(1);
+        let n = self.slots.len();
+        // Hashes are uniform, so their high bits pick the slot (Lemire's
+        // multiply-shift: any table size, no modulo).
+        let mut i = ((u128::from(hash) * n as u128) >> 64) as usize;
+        loop {
+            match self.slots[i] {
+                0 => {
+                    self.slots[i] = hash;
+                    self.len += 1;
+                    return true;
+                }
+                h if h == hash => return false,
+                _ => i = if i + 1 == n { 0 } else { i + 1 },
             }
         }
-        (repeated, clean_repeats)
+    }
+
+    fn rebuild(&mut self, slots: usize) {
+        let old = std::mem::replace(&mut self.slots, vec![0; slots]);
+        self.len = 0;
+        for hash in old.into_iter().filter(|&h| h != 0) {
+            self.insert(hash);
+        }
     }
 }
 
@@ -171,29 +254,24 @@ impl CodeLog {
 struct RowChecker {
     reader: CsvReader,
     mapping: Mapping,
-    header_len: usize,
     record: Record,
     customer: Customer,
+    checked: Validation,
     problems: Vec<Problem>,
 }
 
 impl RowChecker {
-    fn open(path: &Path) -> Result<RowChecker, InputError> {
-        let reader = CsvReader::open(path)?;
-        let mapping = Mapping::from_headers(path, reader.headers())?;
-        let header_len = reader.headers().len();
-        Ok(RowChecker {
-            reader,
-            mapping,
-            header_len,
-            record: Record {
-                row: 0,
-                line: 0,
-                fields: csv::StringRecord::new(),
-            },
+    fn open(path: &Path, options: &InputOptions) -> Result<(RowChecker, InputInfo), InputError> {
+        let opened = input::open(path, options)?;
+        let checker = RowChecker {
+            reader: opened.reader,
+            mapping: opened.mapping,
+            record: Record::default(),
             customer: Customer::default(),
+            checked: Validation::default(),
             problems: Vec::new(),
-        })
+        };
+        Ok((checker, opened.info))
     }
 
     /// Reads the next row into `self`; `Ok(false)` at the end of the file.
@@ -203,66 +281,90 @@ impl RowChecker {
         }
         self.mapping
             .customer_into(&self.record.fields, &mut self.customer);
-        self.problems = validate::validate(&mut self.customer);
-        if let Some(p) = self.field_count_problem() {
-            self.problems.insert(0, p);
+        validate::validate_into(&mut self.customer, &mut self.checked);
+        self.problems.clear();
+        // A row whose cells do not line up with the header is not trusted:
+        // its values may sit under the wrong columns.
+        if let Some(p) = self.mapping.width_problem(&self.record.fields) {
+            self.problems.push(p);
         }
+        self.problems.extend(self.checked.problems.iter().cloned());
         Ok(true)
-    }
-
-    /// A row with more cells than the header (beyond empty trailing ones),
-    /// or fewer cells (other than unnamed trailing columns), is not trusted:
-    /// its values may sit under the wrong columns.
-    fn field_count_problem(&self) -> Option<Problem> {
-        let got = self.record.fields.len();
-        let want = self.header_len;
-        let ok = if got > want {
-            self.record
-                .fields
-                .iter()
-                .skip(want)
-                .all(|v| v.trim().is_empty())
-        } else {
-            self.reader
-                .headers()
-                .iter()
-                .skip(got)
-                .all(|h| h.trim().is_empty())
-        };
-        (!ok).then(|| Problem {
-            field: None,
-            message: format!(
-                "row has {got} fields but the header has {want}; check for a missing or extra delimiter or an unquoted value"
-            ),
-        })
     }
 }
 
 /// First pass: reads and validates the whole file; no row is kept.
-pub fn scan(path: &Path) -> Result<Preflight, InputError> {
+pub fn scan(path: &Path, options: &InputOptions) -> Result<Preflight, InputError> {
     let before = stamp(path)?;
-    let mut rows = RowChecker::open(path)?;
-    let mut codes = CodeLog::default();
+    let (mut rows, info) = RowChecker::open(path, options)?;
+    let mapping_description = info.describe(&rows.mapping);
+    let mut codes = CodeSet::new();
+    let mut repeated_codes = HashSet::default();
+    let mut changes = ChangeTally::default();
+    let mut problems = ProblemTally::default();
     let mut count = 0;
-    let mut clean = 0;
+    let mut valid = 0;
     while rows.next()? {
         count += 1;
-        let ok = rows.problems.is_empty();
-        clean += u64::from(ok);
+        changes.add(&rows.checked.changes);
+        if count == SIZE_SAMPLE_ROWS {
+            reserve_for_file(&mut codes, before.len, &rows.record);
+        }
         let code = rows.customer.code();
         if !code.is_empty() {
-            codes.push(code_key(code), ok);
+            let hash = code_hash(code);
+            if !codes.insert(hash) {
+                repeated_codes.insert(hash);
+                // This pass does not know the first row (plan() names it);
+                // the tally leaves numbers out of a problem's kind anyway.
+                rows.problems.push(duplicate_problem(0));
+            }
+        }
+        if rows.problems.is_empty() {
+            valid += 1;
+        } else {
+            problems.add(rows.record.line, &rows.problems);
         }
     }
-    let (repeated_codes, clean_repeats) = codes.repeats();
     Ok(Preflight {
         path: path.to_owned(),
+        options: options.clone(),
+        info,
+        mapping_description,
+        changes,
+        problems,
         rows: count,
-        valid: clean - clean_repeats,
+        valid,
         unknown_columns: rows.mapping.unknown_columns().to_vec(),
         repeated_codes,
         stamp: before,
     })
+}
+
+/// Rows read before [`CodeSet`] is sized from the file.
+const SIZE_SAMPLE_ROWS: u64 = 1024;
+
+/// Sizes `codes` for the rows the file likely holds, judged by the bytes
+/// the first rows took (before `record`, the sample's last row).
+fn reserve_for_file(codes: &mut CodeSet, file_len: u64, record: &Record) {
+    let Some(read) = record
+        .fields
+        .position()
+        .map(|p| p.byte())
+        .filter(|b| *b > 0)
+    else {
+        return;
+    };
+    // A tenth more than the estimate: rows vary in length.
+    let rows = file_len.saturating_mul(SIZE_SAMPLE_ROWS) / read * 11 / 10;
+    codes.reserve(usize::try_from(rows).unwrap_or(usize::MAX));
+}
+
+fn duplicate_problem(first: u64) -> Problem {
+    Problem::new(
+        crate::fields::Field::CustomerCode,
+        format!("duplicate of row {first}; only the first row with a code is sent"),
+    )
 }
 
 /// Second pass: hands every row, in input order, to `emit`. Stops early
@@ -282,7 +384,7 @@ pub fn plan(
             message: "the file changed while it was being checked; wait until it is completely written and run again".into(),
         });
     }
-    let mut rows = RowChecker::open(&pre.path)?;
+    let (mut rows, _) = RowChecker::open(&pre.path, &pre.options)?;
     // First row of each repeated code; rows come in order, so the first
     // one seen is the first one in the file.
     let mut first_rows: HashMap<u64, u64, BuildHasherDefault<IdentityHasher>> = HashMap::default();
@@ -291,19 +393,12 @@ pub fn plan(
         let line = rows.record.line;
         let code = rows.customer.code().to_owned();
         if !code.is_empty() {
-            let key = code_key(&code);
-            let first = pre
-                .repeated_codes
-                .contains(&key)
-                .then(|| *first_rows.entry(key).or_insert(row));
-            match first {
-                Some(first) if first != row => rows.problems.push(Problem {
-                    field: Some(crate::fields::Field::CustomerCode),
-                    message: format!(
-                        "duplicate of row {first}; only the first row with a code is sent"
-                    ),
-                }),
-                _ => {}
+            let hash = code_hash(&code);
+            if pre.repeated_codes.contains(&hash) {
+                let first = *first_rows.entry(hash).or_insert(row);
+                if first != row {
+                    rows.problems.push(duplicate_problem(first));
+                }
             }
         }
         let earlier = resume
@@ -330,6 +425,7 @@ pub fn plan(
                 code,
                 body: rows.customer.to_json(),
                 in_doubt,
+                overwrite: false,
             }
         };
         if !emit(item) {
@@ -343,48 +439,9 @@ pub fn plan(
 mod tests {
     use super::*;
 
-    /// The obvious map-based answer to [`CodeLog::repeats`].
-    fn reference(entries: &[(u64, bool)]) -> (HashSet<u64>, u64) {
-        let mut first = HashMap::new();
-        let (mut repeated, mut clean_repeats) = (HashSet::new(), 0);
-        for (row, &(key, clean)) in entries.iter().enumerate() {
-            if *first.entry(key).or_insert(row) != row {
-                repeated.insert(key);
-                clean_repeats += u64::from(clean);
-            }
-        }
-        (repeated, clean_repeats)
-    }
-
-    fn repeats(entries: &[(u64, bool)]) -> (HashSet<u64>, u64) {
-        let mut log = CodeLog::default();
-        for &(key, clean) in entries {
-            log.push(key, clean);
-        }
-        let (repeated, clean_repeats) = log.repeats();
-        (repeated.into_iter().collect(), clean_repeats)
-    }
-
     #[test]
-    fn the_first_row_of_a_code_counts_even_across_chunks() {
-        let n = 2 * CodeLog::CHUNK + 100;
-        let mut entries: Vec<(u64, bool)> = (0..n as u64).map(|i| (1000 + i, true)).collect();
-        // Key 5: first row invalid, later copies valid in later chunks.
-        entries[3] = (5, false);
-        entries[CodeLog::CHUNK + 7] = (5, true);
-        entries[2 * CodeLog::CHUNK + 50] = (5, true);
-        // Key 11: a valid first row just before a chunk border.
-        entries[CodeLog::CHUNK - 1] = (11, true);
-        entries[CodeLog::CHUNK] = (11, false);
-        let (repeated, clean_repeats) = repeats(&entries);
-        assert_eq!(repeated, HashSet::from([5, 11]));
-        assert_eq!(clean_repeats, 2);
-        assert_eq!(reference(&entries), (repeated, clean_repeats));
-    }
-
-    #[test]
-    fn repeats_agree_with_a_map() {
-        // Few distinct keys, so most rows repeat one; about three chunks.
+    fn code_set_finds_repeats_through_growth_and_reserve() {
+        let mut set = CodeSet::new();
         let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         let mut next = || {
             state ^= state << 13;
@@ -392,11 +449,19 @@ mod tests {
             state ^= state << 17;
             state
         };
-        let entries: Vec<(u64, bool)> = (0..3 * CodeLog::CHUNK + 17)
-            .map(|_| (next() % 50_000, next() % 3 != 0))
-            .collect();
-        assert_eq!(repeats(&entries), reference(&entries));
-        assert_eq!(repeats(&[]), (HashSet::new(), 0));
+        let keys: Vec<u64> = (0..5000).map(|_| next()).collect();
+        for (i, &k) in keys.iter().enumerate() {
+            if i == 1500 {
+                set.reserve(20_000);
+            }
+            assert!(set.insert(k), "new key {i}");
+        }
+        assert!(keys.iter().all(|&k| !set.insert(k)), "every key again");
+        // 0 marks an empty slot; a hash of 0 still counts once.
+        assert!(set.insert(0));
+        assert!(!set.insert(0));
+        assert_eq!(set.len, keys.len() + 1);
+        assert!(set.len * 5 <= set.slots.len() * CodeSet::MAX_LOAD_FIFTHS);
     }
 
     #[test]
@@ -408,8 +473,14 @@ mod tests {
             "CustomerCode,Name\nA,Ann\nA,Ann again\nB,\nB,Bob\nC,Cas\n",
         )
         .unwrap();
-        let pre = scan(&path).unwrap();
+        let pre = scan(&path, &InputOptions::default()).unwrap();
         assert_eq!((pre.rows, pre.valid), (5, 2));
+        let kinds = pre.problems.iter();
+        let duplicates = kinds
+            .iter()
+            .find(|(kind, _, _)| kind.contains("duplicate of row N"))
+            .expect("duplicates in the tally");
+        assert_eq!((duplicates.1, duplicates.2), (2, &[3, 5][..]));
         let mut seen = Vec::new();
         plan(&pre, true, None, |item| {
             let Planned::Done(o) = item else {
@@ -432,5 +503,23 @@ mod tests {
         );
         assert!(seen[1].1.contains("duplicate of row 1"), "{seen:?}");
         assert!(seen[3].1.contains("duplicate of row 3"), "{seen:?}");
+    }
+
+    #[test]
+    fn the_code_set_is_sized_from_the_first_rows() {
+        let mut record = Record::default();
+        let mut pos = csv::Position::new();
+        // The sample took 20 bytes a row; the file holds 100 times as much.
+        pos.set_byte(20 * SIZE_SAMPLE_ROWS);
+        record.fields.set_position(Some(pos));
+        let mut set = CodeSet::new();
+        reserve_for_file(&mut set, 100 * 20 * SIZE_SAMPLE_ROWS, &record);
+        let rows = 100 * SIZE_SAMPLE_ROWS as usize;
+        assert!(set.slots.len() * CodeSet::MAX_LOAD_FIFTHS >= rows * 5);
+        assert!(set.slots.len() < rows * 2, "{} slots", set.slots.len());
+        // No position (or nothing read): left alone.
+        let mut set = CodeSet::new();
+        reserve_for_file(&mut set, 1 << 30, &Record::default());
+        assert_eq!(set.slots.len(), 1024);
     }
 }

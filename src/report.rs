@@ -1,18 +1,26 @@
 //! What the user sees on stderr: logs, the progress bar, the summary.
 //!
-//! Owns the tracing subscriber (stderr only; stdout is for data), the
-//! progress bar (shown only on a terminal, drawn at most 10 times a second)
-//! and the summary text. Log lines go through the bar so they never tear
-//! it. It must not decide outcomes or exit codes.
+//! Owns the tracing subscriber (stderr only; stdout is for data; text or
+//! JSON lines), the progress bar (shown only on a terminal, drawn at most 10
+//! times a second), the progress lines printed instead when stderr is not a
+//! terminal (cron mail, log files), and the summary text. Log lines go
+//! through the bar so they never tear it, and through
+//! [`redact::scrub_bytes`](crate::redact::scrub_bytes) so the API key never
+//! reaches stderr. No colours unless stderr is a terminal and neither
+//! `NO_COLOR` nor `TERM=dumb` is set. It must not decide outcomes or exit
+//! codes.
 
 use std::io::{self, IsTerminal, Write};
-use std::path::Path;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
+use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::outcome::{Counts, Status};
 
@@ -25,16 +33,24 @@ struct BarAwareStderr;
 impl Write for BarAwareStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let bar = ACTIVE_BAR.lock().ok().and_then(|b| b.clone());
+        let text = crate::redact::scrub_bytes(buf);
         match bar {
-            Some(bar) => bar.suspend(|| io::stderr().write_all(buf))?,
-            None => io::stderr().write_all(buf)?,
+            Some(bar) => bar.suspend(|| io::stderr().write_all(&text))?,
+            None => io::stderr().write_all(&text)?,
         }
+        // The caller's bytes were all consumed, whatever scrubbing did to them.
         Ok(buf.len())
     }
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
 }
+
+/// Target of the run header and progress lines when they go through
+/// tracing (JSON logs); hidden by `--quiet`.
+const RUN_TARGET: &str = "notify_import::run";
+/// Target of the final summary line in JSON logs; shown even with `--quiet`.
+const SUMMARY_TARGET: &str = "notify_import::summary";
 
 /// Sets up logging on stderr. `-q` shows errors only, default info,
 /// `-v` debug, `-vv` trace for this crate. `RUST_LOG` overrides.
@@ -45,15 +61,35 @@ pub fn init_logging(output: &OutputConfig) {
         (false, 1) => "notify_import=debug,warn",
         (false, _) => "notify_import=trace,info",
     };
+    let json = output.log_format == LogFormat::Json;
+    // In JSON mode the run header, progress and summary are log events too,
+    // so a log shipper sees one format; they need their targets let through.
+    let level = match (json, output.quiet) {
+        (false, _) => level.to_owned(),
+        (true, true) => format!("{level},{SUMMARY_TARGET}=info"),
+        (true, false) => format!("{level},{RUN_TARGET}=info,{SUMMARY_TARGET}=info"),
+    };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
-    let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt()
+    let color = io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none()
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| BarAwareStderr)
-        .with_ansi(color)
-        .with_target(false)
-        .without_time()
-        .try_init();
+        .with_writer(|| BarAwareStderr);
+    let _ = if json {
+        builder
+            .json()
+            .with_ansi(false)
+            .with_target(true)
+            .with_current_span(false)
+            .try_init()
+    } else {
+        builder
+            .with_ansi(color)
+            .with_target(false)
+            .without_time()
+            .try_init()
+    };
 }
 
 /// Progress and messages for one run.
@@ -62,12 +98,24 @@ pub struct Reporter {
     /// Whether `bar` draws at all (asking it takes its lock).
     shown: bool,
     quiet: bool,
+    json: bool,
+    done: Arc<AtomicU64>,
+    ticker: Mutex<Option<Ticker>>,
+    recorded: Mutex<Option<SummaryFacts>>,
+}
+
+/// The thread printing progress lines; stops when `stop` is dropped.
+struct Ticker {
+    stop: mpsc::Sender<()>,
+    thread: JoinHandle<()>,
 }
 
 impl Reporter {
     /// A reporter for `total` rows.
     pub fn new(total: u64, output: &OutputConfig) -> Reporter {
-        let shown = output.progress && io::stderr().is_terminal();
+        let json = output.log_format == LogFormat::Json;
+        let on_terminal = io::stderr().is_terminal();
+        let shown = output.progress && on_terminal && !json;
         let bar = if shown {
             let bar =
                 ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
@@ -84,44 +132,193 @@ impl Reporter {
         if let Ok(mut active) = ACTIVE_BAR.lock() {
             *active = Some(bar.clone());
         }
+        let done = Arc::new(AtomicU64::new(0));
+        // Lines instead of a bar wherever the bar cannot be drawn.
+        let lines = output.progress && !output.quiet && (!on_terminal || json);
+        let ticker = output
+            .progress_interval
+            .filter(|_| lines)
+            .and_then(|every| start_ticker(total, every, json, done.clone()));
         Reporter {
             bar,
             shown,
             quiet: output.quiet,
+            json,
+            done,
+            ticker: Mutex::new(ticker),
+            recorded: Mutex::new(None),
         }
     }
 
     /// One row finished.
     pub fn row_done(&self) {
-        // A hidden bar (not a terminal, --no-progress) still takes a lock
-        // and reads the clock on every `inc`: 1.3% of `validate` on a
-        // million rows, for a bar nobody sees.
+        // A hidden bar (not a terminal, --no-progress, JSON logs) still
+        // takes a lock and reads the clock on every `inc`: 1.3% of
+        // `validate` on a million rows, for a bar nobody sees.
         if self.shown {
             self.bar.inc(1);
         }
+        self.done.fetch_add(1, Ordering::Relaxed);
     }
 
     /// An informational line (not shown with `--quiet`).
     pub fn info(&self, text: &str) {
-        if !self.quiet {
+        if self.quiet {
+            return;
+        }
+        if self.json {
+            tracing::info!(target: RUN_TARGET, "{text}");
+        } else {
             self.print(text);
         }
     }
 
     /// A line shown even with `--quiet` (the final summary).
     pub fn print(&self, text: &str) {
+        if self.json {
+            tracing::info!(target: SUMMARY_TARGET, "{text}");
+            return;
+        }
+        let text = crate::redact::scrub(text);
         self.bar.suspend(|| {
             let _ = writeln!(io::stderr(), "{text}");
         });
     }
 
-    /// Removes the bar from the screen.
+    /// Prints the final summary (one line with `--quiet` or JSON logs) and
+    /// keeps its facts for `--summary-json`.
+    pub fn summary(&self, summary: &Summary<'_>) {
+        if let Ok(mut slot) = self.recorded.lock() {
+            *slot = Some(summary.facts());
+        }
+        if self.quiet || self.json {
+            self.print(&summary.one_line());
+        } else {
+            self.print(&summary.text());
+        }
+    }
+
+    /// The facts of the summary printed last, if any.
+    pub fn recorded(&self) -> Option<SummaryFacts> {
+        self.recorded.lock().ok().and_then(|mut s| s.take())
+    }
+
+    /// Removes the bar from the screen and stops progress lines.
     pub fn finish(&self) {
+        self.stop_ticker();
         self.bar.finish_and_clear();
         if let Ok(mut active) = ACTIVE_BAR.lock() {
             *active = None;
         }
     }
+
+    fn stop_ticker(&self) {
+        let ticker = self.ticker.lock().ok().and_then(|mut t| t.take());
+        if let Some(Ticker { stop, thread }) = ticker {
+            drop(stop);
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Reporter {
+    fn drop(&mut self) {
+        self.stop_ticker();
+    }
+}
+
+/// Starts the progress-line thread; `None` if no thread can be started
+/// (progress lines are a nicety, not worth failing the run for).
+fn start_ticker(total: u64, every: Duration, json: bool, done: Arc<AtomicU64>) -> Option<Ticker> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let started = Instant::now();
+    let thread = std::thread::Builder::new()
+        .name("progress".into())
+        .spawn(move || {
+            // Ends when the sender is dropped (Disconnected): no busy loop,
+            // no sleep, and `finish` returns at once.
+            while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
+                let line = Progress::now(done.load(Ordering::Relaxed), total, started.elapsed());
+                if json {
+                    tracing::info!(
+                        target: RUN_TARGET,
+                        done = line.done,
+                        total = line.total,
+                        rows_per_sec = line.rate,
+                        eta_secs = line.eta.map(|d| d.as_secs()),
+                        "{}",
+                        line.text()
+                    );
+                } else {
+                    // One write, so the line cannot interleave with a log line.
+                    let text = format!("{}\n", line.text());
+                    let _ = BarAwareStderr.write_all(text.as_bytes());
+                }
+            }
+        })
+        .ok()?;
+    Some(Ticker { stop, thread })
+}
+
+/// One progress line: done/total, rate, ETA.
+#[derive(Debug, Clone, PartialEq)]
+struct Progress {
+    done: u64,
+    total: u64,
+    rate: f64,
+    eta: Option<Duration>,
+}
+
+impl Progress {
+    fn now(done: u64, total: u64, elapsed: Duration) -> Progress {
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+        let left = total.saturating_sub(done);
+        let eta = (rate > 0.0).then(|| Duration::from_secs((left as f64 / rate).ceil() as u64));
+        Progress {
+            done,
+            total,
+            rate,
+            eta,
+        }
+    }
+
+    fn text(&self) -> String {
+        let pct = if self.total > 0 {
+            self.done as f64 * 100.0 / self.total as f64
+        } else {
+            100.0
+        };
+        let eta = match self.eta {
+            Some(d) => humantime::format_duration(d).to_string(),
+            None => "unknown".to_owned(),
+        };
+        format!(
+            "progress: {}/{} rows ({pct:.0}%), {:.1} rows/s, eta {eta}",
+            self.done, self.total, self.rate
+        )
+    }
+}
+
+/// An owned copy of a [`Summary`], kept after the run for `--summary-json`.
+#[derive(Debug, Clone)]
+pub struct SummaryFacts {
+    /// Rows per status.
+    pub counts: Counts,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
+    /// HTTP requests made (`None` when nothing could be sent).
+    pub requests: Option<u64>,
+    /// Requests repeated after a failed attempt.
+    pub retries: u64,
+    /// 429 answers received.
+    pub rate_limited: u64,
+    /// The results file.
+    pub results: PathBuf,
+    /// The errors file, when one was written.
+    pub errors: Option<PathBuf>,
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
 }
 
 /// Facts about a finished run, for the summary.
@@ -136,13 +333,31 @@ pub struct Summary<'a> {
     pub retries: u64,
     /// 429 answers received.
     pub rate_limited: u64,
+    /// The input's encoding and delimiter.
+    pub input: String,
     /// The results file.
     pub results: &'a Path,
+    /// The errors file, when one was written.
+    pub errors: Option<&'a Path>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
 }
 
 impl Summary<'_> {
+    /// An owned copy of these facts.
+    pub fn facts(&self) -> SummaryFacts {
+        SummaryFacts {
+            counts: self.counts.clone(),
+            elapsed: self.elapsed,
+            requests: self.requests,
+            retries: self.retries,
+            rate_limited: self.rate_limited,
+            results: self.results.to_owned(),
+            errors: self.errors.map(Path::to_owned),
+            stopped: self.stopped.clone(),
+        }
+    }
+
     /// A one-line summary (used with `--quiet`).
     pub fn one_line(&self) -> String {
         let parts: Vec<String> = Status::ALL
@@ -162,6 +377,9 @@ impl Summary<'_> {
             rate(self.counts.total(), self.elapsed, "rows"),
             self.results.display()
         );
+        if let Some(errors) = self.errors {
+            line.push_str(&format!("; errors: {}", errors.display()));
+        }
         if let Some(why) = &self.stopped {
             line.push_str(&format!("; stopped early: {why}"));
         }
@@ -204,7 +422,14 @@ impl Summary<'_> {
         if let Some(why) = &self.stopped {
             out.push_str(&format!("  stopped early: {why}\n"));
         }
+        out.push_str(&format!("  input       {}\n", self.input));
         out.push_str(&format!("Results: {}", self.results.display()));
+        if let Some(errors) = self.errors {
+            out.push_str(&format!(
+                "\nErrors:  {} (the rows not imported; fix them and import this file)",
+                errors.display()
+            ));
+        }
         out
     }
 }
@@ -219,4 +444,22 @@ fn rate(n: u64, d: Duration, unit: &str) -> String {
         return format!("- {unit}/s");
     }
     format!("{:.1} {unit}/s", n as f64 / secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_line_has_done_total_rate_and_eta() {
+        let p = Progress::now(250, 1000, Duration::from_secs(25));
+        assert_eq!(p.rate, 10.0);
+        assert_eq!(p.eta, Some(Duration::from_secs(75)));
+        assert_eq!(
+            p.text(),
+            "progress: 250/1000 rows (25%), 10.0 rows/s, eta 1m 15s"
+        );
+        let start = Progress::now(0, 10, Duration::from_secs(1));
+        assert!(start.text().ends_with("eta unknown"), "{}", start.text());
+    }
 }

@@ -130,7 +130,7 @@ impl ResultsWriter {
             &neutralize(o.customer_id.as_deref().unwrap_or("")),
             o.http_status.map(|s| http.format(s)).unwrap_or(""),
             attempts.format(o.attempts),
-            &neutralize(&o.error),
+            &neutralize(&crate::redact::scrub(&o.error)),
         ])?;
         Ok(())
     }

@@ -123,11 +123,16 @@ pub enum ChangeKind {
     PostcodeFormatted,
     /// An e-mail domain lower-cased.
     EmailDomainLowercased,
+    /// The apostrophe a spreadsheet (or our own results and errors files)
+    /// puts before text that would otherwise run as a formula was removed
+    /// (`'+31 20` → `+31 20`); it is a marker, not part of the value.
+    FormulaMarkerRemoved,
 }
 
 impl ChangeKind {
     /// Every kind, in summary order.
-    pub const ALL: [ChangeKind; 6] = [
+    pub const ALL: [ChangeKind; 7] = [
+        ChangeKind::FormulaMarkerRemoved,
         ChangeKind::Trimmed,
         ChangeKind::SpacesCollapsed,
         ChangeKind::CountryCase,
@@ -145,6 +150,7 @@ impl ChangeKind {
             ChangeKind::CountryConverted => "country names converted",
             ChangeKind::PostcodeFormatted => "Dutch postcodes formatted",
             ChangeKind::EmailDomainLowercased => "e-mail domains lower-cased",
+            ChangeKind::FormulaMarkerRemoved => "spreadsheet formula markers (') removed",
         }
     }
 
@@ -369,9 +375,17 @@ const NORMALIZE_ORDER: [Field; 13] = [
 /// The normalized value of `field` and what was done, or `None` when it
 /// is already normal (the common case, which allocates nothing).
 fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
-    let value = c.get(field)?;
+    let raw = c.get(field)?;
     let mut kinds = ChangeKinds::default();
-    let spaced = clean_whitespace(value, field != Field::CustomerCode, &mut kinds);
+    let value = match strip_formula_marker(raw) {
+        Some(v) => {
+            kinds.insert(ChangeKind::FormulaMarkerRemoved);
+            v
+        }
+        None => raw,
+    };
+    let spaced = clean_whitespace(value, field != Field::CustomerCode, &mut kinds)
+        .or_else(|| (value.len() != raw.len()).then(|| value.to_owned()));
     let clean: &str = spaced.as_deref().unwrap_or(value);
     let converted = match field {
         Field::Country => country_code(clean).map(|(code, kind)| {
@@ -387,6 +401,20 @@ fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
         _ => None,
     };
     converted.or(spaced).map(|new| (new, kinds))
+}
+
+/// `'=...`, `'+...`, `'-...`, `'@...` (also before a tab or CR): the text
+/// after the apostrophe that spreadsheets and [`crate::results::neutralize`]
+/// add so the cell is not run as a formula. Such an apostrophe is never part
+/// of a real customer value, so it is dropped on input; this is what makes
+/// an errors file import exactly.
+fn strip_formula_marker(value: &str) -> Option<&str> {
+    let rest = value.strip_prefix('\'')?;
+    matches!(
+        rest.as_bytes().first(),
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r')
+    )
+    .then_some(rest)
 }
 
 /// Trims `value` and, if `collapse`, turns inner whitespace runs into one

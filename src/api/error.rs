@@ -146,6 +146,8 @@ impl ApiError {
     pub fn from_response(status: StatusCode, retry_after: Option<String>, body: &[u8]) -> ApiError {
         let code = status.as_u16();
         let (detail, from_api) = problem_detail(status, body);
+        // A server or proxy may echo the Authorization header back.
+        let detail = crate::redact::scrub(&detail).into_owned();
         match code {
             401 | 403 => ApiError::Auth {
                 status: code,

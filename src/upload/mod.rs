@@ -242,7 +242,7 @@ impl Uploader {
     }
 
     async fn handle(&self, item: Planned) -> Outcome {
-        let (row, line, code, body, in_doubt) = match item {
+        let (row, line, code, body, in_doubt, row_overwrite) = match item {
             Planned::Done(outcome) => return outcome,
             Planned::Send {
                 row,
@@ -250,12 +250,16 @@ impl Uploader {
                 code,
                 body,
                 in_doubt,
-            } => (row, line, code, body, in_doubt),
+                overwrite,
+            } => (row, line, code, body, in_doubt, overwrite),
         };
+        let overwrite = self.settings.overwrite || row_overwrite;
         let mut out = Outcome::local(row, line, code, Status::Skipped, String::new());
         let mut in_doubt = in_doubt;
-        let end = self.attempt_row(&mut out, &body, &mut in_doubt).await;
-        self.finish_row(&mut out, end, in_doubt);
+        let end = self
+            .attempt_row(&mut out, &body, &mut in_doubt, overwrite)
+            .await;
+        self.finish_row(&mut out, end, in_doubt, overwrite);
         if out.status != Status::Skipped
             && let Some(journal) = &self.journal
             && let Err(e) = journal.outcome(&out)
@@ -266,7 +270,13 @@ impl Uploader {
     }
 
     /// Runs the attempts for one row until it has an end.
-    async fn attempt_row(&self, out: &mut Outcome, body: &[u8], in_doubt: &mut bool) -> End {
+    async fn attempt_row(
+        &self,
+        out: &mut Outcome,
+        body: &[u8],
+        in_doubt: &mut bool,
+        overwrite: bool,
+    ) -> End {
         let s = &self.settings;
         let deadline = Instant::now() + s.row_deadline;
         let mut backoff = Backoff::new(s.backoff_base, s.backoff_max);
@@ -297,6 +307,14 @@ impl Uploader {
                     .reconciliations
                     .fetch_add(1, Ordering::Relaxed);
                 match self.guarded(self.client.search(&out.code)).await {
+                    // Finding the code does not prove a lost overwrite was
+                    // applied; repeating an overwrite is harmless, so send it
+                    // again and report (and record in the delta state) only
+                    // what the server confirmed.
+                    Ok(Some(_)) if overwrite => {
+                        *in_doubt = false;
+                        continue;
+                    }
                     Ok(Some(id)) => return End::FoundAfterDoubt(id),
                     Ok(None) => {
                         *in_doubt = false;
@@ -311,7 +329,7 @@ impl Uploader {
                     self.stop.stop(StopReason::Journal(e.to_string()));
                     return End::Stopped;
                 }
-                self.guarded(self.client.create(body.to_vec(), s.overwrite))
+                self.guarded(self.client.create(body.to_vec(), overwrite))
                     .await
             };
             let err = match result {
@@ -416,8 +434,8 @@ impl Uploader {
         End::GaveUp(format!("{err}; looking up its id kept failing"))
     }
 
-    fn finish_row(&self, out: &mut Outcome, end: End, in_doubt: bool) {
-        let existing = if self.settings.overwrite {
+    fn finish_row(&self, out: &mut Outcome, end: End, in_doubt: bool, overwrite: bool) {
+        let existing = if overwrite {
             Status::Overwritten
         } else {
             Status::Exists

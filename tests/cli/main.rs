@@ -5,7 +5,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench;
+mod cron;
 mod faults;
 mod harness;
 mod import;
+mod input;
+mod security;
 mod validate;

@@ -69,7 +69,7 @@ fn every_problem_of_a_row_is_listed() {
     let s = Scratch::new();
     let input = s.file(
         "in.csv",
-        &format!("{HEADER}\nX1,,,12345678901,,Holland,,abc,,not-an-email,,,\n"),
+        &format!("{HEADER}\nX1,,,12345678901,,ZZ,,abc,,not-an-email,,,\n"),
     );
     let out = notify_import()
         .arg("validate")

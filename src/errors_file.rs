@@ -1,0 +1,465 @@
+//! The errors file: the input rows that did not make it, ready to be fixed
+//! and imported again.
+//!
+//! Owns writing `--errors PATH` (default `<input stem>.errors.csv`): the
+//! input's header plus an `error` column, then every row whose results
+//! status is `invalid`, `failed` or `skipped`, with its original cells as
+//! decoded (not trimmed, not normalized) and the results file's `error`
+//! text. It is written in the input's delimiter, as UTF-8 with a byte-order
+//! mark (so Excel shows accents and keeps saving UTF-8), CRLF line ends,
+//! mode 0600 (it holds customer data), through a temporary file renamed
+//! into place only when complete.
+//!
+//! Memory stays flat: the input is read again with [`input::open`] (the same
+//! options, so the same encoding, delimiter and records) in lock-step with
+//! the finished results file; both are in row order. Row and line numbers
+//! must agree on every row, so a file that changed since the run read it is
+//! refused rather than paired with the wrong outcomes.
+//!
+//! Every cell is neutralized against spreadsheet formulas the same way as
+//! in the results file ([`results::neutralize`]: `+31 20 123 4567` becomes
+//! `'+31 20 123 4567`), because this file is made to be opened in Excel.
+//! The import still gets the exact value back: the input normalization
+//! drops such a leading apostrophe (`validate`, `FormulaMarkerRemoved`), so
+//! a fixed errors file imports exactly what the original row meant.
+//!
+//! It must not decide outcomes: the results file says which rows failed.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use csv::StringRecord;
+
+use crate::input::{self, CsvReader, InputError, InputOptions, Record};
+use crate::outcome::Status;
+use crate::results;
+
+/// The name of the column added after the input's own columns.
+pub const ERROR_COLUMN: &str = "error";
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Whether a row with this status belongs in the errors file.
+pub fn includes(status: Status) -> bool {
+    matches!(status, Status::Invalid | Status::Failed | Status::Skipped)
+}
+
+/// Why the errors file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ErrorsFileError {
+    /// The input could not be read again.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The results file could not be read.
+    #[error("{path}: cannot read the results file: {source}")]
+    Results {
+        /// The results file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: csv::Error,
+    },
+    /// The results file does not describe the input as it is now.
+    #[error(
+        "{input}: {what}; the input changed since it was read, so its rows cannot be matched with {results}"
+    )]
+    Mismatch {
+        /// The input file.
+        input: PathBuf,
+        /// The results file.
+        results: PathBuf,
+        /// What did not match.
+        what: String,
+    },
+    /// Writing the errors file failed.
+    #[error("{path}: cannot write the errors file: {source}")]
+    Write {
+        /// The errors file (or its temporary file).
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Refuses to replace an existing errors file unless forced; checked before
+/// any work, like the results file.
+pub fn check_writable(path: &Path, force: bool) -> io::Result<()> {
+    if path.exists() && !force {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "{} already exists (the errors file of an earlier run); pass --force to replace it or --errors PATH",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Writes the rows of `input` that `results` marks `invalid`, `failed` or
+/// `skipped` to `errors`; returns how many. With none, nothing is written
+/// (an existing file is left alone) and the answer is 0.
+pub fn write(
+    input: &Path,
+    options: &InputOptions,
+    results: &Path,
+    errors: &Path,
+) -> Result<u64, ErrorsFileError> {
+    let mut opened = input::open(input, options)?;
+    let mut outcomes = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(results)
+        .map_err(|source| results_err(results, source))?;
+    let columns = ResultsColumns::find(&mut outcomes, results)?;
+
+    let name = errors
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("errors.csv");
+    let tmp = RemoveOnDrop(errors.with_file_name(format!(".{name}.{}.tmp", std::process::id())));
+    let write_err = |source| ErrorsFileError::Write {
+        path: tmp.0.clone(),
+        source,
+    };
+    let mut file = BufWriter::new(results::create_private(&tmp.0).map_err(write_err)?);
+    file.write_all(UTF8_BOM).map_err(write_err)?;
+    let mut out = csv::WriterBuilder::new()
+        .delimiter(opened.info.delimiter.delimiter)
+        .terminator(csv::Terminator::CRLF)
+        // A row as wide as the header gets `error` under the error column;
+        // a row of another width (invalid for that reason) is written as it
+        // was, `error` after its last cell, so it stays invalid until fixed.
+        .flexible(true)
+        .from_writer(file);
+    let pair = Pair {
+        input,
+        results,
+        columns,
+    };
+    let count = pair.copy_rows(&mut opened.reader, &mut outcomes, &mut out, &tmp.0)?;
+    if count == 0 {
+        return Ok(0);
+    }
+    let file = out
+        .into_inner()
+        .map_err(|e| write_err(e.into_error()))?
+        .into_inner()
+        .map_err(|e| write_err(e.into_error()))?;
+    file.sync_all().map_err(write_err)?;
+    std::fs::rename(&tmp.0, errors).map_err(|source| ErrorsFileError::Write {
+        path: errors.to_owned(),
+        source,
+    })?;
+    tmp.keep();
+    Ok(count)
+}
+
+fn results_err(path: &Path, source: csv::Error) -> ErrorsFileError {
+    ErrorsFileError::Results {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The input and its results file, read side by side.
+struct Pair<'a> {
+    input: &'a Path,
+    results: &'a Path,
+    columns: ResultsColumns,
+}
+
+impl Pair<'_> {
+    fn mismatch(&self, what: String) -> ErrorsFileError {
+        ErrorsFileError::Mismatch {
+            input: self.input.to_owned(),
+            results: self.results.to_owned(),
+            what,
+        }
+    }
+
+    /// Writes the header and the rows that did not make it; returns how
+    /// many rows were written.
+    fn copy_rows<W: Write>(
+        &self,
+        reader: &mut CsvReader,
+        outcomes: &mut csv::Reader<File>,
+        out: &mut csv::Writer<W>,
+        path: &Path,
+    ) -> Result<u64, ErrorsFileError> {
+        let header = reader.headers().clone();
+        // The errors file of an errors file: replace its `error` column
+        // instead of adding a second one.
+        let old_error = header
+            .iter()
+            .next_back()
+            .filter(|h| h.trim().eq_ignore_ascii_case(ERROR_COLUMN))
+            .map(|_| header.len() - 1);
+        write_record(out, &header, old_error, header.len(), ERROR_COLUMN, path)?;
+
+        let mut record = Record::default();
+        let mut outcome = StringRecord::new();
+        let (mut row_buf, mut line_buf) = (itoa::Buffer::new(), itoa::Buffer::new());
+        let mut count = 0;
+        while reader.read(&mut record)? {
+            let more = outcomes
+                .read_record(&mut outcome)
+                .map_err(|e| results_err(self.results, e))?;
+            if !more {
+                return Err(self.mismatch(format!(
+                    "row {} (line {}) has no results row",
+                    record.row, record.line
+                )));
+            }
+            let (row, line) = (self.columns.get(&outcome, 0), self.columns.get(&outcome, 1));
+            if row != row_buf.format(record.row) || line != line_buf.format(record.line) {
+                return Err(self.mismatch(format!(
+                    "row {} starts on line {}, but the results put row {row:?} on line {line:?}",
+                    record.row, record.line
+                )));
+            }
+            let status = self.columns.get(&outcome, 2);
+            if !Status::ALL
+                .iter()
+                .any(|s| includes(*s) && s.as_str() == status)
+            {
+                continue;
+            }
+            // The error is already neutralized in the results file, by the
+            // same rule.
+            let error = self.columns.get(&outcome, 3);
+            write_record(out, &record.fields, old_error, header.len(), error, path)?;
+            count += 1;
+        }
+        if outcomes
+            .read_record(&mut outcome)
+            .map_err(|e| results_err(self.results, e))?
+        {
+            return Err(self.mismatch("the results have more rows than the file".to_owned()));
+        }
+        Ok(count)
+    }
+}
+
+/// Writes the cells of `record` and then `error`. The old `error` cell of
+/// a header-wide row is left out when the input is itself an errors file.
+fn write_record<W: Write>(
+    out: &mut csv::Writer<W>,
+    record: &StringRecord,
+    old_error: Option<usize>,
+    header_width: usize,
+    error: &str,
+    path: &Path,
+) -> Result<(), ErrorsFileError> {
+    let skip = old_error.filter(|_| record.len() == header_width);
+    let cells = record
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| Some(*i) != skip)
+        .map(|(_, c)| results::neutralize(c))
+        .chain(std::iter::once(error.into()));
+    out.write_record(cells.collect::<Vec<_>>().iter().map(|c| c.as_bytes()))
+        .map_err(|e| ErrorsFileError::Write {
+            path: path.to_owned(),
+            source: e.into(),
+        })
+}
+
+/// Where `row`, `line`, `status` and `error` sit in the results file.
+struct ResultsColumns([usize; 4]);
+
+impl ResultsColumns {
+    fn find(rdr: &mut csv::Reader<File>, path: &Path) -> Result<ResultsColumns, ErrorsFileError> {
+        let header = rdr.headers().map_err(|e| results_err(path, e))?;
+        let mut at = [0; 4];
+        for (slot, name) in at.iter_mut().zip(["row", "line", "status", "error"]) {
+            *slot = header.iter().position(|h| h == name).ok_or_else(|| {
+                results_err(path, io::Error::other(format!("no {name:?} column")).into())
+            })?;
+        }
+        Ok(ResultsColumns(at))
+    }
+
+    /// The cell of column `which` (0 row, 1 line, 2 status, 3 error).
+    fn get<'r>(&self, record: &'r StringRecord, which: usize) -> &'r str {
+        self.0.get(which).and_then(|&c| record.get(c)).unwrap_or("")
+    }
+}
+
+/// Removes a temporary file when dropped, unless it was renamed into place.
+struct RemoveOnDrop(PathBuf);
+
+impl RemoveOnDrop {
+    /// The file was renamed: there is nothing left to remove.
+    fn keep(mut self) {
+        self.0 = PathBuf::new();
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if !self.0.as_os_str().is_empty() {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::Outcome;
+    use crate::results::ResultsWriter;
+
+    /// Writes `input` and a results file with one outcome per data row
+    /// (`(line, status, error)`), then the errors file; returns its bytes.
+    fn run(
+        dir: &Path,
+        input: &[u8],
+        outcomes: &[(u64, Status, &str)],
+    ) -> (Result<u64, ErrorsFileError>, PathBuf) {
+        let input_path = dir.join("in.csv");
+        std::fs::write(&input_path, input).unwrap();
+        let results_path = dir.join("in.results.csv");
+        let mut w = ResultsWriter::create(&results_path).unwrap();
+        for (i, (line, status, error)) in outcomes.iter().enumerate() {
+            let row = i as u64 + 1;
+            w.push(Outcome::local(
+                row,
+                *line,
+                format!("C{row}"),
+                *status,
+                (*error).to_owned(),
+            ))
+            .unwrap();
+        }
+        w.finish(outcomes.len() as u64).unwrap();
+        let errors = dir.join("in.errors.csv");
+        let got = write(
+            &input_path,
+            &InputOptions::default(),
+            &results_path,
+            &errors,
+        );
+        (got, errors)
+    }
+
+    #[test]
+    fn bad_rows_keep_their_cells_neutralized_in_the_input_delimiter_with_a_bom() {
+        let dir = tempfile::tempdir().unwrap();
+        // Windows-1252 (0xE9 = é), `;`, CRLF, a quoted line break.
+        let input = b"Code;Naam;Telefoon\r\n\
+            1;Caf\xe9 A;020 1\r\n\
+            2; Caf\xe9 B ;+31 20 123\r\n\
+            3;\"twee\r\nregels\";=1+1\r\n\
+            4;D;-5\r\n";
+        let (got, errors) = run(
+            dir.path(),
+            input,
+            &[
+                (2, Status::Created, ""),
+                (3, Status::Failed, "API: rejected; x"),
+                (4, Status::Invalid, "=bad"),
+                (6, Status::Skipped, "not sent"),
+            ],
+        );
+        assert_eq!(got.unwrap(), 3);
+        let bytes = std::fs::read(&errors).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}Code;Naam;Telefoon;error\r\n\
+             2; Café B ;'+31 20 123;\"API: rejected; x\"\r\n\
+             3;\"twee\r\nregels\";'=1+1;'=bad\r\n\
+             4;D;'-5;not sent\r\n"
+        );
+    }
+
+    #[test]
+    fn without_bad_rows_nothing_is_written_and_an_old_file_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.errors.csv"), "old").unwrap();
+        let (got, errors) = run(
+            dir.path(),
+            b"CustomerCode,Name\nA,B\n",
+            &[(2, Status::Created, "")],
+        );
+        assert_eq!(got.unwrap(), 0);
+        assert_eq!(std::fs::read_to_string(errors).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            3,
+            "no temp file left"
+        );
+    }
+
+    #[test]
+    fn an_errors_file_imported_again_gets_its_error_column_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (got, errors) = run(
+            dir.path(),
+            b"\xEF\xBB\xBFCustomerCode,Name,error\r\nA,,Name: is required\r\n",
+            &[(2, Status::Invalid, "Name: still required")],
+        );
+        assert_eq!(got.unwrap(), 1);
+        assert_eq!(
+            std::fs::read_to_string(errors).unwrap(),
+            "\u{feff}CustomerCode,Name,error\r\nA,,Name: still required\r\n"
+        );
+    }
+
+    #[test]
+    fn a_row_of_another_width_is_written_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let (got, errors) = run(
+            dir.path(),
+            b"CustomerCode,Name,City\nA,B\n",
+            &[(2, Status::Invalid, "has 2 cells")],
+        );
+        assert_eq!(got.unwrap(), 1);
+        assert_eq!(
+            std::fs::read_to_string(errors).unwrap(),
+            "\u{feff}CustomerCode,Name,City,error\r\nA,B,has 2 cells\r\n"
+        );
+    }
+
+    #[test]
+    fn results_that_do_not_match_the_input_write_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let (got, errors) = run(
+            dir.path(),
+            b"CustomerCode,Name\nA,\nB,\n",
+            &[(2, Status::Invalid, "x"), (4, Status::Invalid, "y")],
+        );
+        assert!(
+            matches!(got, Err(ErrorsFileError::Mismatch { .. })),
+            "{got:?}"
+        );
+        assert!(!errors.exists());
+        let (got, _) = run(dir.path(), b"CustomerCode,Name\nA,\n", &[]);
+        assert!(
+            matches!(got, Err(ErrorsFileError::Mismatch { .. })),
+            "{got:?}"
+        );
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temp file left: {names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_errors_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (got, errors) = run(
+            dir.path(),
+            b"CustomerCode,Name\nA,\n",
+            &[(2, Status::Invalid, "x")],
+        );
+        assert_eq!(got.unwrap(), 1);
+        let mode = std::fs::metadata(errors).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

@@ -1,0 +1,409 @@
+//! `--summary-json`: the machine-readable outcome of a run, for cron jobs
+//! and monitoring.
+//!
+//! Owns the JSON document (its shape is the contract in
+//! `schema/summary.schema.json`; a test keeps the two in step), collecting
+//! its facts around a run ([`Recorder`]), and writing it: to a file through
+//! a temporary file renamed into place (mode 0600), or to stdout for `-`.
+//! It is written for every run that got past argument checking, setup
+//! errors (exit 2) included. It must not decide outcomes or exit codes: it
+//! reports the ones the pipeline returned.
+
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
+
+use serde::Serialize;
+
+use crate::config::{RunConfig, SummaryTarget, Target};
+use crate::input::InputInfo;
+use crate::outcome::{Counts, Status};
+use crate::report::SummaryFacts;
+use crate::{SetupError, exit, journal, redact};
+
+/// Version of the document's shape; bumped on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The document.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// `import`, or `check` for `validate` / `--dry-run` (nothing sent).
+    pub mode: &'static str,
+    /// The process exit code.
+    pub exit_code: u8,
+    /// The exit code in words.
+    pub result: &'static str,
+    /// The setup error that ended the run (exit 2), if any.
+    pub error: Option<String>,
+    /// Why the run stopped before the end of the file, if it did.
+    pub stopped: Option<String>,
+    /// Start, RFC 3339 UTC.
+    pub started_at: String,
+    /// End, RFC 3339 UTC.
+    pub finished_at: String,
+    /// Wall time of the whole run.
+    pub duration_secs: f64,
+    /// The input file.
+    pub input: Input,
+    /// Data rows accounted for in the results file (0 if none was written).
+    pub rows: u64,
+    /// Rows per status; they add up to `rows`.
+    pub counts: StatusCounts,
+    /// HTTP requests sent (creates and searches, retries included).
+    pub requests: u64,
+    /// Requests repeated after a failed attempt.
+    pub retries: u64,
+    /// `429 Too Many Requests` answers received.
+    pub rate_limited: u64,
+    /// Achieved rates over `duration_secs`.
+    pub rate: Rate,
+    /// Where rows were sent; `null` when nothing is sent.
+    pub target: Option<TargetInfo>,
+    /// Delta mode; `null` without `--state`.
+    pub delta: Option<Delta>,
+    /// Files the run wrote or left behind.
+    pub files: Files,
+}
+
+/// Name and version.
+#[derive(Debug, Serialize)]
+pub struct Tool {
+    /// `notify-import`.
+    pub name: &'static str,
+    /// The crate version.
+    pub version: &'static str,
+}
+
+/// What was read.
+#[derive(Debug, Serialize)]
+pub struct Input {
+    /// As given on the command line.
+    pub path: String,
+    /// Bytes; `null` if the file could not be read.
+    pub size_bytes: Option<u64>,
+    /// `xxh3-128:<32 hex digits>` of the content, the same fingerprint the
+    /// journal uses; `null` if the file could not be read.
+    pub fingerprint: Option<String>,
+    /// Character encoding the file was read as (WHATWG name, e.g.
+    /// `UTF-8`, `windows-1252`); `null` if the run stopped before reading.
+    pub encoding: Option<String>,
+    /// Field delimiter, the character itself; `null` as for `encoding`.
+    pub delimiter: Option<String>,
+}
+
+/// Rows per status (every status of the results contract).
+#[derive(Debug, Serialize)]
+pub struct StatusCounts {
+    /// `created`.
+    pub created: u64,
+    /// `overwritten`.
+    pub overwritten: u64,
+    /// `exists`.
+    pub exists: u64,
+    /// `unchanged`.
+    pub unchanged: u64,
+    /// `valid`.
+    pub valid: u64,
+    /// `invalid`.
+    pub invalid: u64,
+    /// `failed`.
+    pub failed: u64,
+    /// `skipped`.
+    pub skipped: u64,
+}
+
+/// Achieved rates.
+#[derive(Debug, Serialize)]
+pub struct Rate {
+    /// Requests per second.
+    pub requests_per_sec: f64,
+    /// Rows per second.
+    pub rows_per_sec: f64,
+}
+
+/// The API.
+#[derive(Debug, Serialize)]
+pub struct TargetInfo {
+    /// Base URL; `null` for the embedded sandbox (its port changes per run).
+    pub url: Option<String>,
+    /// True for `--sandbox`.
+    pub sandbox: bool,
+    /// `test` or `live` (never the key).
+    pub key_kind: &'static str,
+}
+
+/// Delta-mode settings.
+#[derive(Debug, Serialize)]
+pub struct Delta {
+    /// The state database.
+    pub state: String,
+    /// `--full`: unchanged rows were sent too.
+    pub full: bool,
+}
+
+/// Output files; `null` where there is none.
+#[derive(Debug, Serialize)]
+pub struct Files {
+    /// The results CSV, when it was written.
+    pub results: Option<String>,
+    /// The errors CSV (rows to fix and re-import), when one was written.
+    pub errors: Option<String>,
+    /// The journal, when one was left for `--resume`.
+    pub journal: Option<String>,
+    /// The delta state database.
+    pub state: Option<String>,
+}
+
+/// Collects a run's facts, then writes the summary when asked for.
+pub struct Recorder {
+    started: Instant,
+    started_at: SystemTime,
+    fingerprint: Option<journal::Fingerprint>,
+    /// Encoding and delimiter, once preflight chose them.
+    format: Mutex<Option<(String, String)>>,
+    facts: Mutex<Option<SummaryFacts>>,
+}
+
+impl Recorder {
+    /// Starts the clock; fingerprints the input now (only when a summary
+    /// is wanted), so it describes the file as the run found it.
+    pub fn start(run: &RunConfig) -> Recorder {
+        let fingerprint = run
+            .summary_json
+            .as_ref()
+            .and_then(|_| journal::fingerprint(&run.input).ok());
+        Recorder {
+            started: Instant::now(),
+            started_at: SystemTime::now(),
+            fingerprint,
+            format: Mutex::new(None),
+            facts: Mutex::new(None),
+        }
+    }
+
+    /// Keeps the encoding and delimiter the input is read with.
+    pub fn input(&self, info: &InputInfo) {
+        if let Ok(mut slot) = self.format.lock() {
+            let delimiter = char::from(info.delimiter.delimiter).to_string();
+            *slot = Some((info.encoding.name().to_owned(), delimiter));
+        }
+    }
+
+    /// Keeps the facts of the printed summary.
+    pub fn facts(&self, facts: Option<SummaryFacts>) {
+        if let (Ok(mut slot), Some(f)) = (self.facts.lock(), facts) {
+            *slot = Some(f);
+        }
+    }
+
+    /// Writes the summary if asked for, then hands `result` back unchanged.
+    /// A summary that cannot be written is reported on stderr; it does not
+    /// change the exit code, which describes the import.
+    pub fn finish(self, run: &RunConfig, result: Result<u8, SetupError>) -> Result<u8, SetupError> {
+        let Some(target) = &run.summary_json else {
+            return result;
+        };
+        let doc = self.document(run, &result);
+        if let Err(e) = write(target, &doc) {
+            tracing::error!("cannot write the --summary-json summary: {e}");
+        }
+        result
+    }
+
+    /// The document for a run that ended with `result`.
+    pub fn document(&self, run: &RunConfig, result: &Result<u8, SetupError>) -> RunSummary {
+        let facts = self.facts.lock().ok().and_then(|f| f.clone());
+        let elapsed = self.started.elapsed();
+        let (exit_code, error) = match result {
+            Ok(code) => (*code, None),
+            Err(e) => (
+                exit::USAGE,
+                Some(redact::scrub(&e.to_string()).into_owned()),
+            ),
+        };
+        let counts = facts.as_ref().map(|f| f.counts.clone()).unwrap_or_default();
+        let requests = facts.as_ref().and_then(|f| f.requests).unwrap_or(0);
+        let rows = counts.total();
+        let secs = elapsed.as_secs_f64();
+        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+        let (encoding, delimiter) = self.format.lock().ok().and_then(|f| f.clone()).unzip();
+        let journal = journal::path_for(&run.results);
+        let state = run.upload.as_ref().and_then(|u| u.state.as_ref());
+        // A run refused by the lock must not list the files of the run
+        // that holds it as its own.
+        let ours = !matches!(result, Err(SetupError::Lock(_)));
+        RunSummary {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME"),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            mode: if run.upload.is_some() {
+                "import"
+            } else {
+                "check"
+            },
+            exit_code,
+            result: result_word(exit_code),
+            error,
+            stopped: facts
+                .as_ref()
+                .and_then(|f| f.stopped.as_deref())
+                .map(|s| redact::scrub(s).into_owned()),
+            started_at: humantime::format_rfc3339_millis(self.started_at).to_string(),
+            finished_at: humantime::format_rfc3339_millis(self.started_at + elapsed).to_string(),
+            duration_secs: round3(secs),
+            input: Input {
+                path: display(&run.input),
+                size_bytes: self.fingerprint.as_ref().map(|f| f.size),
+                fingerprint: self
+                    .fingerprint
+                    .as_ref()
+                    .map(|f| format!("xxh3-128:{}", f.hash)),
+                encoding,
+                delimiter,
+            },
+            rows,
+            counts: StatusCounts::from(&counts),
+            requests,
+            retries: facts.as_ref().map_or(0, |f| f.retries),
+            rate_limited: facts.as_ref().map_or(0, |f| f.rate_limited),
+            rate: Rate {
+                requests_per_sec: round3(per_sec(requests)),
+                rows_per_sec: round3(per_sec(rows)),
+            },
+            target: run.upload.as_ref().map(|u| match &u.target {
+                Target::Sandbox => TargetInfo {
+                    url: None,
+                    sandbox: true,
+                    key_kind: "test",
+                },
+                Target::Remote { url, key } => TargetInfo {
+                    url: Some(url.to_string()),
+                    sandbox: false,
+                    key_kind: match key.kind() {
+                        crate::config::KeyKind::Test => "test",
+                        crate::config::KeyKind::Live => "live",
+                    },
+                },
+            }),
+            delta: run.upload.as_ref().and_then(|u| {
+                u.state.as_ref().map(|s| Delta {
+                    state: display(s),
+                    full: u.full,
+                })
+            }),
+            files: Files {
+                results: facts.as_ref().map(|f| display(&f.results)),
+                errors: facts
+                    .as_ref()
+                    .and_then(|f| f.errors.as_deref())
+                    .map(display),
+                journal: (ours && run.upload.is_some() && journal.exists())
+                    .then(|| display(&journal)),
+                state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
+            },
+        }
+    }
+}
+
+impl From<&Counts> for StatusCounts {
+    fn from(c: &Counts) -> StatusCounts {
+        StatusCounts {
+            created: c.get(Status::Created),
+            overwritten: c.get(Status::Overwritten),
+            exists: c.get(Status::Exists),
+            unchanged: c.get(Status::Unchanged),
+            valid: c.get(Status::Valid),
+            invalid: c.get(Status::Invalid),
+            failed: c.get(Status::Failed),
+            skipped: c.get(Status::Skipped),
+        }
+    }
+}
+
+/// The exit code in words (the table in DESIGN.md).
+pub fn result_word(code: u8) -> &'static str {
+    match code {
+        exit::OK => "ok",
+        exit::ROWS_FAILED => "rows_failed",
+        exit::USAGE => "setup_error",
+        exit::ABORTED => "aborted",
+        exit::INTERRUPTED => "interrupted",
+        _ => "unknown",
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn display(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// Writes `doc` to `target`.
+pub fn write(target: &SummaryTarget, doc: &RunSummary) -> io::Result<()> {
+    let mut text = serde_json::to_vec_pretty(doc).map_err(io::Error::other)?;
+    text.push(b'\n');
+    match target {
+        SummaryTarget::Stdout => {
+            let mut out = io::stdout().lock();
+            out.write_all(&text)?;
+            out.flush()
+        }
+        SummaryTarget::File(path) => write_file(path, &text),
+    }
+}
+
+/// Whole or not at all: a reader never sees half a summary.
+fn write_file(path: &Path, text: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("summary.json");
+    let tmp: PathBuf = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = crate::results::create_private(&tmp)?;
+        file.write_all(text)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn result_words_cover_the_exit_codes() {
+        assert_eq!(result_word(0), "ok");
+        assert_eq!(result_word(1), "rows_failed");
+        assert_eq!(result_word(2), "setup_error");
+        assert_eq!(result_word(3), "aborted");
+        assert_eq!(result_word(130), "interrupted");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private_and_replaced_whole() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.json");
+        std::fs::write(&path, "old").unwrap();
+        write_file(&path, b"{}\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}\n");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

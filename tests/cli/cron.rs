@@ -1,0 +1,558 @@
+//! Nightly cron use: the run lock, `--summary-json` against its schema,
+//! delta mode (`--state`, `--full`) and output when stderr is not a terminal.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use notify_import::sandbox::Faults;
+use serde_json::Value;
+
+use crate::harness::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A sandbox that answers every request after `latency_ms`.
+fn slow_sandbox(latency_ms: u64) -> SandboxHandle {
+    sandbox::spawn(SandboxOptions {
+        faults: Faults {
+            latency_ms,
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .unwrap()
+}
+
+/// Every violation of `schema/summary.schema.json` by `doc`, if any.
+fn schema_violations(doc: &Value) -> Option<String> {
+    let schema_path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema/summary.schema.json");
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler
+        .add_resource("summary.schema.json", schema)
+        .expect("schema loads");
+    let index = compiler
+        .compile("summary.schema.json", &mut schemas)
+        .expect("schema compiles");
+    schemas.validate(doc, index).err().map(|e| format!("{e:#}"))
+}
+
+/// Checks `doc` against the schema; panics with every violation.
+#[track_caller]
+pub fn assert_valid_summary(doc: &Value) {
+    if let Some(e) = schema_violations(doc) {
+        panic!("summary does not match the schema: {e}\n{doc:#}");
+    }
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("summary written"))
+        .expect("summary is JSON")
+}
+
+/// Rows per status in a results file.
+fn tally(rows: &[ResultRow]) -> BTreeMap<String, u64> {
+    let mut t = BTreeMap::new();
+    for r in rows {
+        *t.entry(r.status.clone()).or_default() += 1;
+    }
+    t
+}
+
+#[track_caller]
+fn assert_counts_match(doc: &Value, rows: &[ResultRow]) {
+    let tally = tally(rows);
+    let counts = doc["counts"].as_object().unwrap();
+    for (status, n) in counts {
+        assert_eq!(
+            n.as_u64().unwrap(),
+            tally.get(status).copied().unwrap_or(0),
+            "count of {status}"
+        );
+    }
+    for status in tally.keys() {
+        assert!(counts.contains_key(status), "status {status} not counted");
+    }
+    assert_eq!(doc["rows"].as_u64().unwrap(), rows.len() as u64);
+}
+
+// ---- run lock ----
+
+#[test]
+fn a_second_run_on_the_same_results_is_refused_at_once_and_names_the_holder() {
+    let s = Scratch::new();
+    let busy = slow_sandbox(100);
+    // 200 rows one at a time at 100 ms each: far longer than this test.
+    let input = s.customers("in.csv", 200);
+    let mut first = spawn_import(&busy, &input, &["--rate", "1000", "--concurrency", "1"]);
+    wait_until(LIMIT, "the first run to send", || {
+        busy.stats().requests >= 1
+    });
+
+    let other = sandbox();
+    let summary = s.path("second.json");
+    let out = import(
+        &other,
+        &input,
+        &["--summary-json", summary.to_str().unwrap()],
+    );
+    let first_still_running = first.try_wait().unwrap().is_none();
+    first.kill().unwrap();
+    let _ = first.wait();
+
+    assert_exit(&out, 2);
+    assert!(first_still_running, "the second run waited for the first");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "another import is running (pid {}, since ",
+            first.id()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(other.stats().requests, 0, "the refused run sent nothing");
+    // Even a refused run leaves a machine-readable outcome.
+    let doc = read_json(&s.path("second.json"));
+    assert_valid_summary(&doc);
+    assert_eq!(doc["exit_code"], 2);
+    assert!(
+        doc["error"]
+            .as_str()
+            .unwrap()
+            .contains("another import is running")
+    );
+    assert!(
+        doc["files"]["journal"].is_null(),
+        "the holder's journal is not the refused run's"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
+    let s = Scratch::new();
+    let sb = slow_sandbox(100);
+    let input = s.customers("in.csv", 30);
+    let mut child = spawn_import(&sb, &input, &["--rate", "1000", "--concurrency", "1"]);
+    wait_until(LIMIT, "creates before the kill", || sb.stats().creates >= 3);
+    child.kill().unwrap(); // SIGKILL: no cleanup of any kind
+    let _ = child.wait();
+    assert!(
+        s.path("in.results.csv.lock").exists(),
+        "the killed run's lock file is still there"
+    );
+
+    sb.set_faults(Faults::default());
+    let out = import(&sb, &input, &["--resume"]);
+    assert_exit(&out, 0);
+    let rows = results(&s.path("in.results.csv"));
+    assert_eq!(rows.len(), 30);
+    let stats = sb.stats();
+    assert_eq!(stats.creates, 30);
+    assert!(stats.creates_by_code.values().all(|n| *n == 1));
+}
+
+// ---- --summary-json ----
+
+#[test]
+fn summary_json_validates_against_the_schema_and_its_counts_equal_the_results_file() {
+    let s = Scratch::new();
+    let sb = sandbox::spawn(SandboxOptions {
+        faults: Faults {
+            reject_codes: vec!["10003".into()],
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let input = s.path("customers.csv");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/customers.csv"),
+        &input,
+    )
+    .unwrap();
+    let summary = s.path("summary.json");
+    let out = import(&sb, &input, &["--summary-json", summary.to_str().unwrap()]);
+    assert_exit(&out, 1);
+
+    let doc = read_json(&s.path("summary.json"));
+    assert_valid_summary(&doc);
+    let rows = results(&s.path("customers.results.csv"));
+    assert_counts_match(&doc, &rows);
+    assert_eq!(doc["counts"]["invalid"], 5);
+    assert_eq!(doc["counts"]["failed"], 1);
+    assert_eq!(doc["exit_code"], 1);
+    assert_eq!(doc["result"], "rows_failed");
+    assert_eq!(doc["mode"], "import");
+    assert_eq!(doc["requests"].as_u64(), Some(sb.stats().requests));
+    assert_eq!(doc["target"]["key_kind"], "test");
+    assert_eq!(doc["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        doc["files"]["results"].as_str().map(Path::new),
+        Some(s.path("customers.results.csv").as_path())
+    );
+    assert_eq!(
+        doc["files"]["errors"].as_str().map(Path::new),
+        Some(s.path("customers.errors.csv").as_path()),
+        "invalid and failed rows went to the errors file"
+    );
+    assert_eq!(doc["input"]["encoding"], "UTF-8");
+    assert_eq!(doc["input"]["delimiter"], ",");
+    let fp = doc["input"]["fingerprint"].as_str().unwrap();
+    assert!(fp.starts_with("xxh3-128:"), "{fp}");
+    assert_eq!(
+        doc["input"]["size_bytes"].as_u64(),
+        Some(std::fs::metadata(&input).unwrap().len())
+    );
+}
+
+#[test]
+fn summary_json_to_stdout_is_the_only_thing_on_stdout() {
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 3);
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .args(["--summary-json", "-"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
+    assert_valid_summary(&doc);
+    assert_eq!(doc["mode"], "check");
+    assert_eq!(doc["counts"]["valid"], 3);
+    assert_eq!(doc["requests"], 0);
+    assert!(doc["target"].is_null());
+    assert_counts_match(&doc, &results(&s.path("in.results.csv")));
+
+    // The schema has teeth: an unknown field, a missing one or a new
+    // status would all be caught.
+    let mut extra = doc.clone();
+    extra["surprise"] = Value::Bool(true);
+    assert!(schema_violations(&extra).is_some());
+    let mut missing = doc.clone();
+    missing.as_object_mut().unwrap().remove("retries");
+    assert!(schema_violations(&missing).is_some());
+    let mut status = doc.clone();
+    status["counts"]["pending"] = Value::from(0);
+    assert!(schema_violations(&status).is_some());
+}
+
+#[test]
+fn summary_json_reports_the_detected_encoding_and_delimiter() {
+    let s = Scratch::new();
+    let input = s.path("export.csv");
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/dutch-export.csv"),
+        &input,
+    )
+    .unwrap();
+    let summary = s.path("s.json");
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .args(["--summary-json", summary.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let doc = read_json(&summary);
+    assert_valid_summary(&doc);
+    assert_eq!(doc["input"]["encoding"], "windows-1252");
+    assert_eq!(doc["input"]["delimiter"], ";");
+    assert_counts_match(&doc, &results(&s.path("export.results.csv")));
+}
+
+#[test]
+fn a_setup_error_still_writes_a_valid_summary() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 2);
+    s.file("in.results.csv", "keep me\n");
+    let summary = s.path("s.json");
+    let out = import(&sb, &input, &["--summary-json", summary.to_str().unwrap()]);
+    assert_exit(&out, 2);
+    let doc = read_json(&s.path("s.json"));
+    assert_valid_summary(&doc);
+    assert_eq!(doc["result"], "setup_error");
+    assert_eq!(doc["rows"], 0);
+    assert!(doc["files"]["results"].is_null());
+    assert!(doc["input"]["encoding"].is_null(), "stopped before reading");
+    assert!(doc["error"].as_str().unwrap().contains("already exists"));
+}
+
+// ---- delta mode ----
+
+/// The nightly scenario: run 1 creates N; run 2 with three rows edited and
+/// one added sends exactly four requests and marks the rest unchanged.
+#[test]
+fn nightly_delta_sends_only_new_and_changed_rows() {
+    const N: usize = 20;
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", N);
+    let state = s.path("state.db");
+    let state_arg = state.to_str().unwrap();
+
+    assert_exit(&import(&sb, &input, &["--state", state_arg]), 0);
+    let first = results(&s.path("in.results.csv"));
+    assert!(first.iter().all(|r| r.status == "created"));
+    assert_eq!(sb.stats().requests, N as u64);
+
+    // Edit three rows, add one.
+    let text = std::fs::read_to_string(&input).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    for i in [2, 9, 17] {
+        lines[i] = lines[i].replace("Utrecht", "Zwolle");
+    }
+    lines.push(format!(
+        "C{:04},Nieuwe Klant B.V.,Laan 1,1234 AB,Ede,NL,,,,nieuw@example.nl,,,dutch",
+        N + 1
+    ));
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+
+    let before = sb.stats();
+    let summary = s.path("s.json");
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--state",
+            state_arg,
+            "--force",
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let after = sb.stats();
+    assert_eq!(after.requests - before.requests, 4, "exactly four requests");
+    assert_eq!(after.overwrites - before.overwrites, 3);
+    assert_eq!(after.creates - before.creates, 1);
+    assert!(after.creates_by_code.values().all(|n| *n == 1));
+
+    let second = results(&s.path("in.results.csv"));
+    let t = tally(&second);
+    assert_eq!(t.get("unchanged"), Some(&(N as u64 - 3)));
+    assert_eq!(t.get("overwritten"), Some(&3));
+    assert_eq!(t.get("created"), Some(&1));
+    for r in second.iter().filter(|r| r.status != "created") {
+        let was = &first[(r.row - 1) as usize];
+        assert_eq!(r.customer_id, was.customer_id, "row {} keeps its id", r.row);
+    }
+    for i in [2u64, 9, 17] {
+        assert_eq!(second[(i - 1) as usize].status, "overwritten", "row {i}");
+    }
+    let stored = sb.customers();
+    assert_eq!(
+        stored
+            .iter()
+            .filter(|c| c.city.as_deref() == Some("Zwolle"))
+            .count(),
+        3,
+        "the edits reached the API"
+    );
+    let doc = read_json(&s.path("s.json"));
+    assert_valid_summary(&doc);
+    assert_counts_match(&doc, &second);
+    assert_eq!(doc["requests"], 4);
+    assert_eq!(doc["delta"]["full"], false);
+
+    // A third run with nothing changed sends nothing at all.
+    let before = sb.stats();
+    assert_exit(&import(&sb, &input, &["--state", state_arg, "--force"]), 0);
+    assert_eq!(sb.stats().requests, before.requests);
+    let third = results(&s.path("in.results.csv"));
+    assert!(third.iter().all(|r| r.status == "unchanged"));
+}
+
+#[test]
+fn full_sends_every_row_despite_the_state() {
+    const N: usize = 8;
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", N);
+    let state = s.path("state.db");
+    let state_arg = state.to_str().unwrap();
+    assert_exit(&import(&sb, &input, &["--state", state_arg]), 0);
+
+    let before = sb.stats().requests;
+    let out = import(&sb, &input, &["--state", state_arg, "--force", "--full"]);
+    assert_exit(&out, 0);
+    assert_eq!(sb.stats().requests - before, N as u64, "every row sent");
+    let rows = results(&s.path("in.results.csv"));
+    assert!(rows.iter().all(|r| r.status == "exists"), "{rows:?}");
+
+    // The state is still there for the next ordinary run.
+    let before = sb.stats().requests;
+    assert_exit(&import(&sb, &input, &["--state", state_arg, "--force"]), 0);
+    assert_eq!(sb.stats().requests, before);
+}
+
+#[test]
+fn failed_rows_are_not_recorded_and_are_sent_again_next_night() {
+    let s = Scratch::new();
+    let sb = sandbox::spawn(SandboxOptions {
+        faults: Faults {
+            reject_codes: vec!["C0002".into()],
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let input = s.customers("in.csv", 3);
+    let state = s.path("state.db");
+    let state_arg = state.to_str().unwrap();
+    assert_exit(&import(&sb, &input, &["--state", state_arg]), 1);
+
+    sb.set_faults(Faults::default());
+    let before = sb.stats();
+    // --force starts over (the failed row left a journal).
+    assert_exit(&import(&sb, &input, &["--state", state_arg, "--force"]), 0);
+    let after = sb.stats();
+    assert_eq!(after.requests - before.requests, 1, "only the failed row");
+    assert_eq!(after.creates_by_code["C0002"], 1);
+    let rows = results(&s.path("in.results.csv"));
+    assert_eq!(
+        rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
+        ["unchanged", "created", "unchanged"]
+    );
+}
+
+#[test]
+fn a_state_written_for_another_api_is_refused_before_sending() {
+    let s = Scratch::new();
+    let a = sandbox();
+    let b = sandbox();
+    let input = s.customers("in.csv", 2);
+    let state_arg = s.path("state.db").to_str().unwrap().to_owned();
+    assert_exit(&import(&a, &input, &["--state", &state_arg]), 0);
+    let out = import(&b, &input, &["--state", &state_arg, "--force"]);
+    assert_exit(&out, 2);
+    assert_eq!(b.stats().requests, 0);
+    assert!(
+        !s.path("in.results.csv.journal").exists(),
+        "a refused run leaves no journal"
+    );
+}
+
+// ---- output off a terminal ----
+
+#[test]
+fn off_a_terminal_progress_comes_as_plain_lines_and_quiet_keeps_only_the_summary() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 20);
+    // 20 rows at 10/s take at least 1.9 s: several 0.3 s intervals.
+    let out = notify_import()
+        .arg(&input)
+        .args(["--api-url", &sb.base_url()])
+        .args(["--rate", "10", "--progress-interval", "0.3"])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colours or cursor moves off a terminal"
+    );
+    assert!(!stderr.contains('\r'), "no carriage returns off a terminal");
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("progress: "))
+        .collect();
+    assert!(progress.len() >= 2, "{stderr}");
+    assert!(
+        progress
+            .iter()
+            .all(|l| l.contains("/20 rows") && l.contains("rows/s, eta ")),
+        "{progress:?}"
+    );
+
+    let out = notify_import()
+        .arg(&input)
+        .args(["--api-url", &sb.base_url()])
+        .args([
+            "--rate",
+            "10",
+            "--progress-interval",
+            "0.3",
+            "--quiet",
+            "--force",
+        ])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "only the one-line summary: {stderr}");
+    assert!(lines[0].starts_with("20 rows: 20 exists"), "{stderr}");
+}
+
+#[test]
+fn json_logs_are_one_json_object_per_line() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 5);
+    let out = import(&sb, &input, &["--log-format", "json", "-v"]);
+    assert_exit(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let events: Vec<Value> = stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["target"] == "notify_import::summary"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn summary_json_counts_429s_and_retries_as_the_server_saw_them() {
+    let s = Scratch::new();
+    let sb = sandbox::spawn(SandboxOptions {
+        faults: Faults {
+            rate: Some(4.0),
+            burst: 1,
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let input = s.customers("in.csv", 6);
+    let summary = s.path("s.json");
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--concurrency",
+            "4",
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let doc = read_json(&summary);
+    assert_valid_summary(&doc);
+    let stats = sb.stats();
+    assert!(
+        stats.rate_limited_429 > 0,
+        "the test needs 429s to prove anything"
+    );
+    assert_eq!(doc["rate_limited"].as_u64(), Some(stats.rate_limited_429));
+    assert_eq!(doc["requests"].as_u64(), Some(stats.requests));
+    // Every request beyond one per row was a retry.
+    assert_eq!(
+        doc["retries"].as_u64(),
+        Some(stats.requests - 6),
+        "retries = requests - rows"
+    );
+}

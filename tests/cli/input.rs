@@ -1,0 +1,420 @@
+//! Real-world input end to end: a Windows-1252 `;` CRLF export, wrong
+//! delimiters and broken quotes refused, mapping files, the errors file
+//! round trip and the template.
+
+use std::path::PathBuf;
+
+use notify_import::sandbox::{Faults, StoredCustomer};
+
+use crate::harness::*;
+
+const DUTCH_EXPORT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/dutch-export.csv");
+const DUTCH_MAPPING: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/samples/dutch-export.mapping.toml"
+);
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The sample as exported (Windows-1252, `;`, CRLF, no BOM) under `name`.
+fn dutch_export(s: &Scratch, name: &str) -> PathBuf {
+    let path = s.path(name);
+    std::fs::copy(DUTCH_EXPORT, &path).unwrap();
+    path
+}
+
+/// The same export saved as "CSV UTF-8" by Excel: UTF-8 with a BOM.
+fn dutch_export_utf8_bom(s: &Scratch, name: &str) -> PathBuf {
+    let raw = std::fs::read(DUTCH_EXPORT).unwrap();
+    let (text, _, had_errors) = encoding_rs::WINDOWS_1252.decode(&raw);
+    assert!(!had_errors);
+    let mut bytes = BOM.to_vec();
+    bytes.extend_from_slice(text.as_bytes());
+    let path = s.path(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn by_code(sb: &SandboxHandle) -> std::collections::BTreeMap<String, StoredCustomer> {
+    sb.customers()
+        .into_iter()
+        .map(|c| (c.customer_code.clone(), c))
+        .collect()
+}
+
+fn field(c: &StoredCustomer, f: fn(&StoredCustomer) -> &Option<String>) -> &str {
+    f(c).as_deref().unwrap_or("")
+}
+
+/// The three rows of the sample that break a rule, as `(row, line, code)`.
+const DUTCH_INVALID: [(u64, u64, &str); 3] = [(15, 17, "1015"), (16, 18, "1016"), (17, 19, "1017")];
+
+#[test]
+fn a_windows_1252_semicolon_crlf_export_imports_with_no_flags_with_and_without_bom() {
+    let s = Scratch::new();
+    for input in [
+        dutch_export(&s, "export.csv"),
+        dutch_export_utf8_bom(&s, "export-utf8.csv"),
+    ] {
+        let sb = sandbox();
+        let out = import(&sb, &input, &[]);
+        assert_exit(&out, 1);
+
+        let results_path = input.with_file_name(format!(
+            "{}.results.csv",
+            input.file_stem().unwrap().to_str().unwrap()
+        ));
+        let rows = assert_universal(&results_path, 20, &sb);
+        // Row 10 has a quoted note over two lines: later rows start one
+        // line further down.
+        for r in &rows {
+            let want = if r.row <= 10 { r.row + 1 } else { r.row + 2 };
+            assert_eq!(r.line, want, "row {}", r.row);
+        }
+        let invalid: Vec<(u64, u64, &str)> = rows
+            .iter()
+            .filter(|r| r.status == "invalid")
+            .map(|r| (r.row, r.line, r.customer_code.as_str()))
+            .collect();
+        assert_eq!(invalid, DUTCH_INVALID, "{}", input.display());
+
+        let got = by_code(&sb);
+        assert_eq!(got.len(), 17);
+        let name = |code: &str| field(&got[code], |c| &c.name).to_owned();
+        assert_eq!(name("1002"), "Café Rosé");
+        assert_eq!(name("1003"), "Brüder Müller GmbH");
+        assert_eq!(name("1004"), "Boulangerie Noël");
+        assert_eq!(name("1008"), "Tandartspraktijk Öztürk");
+        assert_eq!(field(&got["1003"], |c| &c.address), "Hauptstraße 5");
+        assert_eq!(field(&got["1003"], |c| &c.city), "Düsseldorf");
+        assert_eq!(field(&got["1004"], |c| &c.contact), "Zoë Lefèvre");
+        assert_eq!(field(&got["1002"], |c| &c.contact), "José Martínez");
+        // Spelled-out and three-letter countries become ISO codes.
+        for (code, country) in [
+            ("1001", "NL"),
+            ("1002", "NL"),
+            ("1003", "DE"),
+            ("1004", "BE"),
+            ("1009", "BE"),
+            ("1020", "DE"),
+        ] {
+            assert_eq!(field(&got[code], |c| &c.country), country, "{code}");
+        }
+        // Dutch postcodes formatted; foreign ones left alone.
+        for (code, postcode) in [
+            ("1001", "1012 AB"),
+            ("1002", "3511 NR"),
+            ("01006", "5651 GK"),
+            ("1003", "40213"),
+        ] {
+            assert_eq!(field(&got[code], |c| &c.postalcode), postcode, "{code}");
+        }
+        // Codes and phones stay text: leading zeros kept.
+        assert!(got.contains_key("01006"), "{:?}", got.keys());
+        assert_eq!(field(&got["1018"], |c| &c.phone), "020 5201234");
+    }
+}
+
+#[test]
+fn the_wrong_delimiter_is_refused_before_anything_is_sent() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = dutch_export(&s, "export.csv");
+    let out = import(&sb, &input, &["--delimiter", ","]);
+    assert_exit(&out, 2);
+    assert_eq!(sb.stats().requests, 0);
+    assert!(!s.path("export.results.csv").exists());
+    assert!(!s.path("export.errors.csv").exists());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--delimiter ';'"), "{stderr}");
+}
+
+#[test]
+fn an_unclosed_quote_is_refused_naming_the_line_it_opens_on() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    // A quoted line break (lines 2-3) before the broken quote on line 5.
+    let input = s.file(
+        "in.csv",
+        "CustomerCode;Name;Address\r\n\
+         A1;One;\"Kerkstraat 1\r\nachterom\"\r\n\
+         A2;Two;Dorpsstraat 2\r\n\
+         A3;\"Three;Markt 3\r\n\
+         A4;Four;Plein 4\r\n",
+    );
+    let out = import(&sb, &input, &[]);
+    assert_exit(&out, 2);
+    assert_eq!(sb.stats().requests, 0);
+    assert!(!s.path("in.results.csv").exists());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 5:") && stderr.contains("closing quote"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_mapping_file_joins_columns_and_sets_constants() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.file(
+        "afas.csv",
+        "Klantnr;Bedrijf;Straat;Huisnummer;Toevoeging;Postcode;Woonplaats\r\n\
+         K1;Smit Installatie;Kerkstraat;12;a;1012ab;Amsterdam\r\n\
+         K2;Bakker De Korf;Dorpsstraat;7;;7316 BX;Apeldoorn\r\n",
+    );
+    let mapping = s.file(
+        "afas.mapping.toml",
+        "CustomerCode = \"Klantnr\"\n\
+         Name = \"Bedrijf\"\n\
+         Address = [\"Straat\", \"Huisnummer\", \"Toevoeging\"]\n\
+         Country = { value = \"NL\" }\n\
+         Language = { value = \"dutch\" }\n",
+    );
+    let out = import(&sb, &input, &["--mapping", mapping.to_str().unwrap()]);
+    assert_exit(&out, 0);
+    let got = by_code(&sb);
+    assert_eq!(got.len(), 2);
+    assert_eq!(field(&got["K1"], |c| &c.address), "Kerkstraat 12 a");
+    assert_eq!(field(&got["K2"], |c| &c.address), "Dorpsstraat 7");
+    assert_eq!(field(&got["K1"], |c| &c.postalcode), "1012 AB");
+    assert_eq!(field(&got["K2"], |c| &c.city), "Apeldoorn");
+    for c in got.values() {
+        assert_eq!(field(c, |c| &c.country), "NL");
+        assert_eq!(field(c, |c| &c.language), "dutch");
+    }
+}
+
+#[test]
+fn the_sample_mapping_file_sends_one_fixed_language() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = dutch_export(&s, "export.csv");
+    let out = import(&sb, &input, &["--mapping", DUTCH_MAPPING]);
+    assert_exit(&out, 1);
+    let got = by_code(&sb);
+    assert_eq!(got.len(), 17);
+    assert!(got.values().all(|c| field(c, |c| &c.language) == "dutch"));
+}
+
+#[test]
+fn the_mapping_command_prints_a_mapping_file_that_reads_back() {
+    let s = Scratch::new();
+    let input = dutch_export(&s, "export.csv");
+    let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+    assert_exit(&out, 0);
+    let mapping = s.path("export.mapping.toml");
+    std::fs::write(&mapping, &out.stdout).unwrap();
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .args(["--mapping", mapping.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let rows = results(&s.path("export.results.csv"));
+    let invalid: Vec<u64> = rows
+        .iter()
+        .filter(|r| r.status == "invalid")
+        .map(|r| r.row)
+        .collect();
+    assert_eq!(invalid, [15, 16, 17]);
+}
+
+/// Replaces `from` by `to` in the text, which must contain it.
+#[track_caller]
+fn fix(text: &mut String, from: &str, to: &str) {
+    assert!(text.contains(from), "{from:?} not in:\n{text}");
+    *text = text.replacen(from, to, 1);
+}
+
+#[test]
+fn the_errors_file_imports_cleanly_once_its_rows_are_fixed() {
+    let s = Scratch::new();
+    // 1005 passes every local rule but the server rejects it this time.
+    let sb = sandbox::spawn(SandboxOptions {
+        faults: Faults {
+            reject_codes: vec!["1005".into()],
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let input = dutch_export(&s, "export.csv");
+    assert_exit(&import(&sb, &input, &[]), 1);
+    assert_eq!(sb.customers().len(), 16);
+
+    let errors = s.path("export.errors.csv");
+    let bytes = std::fs::read(&errors).unwrap();
+    assert!(bytes.starts_with(BOM), "UTF-8 with a byte-order mark");
+    let mut text = String::from_utf8(bytes[BOM.len()..].to_vec()).unwrap();
+    let original_header = std::fs::read(DUTCH_EXPORT).unwrap();
+    let original_header = String::from_utf8_lossy(&original_header);
+    let original_header = original_header.lines().next().unwrap().trim_end();
+    assert_eq!(
+        text.lines().next().unwrap(),
+        format!("{original_header};error"),
+        "the input's header and delimiter, plus error"
+    );
+    let mut errors_csv = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.as_bytes());
+    let listed: Vec<(String, String)> = errors_csv
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[0].to_owned(), r[r.len() - 1].to_owned())
+        })
+        .collect();
+    let codes: Vec<&str> = listed.iter().map(|(c, _)| c.as_str()).collect();
+    assert_eq!(codes, ["1005", "1015", "1016", "1017"]);
+    assert!(listed[0].1.contains("rejected"), "{:?}", listed[0]);
+    assert!(listed[2].1.contains("Name"), "{:?}", listed[2]);
+    // Original values, not the normalized ones: the user fixes what they wrote.
+    assert!(text.contains(";Dorpsstraat  7;7316bx;"), "{text}");
+
+    // What a user would do in an editor: fix the flagged cells, save.
+    fix(&mut text, "info@etenendrinken;", "info@etenendrinken.nl;");
+    fix(&mut text, "1016;;", "1016;Vishandel Arnhem;");
+    fix(&mut text, ";n.v.t.;", ";;");
+    let mut fixed = BOM.to_vec();
+    fixed.extend_from_slice(text.as_bytes());
+    std::fs::write(&errors, fixed).unwrap();
+    sb.set_faults(Faults::default());
+
+    let out = import(
+        &sb,
+        &errors,
+        &["--results", s.path("retry.results.csv").to_str().unwrap()],
+    );
+    assert_exit(&out, 0);
+    let rows = results(&s.path("retry.results.csv"));
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r.status == "created"), "{rows:?}");
+    let got = by_code(&sb);
+    assert_eq!(got.len(), 20);
+    assert_eq!(field(&got["1016"], |c| &c.name), "Vishandel Arnhem");
+    assert_eq!(
+        field(&got["1005"], |c| &c.name),
+        "Coöperatie Eendracht U.A."
+    );
+    assert_eq!(field(&got["1005"], |c| &c.postalcode), "7316 BX");
+    assert_eq!(field(&got["1015"], |c| &c.email), "info@etenendrinken.nl");
+    assert!(!s.path("export.errors.errors.csv").exists(), "nothing left");
+    assert_eq!(sb.stats().duplicate_create_attempts, 0);
+}
+
+#[test]
+fn formula_looking_values_are_neutralized_in_the_errors_file_and_reimport_exactly() {
+    let s = Scratch::new();
+    let input = s.file(
+        "in.csv",
+        &format!("{HEADER}\nC1,,,,,NL,,+31 20 123 4567,-5,,,,\n"),
+    );
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let errors = s.path("in.errors.csv");
+    let text = std::fs::read_to_string(&errors).unwrap();
+    let row = text.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("C1,,,,,NL,,'+31 20 123 4567,'-5,,,,,"),
+        "{row}"
+    );
+
+    // Fix the row (give it a name and a real mobile) and import the errors file.
+    let fixed = text.replacen(
+        "C1,,,,,NL,,'+31 20 123 4567,'-5",
+        "C1,Fixed B.V.,,,,NL,,'+31 20 123 4567,'-0612345678",
+        1,
+    );
+    std::fs::write(&errors, fixed).unwrap();
+    let sb = sandbox();
+    let out = import(
+        &sb,
+        &errors,
+        &["--results", s.path("again.csv").to_str().unwrap()],
+    );
+    assert_exit(&out, 0);
+    let stored = sb.customers();
+    assert_eq!(
+        stored[0].phone.as_deref(),
+        Some("+31 20 123 4567"),
+        "exact value, no apostrophe"
+    );
+    assert_eq!(stored[0].mobile.as_deref(), Some("-0612345678"));
+}
+
+#[test]
+fn an_existing_errors_file_is_refused_without_force_and_errors_goes_where_asked() {
+    let s = Scratch::new();
+    let input = s.file("in.csv", &format!("{HEADER}\nC1,,,,,,,,,,,,\n"));
+    let validate = |extra: &[&str]| {
+        notify_import()
+            .arg("validate")
+            .arg(&input)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_exit(&validate(&[]), 1);
+    let errors = s.path("in.errors.csv");
+    std::fs::write(&errors, "mine").unwrap();
+    let elsewhere = s.path("other.results.csv");
+    let out = validate(&["--results", elsewhere.to_str().unwrap()]);
+    assert_exit(&out, 2);
+    assert_eq!(std::fs::read_to_string(&errors).unwrap(), "mine");
+    assert!(!elsewhere.exists(), "refused before any work");
+
+    let custom = s.path("fix-me.csv");
+    let out = validate(&["--force", "--errors", custom.to_str().unwrap()]);
+    assert_exit(&out, 1);
+    assert_eq!(std::fs::read_to_string(&errors).unwrap(), "mine");
+    assert!(
+        std::fs::read_to_string(&custom)
+            .unwrap()
+            .contains("Name: is required")
+    );
+}
+
+#[test]
+fn no_errors_file_when_every_row_is_imported() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 3);
+    assert_exit(&import(&sb, &input, &[]), 0);
+    assert!(!s.path("in.errors.csv").exists());
+}
+
+#[test]
+fn the_template_validates_cleanly_and_is_not_overwritten() {
+    let s = Scratch::new();
+    let path = s.path("template.csv");
+    let template = |extra: &[&str]| {
+        notify_import()
+            .arg("template")
+            .arg(&path)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_exit(&template(&["--delimiter", ";"]), 0);
+    let out = notify_import().arg("validate").arg(&path).output().unwrap();
+    assert_exit(&out, 0);
+    let rows = results(&s.path("template.results.csv"));
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "valid");
+
+    std::fs::write(&path, "mine").unwrap();
+    assert_exit(&template(&[]), 2);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "mine");
+    assert_exit(&template(&["--force"]), 0);
+
+    let out = notify_import().arg("template").output().unwrap();
+    assert_exit(&out, 0);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with(&format!("{HEADER}\n")), "{stdout}");
+    assert_eq!(stdout.lines().count(), 2);
+}

@@ -1,0 +1,315 @@
+//! Key hygiene and file safety: the key never leaks into any output, files
+//! are private, spreadsheet formulas are neutralized in results only.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+use notify_import::sandbox::Faults;
+
+use crate::harness::*;
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Panics if `secret` occurs in stdout, stderr or any file under `dir`.
+#[track_caller]
+fn assert_nowhere(secret: &str, out: &std::process::Output, dir: &Path) {
+    let needle = secret.as_bytes();
+    let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(&out.stdout), "key on stdout");
+    assert!(
+        !contains(&out.stderr),
+        "key on stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = files_under(dir);
+    assert!(!files.is_empty());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!contains(&bytes), "key in {}", file.display());
+    }
+}
+
+/// A bounded fake API that answers every request `401` with a body echoing
+/// the Authorization header, as some proxies do. Returns its base URL.
+fn echoing_api() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/v2", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(16) {
+            let Ok(stream) = stream else { continue };
+            let mut reader = BufReader::new(stream);
+            let (mut auth, mut length) = (String::new(), 0usize);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let lower = line.to_ascii_lowercase();
+                if lower.starts_with("authorization:") {
+                    auth = line["authorization:".len()..].trim().to_owned();
+                } else if let Some(v) = lower.strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let reply = serde_json::json!({
+                "status": 401,
+                "title": "Unauthorized",
+                "detail": format!("token rejected: {auth}"),
+            })
+            .to_string();
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/problem+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
+                reply.len()
+            );
+        }
+    });
+    url
+}
+
+#[test]
+fn the_key_never_appears_in_any_output_at_vv_on_success_auth_failure_or_echo() {
+    // Success, text and JSON logs, with every output file there is.
+    for format in ["text", "json"] {
+        let s = Scratch::new();
+        let sb = sandbox();
+        let input = s.customers("in.csv", 4);
+        let state = s.path("state.db");
+        let summary = s.path("summary.json");
+        let out = import(
+            &sb,
+            &input,
+            &[
+                "-vv",
+                "--log-format",
+                format,
+                "--state",
+                state.to_str().unwrap(),
+                "--summary-json",
+                summary.to_str().unwrap(),
+            ],
+        );
+        assert_exit(&out, 0);
+        assert!(summary.exists() && state.exists());
+        assert_nowhere(TEST_KEY, &out, s.dir.path());
+    }
+
+    // The API rejects the key: the results, journal and summary are written.
+    let s = Scratch::new();
+    let sb = sandbox::spawn(SandboxOptions {
+        required_key: Some("test_someOtherKeyThatIsNotOurs0123".into()),
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let input = s.customers("in.csv", 4);
+    let summary = s.path("summary.json");
+    let out = import(
+        &sb,
+        &input,
+        &["-vv", "--summary-json", summary.to_str().unwrap()],
+    );
+    assert_exit(&out, 3);
+    assert!(s.path("in.results.csv.journal").exists());
+    assert_nowhere(TEST_KEY, &out, s.dir.path());
+}
+
+#[test]
+fn a_key_echoed_by_the_server_is_redacted_everywhere_and_a_live_run_says_live() {
+    let live = TEST_KEY.replace("test_", "live_");
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 3);
+    let summary = s.path("summary.json");
+    let out = notify_import()
+        .arg(&input)
+        .args(["--api-url", &echoing_api(), "--live", "-vv"])
+        .args(["--summary-json", summary.to_str().unwrap()])
+        .env("NOTIFY_API_KEY", &live)
+        .output()
+        .unwrap();
+    assert_exit(&out, 3);
+    assert_nowhere(&live, &out, s.dir.path());
+    let rows = results(&s.path("in.results.csv"));
+    assert!(
+        rows.iter().any(
+            |r| r.http_status == "401" && r.error.contains("token rejected: Bearer [REDACTED]")
+        ),
+        "the echo reached the results, scrubbed: {rows:?}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(doc["target"]["key_kind"], "live");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("LIVE key (REAL customer data)"), "{stderr}");
+}
+
+/// Panic paths: a panic message is whatever some `Debug`/`Display` made
+/// of the values at hand, so every type that holds or reports on a key
+/// must render without it, and the panic hook's line is scrubbed.
+#[test]
+fn debug_and_error_text_of_every_type_holding_a_key_never_show_it() {
+    use notify_import::config::{ApiKey, Config};
+    let key = TEST_KEY;
+    let cli =
+        notify_import::cli::parse_from(["notify-import", "in.csv", "--state", "s.db"]).unwrap();
+    let config = Config::from_cli_with_env(cli, |name| {
+        (name == "NOTIFY_API_KEY").then(|| key.to_owned())
+    })
+    .unwrap();
+    let api_key = ApiKey::parse(key, "test").unwrap();
+    let url: reqwest::Url = "http://127.0.0.1:9/v2".parse().unwrap();
+    let client =
+        notify_import::api::ApiClient::new(&url, &api_key, std::time::Duration::from_secs(1))
+            .unwrap();
+    let echoed = notify_import::api::ApiError::from_response(
+        reqwest::StatusCode::UNAUTHORIZED,
+        None,
+        format!(r#"{{"detail":"bad token Bearer {key}"}}"#).as_bytes(),
+    );
+    let stop = notify_import::upload::StopReason::Auth(echoed.clone());
+    let setup = notify_import::SetupError::from(
+        ApiKey::parse(&format!("{key}!"), "NOTIFY_API_KEY").unwrap_err(),
+    );
+    let rendered = [
+        format!("{config:?}"),
+        format!("{api_key:?}"),
+        format!("{client:?}"),
+        format!("{echoed:?}"),
+        format!("{echoed}"),
+        format!("{stop:?}"),
+        format!("{stop}"),
+        format!("{setup:?}"),
+        format!("{setup}"),
+        notify_import::redact::panic_line(&format!("oops {}", api_key.expose()), None),
+    ];
+    for text in rendered {
+        assert!(!text.contains(key), "key shown in: {text}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn every_file_a_run_creates_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    // One rejected row keeps the journal for --resume and makes an errors file.
+    let sb = sandbox::spawn(SandboxOptions {
+        faults: Faults {
+            reject_codes: vec!["C0002".into()],
+            ..Faults::default()
+        },
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let input = s.customers("in.csv", 3);
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--state",
+            s.path("state.db").to_str().unwrap(),
+            "--summary-json",
+            s.path("summary.json").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 1);
+    let created: Vec<PathBuf> = files_under(s.dir.path())
+        .into_iter()
+        .filter(|p| p != &input)
+        .collect();
+    let names: Vec<String> = created
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for expected in [
+        "in.results.csv",
+        "in.errors.csv",
+        "in.results.csv.journal",
+        "in.results.csv.lock",
+        "state.db",
+        "state.db.lock",
+        "summary.json",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+    for path in created {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}", path.display());
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_key_file_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 1);
+    let key = s.file("key.txt", &format!("{TEST_KEY}\n"));
+    let run = |extra: &[&str]| {
+        notify_import()
+            .arg(&input)
+            .args(["--api-url", &sb.base_url(), "--api-key-file"])
+            .arg(&key)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = run(&[]);
+    assert_exit(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("can be read by other users (mode 644)"),
+        "{stderr}"
+    );
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = run(&["--force"]);
+    assert_exit(&out, 0);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("other users"));
+}
+
+#[test]
+fn formula_cells_are_neutralized_in_results_but_sent_exactly() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let codes = ["=1+2", "+31", "-7", "@SUM(A1)", "PLAIN"];
+    let mut text = String::from("CustomerCode,Name\n");
+    for (i, code) in codes.iter().enumerate() {
+        text.push_str(&format!("{code},Klant {i}\n"));
+    }
+    let input = s.file("in.csv", &text);
+    assert_exit(&import(&sb, &input, &[]), 0);
+
+    let rows = results(&s.path("in.results.csv"));
+    let written: Vec<&str> = rows.iter().map(|r| r.customer_code.as_str()).collect();
+    assert_eq!(written, ["'=1+2", "'+31", "'-7", "'@SUM(A1)", "PLAIN"]);
+    let mut stored: Vec<String> = sb
+        .customers()
+        .into_iter()
+        .map(|c| c.customer_code)
+        .collect();
+    stored.sort();
+    let mut sent: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
+    sent.sort();
+    assert_eq!(stored, sent, "the API got the exact values");
+}
