@@ -32,7 +32,8 @@ while (($#)); do
             shift
             ;;
         -h | --help)
-            sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            # The comment block under the shebang.
+            awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}"
             exit 0
             ;;
         *) echo "bench.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
