@@ -5,7 +5,7 @@
 //! and find the CustomerCodes that occur more than once; [`plan`] reads it
 //! again and hands each row on, as a payload to send or as a final local
 //! outcome (`invalid`, or `valid` in a dry run). Memory stays flat but for
-//! the duplicate check: during the first pass about 10 bytes per row (a
+//! the duplicate check: during the first pass about 11 bytes per row (a
 //! 64-bit hash of each code, see `CodeSet`), afterwards only the repeated
 //! codes; never the rows. It must not touch the network.
 
