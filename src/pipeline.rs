@@ -43,9 +43,10 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
         .map_err(|e| SetupError::Other(e.to_string()))?;
     errors_file::check_writable(&run.errors, run.force || resuming)
         .map_err(|e| SetupError::Other(e.to_string()))?;
-    if run.upload.is_some() {
-        check_journal(run, resuming)?;
-    }
+    let Some(upload) = &run.upload else {
+        return validate_file(run, recorder, started);
+    };
+    check_journal(run, resuming)?;
     let pre = preflight::scan(&run.input, &run.input_options)?;
     recorder.input(&pre.info);
     if !pre.unknown_columns.is_empty() {
@@ -63,16 +64,7 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
         pre.valid,
         pre.invalid()
     );
-    let result = match &run.upload {
-        None => {
-            reporter.info(&format!(
-                "notify-import: checking {} ({valid_line}); nothing is sent",
-                run.input.display()
-            ));
-            validate_only(run, &pre, &reporter, started)
-        }
-        Some(upload) => upload_file(run, upload, &pre, &reporter, &valid_line, started),
-    };
+    let result = upload_file(run, upload, &pre, &reporter, &valid_line, started);
     recorder.facts(reporter.recorded());
     reporter.finish();
     result
@@ -110,20 +102,25 @@ fn input_line(pre: &Preflight) -> String {
     format!("{}; {}", pre.info.encoding, pre.info.delimiter)
 }
 
-/// `validate` / `--dry-run`: the second pass straight into the results file.
-fn validate_only(
+/// `validate` / `--dry-run`: one pass over the file, straight into the
+/// results file (nothing is sent, so nothing needs the file checked first;
+/// a file-level problem drops the unfinished results file).
+fn validate_file(
     run: &RunConfig,
-    pre: &Preflight,
-    reporter: &Reporter,
+    recorder: &summary::Recorder,
     started: Instant,
 ) -> Result<u8, SetupError> {
     let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
+    // The row count is known only at the end, and a million rows take a
+    // second or two: no bar, no progress lines.
+    let output = crate::config::OutputConfig {
+        progress: false,
+        ..run.output
+    };
+    let reporter = Reporter::new(0, &output);
     let mut counts = Counts::default();
     let mut write_err = None;
-    preflight::plan(pre, true, None, |item| {
-        let Planned::Done(outcome) = item else {
-            return false;
-        };
+    let pre = preflight::scan_and_check(&run.input, &run.input_options, |outcome| {
         counts.add(outcome.status);
         reporter.row_done();
         match writer.push(outcome) {
@@ -134,25 +131,43 @@ fn validate_only(
             }
         }
     })?;
+    recorder.input(&pre.info);
     if let Some(e) = write_err {
         return Err(other("cannot write the results file", e));
     }
+    if !pre.unknown_columns.is_empty() {
+        tracing::warn!(
+            "{}: ignoring columns that match no Notify field: {}",
+            run.input.display(),
+            pre.unknown_columns.join(", ")
+        );
+    }
+    reporter.info(&input_report(&pre));
+    reporter.info(&format!(
+        "notify-import: checked {} ({} rows: {} valid, {} invalid); nothing was sent",
+        run.input.display(),
+        pre.rows,
+        pre.valid,
+        pre.invalid()
+    ));
     let path = writer
         .finish(pre.rows)
         .map_err(|e| other("cannot write the results file", e))?;
-    let errors = write_errors_file(run, &counts, &path, reporter);
+    let errors = write_errors_file(run, &counts, &path, &reporter);
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
         requests: None,
         retries: 0,
         rate_limited: 0,
-        input: input_line(pre),
+        input: input_line(&pre),
         results: &path,
         errors: errors.as_deref(),
         stopped: None,
     };
-    print_summary(run, reporter, &summary);
+    print_summary(run, &reporter, &summary);
+    recorder.facts(reporter.recorded());
+    reporter.finish();
     Ok(if counts.all_succeeded() {
         exit::OK
     } else {

@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 use std::time::SystemTime;
 
 use crate::customer::Customer;
@@ -195,6 +196,9 @@ fn code_hash(code: &str) -> u64 {
 struct CodeSet {
     /// Hashes, `0` for an empty slot (a hash of 0 is stored as 1).
     slots: Vec<u64>,
+    /// The first row of the code in the same slot (saturating at u32::MAX),
+    /// so one streaming pass can say "duplicate of row N".
+    firsts: Vec<u32>,
     len: usize,
 }
 
@@ -206,6 +210,7 @@ impl CodeSet {
     fn new() -> CodeSet {
         CodeSet {
             slots: vec![0; 1024],
+            firsts: vec![0; 1024],
             len: 0,
         }
     }
@@ -218,11 +223,24 @@ impl CodeSet {
         }
     }
 
-    /// Adds `hash`; false if it was there already.
-    fn insert(&mut self, hash: u64) -> bool {
+    /// Adds `hash` first seen on `row`; if it was there already, the row
+    /// it was first seen on.
+    fn insert(&mut self, hash: u64, row: u64) -> Result<(), u64> {
         if (self.len + 1) * 5 > self.slots.len() * Self::MAX_LOAD_FIFTHS {
             self.rebuild(self.slots.len() * 2);
         }
+        let i = self.slot_of(hash);
+        if self.slots[i] != 0 {
+            return Err(u64::from(self.firsts[i]));
+        }
+        self.slots[i] = hash.max(1);
+        self.firsts[i] = u32::try_from(row).unwrap_or(u32::MAX);
+        self.len += 1;
+        Ok(())
+    }
+
+    /// The slot holding `hash`, or the empty slot where it would go.
+    fn slot_of(&self, hash: u64) -> usize {
         let hash = hash.max(1);
         let n = self.slots.len();
         // Hashes are uniform, so their high bits pick the slot (Lemire's
@@ -230,12 +248,8 @@ impl CodeSet {
         let mut i = ((u128::from(hash) * n as u128) >> 64) as usize;
         loop {
             match self.slots[i] {
-                0 => {
-                    self.slots[i] = hash;
-                    self.len += 1;
-                    return true;
-                }
-                h if h == hash => return false,
+                0 => return i,
+                h if h == hash => return i,
                 _ => i = if i + 1 == n { 0 } else { i + 1 },
             }
         }
@@ -243,35 +257,65 @@ impl CodeSet {
 
     fn rebuild(&mut self, slots: usize) {
         let old = std::mem::replace(&mut self.slots, vec![0; slots]);
+        let old_firsts = std::mem::replace(&mut self.firsts, vec![0; slots]);
         self.len = 0;
-        for hash in old.into_iter().filter(|&h| h != 0) {
-            self.insert(hash);
+        for (hash, first) in old.into_iter().zip(old_firsts).filter(|(h, _)| *h != 0) {
+            let i = self.slot_of(hash);
+            self.slots[i] = hash;
+            self.firsts[i] = first;
+            self.len += 1;
         }
     }
 }
 
-/// Reads rows and checks each one; shared by both passes so they agree.
-struct RowChecker {
-    reader: CsvReader,
+/// Maps and checks one record; shared by both passes so they agree.
+struct Checker {
     mapping: Mapping,
-    record: Record,
     customer: Customer,
     checked: Validation,
     problems: Vec<Problem>,
 }
 
-impl RowChecker {
-    fn open(path: &Path, options: &InputOptions) -> Result<(RowChecker, InputInfo), InputError> {
-        let opened = input::open(path, options)?;
-        let checker = RowChecker {
-            reader: opened.reader,
-            mapping: opened.mapping,
-            record: Record::default(),
+impl Checker {
+    fn new(mapping: Mapping) -> Checker {
+        Checker {
+            mapping,
             customer: Customer::default(),
             checked: Validation::default(),
             problems: Vec::new(),
-        };
-        Ok((checker, opened.info))
+        }
+    }
+
+    /// Maps `record` into `self.customer` and lists its problems.
+    fn check(&mut self, record: &Record) {
+        self.mapping
+            .customer_into(&record.fields, &mut self.customer);
+        validate::validate_into(&mut self.customer, &mut self.checked);
+        self.problems.clear();
+        // A row whose cells do not line up with the header is not trusted:
+        // its values may sit under the wrong columns.
+        if let Some(p) = self.mapping.width_problem(&record.fields) {
+            self.problems.push(p);
+        }
+        self.problems.extend(self.checked.problems.iter().cloned());
+    }
+}
+
+/// Reads rows one after the other and checks each (the second pass).
+struct RowChecker {
+    reader: CsvReader,
+    record: Record,
+    checker: Checker,
+}
+
+impl RowChecker {
+    fn open(path: &Path, options: &InputOptions) -> Result<RowChecker, InputError> {
+        let opened = input::open(path, options)?;
+        Ok(RowChecker {
+            reader: opened.reader,
+            record: Record::default(),
+            checker: Checker::new(opened.mapping),
+        })
     }
 
     /// Reads the next row into `self`; `Ok(false)` at the end of the file.
@@ -279,53 +323,131 @@ impl RowChecker {
         if !self.reader.read(&mut self.record)? {
             return Ok(false);
         }
-        self.mapping
-            .customer_into(&self.record.fields, &mut self.customer);
-        validate::validate_into(&mut self.customer, &mut self.checked);
-        self.problems.clear();
-        // A row whose cells do not line up with the header is not trusted:
-        // its values may sit under the wrong columns.
-        if let Some(p) = self.mapping.width_problem(&self.record.fields) {
-            self.problems.push(p);
-        }
-        self.problems.extend(self.checked.problems.iter().cloned());
+        self.checker.check(&self.record);
         Ok(true)
+    }
+}
+
+/// Records read per batch handed from the reading thread to the checking one.
+const BATCH: usize = 256;
+
+/// The reading side of [`scan`]: parses records into batches (reusing the
+/// batches sent back) so decoding and CSV parsing run on one core while
+/// mapping and validation run on another.
+fn read_batches(
+    reader: &mut CsvReader,
+    to_check: mpsc::SyncSender<Result<Vec<Record>, InputError>>,
+    returned: mpsc::Receiver<Vec<Record>>,
+) {
+    loop {
+        let mut batch = returned.try_recv().unwrap_or_default();
+        let mut n = 0;
+        let mut end = false;
+        while n < BATCH {
+            if batch.len() == n {
+                batch.push(Record::default());
+            }
+            match reader.read(&mut batch[n]) {
+                Ok(true) => n += 1,
+                Ok(false) => {
+                    end = true;
+                    break;
+                }
+                Err(e) => {
+                    let _ = to_check.send(Err(e));
+                    return;
+                }
+            }
+        }
+        batch.truncate(n);
+        if n > 0 && to_check.send(Ok(batch)).is_err() {
+            return;
+        }
+        if end {
+            return;
+        }
     }
 }
 
 /// First pass: reads and validates the whole file; no row is kept.
 pub fn scan(path: &Path, options: &InputOptions) -> Result<Preflight, InputError> {
+    scan_inner(path, options, None)
+}
+
+/// One pass for `validate` / `--dry-run`: [`scan`] that also hands every
+/// row's final outcome (`valid` or `invalid`) to `emit`, in input order, so
+/// the file is read once. Stops emitting (and reading) when `emit` returns
+/// false.
+pub fn scan_and_check(
+    path: &Path,
+    options: &InputOptions,
+    mut emit: impl FnMut(Outcome) -> bool,
+) -> Result<Preflight, InputError> {
+    scan_inner(path, options, Some(&mut emit))
+}
+
+fn scan_inner(
+    path: &Path,
+    options: &InputOptions,
+    mut emit: Option<&mut dyn FnMut(Outcome) -> bool>,
+) -> Result<Preflight, InputError> {
     let before = stamp(path)?;
-    let (mut rows, info) = RowChecker::open(path, options)?;
-    let mapping_description = info.describe(&rows.mapping);
+    let opened = input::open(path, options)?;
+    let (mut reader, info) = (opened.reader, opened.info);
+    let mut checker = Checker::new(opened.mapping);
+    let mapping_description = info.describe(&checker.mapping);
     let mut codes = CodeSet::new();
     let mut repeated_codes = HashSet::default();
     let mut changes = ChangeTally::default();
     let mut problems = ProblemTally::default();
     let mut count = 0;
     let mut valid = 0;
-    while rows.next()? {
-        count += 1;
-        changes.add(&rows.checked.changes);
-        if count == SIZE_SAMPLE_ROWS {
-            reserve_for_file(&mut codes, before.len, &rows.record);
-        }
-        let code = rows.customer.code();
-        if !code.is_empty() {
-            let hash = code_hash(code);
-            if !codes.insert(hash) {
-                repeated_codes.insert(hash);
-                // This pass does not know the first row (plan() names it);
-                // the tally leaves numbers out of a problem's kind anyway.
-                rows.problems.push(duplicate_problem(0));
+    std::thread::scope(|scope| -> Result<(), InputError> {
+        let (to_check, batches) = mpsc::sync_channel(4);
+        let (give_back, returned) = mpsc::channel();
+        scope.spawn(move || read_batches(&mut reader, to_check, returned));
+        // Leaving this closure drops `batches`, which ends the reader.
+        for batch in batches {
+            let batch = batch?;
+            for record in &batch {
+                checker.check(record);
+                let rows = &mut checker;
+                count += 1;
+                changes.add(&rows.checked.changes);
+                if count == SIZE_SAMPLE_ROWS {
+                    reserve_for_file(&mut codes, before.len, record);
+                }
+                let code = rows.customer.code();
+                if !code.is_empty() {
+                    let hash = code_hash(code);
+                    if let Err(first) = codes.insert(hash, record.row) {
+                        repeated_codes.insert(hash);
+                        rows.problems.push(duplicate_problem(first));
+                    }
+                }
+                if rows.problems.is_empty() {
+                    valid += 1;
+                } else {
+                    problems.add(record.line, &rows.problems);
+                }
+                if let Some(emit) = emit.as_mut() {
+                    let (row, line) = (record.row, record.line);
+                    let code = rows.customer.code().to_owned();
+                    let outcome = if rows.problems.is_empty() {
+                        Outcome::local(row, line, code, Status::Valid, String::new())
+                    } else {
+                        let error = validate::describe(&rows.problems);
+                        Outcome::local(row, line, code, Status::Invalid, error)
+                    };
+                    if !emit(outcome) {
+                        return Ok(());
+                    }
+                }
             }
+            let _ = give_back.send(batch);
         }
-        if rows.problems.is_empty() {
-            valid += 1;
-        } else {
-            problems.add(rows.record.line, &rows.problems);
-        }
-    }
+        Ok(())
+    })?;
     Ok(Preflight {
         path: path.to_owned(),
         options: options.clone(),
@@ -335,7 +457,7 @@ pub fn scan(path: &Path, options: &InputOptions) -> Result<Preflight, InputError
         problems,
         rows: count,
         valid,
-        unknown_columns: rows.mapping.unknown_columns().to_vec(),
+        unknown_columns: checker.mapping.unknown_columns().to_vec(),
         repeated_codes,
         stamp: before,
     })
@@ -384,20 +506,20 @@ pub fn plan(
             message: "the file changed while it was being checked; wait until it is completely written and run again".into(),
         });
     }
-    let (mut rows, _) = RowChecker::open(&pre.path, &pre.options)?;
+    let mut rows = RowChecker::open(&pre.path, &pre.options)?;
     // First row of each repeated code; rows come in order, so the first
     // one seen is the first one in the file.
     let mut first_rows: HashMap<u64, u64, BuildHasherDefault<IdentityHasher>> = HashMap::default();
     while rows.next()? {
         let row = rows.record.row;
         let line = rows.record.line;
-        let code = rows.customer.code().to_owned();
+        let code = rows.checker.customer.code().to_owned();
         if !code.is_empty() {
             let hash = code_hash(&code);
             if pre.repeated_codes.contains(&hash) {
                 let first = *first_rows.entry(hash).or_insert(row);
                 if first != row {
-                    rows.problems.push(duplicate_problem(first));
+                    rows.checker.problems.push(duplicate_problem(first));
                 }
             }
         }
@@ -406,8 +528,8 @@ pub fn plan(
             .filter(|o| o.code == code);
         let item = if let Some(done) = earlier {
             Planned::Done(done.clone())
-        } else if !rows.problems.is_empty() {
-            let error = validate::describe(&rows.problems);
+        } else if !rows.checker.problems.is_empty() {
+            let error = validate::describe(&rows.checker.problems);
             Planned::Done(Outcome::local(row, line, code, Status::Invalid, error))
         } else if dry_run {
             Planned::Done(Outcome::local(
@@ -423,7 +545,7 @@ pub fn plan(
                 row,
                 line,
                 code,
-                body: rows.customer.to_json(),
+                body: rows.checker.customer.to_json(),
                 in_doubt,
                 overwrite: false,
             }
@@ -454,12 +576,18 @@ mod tests {
             if i == 1500 {
                 set.reserve(20_000);
             }
-            assert!(set.insert(k), "new key {i}");
+            assert_eq!(set.insert(k, i as u64 + 1), Ok(()), "new key {i}");
         }
-        assert!(keys.iter().all(|&k| !set.insert(k)), "every key again");
+        for (i, &k) in keys.iter().enumerate() {
+            assert_eq!(
+                set.insert(k, 99_999),
+                Err(i as u64 + 1),
+                "first row of key {i}"
+            );
+        }
         // 0 marks an empty slot; a hash of 0 still counts once.
-        assert!(set.insert(0));
-        assert!(!set.insert(0));
+        assert_eq!(set.insert(0, 7), Ok(()));
+        assert_eq!(set.insert(0, 8), Err(7));
         assert_eq!(set.len, keys.len() + 1);
         assert!(set.len * 5 <= set.slots.len() * CodeSet::MAX_LOAD_FIFTHS);
     }
