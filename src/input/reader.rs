@@ -366,7 +366,50 @@ impl CsvReader {
 
     /// Copies the parsed fields into `dst` (reusing its buffers) and checks
     /// that they are UTF-8.
+    ///
+    /// The fields are contiguous in `out`, so the whole record is checked
+    /// in one `from_utf8` call, and each field is then cut from that `&str`
+    /// with `get`, which also checks that the cut is a char boundary (two
+    /// fields `\xC3` and `\xA9` make a valid `é` together but neither is
+    /// UTF-8 alone). `push_field(&str)` copies without a second check. Only
+    /// when that fails does the per-field check run, to name the place.
     fn fill(&self, raw: &RawRecord, row: u64, dst: &mut StringRecord) -> Result<(), InputError> {
+        let end = match raw.fields {
+            0 => 0,
+            n => self.ends[n - 1],
+        };
+        let mut pos = Position::new();
+        pos.set_line(raw.line).set_byte(raw.byte).set_record(row);
+        if let Ok(text) = std::str::from_utf8(&self.out[..end]) {
+            dst.clear();
+            let mut from = 0;
+            let mut whole = true;
+            for &end in &self.ends[..raw.fields] {
+                match text.get(from..end) {
+                    Some(field) => dst.push_field(field),
+                    None => {
+                        whole = false;
+                        break;
+                    }
+                }
+                from = end;
+            }
+            if whole {
+                dst.set_position(Some(pos));
+                return Ok(());
+            }
+        }
+        self.fill_checked(raw, pos, dst)
+    }
+
+    /// [`CsvReader::fill`] field by field: the path of text that is not
+    /// UTF-8, which finds the field and offset of the first bad byte.
+    fn fill_checked(
+        &self,
+        raw: &RawRecord,
+        pos: Position,
+        dst: &mut StringRecord,
+    ) -> Result<(), InputError> {
         let mut bytes = std::mem::take(dst).into_byte_record();
         bytes.clear();
         let mut from = 0;
@@ -374,8 +417,6 @@ impl CsvReader {
             bytes.push_field(&self.out[from..end]);
             from = end;
         }
-        let mut pos = Position::new();
-        pos.set_line(raw.line).set_byte(raw.byte).set_record(row);
         bytes.set_position(Some(pos));
         match StringRecord::from_byte_record(bytes) {
             Ok(record) => {
@@ -608,6 +649,20 @@ mod tests {
             InputError::Csv { line, .. } => assert_eq!(line, 1),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_character_split_across_fields_is_not_utf8() {
+        // Together the two fields are a valid "é"; apart, neither is text.
+        match error(b"a,b\n1,2\n\xC3,\xA9\n") {
+            InputError::Csv { line, message, .. } => {
+                assert_eq!(line, 3);
+                assert!(message.contains("not UTF-8"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let (_, rows) = read_all("a,b\nc\u{e9},\u{e9}\n".as_bytes());
+        assert_eq!(rows[0].2, ["c\u{e9}", "\u{e9}"]);
     }
 
     #[test]
