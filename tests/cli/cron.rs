@@ -14,14 +14,10 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// A sandbox that answers every request after `latency_ms`.
 fn slow_sandbox(latency_ms: u64) -> SandboxHandle {
-    sandbox::spawn(SandboxOptions {
-        faults: Faults {
-            latency_ms,
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
+    sandbox_with_faults(Faults {
+        latency_ms,
+        ..Faults::default()
     })
-    .unwrap()
 }
 
 /// Every violation of `schema/summary.schema.json` by `doc`, if any.
@@ -160,20 +156,12 @@ fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
 #[test]
 fn summary_json_validates_against_the_schema_and_its_counts_equal_the_results_file() {
     let s = Scratch::new();
-    let sb = sandbox::spawn(SandboxOptions {
-        faults: Faults {
-            reject_codes: vec!["10003".into()],
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
-    })
-    .unwrap();
+    let sb = sandbox_with_faults(Faults {
+        reject_codes: vec!["10003".into()],
+        ..Faults::default()
+    });
     let input = s.path("customers.csv");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/customers.csv"),
-        &input,
-    )
-    .unwrap();
+    copy_sample("customers.csv", &input);
     let summary = s.path("summary.json");
     let out = import(&sb, &input, &["--summary-json", summary.to_str().unwrap()]);
     assert_exit(&out, 1);
@@ -394,14 +382,10 @@ fn full_sends_every_row_despite_the_state() {
 #[test]
 fn failed_rows_are_not_recorded_and_are_sent_again_next_night() {
     let s = Scratch::new();
-    let sb = sandbox::spawn(SandboxOptions {
-        faults: Faults {
-            reject_codes: vec!["C0002".into()],
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
-    })
-    .unwrap();
+    let sb = sandbox_with_faults(Faults {
+        reject_codes: vec!["C0002".into()],
+        ..Faults::default()
+    });
     let input = s.customers("in.csv", 3);
     let state = s.path("state.db");
     let state_arg = state.to_str().unwrap();
@@ -518,15 +502,11 @@ fn json_logs_are_one_json_object_per_line() {
 #[test]
 fn summary_json_counts_429s_and_retries_as_the_server_saw_them() {
     let s = Scratch::new();
-    let sb = sandbox::spawn(SandboxOptions {
-        faults: Faults {
-            rate: Some(4.0),
-            burst: 1,
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
-    })
-    .unwrap();
+    let sb = sandbox_with_faults(Faults {
+        rate: Some(4.0),
+        burst: 1,
+        ..Faults::default()
+    });
     let input = s.customers("in.csv", 6);
     let summary = s.path("s.json");
     let out = import(

@@ -10,7 +10,7 @@ use notify_import::sandbox::{Faults, JunkMode, RetryAfterStyle};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn faulty(faults: Faults) -> SandboxHandle {
+fn sandbox_with_faults(faults: Faults) -> SandboxHandle {
     sandbox::spawn(SandboxOptions {
         faults,
         ..SandboxOptions::default()
@@ -33,7 +33,7 @@ fn all_created(rows: &[ResultRow]) {
 #[test]
 fn retry_after_pauses_every_worker_for_the_whole_window() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         rate: Some(4.0),
         burst: 1,
         ..Faults::default()
@@ -71,7 +71,7 @@ fn retry_after_pauses_every_worker_for_the_whole_window() {
 #[test]
 fn retry_after_as_http_date_is_honoured() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         rate: Some(5.0),
         burst: 1,
         retry_after: RetryAfterStyle::HttpDate,
@@ -87,7 +87,7 @@ fn retry_after_as_http_date_is_honoured() {
 #[test]
 fn retry_after_above_the_cap_stops_cleanly_and_resume_finishes() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         rate: Some(1.0),
         burst: 1,
         ..Faults::default()
@@ -112,7 +112,7 @@ fn retry_after_above_the_cap_stops_cleanly_and_resume_finishes() {
 #[test]
 fn twenty_percent_503_still_creates_everything() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         fail_rate: 0.2,
         seed: 3,
         ..Faults::default()
@@ -132,7 +132,7 @@ fn twenty_percent_503_still_creates_everything() {
 #[test]
 fn dropped_connections_after_commit_make_no_duplicates_and_keep_the_right_ids() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         drop_rate: 0.1,
         seed: 11,
         ..Faults::default()
@@ -161,7 +161,7 @@ fn dropped_connections_after_commit_make_no_duplicates_and_keep_the_right_ids() 
 #[test]
 fn a_trickling_body_times_out_and_is_reconciled_without_hanging() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         slow_body_ms: 400,
         ..Faults::default()
     });
@@ -184,7 +184,7 @@ fn junk_answers_are_reconciled_without_duplicates() {
         .enumerate()
     {
         let s = Scratch::new();
-        let sb = faulty(Faults {
+        let sb = sandbox_with_faults(Faults {
             junk: Some(junk),
             junk_rate: 0.3,
             seed: i as u64,
@@ -205,7 +205,7 @@ fn junk_answers_are_reconciled_without_duplicates() {
 #[test]
 fn a_rejected_row_is_sent_exactly_once() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         reject_codes: vec!["C0003".into()],
         ..Faults::default()
     });
@@ -235,7 +235,7 @@ fn a_rejected_row_is_sent_exactly_once() {
 #[test]
 fn max_errors_stops_cleanly_with_exit_3() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         fail_rate: 1.0,
         ..Faults::default()
     });
@@ -298,7 +298,7 @@ fn server_absent_stops_as_unreachable_then_resume_completes_when_it_is_back() {
 #[test]
 fn sigint_finishes_in_flight_writes_results_and_resume_completes() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         latency_ms: 40,
         ..Faults::default()
     });
@@ -336,7 +336,7 @@ fn sigint_finishes_in_flight_writes_results_and_resume_completes() {
 fn sigkill_at_any_point_then_resume_completes_without_duplicates_or_resends() {
     for (seed, kill_after) in [(1u64, 1u64), (2, 4), (3, 9), (4, 15), (5, 22)] {
         let s = Scratch::new();
-        let sb = faulty(Faults {
+        let sb = sandbox_with_faults(Faults {
             latency_ms: 15,
             latency_random: true,
             seed,
@@ -375,7 +375,7 @@ fn sigkill_at_any_point_then_resume_completes_without_duplicates_or_resends() {
 #[test]
 fn resume_refuses_a_modified_input() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         fail_rate: 1.0,
         ..Faults::default()
     });
@@ -401,7 +401,7 @@ fn resume_refuses_a_modified_input() {
 #[test]
 fn an_existing_journal_without_resume_is_refused() {
     let s = Scratch::new();
-    let sb = faulty(Faults {
+    let sb = sandbox_with_faults(Faults {
         fail_rate: 1.0,
         ..Faults::default()
     });

@@ -75,6 +75,23 @@ pub fn sandbox() -> SandboxHandle {
     sandbox::spawn(SandboxOptions::default()).expect("start sandbox")
 }
 
+/// A sandbox with these fault knobs.
+pub fn sandbox_with_faults(faults: sandbox::Faults) -> SandboxHandle {
+    sandbox::spawn(SandboxOptions {
+        faults,
+        ..SandboxOptions::default()
+    })
+    .expect("start sandbox")
+}
+
+/// Copies `samples/<name>` to `to`.
+pub fn copy_sample(name: &str, to: &Path) {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name);
+    std::fs::copy(from, to).expect("copy sample");
+}
+
 /// The exit code, with stderr in the panic message when it is not `want`.
 #[track_caller]
 pub fn assert_exit(out: &Output, want: i32) {

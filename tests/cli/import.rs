@@ -114,11 +114,7 @@ fn sample_file_invalid_rows_never_reach_the_server_and_exit_is_1() {
     let s = Scratch::new();
     let sb = sandbox();
     let input = s.path("customers.csv");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/customers.csv"),
-        &input,
-    )
-    .unwrap();
+    copy_sample("customers.csv", &input);
     let out = import(&sb, &input, &[]);
     assert_exit(&out, 1);
 

@@ -231,14 +231,10 @@ fn fix(text: &mut String, from: &str, to: &str) {
 fn the_errors_file_imports_cleanly_once_its_rows_are_fixed() {
     let s = Scratch::new();
     // 1005 passes every local rule but the server rejects it this time.
-    let sb = sandbox::spawn(SandboxOptions {
-        faults: Faults {
-            reject_codes: vec!["1005".into()],
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
-    })
-    .unwrap();
+    let sb = sandbox_with_faults(Faults {
+        reject_codes: vec!["1005".into()],
+        ..Faults::default()
+    });
     let input = dutch_export(&s, "export.csv");
     assert_exit(&import(&sb, &input, &[]), 1);
     assert_eq!(sb.customers().len(), 16);

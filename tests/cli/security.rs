@@ -208,14 +208,10 @@ fn every_file_a_run_creates_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let s = Scratch::new();
     // One rejected row keeps the journal for --resume and makes an errors file.
-    let sb = sandbox::spawn(SandboxOptions {
-        faults: Faults {
-            reject_codes: vec!["C0002".into()],
-            ..Faults::default()
-        },
-        ..SandboxOptions::default()
-    })
-    .unwrap();
+    let sb = sandbox_with_faults(Faults {
+        reject_codes: vec!["C0002".into()],
+        ..Faults::default()
+    });
     let input = s.customers("in.csv", 3);
     let out = import(
         &sb,

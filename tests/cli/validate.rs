@@ -24,11 +24,7 @@ fn validate_sends_nothing_and_writes_valid_and_invalid() {
     let s = Scratch::new();
     let (listener, url) = silent_listener();
     let input = s.path("customers.csv");
-    std::fs::copy(
-        concat!(env!("CARGO_MANIFEST_DIR"), "/samples/customers.csv"),
-        &input,
-    )
-    .unwrap();
+    copy_sample("customers.csv", &input);
     let out = notify_import()
         .arg("validate")
         .arg(&input)
