@@ -53,7 +53,7 @@ fn retry_after_pauses_every_worker_for_the_whole_window() {
     );
     // Requests already on the wire when the 429 left may still arrive a
     // moment later; after that, nobody may send until Retry-After is over.
-    let slack = Duration::from_millis(60);
+    let slack = Duration::from_millis(150);
     for r in &limited {
         let secs: u64 = r.retry_after.as_deref().unwrap().parse().unwrap();
         let (from, to) = (
