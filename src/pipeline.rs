@@ -49,15 +49,8 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
     check_journal(run, resuming)?;
     let pre = preflight::scan(&run.input, &run.input_options)?;
     recorder.input(&pre.info);
-    if !pre.unknown_columns.is_empty() {
-        tracing::warn!(
-            "{}: ignoring columns that match no Notify field: {}",
-            run.input.display(),
-            pre.unknown_columns.join(", ")
-        );
-    }
     let reporter = Reporter::new(pre.rows, &run.output);
-    reporter.info(&input_report(&pre));
+    report_input(&pre, &reporter);
     let valid_line = format!(
         "{} rows: {} valid, {} invalid",
         pre.rows,
@@ -68,6 +61,18 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
     recorder.facts(reporter.recorded());
     reporter.finish();
     result
+}
+
+/// Tells the log and the user what the preflight found.
+fn report_input(pre: &Preflight, reporter: &Reporter) {
+    if !pre.unknown_columns.is_empty() {
+        tracing::warn!(
+            "{}: ignoring columns that match no Notify field: {}",
+            pre.path.display(),
+            pre.unknown_columns.join(", ")
+        );
+    }
+    reporter.info(&input_report(pre));
 }
 
 /// What the tool decided about the input and what it found: encoding,
@@ -135,14 +140,7 @@ fn validate_file(
     if let Some(e) = write_err {
         return Err(other("cannot write the results file", e));
     }
-    if !pre.unknown_columns.is_empty() {
-        tracing::warn!(
-            "{}: ignoring columns that match no Notify field: {}",
-            run.input.display(),
-            pre.unknown_columns.join(", ")
-        );
-    }
-    reporter.info(&input_report(&pre));
+    report_input(&pre, &reporter);
     reporter.info(&format!(
         "notify-import: checked {} ({} rows: {} valid, {} invalid); nothing was sent",
         run.input.display(),

@@ -1,15 +1,14 @@
 //! Preflight: read, map and validate every row before anything is sent.
 //!
-//! Owns the two passes over the input. [`scan`] reads the whole file once
+//! Owns the passes over the input. [`scan`] reads the whole file once
 //! (offline) to find file-level problems, count rows for the progress bar,
-//! and find the CustomerCodes that occur more than once; [`plan`] reads it
+//! and remember the first row of every CustomerCode; [`plan`] reads it
 //! again and hands each row on, as a payload to send or as a final local
-//! outcome (`invalid`, or `valid` in a dry run). Memory stays flat but for
-//! the duplicate check: during the first pass about 11 bytes per row (a
-//! 64-bit hash of each code, see `CodeSet`), afterwards only the repeated
-//! codes; never the rows. It must not touch the network.
+//! outcome (`invalid`). [`scan_and_check`] is the one pass of `validate` /
+//! `--dry-run`. Memory stays flat but for the duplicate check: 16 bytes a
+//! slot (a 64-bit hash of each code and its first row, see `CodeSet`),
+//! about 22 bytes per row; never the rows. It must not touch the network.
 
-use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -47,8 +46,9 @@ pub struct Preflight {
     pub valid: u64,
     /// Header names that matched no field.
     pub unknown_columns: Vec<String>,
-    /// Hashes ([`code_hash`]) of the codes found on more than one row.
-    repeated_codes: HashSet<u64, BuildHasherDefault<IdentityHasher>>,
+    /// Every code's hash ([`code_hash`]) with the row it first appears on,
+    /// so the second pass can name the first row of a duplicate.
+    codes: CodeSet,
     stamp: FileStamp,
 }
 
@@ -159,39 +159,19 @@ fn stamp(path: &Path) -> Result<FileStamp, InputError> {
     })
 }
 
-/// Hash values are already hashes; hashing them again would waste time.
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl std::hash::Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 = (self.0 << 8) | u64::from(*b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
-
 fn code_hash(code: &str) -> u64 {
     // Fixed keys, so both passes agree.
     BuildHasherDefault::<DefaultHasher>::default().hash_one(code)
 }
 
-/// The first pass's set of code hashes: open addressing with linear
-/// probing in one `Vec<u64>`, 8 bytes a slot, filled up to 4/5 and sized
-/// from the file early on, so it is not rebuilt while it is large.
+/// Code hashes with their first rows: open addressing with linear probing
+/// in one `Vec<Slot>`, 16 bytes a slot, filled up to 4/5 and sized from
+/// the file early on, so it is not rebuilt while it is large.
 ///
-/// Why not a `HashMap<u64, u64>` from code to first row, as before: 17
-/// bytes a slot, power-of-two sizes that leave up to half the slots empty,
-/// and old and new table held together while it doubles. Peak RSS of
-/// `validate` went from 9 MB at 100k rows to 58 MB at 1M rows; with this
-/// set it is 7.5 MB and about 18 MB. The first row of a repeated code is
-/// found again by [`plan`], which sees rows in order.
+/// Why not a `HashMap<u64, u64>` from code to first row, as before:
+/// power-of-two sizes that leave up to half the slots empty, and old and
+/// new table held together while it doubles. Peak RSS of `validate` at 1M
+/// rows went from 58 MB with the map to about 32 MB with this table.
 #[derive(Debug)]
 struct CodeSet {
     /// Open addressing; a hash of `0` marks an empty slot (a hash of 0 is
@@ -227,6 +207,12 @@ impl CodeSet {
         if want > self.slots.len() {
             self.rebuild(want);
         }
+    }
+
+    /// The row `hash` was first seen on, if it was seen.
+    fn first_row(&self, hash: u64) -> Option<u64> {
+        let slot = self.slots[self.slot_of(hash)];
+        (slot.hash != 0).then_some(u64::from(slot.first))
     }
 
     /// Adds `hash` first seen on `row`; if it was there already, the row
@@ -404,7 +390,6 @@ fn scan_inner(
     let mut checker = Checker::new(opened.mapping);
     let mapping_description = info.describe(&checker.mapping);
     let mut codes = CodeSet::new();
-    let mut repeated_codes = HashSet::default();
     let mut changes = ChangeTally::default();
     let mut problems = ProblemTally::default();
     let mut count = 0;
@@ -428,7 +413,6 @@ fn scan_inner(
                 if !code.is_empty() {
                     let hash = code_hash(code);
                     if let Err(first) = codes.insert(hash, record.row) {
-                        repeated_codes.insert(hash);
                         rows.problems.push(duplicate_problem(first));
                     }
                 }
@@ -465,7 +449,7 @@ fn scan_inner(
         rows: count,
         valid,
         unknown_columns: checker.mapping.unknown_columns().to_vec(),
-        repeated_codes,
+        codes,
         stamp: before,
     })
 }
@@ -514,20 +498,16 @@ pub fn plan(
         });
     }
     let mut rows = RowChecker::open(&pre.path, &pre.options)?;
-    // First row of each repeated code; rows come in order, so the first
-    // one seen is the first one in the file.
-    let mut first_rows: HashMap<u64, u64, BuildHasherDefault<IdentityHasher>> = HashMap::default();
     while rows.next()? {
         let row = rows.record.row;
         let line = rows.record.line;
         let code = rows.checker.customer.code().to_owned();
         if !code.is_empty() {
-            let hash = code_hash(&code);
-            if pre.repeated_codes.contains(&hash) {
-                let first = *first_rows.entry(hash).or_insert(row);
-                if first != row {
+            match pre.codes.first_row(code_hash(&code)) {
+                Some(first) if first != row => {
                     rows.checker.problems.push(duplicate_problem(first));
                 }
+                _ => {}
             }
         }
         let earlier = resume
