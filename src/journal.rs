@@ -11,7 +11,6 @@
 //! a background thread fsyncs in small batches (every 200 ms) against power
 //! loss. It must not decide outcomes or talk to the network.
 
-use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -23,6 +22,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::outcome::{Outcome, Status};
+use crate::spill::{self, Sorted, Spill};
 
 const VERSION: u32 = 1;
 const SYNC_EVERY: Duration = Duration::from_millis(200);
@@ -199,14 +199,153 @@ pub enum JournalError {
     },
 }
 
-/// What an earlier, stopped run already did.
-#[derive(Debug, Default)]
+/// What an earlier, stopped run already did. Flat in memory: two bits a
+/// row, with the recorded outcomes sorted by row in temporary files beside
+/// the journal and read back as the rows come ([`Resume::finished`]).
+#[derive(Debug)]
 pub struct Resume {
+    /// Rows a create was sent for.
+    sent: RowSet,
     /// Rows with a final outcome: not sent again.
-    pub done: HashMap<u64, Outcome>,
-    /// Rows sent without a final outcome: the customer may exist, so the
-    /// code is looked up before any new create.
-    pub in_doubt: HashSet<u64>,
+    done: RowSet,
+    /// Final outcomes by row, then by position in the journal.
+    outcomes: Sorted<DoneLine>,
+    /// The first outcome not yet asked for.
+    next: Option<DoneLine>,
+    dir: PathBuf,
+}
+
+impl Resume {
+    /// Rows with a final outcome.
+    pub fn done_rows(&self) -> u64 {
+        self.done.len()
+    }
+
+    /// Rows sent without a final outcome.
+    pub fn in_doubt_rows(&self) -> u64 {
+        self.sent.len_without(&self.done)
+    }
+
+    /// Whether `row` was sent without a final outcome: the customer may
+    /// exist, so the code is looked up before any new create.
+    pub fn is_in_doubt(&self, row: u64) -> bool {
+        self.sent.contains(row) && !self.done.contains(row)
+    }
+
+    /// The final outcome recorded for `row` (the last one, if several).
+    /// Rows must be asked for in increasing order, as the input gives them.
+    pub fn finished(&mut self, row: u64) -> io::Result<Option<Outcome>> {
+        let mut found = None;
+        loop {
+            if self.next.is_none() {
+                self.next = self.outcomes.next().transpose()?;
+            }
+            match self.next.take_if(|line| line.row <= row) {
+                Some(line) if line.row == row => found = Some(line),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let Some(line) = found else {
+            return Ok(None);
+        };
+        match serde_json::from_slice(&line.json) {
+            Ok(Record::Done {
+                r,
+                l,
+                c,
+                s,
+                id,
+                h,
+                a,
+                e,
+            }) => Ok(Some(Outcome {
+                row: r,
+                line: l,
+                code: c,
+                status: parse_status(&s).unwrap_or(Status::Failed),
+                customer_id: id,
+                http_status: h,
+                attempts: a,
+                error: e,
+            })),
+            _ => Err(io::Error::other(format!(
+                "a recorded outcome of row {row} no longer reads back from {}",
+                self.dir.display()
+            ))),
+        }
+    }
+
+    /// Where the sorted outcomes are kept.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// One bit per row number.
+#[derive(Debug, Default)]
+struct RowSet {
+    words: Vec<u64>,
+}
+
+impl RowSet {
+    fn insert(&mut self, row: u64) {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << bit;
+    }
+
+    fn contains(&self, row: u64) -> bool {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    fn len(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// Rows in `self` and not in `other`.
+    fn len_without(&self, other: &RowSet) -> u64 {
+        self.words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| u64::from((w & !other.words.get(i).copied().unwrap_or(0)).count_ones()))
+            .sum()
+    }
+}
+
+/// A `done` line of the journal as written, keyed by row and position.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct DoneLine {
+    row: u64,
+    /// Line number in the journal: the later of two outcomes wins.
+    seq: u64,
+    json: Vec<u8>,
+}
+
+impl spill::Record for DoneLine {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.row.to_le_bytes());
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        out.extend_from_slice(&(self.json.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.json);
+    }
+
+    fn decode(input: &mut impl BufRead) -> io::Result<Option<Self>> {
+        let Some(head) = spill::read_array::<24>(input)? else {
+            return Ok(None);
+        };
+        let [row, seq, len] = spill::u64s::<3>(&head);
+        let mut json = vec![0; usize::try_from(len).map_err(io::Error::other)?];
+        input.read_exact(&mut json)?;
+        Ok(Some(DoneLine { row, seq, json }))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.json.len()
+    }
 }
 
 /// Whether a recorded outcome ends the row for good. Failures that a
@@ -381,11 +520,16 @@ fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
         line,
         message,
     };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+        _ => PathBuf::from("."),
+    };
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut buf = Vec::new();
     let mut header: Option<Header> = None;
-    let mut resume = Resume::default();
-    let mut sent = HashSet::new();
+    let mut sent = RowSet::default();
+    let mut done = RowSet::default();
+    let mut outcomes = Spill::new(&spill::Scratch::in_dir(&dir));
     let mut valid_len = 0u64;
     let mut n = 0;
     loop {
@@ -403,51 +547,50 @@ fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
             break;
         }
         let text = &buf[..buf.len() - 1];
-        if header.is_none() {
+        let Some(header) = &header else {
             let h: Header = serde_json::from_slice(text)
                 .map_err(|e| corrupt(n, format!("not a notify-import journal header ({e})")))?;
             header = Some(h);
-        } else {
-            match serde_json::from_slice::<Record>(text) {
-                Ok(Record::Send { r }) => {
-                    sent.insert(r);
+            valid_len += read as u64;
+            continue;
+        };
+        let record = serde_json::from_slice::<Record>(text)
+            .map_err(|err| corrupt(n, format!("unreadable record ({err})")))?;
+        let row = match &record {
+            Record::Send { r } | Record::Done { r, .. } => *r,
+        };
+        if row == 0 || row > header.rows {
+            return Err(corrupt(
+                n,
+                format!("row {row} is not a row of the {}-row input", header.rows),
+            ));
+        }
+        match record {
+            Record::Send { r } => sent.insert(r),
+            Record::Done { r, s, h, .. } => {
+                let status =
+                    parse_status(&s).ok_or_else(|| corrupt(n, format!("unknown status {s:?}")))?;
+                if is_final(status, h) {
+                    done.insert(r);
+                    let line = DoneLine {
+                        row: r,
+                        seq: n as u64,
+                        json: text.to_vec(),
+                    };
+                    outcomes.push(line).map_err(io)?;
                 }
-                Ok(Record::Done {
-                    r,
-                    l,
-                    c,
-                    s,
-                    id,
-                    h,
-                    a,
-                    e,
-                }) => {
-                    let status = parse_status(&s)
-                        .ok_or_else(|| corrupt(n, format!("unknown status {s:?}")))?;
-                    if is_final(status, h) {
-                        let o = Outcome {
-                            row: r,
-                            line: l,
-                            code: c,
-                            status,
-                            customer_id: id,
-                            http_status: h,
-                            attempts: a,
-                            error: e,
-                        };
-                        resume.done.insert(r, o);
-                    }
-                }
-                Err(err) => return Err(corrupt(n, format!("unreadable record ({err})"))),
             }
         }
         valid_len += read as u64;
     }
     let header = header.ok_or_else(|| corrupt(1, "empty journal".into()))?;
-    resume.in_doubt = sent
-        .into_iter()
-        .filter(|r| !resume.done.contains_key(r))
-        .collect();
+    let resume = Resume {
+        sent,
+        done,
+        outcomes: outcomes.sorted().map_err(io)?,
+        next: None,
+        dir,
+    };
     Ok((header, resume, valid_len))
 }
 
@@ -493,17 +636,20 @@ mod tests {
         j.outcome(&done(3, Status::Failed, Some(503))).unwrap();
         j.close().unwrap();
 
-        let (_j, h, resume) = Journal::resume(&path).unwrap();
+        let (_j, h, mut resume) = Journal::resume(&path).unwrap();
         assert_eq!(h, header());
-        assert_eq!(resume.done.keys().copied().collect::<Vec<_>>(), [1]);
-        assert_eq!(resume.done[&1].customer_id.as_deref(), Some("id-1"));
-        let mut doubt: Vec<u64> = resume.in_doubt.into_iter().collect();
-        doubt.sort();
+        assert_eq!(resume.done_rows(), 1);
+        let finished: Vec<Option<String>> = (1..=3)
+            .map(|row| resume.finished(row).unwrap().and_then(|o| o.customer_id))
+            .collect();
+        assert_eq!(finished, [Some("id-1".to_owned()), None, None]);
+        let doubt: Vec<u64> = (1..=3).filter(|r| resume.is_in_doubt(*r)).collect();
         assert_eq!(
             doubt,
             [2, 3],
             "a 503 after a send is retried, searching first"
         );
+        assert_eq!(resume.in_doubt_rows(), 2);
     }
 
     #[test]
@@ -519,15 +665,61 @@ mod tests {
         drop(f);
 
         let (j, _, resume) = Journal::resume(&path).unwrap();
-        assert!(resume.done.is_empty());
-        assert!(resume.in_doubt.contains(&1));
+        assert_eq!(resume.done_rows(), 0);
+        assert!(resume.is_in_doubt(1));
         j.outcome(&done(1, Status::Created, Some(201))).unwrap();
         j.close().unwrap();
-        let (_j, _, resume) = Journal::resume(&path).unwrap();
-        assert!(
-            resume.done.contains_key(&1),
+        let (_j, _, mut resume) = Journal::resume(&path).unwrap();
+        assert_eq!(
+            resume.finished(1).unwrap().map(|o| o.status),
+            Some(Status::Created),
             "the appended record reads back"
         );
+    }
+
+    #[test]
+    fn outcomes_come_back_by_row_the_last_one_winning_however_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv.journal");
+        let rows = 3000;
+        let mut h = header();
+        h.rows = rows;
+        let j = Journal::create(&path, &h).unwrap();
+        // Finished out of order, as concurrent uploads finish; every third
+        // row first failed for good, then (a later run) was created.
+        for row in (1..=rows).rev() {
+            let mut first = done(row, Status::Failed, Some(409));
+            first.customer_id = None;
+            j.outcome(&first).unwrap();
+        }
+        for row in (3..=rows).step_by(3) {
+            j.outcome(&done(row, Status::Created, Some(201))).unwrap();
+        }
+        j.close().unwrap();
+        let (_j, _, mut resume) = Journal::resume(&path).unwrap();
+        assert_eq!(resume.done_rows(), rows);
+        for row in 1..=rows {
+            let o = resume.finished(row).unwrap().expect("every row finished");
+            assert_eq!(o.row, row);
+            let expected = if row % 3 == 0 {
+                Status::Created
+            } else {
+                Status::Failed
+            };
+            assert_eq!(o.status, expected, "row {row}");
+        }
+        assert!(resume.finished(rows + 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_row_beyond_the_input_is_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j");
+        let mut text = serde_json::to_string(&header()).unwrap();
+        text.push_str("\n{\"t\":\"send\",\"r\":4000000000000}\n");
+        std::fs::write(&path, text).unwrap();
+        let err = Journal::resume(&path).err().unwrap().to_string();
+        assert!(err.contains("line 2") && err.contains("3-row"), "{err}");
     }
 
     #[test]

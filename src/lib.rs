@@ -29,6 +29,7 @@ pub mod redact;
 pub mod report;
 pub mod results;
 pub mod sandbox;
+pub mod spill;
 pub mod state;
 pub mod summary;
 pub mod template;

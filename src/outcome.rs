@@ -121,6 +121,11 @@ impl Counts {
         self.counts[status as usize] += 1;
     }
 
+    /// Counts `rows` outcomes of one status.
+    pub fn add_rows(&mut self, status: Status, rows: u64) {
+        self.counts[status as usize] += rows;
+    }
+
     /// Rows with `status`.
     pub fn get(&self, status: Status) -> u64 {
         self.counts[status as usize]

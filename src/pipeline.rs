@@ -19,6 +19,7 @@ use crate::outcome::{Counts, Outcome, Status};
 use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
+use crate::spill::Scratch;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
 use crate::{SetupError, exit, lock, other, runtime, sandbox, state, summary};
 
@@ -47,7 +48,7 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
         return validate_file(run, recorder, started);
     };
     check_journal(run, resuming)?;
-    let pre = preflight::scan(&run.input, &run.input_options)?;
+    let pre = preflight::scan(&run.input, &run.input_options, &scratch(run))?;
     recorder.input(&pre.info);
     let reporter = Reporter::new(pre.rows, &run.output);
     report_input(&pre, &reporter);
@@ -61,6 +62,15 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
     recorder.facts(reporter.recorded());
     reporter.finish();
     result
+}
+
+/// Where temporary files go (sorted codes and outcomes, to keep memory
+/// flat): beside the results, where the user chose to put data.
+fn scratch(run: &RunConfig) -> Scratch {
+    match run.results.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => Scratch::in_dir(dir),
+        _ => Scratch::in_dir(std::path::Path::new(".")),
+    }
 }
 
 /// Tells the log and the user what the preflight found.
@@ -123,19 +133,18 @@ fn validate_file(
         ..run.output
     };
     let reporter = Reporter::new(0, &output);
-    let mut counts = Counts::default();
     let mut write_err = None;
-    let pre = preflight::scan_and_check(&run.input, &run.input_options, |outcome| {
-        counts.add(outcome.status);
-        reporter.row_done();
-        match writer.push(outcome) {
-            Ok(()) => true,
-            Err(e) => {
-                write_err = Some(e);
-                false
+    let pre =
+        preflight::scan_and_check(&run.input, &run.input_options, &scratch(run), |outcome| {
+            reporter.row_done();
+            match writer.push(outcome) {
+                Ok(()) => true,
+                Err(e) => {
+                    write_err = Some(e);
+                    false
+                }
             }
-        }
-    })?;
+        })?;
     recorder.input(&pre.info);
     if let Some(e) = write_err {
         return Err(other("cannot write the results file", e));
@@ -148,9 +157,17 @@ fn validate_file(
         pre.valid,
         pre.invalid()
     ));
+    // Repeated codes are known only now: they join the rows' problems.
+    let duplicates = pre.take_duplicates().into_iter().flatten().map(|d| {
+        d.map(|d| (d.row, d.problem().to_string()))
+            .map_err(std::io::Error::other)
+    });
     let path = writer
-        .finish(pre.rows)
+        .finish_adding(pre.rows, duplicates)
         .map_err(|e| other("cannot write the results file", e))?;
+    let mut counts = Counts::default();
+    counts.add_rows(Status::Valid, pre.valid);
+    counts.add_rows(Status::Invalid, pre.invalid());
     let errors = write_errors_file(run, &counts, &path, &reporter);
     let summary = Summary {
         counts: &counts,
@@ -268,15 +285,7 @@ fn upload_file(
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let piped = pipeline(
-        &rt,
-        run,
-        pre,
-        resume.as_ref(),
-        &uploader,
-        reporter,
-        delta.as_ref(),
-    );
+    let piped = pipeline(&rt, run, pre, resume, &uploader, reporter, delta.as_ref());
     signals.abort();
     drop(rt);
     if let Some(handle) = sandbox {
@@ -413,8 +422,8 @@ fn open_journal(
         }
         reporter.info(&format!(
             "notify-import: resuming: {} rows already done, {} to check first because an earlier send's answer was lost",
-            resume.done.len(),
-            resume.in_doubt.len()
+            resume.done_rows(),
+            resume.in_doubt_rows()
         ));
         return Ok((journal, Some(resume)));
     }
@@ -431,7 +440,7 @@ fn pipeline(
     rt: &tokio::runtime::Runtime,
     run: &RunConfig,
     pre: &Preflight,
-    resume: Option<&Resume>,
+    resume: Option<Resume>,
     uploader: &Uploader,
     reporter: &Reporter,
     delta: Option<&state::Delta>,
@@ -444,7 +453,8 @@ fn pipeline(
         // The sender moves into the reader thread, so the channel closes
         // (and the uploader ends) when the reader is done.
         let reader = scope.spawn(move || {
-            preflight::plan(pre, false, resume, |item| {
+            let mut resume = resume;
+            preflight::plan(pre, false, resume.as_mut(), |item| {
                 let item = match delta {
                     Some(d) => d.classify(item),
                     None => item,

@@ -9,9 +9,8 @@
 //! slot (a 64-bit hash of each code and its first row, see `CodeSet`),
 //! about 22 bytes per row; never the rows. It must not touch the network.
 
-use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Mutex, mpsc};
 use std::time::SystemTime;
 
 use crate::customer::Customer;
@@ -20,6 +19,7 @@ use crate::input::reader::{CsvReader, Record};
 use crate::input::{self, InputError, InputInfo, InputOptions};
 use crate::journal::Resume;
 use crate::outcome::{Outcome, Status};
+use crate::spill::{self, Scratch, Sorted, Spill};
 use crate::validate::{self, ChangeTally, Problem, Validation};
 
 /// How many example lines are kept per kind of problem for the report.
@@ -46,9 +46,11 @@ pub struct Preflight {
     pub valid: u64,
     /// Header names that matched no field.
     pub unknown_columns: Vec<String>,
-    /// Every code's hash ([`code_hash`]) with the row it first appears on,
-    /// so the second pass can name the first row of a duplicate.
-    codes: CodeSet,
+    /// Rows whose code came earlier, by row: read once, by [`plan`] or
+    /// [`Preflight::take_duplicates`].
+    duplicates: Mutex<Option<Sorted<Duplicate>>>,
+    /// Where temporary files go.
+    scratch: Scratch,
     stamp: FileStamp,
 }
 
@@ -61,13 +63,20 @@ pub struct ProblemTally {
 impl ProblemTally {
     fn add(&mut self, line: u64, problems: &[Problem]) {
         for p in problems {
-            let kind = problem_kind(p);
-            let entry = self.kinds.entry(kind).or_default();
-            entry.0 += 1;
-            if entry.1.len() < EXAMPLES_PER_PROBLEM {
-                entry.1.push(line);
-            }
+            self.add_rows(p, 1, &[line]);
         }
+    }
+
+    /// Counts `rows` rows with `problem`, `lines` being the first of them.
+    fn add_rows(&mut self, problem: &Problem, rows: u64, lines: &[u64]) {
+        if rows == 0 {
+            return;
+        }
+        let entry = self.kinds.entry(problem_kind(problem)).or_default();
+        entry.0 += rows;
+        entry.1.extend(lines);
+        entry.1.sort_unstable();
+        entry.1.truncate(EXAMPLES_PER_PROBLEM);
     }
 
     /// `(kind, rows, first lines)`, most frequent first.
@@ -115,6 +124,43 @@ impl Preflight {
     pub fn invalid(&self) -> u64 {
         self.rows - self.valid
     }
+
+    /// The rows whose code came earlier, by row number, with the first
+    /// row of their code. There is one such list: `None` once taken
+    /// (here or by [`plan`]).
+    pub fn take_duplicates(&self) -> Option<Duplicates<'_>> {
+        let rows = self
+            .duplicates
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()?;
+        Some(Duplicates { pre: self, rows })
+    }
+}
+
+/// The duplicate rows of a [`Preflight`], in row order.
+#[derive(Debug)]
+pub struct Duplicates<'a> {
+    pre: &'a Preflight,
+    rows: Sorted<Duplicate>,
+}
+
+impl Iterator for Duplicates<'_> {
+    type Item = Result<Duplicate, InputError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let next = self.rows.next()?;
+        Some(next.map_err(|e| self.pre.spill_error(e)))
+    }
+}
+
+impl Preflight {
+    fn spill_error(&self, source: std::io::Error) -> InputError {
+        InputError::Spill {
+            dir: self.scratch.dir.clone(),
+            source,
+        }
+    }
 }
 
 /// One row, ready for the next stage.
@@ -159,106 +205,131 @@ fn stamp(path: &Path) -> Result<FileStamp, InputError> {
     })
 }
 
-fn code_hash(code: &str) -> u64 {
-    // Fixed keys, so both passes agree.
-    BuildHasherDefault::<DefaultHasher>::default().hash_one(code)
+/// One non-empty code seen by the first pass. Sorted by hash, then row, so
+/// every code's rows come together, first row first.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct CodeSeen {
+    /// 128-bit hash of the normalized code: equal hashes of different
+    /// codes are as likely as a random bit flip in memory (about 1 in
+    /// 10^27 at a million rows), so they count as the same code.
+    hash: u128,
+    row: u64,
+    /// The physical line, with [`VALID_BIT`] set if the row broke no other
+    /// rule.
+    line_valid: u64,
 }
 
-/// Code hashes with their first rows: open addressing with linear probing
-/// in one `Vec<Slot>`, 16 bytes a slot, filled up to 4/5 and sized from
-/// the file early on, so it is not rebuilt while it is large.
-///
-/// Why not a `HashMap<u64, u64>` from code to first row, as before:
-/// power-of-two sizes that leave up to half the slots empty, and old and
-/// new table held together while it doubles. Peak RSS of `validate` at 1M
-/// rows went from 58 MB with the map to about 32 MB with this table.
-#[derive(Debug)]
-struct CodeSet {
-    /// Open addressing; a hash of `0` marks an empty slot (a hash of 0 is
-    /// stored as 1). Hash and first row share a slot, so a lookup costs one
-    /// cache miss, not two (the set is far larger than the caches).
-    slots: Vec<Slot>,
-    len: usize,
+/// Marks a row that broke no rule but being a duplicate (lines never reach
+/// 2^63).
+const VALID_BIT: u64 = 1 << 63;
+
+impl CodeSeen {
+    fn new(code: &str, row: u64, line: u64, valid: bool) -> CodeSeen {
+        CodeSeen {
+            hash: xxhash_rust::xxh3::xxh3_128(code.as_bytes()),
+            row,
+            line_valid: line | if valid { VALID_BIT } else { 0 },
+        }
+    }
 }
 
-/// One code: its hash and the row it was first seen on (saturating at
-/// u32::MAX), so one streaming pass can say "duplicate of row N".
-#[derive(Debug, Clone, Copy, Default)]
-struct Slot {
-    hash: u64,
-    first: u32,
-}
-
-impl CodeSet {
-    /// Most slots in use, in fifths: linear probing stays at a probe or two
-    /// on average below that.
-    const MAX_LOAD_FIFTHS: usize = 4;
-
-    fn new() -> CodeSet {
-        CodeSet {
-            slots: vec![Slot::default(); 1024],
-            len: 0,
-        }
+impl spill::Record for CodeSeen {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.hash.to_le_bytes());
+        out.extend_from_slice(&self.row.to_le_bytes());
+        out.extend_from_slice(&self.line_valid.to_le_bytes());
     }
 
-    /// Makes room for `total` codes in all, if that needs more slots.
-    fn reserve(&mut self, total: usize) {
-        let want = total.saturating_mul(5) / Self::MAX_LOAD_FIFTHS + 1;
-        if want > self.slots.len() {
-            self.rebuild(want);
-        }
-    }
-
-    /// The row `hash` was first seen on, if it was seen.
-    fn first_row(&self, hash: u64) -> Option<u64> {
-        let slot = self.slots[self.slot_of(hash)];
-        (slot.hash != 0).then_some(u64::from(slot.first))
-    }
-
-    /// Adds `hash` first seen on `row`; if it was there already, the row
-    /// it was first seen on.
-    fn insert(&mut self, hash: u64, row: u64) -> Result<(), u64> {
-        if (self.len + 1) * 5 > self.slots.len() * Self::MAX_LOAD_FIFTHS {
-            self.rebuild(self.slots.len() * 2);
-        }
-        let i = self.slot_of(hash);
-        let slot = &mut self.slots[i];
-        if slot.hash != 0 {
-            return Err(u64::from(slot.first));
-        }
-        *slot = Slot {
-            hash: hash.max(1),
-            first: u32::try_from(row).unwrap_or(u32::MAX),
+    fn decode(input: &mut impl std::io::BufRead) -> std::io::Result<Option<Self>> {
+        let Some(bytes) = spill::read_array::<32>(input)? else {
+            return Ok(None);
         };
-        self.len += 1;
-        Ok(())
+        let [lo, hi, row, line_valid] = spill::u64s::<4>(&bytes);
+        Ok(Some(CodeSeen {
+            hash: u128::from(lo) | (u128::from(hi) << 64),
+            row,
+            line_valid,
+        }))
+    }
+}
+
+/// A row whose code appeared on an earlier row. Sorted by row, so the
+/// second pass (or the results of a one-pass `validate`) meets them in
+/// input order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duplicate {
+    /// The repeating row.
+    pub row: u64,
+    /// The first row with the same code: the one that is sent.
+    pub first: u64,
+}
+
+impl spill::Record for Duplicate {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.row.to_le_bytes());
+        out.extend_from_slice(&self.first.to_le_bytes());
     }
 
-    /// The slot holding `hash`, or the empty slot where it would go.
-    fn slot_of(&self, hash: u64) -> usize {
-        let hash = hash.max(1);
-        let n = self.slots.len();
-        // Hashes are uniform, so their high bits pick the slot (Lemire's
-        // multiply-shift: any table size, no modulo).
-        let mut i = ((u128::from(hash) * n as u128) >> 64) as usize;
-        loop {
-            match self.slots[i].hash {
-                0 => return i,
-                h if h == hash => return i,
-                _ => i = if i + 1 == n { 0 } else { i + 1 },
+    fn decode(input: &mut impl std::io::BufRead) -> std::io::Result<Option<Self>> {
+        let Some(bytes) = spill::read_array::<16>(input)? else {
+            return Ok(None);
+        };
+        let [row, first] = spill::u64s::<2>(&bytes);
+        Ok(Some(Duplicate { row, first }))
+    }
+}
+
+impl Duplicate {
+    /// The problem the row gets.
+    pub fn problem(&self) -> Problem {
+        duplicate_problem(self.first)
+    }
+}
+
+/// What the duplicate check found, and the repeating rows by row number.
+struct DuplicateScan {
+    rows: Sorted<Duplicate>,
+    count: u64,
+    /// Duplicates that broke no other rule: they were counted valid.
+    were_valid: u64,
+    /// The first few lines, for the report.
+    first_lines: Vec<u64>,
+}
+
+/// Sorts the codes the first pass saw and lists every row whose code came
+/// earlier, with the first row. Memory: the spill budget, not the file.
+fn find_duplicates(codes: Spill<CodeSeen>, scratch: &Scratch) -> std::io::Result<DuplicateScan> {
+    let mut rows = Spill::new(scratch);
+    let (mut count, mut were_valid, mut first_lines) = (0, 0, Vec::new());
+    let mut current: Option<(u128, u64)> = None;
+    for seen in codes.sorted()? {
+        let seen = seen?;
+        match current {
+            Some((hash, first)) if hash == seen.hash => {
+                count += 1;
+                if seen.line_valid & VALID_BIT != 0 {
+                    were_valid += 1;
+                }
+                let line = seen.line_valid & !VALID_BIT;
+                let at = first_lines.partition_point(|l| *l < line);
+                if at < EXAMPLES_PER_PROBLEM {
+                    first_lines.insert(at, line);
+                    first_lines.truncate(EXAMPLES_PER_PROBLEM);
+                }
+                rows.push(Duplicate {
+                    row: seen.row,
+                    first,
+                })?;
             }
+            _ => current = Some((seen.hash, seen.row)),
         }
     }
-
-    fn rebuild(&mut self, slots: usize) {
-        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); slots]);
-        self.len = 0;
-        for slot in old.into_iter().filter(|s| s.hash != 0) {
-            let i = self.slot_of(slot.hash);
-            self.slots[i] = slot;
-            self.len += 1;
-        }
-    }
+    Ok(DuplicateScan {
+        rows: rows.sorted()?,
+        count,
+        were_valid,
+        first_lines,
+    })
 }
 
 /// Maps and checks one record; shared by both passes so they agree.
@@ -362,34 +433,48 @@ fn read_batches(
     }
 }
 
-/// First pass: reads and validates the whole file; no row is kept.
-pub fn scan(path: &Path, options: &InputOptions) -> Result<Preflight, InputError> {
-    scan_inner(path, options, None)
+/// First pass: reads and validates the whole file; no row is kept. The
+/// duplicate check sorts the codes, in temporary files in `scratch` when
+/// they outgrow its budget.
+pub fn scan(
+    path: &Path,
+    options: &InputOptions,
+    scratch: &Scratch,
+) -> Result<Preflight, InputError> {
+    scan_inner(path, options, scratch, None)
 }
 
 /// One pass for `validate` / `--dry-run`: [`scan`] that also hands every
-/// row's final outcome (`valid` or `invalid`) to `emit`, in input order, so
-/// the file is read once. Stops emitting (and reading) when `emit` returns
-/// false.
+/// row's outcome (`valid` or `invalid`) to `emit`, in input order, so the
+/// file is read once. Stops emitting (and reading) when `emit` returns
+/// false. Repeated codes are known only at the end: the emitted outcomes
+/// leave them out, and [`Preflight::take_duplicates`] lists them (the
+/// counts and problems of the returned preflight include them).
 pub fn scan_and_check(
     path: &Path,
     options: &InputOptions,
+    scratch: &Scratch,
     mut emit: impl FnMut(Outcome) -> bool,
 ) -> Result<Preflight, InputError> {
-    scan_inner(path, options, Some(&mut emit))
+    scan_inner(path, options, scratch, Some(&mut emit))
 }
 
 fn scan_inner(
     path: &Path,
     options: &InputOptions,
+    scratch: &Scratch,
     mut emit: Option<&mut dyn FnMut(Outcome) -> bool>,
 ) -> Result<Preflight, InputError> {
+    let spill_error = |source| InputError::Spill {
+        dir: scratch.dir.clone(),
+        source,
+    };
     let before = stamp(path)?;
     let opened = input::open(path, options)?;
     let (mut reader, info) = (opened.reader, opened.info);
     let mut checker = Checker::new(opened.mapping);
     let mapping_description = info.describe(&checker.mapping);
-    let mut codes = CodeSet::new();
+    let mut codes = Spill::new(scratch);
     let mut changes = ChangeTally::default();
     let mut problems = ProblemTally::default();
     let mut count = 0;
@@ -406,15 +491,11 @@ fn scan_inner(
                 let rows = &mut checker;
                 count += 1;
                 changes.add(&rows.checked.changes);
-                if count == SIZE_SAMPLE_ROWS {
-                    reserve_for_file(&mut codes, before.len, record);
-                }
                 let code = rows.customer.code();
                 if !code.is_empty() {
-                    let hash = code_hash(code);
-                    if let Err(first) = codes.insert(hash, record.row) {
-                        rows.problems.push(duplicate_problem(first));
-                    }
+                    let seen =
+                        CodeSeen::new(code, record.row, record.line, rows.problems.is_empty());
+                    codes.push(seen).map_err(spill_error)?;
                 }
                 if rows.problems.is_empty() {
                     valid += 1;
@@ -439,6 +520,13 @@ fn scan_inner(
         }
         Ok(())
     })?;
+    let duplicates = find_duplicates(codes, scratch).map_err(spill_error)?;
+    valid -= duplicates.were_valid;
+    problems.add_rows(
+        &duplicate_problem(0),
+        duplicates.count,
+        &duplicates.first_lines,
+    );
     Ok(Preflight {
         path: path.to_owned(),
         options: options.clone(),
@@ -449,28 +537,10 @@ fn scan_inner(
         rows: count,
         valid,
         unknown_columns: checker.mapping.unknown_columns().to_vec(),
-        codes,
+        duplicates: Mutex::new(Some(duplicates.rows)),
+        scratch: scratch.clone(),
         stamp: before,
     })
-}
-
-/// Rows read before [`CodeSet`] is sized from the file.
-const SIZE_SAMPLE_ROWS: u64 = 1024;
-
-/// Sizes `codes` for the rows the file likely holds, judged by the bytes
-/// the first rows took (before `record`, the sample's last row).
-fn reserve_for_file(codes: &mut CodeSet, file_len: u64, record: &Record) {
-    let Some(read) = record
-        .fields
-        .position()
-        .map(|p| p.byte())
-        .filter(|b| *b > 0)
-    else {
-        return;
-    };
-    // A tenth more than the estimate: rows vary in length.
-    let rows = file_len.saturating_mul(SIZE_SAMPLE_ROWS) / read * 11 / 10;
-    codes.reserve(usize::try_from(rows).unwrap_or(usize::MAX));
 }
 
 fn duplicate_problem(first: u64) -> Problem {
@@ -487,7 +557,7 @@ fn duplicate_problem(first: u64) -> Problem {
 pub fn plan(
     pre: &Preflight,
     dry_run: bool,
-    resume: Option<&Resume>,
+    mut resume: Option<&mut Resume>,
     mut emit: impl FnMut(Planned) -> bool,
 ) -> Result<(), InputError> {
     if stamp(&pre.path)? != pre.stamp {
@@ -497,24 +567,30 @@ pub fn plan(
             message: "the file changed while it was being checked; wait until it is completely written and run again".into(),
         });
     }
+    let mut duplicates = pre.take_duplicates().ok_or_else(|| InputError::Csv {
+        path: pre.path.clone(),
+        line: 1,
+        message: "internal error: the file was planned twice from one check".into(),
+    })?;
+    let mut next_duplicate = duplicates.next().transpose()?;
     let mut rows = RowChecker::open(&pre.path, &pre.options)?;
     while rows.next()? {
         let row = rows.record.row;
         let line = rows.record.line;
         let code = rows.checker.customer.code().to_owned();
-        if !code.is_empty() {
-            match pre.codes.first_row(code_hash(&code)) {
-                Some(first) if first != row => {
-                    rows.checker.problems.push(duplicate_problem(first));
-                }
-                _ => {}
-            }
+        if let Some(duplicate) = next_duplicate.as_ref().filter(|d| d.row == row) {
+            rows.checker.problems.push(duplicate.problem());
+            next_duplicate = duplicates.next().transpose()?;
         }
-        let earlier = resume
-            .and_then(|r| r.done.get(&row))
-            .filter(|o| o.code == code);
-        let item = if let Some(done) = earlier {
-            Planned::Done(done.clone())
+        let earlier = match resume.as_deref_mut() {
+            Some(r) => r.finished(row).map_err(|source| InputError::Spill {
+                dir: r.dir().to_owned(),
+                source,
+            })?,
+            None => None,
+        };
+        let item = if let Some(done) = earlier.filter(|o| o.code == code) {
+            Planned::Done(done)
         } else if !rows.checker.problems.is_empty() {
             let error = validate::describe(&rows.checker.problems);
             Planned::Done(Outcome::local(row, line, code, Status::Invalid, error))
@@ -527,7 +603,7 @@ pub fn plan(
                 String::new(),
             ))
         } else {
-            let in_doubt = resume.is_some_and(|r| r.in_doubt.contains(&row));
+            let in_doubt = resume.as_ref().is_some_and(|r| r.is_in_doubt(row));
             Planned::Send {
                 row,
                 line,
@@ -549,37 +625,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn code_set_finds_repeats_through_growth_and_reserve() {
-        let mut set = CodeSet::new();
-        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
-        let keys: Vec<u64> = (0..5000).map(|_| next()).collect();
-        for (i, &k) in keys.iter().enumerate() {
-            if i == 1500 {
-                set.reserve(20_000);
-            }
-            assert_eq!(set.insert(k, i as u64 + 1), Ok(()), "new key {i}");
-        }
-        for (i, &k) in keys.iter().enumerate() {
-            assert_eq!(
-                set.insert(k, 99_999),
-                Err(i as u64 + 1),
-                "first row of key {i}"
-            );
-        }
-        // 0 marks an empty slot; a hash of 0 still counts once.
-        assert_eq!(set.insert(0, 7), Ok(()));
-        assert_eq!(set.insert(0, 8), Err(7));
-        assert_eq!(set.len, keys.len() + 1);
-        assert!(set.len * 5 <= set.slots.len() * CodeSet::MAX_LOAD_FIFTHS);
-    }
-
-    #[test]
     fn scan_counts_and_plan_marks_repeated_codes() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
@@ -588,7 +633,12 @@ mod tests {
             "CustomerCode,Name\nA,Ann\nA,Ann again\nB,\nB,Bob\nC,Cas\n",
         )
         .unwrap();
-        let pre = scan(&path, &InputOptions::default()).unwrap();
+        let pre = scan(
+            &path,
+            &InputOptions::default(),
+            &Scratch::in_dir(dir.path()),
+        )
+        .unwrap();
         assert_eq!((pre.rows, pre.valid), (5, 2));
         let kinds = pre.problems.iter();
         let duplicates = kinds
@@ -620,21 +670,90 @@ mod tests {
         assert!(seen[3].1.contains("duplicate of row 3"), "{seen:?}");
     }
 
+    /// Plan's outcomes as (status, error) per row.
+    fn planned(pre: &Preflight) -> Vec<(Status, String)> {
+        let mut seen = Vec::new();
+        plan(pre, true, None, |item| {
+            let Planned::Done(o) = item else {
+                panic!("a dry run sends nothing")
+            };
+            seen.push((o.status, o.error));
+            true
+        })
+        .unwrap();
+        seen
+    }
+
     #[test]
-    fn the_code_set_is_sized_from_the_first_rows() {
-        let mut record = Record::default();
-        let mut pos = csv::Position::new();
-        // The sample took 20 bytes a row; the file holds 100 times as much.
-        pos.set_byte(20 * SIZE_SAMPLE_ROWS);
-        record.fields.set_position(Some(pos));
-        let mut set = CodeSet::new();
-        reserve_for_file(&mut set, 100 * 20 * SIZE_SAMPLE_ROWS, &record);
-        let rows = 100 * SIZE_SAMPLE_ROWS as usize;
-        assert!(set.slots.len() * CodeSet::MAX_LOAD_FIFTHS >= rows * 5);
-        assert!(set.slots.len() < rows * 2, "{} slots", set.slots.len());
-        // No position (or nothing read): left alone.
-        let mut set = CodeSet::new();
-        reserve_for_file(&mut set, 1 << 30, &Record::default());
-        assert_eq!(set.slots.len(), 1024);
+    fn duplicates_are_exact_when_the_codes_spill_to_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let mut text = String::from("CustomerCode,Name\n");
+        let mut first_row = std::collections::HashMap::new();
+        let mut expected = Vec::new();
+        for row in 1..=600u64 {
+            let code = format!("C{}", (row * 7) % 250);
+            let name = if row % 11 == 0 { "" } else { "Ann" };
+            text.push_str(&format!("{code},{name}\n"));
+            match first_row.get(&code) {
+                Some(first) => expected.push(Duplicate { row, first: *first }),
+                None => {
+                    first_row.insert(code, row);
+                }
+            }
+        }
+        std::fs::write(&path, text).unwrap();
+        let options = InputOptions::default();
+        // A budget of a few records: dozens of runs, merged.
+        let tiny = Scratch {
+            dir: dir.path().join("scratch"),
+            budget: 100,
+        };
+        std::fs::create_dir(&tiny.dir).unwrap();
+        let roomy = Scratch::in_dir(dir.path());
+
+        let mut emitted = 0;
+        let spilled = scan_and_check(&path, &options, &tiny, |_| {
+            emitted += 1;
+            true
+        })
+        .unwrap();
+        assert_eq!(emitted, 600);
+        let found: Vec<Duplicate> = spilled
+            .take_duplicates()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(found, expected);
+        assert!(spilled.take_duplicates().is_none(), "read once");
+        let in_memory = scan(&path, &options, &roomy).unwrap();
+        assert_eq!(
+            (spilled.rows, spilled.valid),
+            (in_memory.rows, in_memory.valid)
+        );
+        assert_eq!(spilled.problems.iter(), in_memory.problems.iter());
+        let duplicate_kind = spilled
+            .problems
+            .iter()
+            .into_iter()
+            .find(|(k, _, _)| k.contains("duplicate"));
+        assert_eq!(
+            duplicate_kind.map(|(_, n, lines)| (n, lines.to_vec())),
+            Some((
+                expected.len() as u64,
+                vec![
+                    expected[0].row + 1,
+                    expected[1].row + 1,
+                    expected[2].row + 1
+                ]
+            ))
+        );
+        let spilled = scan(&path, &options, &tiny).unwrap();
+        assert_eq!(planned(&spilled), planned(&in_memory));
+        assert_eq!(
+            std::fs::read_dir(&tiny.dir).unwrap().count(),
+            0,
+            "no temporary file left behind"
+        );
     }
 }

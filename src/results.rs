@@ -12,7 +12,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
-use crate::outcome::Outcome;
+use crate::outcome::{Outcome, Status};
 
 /// The header of the results file.
 pub const HEADER: [&str; 8] = [
@@ -137,7 +137,21 @@ impl ResultsWriter {
 
     /// Flushes, syncs and renames the file into place. Fails if a row is
     /// missing, so a results file is never silently incomplete.
-    pub fn finish(mut self, expected_rows: u64) -> io::Result<PathBuf> {
+    pub fn finish(self, expected_rows: u64) -> io::Result<PathBuf> {
+        self.finish_adding(expected_rows, std::iter::empty())
+    }
+
+    /// [`ResultsWriter::finish`] after adding a problem to rows already
+    /// written: `problems` gives `(row, problem)` in increasing row order;
+    /// a `valid` row becomes `invalid`, and the problem is appended to the
+    /// row's error. For what is known only after every row was written
+    /// (repeated codes in a one-pass `validate`); costs a rewrite of the
+    /// file only when there is a problem to add.
+    pub fn finish_adding(
+        mut self,
+        expected_rows: u64,
+        problems: impl Iterator<Item = io::Result<(u64, String)>>,
+    ) -> io::Result<PathBuf> {
         if let Some((row, _)) = self.pending.first_key_value() {
             return Err(io::Error::other(format!(
                 "internal error: row {} has no outcome but row {row} does",
@@ -151,12 +165,70 @@ impl ResultsWriter {
             )));
         }
         self.out.flush()?;
-        let file = self.out.get_ref().get_ref();
-        file.sync_all()?;
-        std::fs::rename(&self.tmp, &self.path)?;
+        let mut problems = problems.peekable();
+        if problems.peek().is_none() {
+            self.out.get_ref().get_ref().sync_all()?;
+            std::fs::rename(&self.tmp, &self.path)?;
+        } else {
+            let amended = self.tmp.with_extension("amended.tmp");
+            let result = add_problems(&self.tmp, &amended, problems)
+                .and_then(|()| std::fs::rename(&amended, &self.path));
+            if result.is_err() {
+                let _ = std::fs::remove_file(&amended);
+            }
+            result?;
+            std::fs::remove_file(&self.tmp)?;
+        }
         self.finished = true;
         Ok(self.path.clone())
     }
+}
+
+/// Copies the results file `from` to `to`, adding `problems` on the way
+/// (see [`ResultsWriter::finish_adding`]), and syncs `to`.
+fn add_problems(
+    from: &Path,
+    to: &Path,
+    problems: impl Iterator<Item = io::Result<(u64, String)>>,
+) -> io::Result<()> {
+    let mut problems = problems;
+    let mut input = csv::Reader::from_path(from)?;
+    let mut out = csv::Writer::from_writer(BufWriter::new(create_private(to)?));
+    out.write_record(HEADER)?;
+    let mut record = csv::StringRecord::new();
+    let (status, error) = (3, 7);
+    let mut next = problems.next().transpose()?;
+    while input.read_record(&mut record)? {
+        let row: u64 = record[0].parse().map_err(|_| {
+            io::Error::other(format!(
+                "{}: row {:?} is not a number",
+                from.display(),
+                &record[0]
+            ))
+        })?;
+        let Some((_, problem)) = next.take_if(|(next_row, _)| *next_row == row) else {
+            out.write_record(&record)?;
+            continue;
+        };
+        let mut cells: Vec<String> = record.iter().map(str::to_owned).collect();
+        if cells[status] == Status::Valid.as_str() {
+            cells[status] = Status::Invalid.as_str().to_owned();
+        }
+        cells[error] = if cells[error].is_empty() {
+            neutralize(&problem).into_owned()
+        } else {
+            format!("{}; {problem}", cells[error])
+        };
+        out.write_record(&cells)?;
+        next = problems.next().transpose()?;
+    }
+    if let Some((row, _)) = next {
+        return Err(io::Error::other(format!(
+            "internal error: a problem for row {row}, which has no results line"
+        )));
+    }
+    out.flush()?;
+    out.get_ref().get_ref().sync_all()
 }
 
 impl Drop for ResultsWriter {
@@ -170,7 +242,6 @@ impl Drop for ResultsWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Status;
 
     fn outcome(row: u64) -> Outcome {
         Outcome::local(
@@ -213,6 +284,64 @@ mod tests {
             0,
             "temp file removed"
         );
+    }
+
+    #[test]
+    fn problems_found_after_writing_mark_rows_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut w = ResultsWriter::create(&path).unwrap();
+        for row in 1..=4 {
+            w.push(outcome(row)).unwrap();
+        }
+        let mut already_invalid = outcome(5);
+        (already_invalid.status, already_invalid.error) =
+            (Status::Invalid, "Name: is required".into());
+        w.push(already_invalid).unwrap();
+        let problems = [
+            (2, "CustomerCode: repeated".to_owned()),
+            (5, "CustomerCode: repeated".to_owned()),
+        ];
+        w.finish_adding(5, problems.into_iter().map(Ok)).unwrap();
+        let mut rows = csv::Reader::from_path(&path).unwrap();
+        let rows: Vec<(String, String)> = rows
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[3].to_owned(), r[7].to_owned())
+            })
+            .collect();
+        let expected = [
+            ("valid", ""),
+            ("invalid", "CustomerCode: repeated"),
+            ("valid", ""),
+            ("valid", ""),
+            ("invalid", "Name: is required; CustomerCode: repeated"),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(s, e)| (s.to_string(), e.to_string()))
+            .collect();
+        assert_eq!(rows, expected);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "temporary files removed"
+        );
+    }
+
+    #[test]
+    fn a_problem_for_a_row_that_is_not_there_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv");
+        let mut w = ResultsWriter::create(&path).unwrap();
+        w.push(outcome(1)).unwrap();
+        assert!(
+            w.finish_adding(1, [Ok((7, "x".to_owned()))].into_iter())
+                .is_err()
+        );
+        assert!(!path.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

@@ -275,6 +275,18 @@ pub enum InputError {
         #[source]
         source: std::io::Error,
     },
+    /// A temporary file (for sorting codes or outcomes by row in flat
+    /// memory) could not be written or read.
+    #[error(
+        "{dir}: cannot use temporary files there ({source}); free some disk space or write the results elsewhere (--results)"
+    )]
+    Spill {
+        /// The directory of the temporary files.
+        dir: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
     /// The file has no header row.
     #[error(
         "{path}: the file is empty; it needs a header row naming the columns (e.g. CustomerCode,Name,...)"
