@@ -25,7 +25,10 @@ The five measurements (DESIGN.md, "Performance targets"; issue 7):
   (4) --rate 50 against a sandbox enforcing 50/s with burst 5: achieved
       rows/s / 50, and the share of 429 answers;
   (5) time from starting the process to the sandbox seeing its first
-      request, on a 10-row file.
+      request, on a 10-row file;
+  (6) peak RSS of a whole `import` and of a `--resume` after the import
+      was killed halfway, at two sizes: memory must stay flat in the
+      upload path and with an earlier run's journal too.
 """
 
 from __future__ import annotations
@@ -196,11 +199,13 @@ class Sandbox:
         self.close()
 
 
-def import_cmd(a: argparse.Namespace, path: Path, url: str, extra: list[str]) -> list[str]:
+def import_cmd(
+    a: argparse.Namespace, path: Path, url: str, extra: list[str], resume: bool = False
+) -> list[str]:
     results = a.work / f"{path.stem}.results.csv"
     return [
         a.bin, "import", str(path), "--api-url", url, "--results", str(results),
-        "--force", "--quiet", *extra,
+        "--resume" if resume else "--force", "--quiet", *extra,
     ]
 
 
@@ -221,7 +226,7 @@ def mb(kb: int) -> str:
     return f"{kb / 1024:.1f} MB"
 
 
-# --- the five measurements ---------------------------------------------------
+# --- the measurements ---------------------------------------------------
 
 
 def m1_and_2(a: argparse.Namespace, budget: Budget) -> list[dict]:
@@ -355,6 +360,62 @@ def m5(a: argparse.Namespace, budget: Budget) -> dict:
     }
 
 
+def kill_halfway(cmd: list[str], sb: Sandbox, rows: int, budget: Budget) -> None:
+    """Starts `cmd` and SIGKILLs it once the sandbox has created half of
+    `rows` (a crash mid-run, leaving a journal to resume)."""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env_with_key())
+    try:
+        deadline = time.monotonic() + budget.left(120)
+        while sb.stats()["creates"] < rows // 2:
+            if proc.poll() is not None:
+                raise BenchError(f"the import to be killed ended by itself ({proc.returncode})")
+            if time.monotonic() > deadline:
+                raise BenchError("the import to be killed did not get halfway in time")
+            time.sleep(0.02)
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def m6(a: argparse.Namespace, budget: Budget) -> dict:
+    extra = ["--concurrency", str(CONCURRENCY), "--rate", "1000000"]
+    peaks = {}
+    for rows in (a.mid, a.import_rows):
+        path = rows_file(a, rows)
+        with Sandbox(a.bin, [], budget) as sb:
+            full = checked(
+                run(import_cmd(a, path, sb.url, extra), budget, 120, env_with_key(), rss=True),
+                f"import {path.name}",
+            )
+        with Sandbox(a.bin, [], budget) as sb:
+            # Paced to take about four seconds, so halfway is seen in time.
+            paced = ["--concurrency", str(CONCURRENCY), "--rate", str(max(rows // 4, 1))]
+            kill_halfway(import_cmd(a, path, sb.url, paced), sb, rows, budget)
+            resumed = checked(
+                run(import_cmd(a, path, sb.url, extra, resume=True), budget, 120,
+                    env_with_key(), rss=True),
+                f"import --resume {path.name}",
+            )
+            created = sb.stats()["creates"]
+        if created != rows:
+            raise BenchError(f"kill and resume created {created} of {rows} rows")
+        peaks[rows] = (full.max_rss_kb, resumed.max_rss_kb)
+    (imp_mid, res_mid), (imp_big, res_big) = peaks[a.mid], peaks[a.import_rows]
+    growth = max(imp_big - imp_mid, res_big - res_mid)
+    flat = growth <= 2 * 1024
+    return {
+        "id": 6,
+        "what": f"peak RSS of import / --resume, {a.mid} and {a.import_rows} rows",
+        "measured": f"{mb(imp_mid)} / {mb(res_mid)}; {mb(imp_big)} / {mb(res_big)}",
+        "target": "<= 64 MB, flat",
+        "met": max(imp_big, res_big) <= 64 * 1024 and flat,
+        "note": "" if flat else "grows",
+        "values": {"import_mid_kb": imp_mid, "resume_mid_kb": res_mid,
+                   "import_big_kb": imp_big, "resume_big_kb": res_big},
+    }
+
+
 # --- report --------------------------------------------------------------------
 
 
@@ -398,6 +459,8 @@ def main() -> int:
     p.add_argument("--mid", type=int, required=True)
     p.add_argument("--upload", type=int, required=True)
     p.add_argument("--rate-rows", type=int, required=True)
+    p.add_argument("--import-rows", type=int, required=True,
+                   help="the larger size of (6), beside --mid")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--budget", type=float, default=240, help="seconds for all measurements")
     a = p.parse_args()
@@ -407,7 +470,7 @@ def main() -> int:
     sys.stdout.flush()
     try:
         rows = m1_and_2(a, budget)
-        rows += [m3(a, budget), m4(a, budget), m5(a, budget)]
+        rows += [m3(a, budget), m4(a, budget), m5(a, budget), m6(a, budget)]
     except BenchError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 2

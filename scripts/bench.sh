@@ -3,8 +3,8 @@
 # "Performance"): builds release, generates the inputs, runs the five
 # measurements and prints one table of ratios measured in this run.
 #
-#   scripts/bench.sh            full run: 1M-row files, about a minute of
-#                               measuring after the build
+#   scripts/bench.sh            full run: 1M-row files, about two minutes
+#                               of measuring after the build
 #   scripts/bench.sh --tiny     a few hundred rows, seconds: proves the script
 #                               works (tests/cli/bench.rs runs this); the
 #                               figures mean nothing
@@ -58,14 +58,15 @@ else
 fi
 
 if [[ $tiny == 1 ]]; then
-    # big, mid (for the RSS comparison), upload, rate-limited upload
-    sizes=(300 100 200 20)
+    # big, mid (for the RSS comparisons), upload, rate-limited upload,
+    # import and resume (RSS beside mid)
+    sizes=(300 100 200 20 200)
     reps=1
     budget=60
 else
-    sizes=(1000000 100000 4000 1000)
+    sizes=(1000000 100000 4000 1000 400000)
     reps=3
-    budget=240
+    budget=270
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/notify-import-bench.XXXXXX")
@@ -78,5 +79,6 @@ done
 python3 "$root/scripts/bench.py" \
     --bin "$bin" --walk "$walk" --work "$work" \
     --big "${sizes[0]}" --mid "${sizes[1]}" --upload "${sizes[2]}" --rate-rows "${sizes[3]}" \
+    --import-rows "${sizes[4]}" \
     --reps "$reps" --budget "$budget" \
     $([[ $tiny == 1 ]] && echo --tiny) ${extra[@]+"${extra[@]}"}

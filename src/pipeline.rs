@@ -446,15 +446,24 @@ fn pipeline(
     delta: Option<&state::Delta>,
 ) -> Result<(Counts, std::path::PathBuf, Option<InputError>), SetupError> {
     let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
+    let window = results::Window::new(results::WINDOW_ROWS);
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
     let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
 
     let (mut counts, write_err, read_err) = std::thread::scope(|scope| {
         // The sender moves into the reader thread, so the channel closes
         // (and the uploader ends) when the reader is done.
+        let window = &window;
         let reader = scope.spawn(move || {
             let mut resume = resume;
             preflight::plan(pre, false, resume.as_mut(), |item| {
+                let row = match &item {
+                    Planned::Send { row, .. } => *row,
+                    Planned::Done(outcome) => outcome.row,
+                };
+                if !window.admit(row) {
+                    return false;
+                }
                 let item = match delta {
                     Some(d) => d.classify(item),
                     None => item,
@@ -473,6 +482,12 @@ fn pipeline(
                 reporter.row_done();
                 if err.is_none() {
                     err = writer.push(outcome).err();
+                    match err {
+                        None => window.written(writer.rows_written()),
+                        // Nothing more reaches the file: stop the reader
+                        // instead of letting it wait for the window.
+                        Some(_) => window.close(),
+                    }
                 }
             }
             (counts, err)

@@ -4,13 +4,16 @@
 //! neutralization against spreadsheet formulas, writing to a temporary file
 //! (mode 0600) that is renamed into place only when complete, and putting
 //! outcomes that arrive out of order back in input order. The reorder
-//! buffer holds only the rows that overtook an earlier one (bounded by the
-//! upload concurrency), never the whole file. It must not decide outcomes.
+//! buffer holds only the rows that overtook an earlier one, and
+//! [`Window`] keeps rows from being started more than [`WINDOW_ROWS`]
+//! ahead of the results file, so one slow row cannot make the buffer grow
+//! with the file. It must not decide outcomes.
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex, PoisonError};
 
 use crate::outcome::{Outcome, Status};
 
@@ -61,6 +64,69 @@ pub fn create_private(path: &Path) -> io::Result<File> {
         opts.mode(0o600);
     }
     opts.open(path)
+}
+
+/// How far ahead of the last row written to the results file a row may be
+/// started. Bounds the reorder buffer (an outcome is a few hundred bytes)
+/// while leaving minutes of work for the rows behind a slow one at the
+/// rates the API allows.
+pub const WINDOW_ROWS: u64 = 8192;
+
+/// Lets rows start only within a window of the rows written so far; the
+/// reading side waits in [`Window::admit`], the writing side moves the
+/// window with [`Window::written`].
+#[derive(Debug)]
+pub struct Window {
+    size: u64,
+    /// Rows written, or `None` once closed (nothing will be written).
+    written: Mutex<Option<u64>>,
+    moved: Condvar,
+}
+
+impl Window {
+    /// A window of `size` rows.
+    pub fn new(size: u64) -> Window {
+        Window {
+            size: size.max(1),
+            written: Mutex::new(Some(0)),
+            moved: Condvar::new(),
+        }
+    }
+
+    /// Waits until `row` is within the window; `false` if the window was
+    /// closed (the writer gave up), so the caller stops.
+    pub fn admit(&self, row: u64) -> bool {
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        loop {
+            match *written {
+                None => return false,
+                Some(w) if row <= w.saturating_add(self.size) => return true,
+                Some(_) => {
+                    written = self
+                        .moved
+                        .wait(written)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
+    }
+
+    /// `rows` rows are in the results file.
+    pub fn written(&self, rows: u64) {
+        let mut written = self.written.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(w) = written.as_mut()
+            && rows > *w
+        {
+            *w = rows;
+            self.moved.notify_all();
+        }
+    }
+
+    /// Nothing more will be written: every waiting and later `admit` fails.
+    pub fn close(&self) {
+        *self.written.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        self.moved.notify_all();
+    }
 }
 
 /// Streams outcomes into the results file in input order.
@@ -342,6 +408,27 @@ mod tests {
         );
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn the_window_admits_rows_as_earlier_ones_are_written() {
+        let window = std::sync::Arc::new(Window::new(2));
+        assert!(window.admit(1) && window.admit(2));
+        let waiting = {
+            let window = window.clone();
+            std::thread::spawn(move || window.admit(5))
+        };
+        window.written(2);
+        window.written(1); // never moves back
+        window.written(3);
+        assert!(waiting.join().unwrap(), "row 5 fits once 3 are written");
+        let closed = {
+            let window = window.clone();
+            std::thread::spawn(move || window.admit(100))
+        };
+        window.close();
+        assert!(!closed.join().unwrap(), "a closed window admits nothing");
+        assert!(!window.admit(1));
     }
 
     #[test]
