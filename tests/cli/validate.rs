@@ -107,3 +107,79 @@ fn help_documents_exit_codes() {
         assert!(help.contains(code));
     }
 }
+
+#[test]
+fn repeated_codes_are_reported_alike_by_validate_and_import() {
+    let s = Scratch::new();
+    // Row 3 repeats row 1; row 5 repeats row 4, which lacks a name (so C
+    // is never sent); row 6 repeats row 2 and has a bad e-mail too.
+    let input = s.file(
+        "in.csv",
+        "CustomerCode,Name,Email\nA,Ann,\nB,Bob,\nA,Ann again,\nC,,\nC,Cas,\nB,Bob,not-an-email\n",
+    );
+    let summary = s.path("validate.json");
+    let out = notify_import()
+        .arg("validate")
+        .arg(&input)
+        .args(["--summary-json", summary.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 1);
+    let checked = results(&s.path("in.results.csv"));
+    let statuses: Vec<&str> = checked.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["valid", "valid", "invalid", "invalid", "invalid", "invalid"]
+    );
+    assert!(
+        checked[2].error.contains("duplicate of row 1"),
+        "{checked:?}"
+    );
+    assert!(
+        checked[4].error.contains("duplicate of row 4"),
+        "{checked:?}"
+    );
+    assert!(
+        checked[5].error.starts_with("Email:") && checked[5].error.contains("duplicate of row 2"),
+        "every problem of the row: {checked:?}"
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
+    assert_eq!(
+        (
+            doc["counts"]["valid"].as_u64(),
+            doc["counts"]["invalid"].as_u64()
+        ),
+        (Some(2), Some(4))
+    );
+    let errors = std::fs::read_to_string(s.path("in.errors.csv")).unwrap();
+    assert_eq!(
+        errors.lines().count(),
+        5,
+        "header and the four rows: {errors}"
+    );
+
+    // The import reads the file twice; its verdicts on every row agree.
+    let sb = sandbox();
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--results",
+            s.path("import.csv").to_str().unwrap(),
+            "--force",
+        ],
+    );
+    assert_exit(&out, 1);
+    let imported = results(&s.path("import.csv"));
+    for (v, i) in checked.iter().zip(&imported) {
+        assert_eq!(v.error, i.error, "row {}", v.row);
+        let expected = if v.status == "valid" {
+            "created"
+        } else {
+            "invalid"
+        };
+        assert_eq!(i.status, expected, "row {}", v.row);
+    }
+    assert_eq!(sb.stats().creates, 2, "A and B once each");
+}
