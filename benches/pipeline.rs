@@ -1,7 +1,7 @@
 //! Per-row cost of each preflight stage, and of the results writer.
 //!
-//! `cargo bench --bench pipeline` (add `-- per_row` or `-- results` to run
-//! one group). Inputs come from the benchmark generator (`examples/gen.rs`,
+//! `cargo bench --bench pipeline` (add `-- per_row`, `-- results` or
+//! `-- duplicates` to run one group). Inputs come from the benchmark generator (`examples/gen.rs`,
 //! fixed seed), in memory, so disk speed does not enter. Each stage is
 //! measured cumulatively over the same rows (read, then read + map, then
 //! read + map + validate), so the cost of a stage is the difference between
@@ -24,6 +24,7 @@ use notify_import::input::reader::{CsvReader, Record};
 use notify_import::input::{self, InputOptions};
 use notify_import::outcome::{Outcome, Status};
 use notify_import::results::ResultsWriter;
+use notify_import::spill;
 use notify_import::validate::{self, Validation};
 
 // The generator is an example binary; its row code is reused as a module
@@ -187,6 +188,72 @@ fn results(c: &mut Criterion) {
     group.finish();
 }
 
+/// The shape of the duplicate check's record (`preflight::CodeSeen`): a
+/// 128-bit code hash, the row and the line; 32 bytes.
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct CodeLike(u128, u64, u64);
+
+impl spill::Record for CodeLike {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+        out.extend_from_slice(&self.1.to_le_bytes());
+        out.extend_from_slice(&self.2.to_le_bytes());
+    }
+
+    fn decode(input: &mut impl std::io::BufRead) -> std::io::Result<Option<Self>> {
+        let Some(b) = spill::read_array::<32>(input)? else {
+            return Ok(None);
+        };
+        let [lo, hi, row, line] = spill::u64s::<4>(&b);
+        Ok(Some(CodeLike(
+            u128::from(lo) | u128::from(hi) << 64,
+            row,
+            line,
+        )))
+    }
+}
+
+/// The duplicate check per row: hash the code, collect, sort, walk the
+/// sorted codes. `in_memory` fits the budget (files up to ~130k rows);
+/// `spilled` writes runs of 1/8 of the rows to temporary files and merges
+/// them, as a million-row file does.
+fn duplicates(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let codes: Vec<String> = (0..ROWS)
+        .map(|i| format!("{:08}", i * 7919 % ROWS))
+        .collect();
+    let mut group = c.benchmark_group("duplicates");
+    group.throughput(Throughput::Elements(ROWS));
+    let budgets = [
+        ("in_memory", spill::DEFAULT_BUDGET),
+        ("spilled", ROWS as usize * 32 / 8),
+    ];
+    for (name, budget) in budgets {
+        let scratch = spill::Scratch {
+            dir: dir.path().to_owned(),
+            budget,
+        };
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut sorter = spill::Spill::new(&scratch);
+                for (row, code) in (1..).zip(&codes) {
+                    let hash = xxhash_rust::xxh3::xxh3_128(code.as_bytes());
+                    sorter.push(CodeLike(hash, row, row + 1)).expect("push");
+                }
+                let mut repeats = 0;
+                let mut last = None;
+                for seen in sorter.sorted().expect("sort") {
+                    let seen = seen.expect("read back");
+                    repeats += u64::from(last == Some(seen.0));
+                    last = Some(seen.0);
+                }
+                black_box(repeats)
+            })
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     // Short runs: these show where time goes, they do not gate anything.
     Criterion::default()
@@ -201,5 +268,6 @@ fn main() {
     let mut c = config().configure_from_args();
     per_row(&mut c);
     results(&mut c);
+    duplicates(&mut c);
     c.final_summary();
 }
