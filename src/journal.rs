@@ -9,7 +9,9 @@
 //! before the outcome is reported. Each record is one `write` call, so a
 //! killed process leaves at most a torn last line, which loading ignores;
 //! a background thread fsyncs in small batches (every 200 ms) against power
-//! loss. It must not decide outcomes or talk to the network.
+//! loss. Loading for `--resume` keeps two bits a row and sorts the recorded
+//! outcomes by row on disk ([`crate::spill`]), so memory stays flat. It
+//! must not decide outcomes or talk to the network.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};

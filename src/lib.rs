@@ -4,7 +4,8 @@
 //! results. [`run`] wires the stages; each lives in its own module:
 //!
 //! - [`cli`] / [`config`]: raw arguments, then checked settings.
-//! - [`input`], [`validate`], [`preflight`]: offline reading and checking.
+//! - [`input`], [`validate`], [`preflight`]: offline reading and checking;
+//!   [`spill`] sorts per-row facts on disk so memory stays flat.
 //! - [`api`], [`upload`]: the network side.
 //! - [`outcome`], [`results`], [`errors_file`], [`report`]: what the user
 //!   gets back; [`template`] is a file to start from.

@@ -2,12 +2,12 @@
 //!
 //! Owns the passes over the input. [`scan`] reads the whole file once
 //! (offline) to find file-level problems, count rows for the progress bar,
-//! and remember the first row of every CustomerCode; [`plan`] reads it
+//! and find every row whose CustomerCode came earlier; [`plan`] reads it
 //! again and hands each row on, as a payload to send or as a final local
 //! outcome (`invalid`). [`scan_and_check`] is the one pass of `validate` /
-//! `--dry-run`. Memory stays flat but for the duplicate check: 16 bytes a
-//! slot (a 64-bit hash of each code and its first row, see `CodeSet`),
-//! about 22 bytes per row; never the rows. It must not touch the network.
+//! `--dry-run`. Memory stays flat: the duplicate check sorts the codes'
+//! hashes with [`crate::spill`] (in memory up to its budget, in temporary
+//! files beyond), and never holds the rows. It must not touch the network.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
