@@ -44,7 +44,7 @@ pub fn assert_valid_summary(doc: &Value) {
     }
 }
 
-fn read_json(path: &Path) -> Value {
+pub fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).expect("summary written"))
         .expect("summary is JSON")
 }
@@ -59,7 +59,7 @@ fn tally(rows: &[ResultRow]) -> BTreeMap<String, u64> {
 }
 
 #[track_caller]
-fn assert_counts_match(doc: &Value, rows: &[ResultRow]) {
+pub fn assert_counts_match(doc: &Value, rows: &[ResultRow]) {
     let tally = tally(rows);
     let counts = doc["counts"].as_object().unwrap();
     for (status, n) in counts {
@@ -201,12 +201,7 @@ fn summary_json_validates_against_the_schema_and_its_counts_equal_the_results_fi
 fn summary_json_to_stdout_is_the_only_thing_on_stdout() {
     let s = Scratch::new();
     let input = s.customers("in.csv", 3);
-    let out = notify_import()
-        .arg("validate")
-        .arg(&input)
-        .args(["--summary-json", "-"])
-        .output()
-        .unwrap();
+    let out = validate(&input, &["--summary-json", "-"]);
     assert_exit(&out, 0);
     let doc: Value = serde_json::from_slice(&out.stdout).expect("stdout is one JSON document");
     assert_valid_summary(&doc);
@@ -239,12 +234,7 @@ fn summary_json_reports_the_detected_encoding_and_delimiter() {
     )
     .unwrap();
     let summary = s.path("s.json");
-    let out = notify_import()
-        .arg("validate")
-        .arg(&input)
-        .args(["--summary-json", summary.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = validate(&input, &["--summary-json", summary.to_str().unwrap()]);
     assert_exit(&out, 1);
     let doc = read_json(&summary);
     assert_valid_summary(&doc);

@@ -70,6 +70,16 @@ pub fn import(sandbox: &SandboxHandle, file: &Path, extra: &[&str]) -> Output {
         .expect("run notify-import")
 }
 
+/// Runs `notify-import validate FILE` plus `extra` (offline: no key, no URL).
+pub fn validate(file: &Path, extra: &[&str]) -> Output {
+    notify_import()
+        .arg("validate")
+        .arg(file)
+        .args(extra)
+        .output()
+        .expect("run notify-import")
+}
+
 /// A sandbox with default options.
 pub fn sandbox() -> SandboxHandle {
     sandbox::spawn(SandboxOptions::default()).expect("start sandbox")

@@ -204,12 +204,7 @@ fn the_mapping_command_prints_a_mapping_file_that_reads_back() {
     assert_exit(&out, 0);
     let mapping = s.path("export.mapping.toml");
     std::fs::write(&mapping, &out.stdout).unwrap();
-    let out = notify_import()
-        .arg("validate")
-        .arg(&input)
-        .args(["--mapping", mapping.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = validate(&input, &["--mapping", mapping.to_str().unwrap()]);
     assert_exit(&out, 1);
     let rows = results(&s.path("export.results.csv"));
     let invalid: Vec<u64> = rows
@@ -306,11 +301,7 @@ fn formula_looking_values_are_neutralized_in_the_errors_file_and_reimport_exactl
         "in.csv",
         &format!("{HEADER}\nC1,,,,,NL,,+31 20 123 4567,-5,,,,\n"),
     );
-    let out = notify_import()
-        .arg("validate")
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = validate(&input, &[]);
     assert_exit(&out, 1);
     let errors = s.path("in.errors.csv");
     let text = std::fs::read_to_string(&errors).unwrap();
@@ -397,7 +388,7 @@ fn the_template_validates_cleanly_and_is_not_overwritten() {
             .unwrap()
     };
     assert_exit(&template(&["--delimiter", ";"]), 0);
-    let out = notify_import().arg("validate").arg(&path).output().unwrap();
+    let out = validate(&path, &[]);
     assert_exit(&out, 0);
     let rows = results(&s.path("template.results.csv"));
     assert_eq!(rows.len(), 1);

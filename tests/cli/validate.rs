@@ -67,11 +67,7 @@ fn every_problem_of_a_row_is_listed() {
         "in.csv",
         &format!("{HEADER}\nX1,,,12345678901,,ZZ,,abc,,not-an-email,,,\n"),
     );
-    let out = notify_import()
-        .arg("validate")
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = validate(&input, &[]);
     assert_exit(&out, 1);
     let rows = results(&s.path("in.results.csv"));
     let err = &rows[0].error;
@@ -87,11 +83,7 @@ fn line_numbers_count_crlf_and_quoted_newlines() {
         "in.csv",
         "CustomerCode,Name,Address\r\nA1,One,\"multi\r\nline\"\r\n\r\nA2,Two,x\r\nA3,,y\r\n",
     );
-    let out = notify_import()
-        .arg("validate")
-        .arg(&input)
-        .output()
-        .unwrap();
+    let out = validate(&input, &[]);
     assert_exit(&out, 1);
     let rows = results(&s.path("in.results.csv"));
     let lines: Vec<(u64, u64)> = rows.iter().map(|r| (r.row, r.line)).collect();
@@ -118,12 +110,7 @@ fn repeated_codes_are_reported_alike_by_validate_and_import() {
         "CustomerCode,Name,Email\nA,Ann,\nB,Bob,\nA,Ann again,\nC,,\nC,Cas,\nB,Bob,not-an-email\n",
     );
     let summary = s.path("validate.json");
-    let out = notify_import()
-        .arg("validate")
-        .arg(&input)
-        .args(["--summary-json", summary.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = validate(&input, &["--summary-json", summary.to_str().unwrap()]);
     assert_exit(&out, 1);
     let checked = results(&s.path("in.results.csv"));
     let statuses: Vec<&str> = checked.iter().map(|r| r.status.as_str()).collect();
@@ -143,15 +130,7 @@ fn repeated_codes_are_reported_alike_by_validate_and_import() {
         checked[5].error.starts_with("Email:") && checked[5].error.contains("duplicate of row 2"),
         "every problem of the row: {checked:?}"
     );
-    let doc: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&summary).unwrap()).unwrap();
-    assert_eq!(
-        (
-            doc["counts"]["valid"].as_u64(),
-            doc["counts"]["invalid"].as_u64()
-        ),
-        (Some(2), Some(4))
-    );
+    crate::cron::assert_counts_match(&crate::cron::read_json(&summary), &checked);
     let errors = std::fs::read_to_string(s.path("in.errors.csv")).unwrap();
     assert_eq!(
         errors.lines().count(),
