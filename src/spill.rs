@@ -19,14 +19,14 @@ use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Bytes of records held in memory before they are written out as a run.
-pub const DEFAULT_BUDGET: usize = 4 << 20;
+pub const DEFAULT_BUDGET: usize = 2 << 20;
 
 /// Most runs merged at once; more are first merged into longer runs, so
 /// open files and read buffers stay bounded however long the input.
 const MAX_FAN_IN: usize = 64;
 
 /// Read and write buffer of one run.
-const RUN_BUFFER: usize = 64 << 10;
+const RUN_BUFFER: usize = 16 << 10;
 
 /// Where runs go and how much memory a sorter may hold before it writes one.
 #[derive(Debug, Clone, PartialEq, Eq)]
