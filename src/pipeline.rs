@@ -472,6 +472,7 @@ fn pipeline(
             })
         });
         let writer_thread = scope.spawn(|| {
+            let _close = window.close_on_drop();
             let mut counts = Counts::default();
             let mut err = None;
             while let Some(outcome) = out_rx.blocking_recv() {

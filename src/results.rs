@@ -127,6 +127,23 @@ impl Window {
         *self.written.lock().unwrap_or_else(PoisonError::into_inner) = None;
         self.moved.notify_all();
     }
+
+    /// Closes the window when dropped: held by the writing side, so a
+    /// writer that ends early, even by a panic, never leaves the reading
+    /// side waiting.
+    pub fn close_on_drop(&self) -> CloseOnDrop<'_> {
+        CloseOnDrop(self)
+    }
+}
+
+/// See [`Window::close_on_drop`].
+#[derive(Debug)]
+pub struct CloseOnDrop<'a>(&'a Window);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.close();
+    }
 }
 
 /// Streams outcomes into the results file in input order.
@@ -426,7 +443,14 @@ mod tests {
             let window = window.clone();
             std::thread::spawn(move || window.admit(100))
         };
-        window.close();
+        let writer = {
+            let window = window.clone();
+            std::thread::spawn(move || {
+                let _close = window.close_on_drop();
+                panic!("a writer that dies");
+            })
+        };
+        assert!(writer.join().is_err());
         assert!(!closed.join().unwrap(), "a closed window admits nothing");
         assert!(!window.admit(1));
     }

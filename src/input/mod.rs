@@ -278,7 +278,7 @@ pub enum InputError {
     /// A temporary file (for sorting codes or outcomes by row in flat
     /// memory) could not be written or read.
     #[error(
-        "{dir}: cannot use temporary files there ({source}); free some disk space or write the results elsewhere (--results)"
+        "{dir}: cannot use temporary files there ({source}); the check for repeated codes and --resume sort per-row data there (about 32 bytes a row): make the directory writable with room to spare, or write the results to another directory with --results"
     )]
     Spill {
         /// The directory of the temporary files.
