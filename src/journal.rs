@@ -285,9 +285,16 @@ impl Resume {
 }
 
 /// One bit per row number.
-#[derive(Debug, Default)]
+#[derive(Default)]
 struct RowSet {
     words: Vec<u64>,
+}
+
+impl std::fmt::Debug for RowSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The count, not a million bits.
+        write!(f, "RowSet({} rows)", self.len())
+    }
 }
 
 impl RowSet {

@@ -136,6 +136,13 @@ impl Preflight {
             .take()?;
         Some(Duplicates { pre: self, rows })
     }
+
+    fn spill_error(&self, source: std::io::Error) -> InputError {
+        InputError::Spill {
+            dir: self.scratch.dir.clone(),
+            source,
+        }
+    }
 }
 
 /// The duplicate rows of a [`Preflight`], in row order.
@@ -151,15 +158,6 @@ impl Iterator for Duplicates<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         let next = self.rows.next()?;
         Some(next.map_err(|e| self.pre.spill_error(e)))
-    }
-}
-
-impl Preflight {
-    fn spill_error(&self, source: std::io::Error) -> InputError {
-        InputError::Spill {
-            dir: self.scratch.dir.clone(),
-            source,
-        }
     }
 }
 
@@ -219,8 +217,8 @@ struct CodeSeen {
     line_valid: u64,
 }
 
-/// Marks a row that broke no rule but being a duplicate (lines never reach
-/// 2^63).
+/// Set in `line_valid` when the row broke no rule (before the duplicate
+/// check); lines never reach 2^63.
 const VALID_BIT: u64 = 1 << 63;
 
 impl CodeSeen {
