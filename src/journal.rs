@@ -529,16 +529,13 @@ fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
         line,
         message,
     };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
-        _ => PathBuf::from("."),
-    };
+    let scratch = spill::Scratch::beside(path);
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut buf = Vec::new();
     let mut header: Option<Header> = None;
     let mut sent = RowSet::default();
     let mut done = RowSet::default();
-    let mut outcomes = Spill::new(&spill::Scratch::in_dir(&dir));
+    let mut outcomes = Spill::new(&scratch);
     let mut valid_len = 0u64;
     let mut n = 0;
     loop {
@@ -598,7 +595,7 @@ fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
         done,
         outcomes: outcomes.sorted().map_err(io)?,
         next: None,
-        dir,
+        dir: scratch.dir,
     };
     Ok((header, resume, valid_len))
 }

@@ -67,10 +67,7 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
 /// Where temporary files go (sorted codes and outcomes, to keep memory
 /// flat): beside the results, where the user chose to put data.
 fn scratch(run: &RunConfig) -> Scratch {
-    match run.results.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => Scratch::in_dir(dir),
-        _ => Scratch::in_dir(std::path::Path::new(".")),
-    }
+    Scratch::beside(&run.results)
 }
 
 /// Tells the log and the user what the preflight found.

@@ -45,6 +45,15 @@ impl Scratch {
             budget: DEFAULT_BUDGET,
         }
     }
+
+    /// Temporary files in the directory of `file` (the current one for a
+    /// bare file name), [`DEFAULT_BUDGET`] of memory.
+    pub fn beside(file: &Path) -> Scratch {
+        match file.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => Scratch::in_dir(dir),
+            _ => Scratch::in_dir(Path::new(".")),
+        }
+    }
 }
 
 /// A record that can be sorted on disk.
