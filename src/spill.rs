@@ -240,24 +240,19 @@ impl<T: Record> Iterator for Merge<T> {
     }
 }
 
-/// Reads exactly `N` bytes; `Ok(None)` if the input ends first, cleanly.
+/// Reads exactly `N` bytes; `Ok(None)` if the input is at its end, an
+/// error if it ends inside them.
 pub fn read_array<const N: usize>(input: &mut impl BufRead) -> io::Result<Option<[u8; N]>> {
-    let mut buf = [0u8; N];
-    let mut filled = 0;
-    while filled < N {
-        match input.read(&mut buf[filled..]) {
-            Ok(0) if filled == 0 => return Ok(None),
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "a temporary sort file ended inside a record",
-                ));
-            }
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+    if input.fill_buf()?.is_empty() {
+        return Ok(None);
     }
+    let mut buf = [0u8; N];
+    input.read_exact(&mut buf).map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("a temporary sort file ended inside a record ({e})"),
+        )
+    })?;
     Ok(Some(buf))
 }
 
