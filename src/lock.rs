@@ -2,7 +2,7 @@
 //! delta-state file).
 //!
 //! Owns `<path>.lock` beside the guarded file: an exclusive advisory OS lock
-//! (`flock` through fs4) held for the whole run, with the holder's pid and
+//! (`flock`, through std's `File::try_lock`) held for the whole run, with the holder's pid and
 //! start time written inside so a refused run can say who holds it. The OS
 //! drops the lock when the holding process ends in any way (exit, panic,
 //! SIGKILL), so a lock file left by a killed run never blocks: only a live
@@ -13,12 +13,10 @@
 //! run that opened the old file and a run that creates a new one both "hold"
 //! the lock. It must not decide anything else about the run.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-use fs4::fs_std::FileExt;
 
 /// Why a lock could not be taken.
 #[derive(Debug, thiserror::Error)]
@@ -74,7 +72,12 @@ impl RunLock {
             source,
         };
         let mut file = open_private(&path).map_err(io_err)?;
-        if !file.try_lock_exclusive().map_err(io_err)? {
+        let held_elsewhere = match file.try_lock() {
+            Ok(()) => false,
+            Err(TryLockError::WouldBlock) => true,
+            Err(TryLockError::Error(e)) => return Err(io_err(e)),
+        };
+        if held_elsewhere {
             let mut text = String::new();
             // Best effort: the holder may be between taking the lock and
             // writing its pid.
