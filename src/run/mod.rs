@@ -1,0 +1,14 @@
+//! What one run leaves behind and how it ends: its folder among the runs
+//! of an input ([`folder`]), the error that ends it and the exit code that
+//! error means ([`error`]), and the one line telling the user what to do
+//! next ([`next_step`]).
+//!
+//! The wiring of the stages stays in [`crate::pipeline`]; this module must
+//! not read the input or talk to the network.
+
+pub mod error;
+pub mod folder;
+pub mod next_step;
+
+pub use error::RunError;
+pub use folder::{RunFiles, RunFolder, Runs};
