@@ -477,7 +477,7 @@ fn finish_upload(
                 &files.results,
                 &e,
                 anything_sent,
-                commands.resume(),
+                commands.continue_after_failure(sandbox),
             ));
         }
     };
@@ -486,7 +486,7 @@ fn finish_upload(
             &files.journal,
             e,
             anything_sent,
-            commands.resume(),
+            commands.continue_after_failure(sandbox),
         ));
     }
     if let Err(e) = closed {
@@ -497,7 +497,7 @@ fn finish_upload(
             return Err(RunError::AfterSending {
                 failure: format!("cannot sync {e}"),
                 remedy: "fix the cause",
-                resume: commands.resume(),
+                resume: commands.continue_after_failure(sandbox),
             });
         }
     }

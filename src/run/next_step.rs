@@ -84,6 +84,20 @@ impl<'a> Commands<'a> {
         })
     }
 
+    /// The command that continues a run that failed after sending: its
+    /// `--resume`, or for a `--sandbox` run (which cannot be resumed) a
+    /// new run.
+    pub fn continue_after_failure(&self, sandbox: bool) -> String {
+        if sandbox {
+            format!(
+                "{PROGRAM} import {} --sandbox (a new run: the sandbox ended with this one)",
+                shell_word(self.input)
+            )
+        } else {
+            self.resume()
+        }
+    }
+
     /// After a run that stopped before the end (Ctrl-C, a stop, exit 3).
     pub fn after_stop(&self, sandbox: bool) -> String {
         if sandbox {
@@ -137,6 +151,7 @@ mod tests {
         );
         assert_eq!(c.after_import(0, None), None);
         assert!(!c.after_stop(true).contains("--resume"));
+        assert!(!c.continue_after_failure(true).contains("--resume"));
         assert!(!c.after_stop(false).contains("fix"));
     }
 
