@@ -137,7 +137,11 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
 
 /// The commands printed for this input.
 fn commands(run: &RunConfig) -> Commands<'_> {
-    Commands::new(&run.input, run.outputs.runs_dir.as_deref())
+    let sandbox = run
+        .upload
+        .as_ref()
+        .is_some_and(|u| matches!(u.target, Target::Sandbox));
+    Commands::new(&run.input, run.outputs.runs_dir.as_deref()).sandbox(sandbox)
 }
 
 /// The run itself, under the run lock, in its folder.

@@ -19,13 +19,24 @@ const PROGRAM: &str = "notify-import";
 pub struct Commands<'a> {
     input: &'a Path,
     runs_dir: Option<&'a Path>,
+    /// Import commands repeat `--sandbox` (a trial stays a trial).
+    sandbox: bool,
 }
 
 impl<'a> Commands<'a> {
     /// Commands about `input` (as the user gave it), whose runs are in
     /// `runs_dir` when `--runs-dir` was given.
     pub fn new(input: &'a Path, runs_dir: Option<&'a Path>) -> Commands<'a> {
-        Commands { input, runs_dir }
+        Commands {
+            input,
+            runs_dir,
+            sandbox: false,
+        }
+    }
+
+    /// The same, for a `--sandbox` run.
+    pub fn sandbox(self, sandbox: bool) -> Commands<'a> {
+        Commands { sandbox, ..self }
     }
 
     fn with_runs_dir(&self, mut cmd: String) -> String {
@@ -36,12 +47,16 @@ impl<'a> Commands<'a> {
         cmd
     }
 
-    /// `notify-import import INPUT`.
+    /// `notify-import import INPUT` (`--sandbox` after a sandbox run).
     pub fn import(&self) -> String {
-        self.with_runs_dir(format!("{PROGRAM} import {}", shell_word(self.input)))
+        let sandbox = if self.sandbox { " --sandbox" } else { "" };
+        self.with_runs_dir(format!(
+            "{PROGRAM} import {}{sandbox}",
+            shell_word(self.input)
+        ))
     }
 
-    /// `notify-import import INPUT --resume`.
+    /// `notify-import import INPUT --resume` (never with `--sandbox`).
     pub fn resume(&self) -> String {
         self.with_runs_dir(format!(
             "{PROGRAM} import {} --resume",
@@ -74,9 +89,14 @@ impl<'a> Commands<'a> {
         }
         Some(match errors {
             Some(e) => format!(
-                "fix the rows in {} (its error column says why), then: {PROGRAM} import {}",
+                "fix the rows in {} (its error column says why), then: {}",
                 e.display(),
-                shell_word(e)
+                Commands {
+                    input: e,
+                    runs_dir: None,
+                    ..*self
+                }
+                .import()
             ),
             None => format!(
                 "{not_imported} rows were not imported; their reasons are in the results file"
@@ -90,8 +110,8 @@ impl<'a> Commands<'a> {
     pub fn continue_after_failure(&self, sandbox: bool) -> String {
         if sandbox {
             format!(
-                "{PROGRAM} import {} --sandbox (a new run: the sandbox ended with this one)",
-                shell_word(self.input)
+                "{} (a new run: the sandbox ended with this one)",
+                self.import()
             )
         } else {
             self.resume()
@@ -102,8 +122,8 @@ impl<'a> Commands<'a> {
     pub fn after_stop(&self, sandbox: bool) -> String {
         if sandbox {
             return format!(
-                "a --sandbox run cannot be resumed (the embedded sandbox ended with it); start again: {PROGRAM} import {} --sandbox",
-                shell_word(self.input)
+                "a --sandbox run cannot be resumed (the embedded sandbox ended with it); start again: {}",
+                self.import()
             );
         }
         format!(
@@ -153,6 +173,22 @@ mod tests {
         assert!(!c.after_stop(true).contains("--resume"));
         assert!(!c.continue_after_failure(true).contains("--resume"));
         assert!(!c.after_stop(false).contains("fix"));
+    }
+
+    #[test]
+    fn a_sandbox_run_suggests_sandbox_commands() {
+        let c = Commands::new(Path::new("k.csv"), None).sandbox(true);
+        let next = c.after_import(1, Some(Path::new("k.runs/a/errors.csv")));
+        assert!(
+            next.unwrap()
+                .ends_with("then: notify-import import k.runs/a/errors.csv --sandbox")
+        );
+        assert!(
+            c.after_stop(true)
+                .ends_with("notify-import import k.csv --sandbox")
+        );
+        // An unfinished real run is continued without the sandbox.
+        assert_eq!(c.resume(), "notify-import import k.csv --resume");
     }
 
     #[test]

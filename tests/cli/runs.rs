@@ -140,7 +140,10 @@ fn after_kill_9_a_plain_run_is_told_to_resume_and_resume_finishes_in_the_same_fo
     let before = sb.stats();
     assert!(before.creates < 40);
 
-    let out = import(&sb, &input, &[]);
+    // Another sandbox: a request of the killed run may still be on its way
+    // to `sb`.
+    let fresh = sandbox();
+    let out = import(&fresh, &input, &[]);
     assert_exit(&out, 2);
     let err = stderr(&out);
     let line = err.trim_end();
@@ -159,7 +162,7 @@ fn after_kill_9_a_plain_run_is_told_to_resume_and_resume_finishes_in_the_same_fo
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("the resume message comes first, alone:\n{err}"));
     assert!(done >= 2 && done <= before.creates, "{done} rows done");
-    assert_eq!(sb.stats().requests, before.requests, "nothing sent");
+    assert_eq!(fresh.stats().requests, 0, "nothing sent");
     assert_eq!(
         run_folders(&s.path("klanten.runs")),
         std::slice::from_ref(&killed)
