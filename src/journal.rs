@@ -546,6 +546,27 @@ impl Drop for Journal {
     }
 }
 
+/// The header of the journal at `path` (its first line only).
+pub fn header(path: &Path) -> Result<Header, JournalError> {
+    let mut line = Vec::new();
+    BufReader::new(File::open(path).map_err(|source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    })?)
+    .read_until(b'\n', &mut line)
+    .map_err(|source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(&line)).map_err(|e| {
+        JournalError::Corrupt {
+            path: path.to_owned(),
+            line: 1,
+            message: format!("not a notify-import journal header ({e})"),
+        }
+    })
+}
+
 /// How far a journal's run got, without loading its outcomes.
 #[derive(Debug, Clone)]
 pub struct Progress {
@@ -788,6 +809,36 @@ mod tests {
             assert_eq!(o.status, expected, "row {row}");
         }
         assert!(resume.finished(rows + 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn progress_counts_final_rows_and_the_header_says_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut h = header();
+        h.sandbox = true;
+        let j = Journal::create(&path, &h).unwrap();
+        j.sending(1).unwrap();
+        j.outcome(&done(1, Status::Created, Some(201))).unwrap();
+        j.sending(2).unwrap();
+        j.outcome(&done(2, Status::Failed, Some(503))).unwrap();
+        assert!(j.write_failure().is_none());
+        j.close().unwrap();
+        let p = progress(&path).unwrap();
+        assert_eq!((p.done, p.header.rows), (1, 3), "a 503 is not final");
+        assert!(super::header(&path).unwrap().sandbox);
+        let why = p.header.mismatch(&header()).unwrap();
+        assert!(why.contains("sandbox"), "{why}");
+    }
+
+    #[test]
+    fn a_journal_without_the_sandbox_field_reads_as_not_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut text = serde_json::to_value(header()).unwrap();
+        text.as_object_mut().unwrap().remove("sandbox");
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        assert!(!super::header(&path).unwrap().sandbox);
     }
 
     #[test]

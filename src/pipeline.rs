@@ -57,6 +57,13 @@ struct Start {
 /// message first: the lock (another run is busy), an unfinished run (the
 /// user decides: `--resume` or `--restart`), then the files the user named.
 fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
+    // A mistyped input name must not leave a runs folder behind.
+    if let Err(source) = std::fs::metadata(&run.input) {
+        return Err(SetupError::Input(InputError::Io {
+            path: run.input.clone(),
+            source,
+        }));
+    }
     let out = &run.outputs;
     out.runs
         .create()

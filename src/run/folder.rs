@@ -339,7 +339,7 @@ impl RunFolder {
         if !journal.exists() {
             return false;
         }
-        journal::progress(&journal).map_or(true, |p| !p.header.sandbox)
+        journal::header(&journal).map_or(true, |h| !h.sandbox)
     }
 
     /// Rows done and rows in all, as the journal says; `None` if it cannot

@@ -495,3 +495,13 @@ fn runs_dir_holds_the_run_folders_and_the_commands_repeat_it() {
     assert_eq!(run_folders(&dir.join("klanten.runs")), folders);
     assert_universal(&folders[0].join("results.csv"), 3, &sb);
 }
+
+#[test]
+fn a_mistyped_input_leaves_no_runs_folder() {
+    let s = Scratch::new();
+    let missing = s.path("klantne.csv");
+    let out = validate(&missing, &[]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("klantne.csv"), "{}", stderr(&out));
+    assert!(!s.path("klantne.runs").exists());
+}
