@@ -25,6 +25,7 @@ use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
 use crate::run::error::WriteFailure;
+use crate::run::finish::{End, Ending};
 use crate::run::next_step::Commands;
 use crate::run::{RunError, RunFiles, RunFolder};
 use crate::spill::Scratch;
@@ -474,10 +475,19 @@ fn finish_upload(
     } = facts;
     let commands = commands(run);
     let anything_sent = requests > 0;
-    let reached_end = sent.stop.is_none() && sent.read_err.is_none() && sent.written.is_ok();
-    if reached_end || !anything_sent {
-        // Every row has its final outcome in the results file (or nothing
-        // went out): nothing to resume, and the folder no longer blocks a run.
+    let ending = Ending {
+        end: match (&sent.stop, &sent.read_err, &sent.written) {
+            (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => End::WriteFailed,
+            (Some(stop), _, _) => End::Stopped(stop),
+            (None, Some(_), _) => End::InputChanged,
+            (None, None, Ok(_)) => End::Reached,
+        },
+        anything_sent,
+        sandbox,
+    };
+    let reached_end = matches!(ending.end, End::Reached);
+    if !ending.keeps_journal() {
+        // Nothing to resume, and the folder no longer blocks a run.
         let _ = std::fs::remove_file(&files.journal);
     }
     // Write failures first: they decide what is safe to say.
@@ -523,22 +533,7 @@ fn finish_upload(
         None => write_errors_file(run, files, &counts, &path, reporter),
         Some(_) => None,
     };
-    let next = if stopped.is_none() {
-        commands.after_import(not_imported(&counts), errors.as_deref())
-    } else if !anything_sent {
-        Some(format!(
-            "nothing was sent; start again: {}",
-            commands.import()
-        ))
-    } else if sent.stop.is_none() {
-        // The input changed under the run: it cannot be continued.
-        Some(format!(
-            "the input changed while it was read; import it as a new run: {} --restart",
-            commands.import()
-        ))
-    } else {
-        Some(commands.after_stop(sandbox))
-    };
+    let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
@@ -555,13 +550,7 @@ fn finish_upload(
     if let Some(why) = &stopped {
         tracing::error!("{why}");
     }
-    Ok(match sent.stop {
-        Some(StopReason::Interrupted) => exit::INTERRUPTED,
-        Some(_) => exit::ABORTED,
-        None if sent.read_err.is_some() => exit::ABORTED,
-        None if counts.all_succeeded() => exit::OK,
-        None => exit::ROWS_FAILED,
-    })
+    Ok(ending.exit_code(&counts))
 }
 
 /// Runs the uploader over the planned rows and hands back how it ended.
