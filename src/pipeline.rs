@@ -26,7 +26,7 @@ use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
 use crate::run::error::WriteFailure;
 use crate::run::finish::{End, Ending};
-use crate::run::next_step::Commands;
+use crate::run::next_step::{self, Commands};
 use crate::run::{RunError, RunFiles, RunFolder};
 use crate::spill::Scratch;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
@@ -132,7 +132,11 @@ fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
 fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
     let commands = commands(run);
     let how_far = match folder.progress() {
-        Some((done, rows)) => format!("stopped after {done} of {rows} rows"),
+        Some((done, rows)) => format!(
+            "stopped after {} of {} rows",
+            next_step::grouped(done),
+            next_step::grouped(rows)
+        ),
         None => "stopped (its journal cannot be read)".to_owned(),
     };
     SetupError::Usage(config::UsageError(format!(

@@ -133,6 +133,20 @@ impl<'a> Commands<'a> {
     }
 }
 
+/// `n` with its digits in groups of three, as people write counts in
+/// prose: `1 394 of 3 000`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// `path` as one shell word: as is when it has no special characters,
 /// else single-quoted.
 pub fn shell_word(path: &Path) -> String {
@@ -189,6 +203,12 @@ mod tests {
         );
         // An unfinished real run is continued without the sandbox.
         assert_eq!(c.resume(), "notify-import import k.csv --resume");
+    }
+
+    #[test]
+    fn counts_are_grouped_by_three() {
+        let got: Vec<String> = [0, 999, 1394, 3000, 1_234_567].map(grouped).into();
+        assert_eq!(got, ["0", "999", "1 394", "3 000", "1 234 567"]);
     }
 
     #[test]
