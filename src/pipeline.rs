@@ -70,6 +70,14 @@ fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
         .create()
         .map_err(|e| other("cannot create the runs folder", e))?;
     let lock = RunLock::acquire_at(out.runs.lock_path(), &run.input)?;
+    // The state's own lock is taken when the state is opened, after the
+    // run started; asking now lets a run refused by it write nothing (a
+    // run starting in between is still refused then, with a summary).
+    if let Some(state) = run.upload.as_ref().and_then(|u| u.state.as_deref())
+        && state.exists()
+    {
+        drop(RunLock::acquire(state)?);
+    }
     let mut resume_from = None;
     let mut abandon = None;
     if let Some(upload) = &run.upload {

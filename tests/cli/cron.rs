@@ -124,6 +124,50 @@ fn a_second_run_of_the_same_input_is_refused_at_once_names_the_holder_and_writes
     assert_eq!(run_folders(&s.path("in.runs")).len(), 1, "nor a run folder");
 }
 
+#[test]
+fn a_run_refused_by_the_state_lock_writes_no_summary_either() {
+    let s = Scratch::new();
+    let summary = s.file("monitor.json", "{\"result\":\"ok\"}\n");
+    let state = s.path("state.db");
+    let busy = slow_sandbox(100);
+    let first_input = s.customers("a.csv", 200);
+    let shared = [
+        "--state",
+        state.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+        "--overwrite-outputs",
+    ];
+    let mut first = spawn_import(
+        &busy,
+        &first_input,
+        &[&["--rate", "1000", "--concurrency", "1"][..], &shared].concat(),
+    );
+    wait_until(LIMIT, "the first run to send", || {
+        busy.stats().requests >= 1
+    });
+    let other = sandbox();
+    let second_input = s.customers("b.csv", 2);
+    let out = import(&other, &second_input, &shared);
+    let first_still_running = first.try_wait().unwrap().is_none();
+    first.kill().unwrap();
+    let _ = first.wait();
+
+    assert_exit(&out, 2);
+    assert!(first_still_running, "the second run waited for the first");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another import is running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(other.stats().requests, 0);
+    assert_eq!(
+        std::fs::read_to_string(&summary).unwrap(),
+        "{\"result\":\"ok\"}\n"
+    );
+    assert!(run_folders(&s.path("b.runs")).is_empty());
+}
+
 #[cfg(unix)]
 #[test]
 fn the_lock_of_a_killed_run_does_not_block_the_next_run() {

@@ -198,6 +198,16 @@ fn restart_leaves_the_unfinished_run_exactly_as_it_was_and_never_resumes_it() {
     let before = snapshot(&old);
     assert!(before.contains_key(Path::new("journal")));
 
+    // The unfinished run is reported first, before any other check.
+    let taken = s.file("taken.csv", "mine");
+    let out = import(&sb, &input, &["--results", taken.to_str().unwrap()]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("an earlier run of "),
+        "{}",
+        stderr(&out)
+    );
+
     sb.set_faults(Faults::default());
     let out = import(&sb, &input, &["--restart"]);
     assert_exit(&out, 0);
