@@ -1,16 +1,17 @@
-//! One run over an input file: its run folder, preflight, then upload or
-//! dry run, then results, errors file and summary.
+//! One run over an input file: preflight, then upload or dry run, then
+//! results, errors file and summary.
 //!
-//! Owns the wiring of the stages (threads, channels, runtime, signals), the
-//! order of the checks before a run starts (lock, unfinished run, named
-//! output files), and turning how the stages ended into the exit code, the
-//! next-step line and, for failures, a [`RunError`]. The rules themselves
-//! live in the stages' modules and in [`mod@crate::run`].
+//! Owns the wiring of the stages (threads, channels, runtime, signals) and
+//! handing how they ended to [`mod@crate::run`], which holds the rules:
+//! the checks before a run starts and its folder ([`crate::run::start`]),
+//! the exit code, the journal kept or removed and the next-step line
+//! ([`crate::run::finish`]), and the error of a failed run
+//! ([`RunError`]). It must not hold rules of its own.
 
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -19,15 +20,14 @@ use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
 use crate::errors_file;
 use crate::input::InputError;
 use crate::journal::{Header, Journal, JournalError, Resume};
-use crate::lock::RunLock;
 use crate::outcome::{Counts, Outcome, Status};
 use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
 use crate::run::error::WriteFailure;
 use crate::run::finish::{End, Ending};
-use crate::run::next_step::{self, Commands};
-use crate::run::{RunError, RunFiles, RunFolder};
+use crate::run::start::commands;
+use crate::run::{RunError, RunFiles, Start};
 use crate::spill::Scratch;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
 use crate::{SetupError, exit, other, runtime, sandbox, state, summary};
@@ -39,129 +39,10 @@ const CHANNEL_ROWS: usize = 1024;
 /// (lock held, unfinished run, existing named output) writes nothing; a
 /// run that started writes its summary whatever the outcome.
 pub fn run_file(run: &RunConfig) -> Result<u8, RunError> {
-    let start = prepare(run)?;
+    let start = Start::prepare(run)?;
     let recorder = summary::Recorder::start(run);
     let result = run_started(run, &start, &recorder);
     recorder.finish(run, &start.files, result)
-}
-
-/// A run that may start: it holds the lock and has its folder.
-struct Start {
-    // Never read: held for the whole run.
-    _lock: RunLock,
-    files: RunFiles,
-    /// Continuing the unfinished run in its folder.
-    resuming: bool,
-}
-
-/// The checks before a run starts, in the order that gives the right
-/// message first: the lock (another run is busy), an unfinished run (the
-/// user decides: `--resume` or `--restart`), then the files the user named.
-fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
-    // A mistyped input name must not leave a runs folder behind.
-    if let Err(source) = std::fs::metadata(&run.input) {
-        return Err(SetupError::Input(InputError::Io {
-            path: run.input.clone(),
-            source,
-        }));
-    }
-    let out = &run.outputs;
-    out.runs
-        .create()
-        .map_err(|e| other("cannot create the runs folder", e))?;
-    let lock = RunLock::acquire_at(out.runs.lock_path(), &run.input)?;
-    // The state's own lock is taken when the state is opened, after the
-    // run started; asking now lets a run refused by it write nothing (a
-    // run starting in between is still refused then, with a summary).
-    if let Some(state) = run.upload.as_ref().and_then(|u| u.state.as_deref())
-        && state.exists()
-    {
-        drop(RunLock::acquire(state)?);
-    }
-    let mut resume_from = None;
-    let mut abandon = None;
-    if let Some(upload) = &run.upload {
-        let unfinished = out
-            .runs
-            .unfinished()
-            .map_err(|e| other("cannot read the runs folder", e))?;
-        match unfinished {
-            Some(f) if upload.resume => resume_from = Some(f),
-            Some(f) if upload.restart => abandon = Some(f),
-            Some(f) => return Err(unfinished_error(run, &f)),
-            None => {}
-        }
-    }
-    let overwrite = out.overwrite;
-    if let Some(path) = &out.results {
-        results::check_writable(path, overwrite).map_err(|e| SetupError::Other(e.to_string()))?;
-    }
-    if let Some(path) = &out.errors {
-        errors_file::check_writable(path, overwrite)
-            .map_err(|e| SetupError::Other(e.to_string()))?;
-    }
-    summary::check_writable(run.summary_json.as_ref(), overwrite)
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    if let Some(old) = &abandon {
-        old.abandon()
-            .map_err(|e| other("cannot mark the earlier run abandoned", e))?;
-    }
-    let resuming = resume_from.is_some();
-    let folder = match resume_from {
-        Some(folder) => {
-            out.runs
-                .point_latest(&folder)
-                .map_err(|e| other("cannot update latest", e))?;
-            folder
-        }
-        None => out
-            .runs
-            .new_run(SystemTime::now(), run.upload.is_none())
-            .map_err(|e| other("cannot create the run folder", e))?,
-    };
-    match out.runs.prune(out.keep_runs, &folder) {
-        Ok(removed) => {
-            for path in removed {
-                tracing::debug!("--keep-runs: removed {}", path.display());
-            }
-        }
-        // Old folders staying is no reason to stop this run.
-        Err(e) => tracing::warn!("--keep-runs: cannot remove an old run folder: {e}"),
-    }
-    let files = RunFiles::new(folder, out.results.as_deref(), out.errors.as_deref());
-    Ok(Start {
-        _lock: lock,
-        files,
-        resuming,
-    })
-}
-
-/// The refusal of a new run while an earlier one is unfinished.
-fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
-    let commands = commands(run);
-    let how_far = match folder.progress() {
-        Some((done, rows)) => format!(
-            "stopped after {} of {} rows",
-            next_step::grouped(done),
-            next_step::grouped(rows)
-        ),
-        None => "stopped (its journal cannot be read)".to_owned(),
-    };
-    SetupError::Usage(config::UsageError(format!(
-        "an earlier run of {} {how_far} ({}); continue it: {}; or start a new run and leave that one as it is: --restart",
-        run.input.display(),
-        folder.path().display(),
-        commands.resume()
-    )))
-}
-
-/// The commands printed for this input.
-fn commands(run: &RunConfig) -> Commands<'_> {
-    let sandbox = run
-        .upload
-        .as_ref()
-        .is_some_and(|u| matches!(u.target, Target::Sandbox));
-    Commands::new(&run.input, run.outputs.runs_dir.as_deref()).sandbox(sandbox)
 }
 
 /// The run itself, under the run lock, in its folder.
