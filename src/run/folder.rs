@@ -219,7 +219,9 @@ impl Runs {
         let _ = fs::remove_file(&tmp);
         let name = folder.name();
         #[cfg(unix)]
-        let made = std::os::unix::fs::symlink(&name, &tmp);
+        let made = std::os::unix::fs::symlink(&name, &tmp)
+            // A file system without symlinks (a share): the text file.
+            .or_else(|_| fs::write(&tmp, format!("{name}\n")));
         #[cfg(not(unix))]
         let made = fs::write(&tmp, format!("{name}\n"));
         let result = made.and_then(|()| fs::rename(&tmp, &latest));
