@@ -1,7 +1,7 @@
-//! The run lock: at most one run at a time per results file (and per
-//! delta-state file).
+//! The run lock: at most one run at a time per input (the lock file in its
+//! runs folder) and per delta-state file (`<state>.lock`).
 //!
-//! Owns `<path>.lock` beside the guarded file: an exclusive advisory OS lock
+//! Owns the lock file: an exclusive advisory OS lock
 //! (`flock`, through std's `File::try_lock`) held for the whole run, with the holder's pid and
 //! start time written inside so a refused run can say who holds it. The OS
 //! drops the lock when the holding process ends in any way (exit, panic,
@@ -23,7 +23,7 @@ use std::time::SystemTime;
 pub enum LockError {
     /// A live process holds the lock.
     #[error(
-        "another import is running ({holder}); it holds {lock} for {guarded}. Wait for it to finish, or use another --results path"
+        "another import is running ({holder}); it holds {lock} for {guarded}. Wait for it to finish"
     )]
     Busy {
         /// The lock file.
@@ -66,7 +66,12 @@ impl RunLock {
     /// Takes the lock for `guarded` without waiting: a second run must be
     /// refused at once, not queue behind the first (cron would pile up runs).
     pub fn acquire(guarded: &Path) -> Result<RunLock, LockError> {
-        let path = path_for(guarded);
+        RunLock::acquire_at(path_for(guarded), guarded)
+    }
+
+    /// Takes the lock held in the file `path` for `guarded` (named in the
+    /// message of a refused run).
+    pub fn acquire_at(path: PathBuf, guarded: &Path) -> Result<RunLock, LockError> {
         let io_err = |source| LockError::Io {
             lock: path.clone(),
             source,
