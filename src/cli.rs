@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+#[cfg(feature = "sandbox")]
 use crate::sandbox::SandboxArgs;
 
 const AFTER_HELP: &str = "\
@@ -42,6 +43,7 @@ pub enum Command {
     /// Check FILE offline (no key, no network) and write the results file with valid/invalid.
     Validate(ValidateArgs),
     /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
+    #[cfg(feature = "sandbox")]
     Sandbox(SandboxArgs),
     /// Print how FILE's columns map to the API fields, as a mapping file to edit and pass to --mapping.
     Mapping(MappingArgs),
@@ -83,7 +85,9 @@ pub struct ImportArgs {
     pub input: InputArgs,
 
     /// Start the embedded sandbox in-process and import into it (no account needed).
-    #[arg(long, conflicts_with_all = ["api_url", "api_key_file", "live"])]
+    // Kept (hidden) in a build without the sandbox so that using it gets a
+    // clear message from config rather than "unexpected argument".
+    #[arg(long, conflicts_with_all = ["api_url", "api_key_file", "live"], hide = cfg!(not(feature = "sandbox")))]
     pub sandbox: bool,
 
     /// Base URL of the Notify API.

@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::cli::{Command, ImportArgs, InputArgs, LogFormat};
 use crate::input::InputOptions;
 use crate::run::Runs;
+#[cfg(feature = "sandbox")]
 use crate::sandbox::SandboxOptions;
 
 /// The documented production API.
@@ -37,6 +38,7 @@ pub enum Config {
     /// Read, validate and (unless a dry run) upload a file.
     Run(Box<RunConfig>),
     /// Serve the emulator until interrupted.
+    #[cfg(feature = "sandbox")]
     Sandbox(SandboxOptions),
     /// Print the resolved mapping of a file.
     ShowMapping {
@@ -219,6 +221,7 @@ impl ApiKey {
     }
 
     /// A key for the in-process sandbox.
+    #[cfg(feature = "sandbox")]
     pub fn sandbox() -> ApiKey {
         let secret = format!("test_{}", uuid::Uuid::new_v4().simple());
         crate::redact::register(&secret);
@@ -257,6 +260,7 @@ impl Config {
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Config, UsageError> {
         match cli.command {
+            #[cfg(feature = "sandbox")]
             Command::Sandbox(args) => Ok(Config::Sandbox(args.into_options())),
             Command::Mapping(args) => Ok(Config::ShowMapping {
                 options: input_options(&args.input)?,
@@ -414,6 +418,11 @@ fn upload_config(
     if args.resume && args.sandbox {
         return Err(usage(
             "--resume cannot continue a --sandbox run: the embedded sandbox and everything sent to it ended with that run; run again without --resume to start over in a new sandbox",
+        ));
+    }
+    if args.sandbox && cfg!(not(feature = "sandbox")) {
+        return Err(usage(
+            "--sandbox: this notify-import was built without the embedded sandbox (cargo feature `sandbox`); use --api-url with a test_ key, or a build with default features",
         ));
     }
     let target = if args.sandbox {

@@ -14,7 +14,8 @@
 //!   that ends a run and its exit code, the next-step line.
 //! - [`lock`], [`state`], [`redact`]: running unattended and safely: the
 //!   run lock, delta mode, keeping the API key out of every output.
-//! - [`sandbox`]: an embedded emulator of the API for trying and testing.
+//! - `sandbox`: an embedded emulator of the API for trying and testing
+//!   (cargo feature `sandbox`, on by default).
 
 pub mod api;
 pub mod cli;
@@ -32,6 +33,7 @@ pub mod redact;
 pub mod report;
 pub mod results;
 pub mod run;
+#[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod spill;
 pub mod state;
@@ -88,6 +90,7 @@ pub fn run(config: Config) -> Result<u8, RunError> {
     // A panic message could format a value holding the key: print it scrubbed.
     redact::install_panic_hook();
     match config {
+        #[cfg(feature = "sandbox")]
         Config::Sandbox(opts) => {
             let rt = runtime()?;
             rt.block_on(sandbox::serve_until_ctrl_c(opts))

@@ -30,7 +30,13 @@ use crate::run::start::commands;
 use crate::run::{RunError, RunFiles, Start};
 use crate::spill::Scratch;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
-use crate::{SetupError, exit, other, runtime, sandbox, state, summary};
+use crate::{SetupError, exit, other, runtime, state, summary};
+
+#[cfg(feature = "sandbox")]
+type Embedded = crate::sandbox::SandboxHandle;
+// Config refuses `--sandbox` in a build without it, so there is never one.
+#[cfg(not(feature = "sandbox"))]
+type Embedded = std::convert::Infallible;
 
 /// Rows buffered between stages; bounds memory and gives backpressure.
 const CHANNEL_ROWS: usize = 1024;
@@ -262,12 +268,18 @@ fn upload_file(
 ) -> Result<u8, RunError> {
     let files = &start.files;
     // The in-process sandbox lives as long as this function.
-    let (sandbox, url, key) = match &upload.target {
+    let (sandbox, url, key): (Option<Embedded>, _, _) = match &upload.target {
+        #[cfg(feature = "sandbox")]
         Target::Sandbox => {
+            use crate::sandbox;
             let handle = sandbox::spawn(sandbox::SandboxOptions::default())
                 .map_err(|e| other("cannot start the sandbox", e))?;
             let url = config::check_url(&handle.base_url()).map_err(SetupError::from)?;
             (Some(handle), url, ApiKey::sandbox())
+        }
+        #[cfg(not(feature = "sandbox"))]
+        Target::Sandbox => {
+            return Err(other("--sandbox", "this binary was built without the sandbox").into());
         }
         Target::Remote { url, key } => (None, url.clone(), key.clone()),
     };
@@ -308,6 +320,7 @@ fn upload_file(
         reporter,
         delta.as_ref(),
     );
+    #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
         handle.shutdown();
     }
