@@ -111,19 +111,19 @@ pub struct ImportArgs {
     pub overwrite: bool,
 
     /// Maximum requests per second.
-    #[arg(long, default_value_t = 10.0, value_name = "N")]
+    #[arg(long, default_value_t = 10.0, value_name = "N", value_parser = rate)]
     pub rate: f64,
 
     /// Requests allowed at once above the steady rate.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub burst: u32,
 
     /// Maximum requests in flight.
-    #[arg(long, default_value_t = 8, value_name = "N")]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1..=256))]
     pub concurrency: usize,
 
     /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = timeout)]
     pub timeout: f64,
 
     /// Validate and write the results file (valid/invalid) without sending anything.
@@ -139,7 +139,7 @@ pub struct ImportArgs {
     pub restart: bool,
 
     /// Attempts per row before it is marked failed (429 answers do not count).
-    #[arg(long, default_value_t = 5, value_name = "N")]
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
 
     /// Longest Retry-After to honour, in seconds; a longer one stops the run (resumable).
@@ -147,11 +147,11 @@ pub struct ImportArgs {
     pub max_retry_after: u64,
 
     /// Stop cleanly after N failed rows (invalid rows do not count).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_errors: Option<u64>,
 
     /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = grace_period)]
     pub grace_period: f64,
 
     /// Delta mode: remember what was imported in this SQLite file and send only new and changed rows (unchanged rows are `unchanged`).
@@ -218,7 +218,7 @@ pub struct InputArgs {
     pub delimiter: Option<u8>,
 
     /// Largest record in bytes; a longer one (typically an unclosed quote) refuses the file.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES)]
+    #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES, value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1024..))]
     pub max_record_bytes: usize,
 
     /// Take a field from a column: --map Name=Bedrijfsnaam (repeatable; overrides the header aliases).
@@ -250,7 +250,7 @@ pub struct InputArgs {
     pub log_format: LogFormat,
 
     /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
-    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = progress_interval)]
     pub progress_interval: f64,
 }
 
@@ -261,6 +261,48 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+// clap ranges only integers; these are its value parsers for the numbers
+// with a fraction, so a bad one is a usage error like any other.
+
+fn number_where(s: &str, ok: impl Fn(f64) -> bool, expected: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && ok(v) => Ok(v),
+        _ => Err(expected.to_owned()),
+    }
+}
+
+fn rate(s: &str) -> Result<f64, String> {
+    number_where(
+        s,
+        |v| v > 0.0,
+        "must be a positive number of requests per second",
+    )
+}
+
+fn timeout(s: &str) -> Result<f64, String> {
+    number_where(
+        s,
+        |v| v > 0.0 && v <= 3600.0,
+        "must be between 0 and 3600 seconds",
+    )
+}
+
+fn grace_period(s: &str) -> Result<f64, String> {
+    number_where(
+        s,
+        |v| (0.0..=3600.0).contains(&v),
+        "must be between 0 and 3600 seconds",
+    )
+}
+
+fn progress_interval(s: &str) -> Result<f64, String> {
+    number_where(
+        s,
+        |v| (0.0..=86_400.0).contains(&v),
+        "must be between 0 (off) and 86400 seconds",
+    )
 }
 
 const SUBCOMMANDS: [&str; 6] = [
@@ -312,6 +354,35 @@ mod tests {
     #[test]
     fn there_is_no_api_key_flag() {
         assert!(parse_from(["notify-import", "a.csv", "--api-key", "test_x"]).is_err());
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_usage_errors() {
+        for (flag, bad, good) in [
+            ("--rate", "0", "0.5"),
+            ("--rate", "NaN", "1000"),
+            ("--burst", "0", "1"),
+            ("--concurrency", "257", "256"),
+            ("--timeout", "0", "3600"),
+            ("--grace-period", "-1", "0"),
+            ("--max-attempts", "101", "100"),
+            ("--max-errors", "0", "1"),
+            ("--max-record-bytes", "1023", "1024"),
+            ("--progress-interval", "86401", "0"),
+        ] {
+            // `=`: a bare `-1` would be taken for a flag.
+            let err = parse_from(["notify-import", "a.csv", &format!("{flag}={bad}")]).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{flag} {bad}"
+            );
+            assert!(err.to_string().contains(flag), "{err}");
+            assert!(
+                parse_from(["notify-import", "a.csv", flag, good]).is_ok(),
+                "{flag} {good}"
+            );
+        }
     }
 
     #[test]

@@ -7,8 +7,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use backon::{BackoffBuilder, ExponentialBuilder};
-
 /// Parses a `Retry-After` value (RFC 9110 §10.2.3): delta-seconds or an
 /// HTTP-date in any of the three accepted formats. A date in the past
 /// means "now" (zero). Garbage gives `None`.
@@ -26,7 +24,9 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// random time in `0..=min(max, base * 2^n)`. Full jitter spreads retries
 /// of many workers that failed together, so they do not return together.
 pub struct Backoff {
-    schedule: backon::ExponentialBackoff,
+    base: Duration,
+    max: Duration,
+    attempt: u32,
     rng: fastrand::Rng,
 }
 
@@ -38,20 +38,21 @@ impl Backoff {
 
     /// As [`Backoff::new`] with a seeded generator (tests).
     pub fn with_rng(base: Duration, max: Duration, rng: fastrand::Rng) -> Backoff {
-        // backon's own jitter only adds to the delay (and can pass the
-        // cap), so it stays off and full jitter is applied in `next`.
-        let schedule = ExponentialBuilder::default()
-            .with_min_delay(base)
-            .with_max_delay(max)
-            .with_factor(2.0)
-            .without_max_times()
-            .build();
-        Backoff { schedule, rng }
+        Backoff {
+            base,
+            max,
+            attempt: 0,
+            rng,
+        }
     }
 
     /// The wait before the next retry.
     pub fn next_delay(&mut self) -> Duration {
-        let ceiling = self.schedule.next().unwrap_or(Duration::ZERO);
+        // Saturating: however many retries, the ceiling stays at `max`
+        // instead of overflowing.
+        let factor = 1u32.checked_shl(self.attempt).unwrap_or(u32::MAX);
+        let ceiling = self.base.saturating_mul(factor).min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
         let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
         Duration::from_nanos(self.rng.u64(0..=nanos))
     }

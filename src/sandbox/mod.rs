@@ -29,7 +29,6 @@ use std::io::Write as _;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::thread::JoinHandle;
 
-use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
 
 pub use faults::{Faults, JunkMode, RetryAfterStyle};
@@ -178,10 +177,10 @@ impl std::fmt::Debug for SandboxHandle {
 /// Runs the sandbox on the caller's runtime for `notify-import sandbox`:
 /// prints `sandbox listening on http://127.0.0.1:PORT/v2` to stdout, then
 /// serves until SIGINT (or SIGTERM on Unix).
-pub async fn serve_until_ctrl_c(opts: SandboxOptions) -> anyhow::Result<()> {
+pub async fn serve_until_ctrl_c(opts: SandboxOptions) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
         .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{}", opts.port))?;
+        .map_err(|e| context(e, &format!("cannot listen on 127.0.0.1:{}", opts.port)))?;
     let addr = listener.local_addr()?;
     let state = Shared::new(&opts, base_url(addr));
     let app = routes::router(state);
@@ -195,22 +194,32 @@ pub async fn serve_until_ctrl_c(opts: SandboxOptions) -> anyhow::Result<()> {
     let server = tokio::spawn(server::serve(listener, app, token.clone()));
     let signal = shutdown_signal().await;
     token.cancel();
-    server.await.context("sandbox server task failed")?;
+    server
+        .await
+        .map_err(|e| std::io::Error::other(format!("sandbox server task failed: {e}")))?;
     signal
 }
 
-async fn shutdown_signal() -> anyhow::Result<()> {
+/// Keeps the kind and puts what was being done in front of the message.
+fn context(e: std::io::Error, doing: &str) -> std::io::Error {
+    std::io::Error::new(e.kind(), format!("{doing}: {e}"))
+}
+
+async fn shutdown_signal() -> std::io::Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+        let mut term =
+            signal(SignalKind::terminate()).map_err(|e| context(e, "cannot watch SIGTERM"))?;
         tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot watch Ctrl-C"),
+            r = tokio::signal::ctrl_c() => r.map_err(|e| context(e, "cannot watch Ctrl-C")),
             _ = term.recv() => Ok(()),
         }
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")
+        tokio::signal::ctrl_c()
+            .await
+            .map_err(|e| context(e, "cannot watch Ctrl-C"))
     }
 }
