@@ -223,7 +223,7 @@ pub struct InputArgs {
 
     /// Take a field from a column: --map Name=Bedrijfsnaam (repeatable; overrides the header aliases).
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
-    pub map: Vec<(crate::fields::Field, String)>,
+    pub map: Vec<(crate::check::fields::Field, String)>,
 
     /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
     #[arg(long, value_name = "FILE")]

@@ -1,46 +1,37 @@
 //! notify-import: bulk-import customers from CSV files into the Notify API.
 //!
-//! Pipeline (see DESIGN.md): file → records → customers → outcomes →
-//! results. [`run()`] wires the stages; each lives in its own module:
+//! The tree follows a row through the stages (see DESIGN.md):
 //!
-//! - [`cli`] / [`config`]: raw arguments, then checked settings.
-//! - [`input`], [`validate`], [`preflight`]: offline reading and checking;
-//!   [`spill`] sorts per-row facts on disk so memory stays flat.
-//! - [`api`], [`upload`]: the network side.
-//! - [`outcome`], [`results`], [`errors_file`], [`report`]: what the user
-//!   gets back; [`template`] is a file to start from.
-//! - [`summary`]: the machine-readable outcome (`--summary-json`).
-//! - [`mod@run`]: each run's own folder (`NAME.runs/<UTC start>/`), the error
-//!   that ends a run and its exit code, the next-step line.
-//! - [`lock`], [`state`], [`redact`]: running unattended and safely: the
-//!   run lock, delta mode, keeping the API key out of every output.
-//! - `sandbox`: an embedded emulator of the API for trying and testing
-//!   (cargo feature `sandbox`, on by default).
+//! - [`input`]: file → records (encoding, delimiter, column mapping).
+//! - [`check`]: records → customers, and which rows may be sent (offline).
+//! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
+//!   the HTTP client, [`upload::pace`] the rate and retries).
+//! - [`output`]: outcomes → what the user gets back (results file, errors
+//!   file, progress and summary, `--summary-json`).
+//! - [`durable`]: what outlives the process (journal, delta state, lock).
+//! - [`mod@run`]: one run from start to finish: its folder, the error that
+//!   ends it and its exit code, the next-step line; [`pipeline`] wires the
+//!   stages for it.
+//!
+//! Around them: [`cli`] / [`config`] (raw arguments, then checked
+//! settings), [`redact`] (the API key never reaches an output), [`spill`]
+//! (per-row facts sorted on disk so memory stays flat, for check and
+//! journal), and `sandbox`, an embedded emulator of the API for trying and
+//! testing (cargo feature `sandbox`, on by default).
 
-pub mod api;
+pub mod check;
 pub mod cli;
 pub mod config;
-pub mod customer;
-pub mod errors_file;
-pub mod fields;
+pub mod durable;
 pub mod input;
-pub mod journal;
-pub mod lock;
-pub mod outcome;
+pub mod output;
 pub mod pipeline;
-pub mod preflight;
 pub mod redact;
-pub mod report;
-pub mod results;
 pub mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod spill;
-pub mod state;
-pub mod summary;
-pub mod template;
 pub mod upload;
-pub mod validate;
 
 use crate::config::{Config, UsageError};
 use crate::input::InputError;
@@ -71,10 +62,10 @@ pub enum SetupError {
     Input(#[from] InputError),
     /// Another run holds the lock on the results (or state) file.
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
+    Lock(#[from] durable::lock::LockError),
     /// The delta state cannot be used.
     #[error(transparent)]
-    State(#[from] state::StateError),
+    State(#[from] durable::state::StateError),
     /// Anything else that stopped the run (results file, runtime, sandbox).
     #[error("{0}")]
     Other(String),
@@ -108,12 +99,12 @@ pub fn run(config: Config) -> Result<u8, RunError> {
             force,
             delimiter,
         } => {
-            template::write(path.as_deref(), force, delimiter)
+            output::template::write(path.as_deref(), force, delimiter)
                 .map_err(|e| other("cannot write the template", e))?;
             Ok(exit::OK)
         }
         Config::Run(run) => {
-            report::init_logging(&run.output);
+            output::report::init_logging(&run.output);
             // Found while checking the arguments, before logging existed.
             for warning in run.upload.iter().flat_map(|u| &u.warnings) {
                 tracing::warn!("{warning}");

@@ -15,22 +15,24 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::api::ApiClient;
+use crate::check::preflight::{self, Planned, Preflight};
 use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
-use crate::errors_file;
+use crate::durable::journal::{Header, Journal, JournalError, Resume};
+use crate::durable::state;
 use crate::input::InputError;
-use crate::journal::{Header, Journal, JournalError, Resume};
-use crate::outcome::{Counts, Outcome, Status};
-use crate::preflight::{self, Planned, Preflight};
-use crate::report::{Reporter, Summary};
-use crate::results::{self, ResultsWriter};
+use crate::output::errors_file;
+use crate::output::outcome::{Counts, Outcome, Status};
+use crate::output::report::{Reporter, Summary};
+use crate::output::results::{self, ResultsWriter};
+use crate::output::summary;
 use crate::run::error::WriteFailure;
 use crate::run::finish::{End, Ending};
 use crate::run::start::commands;
 use crate::run::{RunError, RunFiles, Start};
 use crate::spill::Scratch;
+use crate::upload::api::ApiClient;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
-use crate::{SetupError, exit, other, runtime, state, summary};
+use crate::{SetupError, exit, other, runtime};
 
 #[cfg(feature = "sandbox")]
 type Embedded = crate::sandbox::SandboxHandle;
@@ -542,7 +544,7 @@ fn header(
     key: &ApiKey,
     sandbox: bool,
 ) -> Result<Header, SetupError> {
-    let fp = crate::journal::fingerprint(&run.input).map_err(|e| {
+    let fp = crate::durable::journal::fingerprint(&run.input).map_err(|e| {
         SetupError::Input(InputError::Io {
             path: run.input.clone(),
             source: e,

@@ -33,9 +33,9 @@ use std::path::Path;
 use csv::StringRecord;
 
 use super::InputError;
-use crate::customer::Customer;
-use crate::fields::Field;
-use crate::validate::{Problem, comparison_key};
+use crate::check::customer::Customer;
+use crate::check::fields::Field;
+use crate::check::validate::{Problem, comparison_key};
 
 /// Accepted header names per field, compared through [`header_key`].
 ///

@@ -1,6 +1,6 @@
 //! Input: reading a customer file into records and mapping columns to fields.
 //!
-//! Owns everything between the bytes on disk and a [`Customer`](crate::customer::Customer)
+//! Owns everything between the bytes on disk and a [`Customer`](crate::check::customer::Customer)
 //! with raw (untrimmed) text values: the encoding (`decode.rs`), the
 //! delimiter (`sniff.rs`), the CSV records (`reader.rs`) and the column
 //! mapping (`mapping.rs`). [`open`] is the one entry point: it makes every
@@ -15,9 +15,9 @@
 //! The per-row loop, allocation-free once the buffers have grown:
 //!
 //! ```no_run
-//! use notify_import::customer::Customer;
+//! use notify_import::check::customer::Customer;
 //! use notify_import::input::{self, InputOptions, Record};
-//! use notify_import::validate::{self, ChangeTally, Validation};
+//! use notify_import::check::validate::{self, ChangeTally, Validation};
 //!
 //! # fn main() -> Result<(), input::InputError> {
 //! let mut input = input::open("customers.csv".as_ref(), &InputOptions::default())?;
@@ -51,7 +51,7 @@ pub use mapping::{FieldSource, Mapping, MappingFile, Origin, Source, Target, par
 pub use reader::{CsvReader, DEFAULT_MAX_RECORD_BYTES, ReaderOptions, Record};
 pub use sniff::{DelimiterChoice, DelimiterSource, parse_delimiter};
 
-use crate::fields::Field;
+use crate::check::fields::Field;
 use sniff::delimiter_name;
 
 /// Everything the user can say about how to read a file. `Default` is

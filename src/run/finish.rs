@@ -12,7 +12,7 @@ use std::path::Path;
 
 use super::next_step::Commands;
 use crate::exit;
-use crate::outcome::Counts;
+use crate::output::outcome::Counts;
 use crate::upload::StopReason;
 
 /// Where the sending ended.
@@ -82,7 +82,7 @@ impl Ending<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Status;
+    use crate::output::outcome::Status;
 
     fn ending(end: End<'_>, anything_sent: bool) -> Ending<'_> {
         Ending {

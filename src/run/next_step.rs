@@ -6,7 +6,7 @@
 //! (import), an import with rows not imported (fix and import the errors
 //! file), a stop before the end (`--resume`, and nothing about fixing rows
 //! that had no problem), a stopped `--sandbox` run (not resumable: start
-//! again). It must not print: [`crate::report`] shows the line.
+//! again). It must not print: [`crate::output::report`] shows the line.
 
 use std::path::Path;
 

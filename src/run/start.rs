@@ -14,9 +14,10 @@ use std::time::SystemTime;
 use super::next_step::{self, Commands};
 use super::{RunFiles, RunFolder};
 use crate::config::{self, RunConfig, Target};
+use crate::durable::lock::RunLock;
 use crate::input::InputError;
-use crate::lock::RunLock;
-use crate::{SetupError, errors_file, other, results, summary};
+use crate::output::{errors_file, results, summary};
+use crate::{SetupError, other};
 
 /// A run that may start: it holds the lock and has its folder.
 pub struct Start {

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::fields::Field;
+use crate::check::fields::Field;
 
 /// Why a body was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! starts and every remaining row comes out `skipped`. Pacing lives in
 //! [`pace`]. It must not read the input, parse arguments or write results.
 
+pub mod api;
 pub mod pace;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,11 +21,11 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::retry::{Backoff, parse_retry_after};
-use crate::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
-use crate::journal::Journal;
-use crate::outcome::{Outcome, Status};
-use crate::preflight::Planned;
+use crate::check::preflight::Planned;
+use crate::durable::journal::Journal;
+use crate::output::outcome::{Outcome, Status};
+use crate::upload::api::retry::{Backoff, parse_retry_after};
+use crate::upload::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
 use pace::Pacer;
 
 /// Upload settings that change behaviour.

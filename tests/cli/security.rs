@@ -173,10 +173,13 @@ fn debug_and_error_text_of_every_type_holding_a_key_never_show_it() {
     .unwrap();
     let api_key = ApiKey::parse(key, "test").unwrap();
     let url: reqwest::Url = "http://127.0.0.1:9/v2".parse().unwrap();
-    let client =
-        notify_import::api::ApiClient::new(&url, &api_key, std::time::Duration::from_secs(1))
-            .unwrap();
-    let echoed = notify_import::api::ApiError::from_response(
+    let client = notify_import::upload::api::ApiClient::new(
+        &url,
+        &api_key,
+        std::time::Duration::from_secs(1),
+    )
+    .unwrap();
+    let echoed = notify_import::upload::api::ApiError::from_response(
         reqwest::StatusCode::UNAUTHORIZED,
         None,
         format!(r#"{{"detail":"bad token Bearer {key}"}}"#).as_bytes(),

@@ -22,7 +22,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
-use crate::outcome::{Counts, Status};
+use crate::output::outcome::{Counts, Status};
 
 /// The bar currently on screen, so log lines can be printed above it.
 static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);

@@ -19,11 +19,12 @@ use std::time::{Instant, SystemTime};
 use serde::Serialize;
 
 use crate::config::{RunConfig, SummaryTarget, Target};
+use crate::durable::journal;
 use crate::input::InputInfo;
-use crate::outcome::{Counts, Status};
-use crate::report::SummaryFacts;
+use crate::output::outcome::{Counts, Status};
+use crate::output::report::SummaryFacts;
 use crate::run::{RunError, RunFiles};
-use crate::{exit, journal, redact};
+use crate::{exit, redact};
 
 /// Version of the document's shape; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -396,7 +397,7 @@ fn write_file(path: &Path, text: &[u8]) -> io::Result<()> {
         .unwrap_or("summary.json");
     let tmp: PathBuf = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file = crate::results::create_private(&tmp)?;
+        let mut file = crate::output::results::create_private(&tmp)?;
         file.write_all(text)?;
         file.sync_all()?;
         std::fs::rename(&tmp, path)

@@ -32,8 +32,8 @@ use std::path::{Path, PathBuf};
 use csv::StringRecord;
 
 use crate::input::{self, CsvReader, InputError, InputOptions, Record};
-use crate::outcome::Status;
-use crate::results;
+use crate::output::outcome::Status;
+use crate::output::results;
 
 /// The name of the column added after the input's own columns.
 pub const ERROR_COLUMN: &str = "error";
@@ -309,8 +309,8 @@ impl Drop for RemoveOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::outcome::Outcome;
-    use crate::results::ResultsWriter;
+    use crate::output::outcome::Outcome;
+    use crate::output::results::ResultsWriter;
 
     /// Writes `input` and a results file with one outcome per data row
     /// (`(line, status, error)`), then the errors file; returns its bytes.

@@ -53,8 +53,8 @@ use std::sync::LazyLock;
 
 use email_address::{EmailAddress, Options};
 
-use crate::customer::Customer;
-use crate::fields::Field;
+use crate::check::customer::Customer;
+use crate::check::fields::Field;
 
 /// Fewest digits a phone number may have. A national number with its area
 /// code has well over 6 digits in the countries our users invoice (NL and
@@ -404,7 +404,7 @@ fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
 }
 
 /// `'=...`, `'+...`, `'-...`, `'@...` (also before a tab or CR): the text
-/// after the apostrophe that spreadsheets and [`crate::results::neutralize`]
+/// after the apostrophe that spreadsheets and [`crate::output::results::neutralize`]
 /// add so the cell is not run as a formula. Such an apostrophe is never part
 /// of a real customer value, so it is dropped on input; this is what makes
 /// an errors file import exactly.

@@ -1,6 +1,6 @@
 //! `notify-import template`: a customer file to start from.
 //!
-//! Owns the example row. It must pass every rule of [`crate::validate`]
+//! Owns the example row. It must pass every rule of [`crate::check::validate`]
 //! without being changed by normalization (a test checks both), so the
 //! template never shows a format the import would rewrite or refuse. It
 //! must not hold rules of its own: the header is [`Field::ALL`] in API
@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::fields::Field;
+use crate::check::fields::Field;
 
 /// One realistic customer, in [`Field::ALL`] order.
 const EXAMPLE: [(Field, &str); 13] = [
@@ -85,9 +85,9 @@ pub fn write(path: Option<&Path>, force: bool, delimiter: u8) -> io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::customer::Customer;
+    use crate::check::customer::Customer;
+    use crate::check::validate::{self, Validation};
     use crate::input::{self, InputOptions, Record};
-    use crate::validate::{self, Validation};
 
     #[test]
     fn the_example_is_in_field_order() {

@@ -13,14 +13,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 use std::time::SystemTime;
 
-use crate::customer::Customer;
+use crate::check::customer::Customer;
+use crate::check::validate::{self, ChangeTally, Problem, Validation};
+use crate::durable::journal::Resume;
 use crate::input::mapping::Mapping;
 use crate::input::reader::{CsvReader, Record};
 use crate::input::{self, InputError, InputInfo, InputOptions};
-use crate::journal::Resume;
-use crate::outcome::{Outcome, Status};
+use crate::output::outcome::{Outcome, Status};
 use crate::spill::{self, Scratch, Sorted, Spill};
-use crate::validate::{self, ChangeTally, Problem, Validation};
 
 /// How many example lines are kept per kind of problem for the report.
 const EXAMPLES_PER_PROBLEM: usize = 3;
@@ -543,7 +543,7 @@ fn scan_inner(
 
 fn duplicate_problem(first: u64) -> Problem {
     Problem::new(
-        crate::fields::Field::CustomerCode,
+        crate::check::fields::Field::CustomerCode,
         format!("duplicate of row {first}; only the first row with a code is sent"),
     )
 }

@@ -7,7 +7,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::fields::Field;
+use crate::check::fields::Field;
 
 /// One customer: a text value per API field, where empty means unset.
 ///

@@ -23,7 +23,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::{Outcome, Status};
+use crate::output::outcome::{Outcome, Status};
 use crate::spill::{self, Sorted, Spill};
 
 const VERSION: u32 = 1;
@@ -390,7 +390,7 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
-        let mut file = crate::results::create_private(path).map_err(io)?;
+        let mut file = crate::output::results::create_private(path).map_err(io)?;
         let mut line = serde_json::to_vec(header).map_err(|e| io(e.into()))?;
         line.push(b'\n');
         file.write_all(&line).map_err(io)?;

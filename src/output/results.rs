@@ -15,7 +15,7 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
 
-use crate::outcome::{Outcome, Status};
+use crate::output::outcome::{Outcome, Status};
 
 /// The header of the results file.
 pub const HEADER: [&str; 8] = [
