@@ -8,9 +8,9 @@
 //!   the HTTP client, [`upload::pace`] the rate and retries).
 //! - [`output`]: outcomes → what the user gets back (results file, errors
 //!   file, progress and summary, `--summary-json`).
-//! - [`durable`]: what outlives the process (journal, delta state, lock).
-//! - [`mod@run`]: one run from start to finish: its folder, the error that
-//!   ends it and its exit code, the next-step line; [`pipeline`] wires the
+//! - `durable`: what outlives the process (journal, delta state, lock).
+//! - `run`: one run from start to finish: its folder, the error that
+//!   ends it and its exit code, the next-step line; `pipeline` wires the
 //!   stages for it.
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
@@ -22,12 +22,12 @@
 pub mod check;
 pub mod cli;
 pub mod config;
-pub mod durable;
+pub(crate) mod durable;
 pub mod input;
 pub mod output;
-pub mod pipeline;
+pub(crate) mod pipeline;
 pub mod redact;
-pub mod run;
+pub(crate) mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod spill;

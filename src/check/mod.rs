@@ -3,10 +3,10 @@
 //!
 //! Owns [`fields`] (the API's field names, the only module the sandbox
 //! shares), [`customer`] (the payload), [`validate`] (per-row rules) and
-//! [`preflight`] (the whole-file pass: repeated codes, the plan handed to
+//! `preflight` (the whole-file pass: repeated codes, the plan handed to
 //! the upload stage). It must not touch the network or write outputs.
 
 pub mod customer;
 pub mod fields;
-pub mod preflight;
+pub(crate) mod preflight;
 pub mod validate;

@@ -450,11 +450,6 @@ impl Journal {
         })
     }
 
-    /// The journal file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Records that a create for `row` is about to be sent. Must succeed
     /// before the request goes out.
     pub fn sending(&self, row: u64) -> Result<(), JournalError> {

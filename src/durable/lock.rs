@@ -59,7 +59,6 @@ pub fn path_for(guarded: &Path) -> PathBuf {
 pub struct RunLock {
     // Never read: holding the open file is what holds the lock.
     _file: File,
-    path: PathBuf,
 }
 
 impl RunLock {
@@ -99,12 +98,7 @@ impl RunLock {
         file.rewind().map_err(io_err)?;
         let since = humantime::format_rfc3339_seconds(SystemTime::now());
         write!(file, "pid {}\nsince {since}\n", std::process::id()).map_err(io_err)?;
-        Ok(RunLock { _file: file, path })
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(RunLock { _file: file })
     }
 }
 
@@ -144,7 +138,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let guarded = dir.path().join("r.csv");
         let first = RunLock::acquire(&guarded).unwrap();
-        assert_eq!(first.path(), dir.path().join("r.csv.lock"));
+        assert_eq!(path_for(&guarded), dir.path().join("r.csv.lock"));
         let err = RunLock::acquire(&guarded).unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, LockError::Busy { .. }), "{text}");
@@ -186,8 +180,12 @@ mod tests {
     fn the_lock_file_is_private() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        let lock = RunLock::acquire(&dir.path().join("r.csv")).unwrap();
-        let mode = std::fs::metadata(lock.path()).unwrap().permissions().mode();
+        let guarded = dir.path().join("r.csv");
+        let _lock = RunLock::acquire(&guarded).unwrap();
+        let mode = std::fs::metadata(path_for(&guarded))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }

@@ -193,11 +193,6 @@ impl Delta {
         })
     }
 
-    /// The state file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Customers the state knew when it was opened.
     pub fn known(&self) -> u64 {
         self.known

@@ -1,14 +1,14 @@
 //! Output: what the user gets back from a run.
 //!
 //! Owns [`outcome`] (one row's result, the message every stage hands
-//! here), [`results`] (the results CSV), [`errors_file`] (the rows to fix
-//! and import again), [`report`] (logs, progress, the summary text),
-//! [`summary`] (`--summary-json`) and [`template`] (a file to start from).
+//! here), [`results`] (the results CSV), `errors_file` (the rows to fix
+//! and import again), `report` (logs, progress, the summary text),
+//! `summary` (`--summary-json`) and `template` (a file to start from).
 //! It must not decide outcomes, only record them.
 
-pub mod errors_file;
+pub(crate) mod errors_file;
 pub mod outcome;
-pub mod report;
+pub(crate) mod report;
 pub mod results;
-pub mod summary;
-pub mod template;
+pub(crate) mod summary;
+pub(crate) mod template;

@@ -305,8 +305,6 @@ impl Progress {
 pub struct SummaryFacts {
     /// Rows per status.
     pub counts: Counts,
-    /// Wall time of the whole run.
-    pub elapsed: Duration,
     /// HTTP requests made (`None` when nothing could be sent).
     pub requests: Option<u64>,
     /// Requests repeated after a failed attempt.
@@ -350,7 +348,6 @@ impl Summary<'_> {
     pub fn facts(&self) -> SummaryFacts {
         SummaryFacts {
             counts: self.counts.clone(),
-            elapsed: self.elapsed,
             requests: self.requests,
             retries: self.retries,
             rate_limited: self.rate_limited,

@@ -4,10 +4,10 @@
 //! per endpoint, and turning responses into typed results. It knows nothing
 //! of CSV, clap or the results file.
 
-pub mod client;
-pub mod error;
-pub mod retry;
-pub mod tls;
+mod client;
+mod error;
+pub(crate) mod retry;
+pub(crate) mod tls;
 
 pub use client::{ApiClient, CreateOutcome};
 pub use error::{ApiError, ErrorKind};
