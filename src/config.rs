@@ -120,7 +120,7 @@ pub struct OutputConfig {
 #[derive(Debug, Clone)]
 pub struct UploadConfig {
     /// Where to send.
-    pub target: Target,
+    pub target: Endpoint,
     /// Send `Overwrite=true`.
     pub overwrite: bool,
     /// Requests per second.
@@ -154,7 +154,7 @@ pub struct UploadConfig {
 
 /// The API to talk to.
 #[derive(Debug, Clone)]
-pub enum Target {
+pub enum Endpoint {
     /// The embedded emulator, started in-process on loopback.
     Sandbox,
     /// A real (or standalone sandbox) API.
@@ -396,7 +396,7 @@ fn upload_config(
         ));
     }
     let target = if args.sandbox {
-        Target::Sandbox
+        Endpoint::Sandbox
     } else {
         let raw_url = args
             .api_url
@@ -410,7 +410,7 @@ fn upload_config(
                 "this is a live_ key (real data); add --live to confirm, or use a test_ key",
             ));
         }
-        Target::Remote { url, key }
+        Endpoint::Remote { url, key }
     };
     Ok(UploadConfig {
         target,

@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::check::preflight::{self, Planned, Preflight};
-use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
+use crate::check::preflight::{self, Preflight};
+use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
 use crate::durable::journal::{Header, Journal, JournalError, Resume};
 use crate::durable::state;
 use crate::input::InputError;
 use crate::output::errors_file;
 use crate::output::outcome::{Counts, Outcome, Status};
-use crate::output::report::{Reporter, Summary};
+use crate::output::report::{Reporter, Totals};
 use crate::output::results::{self, ResultsWriter};
 use crate::output::summary;
 use crate::run::error::WriteFailure;
@@ -31,7 +31,7 @@ use crate::run::start::commands;
 use crate::run::{RunError, RunFiles, Start};
 use crate::spill::Scratch;
 use crate::upload::api::ApiClient;
-use crate::upload::{self, StopReason, UploadSettings, Uploader};
+use crate::upload::{self, Planned, StopReason, UploadSettings, Uploader};
 use crate::{SetupError, exit, other, runtime};
 
 #[cfg(feature = "sandbox")]
@@ -185,7 +185,7 @@ fn validate_file(
     counts.add_rows(Status::Valid, pre.valid);
     counts.add_rows(Status::Invalid, pre.invalid());
     let errors = write_errors_file(run, files, &counts, &path, &reporter);
-    let summary = Summary {
+    let summary = Totals {
         counts: &counts,
         elapsed: started.elapsed(),
         requests: None,
@@ -272,7 +272,7 @@ fn upload_file(
     // The in-process sandbox lives as long as this function.
     let (sandbox, url, key): (Option<Embedded>, _, _) = match &upload.target {
         #[cfg(feature = "sandbox")]
-        Target::Sandbox => {
+        Endpoint::Sandbox => {
             use crate::sandbox;
             let handle = sandbox::spawn(sandbox::SandboxOptions::default())
                 .map_err(|e| other("cannot start the sandbox", e))?;
@@ -280,10 +280,10 @@ fn upload_file(
             (Some(handle), url, ApiKey::sandbox())
         }
         #[cfg(not(feature = "sandbox"))]
-        Target::Sandbox => {
+        Endpoint::Sandbox => {
             return Err(other("--sandbox", "this binary was built without the sandbox").into());
         }
-        Target::Remote { url, key } => (None, url.clone(), key.clone()),
+        Endpoint::Remote { url, key } => (None, url.clone(), key.clone()),
     };
     let where_to = match &sandbox {
         Some(_) => format!("the embedded sandbox at {url}"),
@@ -346,7 +346,7 @@ fn upload_file(
         FinishFacts {
             sent: sent?,
             requests,
-            sandbox: matches!(upload.target, Target::Sandbox),
+            sandbox: matches!(upload.target, Endpoint::Sandbox),
             journal_failure,
             closed,
         },
@@ -442,7 +442,7 @@ fn finish_upload(
         Some(_) => None,
     };
     let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
-    let summary = Summary {
+    let summary = Totals {
         counts: &counts,
         elapsed: started.elapsed(),
         requests: Some(requests),

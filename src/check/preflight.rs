@@ -21,6 +21,7 @@ use crate::input::reader::{CsvReader, Record};
 use crate::input::{self, InputError, InputInfo, InputOptions};
 use crate::output::outcome::{Outcome, Status};
 use crate::spill::{self, Scratch, Sorted, Spill};
+use crate::upload::Planned;
 
 /// How many example lines are kept per kind of problem for the report.
 const EXAMPLES_PER_PROBLEM: usize = 3;
@@ -159,30 +160,6 @@ impl Iterator for Duplicates<'_> {
         let next = self.rows.next()?;
         Some(next.map_err(|e| self.pre.spill_error(e)))
     }
-}
-
-/// One row, ready for the next stage.
-#[derive(Debug)]
-pub enum Planned {
-    /// A valid row: send this JSON body.
-    Send {
-        /// 1-based data row.
-        row: u64,
-        /// Physical line of the record.
-        line: u64,
-        /// Normalized customer code.
-        code: String,
-        /// JSON request body.
-        body: Vec<u8>,
-        /// An earlier run sent this row and never learned the answer: look
-        /// the code up before creating.
-        in_doubt: bool,
-        /// Send `Overwrite=true` for this row even without `--overwrite`
-        /// (delta mode: the customer exists and its payload changed).
-        overwrite: bool,
-    },
-    /// A row whose outcome is already known (invalid).
-    Done(Outcome),
 }
 
 /// Size and modification time, to notice a file rewritten between passes.

@@ -33,9 +33,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::check::preflight::Planned;
 use crate::durable::lock::{LockError, RunLock};
 use crate::output::outcome::{Outcome, Status};
+use crate::upload::Planned;
 
 /// Format of the database; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;

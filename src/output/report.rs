@@ -101,7 +101,7 @@ pub struct Reporter {
     json: bool,
     done: Arc<AtomicU64>,
     ticker: Mutex<Option<Ticker>>,
-    recorded: Mutex<Option<SummaryFacts>>,
+    recorded: Mutex<Option<TotalsOwned>>,
 }
 
 /// The thread printing progress lines; stops when `stop` is dropped.
@@ -187,7 +187,7 @@ impl Reporter {
 
     /// Prints the final summary (one line with `--quiet` or JSON logs) and
     /// keeps its facts for `--summary-json`.
-    pub fn summary(&self, summary: &Summary<'_>) {
+    pub fn summary(&self, summary: &Totals<'_>) {
         if let Ok(mut slot) = self.recorded.lock() {
             *slot = Some(summary.facts());
         }
@@ -199,7 +199,7 @@ impl Reporter {
     }
 
     /// The facts of the summary printed last, if any.
-    pub fn recorded(&self) -> Option<SummaryFacts> {
+    pub fn recorded(&self) -> Option<TotalsOwned> {
         self.recorded.lock().ok().and_then(|mut s| s.take())
     }
 
@@ -300,9 +300,9 @@ impl Progress {
     }
 }
 
-/// An owned copy of a [`Summary`], kept after the run for `--summary-json`.
+/// An owned copy of [`Totals`], kept after the run for `--summary-json`.
 #[derive(Debug, Clone)]
-pub struct SummaryFacts {
+pub struct TotalsOwned {
     /// Rows per status.
     pub counts: Counts,
     /// HTTP requests made (`None` when nothing could be sent).
@@ -320,7 +320,7 @@ pub struct SummaryFacts {
 }
 
 /// Facts about a finished run, for the summary.
-pub struct Summary<'a> {
+pub struct Totals<'a> {
     /// Rows per status.
     pub counts: &'a Counts,
     /// Wall time of the whole run.
@@ -343,10 +343,10 @@ pub struct Summary<'a> {
     pub next: Option<String>,
 }
 
-impl Summary<'_> {
+impl Totals<'_> {
     /// An owned copy of these facts.
-    pub fn facts(&self) -> SummaryFacts {
-        SummaryFacts {
+    pub fn facts(&self) -> TotalsOwned {
+        TotalsOwned {
             counts: self.counts.clone(),
             requests: self.requests,
             retries: self.retries,

@@ -18,11 +18,11 @@ use std::time::{Instant, SystemTime};
 
 use serde::Serialize;
 
-use crate::config::{RunConfig, SummaryTarget, Target};
+use crate::config::{Endpoint, RunConfig, SummaryTarget};
 use crate::durable::journal;
 use crate::input::InputInfo;
 use crate::output::outcome::{Counts, Status};
-use crate::output::report::SummaryFacts;
+use crate::output::report::TotalsOwned;
 use crate::run::{RunError, RunFiles};
 use crate::{exit, redact};
 
@@ -69,7 +69,7 @@ pub struct RunSummary {
     /// Where rows were sent; `null` when nothing is sent.
     pub target: Option<TargetInfo>,
     /// Delta mode; `null` without `--state`.
-    pub delta: Option<Delta>,
+    pub delta: Option<DeltaInfo>,
     /// Files the run wrote or left behind.
     pub files: Files,
 }
@@ -143,7 +143,7 @@ pub struct TargetInfo {
 
 /// Delta-mode settings.
 #[derive(Debug, Serialize)]
-pub struct Delta {
+pub struct DeltaInfo {
     /// The state database.
     pub state: String,
     /// `--full`: unchanged rows were sent too.
@@ -172,7 +172,7 @@ pub struct Recorder {
     fingerprint: Option<journal::Fingerprint>,
     /// Encoding and delimiter, once preflight chose them.
     format: Mutex<Option<(String, String)>>,
-    facts: Mutex<Option<SummaryFacts>>,
+    facts: Mutex<Option<TotalsOwned>>,
 }
 
 impl Recorder {
@@ -198,7 +198,7 @@ impl Recorder {
     }
 
     /// Keeps the facts of the printed summary.
-    pub fn facts(&self, facts: Option<SummaryFacts>) {
+    pub fn facts(&self, facts: Option<TotalsOwned>) {
         if let (Ok(mut slot), Some(f)) = (self.facts.lock(), facts) {
             *slot = Some(f);
         }
@@ -291,12 +291,12 @@ impl Recorder {
                 rows_per_sec: round3(per_sec(rows)),
             },
             target: run.upload.as_ref().map(|u| match &u.target {
-                Target::Sandbox => TargetInfo {
+                Endpoint::Sandbox => TargetInfo {
                     url: None,
                     sandbox: true,
                     key_kind: "test",
                 },
-                Target::Remote { url, key } => TargetInfo {
+                Endpoint::Remote { url, key } => TargetInfo {
                     url: Some(url.to_string()),
                     sandbox: false,
                     key_kind: match key.kind() {
@@ -306,7 +306,7 @@ impl Recorder {
                 },
             }),
             delta: run.upload.as_ref().and_then(|u| {
-                u.state.as_ref().map(|s| Delta {
+                u.state.as_ref().map(|s| DeltaInfo {
                     state: display(s),
                     full: u.full,
                 })

@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use super::next_step::{self, Commands};
 use super::{RunFiles, RunFolder};
-use crate::config::{self, RunConfig, Target};
+use crate::config::{self, Endpoint, RunConfig};
 use crate::durable::lock::RunLock;
 use crate::input::InputError;
 use crate::output::{errors_file, results, summary};
@@ -139,6 +139,6 @@ pub fn commands(run: &RunConfig) -> Commands<'_> {
     let sandbox = run
         .upload
         .as_ref()
-        .is_some_and(|u| matches!(u.target, Target::Sandbox));
+        .is_some_and(|u| matches!(u.target, Endpoint::Sandbox));
     Commands::new(&run.input, run.outputs.runs_dir.as_deref()).sandbox(sandbox)
 }

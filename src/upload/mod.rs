@@ -11,6 +11,9 @@
 
 pub mod api;
 pub mod pace;
+mod planned;
+
+pub use planned::Planned;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,7 +24,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::check::preflight::Planned;
 use crate::durable::journal::Journal;
 use crate::output::outcome::{Outcome, Status};
 use crate::upload::api::retry::{Backoff, parse_retry_after};

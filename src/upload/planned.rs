@@ -1,0 +1,31 @@
+//! The message from the check stage to this one: each row as a request
+//! to send or an outcome already known.
+//!
+//! It lives with the stage that consumes it; preflight produces it and
+//! delta mode may turn a send into a known outcome. It must hold no logic.
+
+use crate::output::outcome::Outcome;
+
+/// One row as this stage receives it.
+#[derive(Debug)]
+pub enum Planned {
+    /// A valid row: send this JSON body.
+    Send {
+        /// 1-based data row.
+        row: u64,
+        /// Physical line of the record.
+        line: u64,
+        /// Normalized customer code.
+        code: String,
+        /// JSON request body.
+        body: Vec<u8>,
+        /// An earlier run sent this row and never learned the answer: look
+        /// the code up before creating.
+        in_doubt: bool,
+        /// Send `Overwrite=true` for this row even without `--overwrite`
+        /// (delta mode: the customer exists and its payload changed).
+        overwrite: bool,
+    },
+    /// A row whose outcome is already known (invalid).
+    Done(Outcome),
+}
