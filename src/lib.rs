@@ -5,13 +5,13 @@
 //! - [`input`]: file → records (encoding, delimiter, column mapping).
 //! - [`check`]: records → customers, and which rows may be sent (offline).
 //! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
-//!   the HTTP client, [`upload::pace`] the rate and retries).
+//!   the HTTP client, [`upload::pace`] the request rate).
 //! - [`output`]: outcomes → what the user gets back (results file, errors
 //!   file, progress and summary, `--summary-json`).
 //! - `durable`: what outlives the process (journal, delta state, lock).
 //! - `run`: one run from start to finish: its folder, the error that
-//!   ends it and its exit code, the next-step line; `pipeline` wires the
-//!   stages for it.
+//!   ends it and its exit code, the next-step line, and the wiring of the
+//!   stages for it (`run::pipeline`).
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
 //! settings), [`redact`] (the API key never reaches an output), [`spill`]
@@ -25,7 +25,6 @@ pub mod config;
 pub(crate) mod durable;
 pub mod input;
 pub mod output;
-pub(crate) mod pipeline;
 pub mod redact;
 pub(crate) mod run;
 #[cfg(feature = "sandbox")]
@@ -111,7 +110,7 @@ pub fn run(config: Config) -> Result<u8, RunError> {
             }
             // Safe to log whole: the key's Debug is redacted.
             tracing::debug!("settings: {run:?}");
-            pipeline::run_file(&run)
+            run::pipeline::run_file(&run)
         }
     }
 }

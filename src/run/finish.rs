@@ -1,7 +1,7 @@
 //! How an import's end becomes its exit code, its next-step line and
 //! whether its journal stays.
 //!
-//! Owns those three rules, so the wiring in [`crate::pipeline`] holds none:
+//! Owns those three rules, so the wiring in [`crate::run::pipeline`] holds none:
 //! a run that reached the end of its input is finished (its journal goes,
 //! its rows not imported are in its errors file); a run that stopped after
 //! sending keeps its journal for `--resume`; a run that sent nothing has

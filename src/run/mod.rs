@@ -5,13 +5,15 @@
 //! what to do next ([`next_step`]), and the checks that may refuse a run
 //! before it starts ([`start`]).
 //!
-//! The wiring of the stages stays in [`crate::pipeline`]; this module must
-//! not read the input or talk to the network.
+//! The wiring of the stages for one run is [`pipeline`]; it holds no rules,
+//! and the files holding the rules must not read the input or talk to the
+//! network.
 
 pub mod error;
 pub mod finish;
 pub mod folder;
 pub mod next_step;
+pub(crate) mod pipeline;
 pub mod start;
 
 pub use error::RunError;
