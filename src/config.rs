@@ -454,7 +454,13 @@ fn read_key(
         None => match env(KEY_ENV) {
             Some(v) if !v.trim().is_empty() => ApiKey::parse(&v, KEY_ENV),
             _ => Err(usage(format!(
-                "no API key: set {KEY_ENV} or pass --api-key-file PATH (or try --sandbox, or validate the file with `notify-import validate FILE`)"
+                "no API key: set {KEY_ENV} or pass --api-key-file PATH (or {}validate the file with `notify-import validate FILE`)",
+                // A client-only build has no sandbox to suggest.
+                if cfg!(feature = "sandbox") {
+                    "try --sandbox, or "
+                } else {
+                    ""
+                }
             ))),
         },
     }
