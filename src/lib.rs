@@ -90,7 +90,7 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
             Ok(exit::OK)
         }
         Config::ShowMapping { input, options } => {
-            let opened = input::open(&input, &options)?;
+            let opened = input::open_for_mapping(&input, &options)?;
             eprint!("{}", opened.info.describe(&opened.mapping));
             print!("{}", opened.mapping.describe());
             Ok(exit::OK)

@@ -716,6 +716,18 @@ fn too_long(value: &str, max: usize) -> Option<String> {
     (chars > max).then(|| format!("is {chars} characters, the maximum is {max}"))
 }
 
+/// Parses `--default-country`: an ISO alpha-2 code in any case, or a
+/// country name or alpha-3 code the importer converts (`Germany`, `DEU`).
+pub fn parse_country_arg(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if is_country(s) {
+        return Ok(s.to_string());
+    }
+    country_code(s).map(|(code, _)| code).ok_or_else(|| {
+        format!("{s:?} is not a country; give an ISO code such as NL, BE, DE, FR or US")
+    })
+}
+
 fn is_country(code: &str) -> bool {
     // celes looks codes up in a hashed map, a measurable cost per row; its
     // answers for all 676 pairs of letters fit in one small bit table.
