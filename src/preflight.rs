@@ -355,11 +355,13 @@ impl Checker {
         validate::validate_into(&mut self.customer, &mut self.checked);
         self.problems.clear();
         // A row whose cells do not line up with the header is not trusted:
-        // its values may sit under the wrong columns.
-        if let Some(p) = self.mapping.width_problem(&record.fields) {
-            self.problems.push(p);
+        // its values may sit under the wrong columns, so field messages
+        // about them (`Country: "Utrecht"`) would mislead: the width is
+        // its only problem.
+        match self.mapping.width_problem(&record.fields) {
+            Some(p) => self.problems.push(p),
+            None => self.problems.extend(self.checked.problems.iter().cloned()),
         }
-        self.problems.extend(self.checked.problems.iter().cloned());
     }
 }
 

@@ -348,8 +348,6 @@ fn unknown_field(name: &str) -> String {
 pub struct Mapping {
     fields: [Option<FieldSource>; Field::ALL.len()],
     headers: Vec<String>,
-    /// The header ends in an empty cell (a trailing delimiter).
-    trailing_empty: bool,
     unknown: Vec<String>,
     /// Choices between equal columns, for the run header.
     notes: Vec<String>,
@@ -397,7 +395,6 @@ impl Mapping {
         let names: Vec<String> = headers.iter().map(str::to_string).collect();
         let mut mapping = Mapping {
             fields: Default::default(),
-            trailing_empty: names.len() > 1 && names.last().is_some_and(|n| n.trim().is_empty()),
             headers: names,
             unknown: Vec::new(),
             notes: Vec::new(),
@@ -825,15 +822,26 @@ impl Mapping {
         }
     }
 
-    /// A problem if the record's field count does not match the header's.
-    /// One extra empty last field, or one missing field where the header's
-    /// last cell is empty, is a trailing delimiter, not a mismatch.
+    /// A problem if the record's cells do not line up with the header's:
+    /// a value past the last named column (a shifted row, even when the
+    /// header ends in a delimiter), or fewer cells than named columns.
+    /// Empty cells past the header (trailing delimiters) are tolerated.
     pub fn width_problem(&self, rec: &StringRecord) -> Option<Problem> {
-        let (found, width) = (rec.len(), self.headers.len());
-        let ok = found == width
-            || (found == width + 1 && rec.get(width).is_some_and(str::is_empty))
-            || (found + 1 == width && self.trailing_empty);
-        (!ok).then(|| Problem::field_count(found, width))
+        let named = self
+            .headers
+            .iter()
+            .rposition(|h| !h.trim().is_empty())
+            .map_or(0, |i| i + 1);
+        let used = used_width(rec, rec.len());
+        if rec.len() > self.headers.len() && used > named || rec.len() < named {
+            return Some(Problem::field_count(rec.len(), self.headers.len()));
+        }
+        // As wide as the header, with a value under its unnamed last cell.
+        (used > named).then(|| {
+            Problem::row(format!(
+                "has a value in column #{used}, which has no name in the header (is the row shifted?)"
+            ))
+        })
     }
 
     /// The mapping as a mapping file: comments explain it, each mapped
@@ -918,6 +926,15 @@ impl Source {
                 .collect(),
         }
     }
+}
+
+/// The cells of `rec` before `end` up to the last non-blank one: the
+/// width without trailing empty cells (trailing delimiters).
+pub fn used_width(rec: &StringRecord, end: usize) -> usize {
+    (0..end.min(rec.len()))
+        .rev()
+        .find(|&i| !rec[i].trim().is_empty())
+        .map_or(0, |i| i + 1)
 }
 
 /// The non-empty cells of `columns`, trimmed and joined with a space.
@@ -1323,6 +1340,28 @@ mod tests {
         let p = m.width_problem(&headers(&["1", "A", "x"])).unwrap();
         assert_eq!(p.to_string(), "has 3 fields, the header has 2");
         assert!(m.width_problem(&headers(&["1"])).is_some());
+        // Several trailing delimiters are tolerated too.
+        assert!(
+            m.width_problem(&headers(&["1", "A", "", " ", ""]))
+                .is_none()
+        );
+        // Issue 13: a shifted row under a header that ends in `;`.
+        let m = map(&["Code", "Naam", "Plaats", "KvK-nummer", "Taal", ""]).unwrap();
+        let shifted = headers(&["1002", "Smit BV", "Delft", "34120011", "x", "dutch", ""]);
+        let p = m.width_problem(&shifted).unwrap();
+        assert_eq!(p.to_string(), "has 7 fields, the header has 6");
+        let p = m
+            .width_problem(&headers(&["1", "A", "B", "C", "D", "E"]))
+            .unwrap();
+        assert!(p.to_string().contains("column #6"), "{p}");
+        assert!(
+            m.width_problem(&headers(&["1", "A", "B", "C", "D", ""]))
+                .is_none()
+        );
+        assert!(
+            m.width_problem(&headers(&["1", "A", "B", "C", "D"]))
+                .is_none()
+        );
     }
 
     #[test]

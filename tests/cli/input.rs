@@ -240,7 +240,14 @@ fn the_errors_file_imports_cleanly_once_its_rows_are_fixed() {
     let mut text = String::from_utf8(bytes[BOM.len()..].to_vec()).unwrap();
     let original_header = std::fs::read(DUTCH_EXPORT).unwrap();
     let original_header = String::from_utf8_lossy(&original_header);
-    let original_header = original_header.lines().next().unwrap().trim_end();
+    // The export ends every line with `;`: that empty last cell is not
+    // copied, so `error` sits right after the last named column.
+    let original_header = original_header
+        .lines()
+        .next()
+        .unwrap()
+        .trim_end()
+        .trim_end_matches(';');
     assert_eq!(
         text.lines().next().unwrap(),
         format!("{original_header};error"),
@@ -404,4 +411,65 @@ fn the_template_validates_cleanly_and_is_not_overwritten() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with(&format!("{HEADER}\n")), "{stdout}");
     assert_eq!(stdout.lines().count(), 2);
+}
+
+/// A fixture of `tests/data/` copied to the scratch directory.
+fn data(s: &Scratch, name: &str) -> PathBuf {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    let to = s.path(name);
+    std::fs::copy(from, &to).unwrap();
+    to
+}
+
+#[test]
+fn a_shifted_row_under_a_trailing_semicolon_is_invalid_and_its_errors_file_round_trips() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = data(&s, "dutch-trailing-semicolon.csv");
+    let (results_path, errors) = (s.path("out.results.csv"), s.path("out.errors.csv"));
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--results",
+            results_path.to_str().unwrap(),
+            "--errors",
+            errors.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 1);
+    let rows = results(&results_path);
+    let statuses: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.customer_code.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("1001", "created"),
+            ("1002", "invalid"),
+            ("1003", "created")
+        ]
+    );
+    // Only the width: no field message caused by the shift.
+    assert_eq!(rows[1].error, "has 7 fields, the header has 6");
+    let got = by_code(&sb);
+    assert!(!got.contains_key("1002"), "the shifted row was sent");
+    assert_eq!(got.len(), 2);
+
+    // The errors file has `error` right after the data columns; validated
+    // unchanged, its row is still the same one problem and nothing else.
+    let text = std::fs::read_to_string(&errors).unwrap();
+    assert!(
+        text.starts_with("\u{feff}Code;Naam;Plaats;KvK-nummer;Taal;error\r\n"),
+        "{text}"
+    );
+    let again = s.path("again.results.csv");
+    let out = validate(&errors, &["--results", again.to_str().unwrap()]);
+    assert_exit(&out, 1);
+    let rows = results(&again);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].error, "has 7 fields, the header has 6");
 }
