@@ -366,8 +366,8 @@ impl Summary<'_> {
             .map(|s| format!("{} {}", self.counts.get(*s), s))
             .collect();
         let mut line = format!(
-            "{} rows: {} in {} ({}); results: {}",
-            self.counts.total(),
+            "{}: {} in {} ({}); results: {}",
+            crate::preflight::rows_text(self.counts.total()),
             if parts.is_empty() {
                 "nothing to do".to_owned()
             } else {
