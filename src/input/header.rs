@@ -20,6 +20,8 @@
 //! 3. the text inside a trailing `(…)` (a technical name such as
 //!    `s.code_client`), without a `x.` qualifier.
 
+use std::sync::LazyLock;
+
 use crate::fields::Field;
 use crate::validate::comparison_key;
 
@@ -591,28 +593,44 @@ fn lookup_words(words: &[String]) -> Option<(Role, Rank)> {
 }
 
 fn lookup_key(key: &str) -> Option<(Role, Rank)> {
+    // Built once: header detection classifies every cell of 20 lines
+    // under four delimiters, and every run opens a file more than once.
+    static TABLE: LazyLock<Vec<(String, Role, Rank)>> = LazyLock::new(|| {
+        let mut table: Vec<(String, Role, Rank)> = Vec::new();
+        for s in SYNONYMS {
+            for names in [s.nl, s.en, s.de, s.fr] {
+                table.extend(
+                    names
+                        .iter()
+                        .map(|n| (header_key(n), s.role, Rank::Specific)),
+                );
+            }
+        }
+        for (field, names) in GENERIC {
+            table.extend(
+                names
+                    .iter()
+                    .map(|n| (header_key(n), Role::Field(*field), Rank::Generic)),
+            );
+        }
+        // The API names themselves, in any spelling, after the generic
+        // names: `Name` next to `Company` is the weaker of the two.
+        for field in Field::ALL {
+            table.push((
+                header_key(field.api_name()),
+                Role::Field(field),
+                Rank::Specific,
+            ));
+        }
+        table
+    });
     if key.is_empty() {
         return None;
     }
-    for s in SYNONYMS {
-        if [s.nl, s.en, s.de, s.fr]
-            .iter()
-            .any(|names| names.iter().any(|n| header_key(n) == key))
-        {
-            return Some((s.role, Rank::Specific));
-        }
-    }
-    // The API names themselves, in any spelling.
-    if let Some(field) = Field::ALL
-        .into_iter()
-        .find(|f| header_key(f.api_name()) == key)
-    {
-        return Some((Role::Field(field), Rank::Specific));
-    }
-    GENERIC
+    TABLE
         .iter()
-        .find(|(_, names)| names.iter().any(|n| header_key(n) == key))
-        .map(|&(field, _)| (Role::Field(field), Rank::Generic))
+        .find(|(k, _, _)| k == key)
+        .map(|&(_, role, rank)| (role, rank))
 }
 
 /// The label without `*` markers, and the text of a trailing `(…)` or

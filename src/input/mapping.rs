@@ -1000,12 +1000,16 @@ mod tests {
         let file = MappingFile::parse(Path::new("m.toml"), file)?;
         let options: Vec<(Field, String)> =
             options.iter().map(|o| parse_map_arg(o).unwrap()).collect();
-        Mapping::resolve(
-            Path::new("c.csv"),
+        let path = Path::new("c.csv");
+        let m = Mapping::resolve_with(
+            path,
             &headers(names),
-            file.entries(),
+            &file,
             &options,
-        )
+            &ColumnStats::default(),
+        )?;
+        m.require_code(path)?;
+        Ok(m)
     }
 
     #[test]
@@ -1401,5 +1405,116 @@ mod tests {
                 "{street}"
             );
         }
+    }
+
+    #[test]
+    fn value_maps_replace_values_of_any_field() {
+        let file = r#"
+            Language = { column = "Taal", values = { NL = "dutch", EN = "english" } }
+            Country = { column = "Land", values = { "Holland" = "NL" } }
+        "#;
+        let m = map_with(&["Code", "Naam", "Taal", "Land"], file, &[]).unwrap();
+        let c = m.customer(&headers(&["1", "A", " nl ", "holland"]));
+        assert_eq!(c.get(Field::Language), Some("dutch"));
+        assert_eq!(c.get(Field::Country), Some("NL"));
+        // Values without an entry pass through.
+        let c = m.customer(&headers(&["1", "A", "fr", "BE"]));
+        assert_eq!(c.get(Field::Language), Some("fr"));
+        assert_eq!(c.get(Field::Country), Some("BE"));
+        // Printed back, the maps survive.
+        let again = map_with(&["Code", "Naam", "Taal", "Land"], &m.describe(), &[]).unwrap();
+        assert_eq!(again.source(Field::Language), m.source(Field::Language));
+        assert_eq!(again.source(Field::Country), m.source(Field::Country));
+        // Mistakes are named.
+        let err = map_with(
+            &["Code", "Taal"],
+            "Language = { column = \"Taal\", values = { NL = 1 } }",
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("must map to text"), "{err}");
+        let err = map_with(&["Code", "Taal"], "Language = { colum = \"Taal\" }", &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("\"colum\" is not a mapping key"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn first_and_last_name_feed_contact_and_a_name_fallback() {
+        let m = map(&[
+            "Code",
+            "Company",
+            "First name",
+            "Tussenvoegsel",
+            "Last name",
+        ])
+        .unwrap();
+        assert_eq!(
+            m.source(Field::Name).unwrap().source,
+            Source::Fallback(1, vec![2, 3, 4])
+        );
+        assert_eq!(
+            m.source(Field::Contact).unwrap().source,
+            Source::Join(vec![2, 3, 4])
+        );
+        let c = m.customer(&headers(&["1", "", "Jan", "van der", "Berg"]));
+        assert_eq!(c.get(Field::Name), Some("Jan van der Berg"));
+        let c = m.customer(&headers(&["1", "Berg BV", "Jan", "", "Berg"]));
+        assert_eq!(c.get(Field::Name), Some("Berg BV"));
+        assert_eq!(c.get(Field::Contact), Some("Jan Berg"));
+        // A contact column stays the contact; no company column: the
+        // person is the name.
+        let m = map(&["Code", "Voornaam", "Achternaam", "Contactpersoon"]).unwrap();
+        assert_eq!(m.column(Field::Contact), Some(3));
+        assert_eq!(
+            m.source(Field::Name).unwrap().source,
+            Source::Join(vec![1, 2])
+        );
+        // The mapping file form round-trips.
+        let m = map(&["Code", "Company", "First name", "Last name"]).unwrap();
+        let text = m.describe();
+        assert!(
+            text.contains(
+                "Name = { column = \"Company\", else = [\"First name\", \"Last name\"] }"
+            ),
+            "{text}"
+        );
+        let again = map_with(&["Code", "Company", "First name", "Last name"], &text, &[]).unwrap();
+        assert_eq!(
+            again.source(Field::Name).unwrap().source,
+            m.source(Field::Name).unwrap().source
+        );
+    }
+
+    #[test]
+    fn without_a_code_column_the_mapping_still_describes_itself() {
+        let file = MappingFile::default();
+        let stats = ColumnStats {
+            rows: 2,
+            filled: vec![2, 2, 1],
+            unique: vec![true, false, true],
+        };
+        let m = Mapping::resolve_with(
+            Path::new("c.csv"),
+            &headers(&["Kennung", "Firma", "Ort"]),
+            &file,
+            &[],
+            &stats,
+        )
+        .unwrap();
+        let text = m.describe();
+        assert!(
+            text.contains("# CustomerCode = \"\"  # no column found"),
+            "{text}"
+        );
+        assert!(text.contains("#1 \"Kennung\""), "{text}");
+        assert!(
+            !text.contains("#3 \"Ort\""),
+            "not filled in every row: {text}"
+        );
+        assert!(text.contains("Name = \"Firma\""), "{text}");
+        let err = m.require_code(Path::new("c.csv")).unwrap_err();
+        assert!(err.to_string().contains("#1 \"Kennung\""), "{err}");
     }
 }

@@ -473,3 +473,152 @@ fn a_shifted_row_under_a_trailing_semicolon_is_invalid_and_its_errors_file_round
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].error, "has 7 fields, the header has 6");
 }
+
+/// Imports `name` with no flags (results and errors beside it) and returns
+/// the stored customers by code, checking the exit code and row count.
+fn import_fixture(s: &Scratch, name: &str, rows: usize) -> BTreeMapOf {
+    let sb = sandbox();
+    let input = data(s, name);
+    let results_path = s.path(&format!("{name}.results.csv"));
+    let errors = s.path(&format!("{name}.errors.csv"));
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--results",
+            results_path.to_str().unwrap(),
+            "--errors",
+            errors.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let got = by_code(&sb);
+    assert_eq!(got.len(), rows, "{name}");
+    assert_eq!(results(&results_path).len(), rows, "{name}");
+    got
+}
+
+type BTreeMapOf = std::collections::BTreeMap<String, StoredCustomer>;
+
+#[test]
+fn exports_from_other_products_import_with_no_flags() {
+    let s = Scratch::new();
+
+    // German accounting: EXTF format line above the header, Windows-1252.
+    let got = import_fixture(&s, "german-accounting-extf.csv", 3);
+    let c = &got["10001"];
+    assert_eq!(field(c, |c| &c.name), "Bäckerei Müller GmbH");
+    assert_eq!(field(c, |c| &c.address), "Hauptstraße 7");
+    assert_eq!(field(c, |c| &c.postalcode), "50667");
+    assert_eq!(field(c, |c| &c.city), "Köln");
+    assert_eq!(field(c, |c| &c.country), "DE");
+    assert_eq!(field(c, |c| &c.email), "info@mueller-baeckerei.de");
+    assert_eq!(field(c, |c| &c.language), "german");
+    assert_eq!(field(&got["10002"], |c| &c.language), "german");
+    assert_eq!(field(&got["10003"], |c| &c.language), "french");
+
+    // Invoicing app: title lines; Name falls back to the person; phone
+    // extensions accepted.
+    let got = import_fixture(&s, "invoicing-app-clients.csv", 3);
+    assert_eq!(field(&got["C-001"], |c| &c.name), "Harbour Supplies Ltd");
+    assert_eq!(field(&got["C-001"], |c| &c.contact), "James Hook");
+    assert_eq!(field(&got["C-001"], |c| &c.phone), "555-867-5309 x89");
+    assert_eq!(field(&got["C-002"], |c| &c.name), "Wendy Darling");
+    assert_eq!(field(&got["C-002"], |c| &c.country), "GB");
+    assert_eq!(field(&got["C-002"], |c| &c.email), "wendy@darling.example");
+    assert_eq!(field(&got["C-003"], |c| &c.mobile), "06 12345678");
+
+    // Shop: billing_ columns, not shipping_; private customers named.
+    let got = import_fixture(&s, "shop-billing-addresses.csv", 3);
+    assert_eq!(field(&got["501"], |c| &c.name), "Räuber Schätze GmbH");
+    assert_eq!(field(&got["501"], |c| &c.contact), "James Hook");
+    assert_eq!(field(&got["502"], |c| &c.name), "Tinker Bell");
+    assert_eq!(field(&got["502"], |c| &c.postalcode), "3511 AB");
+    assert_eq!(field(&got["503"], |c| &c.city), "Lyon");
+    assert_eq!(field(&got["503"], |c| &c.email), "smee@jollyroger.example");
+
+    // ERP labels with technical names; country names and locales converted.
+    let got = import_fixture(&s, "erp-labels-technical.csv", 3);
+    assert_eq!(field(&got["CL0001"], |c| &c.country), "FR");
+    assert_eq!(field(&got["CL0001"], |c| &c.language), "french");
+    assert_eq!(field(&got["CL0002"], |c| &c.country), "BE");
+    assert_eq!(field(&got["CL0002"], |c| &c.language), "dutch");
+    assert_eq!(field(&got["CL0003"], |c| &c.language), "english");
+    assert_eq!(field(&got["CL0003"], |c| &c.city), "Edinburgh");
+
+    // Two Phone columns: the filled one is used.
+    let got = import_fixture(&s, "crm-duplicate-phone.csv", 2);
+    assert_eq!(field(&got["K1"], |c| &c.phone), "075-1234567");
+    assert_eq!(field(&got["K1"], |c| &c.contact), "Anna de Vries");
+
+    // Excel's sep=; line, with and without a BOM.
+    for name in ["excel-sep-line.csv", "excel-sep-line-bom.csv"] {
+        let got = import_fixture(&s, name, 2);
+        assert_eq!(field(&got["2001"], |c| &c.postalcode), "1234 AB", "{name}");
+        assert_eq!(field(&got["2001"], |c| &c.language), "dutch", "{name}");
+        assert_eq!(
+            field(&got["2002"], |c| &c.name),
+            "Café Het Hoekje",
+            "{name}"
+        );
+        assert_eq!(field(&got["2002"], |c| &c.country), "BE", "{name}");
+    }
+}
+
+#[test]
+fn default_country_fills_rows_without_one() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.file("in.csv", "Code,Name,Country\n1,A,\n2,B,FR\n");
+    let results_path = s.path("in.out.csv");
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--default-country",
+            "de",
+            "--results",
+            results_path.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let got = by_code(&sb);
+    assert_eq!(field(&got["1"], |c| &c.country), "DE");
+    assert_eq!(field(&got["2"], |c| &c.country), "FR");
+    let out = validate(&input, &["--default-country", "Atlantis"]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn mapping_prints_a_starting_point_for_a_file_without_a_code_column() {
+    let s = Scratch::new();
+    let input = s.file(
+        "in.csv",
+        "Kennung;Firma;Ort;Telefon\nA-1;Alpha GmbH;Köln;0221 123456\nA-2;Beta AG;Köln;0221 654321\n",
+    );
+    let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+    assert_exit(&out, 0);
+    let mapping = String::from_utf8(out.stdout).unwrap();
+    assert!(mapping.contains("# CustomerCode = \"\""), "{mapping}");
+    assert!(mapping.contains("#1 \"Kennung\""), "{mapping}");
+    assert!(mapping.contains("Name = \"Firma\""), "{mapping}");
+    assert!(mapping.contains("City = \"Ort\""), "{mapping}");
+    // Edited (the code named) and passed back, the file imports.
+    let edited = mapping.replace("# CustomerCode = \"\"", "CustomerCode = \"Kennung\"");
+    let mapping_path = s.file("in.mapping.toml", &edited);
+    let out = validate(
+        &input,
+        &[
+            "--mapping",
+            mapping_path.to_str().unwrap(),
+            "--results",
+            s.path("v.csv").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    // Without a mapping the refusal names the candidate too.
+    let out = validate(&input, &[]);
+    assert_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("#1 \"Kennung\""), "{stderr}");
+}
