@@ -34,8 +34,12 @@
 //!   display name, no IP literal);
 //! - `Phone`/`Mobile` holds only digits, spaces and `+ - ( ) / .`, with `+`
 //!   once and before the first digit, and at least [`MIN_PHONE_DIGITS`]
-//!   digits; letters (`ext.`, `n.v.t.`) are rejected;
-//! - `Language` passes through (the docs list no values).
+//!   digits, then optionally an extension (`x89`, `ext. 12`, `toestel 3`,
+//!   `tst. 3`: the API only limits the length); other letters (`n.v.t.`)
+//!   are rejected;
+//! - `Language` becomes the API's word when it is a known code or name
+//!   ([`language_word`]: `nl_NL`, `Nederlands` → `dutch`); anything else
+//!   passes through (the run header counts it).
 //!
 //! A message about a value quotes it as it was in the file, before
 //! normalization, so the user can find it. Values stay text: nothing is
