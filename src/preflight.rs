@@ -491,7 +491,11 @@ impl Checker {
         // its only problem.
         match self.mapping.width_problem(&record.fields) {
             Some(p) => self.problems.push(p),
-            None => self.problems.extend(self.checked.problems.iter().cloned()),
+            None => {
+                self.problems.extend(self.checked.problems.iter().cloned());
+                self.problems
+                    .extend(self.mapping.set_aside_problem(&record.fields));
+            }
         }
     }
 }

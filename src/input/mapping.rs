@@ -351,6 +351,9 @@ pub struct Mapping {
     unknown: Vec<String>,
     /// Choices between equal columns, for the run header.
     notes: Vec<String>,
+    /// Columns passed over for an equal one because they were empty in
+    /// the preview: (what they match, the column, the chosen column).
+    set_aside: Vec<(Role, usize, usize)>,
     /// Columns filled with distinct values in the previewed rows.
     code_candidates: Vec<usize>,
     /// Previewed data rows behind `code_candidates`.
@@ -398,6 +401,7 @@ impl Mapping {
             headers: names,
             unknown: Vec::new(),
             notes: Vec::new(),
+            set_aside: Vec::new(),
             code_candidates: Vec::new(),
             previewed: stats.rows,
         };
@@ -547,11 +551,13 @@ impl Mapping {
                 });
             }
         };
-        let others: Vec<String> = std::iter::once(first)
+        let others: Vec<usize> = std::iter::once(first)
             .chain(rest.iter().copied())
             .filter(|&c| c != chosen)
-            .map(|c| format!("#{}", c + 1))
             .collect();
+        self.set_aside
+            .extend(others.iter().map(|&c| (role, c, chosen)));
+        let others: Vec<String> = others.iter().map(|c| format!("#{}", c + 1)).collect();
         self.notes.push(format!(
             "{label}: column #{} {:?} chosen over {} ({why} in the first {} rows)",
             chosen + 1,
@@ -591,6 +597,30 @@ impl Mapping {
             }
             Some(_) => {}
         }
+    }
+
+    /// A problem when `rec` has a value in a column that was passed over
+    /// for an equal one because it was empty in the previewed rows: that
+    /// value would otherwise be dropped without a word.
+    pub fn set_aside_problem(&self, rec: &StringRecord) -> Option<Problem> {
+        let &(role, column, chosen) = self
+            .set_aside
+            .iter()
+            .find(|(_, c, _)| rec.get(*c).is_some_and(|v| !v.trim().is_empty()))?;
+        let name = &self.headers[column];
+        let message = format!(
+            "column #{} {name:?} has a value here, but #{} was chosen because #{} was empty in the first rows",
+            column + 1,
+            chosen + 1,
+            column + 1
+        );
+        Some(match role {
+            Role::Field(field) => Problem::new(
+                field,
+                format!("{message}; choose one with --map {field}=#{}", column + 1),
+            ),
+            _ => Problem::row(format!("{message}; choose one in a mapping file")),
+        })
     }
 
     /// The refusal of a mapping without a CustomerCode column, naming the
@@ -633,6 +663,11 @@ impl Mapping {
         } else {
             toml_string(name)
         }
+    }
+
+    /// Adds a line to [`Mapping::notes`].
+    pub fn add_note(&mut self, note: String) {
+        self.notes.push(note);
     }
 
     /// Decisions between equal columns, one line each, for the run header.

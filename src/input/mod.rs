@@ -271,13 +271,29 @@ fn open_source(
             },
             e => e,
         })?;
-    let mut mapping = Mapping::resolve_with(
-        path,
-        reader.headers(),
-        &file_entries,
-        &options.map,
-        &preview.stats,
-    )?;
+    let mut map = options.map.clone();
+    let mut guesses = Vec::new();
+    let mut mapping = loop {
+        match Mapping::resolve_with(path, reader.headers(), &file_entries, &map, &preview.stats) {
+            // `mapping` prints a starting point whatever the file: it takes
+            // the first of two filled columns and says to choose.
+            Err(InputError::AmbiguousColumn {
+                field,
+                first,
+                second,
+                ..
+            }) if !require_code && !map.iter().any(|(f, _)| *f == field) => {
+                map.push((field, format!("#{first}")));
+                guesses.push(format!(
+                    "{field}: columns #{first} and #{second} both hold values; #{first} taken here, choose with {field} = \"#N\""
+                ));
+            }
+            other => break other?,
+        }
+    };
+    for guess in guesses {
+        mapping.add_note(guess);
+    }
     if require_code {
         mapping.require_code(path)?;
     }

@@ -997,3 +997,26 @@ fn no_code_column_names_the_candidates() {
     assert!(!text.contains("#2 \"Firma\""), "{text}");
     assert!(text.contains("notify-import mapping"), "{text}");
 }
+
+#[test]
+fn a_value_in_a_column_set_aside_as_empty_is_a_row_problem() {
+    // The second Phone is empty in the previewed rows, then filled: that
+    // row says so instead of losing the value.
+    let mut text = String::from("Code,Phone,Phone\n");
+    for i in 0..5000 {
+        text.push_str(&format!("{i},020-1234567,\n"));
+    }
+    text.push_str("9999,020-1234567,06-12345678\n");
+    let mut input = opened(text.as_bytes());
+    assert_eq!(input.mapping.column(Field::Phone), Some(1));
+    let mut rec = Record::default();
+    let mut problems = Vec::new();
+    while input.reader.read(&mut rec).unwrap() {
+        if let Some(p) = input.mapping.set_aside_problem(&rec.fields) {
+            problems.push((rec.line, p.to_string()));
+        }
+    }
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, 5002);
+    assert!(problems[0].1.contains("--map Phone=#3"), "{problems:?}");
+}

@@ -622,3 +622,18 @@ fn mapping_prints_a_starting_point_for_a_file_without_a_code_column() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("#1 \"Kennung\""), "{stderr}");
 }
+
+#[test]
+fn mapping_prints_a_starting_point_when_two_columns_hold_a_field() {
+    let s = Scratch::new();
+    let input = s.file("in.csv", "Code,Phone,Phone\n1,020-1234567,06-12345678\n");
+    let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+    assert_exit(&out, 0);
+    let mapping = String::from_utf8(out.stdout).unwrap();
+    assert!(mapping.contains("Phone = \"#2\""), "{mapping}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("both hold values"), "{stderr}");
+    // An import is refused instead, naming both.
+    let out = validate(&input, &[]);
+    assert_exit(&out, 2);
+}
