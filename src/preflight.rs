@@ -47,9 +47,9 @@ pub struct Preflight {
     pub valid: u64,
     /// Header names that matched no field.
     pub unknown_columns: Vec<String>,
-    /// Rows that reach Notify without a country (it stores NL).
+    /// Valid rows that reach Notify without a country (it stores NL).
     pub no_country: RowSample,
-    /// Rows whose language is none the API knows (sent as is).
+    /// Valid rows whose language is none the API knows (sent as is).
     pub unknown_languages: RowSample,
     /// Rows whose code came earlier, by row: read once, by [`plan`] or
     /// [`Preflight::take_duplicates`].
@@ -629,10 +629,14 @@ fn scan_inner(
                 let rows = &mut checker;
                 count += 1;
                 changes.add(&rows.checked.changes);
-                if rows.customer.get(Field::Country).is_none() {
+                // Only rows that are sent: an invalid row's values may be
+                // shifted, and it is reported already.
+                let sent = rows.problems.is_empty();
+                if sent && rows.customer.get(Field::Country).is_none() {
                     no_country.add(record.line, None);
                 }
                 if let Some(language) = rows.customer.get(Field::Language)
+                    && sent
                     && !validate::LANGUAGES.contains(&language)
                 {
                     unknown_languages.add(record.line, Some(language));
@@ -982,6 +986,9 @@ mod tests {
             pre.mapping_description
                 .contains("empty cells: DE (--default-country)")
         );
+        // An invalid (shifted) row is reported as such, not counted here.
+        let pre = scanned("Code;Naam;Taal;\n1;A;x;dutch;\n", &InputOptions::default());
+        assert_eq!((pre.no_country.rows, pre.unknown_languages.rows), (0, 0));
         assert_eq!(rows_text(1), "1 row");
         assert_eq!(rows_text(2), "2 rows");
     }

@@ -904,6 +904,16 @@ impl Mapping {
                     if !candidates.is_empty() {
                         let _ = writeln!(out, "#   candidates ({candidates})");
                     }
+                    let others: Vec<String> = self
+                        .unknown
+                        .iter()
+                        .filter(|n| !self.code_candidates.iter().any(|&c| &self.headers[c] == *n))
+                        .map(|n| format!("{n:?}"))
+                        .collect();
+                    if !others.is_empty() {
+                        let _ =
+                            writeln!(out, "#   other columns not imported: {}", others.join(", "));
+                    }
                     continue;
                 }
                 let _ = writeln!(out, "# {field} = \"\"  # no column");
