@@ -2,8 +2,10 @@
 //!
 //! Owns everything between the bytes on disk and a [`Customer`](crate::customer::Customer)
 //! with raw (untrimmed) text values: the encoding (`decode.rs`), the
-//! delimiter (`sniff.rs`), the CSV records (`reader.rs`) and the column
-//! mapping (`mapping.rs`). [`open`] is the one entry point: it makes every
+//! delimiter (`sniff.rs`), the header row, an Excel `sep=` line and what
+//! the first rows hold (`preview.rs`), the CSV records (`reader.rs`), what
+//! a header cell names (`header.rs`) and the column mapping
+//! (`mapping.rs`). [`open`] is the one entry point: it makes every
 //! decision, refuses a file that cannot be read correctly (a file-level
 //! [`InputError`], exit 2, nothing sent), and reports each decision in
 //! [`InputInfo`] so the run header can show it.
