@@ -637,3 +637,51 @@ fn mapping_prints_a_starting_point_when_two_columns_hold_a_field() {
     let out = validate(&input, &[]);
     assert_exit(&out, 2);
 }
+
+#[test]
+fn the_printed_mapping_of_every_fixture_imports_the_same_when_passed_back() {
+    let s = Scratch::new();
+    for name in [
+        "german-accounting-extf.csv",
+        "invoicing-app-clients.csv",
+        "shop-billing-addresses.csv",
+        "erp-labels-technical.csv",
+        "crm-duplicate-phone.csv",
+        "dutch-trailing-semicolon.csv",
+        "excel-sep-line.csv",
+    ] {
+        let input = data(&s, name);
+        let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+        assert_exit(&out, 0);
+        let mapping = s.file(
+            &format!("{name}.toml"),
+            &String::from_utf8(out.stdout).unwrap(),
+        );
+        let (plain, mapped) = (
+            s.path(&format!("{name}.a.csv")),
+            s.path(&format!("{name}.b.csv")),
+        );
+        let a = validate(
+            &input,
+            &[
+                "--results",
+                plain.to_str().unwrap(),
+                "--errors",
+                s.path(&format!("{name}.a.errors.csv")).to_str().unwrap(),
+            ],
+        );
+        let b = validate(
+            &input,
+            &[
+                "--results",
+                mapped.to_str().unwrap(),
+                "--mapping",
+                mapping.to_str().unwrap(),
+                "--errors",
+                s.path(&format!("{name}.b.errors.csv")).to_str().unwrap(),
+            ],
+        );
+        assert_eq!(a.status.code(), b.status.code(), "{name}");
+        assert_eq!(results(&plain), results(&mapped), "{name}");
+    }
+}
