@@ -449,6 +449,15 @@ impl Mapping {
                 continue;
             }
             if let Some((role, rank)) = header::classify(name) {
+                // An ERP's `id` (`__export__.res_partner_42`) is its own
+                // record id: the customer's code is elsewhere (`ref`).
+                if role == Role::Field(Field::CustomerCode) && stats.has_record_ids(column) {
+                    mapping.notes.push(format!(
+                        "CustomerCode: column #{} {name:?} not used: it holds the exporting program's record ids (__export__...)",
+                        column + 1
+                    ));
+                    continue;
+                }
                 matches.push((role, rank, column));
             }
         }
@@ -1539,6 +1548,7 @@ mod tests {
             rows: 2,
             filled: vec![2, 2, 1],
             unique: vec![true, false, true],
+            record_ids: vec![false; 3],
         };
         let m = Mapping::resolve_with(
             Path::new("c.csv"),

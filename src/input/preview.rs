@@ -80,9 +80,17 @@ pub struct ColumnStats {
     pub filled: Vec<usize>,
     /// Per column: no non-blank value occurs twice.
     pub unique: Vec<bool>,
+    /// Per column: some value is an ERP's own record id
+    /// (`__export__.res_partner_42_…`), never a customer code.
+    pub record_ids: Vec<bool>,
 }
 
 impl ColumnStats {
+    /// Column `c` holds an ERP's record ids (see [`ColumnStats::record_ids`]).
+    pub fn has_record_ids(&self, c: usize) -> bool {
+        self.record_ids.get(c).copied().unwrap_or(false)
+    }
+
     /// Column `c` (0-based) has a value in some previewed row. True when
     /// nothing was previewed: no evidence is not evidence of emptiness.
     pub fn has_values(&self, c: usize) -> bool {
@@ -95,6 +103,7 @@ impl ColumnStats {
         self.rows > 0
             && self.filled.get(c) == Some(&self.rows)
             && self.unique.get(c).copied().unwrap_or(false)
+            && !self.has_record_ids(c)
     }
 }
 
@@ -147,6 +156,7 @@ pub fn find_header(
             if stats.filled.len() <= c {
                 stats.filled.resize(c + 1, 0);
                 stats.unique.resize(c + 1, true);
+                stats.record_ids.resize(c + 1, false);
                 seen.resize_with(c + 1, HashSet::new);
             }
             let cell = cell.trim();
@@ -154,6 +164,9 @@ pub fn find_header(
                 continue;
             }
             stats.filled[c] += 1;
+            if cell.starts_with("__export__.") || cell.starts_with("__import__.") {
+                stats.record_ids[c] = true;
+            }
             if !seen[c].insert(cell) {
                 stats.unique[c] = false;
             }

@@ -1020,3 +1020,23 @@ fn a_value_in_a_column_set_aside_as_empty_is_a_row_problem() {
     assert_eq!(problems[0].0, 5002);
     assert!(problems[0].1.contains("--map Phone=#3"), "{problems:?}");
 }
+
+#[test]
+fn an_erp_record_id_is_never_the_customer_code() {
+    let data = b"\"id\",\"Reference\",\"Name\",\"City\"\n\"__export__.res_partner_42_ab12\",\"K-1\",\"A\",\"Ede\"\n";
+    let input = opened(data);
+    assert_eq!(input.mapping.column(Field::CustomerCode), Some(1));
+    let data = b"\"id\",\"Name\",\"City\",\"Email\"\n\"__export__.res_partner_42_ab12\",\"A\",\"Ede\",\"a@b.nl\"\n";
+    let err = open_err(data, &InputOptions::default());
+    assert!(matches!(err, InputError::NoCustomerCode { .. }), "{err}");
+    let input = open_for_mapping_bytes(data);
+    let header = input.info.describe(&input.mapping);
+    assert!(header.contains("record ids"), "{header}");
+}
+
+fn open_for_mapping_bytes(data: &[u8]) -> OpenedInput {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, data).unwrap();
+    open_for_mapping(&path, &InputOptions::default()).unwrap()
+}
