@@ -205,7 +205,8 @@ def import_cmd(
     results = a.work / f"{path.stem}.results.csv"
     return [
         a.bin, "import", str(path), "--api-url", url, "--results", str(results),
-        "--resume" if resume else "--force", "--quiet", *extra,
+        # --restart: a new run even after the killed one of m6.
+        "--overwrite-outputs", "--resume" if resume else "--restart", "--quiet", *extra,
     ]
 
 
@@ -234,7 +235,7 @@ def m1_and_2(a: argparse.Namespace, budget: Budget) -> list[dict]:
     results = a.work / "validate.results.csv"
 
     def validate(path: Path) -> Run:
-        cmd = [a.bin, "validate", str(path), "--results", str(results), "--force", "--quiet"]
+        cmd = [a.bin, "validate", str(path), "--results", str(results), "--overwrite-outputs", "--quiet"]
         return checked(run(cmd, budget, 120, rss=True), f"validate {path.name}")
 
     walks, validates = [], []

@@ -19,8 +19,11 @@ Exit codes:
   0    every row created, overwritten or already existing (or valid, in a dry run)
   1    the run finished, but some rows are invalid, failed or skipped
   2    usage or setup error, nothing sent (bad flag, unreadable file, bad key, file-level CSV problem)
-  3    aborted mid-run (key rejected, API unreachable); results are written
-  130  interrupted (Ctrl-C / SIGTERM); results are written";
+  3    stopped after sending began (key rejected, API unreachable, disk full); continue with --resume
+  130  interrupted (Ctrl-C / SIGTERM); results are written; continue with --resume
+
+Each run writes its files into its own folder, <FILE stem>.runs/<UTC start>/ beside FILE
+(or under --runs-dir); <FILE stem>.runs/latest points at the newest.";
 
 /// Bulk-import customers from a CSV file into the Notify invoicing API.
 #[derive(Debug, Parser)]
@@ -123,9 +126,13 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Continue a stopped run from its journal (RESULTS.journal): rows already done are not sent again.
+    /// Continue the stopped run of FILE in its run folder: rows already done are not sent again.
     #[arg(long)]
     pub resume: bool,
+
+    /// Start a new run although an earlier one of FILE stopped unfinished; that run is marked abandoned and its files stay as they are.
+    #[arg(long, conflicts_with_all = ["resume", "dry_run"])]
+    pub restart: bool,
 
     /// Attempts per row before it is marked failed (429 answers do not count).
     #[arg(long, default_value_t = 5, value_name = "N")]
@@ -172,21 +179,31 @@ pub struct InputArgs {
     #[arg(
         long,
         value_name = "PATH",
-        help = "Where to write the results CSV [default: <FILE stem>.results.csv next to FILE]"
+        help = "Where to write the results CSV [default: results.csv in the run folder, <FILE stem>.runs/<UTC start>/]"
     )]
     pub results: Option<PathBuf>,
-
-    /// Replace existing results and errors files (and start over instead of continuing a journal).
-    #[arg(long)]
-    pub force: bool,
 
     /// Where to write the rows that were not imported (invalid, failed, skipped), to fix and import again.
     #[arg(
         long,
         value_name = "PATH",
-        help = "Where to write the rows that were not imported, with an error column, to fix and import again [default: <FILE stem>.errors.csv next to FILE; written only if a row was not imported]"
+        help = "Where to write the rows that were not imported, with an error column, to fix and import again [default: errors.csv in the run folder; written only if a row was not imported]"
     )]
     pub errors: Option<PathBuf>,
+
+    /// Let --results, --errors and --summary-json replace existing files (run folders are never overwritten).
+    // `--force` is the old name, kept hidden for one version; it no longer
+    // discards anything else.
+    #[arg(long, alias = "force")]
+    pub overwrite_outputs: bool,
+
+    /// Keep the run folders in `DIR/<FILE stem>.runs/` instead of beside FILE.
+    #[arg(long, value_name = "DIR")]
+    pub runs_dir: Option<PathBuf>,
+
+    /// Keep at most N run folders of FILE, removing the oldest finished ones (0: keep all); an unfinished run is never removed.
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub keep_runs: u32,
 
     /// Text encoding of FILE (any WHATWG label, e.g. windows-1252, utf-8, utf-16le) [default: detected: BOM, else UTF-8 if valid, else Windows-1252].
     #[arg(long, value_name = "NAME")]

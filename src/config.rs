@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::cli::{Command, ImportArgs, InputArgs, LogFormat};
 use crate::input::InputOptions;
+use crate::run::Runs;
 use crate::sandbox::SandboxOptions;
 
 /// The documented production API.
@@ -62,18 +63,31 @@ pub struct RunConfig {
     pub input: PathBuf,
     /// How to read it (encoding, delimiter, mapping).
     pub input_options: InputOptions,
-    /// Where the results CSV goes.
-    pub results: PathBuf,
-    /// Replace an existing results file.
-    pub force: bool,
-    /// Where the rows that were not imported go (written only if there are any).
-    pub errors: PathBuf,
+    /// Where the run's files go.
+    pub outputs: Outputs,
     /// `None` for `validate` and `--dry-run`: nothing is sent.
     pub upload: Option<UploadConfig>,
     /// Terminal output settings.
     pub output: OutputConfig,
     /// Where `--summary-json` goes, if asked for.
     pub summary_json: Option<SummaryTarget>,
+}
+
+/// Where a run's files go: its run folder, unless the user named a file.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// The runs of this input (`NAME.runs/`).
+    pub runs: Runs,
+    /// `--runs-dir` as given (commands printed for the user repeat it).
+    pub runs_dir: Option<PathBuf>,
+    /// `--results`: written there instead of the run folder.
+    pub results: Option<PathBuf>,
+    /// `--errors`: written there instead of the run folder.
+    pub errors: Option<PathBuf>,
+    /// `--overwrite-outputs`: the files named above may replace existing ones.
+    pub overwrite: bool,
+    /// `--keep-runs`: run folders kept (0: all).
+    pub keep_runs: u32,
 }
 
 /// Destination of the JSON summary.
@@ -115,8 +129,10 @@ pub struct UploadConfig {
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
-    /// Continue from the journal.
+    /// Continue the unfinished run.
     pub resume: bool,
+    /// Start a new run and mark the unfinished one abandoned.
+    pub restart: bool,
     /// Attempts per row.
     pub max_attempts: u32,
     /// Longest Retry-After honoured.
@@ -281,18 +297,24 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
 
 fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
     let input_options = input_options(&input)?;
-    let results = match &input.results {
-        Some(p) => p.clone(),
-        None => default_results_path(&input.file)?,
-    };
-    if results == input.file {
+    let runs = Runs::for_input(&input.file, input.runs_dir.as_deref()).ok_or_else(|| {
+        usage(format!(
+            "{} does not name a file; give the path of the CSV file",
+            input.file.display()
+        ))
+    })?;
+    if let Some(results) = &input.results
+        && *results == input.file
+    {
         return Err(usage(format!(
             "--results {} is the input file; choose another path",
             results.display()
         )));
     }
-    let errors = errors_path(&input, &results)?;
-    let taken = [input.file.as_path(), results.as_path(), errors.as_path()];
+    check_errors_path(&input)?;
+    let mut taken = vec![input.file.as_path()];
+    taken.extend(input.results.as_deref());
+    taken.extend(input.errors.as_deref());
     let summary_json = summary_target(&input, &taken)?;
     let progress_interval = progress_interval(input.progress_interval)?;
     if let Some(state) = upload.as_ref().and_then(|u| u.state.as_ref())
@@ -306,9 +328,14 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
     Ok(Config::Run(Box::new(RunConfig {
         input: input.file,
         input_options,
-        results,
-        force: input.force,
-        errors,
+        outputs: Outputs {
+            runs,
+            runs_dir: input.runs_dir,
+            results: input.results,
+            errors: input.errors,
+            overwrite: input.overwrite_outputs,
+            keep_runs: input.keep_runs,
+        },
         upload,
         output: OutputConfig {
             quiet: input.quiet,
@@ -345,43 +372,18 @@ fn progress_interval(secs: f64) -> Result<Option<Duration>, UsageError> {
     Ok((secs > 0.0).then(|| Duration::from_secs_f64(secs)))
 }
 
-/// `<dir>/<stem>.results.csv` beside the input.
-pub fn default_results_path(input: &Path) -> Result<PathBuf, UsageError> {
-    let stem = input.file_stem().and_then(|s| s.to_str()).ok_or_else(|| {
-        usage(format!(
-            "cannot derive a results file name from {}; pass --results PATH",
-            input.display()
-        ))
-    })?;
-    Ok(input.with_file_name(format!("{stem}.results.csv")))
-}
-
-/// `--errors`, default `<dir>/<stem>.errors.csv` beside the input; never
-/// one of the run's other files.
-fn errors_path(input: &InputArgs, results: &Path) -> Result<PathBuf, UsageError> {
-    let errors = match &input.errors {
-        Some(p) => p.clone(),
-        None => {
-            let stem = input
-                .file
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .ok_or_else(|| {
-                    usage(format!(
-                        "cannot derive an errors file name from {}; pass --errors PATH",
-                        input.file.display()
-                    ))
-                })?;
-            input.file.with_file_name(format!("{stem}.errors.csv"))
-        }
+/// `--errors` must be none of the run's other files.
+fn check_errors_path(input: &InputArgs) -> Result<(), UsageError> {
+    let Some(errors) = &input.errors else {
+        return Ok(());
     };
-    if errors == input.file || errors == results || errors == crate::journal::path_for(results) {
+    if *errors == input.file || Some(errors) == input.results.as_ref() {
         return Err(usage(format!(
-            "--errors {} is the input, results or journal file; choose another path",
+            "--errors {} is the input or results file; choose another path",
             errors.display()
         )));
     }
-    Ok(errors)
+    Ok(())
 }
 
 fn upload_config(
@@ -411,9 +413,9 @@ fn upload_config(
     if args.max_errors == Some(0) {
         return Err(usage("--max-errors must be at least 1"));
     }
-    if args.resume && args.input.force {
+    if args.resume && args.sandbox {
         return Err(usage(
-            "--resume continues a run and --force starts over; choose one",
+            "--resume cannot continue a --sandbox run: the embedded sandbox and everything sent to it ended with that run; run again without --resume to start over in a new sandbox",
         ));
     }
     let target = if args.sandbox {
@@ -441,6 +443,7 @@ fn upload_config(
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),
         resume: args.resume,
+        restart: args.restart,
         max_attempts: args.max_attempts,
         max_retry_after: Duration::from_secs(args.max_retry_after),
         max_errors: args.max_errors,
@@ -586,17 +589,40 @@ mod tests {
     }
 
     #[test]
-    fn results_default_next_to_input() {
+    fn runs_default_next_to_input() {
         let Config::Run(run) = config(&["validate", "dir/in.csv"], &[]).unwrap() else {
             panic!("expected a run")
         };
-        assert_eq!(run.results, PathBuf::from("dir/in.results.csv"));
-        assert_eq!(run.errors, PathBuf::from("dir/in.errors.csv"));
+        assert_eq!(run.outputs.runs.dir(), Path::new("dir/in.runs"));
+        assert_eq!(run.outputs.results, None);
+        assert_eq!(run.outputs.errors, None);
+        let args = ["validate", "dir/in.csv", "--runs-dir", "/var/lib/n"];
+        let Config::Run(run) = config(&args, &[]).unwrap() else {
+            panic!("expected a run")
+        };
+        assert_eq!(run.outputs.runs.dir(), Path::new("/var/lib/n/in.runs"));
+    }
+
+    #[test]
+    fn force_is_only_the_old_name_of_overwrite_outputs() {
+        let Config::Run(run) = config(&["validate", "in.csv", "--force"], &[]).unwrap() else {
+            panic!("expected a run")
+        };
+        assert!(run.outputs.overwrite);
+    }
+
+    #[test]
+    fn a_sandbox_run_cannot_be_resumed() {
+        let err = config(&["in.csv", "--sandbox", "--resume"], &[]).unwrap_err();
+        assert!(
+            err.to_string().contains("cannot continue a --sandbox run"),
+            "{err}"
+        );
     }
 
     #[test]
     fn the_errors_file_is_none_of_the_other_files() {
-        for errors in ["in.csv", "out.csv", "out.csv.journal"] {
+        for errors in ["in.csv", "out.csv"] {
             let args = [
                 "validate",
                 "in.csv",

@@ -1,7 +1,7 @@
 //! The errors file: the input rows that did not make it, ready to be fixed
 //! and imported again.
 //!
-//! Owns writing `--errors PATH` (default `<input stem>.errors.csv`): the
+//! Owns writing `--errors PATH` (default `errors.csv` in the run folder): the
 //! input's header plus an `error` column, then every row whose results
 //! status is `invalid`, `failed` or `skipped`, with its original cells as
 //! decoded (not trimmed, not normalized) and the results file's `error`
@@ -84,14 +84,15 @@ pub enum ErrorsFileError {
     },
 }
 
-/// Refuses to replace an existing errors file unless forced; checked before
+/// Refuses to replace an existing `--errors` file unless
+/// `--overwrite-outputs` (the user may be fixing its rows); checked before
 /// any work, like the results file.
-pub fn check_writable(path: &Path, force: bool) -> io::Result<()> {
-    if path.exists() && !force {
+pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
+    if path.exists() && !overwrite {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
             format!(
-                "{} already exists (the errors file of an earlier run); pass --force to replace it or --errors PATH",
+                "--errors {} already exists (maybe rows being fixed); pass --overwrite-outputs to replace it, or leave out --errors to write into the run folder",
                 path.display()
             ),
         ));

@@ -2,7 +2,7 @@
 //! so a crash, a kill or Ctrl-C loses nothing that `--resume` cannot
 //! recover, and no customer is ever created twice.
 //!
-//! Owns the file `<results>.journal` (JSON lines, mode 0600): a header with
+//! Owns the journal file of a run folder (JSON lines, mode 0600): a header with
 //! the input fingerprint, target API, key kind (never the key) and the
 //! options that change outcomes; then one `send` record written *before*
 //! each create request, and one `done` record per final outcome written
@@ -28,16 +28,6 @@ use crate::spill::{self, Sorted, Spill};
 
 const VERSION: u32 = 1;
 const SYNC_EVERY: Duration = Duration::from_millis(200);
-
-/// The journal path for a results path.
-pub fn path_for(results: &Path) -> PathBuf {
-    let mut name = results
-        .file_name()
-        .map(|n| n.to_os_string())
-        .unwrap_or_default();
-    name.push(".journal");
-    results.with_file_name(name)
-}
 
 /// Size and content hash of the input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +75,10 @@ pub struct Header {
     pub rows: u64,
     /// When the journal was started, seconds since the Unix epoch.
     pub started_unix: u64,
+    /// Sent to the embedded sandbox, whose data ends with the process: such
+    /// a run can never be resumed. Absent (false) in older journals.
+    #[serde(default)]
+    pub sandbox: bool,
 }
 
 impl Header {
@@ -108,12 +102,18 @@ impl Header {
             overwrite,
             rows,
             started_unix,
+            sandbox: false,
         }
     }
 
     /// Why `self` (the journal on disk) cannot be continued by a run that
     /// would write `now`; `None` when it can.
     pub fn mismatch(&self, now: &Header) -> Option<String> {
+        if self.sandbox {
+            return Some(
+                "that run sent to the embedded sandbox, which ended with it; start a new run with --restart".into(),
+            );
+        }
         if self.journal != now.journal {
             return Some(format!(
                 "it was written by journal format {}, this tool writes {}",
@@ -122,7 +122,7 @@ impl Header {
         }
         if self.input != now.input {
             return Some(format!(
-                "the input file changed since that run ({} bytes then, {} now, different content); import the new file as a new run with --force",
+                "the input file changed since that run ({} bytes then, {} now, different content); import the new file as a new run with --restart",
                 self.input.size, now.input.size
             ));
         }
@@ -379,6 +379,8 @@ pub struct Journal {
     dirty: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     syncer: Option<JoinHandle<()>>,
+    /// The first failed write, for telling the user what went wrong.
+    failed: Mutex<Option<io::Error>>,
 }
 
 impl Journal {
@@ -444,6 +446,7 @@ impl Journal {
             dirty,
             stop,
             syncer: Some(syncer),
+            failed: Mutex::new(None),
         })
     }
 
@@ -484,9 +487,35 @@ impl Journal {
             .lock()
             .map_err(|_| io(io::Error::other("journal lock poisoned")))?;
         // One write per record: a kill leaves whole lines plus at most one torn one.
-        file.write_all(&line).map_err(io)?;
+        if let Err(e) = file.write_all(&line) {
+            if let Ok(mut failed) = self.failed.lock() {
+                failed.get_or_insert_with(|| io::Error::new(e.kind(), e.to_string()));
+            }
+            return Err(io(e));
+        }
         self.dirty.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// The first write that failed, if one did.
+    pub fn write_failure(&self) -> Option<io::Error> {
+        let failed = self.failed.lock().ok()?;
+        failed
+            .as_ref()
+            .map(|e| io::Error::new(e.kind(), e.to_string()))
+    }
+
+    /// Syncs what was written so far, for a journal still shared (the
+    /// syncer thread stops when the last holder drops it).
+    pub fn sync(&self) -> Result<(), JournalError> {
+        let file = self.file.lock().map_err(|_| JournalError::Io {
+            path: self.path.clone(),
+            source: io::Error::other("journal lock poisoned"),
+        })?;
+        file.sync_all().map_err(|source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Syncs and closes the journal.
@@ -517,9 +546,78 @@ impl Drop for Journal {
     }
 }
 
+/// The header of the journal at `path` (its first line only).
+pub fn header(path: &Path) -> Result<Header, JournalError> {
+    let mut line = Vec::new();
+    BufReader::new(File::open(path).map_err(|source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    })?)
+    .read_until(b'\n', &mut line)
+    .map_err(|source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_json::from_slice(line.strip_suffix(b"\n").unwrap_or(&line)).map_err(|e| {
+        JournalError::Corrupt {
+            path: path.to_owned(),
+            line: 1,
+            message: format!("not a notify-import journal header ({e})"),
+        }
+    })
+}
+
+/// How far a journal's run got, without loading its outcomes.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// The run's header.
+    pub header: Header,
+    /// Rows with a final outcome.
+    pub done: u64,
+}
+
+/// Reads how far the run of the journal at `path` got.
+pub fn progress(path: &Path) -> Result<Progress, JournalError> {
+    let read = read(path, |_| Ok(()))?;
+    Ok(Progress {
+        header: read.header,
+        done: read.done.len(),
+    })
+}
+
 /// Reads a journal: header, what is done and what is in doubt, and the
 /// length of the part made of whole lines.
 fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let scratch = spill::Scratch::beside(path);
+    let mut outcomes = Spill::new(&scratch);
+    let read = read(path, |line| outcomes.push(line))?;
+    let resume = Resume {
+        sent: read.sent,
+        done: read.done,
+        outcomes: outcomes.sorted().map_err(io)?,
+        next: None,
+        dir: scratch.dir,
+    };
+    Ok((read.header, resume, read.valid_len))
+}
+
+/// What one pass over a journal found.
+struct Pass {
+    header: Header,
+    sent: RowSet,
+    done: RowSet,
+    valid_len: u64,
+}
+
+/// One pass over a journal; every final outcome goes to `keep`.
+fn read(
+    path: &Path,
+    mut keep: impl FnMut(DoneLine) -> io::Result<()>,
+) -> Result<Pass, JournalError> {
     let io = |source| JournalError::Io {
         path: path.to_owned(),
         source,
@@ -529,13 +627,11 @@ fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
         line,
         message,
     };
-    let scratch = spill::Scratch::beside(path);
     let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut buf = Vec::new();
     let mut header: Option<Header> = None;
     let mut sent = RowSet::default();
     let mut done = RowSet::default();
-    let mut outcomes = Spill::new(&scratch);
     let mut valid_len = 0u64;
     let mut n = 0;
     loop {
@@ -583,21 +679,19 @@ fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
                         seq: n as u64,
                         json: text.to_vec(),
                     };
-                    outcomes.push(line).map_err(io)?;
+                    keep(line).map_err(io)?;
                 }
             }
         }
         valid_len += read as u64;
     }
     let header = header.ok_or_else(|| corrupt(1, "empty journal".into()))?;
-    let resume = Resume {
+    Ok(Pass {
+        header,
         sent,
         done,
-        outcomes: outcomes.sorted().map_err(io)?,
-        next: None,
-        dir: scratch.dir,
-    };
-    Ok((header, resume, valid_len))
+        valid_len,
+    })
 }
 
 #[cfg(test)]
@@ -715,6 +809,36 @@ mod tests {
             assert_eq!(o.status, expected, "row {row}");
         }
         assert!(resume.finished(rows + 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn progress_counts_final_rows_and_the_header_says_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut h = header();
+        h.sandbox = true;
+        let j = Journal::create(&path, &h).unwrap();
+        j.sending(1).unwrap();
+        j.outcome(&done(1, Status::Created, Some(201))).unwrap();
+        j.sending(2).unwrap();
+        j.outcome(&done(2, Status::Failed, Some(503))).unwrap();
+        assert!(j.write_failure().is_none());
+        j.close().unwrap();
+        let p = progress(&path).unwrap();
+        assert_eq!((p.done, p.header.rows), (1, 3), "a 503 is not final");
+        assert!(super::header(&path).unwrap().sandbox);
+        let why = p.header.mismatch(&header()).unwrap();
+        assert!(why.contains("sandbox"), "{why}");
+    }
+
+    #[test]
+    fn a_journal_without_the_sandbox_field_reads_as_not_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut text = serde_json::to_value(header()).unwrap();
+        text.as_object_mut().unwrap().remove("sandbox");
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        assert!(!super::header(&path).unwrap().sandbox);
     }
 
     #[test]

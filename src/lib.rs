@@ -1,7 +1,7 @@
 //! notify-import: bulk-import customers from CSV files into the Notify API.
 //!
 //! Pipeline (see DESIGN.md): file → records → customers → outcomes →
-//! results. [`run`] wires the stages; each lives in its own module:
+//! results. [`run()`] wires the stages; each lives in its own module:
 //!
 //! - [`cli`] / [`config`]: raw arguments, then checked settings.
 //! - [`input`], [`validate`], [`preflight`]: offline reading and checking;
@@ -10,6 +10,8 @@
 //! - [`outcome`], [`results`], [`errors_file`], [`report`]: what the user
 //!   gets back; [`template`] is a file to start from.
 //! - [`summary`]: the machine-readable outcome (`--summary-json`).
+//! - [`mod@run`]: each run's own folder (`NAME.runs/<UTC start>/`), the error
+//!   that ends a run and its exit code, the next-step line.
 //! - [`lock`], [`state`], [`redact`]: running unattended and safely: the
 //!   run lock, delta mode, keeping the API key out of every output.
 //! - [`sandbox`]: an embedded emulator of the API for trying and testing.
@@ -29,6 +31,7 @@ pub mod preflight;
 pub mod redact;
 pub mod report;
 pub mod results;
+pub mod run;
 pub mod sandbox;
 pub mod spill;
 pub mod state;
@@ -39,6 +42,7 @@ pub mod validate;
 
 use crate::config::{Config, UsageError};
 use crate::input::InputError;
+pub use crate::run::RunError;
 
 /// Process exit codes (the contract in DESIGN.md).
 pub mod exit {
@@ -48,13 +52,13 @@ pub mod exit {
     pub const ROWS_FAILED: u8 = 1;
     /// Usage or setup error; nothing sent.
     pub const USAGE: u8 = 2;
-    /// Aborted mid-run.
+    /// Stopped after sending began (resumable).
     pub const ABORTED: u8 = 3;
     /// Interrupted by a signal.
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// A problem that ends the process with exit code 2.
+/// A problem found before anything was sent: the process exits 2.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// A bad flag, key or URL.
@@ -78,8 +82,9 @@ pub(crate) fn other(context: &str, err: impl std::fmt::Display) -> SetupError {
     SetupError::Other(format!("{context}: {err}"))
 }
 
-/// Runs what `config` asks for and returns the process exit code.
-pub fn run(config: Config) -> Result<u8, SetupError> {
+/// Runs what `config` asks for and returns the process exit code; an
+/// error's exit code is [`RunError::exit_code`].
+pub fn run(config: Config) -> Result<u8, RunError> {
     // A panic message could format a value holding the key: print it scrubbed.
     redact::install_panic_hook();
     match config {
@@ -90,7 +95,7 @@ pub fn run(config: Config) -> Result<u8, SetupError> {
             Ok(exit::OK)
         }
         Config::ShowMapping { input, options } => {
-            let opened = input::open_for_mapping(&input, &options)?;
+            let opened = input::open_for_mapping(&input, &options).map_err(SetupError::from)?;
             eprint!("{}", opened.info.describe(&opened.mapping));
             print!("{}", opened.mapping.describe());
             Ok(exit::OK)

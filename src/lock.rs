@@ -1,8 +1,8 @@
-//! The run lock: at most one run at a time per results file (and per
-//! delta-state file).
+//! The run lock: at most one run at a time per input (the lock file in its
+//! runs folder) and per delta-state file (`<state>.lock`).
 //!
-//! Owns `<path>.lock` beside the guarded file: an exclusive advisory OS lock
-//! (`flock` through fs4) held for the whole run, with the holder's pid and
+//! Owns the lock file: an exclusive advisory OS lock
+//! (`flock`, through std's `File::try_lock`) held for the whole run, with the holder's pid and
 //! start time written inside so a refused run can say who holds it. The OS
 //! drops the lock when the holding process ends in any way (exit, panic,
 //! SIGKILL), so a lock file left by a killed run never blocks: only a live
@@ -13,19 +13,17 @@
 //! run that opened the old file and a run that creates a new one both "hold"
 //! the lock. It must not decide anything else about the run.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-use fs4::fs_std::FileExt;
 
 /// Why a lock could not be taken.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// A live process holds the lock.
     #[error(
-        "another import is running ({holder}); it holds {lock} for {guarded}. Wait for it to finish, or use another --results path"
+        "another import is running ({holder}); it holds {lock} for {guarded}. Wait for it to finish"
     )]
     Busy {
         /// The lock file.
@@ -68,13 +66,23 @@ impl RunLock {
     /// Takes the lock for `guarded` without waiting: a second run must be
     /// refused at once, not queue behind the first (cron would pile up runs).
     pub fn acquire(guarded: &Path) -> Result<RunLock, LockError> {
-        let path = path_for(guarded);
+        RunLock::acquire_at(path_for(guarded), guarded)
+    }
+
+    /// Takes the lock held in the file `path` for `guarded` (named in the
+    /// message of a refused run).
+    pub fn acquire_at(path: PathBuf, guarded: &Path) -> Result<RunLock, LockError> {
         let io_err = |source| LockError::Io {
             lock: path.clone(),
             source,
         };
         let mut file = open_private(&path).map_err(io_err)?;
-        if !file.try_lock_exclusive().map_err(io_err)? {
+        let held_elsewhere = match file.try_lock() {
+            Ok(()) => false,
+            Err(TryLockError::WouldBlock) => true,
+            Err(TryLockError::Error(e)) => return Err(io_err(e)),
+        };
+        if held_elsewhere {
             let mut text = String::new();
             // Best effort: the holder may be between taking the lock and
             // writing its pid.

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use notify_import::config::Config;
-use notify_import::{cli, exit};
+use notify_import::{RunError, SetupError, cli, exit};
 
 fn main() -> ExitCode {
     let cli = match cli::parse_from(std::env::args_os()) {
@@ -18,13 +18,13 @@ fn main() -> ExitCode {
         }
     };
     let result = Config::from_cli(cli)
-        .map_err(notify_import::SetupError::from)
+        .map_err(|e| RunError::from(SetupError::from(e)))
         .and_then(notify_import::run);
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("notify-import: error: {e}");
-            ExitCode::from(exit::USAGE)
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -2,9 +2,14 @@
 //! results, errors file and summary.
 //!
 //! Owns the wiring of the stages (threads, channels, runtime, signals) and
-//! the exit code of a finished run. It must not hold rules of its own: each
-//! stage's logic lives in its module.
+//! handing how they ended to [`mod@crate::run`], which holds the rules:
+//! the checks before a run starts and its folder ([`crate::run::start`]),
+//! the exit code, the journal kept or removed and the next-step line
+//! ([`crate::run::finish`]), and the error of a failed run
+//! ([`RunError`]). It must not hold rules of its own.
 
+use std::io;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,41 +19,45 @@ use crate::api::ApiClient;
 use crate::config::{self, ApiKey, RunConfig, Target, UploadConfig};
 use crate::errors_file;
 use crate::input::InputError;
-use crate::journal::{self, Header, Journal, Resume};
+use crate::journal::{Header, Journal, JournalError, Resume};
 use crate::outcome::{Counts, Outcome, Status};
 use crate::preflight::{self, Planned, Preflight};
 use crate::report::{Reporter, Summary};
 use crate::results::{self, ResultsWriter};
+use crate::run::error::WriteFailure;
+use crate::run::finish::{End, Ending};
+use crate::run::start::commands;
+use crate::run::{RunError, RunFiles, Start};
 use crate::spill::Scratch;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
-use crate::{SetupError, exit, lock, other, runtime, sandbox, state, summary};
+use crate::{SetupError, exit, other, runtime, sandbox, state, summary};
 
 /// Rows buffered between stages; bounds memory and gives backpressure.
 const CHANNEL_ROWS: usize = 1024;
 
-/// Runs `run` and returns the exit code; writes `--summary-json` whatever
-/// the outcome.
-pub fn run_file(run: &RunConfig) -> Result<u8, SetupError> {
+/// Runs `run` and returns the exit code. A run refused before it starts
+/// (lock held, unfinished run, existing named output) writes nothing; a
+/// run that started writes its summary whatever the outcome.
+pub fn run_file(run: &RunConfig) -> Result<u8, RunError> {
+    let start = Start::prepare(run)?;
     let recorder = summary::Recorder::start(run);
-    let result = run_file_locked(run, &recorder);
-    recorder.finish(run, result)
+    let result = run_started(run, &start, &recorder);
+    recorder.finish(run, &start.files, result)
 }
 
-/// The run itself, under the run lock.
-fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, SetupError> {
-    // First, so a second run is refused before it looks at any file.
-    let _lock = lock::RunLock::acquire(&run.results)?;
+/// The run itself, under the run lock, in its folder.
+fn run_started(
+    run: &RunConfig,
+    start: &Start,
+    recorder: &summary::Recorder,
+) -> Result<u8, RunError> {
     let started = Instant::now();
-    let resuming = run.upload.as_ref().is_some_and(|u| u.resume);
-    results::check_writable(&run.results, run.force || resuming)
-        .map_err(|e| SetupError::Other(e.to_string()))?;
-    errors_file::check_writable(&run.errors, run.force || resuming)
-        .map_err(|e| SetupError::Other(e.to_string()))?;
+    let files = &start.files;
     let Some(upload) = &run.upload else {
-        return validate_file(run, recorder, started);
+        return Ok(validate_file(run, files, recorder, started)?);
     };
-    check_journal(run, resuming)?;
-    let pre = preflight::scan(&run.input, &run.input_options, &scratch(run))?;
+    let pre = preflight::scan(&run.input, &run.input_options, &scratch(files))
+        .map_err(SetupError::from)?;
     recorder.input(&pre.info);
     let reporter = Reporter::new(pre.rows, &run.output);
     report_input(&pre, &reporter);
@@ -58,16 +67,16 @@ fn run_file_locked(run: &RunConfig, recorder: &summary::Recorder) -> Result<u8, 
         pre.valid,
         pre.invalid()
     );
-    let result = upload_file(run, upload, &pre, &reporter, &valid_line, started);
+    let result = upload_file(run, start, upload, &pre, &reporter, &valid_line, started);
     recorder.facts(reporter.recorded());
     reporter.finish();
     result
 }
 
 /// Where temporary files go (sorted codes and outcomes, to keep memory
-/// flat): beside the results, where the user chose to put data.
-fn scratch(run: &RunConfig) -> Scratch {
-    Scratch::beside(&run.results)
+/// flat): the run folder, private to the user.
+fn scratch(files: &RunFiles) -> Scratch {
+    Scratch::in_dir(files.folder.path())
 }
 
 /// Tells the log and the user what the preflight found.
@@ -122,10 +131,12 @@ fn input_line(pre: &Preflight) -> String {
 /// a file-level problem drops the unfinished results file).
 fn validate_file(
     run: &RunConfig,
+    files: &RunFiles,
     recorder: &summary::Recorder,
     started: Instant,
 ) -> Result<u8, SetupError> {
-    let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
+    let writing = |e: io::Error| SetupError::Other(WriteFailure::new(&files.results, &e).failure());
+    let mut writer = ResultsWriter::create(&files.results).map_err(writing)?;
     // The row count is known only at the end, and a million rows take a
     // second or two: no bar, no progress lines.
     let output = crate::config::OutputConfig {
@@ -135,7 +146,7 @@ fn validate_file(
     let reporter = Reporter::new(0, &output);
     let mut write_err = None;
     let pre =
-        preflight::scan_and_check(&run.input, &run.input_options, &scratch(run), |outcome| {
+        preflight::scan_and_check(&run.input, &run.input_options, &scratch(files), |outcome| {
             reporter.row_done();
             match writer.push(outcome) {
                 Ok(()) => true,
@@ -147,7 +158,7 @@ fn validate_file(
         })?;
     recorder.input(&pre.info);
     if let Some(e) = write_err {
-        return Err(other("cannot write the results file", e));
+        return Err(writing(e));
     }
     report_input(&pre, &reporter);
     reporter.info(&format!(
@@ -164,11 +175,11 @@ fn validate_file(
     });
     let path = writer
         .finish_adding(pre.rows, duplicates)
-        .map_err(|e| other("cannot write the results file", e))?;
+        .map_err(writing)?;
     let mut counts = Counts::default();
     counts.add_rows(Status::Valid, pre.valid);
     counts.add_rows(Status::Invalid, pre.invalid());
-    let errors = write_errors_file(run, &counts, &path, &reporter);
+    let errors = write_errors_file(run, files, &counts, &path, &reporter);
     let summary = Summary {
         counts: &counts,
         elapsed: started.elapsed(),
@@ -179,8 +190,9 @@ fn validate_file(
         results: &path,
         errors: errors.as_deref(),
         stopped: None,
+        next: Some(commands(run).after_check(pre.invalid(), errors.as_deref())),
     };
-    print_summary(run, &reporter, &summary);
+    reporter.summary(&summary);
     recorder.facts(reporter.recorded());
     reporter.finish();
     Ok(if counts.all_succeeded() {
@@ -190,34 +202,39 @@ fn validate_file(
     })
 }
 
+/// Rows that belong in the errors file.
+fn not_imported(counts: &Counts) -> u64 {
+    Status::ALL
+        .iter()
+        .filter(|s| errors_file::includes(**s))
+        .map(|s| counts.get(*s))
+        .sum()
+}
+
 /// Writes the errors file when some row was not imported. A failure is
 /// reported, not fatal: the results file already holds every outcome, and
 /// the exit code already says rows are missing.
 fn write_errors_file(
     run: &RunConfig,
+    files: &RunFiles,
     counts: &Counts,
-    results: &std::path::Path,
+    results: &Path,
     reporter: &Reporter,
 ) -> Option<std::path::PathBuf> {
-    let not_imported: u64 = Status::ALL
-        .iter()
-        .filter(|s| errors_file::includes(**s))
-        .map(|s| counts.get(*s))
-        .sum();
-    if not_imported == 0 {
-        // Only reachable with --force or --resume; the file is the user's
-        // now, so it is pointed out, never removed.
-        if run.errors.exists() {
+    if not_imported(counts) == 0 {
+        // Only reachable with an --errors PATH the user named: the file is
+        // theirs, so it is pointed out, never removed.
+        if files.errors.exists() {
             reporter.info(&format!(
                 "notify-import: every row was imported; {} is from an earlier run",
-                run.errors.display()
+                files.errors.display()
             ));
         }
         return None;
     }
-    match errors_file::write(&run.input, &run.input_options, results, &run.errors) {
+    match errors_file::write(&run.input, &run.input_options, results, &files.errors) {
         Ok(0) => None,
-        Ok(_) => Some(run.errors.clone()),
+        Ok(_) => Some(files.errors.clone()),
         Err(e) => {
             tracing::error!("the errors file was not written: {e}");
             None
@@ -225,25 +242,34 @@ fn write_errors_file(
     }
 }
 
-fn print_summary(_run: &RunConfig, reporter: &Reporter, summary: &Summary<'_>) {
-    // One line with --quiet or JSON logs; the facts are kept for --summary-json.
-    reporter.summary(summary);
+/// What the upload stage hands back once it is over.
+struct Sent {
+    counts: Counts,
+    /// The finished results file, or why it could not be written.
+    written: io::Result<std::path::PathBuf>,
+    /// A second-pass read error that cut the input short.
+    read_err: Option<InputError>,
+    stop: Option<StopReason>,
+    retries: u64,
+    rate_limited: u64,
 }
 
 fn upload_file(
     run: &RunConfig,
+    start: &Start,
     upload: &UploadConfig,
     pre: &Preflight,
     reporter: &Reporter,
     valid_line: &str,
     started: Instant,
-) -> Result<u8, SetupError> {
+) -> Result<u8, RunError> {
+    let files = &start.files;
     // The in-process sandbox lives as long as this function.
     let (sandbox, url, key) = match &upload.target {
         Target::Sandbox => {
             let handle = sandbox::spawn(sandbox::SandboxOptions::default())
                 .map_err(|e| other("cannot start the sandbox", e))?;
-            let url = config::check_url(&handle.base_url())?;
+            let url = config::check_url(&handle.base_url()).map_err(SetupError::from)?;
             (Some(handle), url, ApiKey::sandbox())
         }
         Target::Remote { url, key } => (None, url.clone(), key.clone()),
@@ -257,7 +283,7 @@ fn upload_file(
         None => format!("{url} with a {} key", key.kind()),
     };
     reporter.info(&format!(
-        "notify-import: importing {} ({valid_line}) into {where_to}{}; {} req/s, {} in flight",
+        "notify-import: importing {} ({valid_line}) into {where_to}{}; {} req/s, {} in flight; files in {}",
         run.input.display(),
         if upload.overwrite {
             " with overwrite"
@@ -265,14 +291,177 @@ fn upload_file(
             ""
         },
         upload.rate,
-        upload.concurrency
+        upload.concurrency,
+        files.folder.path().display()
     ));
     let client =
         Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
     // Before the journal, so a refused state leaves no journal behind.
     let delta = open_delta(upload, &url, &key, reporter)?;
-    let (journal, resume) = open_journal(run, upload, pre, &url, &key, reporter)?;
+    let header = header(run, upload, pre, &url, &key, sandbox.is_some())?;
+    let (journal, resume) = open_journal(run, start, &header, reporter)?;
     let journal = Arc::new(journal);
+    let sent = send(
+        &files.results,
+        upload,
+        pre,
+        &client,
+        journal.clone(),
+        resume,
+        reporter,
+        delta.as_ref(),
+    );
+    if let Some(handle) = sandbox {
+        handle.shutdown();
+    }
+    if let Some(Err(e)) = delta.as_ref().map(state::Delta::finish) {
+        tracing::error!("{e}; the next run re-checks the rows that were not recorded");
+    }
+    let requests = client.requests_sent();
+    // The uploader is gone, so this is the last holder: the journal is
+    // closed and its final fsync checked on every path from here.
+    let journal_failure = journal.write_failure();
+    let closed = match Arc::try_unwrap(journal) {
+        Ok(journal) => journal.close(),
+        Err(shared) => shared.sync(),
+    };
+    finish_upload(
+        run,
+        files,
+        pre,
+        reporter,
+        started,
+        FinishFacts {
+            sent: sent?,
+            requests,
+            sandbox: matches!(upload.target, Target::Sandbox),
+            journal_failure,
+            closed,
+        },
+    )
+}
+
+/// How the sending ended, for [`finish_upload`].
+struct FinishFacts {
+    sent: Sent,
+    requests: u64,
+    sandbox: bool,
+    /// The journal's first failed write, if one failed.
+    journal_failure: Option<io::Error>,
+    /// Closing (and syncing) the journal.
+    closed: Result<(), JournalError>,
+}
+
+/// The one place an upload's end becomes an exit code or a [`RunError`],
+/// a next-step line, and a kept or removed journal.
+fn finish_upload(
+    run: &RunConfig,
+    files: &RunFiles,
+    pre: &Preflight,
+    reporter: &Reporter,
+    started: Instant,
+    facts: FinishFacts,
+) -> Result<u8, RunError> {
+    let FinishFacts {
+        sent,
+        requests,
+        sandbox,
+        journal_failure,
+        closed,
+    } = facts;
+    let commands = commands(run);
+    let anything_sent = requests > 0;
+    let ending = Ending {
+        end: match (&sent.stop, &sent.read_err, &sent.written) {
+            (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => End::WriteFailed,
+            (Some(stop), _, _) => End::Stopped(stop),
+            (None, Some(_), _) => End::InputChanged,
+            (None, None, Ok(_)) => End::Reached,
+        },
+        anything_sent,
+        sandbox,
+    };
+    let reached_end = matches!(ending.end, End::Reached);
+    if !ending.keeps_journal() {
+        // Nothing to resume, and the folder no longer blocks a run.
+        let _ = std::fs::remove_file(&files.journal);
+    }
+    // Write failures first: they decide what is safe to say.
+    let path = match sent.written {
+        Ok(path) => path,
+        Err(e) => {
+            return Err(RunError::writing(
+                &files.results,
+                &e,
+                anything_sent,
+                commands.continue_after_failure(sandbox),
+            ));
+        }
+    };
+    if let (Some(StopReason::Journal(_)), Some(e)) = (&sent.stop, &journal_failure) {
+        return Err(RunError::writing(
+            &files.journal,
+            e,
+            anything_sent,
+            commands.continue_after_failure(sandbox),
+        ));
+    }
+    if let Err(e) = closed {
+        if reached_end {
+            // The journal is not needed any more: the results are complete.
+            tracing::warn!("{e}");
+        } else if anything_sent {
+            return Err(RunError::AfterSending {
+                failure: format!("cannot sync {e}"),
+                remedy: "fix the cause",
+                resume: commands.continue_after_failure(sandbox),
+            });
+        }
+    }
+    let counts = sent.counts;
+    let stopped = match &sent.stop {
+        Some(reason) => Some(reason.to_string()),
+        None => sent.read_err.as_ref().map(|e| format!("{e}")),
+    };
+    // After a second-pass read error the input no longer matches the
+    // results, so its rows cannot be copied.
+    let errors = match sent.read_err {
+        None => write_errors_file(run, files, &counts, &path, reporter),
+        Some(_) => None,
+    };
+    let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
+    let summary = Summary {
+        counts: &counts,
+        elapsed: started.elapsed(),
+        requests: Some(requests),
+        retries: sent.retries,
+        rate_limited: sent.rate_limited,
+        input: input_line(pre),
+        results: &path,
+        errors: errors.as_deref(),
+        stopped: stopped.clone(),
+        next,
+    };
+    reporter.summary(&summary);
+    if let Some(why) = &stopped {
+        tracing::error!("{why}");
+    }
+    Ok(ending.exit_code(&counts))
+}
+
+/// Runs the uploader over the planned rows and hands back how it ended.
+/// The uploader (and its hold on the journal) is gone when this returns.
+#[allow(clippy::too_many_arguments)]
+fn send(
+    results: &Path,
+    upload: &UploadConfig,
+    pre: &Preflight,
+    client: &Arc<ApiClient>,
+    journal: Arc<Journal>,
+    resume: Option<Resume>,
+    reporter: &Reporter,
+    delta: Option<&state::Delta>,
+) -> Result<Sent, RunError> {
     let mut settings = UploadSettings::new(
         upload.overwrite,
         upload.rate,
@@ -282,83 +471,24 @@ fn upload_file(
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
     settings.max_errors = upload.max_errors;
-    let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
+    let uploader = Uploader::new(client.clone(), settings, Some(journal));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let piped = pipeline(&rt, run, pre, resume, &uploader, reporter, delta.as_ref());
+    let (counts, written, read_err) =
+        pipeline(&rt, results, pre, resume, &uploader, reporter, delta);
     signals.abort();
     drop(rt);
-    if let Some(handle) = sandbox {
-        handle.shutdown();
-    }
-    if let Some(Err(e)) = delta.as_ref().map(state::Delta::finish) {
-        tracing::error!("{e}; the next run re-checks the rows that were not recorded");
-    }
-    let (counts, path, read_err) = piped?;
-    let journal_path = journal.path().to_owned();
-    if let Ok(journal) = Arc::try_unwrap(journal) {
-        journal.close().map_err(|e| other("journal", e))?;
-    }
-    let stop = uploader.stop_reason();
-    let unfinished = counts.get(Status::Skipped) + counts.get(Status::Failed);
-    if unfinished == 0 && stop.is_none() && read_err.is_none() {
-        // Every row has its final outcome in the results file: nothing to resume.
-        let _ = std::fs::remove_file(&journal_path);
-    }
-    let stopped = match &stop {
-        Some(reason) => Some(reason.to_string()),
-        None => read_err.as_ref().map(|e| format!("{e}")),
-    };
-    // After a second-pass read error the input no longer matches the
-    // results, so its rows cannot be copied.
-    let errors = match read_err {
-        None => write_errors_file(run, &counts, &path, reporter),
-        Some(_) => None,
-    };
-    let summary = Summary {
-        counts: &counts,
-        elapsed: started.elapsed(),
-        requests: Some(client.requests_sent()),
+    Ok(Sent {
+        counts,
+        written,
+        read_err,
+        stop: uploader.stop_reason(),
         retries: uploader
             .counters()
             .retries
             .load(std::sync::atomic::Ordering::Relaxed),
         rate_limited: uploader.rate_limited(),
-        input: input_line(pre),
-        results: &path,
-        errors: errors.as_deref(),
-        stopped: stopped.clone(),
-    };
-    print_summary(run, reporter, &summary);
-    if let Some(why) = &stopped {
-        tracing::error!("{why}");
-    }
-    if unfinished > 0 && journal_path.exists() {
-        reporter.info(&format!(
-            "notify-import: {unfinished} rows are not done; the journal {} lets `--resume` continue without sending anything twice",
-            journal_path.display()
-        ));
-    }
-    Ok(match stop {
-        Some(StopReason::Interrupted) => exit::INTERRUPTED,
-        Some(_) => exit::ABORTED,
-        None if read_err.is_some() => exit::ABORTED,
-        None if counts.all_succeeded() => exit::OK,
-        None => exit::ROWS_FAILED,
     })
-}
-
-/// Before reading the input: an earlier run's journal must be continued
-/// (`--resume`) or explicitly discarded (`--force`), never ignored.
-fn check_journal(run: &RunConfig, resuming: bool) -> Result<(), SetupError> {
-    let path = journal::path_for(&run.results);
-    if path.exists() && !resuming && !run.force {
-        return Err(SetupError::Usage(config::UsageError(format!(
-            "an earlier run left a journal at {}: continue it with --resume (nothing is sent twice), or start over with --force",
-            path.display()
-        ))));
-    }
-    Ok(())
 }
 
 /// Opens the delta state of `--state`, bound to this API and key kind.
@@ -371,11 +501,7 @@ fn open_delta(
     let Some(path) = &upload.state else {
         return Ok(None);
     };
-    let kind = match key.kind() {
-        config::KeyKind::Test => "test",
-        config::KeyKind::Live => "live",
-    };
-    let delta = state::Delta::open(path, &format!("{url} ({kind} key)"), upload.full)?;
+    let delta = state::Delta::open(path, &format!("{url} ({} key)", key_kind(key)), upload.full)?;
     reporter.info(&format!(
         "notify-import: delta mode: {} knows {} customers; {}",
         path.display(),
@@ -389,66 +515,92 @@ fn open_delta(
     Ok(Some(delta))
 }
 
-/// Starts a new journal or continues the old one after checking that it
-/// belongs to this input, target and mode.
-fn open_journal(
+/// `test` or `live`, as the journal and state record it.
+fn key_kind(key: &ApiKey) -> &'static str {
+    match key.kind() {
+        config::KeyKind::Test => "test",
+        config::KeyKind::Live => "live",
+    }
+}
+
+/// What this run is, for the journal: a resumed run must match it.
+fn header(
     run: &RunConfig,
     upload: &UploadConfig,
     pre: &Preflight,
     url: &reqwest::Url,
     key: &ApiKey,
-    reporter: &Reporter,
-) -> Result<(Journal, Option<Resume>), SetupError> {
-    let path = journal::path_for(&run.results);
-    let fp = journal::fingerprint(&run.input).map_err(|e| {
+    sandbox: bool,
+) -> Result<Header, SetupError> {
+    let fp = crate::journal::fingerprint(&run.input).map_err(|e| {
         SetupError::Input(InputError::Io {
             path: run.input.clone(),
             source: e,
         })
     })?;
-    let kind = match key.kind() {
-        config::KeyKind::Test => "test",
-        config::KeyKind::Live => "live",
-    };
-    let header = Header::new(fp, url.as_str(), kind, upload.overwrite, pre.rows);
-    if upload.resume && path.exists() {
+    let mut header = Header::new(fp, url.as_str(), key_kind(key), upload.overwrite, pre.rows);
+    header.sandbox = sandbox;
+    Ok(header)
+}
+
+/// Starts a new journal in the run folder, or continues the unfinished
+/// run's after checking that it belongs to this input, target and mode.
+fn open_journal(
+    run: &RunConfig,
+    start: &Start,
+    header: &Header,
+    reporter: &Reporter,
+) -> Result<(Journal, Option<Resume>), SetupError> {
+    let path = &start.files.journal;
+    if start.resuming {
         let (journal, old, resume) =
-            Journal::resume(&path).map_err(|e| other("cannot resume", e))?;
-        if let Some(why) = old.mismatch(&header) {
+            Journal::resume(path).map_err(|e| other("cannot resume", e))?;
+        if let Some(why) = old.mismatch(header) {
             return Err(SetupError::Usage(config::UsageError(format!(
-                "cannot resume from {}: {why}",
-                path.display()
+                "cannot resume the run in {}: {why}",
+                start.files.folder.path().display()
             ))));
         }
         reporter.info(&format!(
-            "notify-import: resuming: {} rows already done, {} to check first because an earlier send's answer was lost",
+            "notify-import: resuming the run in {}: {} rows already done, {} to check first because an earlier send's answer was lost",
+            start.files.folder.path().display(),
             resume.done_rows(),
             resume.in_doubt_rows()
         ));
         return Ok((journal, Some(resume)));
     }
-    if upload.resume {
-        reporter.info("notify-import: no journal to resume; starting a new run");
+    if run.upload.as_ref().is_some_and(|u| u.resume) {
+        reporter.info(&format!(
+            "notify-import: no unfinished run of {} to resume; starting a new run",
+            run.input.display()
+        ));
     }
-    let journal = Journal::create(&path, &header).map_err(|e| other("journal", e))?;
+    let journal = Journal::create(path, header).map_err(|e| other("journal", e))?;
     Ok((journal, None))
 }
 
 /// Reader thread → uploader (on `rt`) → writer thread. Returns the counts,
-/// the results path and a second-pass read error, if one cut the input short.
+/// the finished results file (or why it could not be written) and a
+/// second-pass read error, if one cut the input short. A results file that
+/// cannot be written stops the sending at once: the outcomes still coming
+/// are recorded in the journal only, for `--resume`.
 fn pipeline(
     rt: &tokio::runtime::Runtime,
-    run: &RunConfig,
+    results_path: &Path,
     pre: &Preflight,
     resume: Option<Resume>,
     uploader: &Uploader,
     reporter: &Reporter,
     delta: Option<&state::Delta>,
-) -> Result<(Counts, std::path::PathBuf, Option<InputError>), SetupError> {
-    let mut writer = ResultsWriter::create(&run.results).map_err(|e| other("results", e))?;
+) -> (Counts, io::Result<std::path::PathBuf>, Option<InputError>) {
+    let mut writer = match ResultsWriter::create(results_path) {
+        Ok(w) => w,
+        Err(e) => return (Counts::default(), Err(e), None),
+    };
     let window = results::Window::new(results::WINDOW_ROWS);
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
     let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
+    let stop = uploader.stop_handle();
 
     let (mut counts, write_err, read_err) = std::thread::scope(|scope| {
         // The sender moves into the reader thread, so the channel closes
@@ -474,7 +626,7 @@ fn pipeline(
         let writer_thread = scope.spawn(|| {
             let _close = window.close_on_drop();
             let mut counts = Counts::default();
-            let mut err = None;
+            let mut err: Option<io::Error> = None;
             while let Some(outcome) = out_rx.blocking_recv() {
                 counts.add(outcome.status);
                 if let Some(d) = delta {
@@ -483,11 +635,17 @@ fn pipeline(
                 reporter.row_done();
                 if err.is_none() {
                     err = writer.push(outcome).err();
-                    match err {
+                    match &err {
                         None => window.written(writer.rows_written()),
-                        // Nothing more reaches the file: stop the reader
-                        // instead of letting it wait for the window.
-                        Some(_) => window.close(),
+                        // Nothing more reaches the file: no new request
+                        // starts, and the reader stops instead of waiting
+                        // for the window.
+                        Some(e) => {
+                            stop.stop(StopReason::Output(
+                                WriteFailure::new(results_path, e).failure(),
+                            ));
+                            window.close();
+                        }
                     }
                 }
             }
@@ -499,7 +657,7 @@ fn pipeline(
         (counts, write_err, read_err)
     });
     if let Some(e) = write_err {
-        return Err(other("cannot write the results file", e));
+        return (counts, Err(e), read_err);
     }
     // A second-pass read error (the file changed under us) cut the input
     // short: every row still gets a results line.
@@ -507,21 +665,14 @@ fn pipeline(
         for row in writer.rows_written() + 1..=pre.rows {
             counts.add(Status::Skipped);
             let error = "not sent: the input could not be read again".to_owned();
-            writer
-                .push(Outcome::local(
-                    row,
-                    0,
-                    String::new(),
-                    Status::Skipped,
-                    error,
-                ))
-                .map_err(|e| other("cannot write the results file", e))?;
+            let outcome = Outcome::local(row, 0, String::new(), Status::Skipped, error);
+            if let Err(e) = writer.push(outcome) {
+                return (counts, Err(e), read_err);
+            }
         }
     }
-    let path = writer
-        .finish(pre.rows)
-        .map_err(|e| other("cannot write the results file", e))?;
-    Ok((counts, path, read_err))
+    let written = writer.finish(pre.rows);
+    (counts, written, read_err)
 }
 
 /// First SIGINT/SIGTERM: stop sending; requests in flight get `grace` to

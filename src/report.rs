@@ -341,6 +341,8 @@ pub struct Summary<'a> {
     pub errors: Option<&'a Path>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
+    /// What to do next, as the exact command (see [`crate::run::next_step`]).
+    pub next: Option<String>,
 }
 
 impl Summary<'_> {
@@ -382,6 +384,9 @@ impl Summary<'_> {
         }
         if let Some(why) = &self.stopped {
             line.push_str(&format!("; stopped early: {why}"));
+        }
+        if let Some(next) = &self.next {
+            line.push_str(&format!("; next: {next}"));
         }
         line
     }
@@ -426,9 +431,13 @@ impl Summary<'_> {
         out.push_str(&format!("Results: {}", self.results.display()));
         if let Some(errors) = self.errors {
             out.push_str(&format!(
-                "\nErrors:  {} (the rows not imported; fix them and import this file)",
+                "\nErrors:  {} (the rows not imported, each with its error)",
                 errors.display()
             ));
+        }
+        // Last, so it is what the user reads before typing again.
+        if let Some(next) = &self.next {
+            out.push_str(&format!("\nNext:    {next}"));
         }
         out
     }

@@ -39,13 +39,15 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Refuses to replace an existing file unless forced; checked before any work.
-pub fn check_writable(path: &Path, force: bool) -> io::Result<()> {
-    if path.exists() && !force {
+/// Refuses to replace an existing `--results` file unless
+/// `--overwrite-outputs`; checked before any work. (Run folders are new
+/// for every run, so only a path the user named can exist.)
+pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
+    if path.exists() && !overwrite {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
             format!(
-                "{} already exists; pass --force to replace it or --results PATH",
+                "--results {} already exists; pass --overwrite-outputs to replace it, or leave out --results to write into the run folder",
                 path.display()
             ),
         ));

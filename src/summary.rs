@@ -1,13 +1,15 @@
-//! `--summary-json`: the machine-readable outcome of a run, for cron jobs
-//! and monitoring.
+//! `summary.json` and `--summary-json`: the machine-readable outcome of a
+//! run, for cron jobs and monitoring.
 //!
 //! Owns the JSON document (its shape is the contract in
 //! `schema/summary.schema.json`; a test keeps the two in step), collecting
-//! its facts around a run ([`Recorder`]), and writing it: to a file through
-//! a temporary file renamed into place (mode 0600), or to stdout for `-`.
-//! It is written for every run that got past argument checking, setup
-//! errors (exit 2) included. It must not decide outcomes or exit codes: it
-//! reports the ones the pipeline returned.
+//! its facts around a run ([`Recorder`]), and writing it: into the run
+//! folder, and to `--summary-json` (a file through a temporary file renamed
+//! into place, mode 0600, or stdout for `-`). It is written by every run
+//! that started (it holds the lock and has its run folder), errors after
+//! that included; a run refused before it starts writes none, so it never
+//! replaces the summary of the run that refused it. It must not decide
+//! outcomes or exit codes: it reports the ones the run returned.
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -20,7 +22,8 @@ use crate::config::{RunConfig, SummaryTarget, Target};
 use crate::input::InputInfo;
 use crate::outcome::{Counts, Status};
 use crate::report::SummaryFacts;
-use crate::{SetupError, exit, journal, redact};
+use crate::run::{RunError, RunFiles};
+use crate::{exit, journal, redact};
 
 /// Version of the document's shape; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -38,7 +41,7 @@ pub struct RunSummary {
     pub exit_code: u8,
     /// The exit code in words.
     pub result: &'static str,
-    /// The setup error that ended the run (exit 2), if any.
+    /// The error that ended the run (exit 2 or 3), if any.
     pub error: Option<String>,
     /// Why the run stopped before the end of the file, if it did.
     pub stopped: Option<String>,
@@ -149,6 +152,8 @@ pub struct Delta {
 /// Output files; `null` where there is none.
 #[derive(Debug, Serialize)]
 pub struct Files {
+    /// The run's own folder.
+    pub run_folder: String,
     /// The results CSV, when it was written.
     pub results: Option<String>,
     /// The errors CSV (rows to fix and re-import), when one was written.
@@ -170,13 +175,10 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the clock; fingerprints the input now (only when a summary
-    /// is wanted), so it describes the file as the run found it.
+    /// Starts the clock; fingerprints the input now, so the summary
+    /// describes the file as the run found it.
     pub fn start(run: &RunConfig) -> Recorder {
-        let fingerprint = run
-            .summary_json
-            .as_ref()
-            .and_then(|_| journal::fingerprint(&run.input).ok());
+        let fingerprint = journal::fingerprint(&run.input).ok();
         Recorder {
             started: Instant::now(),
             started_at: SystemTime::now(),
@@ -201,28 +203,39 @@ impl Recorder {
         }
     }
 
-    /// Writes the summary if asked for, then hands `result` back unchanged.
-    /// A summary that cannot be written is reported on stderr; it does not
-    /// change the exit code, which describes the import.
-    pub fn finish(self, run: &RunConfig, result: Result<u8, SetupError>) -> Result<u8, SetupError> {
-        let Some(target) = &run.summary_json else {
-            return result;
-        };
-        let doc = self.document(run, &result);
-        if let Err(e) = write(target, &doc) {
-            tracing::error!("cannot write the --summary-json summary: {e}");
+    /// Writes the summary into the run folder and to `--summary-json`,
+    /// then hands `result` back unchanged. A summary that cannot be written
+    /// is reported on stderr; it does not change the exit code, which
+    /// describes the import.
+    pub fn finish(
+        self,
+        run: &RunConfig,
+        files: &RunFiles,
+        result: Result<u8, RunError>,
+    ) -> Result<u8, RunError> {
+        let doc = self.document(run, files, &result);
+        let own = SummaryTarget::File(files.summary.clone());
+        for target in std::iter::once(&own).chain(&run.summary_json) {
+            if let Err(e) = write(target, &doc) {
+                tracing::error!("cannot write the summary: {e}");
+            }
         }
         result
     }
 
     /// The document for a run that ended with `result`.
-    pub fn document(&self, run: &RunConfig, result: &Result<u8, SetupError>) -> RunSummary {
+    pub fn document(
+        &self,
+        run: &RunConfig,
+        files: &RunFiles,
+        result: &Result<u8, RunError>,
+    ) -> RunSummary {
         let facts = self.facts.lock().ok().and_then(|f| f.clone());
         let elapsed = self.started.elapsed();
         let (exit_code, error) = match result {
             Ok(code) => (*code, None),
             Err(e) => (
-                exit::USAGE,
+                e.exit_code(),
                 Some(redact::scrub(&e.to_string()).into_owned()),
             ),
         };
@@ -232,11 +245,10 @@ impl Recorder {
         let secs = elapsed.as_secs_f64();
         let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         let (encoding, delimiter) = self.format.lock().ok().and_then(|f| f.clone()).unzip();
-        let journal = journal::path_for(&run.results);
+        let journal = &files.journal;
         let state = run.upload.as_ref().and_then(|u| u.state.as_ref());
-        // A run refused by the lock must not list the files of the run
-        // that holds it as its own.
-        let ours = !matches!(result, Err(SetupError::Lock(_)));
+        // A state database held by another run is not this run's file.
+        let ours = !matches!(result, Err(RunError::Setup(crate::SetupError::Lock(_))));
         RunSummary {
             schema_version: SCHEMA_VERSION,
             tool: Tool {
@@ -299,13 +311,13 @@ impl Recorder {
                 })
             }),
             files: Files {
+                run_folder: display(files.folder.path()),
                 results: facts.as_ref().map(|f| display(&f.results)),
                 errors: facts
                     .as_ref()
                     .and_then(|f| f.errors.as_deref())
                     .map(display),
-                journal: (ours && run.upload.is_some() && journal.exists())
-                    .then(|| display(&journal)),
+                journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
                 state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
             },
         }
@@ -345,6 +357,21 @@ fn round3(x: f64) -> f64 {
 
 fn display(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// Refuses to replace an existing `--summary-json` file unless
+/// `--overwrite-outputs`; checked before the run starts.
+pub fn check_writable(target: Option<&SummaryTarget>, overwrite: bool) -> io::Result<()> {
+    match target {
+        Some(SummaryTarget::File(path)) if path.exists() && !overwrite => Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!(
+                "--summary-json {} already exists; pass --overwrite-outputs to replace it (a monitoring file rewritten by every run), or leave it out: each run writes summary.json into its run folder",
+                path.display()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Writes `doc` to `target`.

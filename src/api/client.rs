@@ -88,6 +88,7 @@ impl ApiClient {
                 }
             })?;
         auth.set_sensitive(true);
+        super::tls::install_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("notify-import/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10).min(timeout))

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod error;
 pub mod retry;
+pub mod tls;
 
 pub use client::{ApiClient, CreateOutcome};
 pub use error::{ApiError, ErrorKind};

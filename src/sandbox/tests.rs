@@ -18,6 +18,7 @@ fn start(opts: SandboxOptions) -> SandboxHandle {
 }
 
 fn client() -> reqwest::Client {
+    crate::api::tls::install_provider();
     reqwest::Client::builder()
         .timeout(Duration::from_secs(5))
         .build()
@@ -534,6 +535,7 @@ async fn slow_body_trips_client_timeout_after_commit() {
         },
         ..SandboxOptions::default()
     });
+    crate::api::tls::install_provider();
     let quick = reqwest::Client::builder()
         .timeout(Duration::from_millis(300))
         .build()

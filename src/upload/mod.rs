@@ -90,6 +90,9 @@ pub enum StopReason {
     RetryAfterTooLong(Duration),
     /// The journal could not be written, so sending is no longer safe.
     Journal(String),
+    /// An output of the run (the results file) could not be written, so
+    /// further outcomes would be lost: stop sending at once.
+    Output(String),
 }
 
 impl std::fmt::Display for StopReason {
@@ -114,6 +117,7 @@ impl std::fmt::Display for StopReason {
                 f,
                 "cannot write the journal ({e}); stopped so nothing is sent unrecorded"
             ),
+            StopReason::Output(e) => write!(f, "{e}; stopped sending"),
         }
     }
 }

@@ -78,23 +78,29 @@ pub fn assert_counts_match(doc: &Value, rows: &[ResultRow]) {
 // ---- run lock ----
 
 #[test]
-fn a_second_run_on_the_same_results_is_refused_at_once_and_names_the_holder() {
+fn a_second_run_of_the_same_input_is_refused_at_once_names_the_holder_and_writes_no_summary() {
     let s = Scratch::new();
+    // The monitoring file as an earlier night left it.
+    let summary = s.file("monitor.json", "{\"result\":\"ok\"}\n");
     let busy = slow_sandbox(100);
     // 200 rows one at a time at 100 ms each: far longer than this test.
     let input = s.customers("in.csv", 200);
-    let mut first = spawn_import(&busy, &input, &["--rate", "1000", "--concurrency", "1"]);
+    let monitor = [
+        "--summary-json",
+        summary.to_str().unwrap(),
+        "--overwrite-outputs",
+    ];
+    let mut first = spawn_import(
+        &busy,
+        &input,
+        &[&["--rate", "1000", "--concurrency", "1"][..], &monitor].concat(),
+    );
     wait_until(LIMIT, "the first run to send", || {
         busy.stats().requests >= 1
     });
 
     let other = sandbox();
-    let summary = s.path("second.json");
-    let out = import(
-        &other,
-        &input,
-        &["--summary-json", summary.to_str().unwrap()],
-    );
+    let out = import(&other, &input, &monitor);
     let first_still_running = first.try_wait().unwrap().is_none();
     first.kill().unwrap();
     let _ = first.wait();
@@ -110,20 +116,56 @@ fn a_second_run_on_the_same_results_is_refused_at_once_and_names_the_holder() {
         "{stderr}"
     );
     assert_eq!(other.stats().requests, 0, "the refused run sent nothing");
-    // Even a refused run leaves a machine-readable outcome.
-    let doc = read_json(&s.path("second.json"));
-    assert_valid_summary(&doc);
-    assert_eq!(doc["exit_code"], 2);
-    assert!(
-        doc["error"]
-            .as_str()
-            .unwrap()
-            .contains("another import is running")
+    assert_eq!(
+        std::fs::read_to_string(&summary).unwrap(),
+        "{\"result\":\"ok\"}\n",
+        "the refused run wrote no summary over the running run's"
     );
-    assert!(
-        doc["files"]["journal"].is_null(),
-        "the holder's journal is not the refused run's"
+    assert_eq!(run_folders(&s.path("in.runs")).len(), 1, "nor a run folder");
+}
+
+#[test]
+fn a_run_refused_by_the_state_lock_writes_no_summary_either() {
+    let s = Scratch::new();
+    let summary = s.file("monitor.json", "{\"result\":\"ok\"}\n");
+    let state = s.path("state.db");
+    let busy = slow_sandbox(100);
+    let first_input = s.customers("a.csv", 200);
+    let shared = [
+        "--state",
+        state.to_str().unwrap(),
+        "--summary-json",
+        summary.to_str().unwrap(),
+        "--overwrite-outputs",
+    ];
+    let mut first = spawn_import(
+        &busy,
+        &first_input,
+        &[&["--rate", "1000", "--concurrency", "1"][..], &shared].concat(),
     );
+    wait_until(LIMIT, "the first run to send", || {
+        busy.stats().requests >= 1
+    });
+    let other = sandbox();
+    let second_input = s.customers("b.csv", 2);
+    let out = import(&other, &second_input, &shared);
+    let first_still_running = first.try_wait().unwrap().is_none();
+    first.kill().unwrap();
+    let _ = first.wait();
+
+    assert_exit(&out, 2);
+    assert!(first_still_running, "the second run waited for the first");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("another import is running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(other.stats().requests, 0);
+    assert_eq!(
+        std::fs::read_to_string(&summary).unwrap(),
+        "{\"result\":\"ok\"}\n"
+    );
+    assert!(run_folders(&s.path("b.runs")).is_empty());
 }
 
 #[cfg(unix)]
@@ -137,14 +179,14 @@ fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
     child.kill().unwrap(); // SIGKILL: no cleanup of any kind
     let _ = child.wait();
     assert!(
-        s.path("in.results.csv.lock").exists(),
+        s.path("in.runs/lock").exists(),
         "the killed run's lock file is still there"
     );
 
     sb.set_faults(Faults::default());
     let out = import(&sb, &input, &["--resume"]);
     assert_exit(&out, 0);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert_eq!(rows.len(), 30);
     let stats = sb.stats();
     assert_eq!(stats.creates, 30);
@@ -168,7 +210,7 @@ fn summary_json_validates_against_the_schema_and_its_counts_equal_the_results_fi
 
     let doc = read_json(&s.path("summary.json"));
     assert_valid_summary(&doc);
-    let rows = results(&s.path("customers.results.csv"));
+    let rows = results(&s.path("customers.runs/latest/results.csv"));
     assert_counts_match(&doc, &rows);
     assert_eq!(doc["counts"]["invalid"], 5);
     assert_eq!(doc["counts"]["failed"], 1);
@@ -178,13 +220,18 @@ fn summary_json_validates_against_the_schema_and_its_counts_equal_the_results_fi
     assert_eq!(doc["requests"].as_u64(), Some(sb.stats().requests));
     assert_eq!(doc["target"]["key_kind"], "test");
     assert_eq!(doc["tool"]["version"], env!("CARGO_PKG_VERSION"));
+    let run = latest_run(&input);
+    assert_eq!(
+        doc["files"]["run_folder"].as_str().map(Path::new),
+        Some(run.as_path())
+    );
     assert_eq!(
         doc["files"]["results"].as_str().map(Path::new),
-        Some(s.path("customers.results.csv").as_path())
+        Some(run.join("results.csv").as_path())
     );
     assert_eq!(
         doc["files"]["errors"].as_str().map(Path::new),
-        Some(s.path("customers.errors.csv").as_path()),
+        Some(run.join("errors.csv").as_path()),
         "invalid and failed rows went to the errors file"
     );
     assert_eq!(doc["input"]["encoding"], "UTF-8");
@@ -209,7 +256,7 @@ fn summary_json_to_stdout_is_the_only_thing_on_stdout() {
     assert_eq!(doc["counts"]["valid"], 3);
     assert_eq!(doc["requests"], 0);
     assert!(doc["target"].is_null());
-    assert_counts_match(&doc, &results(&s.path("in.results.csv")));
+    assert_counts_match(&doc, &results(&s.path("in.runs/latest/results.csv")));
 
     // The schema has teeth: an unknown field, a missing one or a new
     // status would all be caught.
@@ -240,15 +287,14 @@ fn summary_json_reports_the_detected_encoding_and_delimiter() {
     assert_valid_summary(&doc);
     assert_eq!(doc["input"]["encoding"], "windows-1252");
     assert_eq!(doc["input"]["delimiter"], ";");
-    assert_counts_match(&doc, &results(&s.path("export.results.csv")));
+    assert_counts_match(&doc, &results(&s.path("export.runs/latest/results.csv")));
 }
 
 #[test]
-fn a_setup_error_still_writes_a_valid_summary() {
+fn a_setup_error_of_a_started_run_still_writes_a_valid_summary() {
     let s = Scratch::new();
     let sb = sandbox();
-    let input = s.customers("in.csv", 2);
-    s.file("in.results.csv", "keep me\n");
+    let input = s.file("in.csv", "Name,City\nACME,Utrecht\n");
     let summary = s.path("s.json");
     let out = import(&sb, &input, &["--summary-json", summary.to_str().unwrap()]);
     assert_exit(&out, 2);
@@ -258,7 +304,13 @@ fn a_setup_error_still_writes_a_valid_summary() {
     assert_eq!(doc["rows"], 0);
     assert!(doc["files"]["results"].is_null());
     assert!(doc["input"]["encoding"].is_null(), "stopped before reading");
-    assert!(doc["error"].as_str().unwrap().contains("already exists"));
+    assert!(doc["error"].as_str().unwrap().contains("CustomerCode"));
+    assert_eq!(
+        std::fs::read(s.path("in.runs/latest/summary.json")).unwrap(),
+        std::fs::read(&summary).unwrap(),
+        "the run folder holds the same summary"
+    );
+    assert_eq!(sb.stats().requests, 0);
 }
 
 // ---- delta mode ----
@@ -275,7 +327,7 @@ fn nightly_delta_sends_only_new_and_changed_rows() {
     let state_arg = state.to_str().unwrap();
 
     assert_exit(&import(&sb, &input, &["--state", state_arg]), 0);
-    let first = results(&s.path("in.results.csv"));
+    let first = results(&s.path("in.runs/latest/results.csv"));
     assert!(first.iter().all(|r| r.status == "created"));
     assert_eq!(sb.stats().requests, N as u64);
 
@@ -299,7 +351,6 @@ fn nightly_delta_sends_only_new_and_changed_rows() {
         &[
             "--state",
             state_arg,
-            "--force",
             "--summary-json",
             summary.to_str().unwrap(),
         ],
@@ -311,7 +362,7 @@ fn nightly_delta_sends_only_new_and_changed_rows() {
     assert_eq!(after.creates - before.creates, 1);
     assert!(after.creates_by_code.values().all(|n| *n == 1));
 
-    let second = results(&s.path("in.results.csv"));
+    let second = results(&s.path("in.runs/latest/results.csv"));
     let t = tally(&second);
     assert_eq!(t.get("unchanged"), Some(&(N as u64 - 3)));
     assert_eq!(t.get("overwritten"), Some(&3));
@@ -340,9 +391,9 @@ fn nightly_delta_sends_only_new_and_changed_rows() {
 
     // A third run with nothing changed sends nothing at all.
     let before = sb.stats();
-    assert_exit(&import(&sb, &input, &["--state", state_arg, "--force"]), 0);
+    assert_exit(&import(&sb, &input, &["--state", state_arg]), 0);
     assert_eq!(sb.stats().requests, before.requests);
-    let third = results(&s.path("in.results.csv"));
+    let third = results(&s.path("in.runs/latest/results.csv"));
     assert!(third.iter().all(|r| r.status == "unchanged"));
 }
 
@@ -357,15 +408,15 @@ fn full_sends_every_row_despite_the_state() {
     assert_exit(&import(&sb, &input, &["--state", state_arg]), 0);
 
     let before = sb.stats().requests;
-    let out = import(&sb, &input, &["--state", state_arg, "--force", "--full"]);
+    let out = import(&sb, &input, &["--state", state_arg, "--full"]);
     assert_exit(&out, 0);
     assert_eq!(sb.stats().requests - before, N as u64, "every row sent");
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert!(rows.iter().all(|r| r.status == "exists"), "{rows:?}");
 
     // The state is still there for the next ordinary run.
     let before = sb.stats().requests;
-    assert_exit(&import(&sb, &input, &["--state", state_arg, "--force"]), 0);
+    assert_exit(&import(&sb, &input, &["--state", state_arg]), 0);
     assert_eq!(sb.stats().requests, before);
 }
 
@@ -383,12 +434,12 @@ fn failed_rows_are_not_recorded_and_are_sent_again_next_night() {
 
     sb.set_faults(Faults::default());
     let before = sb.stats();
-    // --force starts over (the failed row left a journal).
-    assert_exit(&import(&sb, &input, &["--state", state_arg, "--force"]), 0);
+    // No flag: a run that reached the end of its file does not block the next.
+    assert_exit(&import(&sb, &input, &["--state", state_arg]), 0);
     let after = sb.stats();
     assert_eq!(after.requests - before.requests, 1, "only the failed row");
     assert_eq!(after.creates_by_code["C0002"], 1);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert_eq!(
         rows.iter().map(|r| r.status.as_str()).collect::<Vec<_>>(),
         ["unchanged", "created", "unchanged"]
@@ -403,11 +454,11 @@ fn a_state_written_for_another_api_is_refused_before_sending() {
     let input = s.customers("in.csv", 2);
     let state_arg = s.path("state.db").to_str().unwrap().to_owned();
     assert_exit(&import(&a, &input, &["--state", &state_arg]), 0);
-    let out = import(&b, &input, &["--state", &state_arg, "--force"]);
+    let out = import(&b, &input, &["--state", &state_arg]);
     assert_exit(&out, 2);
     assert_eq!(b.stats().requests, 0);
     assert!(
-        !s.path("in.results.csv.journal").exists(),
+        !s.path("in.runs/latest/journal").exists(),
         "a refused run leaves no journal"
     );
 }
@@ -450,14 +501,7 @@ fn off_a_terminal_progress_comes_as_plain_lines_and_quiet_keeps_only_the_summary
     let out = notify_import()
         .arg(&input)
         .args(["--api-url", &sb.base_url()])
-        .args([
-            "--rate",
-            "10",
-            "--progress-interval",
-            "0.3",
-            "--quiet",
-            "--force",
-        ])
+        .args(["--rate", "10", "--progress-interval", "0.3", "--quiet"])
         .env("NOTIFY_API_KEY", TEST_KEY)
         .output()
         .unwrap();

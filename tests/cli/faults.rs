@@ -41,7 +41,7 @@ fn retry_after_pauses_every_worker_for_the_whole_window() {
     let input = s.customers("in.csv", 8);
     let out = run(&sb, &input, &["--rate", "200", "--concurrency", "4"]);
     assert_exit(&out, 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 8, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 8, &sb);
     all_created(&rows);
     assert_ids_match_server(&rows, &sb);
 
@@ -79,7 +79,7 @@ fn retry_after_as_http_date_is_honoured() {
     });
     let input = s.customers("in.csv", 6);
     assert_exit(&run(&sb, &input, &["--rate", "200"]), 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 6, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 6, &sb);
     all_created(&rows);
     assert!(sb.stats().rate_limited_429 > 0);
 }
@@ -95,12 +95,12 @@ fn retry_after_above_the_cap_stops_cleanly_and_resume_finishes() {
     let input = s.customers("in.csv", 10);
     let out = run(&sb, &input, &["--rate", "200", "--max-retry-after", "0"]);
     assert_exit(&out, 3);
-    let rows = assert_universal(&s.path("in.results.csv"), 10, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 10, &sb);
     assert!(rows.iter().any(|r| r.status == "skipped"));
 
     sb.set_faults(Faults::default());
     assert_exit(&run(&sb, &input, &["--resume"]), 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 10, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 10, &sb);
     all_created(&rows);
     assert_eq!(
         sb.stats().duplicate_create_attempts,
@@ -119,7 +119,7 @@ fn twenty_percent_503_still_creates_everything() {
     });
     let input = s.customers("in.csv", 40);
     assert_exit(&run(&sb, &input, &["--max-attempts", "10"]), 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 40, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 40, &sb);
     all_created(&rows);
     assert_ids_match_server(&rows, &sb);
     let stats = sb.stats();
@@ -139,7 +139,7 @@ fn dropped_connections_after_commit_make_no_duplicates_and_keep_the_right_ids() 
     });
     let input = s.customers("in.csv", 40);
     assert_exit(&run(&sb, &input, &[]), 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 40, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 40, &sb);
     all_created(&rows);
     assert_ids_match_server(&rows, &sb);
     let stats = sb.stats();
@@ -168,7 +168,7 @@ fn a_trickling_body_times_out_and_is_reconciled_without_hanging() {
     let input = s.customers("in.csv", 4);
     let out = run(&sb, &input, &["--timeout", "1"]);
     assert_exit(&out, 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 4, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 4, &sb);
     all_created(&rows);
     assert!(
         rows.iter().all(|r| r.attempts == 2),
@@ -193,7 +193,7 @@ fn junk_answers_are_reconciled_without_duplicates() {
         let input = s.customers("in.csv", 20);
         let out = run(&sb, &input, &["--max-attempts", "10"]);
         assert_exit(&out, 0);
-        let rows = assert_universal(&s.path("in.results.csv"), 20, &sb);
+        let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 20, &sb);
         all_created(&rows);
         assert_ids_match_server(&rows, &sb);
         let stats = sb.stats();
@@ -212,7 +212,7 @@ fn a_rejected_row_is_sent_exactly_once() {
     let input = s.customers("in.csv", 5);
     let out = run(&sb, &input, &[]);
     assert_exit(&out, 1);
-    let rows = assert_universal(&s.path("in.results.csv"), 5, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 5, &sb);
     let bad = &rows[2];
     assert_eq!(
         (bad.status.as_str(), bad.http_status.as_str(), bad.attempts),
@@ -253,7 +253,7 @@ fn max_errors_stops_cleanly_with_exit_3() {
         ],
     );
     assert_exit(&out, 3);
-    let rows = assert_universal(&s.path("in.results.csv"), 30, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 30, &sb);
     assert_eq!(rows.iter().filter(|r| r.status == "failed").count(), 3);
     assert_eq!(rows.iter().filter(|r| r.status == "skipped").count(), 27);
     assert_eq!(sb.stats().requests, 3);
@@ -279,7 +279,7 @@ fn server_absent_stops_as_unreachable_then_resume_completes_when_it_is_back() {
     };
     let out = absent(&[]);
     assert_exit(&out, 3);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert_eq!(rows.len(), 12);
     assert!(rows.iter().all(|r| r.status != "created"));
 
@@ -290,7 +290,7 @@ fn server_absent_stops_as_unreachable_then_resume_completes_when_it_is_back() {
     .unwrap();
     let out = absent(&["--resume"]);
     assert_exit(&out, 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 12, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 12, &sb);
     all_created(&rows);
 }
 
@@ -311,7 +311,7 @@ fn sigint_finishes_in_flight_writes_results_and_resume_completes() {
     assert!(sent.unwrap().success(), "kill -INT");
     let out = wait_bounded(child, LIMIT);
     assert_exit(&out, 130);
-    let rows = assert_universal(&s.path("in.results.csv"), 80, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 80, &sb);
     let created = rows.iter().filter(|r| r.status == "created").count() as u64;
     assert!(
         rows.iter()
@@ -325,7 +325,7 @@ fn sigint_finishes_in_flight_writes_results_and_resume_completes() {
     assert!(created < 80, "the run was not interrupted");
 
     assert_exit(&run(&sb, &input, &["--resume"]), 0);
-    let rows = assert_universal(&s.path("in.results.csv"), 80, &sb);
+    let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 80, &sb);
     all_created(&rows);
     assert_ids_match_server(&rows, &sb);
     assert_eq!(sb.stats().duplicate_create_attempts, 0);
@@ -351,9 +351,30 @@ fn sigkill_at_any_point_then_resume_completes_without_duplicates_or_resends() {
         let _ = child.wait();
         let before = sb.stats();
 
+        // A plain re-run is told first that the killed run can be
+        // continued (when the kill came before the last create).
+        if before.creates < 30 {
+            // Another sandbox: a request of the killed run may still be
+            // on its way to `sb`.
+            let fresh = sandbox();
+            let out = run(&fresh, &input, &[]);
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(
+                err.contains("an earlier run of ")
+                    && err.contains(" of 30 rows (")
+                    && err.contains("continue it: notify-import import ")
+                    && err.contains(
+                        " --resume; or start a new run and leave that one as it is: --restart"
+                    ),
+                "{err}"
+            );
+            assert_eq!(fresh.stats().requests, 0, "seed {seed}");
+        }
+
         let out = run(&sb, &input, &["--resume"]);
         assert_exit(&out, 0);
-        let rows = assert_universal(&s.path("in.results.csv"), 30, &sb);
+        let rows = assert_universal(&s.path("in.runs/latest/results.csv"), 30, &sb);
         all_created(&rows);
         assert_ids_match_server(&rows, &sb);
         let after = sb.stats();
@@ -380,10 +401,11 @@ fn resume_refuses_a_modified_input() {
         ..Faults::default()
     });
     let input = s.customers("in.csv", 3);
-    assert_exit(&run(&sb, &input, &["--max-attempts", "1"]), 1);
+    let out = run(&sb, &input, &["--max-attempts", "1", "--max-errors", "1"]);
+    assert_exit(&out, 3);
     assert!(
-        s.path("in.results.csv.journal").exists(),
-        "failed rows keep the journal"
+        s.path("in.runs/latest/journal").exists(),
+        "a stopped run keeps the journal"
     );
     std::fs::write(
         &input,
@@ -399,19 +421,36 @@ fn resume_refuses_a_modified_input() {
 }
 
 #[test]
-fn an_existing_journal_without_resume_is_refused() {
+fn an_unfinished_run_blocks_a_new_one_and_overwrite_outputs_does_not_discard_it() {
     let s = Scratch::new();
     let sb = sandbox_with_faults(Faults {
         fail_rate: 1.0,
         ..Faults::default()
     });
     let input = s.customers("in.csv", 2);
-    assert_exit(&run(&sb, &input, &["--max-attempts", "1"]), 1);
+    let stop = [
+        "--max-attempts",
+        "1",
+        "--max-errors",
+        "1",
+        "--concurrency",
+        "1",
+    ];
+    assert_exit(&run(&sb, &input, &stop), 3);
     let requests = sb.stats().requests;
-    assert_exit(&run(&sb, &input, &["--force"]), 1);
-    assert!(sb.stats().requests > requests, "--force starts over");
-    let requests = sb.stats().requests;
-    std::fs::remove_file(s.path("in.results.csv")).unwrap();
-    assert_exit(&run(&sb, &input, &[]), 2);
-    assert_eq!(sb.stats().requests, requests);
+    for flags in [&[][..], &["--force"], &["--overwrite-outputs"]] {
+        let out = run(&sb, &input, flags);
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("an earlier run of "),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(sb.stats().requests, requests, "nothing sent");
+    assert_eq!(run_folders(&s.path("in.runs")).len(), 1);
+    assert!(
+        s.path("in.runs/latest/journal").exists(),
+        "the journal is never discarded by a flag"
+    );
 }

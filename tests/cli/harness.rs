@@ -234,3 +234,43 @@ pub fn assert_ids_match_server(rows: &[ResultRow], sandbox: &SandboxHandle) {
         );
     }
 }
+
+/// The run folders in a runs folder (`NAME.runs`), oldest first.
+pub fn run_folders(runs: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = match std::fs::read_dir(runs) {
+        Ok(entries) => entries
+            .map(|e| e.expect("dir entry").path())
+            .filter(|p| {
+                std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir())
+                    && p.file_name().is_some_and(|n| {
+                        n.to_string_lossy().ends_with('Z') || n.to_string_lossy().contains("Z-")
+                    })
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    found.sort();
+    found
+}
+
+/// The newest run folder of `input` (`NAME.runs/latest`, resolved).
+pub fn latest_run(input: &Path) -> PathBuf {
+    let stem = input.file_stem().expect("file name").to_string_lossy();
+    let runs = input.with_file_name(format!("{stem}.runs"));
+    let latest = runs.join("latest");
+    let name = match std::fs::read_link(&latest) {
+        Ok(name) => name,
+        // Where the OS has no symlinks: a text file with the name.
+        Err(_) => PathBuf::from(
+            std::fs::read_to_string(&latest)
+                .expect("NAME.runs/latest")
+                .trim(),
+        ),
+    };
+    runs.join(name)
+}
+
+/// Stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}

@@ -34,7 +34,7 @@ fn happy_path_creates_every_row_and_results_match_the_contract_byte_for_byte() {
             ids[&code]
         ));
     }
-    let written = std::fs::read_to_string(s.path("in.results.csv")).unwrap();
+    let written = std::fs::read_to_string(s.path("in.runs/latest/results.csv")).unwrap();
     assert_eq!(written, expected);
 }
 
@@ -44,10 +44,10 @@ fn rerun_without_overwrite_reports_exists_with_the_same_ids_and_creates_nothing(
     let sb = sandbox();
     let input = s.customers("in.csv", 4);
     assert_exit(&import(&sb, &input, &[]), 0);
-    let first = results(&s.path("in.results.csv"));
+    let first = results(&s.path("in.runs/latest/results.csv"));
 
-    assert_exit(&import(&sb, &input, &["--force"]), 0);
-    let second = results(&s.path("in.results.csv"));
+    assert_exit(&import(&sb, &input, &[]), 0);
+    let second = results(&s.path("in.runs/latest/results.csv"));
     assert_eq!(sb.stats().creates, 4, "no new creates");
     for (a, b) in first.iter().zip(&second) {
         assert_eq!(b.status, "exists");
@@ -61,14 +61,14 @@ fn rerun_with_overwrite_updates_in_place() {
     let sb = sandbox();
     let input = s.customers("in.csv", 3);
     assert_exit(&import(&sb, &input, &[]), 0);
-    let first = results(&s.path("in.results.csv"));
+    let first = results(&s.path("in.runs/latest/results.csv"));
 
     let changed = std::fs::read_to_string(&input)
         .unwrap()
         .replace("Utrecht", "Zwolle");
     std::fs::write(&input, changed).unwrap();
-    assert_exit(&import(&sb, &input, &["--force", "--overwrite"]), 0);
-    let second = results(&s.path("in.results.csv"));
+    assert_exit(&import(&sb, &input, &["--overwrite"]), 0);
+    let second = results(&s.path("in.runs/latest/results.csv"));
     let stats = sb.stats();
     assert_eq!(stats.creates, 3);
     assert_eq!(stats.overwrites, 3);
@@ -93,8 +93,8 @@ fn duplicate_as_409_is_reported_as_exists_with_the_id_from_search() {
     .unwrap();
     let input = s.customers("in.csv", 2);
     assert_exit(&import(&sb, &input, &[]), 0);
-    assert_exit(&import(&sb, &input, &["--force"]), 0);
-    let rows = results(&s.path("in.results.csv"));
+    assert_exit(&import(&sb, &input, &[]), 0);
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     let ids: std::collections::BTreeMap<String, String> = sb
         .customers()
         .into_iter()
@@ -118,7 +118,7 @@ fn sample_file_invalid_rows_never_reach_the_server_and_exit_is_1() {
     let out = import(&sb, &input, &[]);
     assert_exit(&out, 1);
 
-    let rows = results(&s.path("customers.results.csv"));
+    let rows = results(&s.path("customers.runs/latest/results.csv"));
     assert_eq!(rows.len(), 31, "one results row per input row");
     assert_eq!(
         rows.iter().map(|r| r.row).collect::<Vec<_>>(),
@@ -197,7 +197,7 @@ fn rejected_key_aborts_within_concurrency_requests_and_skips_the_rest() {
         stats.requests
     );
     assert_eq!(stats.creates, 0);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert_eq!(rows.len(), 60);
     let failed = rows.iter().filter(|r| r.status == "failed").count() as u64;
     assert_eq!(failed, stats.requests);
@@ -215,15 +215,28 @@ fn rejected_key_aborts_within_concurrency_requests_and_skips_the_rest() {
 }
 
 #[test]
-fn existing_results_file_is_refused_and_nothing_is_sent() {
+fn an_existing_results_file_named_by_the_user_is_refused_unless_overwrite_outputs() {
     let s = Scratch::new();
     let sb = sandbox();
     let input = s.customers("in.csv", 2);
-    let results_path = s.file("in.results.csv", "keep me\n");
-    let out = import(&sb, &input, &[]);
+    let results_path = s.file("out.csv", "keep me\n");
+    let named = ["--results", results_path.to_str().unwrap()];
+    let out = import(&sb, &input, &named);
     assert_exit(&out, 2);
-    assert_eq!(std::fs::read_to_string(results_path).unwrap(), "keep me\n");
+    assert_eq!(std::fs::read_to_string(&results_path).unwrap(), "keep me\n");
     assert_eq!(sb.stats().requests, 0);
+    assert!(
+        !s.path("in.runs/latest").exists(),
+        "a refused run leaves no run folder"
+    );
+
+    let out = import(
+        &sb,
+        &input,
+        &[&named[..], &["--overwrite-outputs"]].concat(),
+    );
+    assert_exit(&out, 0);
+    assert_eq!(results(&results_path).len(), 2);
 }
 
 #[test]
@@ -234,7 +247,7 @@ fn file_without_customer_code_column_exits_2_before_sending() {
     let out = import(&sb, &input, &[]);
     assert_exit(&out, 2);
     assert_eq!(sb.stats().requests, 0);
-    assert!(!s.path("in.results.csv").exists());
+    assert!(!s.path("in.runs/latest/results.csv").exists());
 }
 
 #[test]
@@ -263,7 +276,7 @@ fn plain_http_to_a_remote_host_is_refused() {
         .output()
         .unwrap();
     assert_exit(&out, 2);
-    assert!(!s.path("in.results.csv").exists());
+    assert!(!s.path("in.runs/latest/results.csv").exists());
 }
 
 #[test]
@@ -298,7 +311,7 @@ fn embedded_sandbox_flag_runs_end_to_end() {
         .output()
         .unwrap();
     assert_exit(&out, 0);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert!(
         rows.iter()
             .all(|r| r.status == "created" && !r.customer_id.is_empty())
@@ -313,7 +326,7 @@ fn results_file_is_private() {
     let sb = sandbox();
     let input = s.customers("in.csv", 1);
     assert_exit(&import(&sb, &input, &[]), 0);
-    let mode = std::fs::metadata(s.path("in.results.csv"))
+    let mode = std::fs::metadata(s.path("in.runs/latest/results.csv"))
         .unwrap()
         .permissions()
         .mode();

@@ -59,10 +59,7 @@ fn a_windows_1252_semicolon_crlf_export_imports_with_no_flags_with_and_without_b
         let out = import(&sb, &input, &[]);
         assert_exit(&out, 1);
 
-        let results_path = input.with_file_name(format!(
-            "{}.results.csv",
-            input.file_stem().unwrap().to_str().unwrap()
-        ));
+        let results_path = latest_run(&input).join("results.csv");
         let rows = assert_universal(&results_path, 20, &sb);
         // Row 10 has a quoted note over two lines: later rows start one
         // line further down.
@@ -122,8 +119,8 @@ fn the_wrong_delimiter_is_refused_before_anything_is_sent() {
     let out = import(&sb, &input, &["--delimiter", ","]);
     assert_exit(&out, 2);
     assert_eq!(sb.stats().requests, 0);
-    assert!(!s.path("export.results.csv").exists());
-    assert!(!s.path("export.errors.csv").exists());
+    assert!(!s.path("export.runs/latest/results.csv").exists());
+    assert!(!s.path("export.runs/latest/errors.csv").exists());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("--delimiter ';'"), "{stderr}");
 }
@@ -144,7 +141,7 @@ fn an_unclosed_quote_is_refused_naming_the_line_it_opens_on() {
     let out = import(&sb, &input, &[]);
     assert_exit(&out, 2);
     assert_eq!(sb.stats().requests, 0);
-    assert!(!s.path("in.results.csv").exists());
+    assert!(!s.path("in.runs/latest/results.csv").exists());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("line 5:") && stderr.contains("closing quote"),
@@ -206,7 +203,7 @@ fn the_mapping_command_prints_a_mapping_file_that_reads_back() {
     std::fs::write(&mapping, &out.stdout).unwrap();
     let out = validate(&input, &["--mapping", mapping.to_str().unwrap()]);
     assert_exit(&out, 1);
-    let rows = results(&s.path("export.results.csv"));
+    let rows = results(&s.path("export.runs/latest/results.csv"));
     let invalid: Vec<u64> = rows
         .iter()
         .filter(|r| r.status == "invalid")
@@ -234,7 +231,7 @@ fn the_errors_file_imports_cleanly_once_its_rows_are_fixed() {
     assert_exit(&import(&sb, &input, &[]), 1);
     assert_eq!(sb.customers().len(), 16);
 
-    let errors = s.path("export.errors.csv");
+    let errors = s.path("export.runs/latest/errors.csv");
     let bytes = std::fs::read(&errors).unwrap();
     assert!(bytes.starts_with(BOM), "UTF-8 with a byte-order mark");
     let mut text = String::from_utf8(bytes[BOM.len()..].to_vec()).unwrap();
@@ -297,7 +294,10 @@ fn the_errors_file_imports_cleanly_once_its_rows_are_fixed() {
     );
     assert_eq!(field(&got["1005"], |c| &c.postalcode), "7316 BX");
     assert_eq!(field(&got["1015"], |c| &c.email), "info@etenendrinken.nl");
-    assert!(!s.path("export.errors.errors.csv").exists(), "nothing left");
+    assert!(
+        !latest_run(&errors).join("errors.csv").exists(),
+        "nothing left"
+    );
     assert_eq!(sb.stats().duplicate_create_attempts, 0);
 }
 
@@ -310,7 +310,7 @@ fn formula_looking_values_are_neutralized_in_the_errors_file_and_reimport_exactl
     );
     let out = validate(&input, &[]);
     assert_exit(&out, 1);
-    let errors = s.path("in.errors.csv");
+    let errors = s.path("in.runs/latest/errors.csv");
     let text = std::fs::read_to_string(&errors).unwrap();
     let row = text.lines().nth(1).unwrap();
     assert!(
@@ -342,7 +342,7 @@ fn formula_looking_values_are_neutralized_in_the_errors_file_and_reimport_exactl
 }
 
 #[test]
-fn an_existing_errors_file_is_refused_without_force_and_errors_goes_where_asked() {
+fn an_edited_errors_file_is_never_replaced_and_errors_goes_where_asked() {
     let s = Scratch::new();
     let input = s.file("in.csv", &format!("{HEADER}\nC1,,,,,,,,,,,,\n"));
     let validate = |extra: &[&str]| {
@@ -354,23 +354,28 @@ fn an_existing_errors_file_is_refused_without_force_and_errors_goes_where_asked(
             .unwrap()
     };
     assert_exit(&validate(&[]), 1);
-    let errors = s.path("in.errors.csv");
+    let errors = latest_run(&input).join("errors.csv");
     std::fs::write(&errors, "mine").unwrap();
-    let elsewhere = s.path("other.results.csv");
-    let out = validate(&["--results", elsewhere.to_str().unwrap()]);
-    assert_exit(&out, 2);
+    // Later runs get folders of their own, whatever the flags.
+    for flags in [&[][..], &["--overwrite-outputs"], &["--force"]] {
+        assert_exit(&validate(flags), 1);
+    }
     assert_eq!(std::fs::read_to_string(&errors).unwrap(), "mine");
-    assert!(!elsewhere.exists(), "refused before any work");
 
-    let custom = s.path("fix-me.csv");
-    let out = validate(&["--force", "--errors", custom.to_str().unwrap()]);
+    // A file the user names is refused when it exists...
+    let custom = s.file("fix-me.csv", "being fixed");
+    let out = validate(&["--errors", custom.to_str().unwrap()]);
+    assert_exit(&out, 2);
+    assert_eq!(std::fs::read_to_string(&custom).unwrap(), "being fixed");
+    // ...unless the user says it may be replaced.
+    let out = validate(&["--overwrite-outputs", "--errors", custom.to_str().unwrap()]);
     assert_exit(&out, 1);
-    assert_eq!(std::fs::read_to_string(&errors).unwrap(), "mine");
     assert!(
         std::fs::read_to_string(&custom)
             .unwrap()
             .contains("Name: is required")
     );
+    assert_eq!(std::fs::read_to_string(&errors).unwrap(), "mine");
 }
 
 #[test]
@@ -379,7 +384,7 @@ fn no_errors_file_when_every_row_is_imported() {
     let sb = sandbox();
     let input = s.customers("in.csv", 3);
     assert_exit(&import(&sb, &input, &[]), 0);
-    assert!(!s.path("in.errors.csv").exists());
+    assert!(!s.path("in.runs/latest/errors.csv").exists());
 }
 
 #[test]
@@ -397,7 +402,7 @@ fn the_template_validates_cleanly_and_is_not_overwritten() {
     assert_exit(&template(&["--delimiter", ";"]), 0);
     let out = validate(&path, &[]);
     assert_exit(&out, 0);
-    let rows = results(&s.path("template.results.csv"));
+    let rows = results(&s.path("template.runs/latest/results.csv"));
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].status, "valid");
 

@@ -10,5 +10,6 @@ mod faults;
 mod harness;
 mod import;
 mod input;
+mod runs;
 mod security;
 mod validate;

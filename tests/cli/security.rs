@@ -125,7 +125,7 @@ fn the_key_never_appears_in_any_output_at_vv_on_success_auth_failure_or_echo() {
         &["-vv", "--summary-json", summary.to_str().unwrap()],
     );
     assert_exit(&out, 3);
-    assert!(s.path("in.results.csv.journal").exists());
+    assert!(s.path("in.runs/latest/journal").exists());
     assert_nowhere(TEST_KEY, &out, s.dir.path());
 }
 
@@ -144,7 +144,7 @@ fn a_key_echoed_by_the_server_is_redacted_everywhere_and_a_live_run_says_live() 
         .unwrap();
     assert_exit(&out, 3);
     assert_nowhere(&live, &out, s.dir.path());
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert!(
         rows.iter().any(
             |r| r.http_status == "401" && r.error.contains("token rejected: Bearer [REDACTED]")
@@ -207,7 +207,8 @@ fn debug_and_error_text_of_every_type_holding_a_key_never_show_it() {
 fn every_file_a_run_creates_is_private() {
     use std::os::unix::fs::PermissionsExt;
     let s = Scratch::new();
-    // One rejected row keeps the journal for --resume and makes an errors file.
+    // One rejected row stops the run (--max-errors 1), which keeps the
+    // journal for --resume, and makes an errors file.
     let sb = sandbox_with_faults(Faults {
         reject_codes: vec!["C0002".into()],
         ..Faults::default()
@@ -217,13 +218,17 @@ fn every_file_a_run_creates_is_private() {
         &sb,
         &input,
         &[
+            "--concurrency",
+            "1",
+            "--max-errors",
+            "1",
             "--state",
             s.path("state.db").to_str().unwrap(),
             "--summary-json",
             s.path("summary.json").to_str().unwrap(),
         ],
     );
-    assert_exit(&out, 1);
+    assert_exit(&out, 3);
     let created: Vec<PathBuf> = files_under(s.dir.path())
         .into_iter()
         .filter(|p| p != &input)
@@ -233,10 +238,10 @@ fn every_file_a_run_creates_is_private() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     for expected in [
-        "in.results.csv",
-        "in.errors.csv",
-        "in.results.csv.journal",
-        "in.results.csv.lock",
+        "results.csv",
+        "errors.csv",
+        "journal",
+        "lock",
         "state.db",
         "state.db.lock",
         "summary.json",
@@ -279,7 +284,7 @@ fn a_key_file_others_can_read_is_warned_about() {
     );
 
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let out = run(&["--force"]);
+    let out = run(&[]);
     assert_exit(&out, 0);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("other users"));
 }
@@ -296,7 +301,7 @@ fn formula_cells_are_neutralized_in_results_but_sent_exactly() {
     let input = s.file("in.csv", &text);
     assert_exit(&import(&sb, &input, &[]), 0);
 
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     let written: Vec<&str> = rows.iter().map(|r| r.customer_code.as_str()).collect();
     assert_eq!(written, ["'=1+2", "'+31", "'-7", "'@SUM(A1)", "PLAIN"]);
     let mut stored: Vec<String> = sb

@@ -34,7 +34,7 @@ fn validate_sends_nothing_and_writes_valid_and_invalid() {
         .unwrap();
     assert_exit(&out, 1);
     assert_no_connection(&listener);
-    let rows = results(&s.path("customers.results.csv"));
+    let rows = results(&s.path("customers.runs/latest/results.csv"));
     assert_eq!(rows.len(), 31);
     assert_eq!(rows.iter().filter(|r| r.status == "valid").count(), 26);
     assert_eq!(rows.iter().filter(|r| r.status == "invalid").count(), 5);
@@ -56,7 +56,7 @@ fn dry_run_needs_no_key_and_sends_nothing() {
         .unwrap();
     assert_exit(&out, 0);
     assert_no_connection(&listener);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     assert!(rows.iter().all(|r| r.status == "valid"));
 }
 
@@ -69,7 +69,7 @@ fn every_problem_of_a_row_is_listed() {
     );
     let out = validate(&input, &[]);
     assert_exit(&out, 1);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     let err = &rows[0].error;
     for field in ["Name", "Postalcode", "Country", "Phone", "Email"] {
         assert!(err.contains(field), "{field} missing from {err}");
@@ -85,7 +85,7 @@ fn line_numbers_count_crlf_and_quoted_newlines() {
     );
     let out = validate(&input, &[]);
     assert_exit(&out, 1);
-    let rows = results(&s.path("in.results.csv"));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
     let lines: Vec<(u64, u64)> = rows.iter().map(|r| (r.row, r.line)).collect();
     assert_eq!(lines, [(1, 2), (2, 5), (3, 6)]);
 }
@@ -112,7 +112,7 @@ fn repeated_codes_are_reported_alike_by_validate_and_import() {
     let summary = s.path("validate.json");
     let out = validate(&input, &["--summary-json", summary.to_str().unwrap()]);
     assert_exit(&out, 1);
-    let checked = results(&s.path("in.results.csv"));
+    let checked = results(&s.path("in.runs/latest/results.csv"));
     let statuses: Vec<&str> = checked.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(
         statuses,
@@ -131,7 +131,7 @@ fn repeated_codes_are_reported_alike_by_validate_and_import() {
         "every problem of the row: {checked:?}"
     );
     crate::cron::assert_counts_match(&crate::cron::read_json(&summary), &checked);
-    let errors = std::fs::read_to_string(s.path("in.errors.csv")).unwrap();
+    let errors = std::fs::read_to_string(s.path("in.runs/latest/errors.csv")).unwrap();
     assert_eq!(
         errors.lines().count(),
         5,
@@ -143,11 +143,7 @@ fn repeated_codes_are_reported_alike_by_validate_and_import() {
     let out = import(
         &sb,
         &input,
-        &[
-            "--results",
-            s.path("import.csv").to_str().unwrap(),
-            "--force",
-        ],
+        &["--results", s.path("import.csv").to_str().unwrap()],
     );
     assert_exit(&out, 1);
     let imported = results(&s.path("import.csv"));

@@ -1,0 +1,454 @@
+//! Run folders: one folder per run, so no run ever overwrites or deletes
+//! the files of another.
+//!
+//! Owns the layout under `NAME.runs/` (beside the input, or in
+//! `--runs-dir`): one folder per run named after its UTC start
+//! (`2026-12-02T182601Z`, `-2`, `-3`… when two start in the same second,
+//! `-check` for `validate` / `--dry-run`) holding `results.csv`,
+//! `errors.csv`, `summary.json` and `journal`; the `latest` pointer (a
+//! symlink where the OS allows, else a text file with the folder's name);
+//! the lock file shared by every run of the input; finding the unfinished
+//! run (a journal, not marked `abandoned`, not a sandbox run); marking one
+//! abandoned; and removing the oldest finished folders beyond
+//! `--keep-runs`.
+//!
+//! Inside another run's folder it only ever adds the `abandoned` mark (or
+//! removes the whole folder when it is finished and beyond `--keep-runs`).
+//! It must not decide outcomes or exit codes.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::journal;
+
+/// The results file in a run folder.
+pub const RESULTS: &str = "results.csv";
+/// The errors file in a run folder (written only when a row was not imported).
+pub const ERRORS: &str = "errors.csv";
+/// The run's own summary document.
+pub const SUMMARY: &str = "summary.json";
+/// The journal (left only by a run that stopped before the end).
+pub const JOURNAL: &str = "journal";
+/// Marks a run `--restart` left behind: never resumed, never blocking.
+pub const ABANDONED: &str = "abandoned";
+/// Points at the newest run folder.
+pub const LATEST: &str = "latest";
+/// The run lock of the input (see [`crate::lock`]).
+pub const LOCK: &str = "lock";
+
+const CHECK_SUFFIX: &str = "-check";
+
+/// The runs of one input: `NAME.runs/`.
+#[derive(Debug, Clone)]
+pub struct Runs {
+    dir: PathBuf,
+}
+
+/// One run's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFolder {
+    path: PathBuf,
+    key: Key,
+}
+
+/// Sort key of a folder name: start second, then the same-second counter.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    stamp: String,
+    seq: u32,
+    check: bool,
+}
+
+impl Key {
+    /// `2026-12-02T182601Z[-N][-check]`; `None` for any other name, so
+    /// files a user put in the runs folder are never taken for runs.
+    fn parse(name: &str) -> Option<Key> {
+        let (rest, check) = match name.strip_suffix(CHECK_SUFFIX) {
+            Some(rest) => (rest, true),
+            None => (name, false),
+        };
+        let stamp = rest.get(..18)?;
+        let b = stamp.as_bytes();
+        let shape = b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[17] == b'Z';
+        let digits = [0..4, 5..7, 8..10, 11..17]
+            .into_iter()
+            .all(|r| b[r].iter().all(u8::is_ascii_digit));
+        if !(shape && digits) {
+            return None;
+        }
+        let seq = match &rest[18..] {
+            "" => 1,
+            more => more.strip_prefix('-')?.parse().ok().filter(|n| *n >= 2)?,
+        };
+        Some(Key {
+            stamp: stamp.to_owned(),
+            seq,
+            check,
+        })
+    }
+
+    fn name(&self) -> String {
+        let seq = match self.seq {
+            1 => String::new(),
+            n => format!("-{n}"),
+        };
+        let check = if self.check { CHECK_SUFFIX } else { "" };
+        format!("{}{seq}{check}", self.stamp)
+    }
+}
+
+/// `2026-12-02T182601Z` for `time`.
+fn stamp(time: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(time)
+        .to_string()
+        .replace(':', "")
+}
+
+impl Runs {
+    /// The runs of `input`: `NAME.runs` in `runs_dir`, or beside the input.
+    pub fn for_input(input: &Path, runs_dir: Option<&Path>) -> Option<Runs> {
+        let stem = input.file_stem()?;
+        let mut name = stem.to_os_string();
+        name.push(".runs");
+        let dir = match runs_dir {
+            Some(d) => d.join(name),
+            None => input.with_file_name(name),
+        };
+        Some(Runs { dir })
+    }
+
+    /// `NAME.runs` itself.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Creates `NAME.runs` (and its parents) if needed.
+    pub fn create(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))
+    }
+
+    /// The lock file of every run of this input.
+    pub fn lock_path(&self) -> PathBuf {
+        self.dir.join(LOCK)
+    }
+
+    /// Every run folder, oldest first.
+    pub fn folders(&self) -> io::Result<Vec<RunFolder>> {
+        let mut found = Vec::new();
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            // Never follow `latest` or any other link: only real folders.
+            if !entry.file_type()?.is_dir() {
+                continue;
+            }
+            let Some(key) = entry.file_name().to_str().and_then(Key::parse) else {
+                continue;
+            };
+            found.push(RunFolder {
+                path: entry.path(),
+                key,
+            });
+        }
+        found.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(found)
+    }
+
+    /// The newest unfinished run, if any.
+    pub fn unfinished(&self) -> io::Result<Option<RunFolder>> {
+        Ok(self
+            .folders()?
+            .into_iter()
+            .rev()
+            .find(RunFolder::is_unfinished))
+    }
+
+    /// Creates the folder of a new run started at `now` and points
+    /// `latest` at it. The same-second counter is shared by checks and
+    /// imports, so names sort in the order the runs started.
+    pub fn new_run(&self, now: SystemTime, check: bool) -> io::Result<RunFolder> {
+        let stamp = stamp(now);
+        for seq in 1..10_000 {
+            let key = Key {
+                stamp: stamp.clone(),
+                seq,
+                check,
+            };
+            let twin = Key {
+                check: !check,
+                ..key.clone()
+            };
+            if self.dir.join(twin.name()).exists() {
+                continue;
+            }
+            let path = self.dir.join(key.name());
+            match create_private_dir(&path) {
+                Ok(()) => {
+                    let folder = RunFolder { path, key };
+                    self.point_latest(&folder)?;
+                    return Ok(folder);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(io::Error::new(
+                        e.kind(),
+                        format!("cannot create {}: {e}", path.display()),
+                    ));
+                }
+            }
+        }
+        Err(io::Error::other(format!(
+            "{}: too many runs started in the same second",
+            self.dir.display()
+        )))
+    }
+
+    /// Points `latest` at `folder` (replaced whole, never half-written).
+    pub fn point_latest(&self, folder: &RunFolder) -> io::Result<()> {
+        let latest = self.dir.join(LATEST);
+        let tmp = self
+            .dir
+            .join(format!(".{LATEST}.{}.tmp", std::process::id()));
+        let _ = fs::remove_file(&tmp);
+        let name = folder.name();
+        #[cfg(unix)]
+        let made = std::os::unix::fs::symlink(&name, &tmp)
+            // A file system without symlinks (a share): the text file.
+            .or_else(|_| fs::write(&tmp, format!("{name}\n")));
+        #[cfg(not(unix))]
+        let made = fs::write(&tmp, format!("{name}\n"));
+        let result = made.and_then(|()| fs::rename(&tmp, &latest));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", latest.display())))
+    }
+
+    /// Removes the oldest finished run folders so that at most `keep` run
+    /// folders remain; unfinished ones and `current` are never removed
+    /// (they may leave more than `keep`). `keep == 0` keeps every run.
+    /// Returns the folders removed.
+    pub fn prune(&self, keep: u32, current: &RunFolder) -> io::Result<Vec<PathBuf>> {
+        if keep == 0 {
+            return Ok(Vec::new());
+        }
+        let folders = self.folders()?;
+        let excess = folders.len().saturating_sub(keep as usize);
+        let mut removed = Vec::new();
+        for folder in folders.into_iter().take(excess) {
+            if folder == *current || folder.is_unfinished() {
+                continue;
+            }
+            fs::remove_dir_all(&folder.path)?;
+            removed.push(folder.path);
+        }
+        Ok(removed)
+    }
+}
+
+/// Where a started run writes each of its files.
+#[derive(Debug, Clone)]
+pub struct RunFiles {
+    /// The run's folder.
+    pub folder: RunFolder,
+    /// The results CSV (`--results`, else in the folder).
+    pub results: PathBuf,
+    /// The errors CSV (`--errors`, else in the folder).
+    pub errors: PathBuf,
+    /// The journal, always in the folder.
+    pub journal: PathBuf,
+    /// The run's own summary document, always in the folder.
+    pub summary: PathBuf,
+}
+
+impl RunFiles {
+    /// The files of a run in `folder`, with the paths the user named.
+    pub fn new(folder: RunFolder, results: Option<&Path>, errors: Option<&Path>) -> RunFiles {
+        RunFiles {
+            results: results.map_or_else(|| folder.results(), Path::to_owned),
+            errors: errors.map_or_else(|| folder.errors(), Path::to_owned),
+            journal: folder.journal(),
+            summary: folder.summary(),
+            folder,
+        }
+    }
+}
+
+/// `create_dir` with mode 0700: run folders hold customer data.
+fn create_private_dir(path: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+impl RunFolder {
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Its name, e.g. `2026-12-02T182601Z`.
+    pub fn name(&self) -> String {
+        self.key.name()
+    }
+
+    /// A `validate` / `--dry-run` run.
+    pub fn is_check(&self) -> bool {
+        self.key.check
+    }
+
+    /// `results.csv` in this folder.
+    pub fn results(&self) -> PathBuf {
+        self.path.join(RESULTS)
+    }
+
+    /// `errors.csv` in this folder.
+    pub fn errors(&self) -> PathBuf {
+        self.path.join(ERRORS)
+    }
+
+    /// `summary.json` in this folder.
+    pub fn summary(&self) -> PathBuf {
+        self.path.join(SUMMARY)
+    }
+
+    /// The journal in this folder.
+    pub fn journal(&self) -> PathBuf {
+        self.path.join(JOURNAL)
+    }
+
+    /// Whether `--resume` can continue this run: it left a journal (a run
+    /// that reached the end of its input removes it), it was not
+    /// abandoned, and it did not send to the embedded sandbox (gone with
+    /// its process). A journal that cannot be read counts as unfinished:
+    /// the user decides, with `--resume` (which explains) or `--restart`.
+    pub fn is_unfinished(&self) -> bool {
+        if self.key.check || self.path.join(ABANDONED).exists() {
+            return false;
+        }
+        let journal = self.journal();
+        if !journal.exists() {
+            return false;
+        }
+        journal::header(&journal).map_or(true, |h| !h.sandbox)
+    }
+
+    /// Rows done and rows in all, as the journal says; `None` if it cannot
+    /// be read.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        journal::progress(&self.journal())
+            .ok()
+            .map(|p| (p.done, p.header.rows))
+    }
+
+    /// Marks this run abandoned (`--restart`): its files stay as they are,
+    /// it no longer blocks a run and is never resumed.
+    pub fn abandon(&self) -> io::Result<()> {
+        let at = humantime::format_rfc3339_seconds(SystemTime::now());
+        fs::write(
+            self.path.join(ABANDONED),
+            format!("abandoned by --restart at {at}; this run is never resumed\n"),
+        )
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000 + secs)
+    }
+
+    #[test]
+    fn names_are_the_utc_start_and_sort_in_start_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::for_input(&dir.path().join("klanten.csv"), None).unwrap();
+        assert_eq!(runs.dir(), dir.path().join("klanten.runs"));
+        runs.create().unwrap();
+        let a = runs.new_run(at(0), true).unwrap();
+        let b = runs.new_run(at(0), false).unwrap();
+        let c = runs.new_run(at(0), false).unwrap();
+        let d = runs.new_run(at(1), false).unwrap();
+        assert_eq!(a.name(), "2026-11-30T005320Z-check");
+        assert_eq!(b.name(), "2026-11-30T005320Z-2");
+        assert_eq!(c.name(), "2026-11-30T005320Z-3");
+        assert_eq!(d.name(), "2026-11-30T005321Z");
+        std::fs::create_dir(runs.dir().join("notes")).unwrap();
+        let names: Vec<String> = runs.folders().unwrap().iter().map(|f| f.name()).collect();
+        assert_eq!(names, [a.name(), b.name(), c.name(), d.name()]);
+        #[cfg(unix)]
+        assert_eq!(
+            std::fs::read_link(runs.dir().join(LATEST)).unwrap(),
+            PathBuf::from(d.name())
+        );
+    }
+
+    #[test]
+    fn other_names_are_not_runs() {
+        for name in ["latest", "2026-11-30T005320Z-1", "2026-11-30T08132xZ", "x"] {
+            assert!(Key::parse(name).is_none(), "{name}");
+        }
+        assert!(Key::parse("2026-11-30T005320Z-12-check").is_some());
+    }
+
+    #[test]
+    fn runs_dir_holds_name_runs() {
+        let runs = Runs::for_input(Path::new("in/k.csv"), Some(Path::new("/var/x"))).unwrap();
+        assert_eq!(runs.dir(), Path::new("/var/x/k.runs"));
+        let runs = Runs::for_input(Path::new("k.csv"), None).unwrap();
+        assert_eq!(runs.dir(), Path::new("k.runs"));
+    }
+
+    #[test]
+    fn prune_keeps_unfinished_and_current_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
+        runs.create().unwrap();
+        let old: Vec<RunFolder> = (0..4)
+            .map(|i| runs.new_run(at(i), false).unwrap())
+            .collect();
+        // The second oldest stopped and may be resumed: a journal.
+        let header = journal::Header::new(
+            journal::Fingerprint {
+                size: 1,
+                hash: "a".into(),
+            },
+            "http://x/v2",
+            "test",
+            false,
+            3,
+        );
+        journal::Journal::create(&old[1].journal(), &header)
+            .unwrap()
+            .close()
+            .unwrap();
+        assert!(old[1].is_unfinished());
+        let current = runs.new_run(at(9), false).unwrap();
+        let removed = runs.prune(2, &current).unwrap();
+        assert_eq!(
+            removed,
+            [old[0].path().to_owned(), old[2].path().to_owned()]
+        );
+        let left: Vec<String> = runs.folders().unwrap().iter().map(|f| f.name()).collect();
+        assert_eq!(left, [old[1].name(), old[3].name(), current.name()]);
+        // Abandoned counts as finished.
+        old[1].abandon().unwrap();
+        assert!(!old[1].is_unfinished());
+        assert_eq!(runs.prune(2, &current).unwrap(), [old[1].path().to_owned()]);
+        assert_eq!(runs.prune(0, &current).unwrap(), Vec::<PathBuf>::new());
+    }
+}
