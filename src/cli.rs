@@ -221,13 +221,21 @@ pub struct InputArgs {
     #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES, value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1024..))]
     pub max_record_bytes: usize,
 
-    /// Take a field from a column: --map Name=Bedrijfsnaam (repeatable; overrides the header aliases).
+    /// Take a field from a column: --map Name=Bedrijfsnaam, or by position: --map Phone=#26 (repeatable; overrides the header names).
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
     pub map: Vec<(crate::check::fields::Field, String)>,
 
     /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
     #[arg(long, value_name = "FILE")]
     pub mapping: Option<PathBuf>,
+
+    /// The line of the header row (1-based), when the detected one is wrong [default: the first of the first 20 lines that names a code or name column and two more].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_line: Option<u64>,
+
+    /// Country of the rows without one (an empty cell, or no Country column); without it Notify stores NL.
+    #[arg(long, value_name = "XX", value_parser = crate::check::validate::parse_country_arg)]
+    pub default_country: Option<String>,
 
     /// Print only errors and the final summary.
     #[arg(short, long)]

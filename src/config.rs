@@ -291,6 +291,8 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
         max_record_bytes: input.max_record_bytes,
         map: input.map.clone(),
         mapping_file: input.mapping.clone(),
+        header_line: input.header_line,
+        default_country: input.default_country.clone(),
     })
 }
 

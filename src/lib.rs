@@ -88,7 +88,7 @@ pub fn run(config: Config) -> Result<u8, RunError> {
             Ok(exit::OK)
         }
         Config::ShowMapping { input, options } => {
-            let opened = input::open(&input, &options).map_err(SetupError::from)?;
+            let opened = input::open_for_mapping(&input, &options).map_err(SetupError::from)?;
             eprint!("{}", opened.info.describe(&opened.mapping));
             print!("{}", opened.mapping.describe());
             Ok(exit::OK)

@@ -14,9 +14,10 @@ use std::sync::{Mutex, mpsc};
 use std::time::SystemTime;
 
 use crate::check::customer::Customer;
+use crate::check::fields::Field;
 use crate::check::validate::{self, ChangeTally, Problem, Validation};
 use crate::durable::journal::Resume;
-use crate::input::mapping::Mapping;
+use crate::input::mapping::{Mapping, Source, header_key};
 use crate::input::reader::{CsvReader, Record};
 use crate::input::{self, InputError, InputInfo, InputOptions};
 use crate::output::outcome::{Outcome, Status};
@@ -47,6 +48,14 @@ pub struct Preflight {
     pub valid: u64,
     /// Header names that matched no field.
     pub unknown_columns: Vec<String>,
+    // The run reports these two through `mapping_description`; the fields
+    // let tests check the counts behind that text.
+    /// Valid rows that reach Notify without a country (it stores NL).
+    #[cfg(test)]
+    pub no_country: RowSample,
+    /// Valid rows whose language is none the API knows (sent as is).
+    #[cfg(test)]
+    pub unknown_languages: RowSample,
     /// Rows whose code came earlier, by row: read once, by [`plan`] or
     /// [`Preflight::take_duplicates`].
     duplicates: Mutex<Option<Sorted<Duplicate>>>,
@@ -58,10 +67,28 @@ pub struct Preflight {
 /// Invalid rows per kind of problem (field + rule), with example lines.
 #[derive(Debug, Default)]
 pub struct ProblemTally {
-    kinds: std::collections::BTreeMap<String, (u64, Vec<u64>)>,
+    /// Per kind: rows, first lines, and the kind as shown (with the
+    /// user's column name and the first value).
+    kinds: std::collections::BTreeMap<String, (u64, Vec<u64>, String)>,
+    /// Per field, the user's column when its name differs from the
+    /// field's: `Postcode → Postalcode`.
+    labels: [Option<String>; Field::ALL.len()],
 }
 
 impl ProblemTally {
+    /// Names fields as the user's columns do (`Postcode → Postalcode`).
+    fn set_labels(&mut self, mapping: &Mapping) {
+        for field in Field::ALL {
+            let Some(Source::Column(c)) = mapping.source(field).map(|fs| &fs.source) else {
+                continue;
+            };
+            let column = mapping.headers()[*c].trim();
+            if header_key(column) != header_key(field.api_name()) {
+                self.labels[field.index()] = Some(format!("{column} \u{2192} {field}"));
+            }
+        }
+    }
+
     fn add(&mut self, line: u64, problems: &[Problem]) {
         for p in problems {
             self.add_rows(p, 1, &[line]);
@@ -73,7 +100,26 @@ impl ProblemTally {
         if rows == 0 {
             return;
         }
-        let entry = self.kinds.entry(problem_kind(problem)).or_default();
+        let (kind, example) = problem_kind(problem);
+        let labels = &self.labels;
+        let entry = self.kinds.entry(kind).or_insert_with_key(|kind| {
+            let text = match problem.field {
+                Some(_) => kind.split_once(": ").map_or(kind.as_str(), |(_, t)| t),
+                None => kind.as_str(),
+            };
+            let text = match &example {
+                Some(value) => text.replacen("\"…\"", &format!("e.g. {value}"), 1),
+                None => text.to_string(),
+            };
+            let shown = match problem.field {
+                Some(f) => match &labels[f.index()] {
+                    Some(label) => format!("{label}: {text}"),
+                    None => format!("{f}: {text}"),
+                },
+                None => text,
+            };
+            (0, Vec::new(), shown)
+        });
         entry.0 += rows;
         entry.1.extend(lines);
         entry.1.sort_unstable();
@@ -84,28 +130,115 @@ impl ProblemTally {
     pub fn iter(&self) -> Vec<(&str, u64, &[u64])> {
         let mut v: Vec<_> = self
             .kinds
-            .iter()
-            .map(|(k, (n, lines))| (k.as_str(), *n, lines.as_slice()))
+            .values()
+            .map(|(n, lines, shown)| (shown.as_str(), *n, lines.as_slice()))
             .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         v
     }
 }
 
+/// Rows with something worth a warning, with the first lines and values.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RowSample {
+    /// Rows counted.
+    pub rows: u64,
+    /// The first few lines.
+    pub lines: Vec<u64>,
+    /// The first few distinct values.
+    pub values: Vec<String>,
+}
+
+impl RowSample {
+    fn add(&mut self, line: u64, value: Option<&str>) {
+        self.rows += 1;
+        if self.lines.len() < EXAMPLES_PER_PROBLEM {
+            self.lines.push(line);
+        }
+        if let Some(value) = value
+            && self.values.len() < EXAMPLES_PER_PROBLEM
+            && !self.values.iter().any(|v| v == value)
+        {
+            self.values.push(value.to_string());
+        }
+    }
+
+    fn lines_text(&self) -> String {
+        let lines: Vec<String> = self.lines.iter().map(u64::to_string).collect();
+        let more = if self.rows > self.lines.len() as u64 {
+            ", ..."
+        } else {
+            ""
+        };
+        let word = if self.lines.len() == 1 {
+            "line"
+        } else {
+            "lines"
+        };
+        format!("{word} {}{more}", lines.join(", "))
+    }
+}
+
+/// `1 row` or `n rows`.
+pub fn rows_text(n: u64) -> String {
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// The run-header warnings for rows without a country and languages the
+/// API does not know; empty when there is nothing to say.
+pub fn input_warnings(no_country: &RowSample, languages: &RowSample) -> String {
+    let mut out = String::new();
+    if no_country.rows > 0 {
+        let verb = if no_country.rows == 1 { "has" } else { "have" };
+        out.push_str(&format!(
+            "warning: {} {verb} no country; Notify will store NL: add a Country column or --default-country DE ({})\n",
+            rows_text(no_country.rows),
+            no_country.lines_text()
+        ));
+    }
+    if languages.rows > 0 {
+        let values: Vec<String> = languages.values.iter().map(|v| format!("{v:?}")).collect();
+        out.push_str(&format!(
+            "warning: {} with a language that is not recognised, sent as is: {} ({}); the API knows {}: map values in a mapping file, e.g. Language = {{ column = \"Taal\", values = {{ NL = \"dutch\" }} }}\n",
+            rows_text(languages.rows),
+            values.join(", "),
+            languages.lines_text(),
+            validate::LANGUAGES.join(", ")
+        ));
+    }
+    out
+}
+
 /// A short, stable name for a problem: its field and the message with
-/// quoted user values and numbers left out, so equal rules group together.
-fn problem_kind(p: &Problem) -> String {
+/// quoted user values and numbers left out, so equal rules group together
+/// (or the problem's own [`Problem::kind`]); and the first quoted value.
+fn problem_kind(p: &Problem) -> (String, Option<String>) {
+    if let Some(kind) = &p.kind {
+        return match p.field {
+            Some(f) => (format!("{f}: {kind}"), None),
+            None => (kind.clone(), None),
+        };
+    }
     let mut kind = String::new();
+    let mut example: Option<String> = None;
     let mut in_quote = false;
+    let mut quoted = String::new();
     for ch in p.message.chars() {
         match ch {
             '"' => {
                 in_quote = !in_quote;
                 if in_quote {
                     kind.push_str("\"…\"");
+                    quoted.clear();
+                } else if example.is_none() {
+                    example = Some(format!("\"{quoted}\""));
                 }
             }
-            _ if in_quote => {}
+            _ if in_quote => quoted.push(ch),
             c if c.is_ascii_digit() => {
                 if !kind.ends_with('N') {
                     kind.push('N');
@@ -114,10 +247,11 @@ fn problem_kind(p: &Problem) -> String {
             c => kind.push(c),
         }
     }
-    match p.field {
+    let kind = match p.field {
         Some(f) => format!("{f}: {kind}"),
         None => kind,
-    }
+    };
+    (kind, example)
 }
 
 impl Preflight {
@@ -235,29 +369,29 @@ impl spill::Record for CodeSeen {
 pub struct Duplicate {
     /// The repeating row.
     pub row: u64,
-    /// The first row with the same code: the one that is sent.
-    pub first: u64,
+    /// The line of the first row with the same code: the one that is sent.
+    pub first_line: u64,
 }
 
 impl spill::Record for Duplicate {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.row.to_le_bytes());
-        out.extend_from_slice(&self.first.to_le_bytes());
+        out.extend_from_slice(&self.first_line.to_le_bytes());
     }
 
     fn decode(input: &mut impl std::io::BufRead) -> std::io::Result<Option<Self>> {
         let Some(bytes) = spill::read_array::<16>(input)? else {
             return Ok(None);
         };
-        let [row, first] = spill::u64s::<2>(&bytes);
-        Ok(Some(Duplicate { row, first }))
+        let [row, first_line] = spill::u64s::<2>(&bytes);
+        Ok(Some(Duplicate { row, first_line }))
     }
 }
 
 impl Duplicate {
     /// The problem the row gets.
     pub fn problem(&self) -> Problem {
-        duplicate_problem(self.first)
+        duplicate_problem(self.first_line)
     }
 }
 
@@ -293,10 +427,11 @@ fn find_duplicates(codes: Spill<CodeSeen>, scratch: &Scratch) -> std::io::Result
                 }
                 rows.push(Duplicate {
                     row: seen.row,
-                    first,
+                    first_line: first,
                 })?;
             }
-            _ => current = Some((seen.hash, seen.row)),
+            // Messages speak of lines, like every other message.
+            _ => current = Some((seen.hash, seen.line_valid & !VALID_BIT)),
         }
     }
     Ok(DuplicateScan {
@@ -332,11 +467,17 @@ impl Checker {
         validate::validate_into(&mut self.customer, &mut self.checked);
         self.problems.clear();
         // A row whose cells do not line up with the header is not trusted:
-        // its values may sit under the wrong columns.
-        if let Some(p) = self.mapping.width_problem(&record.fields) {
-            self.problems.push(p);
+        // its values may sit under the wrong columns, so field messages
+        // about them (`Country: "Utrecht"`) would mislead: the width is
+        // its only problem.
+        match self.mapping.width_problem(&record.fields) {
+            Some(p) => self.problems.push(p),
+            None => {
+                self.problems.extend(self.checked.problems.iter().cloned());
+                self.problems
+                    .extend(self.mapping.set_aside_problem(&record.fields));
+            }
         }
-        self.problems.extend(self.checked.problems.iter().cloned());
     }
 }
 
@@ -448,10 +589,13 @@ fn scan_inner(
     let opened = input::open(path, options)?;
     let (mut reader, info) = (opened.reader, opened.info);
     let mut checker = Checker::new(opened.mapping);
-    let mapping_description = info.describe(&checker.mapping);
+    let mut mapping_description = info.describe(&checker.mapping);
+    let mut no_country = RowSample::default();
+    let mut unknown_languages = RowSample::default();
     let mut codes = Spill::new(scratch);
     let mut changes = ChangeTally::default();
     let mut problems = ProblemTally::default();
+    problems.set_labels(&checker.mapping);
     let mut count = 0;
     let mut valid = 0;
     std::thread::scope(|scope| -> Result<(), InputError> {
@@ -466,6 +610,18 @@ fn scan_inner(
                 let rows = &mut checker;
                 count += 1;
                 changes.add(&rows.checked.changes);
+                // Only rows that are sent: an invalid row's values may be
+                // shifted, and it is reported already.
+                let sent = rows.problems.is_empty();
+                if sent && rows.customer.get(Field::Country).is_none() {
+                    no_country.add(record.line, None);
+                }
+                if let Some(language) = rows.customer.get(Field::Language)
+                    && sent
+                    && !validate::LANGUAGES.contains(&language)
+                {
+                    unknown_languages.add(record.line, Some(language));
+                }
                 let code = rows.customer.code();
                 if !code.is_empty() {
                     let seen =
@@ -495,6 +651,7 @@ fn scan_inner(
         }
         Ok(())
     })?;
+    mapping_description.push_str(&input_warnings(&no_country, &unknown_languages));
     let duplicates = find_duplicates(codes, scratch).map_err(spill_error)?;
     valid -= duplicates.were_valid;
     problems.add_rows(
@@ -512,16 +669,20 @@ fn scan_inner(
         rows: count,
         valid,
         unknown_columns: checker.mapping.unknown_columns().to_vec(),
+        #[cfg(test)]
+        no_country,
+        #[cfg(test)]
+        unknown_languages,
         duplicates: Mutex::new(Some(duplicates.rows)),
         scratch: scratch.clone(),
         stamp: before,
     })
 }
 
-fn duplicate_problem(first: u64) -> Problem {
+fn duplicate_problem(first_line: u64) -> Problem {
     Problem::new(
         crate::check::fields::Field::CustomerCode,
-        format!("duplicate of row {first}; only the first row with a code is sent"),
+        format!("duplicate of line {first_line}; only the first row with a code is sent"),
     )
 }
 
@@ -618,7 +779,7 @@ mod tests {
         let kinds = pre.problems.iter();
         let duplicates = kinds
             .iter()
-            .find(|(kind, _, _)| kind.contains("duplicate of row N"))
+            .find(|(kind, _, _)| kind.contains("duplicate of line N"))
             .expect("duplicates in the tally");
         assert_eq!((duplicates.1, duplicates.2), (2, &[3, 5][..]));
         let mut seen = Vec::new();
@@ -641,8 +802,8 @@ mod tests {
                 Status::Valid
             ]
         );
-        assert!(seen[1].1.contains("duplicate of row 1"), "{seen:?}");
-        assert!(seen[3].1.contains("duplicate of row 3"), "{seen:?}");
+        assert!(seen[1].1.contains("duplicate of line 2"), "{seen:?}");
+        assert!(seen[3].1.contains("duplicate of line 4"), "{seen:?}");
     }
 
     /// Plan's outcomes as (status, error) per row.
@@ -671,9 +832,13 @@ mod tests {
             let name = if row % 11 == 0 { "" } else { "Ann" };
             text.push_str(&format!("{code},{name}\n"));
             match first_row.get(&code) {
-                Some(first) => expected.push(Duplicate { row, first: *first }),
+                Some(first) => expected.push(Duplicate {
+                    row,
+                    first_line: *first,
+                }),
                 None => {
-                    first_row.insert(code, row);
+                    // The header is line 1.
+                    first_row.insert(code, row + 1);
                 }
             }
         }
@@ -730,5 +895,84 @@ mod tests {
             0,
             "no temporary file left behind"
         );
+    }
+
+    fn scanned(text: &str, options: &InputOptions) -> Preflight {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, text).unwrap();
+        scan(&path, options, &Scratch::in_dir(dir.path())).unwrap()
+    }
+
+    #[test]
+    fn the_summary_names_the_users_column_the_limit_and_a_value() {
+        let pre = scanned(
+            "Code;Naam;Postcode;Land;\n1;A;12345678901;NL;\n2;B;12345678901234;NL;\n3;C;1000;Utrecht;\n4;D;1000;NL;x;\n",
+            &InputOptions::default(),
+        );
+        let kinds: Vec<(&str, u64)> = pre
+            .problems
+            .iter()
+            .iter()
+            .map(|(k, n, _)| (*k, *n))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (
+                    "Postcode \u{2192} Postalcode: is longer than 10 characters",
+                    2
+                ),
+                (
+                    "Land \u{2192} Country: e.g. \"Utrecht\" is not a known country: give a two-letter ISO country code (e.g. NL) or a country name",
+                    1
+                ),
+                ("has more or fewer fields than the header's 5", 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn rows_without_a_country_and_unknown_languages_are_warned_about() {
+        let text = "Code,Name,Taal\n1,A,nl_NL\n2,B,Klingon\n3,C,\n";
+        let pre = scanned(text, &InputOptions::default());
+        assert_eq!(pre.no_country.rows, 3);
+        assert_eq!(pre.no_country.lines, [2, 3, 4]);
+        assert_eq!(pre.unknown_languages.rows, 1);
+        assert_eq!(pre.unknown_languages.values, ["Klingon"]);
+        assert!(
+            pre.mapping_description.contains(
+                "warning: 3 rows have no country; Notify will store NL: add a Country column or --default-country DE (lines 2, 3, 4)"
+            ),
+            "{}",
+            pre.mapping_description
+        );
+        assert_eq!(
+            pre.changes.count(validate::ChangeKind::LanguageConverted),
+            1
+        );
+        // --default-country fills them in: no warning.
+        let options = InputOptions {
+            default_country: Some("DE".into()),
+            ..InputOptions::default()
+        };
+        let pre = scanned(text, &options);
+        assert_eq!(pre.no_country.rows, 0);
+        assert!(
+            pre.mapping_description
+                .contains("fixed value \"DE\" (from --default-country)")
+        );
+        // Only empty cells get it when there is a column.
+        let pre = scanned("Code,Name,Land\n1,A,FR\n2,B,\n", &options);
+        assert_eq!(pre.no_country.rows, 0);
+        assert!(
+            pre.mapping_description
+                .contains("empty cells: DE (--default-country)")
+        );
+        // An invalid (shifted) row is reported as such, not counted here.
+        let pre = scanned("Code;Naam;Taal;\n1;A;x;dutch;\n", &InputOptions::default());
+        assert_eq!((pre.no_country.rows, pre.unknown_languages.rows), (0, 0));
+        assert_eq!(rows_text(1), "1 row");
+        assert_eq!(rows_text(2), "2 rows");
     }
 }

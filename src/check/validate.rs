@@ -34,8 +34,12 @@
 //!   display name, no IP literal);
 //! - `Phone`/`Mobile` holds only digits, spaces and `+ - ( ) / .`, with `+`
 //!   once and before the first digit, and at least [`MIN_PHONE_DIGITS`]
-//!   digits; letters (`ext.`, `n.v.t.`) are rejected;
-//! - `Language` passes through (the docs list no values).
+//!   digits, then optionally an extension (`x89`, `ext. 12`, `toestel 3`,
+//!   `tst. 3`: the API only limits the length); other letters (`n.v.t.`)
+//!   are rejected;
+//! - `Language` becomes the API's word when it is a known code or name
+//!   ([`language_word`]: `nl_NL`, `Nederlands` → `dutch`); anything else
+//!   passes through (the run header counts it).
 //!
 //! A message about a value quotes it as it was in the file, before
 //! normalization, so the user can find it. Values stay text: nothing is
@@ -73,6 +77,9 @@ pub struct Problem {
     pub field: Option<Field>,
     /// What is wrong, phrased to follow the field name.
     pub message: String,
+    /// The message as the summary groups it, when the default (numbers
+    /// and quoted values left out) would hide a constant such as a limit.
+    pub kind: Option<String>,
 }
 
 impl Problem {
@@ -81,6 +88,7 @@ impl Problem {
         Problem {
             field: Some(field),
             message: message.into(),
+            kind: None,
         }
     }
 
@@ -89,12 +97,21 @@ impl Problem {
         Problem {
             field: None,
             message: message.into(),
+            kind: None,
         }
     }
 
     /// A record whose field count differs from the header's.
     pub fn field_count(found: usize, header: usize) -> Problem {
-        Problem::row(format!("has {found} fields, the header has {header}"))
+        Problem::row(format!("has {found} fields, the header has {header}")).with_kind(format!(
+            "has more or fewer fields than the header's {header}"
+        ))
+    }
+
+    /// Sets how the summary groups this problem (see [`Problem::kind`]).
+    pub fn with_kind(mut self, kind: impl Into<String>) -> Problem {
+        self.kind = Some(kind.into());
+        self
     }
 }
 
@@ -127,11 +144,14 @@ pub enum ChangeKind {
     /// puts before text that would otherwise run as a formula was removed
     /// (`'+31 20` → `+31 20`); it is a marker, not part of the value.
     FormulaMarkerRemoved,
+    /// A language code or name became the API's word (`nl_NL`,
+    /// `Nederlands` → `dutch`).
+    LanguageConverted,
 }
 
 impl ChangeKind {
     /// Every kind, in summary order.
-    pub const ALL: [ChangeKind; 7] = [
+    pub const ALL: [ChangeKind; 8] = [
         ChangeKind::FormulaMarkerRemoved,
         ChangeKind::Trimmed,
         ChangeKind::SpacesCollapsed,
@@ -139,6 +159,7 @@ impl ChangeKind {
         ChangeKind::CountryConverted,
         ChangeKind::PostcodeFormatted,
         ChangeKind::EmailDomainLowercased,
+        ChangeKind::LanguageConverted,
     ];
 
     /// A summary label: "country names converted: 12".
@@ -151,6 +172,7 @@ impl ChangeKind {
             ChangeKind::PostcodeFormatted => "Dutch postcodes formatted",
             ChangeKind::EmailDomainLowercased => "e-mail domains lower-cased",
             ChangeKind::FormulaMarkerRemoved => "spreadsheet formula markers (') removed",
+            ChangeKind::LanguageConverted => "languages converted to dutch/english/german/french",
         }
     }
 
@@ -321,8 +343,11 @@ pub fn validate_into(c: &mut Customer, out: &mut Validation) {
             }
             continue;
         };
-        if let Some(message) = max_chars(field).and_then(|max| too_long(value, max)) {
-            problems.push(Problem::new(field, message));
+        if let Some(max) = max_chars(field)
+            && let Some(message) = too_long(value, max)
+        {
+            let kind = format!("is longer than {max} characters");
+            problems.push(Problem::new(field, message).with_kind(kind));
         }
         // Messages quote the value as read.
         let shown = || {
@@ -398,6 +423,12 @@ fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
         Field::Email | Field::InvoiceEmail => {
             lowercase_domain(clean).inspect(|_| kinds.insert(ChangeKind::EmailDomainLowercased))
         }
+        Field::Language => language_word(clean)
+            .filter(|word| *word != clean)
+            .map(|word| {
+                kinds.insert(ChangeKind::LanguageConverted);
+                word.to_string()
+            }),
         _ => None,
     };
     converted.or(spaced).map(|new| (new, kinds))
@@ -713,7 +744,86 @@ fn too_long(value: &str, max: usize) -> Option<String> {
         return None;
     }
     let chars = value.chars().count();
-    (chars > max).then(|| format!("is {chars} characters, the maximum is {max}"))
+    (chars > max).then(|| format!("is longer than {max} characters ({chars})"))
+}
+
+/// The languages the API knows, by the word it takes.
+pub const LANGUAGES: [&str; 4] = ["dutch", "english", "german", "french"];
+
+/// Names and codes per API word, as [`comparison_key`]s: ISO 639-1 and -2
+/// codes, and the language's name in NL, EN, DE and FR.
+const LANGUAGE_NAMES: [(&str, &[&str]); 4] = [
+    (
+        "dutch",
+        &[
+            "nl",
+            "nld",
+            "dut",
+            "dutch",
+            "nederlands",
+            "hollands",
+            "vlaams",
+            "flemish",
+            "niederlandisch",
+            "neerlandais",
+            "flamand",
+        ],
+    ),
+    (
+        "english",
+        &["en", "eng", "english", "engels", "englisch", "anglais"],
+    ),
+    (
+        "german",
+        &["de", "deu", "ger", "german", "duits", "deutsch", "allemand"],
+    ),
+    (
+        "french",
+        &[
+            "fr",
+            "fra",
+            "fre",
+            "french",
+            "frans",
+            "franzosisch",
+            "francais",
+        ],
+    ),
+];
+
+/// The API's word for a language value (`nl_NL`, `en-GB`, `NL`,
+/// `Nederlands`, `Dutch / Nederlands` → `dutch`), or `None` when it is not
+/// recognised (it is then sent as is, and counted in the run header).
+pub fn language_word(value: &str) -> Option<&'static str> {
+    let value = value.trim();
+    // `Dutch / Nederlands`: either half.
+    let halves = value.split('/').map(str::trim);
+    for half in halves {
+        // `nl_NL`, `en-GB`, `fr BE`: the language before the region.
+        let base = half.split(['_', '-', ' ']).next().unwrap_or(half);
+        for candidate in [half, base] {
+            let key = comparison_key(candidate);
+            if let Some((word, _)) = LANGUAGE_NAMES
+                .iter()
+                .find(|(_, names)| names.contains(&key.as_str()))
+            {
+                return Some(word);
+            }
+        }
+    }
+    None
+}
+
+/// Parses `--default-country`: an ISO alpha-2 code in any case, or a
+/// country name or alpha-3 code the importer converts (`Germany`, `DEU`).
+pub fn parse_country_arg(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if is_country(s) {
+        return Ok(s.to_string());
+    }
+    country_code(s).map(|(code, _)| code).ok_or_else(|| {
+        format!("{s:?} is not a country; give an ISO code such as NL, BE, DE, FR or US")
+    })
 }
 
 fn is_country(code: &str) -> bool {
@@ -851,9 +961,28 @@ fn is_plain_email(s: &str) -> bool {
     label_len > 0 && last_alnum && labels >= 2
 }
 
+/// `value` without a trailing extension (`x89`, `ext. 12`, `toestel 3`,
+/// `tst. 3`), which the API accepts within its length limit.
+fn without_extension(value: &str) -> &str {
+    let lower = value.to_ascii_lowercase();
+    for marker in ["extension", "toestel", "ext", "tst", "x"] {
+        let Some(at) = lower.rfind(marker) else {
+            continue;
+        };
+        // Same byte offsets: ASCII lower-casing keeps every length.
+        let ext = value[at + marker.len()..].trim_start_matches(['.', ':', ' ']);
+        let main = value[..at].trim_end();
+        if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit()) && !main.is_empty() {
+            return main;
+        }
+    }
+    value
+}
+
 fn phone_problem(value: &str) -> Option<String> {
     // No "; " in messages: `describe` joins problems with it.
-    const ALLOWED: &str = "only digits, spaces and + - ( ) / . are allowed";
+    const ALLOWED: &str = "only digits, spaces and + - ( ) / . are allowed, and an extension such as x12 or toestel 12";
+    let value = without_extension(value);
     let mut digits = 0;
     let mut plus_seen = false;
     for ch in value.chars() {
@@ -943,18 +1072,18 @@ mod tests {
         bad(
             Field::Postalcode,
             &"é".repeat(11),
-            "is 11 characters, the maximum is 10",
+            "is longer than 10 characters (11)",
         );
         ok(Field::Name, &"ü".repeat(250));
         bad(
             Field::Name,
             &"x".repeat(251),
-            "is 251 characters, the maximum is 250",
+            "is longer than 250 characters (251)",
         );
         bad(
             Field::Phone,
             "+31 20 123 4567 89 012",
-            "is 22 characters, the maximum is 20",
+            "is longer than 20 characters (22)",
         );
         // Trimmed before counting.
         ok(Field::Postalcode, "  1234 AB   ");
@@ -1238,8 +1367,8 @@ mod tests {
         }
         bad(
             Field::Phone,
-            "020 123 4567 ext 12",
-            "contains 'e' (only digits",
+            "020 123 4567 ask Jan",
+            "contains 'a' (only digits",
         );
         bad(Field::Mobile, "n.v.t.", "contains 'n'");
         bad(Field::Phone, "020+1234567", "+ that is not at the start");
@@ -1252,6 +1381,79 @@ mod tests {
         bad(Field::Phone, "112", "has 3 digits");
         // A tab is whitespace: collapsed to a space, then fine.
         ok(Field::Phone, "020\t1234567");
+    }
+
+    #[test]
+    fn phone_extensions_are_accepted() {
+        for phone in [
+            "555-867-5309 x89",
+            "(776) 821-0650 x839",
+            "020 1234567 ext. 12",
+            "020 1234567 ext 12",
+            "020 123456 toestel 3",
+            "020 1234567 tst. 3",
+            "0201234567x5",
+        ] {
+            ok(Field::Phone, phone);
+        }
+        // An extension alone, or letters after it, is still no number.
+        assert!(
+            !problems(&[
+                (Field::CustomerCode, "1"),
+                (Field::Name, "A"),
+                (Field::Phone, "x89")
+            ])
+            .is_empty()
+        );
+        assert!(
+            !problems(&[
+                (Field::CustomerCode, "1"),
+                (Field::Name, "A"),
+                (Field::Phone, "020 1234567 x1a")
+            ])
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn languages_become_the_api_words() {
+        for (value, word) in [
+            ("nl_NL", Some("dutch")),
+            ("nl-BE", Some("dutch")),
+            ("NL", Some("dutch")),
+            ("Nederlands", Some("dutch")),
+            ("Dutch / Nederlands", Some("dutch")),
+            ("en_US", Some("english")),
+            ("en-GB", Some("english")),
+            ("Engels", Some("english")),
+            ("Deutsch", Some("german")),
+            ("de", Some("german")),
+            ("Français", Some("french")),
+            ("fr_BE", Some("french")),
+            ("dutch", Some("dutch")),
+            ("x", None),
+            ("Klingon", None),
+            ("1", None),
+        ] {
+            assert_eq!(language_word(value), word, "{value}");
+        }
+        let mut c = customer(&[
+            (Field::CustomerCode, "1"),
+            (Field::Name, "A"),
+            (Field::Language, "en_US"),
+        ]);
+        let v = validate_with_changes(&mut c);
+        assert_eq!(c.get(Field::Language), Some("english"));
+        assert_eq!(
+            v.changes[0].kinds.iter().collect::<Vec<_>>(),
+            [ChangeKind::LanguageConverted]
+        );
+        let mut c = customer(&[
+            (Field::CustomerCode, "1"),
+            (Field::Name, "A"),
+            (Field::Language, "dutch"),
+        ]);
+        assert!(validate_with_changes(&mut c).changes.is_empty());
     }
 
     #[test]
@@ -1298,7 +1500,7 @@ mod tests {
         assert!(!line.contains('\n'));
         assert!(
             line.starts_with(
-                "CustomerCode: is required; Name: is required; Postalcode: is 12 characters"
+                "CustomerCode: is required; Name: is required; Postalcode: is longer than 10 characters (12)"
             ),
             "{line}"
         );

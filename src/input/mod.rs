@@ -2,8 +2,10 @@
 //!
 //! Owns everything between the bytes on disk and a [`Customer`](crate::check::customer::Customer)
 //! with raw (untrimmed) text values: the encoding (`decode.rs`), the
-//! delimiter (`sniff.rs`), the CSV records (`reader.rs`) and the column
-//! mapping (`mapping.rs`). [`open`] is the one entry point: it makes every
+//! delimiter (`sniff.rs`), the header row, an Excel `sep=` line and what
+//! the first rows hold (`preview.rs`), the CSV records (`reader.rs`), what
+//! a header cell names (`header.rs`) and the column mapping
+//! (`mapping.rs`). [`open`] is the one entry point: it makes every
 //! decision, refuses a file that cannot be read correctly (a file-level
 //! [`InputError`], exit 2, nothing sent), and reports each decision in
 //! [`InputInfo`] so the run header can show it.
@@ -37,7 +39,9 @@
 //! ```
 
 pub mod decode;
+pub mod header;
 pub mod mapping;
+pub mod preview;
 pub mod reader;
 pub mod sniff;
 
@@ -48,6 +52,7 @@ use std::sync::Arc;
 
 pub use decode::{EncodingChoice, EncodingSource};
 pub use mapping::{FieldSource, Mapping, MappingFile, Origin, Source, Target, parse_map_arg};
+pub use preview::{ColumnStats, HeaderChoice};
 pub use reader::{CsvReader, DEFAULT_MAX_RECORD_BYTES, ReaderOptions, Record};
 pub use sniff::{DelimiterChoice, DelimiterSource, parse_delimiter};
 
@@ -69,6 +74,10 @@ pub struct InputOptions {
     pub map: Vec<(Field, String)>,
     /// `--mapping FILE`.
     pub mapping_file: Option<PathBuf>,
+    /// `--header-line N`: the header row's physical line; `None` finds it.
+    pub header_line: Option<u64>,
+    /// `--default-country XX`: the country of rows without one.
+    pub default_country: Option<String>,
 }
 
 impl Default for InputOptions {
@@ -79,6 +88,8 @@ impl Default for InputOptions {
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
             map: Vec::new(),
             mapping_file: None,
+            header_line: None,
+            default_country: None,
         }
     }
 }
@@ -105,6 +116,8 @@ pub struct InputInfo {
     pub delimiter: DelimiterChoice,
     /// The mapping file used, if any.
     pub mapping_file: Option<PathBuf>,
+    /// Where the header row is.
+    pub header: HeaderChoice,
 }
 
 impl InputInfo {
@@ -116,27 +129,46 @@ impl InputInfo {
             "encoding: {}\ndelimiter: {}\n",
             self.encoding, self.delimiter
         );
+        if self.header != HeaderChoice::default() {
+            out.push_str(&format!("header: {}\n", self.header));
+        }
         if let Some(file) = &self.mapping_file {
             out.push_str(&format!("mapping file: {}\n", file.display()));
         }
         let headers = mapping.headers();
+        let column = |c: usize| format!("#{} {:?}", c + 1, headers[c]);
+        let joined = |cs: &[usize]| {
+            let names: Vec<String> = cs.iter().map(|&c| column(c)).collect();
+            names.join(" + ")
+        };
         for field in Field::ALL {
             let line = match mapping.source(field) {
                 None => "(no column)".to_string(),
                 Some(fs) => {
-                    let what = match &fs.source {
-                        Source::Column(c) => format!("column {:?}", headers[*c]),
-                        Source::Join(cs) => {
-                            let names: Vec<String> =
-                                cs.iter().map(|&c| format!("{:?}", headers[c])).collect();
-                            format!("columns {} joined", names.join(" + "))
-                        }
+                    let mut what = match &fs.source {
+                        Source::Column(c) => format!("column {}", column(*c)),
+                        Source::Join(cs) => format!("columns {} joined", joined(cs)),
                         Source::Constant(v) => format!("fixed value {v:?}"),
+                        Source::Fallback(first, rest) => format!(
+                            "column {}, or where it is empty {}",
+                            column(*first),
+                            joined(rest)
+                        ),
                     };
-                    format!("{what} (from {})", fs.origin)
+                    what.push_str(&format!(" (from {})", fs.origin));
+                    if !fs.values.is_empty() {
+                        what.push_str(&format!(", {} values mapped", fs.values.len()));
+                    }
+                    if let Some(default) = &fs.default {
+                        what.push_str(&format!(", empty cells: {default} (--default-country)"));
+                    }
+                    what
                 }
             };
             out.push_str(&format!("  {:<18} {line}\n", field.api_name()));
+        }
+        for note in mapping.notes() {
+            out.push_str(&format!("  {note}\n"));
         }
         if !mapping.unknown_columns().is_empty() {
             let names: Vec<String> = mapping
@@ -154,7 +186,17 @@ impl InputInfo {
 /// the header and resolves the mapping. File-level problems are errors.
 pub fn open(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
     let file = path.to_path_buf();
-    open_source(path, options, move || {
+    open_source(path, options, true, move || {
+        std::fs::File::open(&file).map(|f| Box::new(f) as Box<dyn Read + Send>)
+    })
+}
+
+/// [`open`] for `notify-import mapping`: a file without a CustomerCode
+/// column is not refused, so the mapping found so far can be printed as a
+/// starting point (with the code candidates).
+pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
+    let file = path.to_path_buf();
+    open_source(path, options, false, move || {
         std::fs::File::open(&file).map(|f| Box::new(f) as Box<dyn Read + Send>)
     })
 }
@@ -167,7 +209,7 @@ pub fn open_bytes(
     options: &InputOptions,
 ) -> Result<OpenedInput, InputError> {
     let data: Arc<[u8]> = data.into();
-    open_source(name, options, move || {
+    open_source(name, options, true, move || {
         Ok(Box::new(io::Cursor::new(Arc::clone(&data))) as Box<dyn Read + Send>)
     })
 }
@@ -177,6 +219,7 @@ pub fn open_bytes(
 fn open_source(
     path: &Path,
     options: &InputOptions,
+    require_code: bool,
     source: impl Fn() -> io::Result<Box<dyn Read + Send>>,
 ) -> Result<OpenedInput, InputError> {
     let io_err = |source| InputError::Io {
@@ -197,17 +240,68 @@ fn open_source(
         .read_to_end(&mut prefix)
         .map_err(io_err)?;
     let complete = prefix.len() < sniff::SNIFF_BYTES;
-    let delimiter = choose_delimiter(path, &prefix, complete, options.delimiter)?;
-
-    let reader = CsvReader::with_options(
-        path,
-        io::Cursor::new(prefix).chain(text),
-        ReaderOptions {
-            delimiter: delimiter.delimiter,
-            max_record_bytes: options.max_record_bytes,
+    let delimiter = match (options.delimiter, preview::sep_line(&prefix)) {
+        (None, Some(delimiter)) => DelimiterChoice {
+            delimiter,
+            source: DelimiterSource::SepLine,
         },
-    )?;
-    let mapping = Mapping::resolve(path, reader.headers(), file_entries.entries(), &options.map)?;
+        (forced, _) => {
+            // Sniff from the header row: a title or format line above it
+            // would be taken for the header.
+            let header_line = match (forced, options.header_line) {
+                (_, Some(line)) => Some(line),
+                (None, None) => preview::header_below_line_1(&prefix, complete),
+                (Some(_), None) => None,
+            };
+            let text = header_line.map_or(&prefix[..], |line| preview::from_line(&prefix, line));
+            choose_delimiter(path, text, complete, forced)?
+        }
+    };
+    let mut reader_options = ReaderOptions {
+        delimiter: delimiter.delimiter,
+        max_record_bytes: options.max_record_bytes,
+        header_line: 1,
+    };
+    let preview = preview::find_header(&prefix, complete, reader_options, options.header_line);
+    reader_options.header_line = preview.header.line;
+
+    let reader = CsvReader::with_options(path, io::Cursor::new(prefix).chain(text), reader_options)
+        .map_err(|e| match e {
+            InputError::NoHeader { path } if preview.header.forced => InputError::NoHeaderAt {
+                path,
+                line: preview.header.line,
+            },
+            e => e,
+        })?;
+    let mut map = options.map.clone();
+    let mut guesses = Vec::new();
+    let mut mapping = loop {
+        match Mapping::resolve_with(path, reader.headers(), &file_entries, &map, &preview.stats) {
+            // `mapping` prints a starting point whatever the file: it takes
+            // the first of two filled columns and says to choose.
+            Err(InputError::AmbiguousColumn {
+                field,
+                first,
+                second,
+                ..
+            }) if !require_code && !map.iter().any(|(f, _)| *f == field) => {
+                map.push((field, format!("#{first}")));
+                guesses.push(format!(
+                    "{field}: columns #{first} and #{second} both hold values; #{first} taken here, choose with {field} = \"#N\""
+                ));
+            }
+            other => break other?,
+        }
+    };
+    for guess in guesses {
+        mapping.add_note(guess);
+    }
+    if require_code {
+        mapping.require_code(path)?;
+    }
+    if let Some(code) = &options.default_country {
+        mapping.set_default_country(code);
+    }
     Ok(OpenedInput {
         reader,
         mapping,
@@ -216,6 +310,7 @@ fn open_source(
             encoding,
             delimiter,
             mapping_file: options.mapping_file.clone(),
+            header: preview.header,
         },
     })
 }
@@ -294,6 +389,16 @@ pub enum InputError {
     NoHeader {
         /// The input file.
         path: PathBuf,
+    },
+    /// `--header-line` points past the last record.
+    #[error(
+        "{path}: --header-line {line}: the file has no row on or after line {line}; give the line number of the row naming the columns"
+    )]
+    NoHeaderAt {
+        /// The input file.
+        path: PathBuf,
+        /// The line asked for.
+        line: u64,
     },
     /// The CSV itself is broken at a line (e.g. bytes that are not text).
     #[error("{path}: line {line}: {message}")]
@@ -378,17 +483,38 @@ pub enum InputError {
     },
     /// The header has no column that maps to CustomerCode.
     #[error(
-        "{path}: no CustomerCode column (found: {found}); name it with --map CustomerCode=<column>, or rename the column to CustomerCode"
+        "{path}: no CustomerCode column (found: {found}){}; name it with --map CustomerCode=<column> (or =#N, its position), or run `notify-import mapping {}` for a mapping file to edit and pass with --mapping",
+        if candidates.is_empty() { String::new() } else { format!("; {candidates}") },
+        path.display()
     )]
     NoCustomerCode {
         /// The input file.
         path: PathBuf,
         /// The header as found, comma-separated.
         found: String,
+        /// Columns that could hold the code, as a phrase; may be empty.
+        candidates: String,
+    },
+    /// `#N` names a column past the last one.
+    #[error(
+        "{path}: there is no column {column} (asked for by {}); the file has {columns} columns, numbered from #1",
+        mapping::describe_origin(*origin, *field, column)
+    )]
+    NoSuchPosition {
+        /// The input file.
+        path: PathBuf,
+        /// The field it was meant for.
+        field: Field,
+        /// The `#N` as given.
+        column: String,
+        /// Where it came from.
+        origin: Origin,
+        /// Columns in the header.
+        columns: usize,
     },
     /// Two columns claim the same field.
     #[error(
-        "{path}: columns {first_column} and {second_column} (columns {first} and {second}) both map to {field}; choose one with --map {field}=<column>, or rename one"
+        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both map to {field} and both hold values; choose one with --map {field}=#{first} (or =#{second}, or a column name), or rename one"
     )]
     AmbiguousColumn {
         /// The input file.

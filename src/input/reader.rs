@@ -66,6 +66,10 @@ pub struct ReaderOptions {
     /// Longest record, in (decoded) bytes without its line terminator; a
     /// longer one is a file-level error. See [`DEFAULT_MAX_RECORD_BYTES`].
     pub max_record_bytes: usize,
+    /// The physical line of the header row: records that start before it
+    /// (a title, a format line, Excel's `sep=;`) are passed over, and the
+    /// first record starting on or after it is the header. 1 by default.
+    pub header_line: u64,
 }
 
 impl Default for ReaderOptions {
@@ -73,6 +77,7 @@ impl Default for ReaderOptions {
         ReaderOptions {
             delimiter: b',',
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            header_line: 1,
         }
     }
 }
@@ -95,6 +100,8 @@ pub struct CsvReader {
     core: csv_core::Reader,
     max_record_bytes: usize,
     headers: StringRecord,
+    /// Physical line where the header record starts.
+    header_line: u64,
     /// Physical line of the next unread byte.
     line: u64,
     /// Bytes consumed so far, for the records' `Position`.
@@ -168,6 +175,7 @@ impl CsvReader {
             core,
             max_record_bytes: options.max_record_bytes,
             headers: StringRecord::new(),
+            header_line: 1,
             line: 1,
             byte: 0,
             rows: 0,
@@ -175,11 +183,19 @@ impl CsvReader {
             out: vec![0; 1024],
             ends: vec![0; 32],
         };
-        let Some(raw) = reader.read_raw()? else {
-            return Err(InputError::NoHeader {
-                path: reader.path.clone(),
-            });
+        let raw = loop {
+            let Some(raw) = reader.read_raw()? else {
+                return Err(InputError::NoHeader {
+                    path: reader.path.clone(),
+                });
+            };
+            if raw.line >= options.header_line {
+                break raw;
+            }
         };
+        // Empty records above the header are not data rows either.
+        reader.skipped = 0;
+        reader.header_line = raw.line;
         let mut headers = StringRecord::new();
         reader.fill(&raw, 0, &mut headers)?;
         reader.headers = headers;
@@ -189,6 +205,11 @@ impl CsvReader {
     /// The header row (BOM stripped, values untouched).
     pub fn headers(&self) -> &StringRecord {
         &self.headers
+    }
+
+    /// The physical line (1-based) where the header record starts.
+    pub fn header_line(&self) -> u64 {
+        self.header_line
     }
 
     /// The path used in messages.

@@ -46,6 +46,8 @@ pub enum DelimiterSource {
     },
     /// No candidate splits the header: a one-column file, read with `,`.
     SingleColumn,
+    /// Excel's `sep=X` first line named it.
+    SepLine,
 }
 
 /// The delimiter a file is read with, and why.
@@ -70,6 +72,7 @@ impl fmt::Display for DelimiterChoice {
                 f,
                 "(detected: {columns} header columns, {consistent} of the first {records} records match)"
             ),
+            DelimiterSource::SepLine => f.write_str("(the file's sep= line)"),
             DelimiterSource::SingleColumn => {
                 f.write_str("(the header has one column under every candidate delimiter)")
             }

@@ -414,8 +414,9 @@ fn mapping_file_with_joins_and_constants() {
         "{described}"
     );
     assert!(
-        described
-            .contains("columns \"Straat\" + \"Huisnummer\" + \"Toev.\" joined (from mapping file)"),
+        described.contains(
+            "columns #3 \"Straat\" + #4 \"Huisnummer\" + #5 \"Toev.\" joined (from mapping file)"
+        ),
         "{described}"
     );
     assert!(
@@ -423,7 +424,7 @@ fn mapping_file_with_joins_and_constants() {
         "{described}"
     );
     assert!(
-        described.contains("column \"Woonplaats\" (from --map)"),
+        described.contains("\"Woonplaats\" (from --map)"),
         "{described}"
     );
 
@@ -756,4 +757,286 @@ fn validate_vs_bare_csv() {
             full.as_secs_f64() / bare.as_secs_f64()
         );
     }
+}
+
+/// A fixture of `tests/data/` (each imitates one product's export style).
+fn fixture(name: &str, options: &InputOptions) -> Result<OpenedInput, InputError> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    open(&path, options)
+}
+
+/// The customers of a fixture, mapped (raw values).
+fn fixture_customers(input: &mut OpenedInput) -> Vec<Customer> {
+    let mut rec = Record::default();
+    let mut out = Vec::new();
+    while input.reader.read(&mut rec).unwrap() {
+        out.push(input.mapping.customer(&rec.fields));
+    }
+    out
+}
+
+/// The fields a fixture maps with no flags, by header text.
+fn mapped(input: &OpenedInput) -> Vec<(Field, String)> {
+    let headers = input.mapping.headers();
+    Field::ALL
+        .into_iter()
+        .filter_map(|f| {
+            let source = input.mapping.source(f)?;
+            let names: Vec<&str> = source
+                .source
+                .columns()
+                .into_iter()
+                .map(|c| headers[c].as_str())
+                .collect();
+            Some((f, names.join(" + ")))
+        })
+        .collect()
+}
+
+fn pairs(items: &[(Field, &str)]) -> Vec<(Field, String)> {
+    items.iter().map(|(f, s)| (*f, s.to_string())).collect()
+}
+
+#[test]
+fn german_accounting_export_below_its_format_line() {
+    let mut input = fixture("german-accounting-extf.csv", &InputOptions::default()).unwrap();
+    assert_eq!(input.info.header.line, 2);
+    assert_eq!(input.info.delimiter.delimiter, b';');
+    assert_eq!(
+        mapped(&input),
+        pairs(&[
+            (Field::CustomerCode, "Konto"),
+            (Field::Name, "Name (Adressattyp Unternehmen)"),
+            (Field::Address, "Straße"),
+            (Field::Postalcode, "Postleitzahl"),
+            (Field::City, "Ort"),
+            (Field::Country, "Land"),
+            (Field::Phone, "Telefon"),
+            (Field::Email, "E-Mail"),
+            (Field::Language, "Sprache"),
+        ])
+    );
+    assert_eq!(
+        input.mapping.unknown_columns(),
+        ["Kurzbezeichnung", "Internet"]
+    );
+    let customers = fixture_customers(&mut input);
+    assert_eq!(customers.len(), 3);
+    assert_eq!(customers[0].code(), "10001");
+    assert_eq!(customers[0].get(Field::City), Some("Köln"));
+    let header = input.info.describe(&input.mapping);
+    assert!(
+        header.contains("header: line 2; line 1 skipped (not column names)"),
+        "{header}"
+    );
+}
+
+#[test]
+fn invoicing_app_export_below_its_title_lines() {
+    let mut input = fixture("invoicing-app-clients.csv", &InputOptions::default()).unwrap();
+    assert_eq!(input.info.header.line, 4);
+    assert_eq!(
+        input.info.header.to_string(),
+        "line 4; lines 1\u{2013}3 skipped (a title)"
+    );
+    assert_eq!(
+        mapped(&input),
+        pairs(&[
+            (Field::CustomerCode, "Client ID"),
+            (Field::Name, "Organization + First Name + Last Name"),
+            (Field::Address, "Address 1"),
+            (Field::Postalcode, "ZIP"),
+            (Field::City, "City"),
+            (Field::Country, "Country"),
+            (Field::Contact, "First Name + Last Name"),
+            (Field::Phone, "Phone"),
+            (Field::Mobile, "Mobile Phone"),
+            (Field::Email, "EmailID"),
+        ])
+    );
+    let customers = fixture_customers(&mut input);
+    // Name: the organization, else the person (a private customer).
+    assert_eq!(customers[0].get(Field::Name), Some("Harbour Supplies Ltd"));
+    assert_eq!(customers[1].get(Field::Name), Some("Wendy Darling"));
+    assert_eq!(customers[0].get(Field::Contact), Some("James Hook"));
+    // Data rows keep their physical lines.
+    let mut again = fixture("invoicing-app-clients.csv", &InputOptions::default()).unwrap();
+    let lines: Vec<u64> = records(&mut again).iter().map(|r| r.0).collect();
+    assert_eq!(lines, [5, 6, 7]);
+}
+
+#[test]
+fn shop_export_prefers_billing_and_composes_names() {
+    let mut input = fixture("shop-billing-addresses.csv", &InputOptions::default()).unwrap();
+    assert_eq!(
+        mapped(&input),
+        pairs(&[
+            (Field::CustomerCode, "customer_id"),
+            (
+                Field::Name,
+                "billing_company + billing_first_name + billing_last_name"
+            ),
+            (Field::Address, "billing_address_1"),
+            (Field::Postalcode, "billing_postcode"),
+            (Field::City, "billing_city"),
+            (Field::Country, "billing_country"),
+            (Field::Contact, "billing_first_name + billing_last_name"),
+            (Field::Phone, "billing_phone"),
+            (Field::Email, "email"),
+        ])
+    );
+    let customers = fixture_customers(&mut input);
+    assert_eq!(customers[0].get(Field::Name), Some("Räuber Schätze GmbH"));
+    assert_eq!(customers[0].get(Field::Contact), Some("James Hook"));
+    assert_eq!(customers[1].get(Field::Name), Some("Tinker Bell"));
+    assert_eq!(customers[2].get(Field::City), Some("Lyon"));
+}
+
+#[test]
+fn erp_labels_with_technical_names_and_required_markers() {
+    let input = fixture("erp-labels-technical.csv", &InputOptions::default()).unwrap();
+    assert_eq!(
+        mapped(&input),
+        pairs(&[
+            (Field::CustomerCode, "CustomerCode (s.code_client)"),
+            (Field::Name, "Company (s.nom)"),
+            (Field::Address, "Street (s.adresse)"),
+            (Field::Postalcode, "Zipcode*"),
+            (Field::City, "Town (s.ville)"),
+            (Field::Country, "Country (s.pays)"),
+            (Field::Phone, "Phone (s.tel)"),
+            (Field::Email, "Email (s.email)"),
+            (Field::Language, "Language (s.langue)"),
+        ])
+    );
+    assert_eq!(input.mapping.unknown_columns(), ["VAT (s.tva)"]);
+}
+
+#[test]
+fn duplicate_columns_prefer_the_one_with_values_and_say_so() {
+    let mut input = fixture("crm-duplicate-phone.csv", &InputOptions::default()).unwrap();
+    assert_eq!(input.mapping.column(Field::Phone), Some(6));
+    let header = input.info.describe(&input.mapping);
+    assert!(
+        header.contains("Phone: column #7 \"Phone\" chosen over #4 (the others are empty"),
+        "{header}"
+    );
+    assert_eq!(
+        fixture_customers(&mut input)[0].get(Field::Phone),
+        Some("075-1234567")
+    );
+    // `#N` chooses either one, on the command line and in a mapping file.
+    let options = InputOptions {
+        map: vec![(Field::Phone, "#4".into())],
+        ..InputOptions::default()
+    };
+    let input = fixture("crm-duplicate-phone.csv", &options).unwrap();
+    assert_eq!(input.mapping.column(Field::Phone), Some(3));
+    let options = InputOptions {
+        map: vec![(Field::Phone, "#9".into())],
+        ..InputOptions::default()
+    };
+    let err = fixture("crm-duplicate-phone.csv", &options).unwrap_err();
+    assert!(err.to_string().contains("no column #9"), "{err}");
+    assert!(err.to_string().contains("has 8 columns"), "{err}");
+    // Both filled: refused, naming both positions.
+    let both = b"Code,Phone,Phone\n1,020-1234567,06-12345678\n";
+    let err = open_err(both, &InputOptions::default());
+    let text = err.to_string();
+    assert!(text.contains("--map Phone=#2"), "{text}");
+    assert!(text.contains("#3"), "{text}");
+    // The mapping file written for the file names the duplicates by position.
+    let input = fixture("crm-duplicate-phone.csv", &InputOptions::default()).unwrap();
+    let text = input.mapping.describe();
+    assert!(text.contains("Phone = \"#7\""), "{text}");
+}
+
+#[test]
+fn excel_sep_line_sets_the_delimiter_with_or_without_bom() {
+    for name in ["excel-sep-line.csv", "excel-sep-line-bom.csv"] {
+        let mut input = fixture(name, &InputOptions::default()).unwrap();
+        assert_eq!(
+            input.info.delimiter.source,
+            DelimiterSource::SepLine,
+            "{name}"
+        );
+        assert_eq!(input.info.header.line, 2, "{name}");
+        assert_eq!(input.mapping.column(Field::CustomerCode), Some(0), "{name}");
+        let customers = fixture_customers(&mut input);
+        assert_eq!(customers.len(), 2, "{name}");
+        assert_eq!(customers[1].get(Field::Name), Some("Café Het Hoekje"));
+    }
+}
+
+#[test]
+fn header_line_option_forces_the_header() {
+    let data = b"Report\nCode,Naam\n1,A\n";
+    let options = InputOptions {
+        header_line: Some(2),
+        ..InputOptions::default()
+    };
+    let mut input = open_bytes(Path::new("t.csv"), data.to_vec(), &options).unwrap();
+    assert!(input.info.header.forced);
+    assert_eq!(fields(&mut input), [strings(&["1", "A"])]);
+    let options = InputOptions {
+        header_line: Some(9),
+        ..InputOptions::default()
+    };
+    let err = open_err(data, &options);
+    assert!(err.to_string().contains("--header-line 9"), "{err}");
+}
+
+#[test]
+fn no_code_column_names_the_candidates() {
+    let data = b"Kennung,Firma,Ort\nA1,X,Ede\nA2,X,Ede\n";
+    let err = open_err(data, &InputOptions::default());
+    let text = err.to_string();
+    assert!(text.contains("#1 \"Kennung\""), "{text}");
+    assert!(!text.contains("#2 \"Firma\""), "{text}");
+    assert!(text.contains("notify-import mapping"), "{text}");
+}
+
+#[test]
+fn a_value_in_a_column_set_aside_as_empty_is_a_row_problem() {
+    // The second Phone is empty in the previewed rows, then filled: that
+    // row says so instead of losing the value.
+    let mut text = String::from("Code,Phone,Phone\n");
+    for i in 0..5000 {
+        text.push_str(&format!("{i},020-1234567,\n"));
+    }
+    text.push_str("9999,020-1234567,06-12345678\n");
+    let mut input = opened(text.as_bytes());
+    assert_eq!(input.mapping.column(Field::Phone), Some(1));
+    let mut rec = Record::default();
+    let mut problems = Vec::new();
+    while input.reader.read(&mut rec).unwrap() {
+        if let Some(p) = input.mapping.set_aside_problem(&rec.fields) {
+            problems.push((rec.line, p.to_string()));
+        }
+    }
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].0, 5002);
+    assert!(problems[0].1.contains("--map Phone=#3"), "{problems:?}");
+}
+
+#[test]
+fn an_erp_record_id_is_never_the_customer_code() {
+    let data = b"\"id\",\"Reference\",\"Name\",\"City\"\n\"__export__.res_partner_42_ab12\",\"K-1\",\"A\",\"Ede\"\n";
+    let input = opened(data);
+    assert_eq!(input.mapping.column(Field::CustomerCode), Some(1));
+    let data = b"\"id\",\"Name\",\"City\",\"Email\"\n\"__export__.res_partner_42_ab12\",\"A\",\"Ede\",\"a@b.nl\"\n";
+    let err = open_err(data, &InputOptions::default());
+    assert!(matches!(err, InputError::NoCustomerCode { .. }), "{err}");
+    let input = open_for_mapping_bytes(data);
+    let header = input.info.describe(&input.mapping);
+    assert!(header.contains("record ids"), "{header}");
+}
+
+fn open_for_mapping_bytes(data: &[u8]) -> OpenedInput {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, data).unwrap();
+    open_for_mapping(&path, &InputOptions::default()).unwrap()
 }

@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use csv::StringRecord;
 
+use crate::input::mapping::used_width;
 use crate::input::{self, CsvReader, InputError, InputOptions, Record};
 use crate::output::outcome::Status;
 use crate::output::results;
@@ -192,12 +193,18 @@ impl Pair<'_> {
         let header = reader.headers().clone();
         // The errors file of an errors file: replace its `error` column
         // instead of adding a second one.
-        let old_error = header
-            .iter()
-            .next_back()
-            .filter(|h| h.trim().eq_ignore_ascii_case(ERROR_COLUMN))
-            .map(|_| header.len() - 1);
-        write_record(out, &header, old_error, header.len(), ERROR_COLUMN, path)?;
+        let named = used_width(&header, header.len());
+        let old_error = named
+            .checked_sub(1)
+            .filter(|&i| header[i].trim().eq_ignore_ascii_case(ERROR_COLUMN));
+        // Up to the last named column: a trailing delimiter's empty header
+        // cell is not copied, so `error` sits right after the data columns
+        // and a re-import of this file lines up.
+        let width = match old_error {
+            Some(e) => used_width(&header, e),
+            None => named,
+        };
+        write_record(out, &header, old_error, width, ERROR_COLUMN, path)?;
 
         let mut record = Record::default();
         let mut outcome = StringRecord::new();
@@ -230,7 +237,7 @@ impl Pair<'_> {
             // The error is already neutralized in the results file, by the
             // same rule.
             let error = self.columns.get(&outcome, 3);
-            write_record(out, &record.fields, old_error, header.len(), error, path)?;
+            write_record(out, &record.fields, old_error, width, error, path)?;
             count += 1;
         }
         if outcomes
@@ -243,22 +250,35 @@ impl Pair<'_> {
     }
 }
 
-/// Writes the cells of `record` and then `error`. The old `error` cell of
-/// a header-wide row is left out when the input is itself an errors file.
+/// Writes the cells of `record` and then `error`. Empty cells past
+/// `width` (a trailing delimiter) are left out, so `error` lands under the
+/// error column; a row with values past `width`, or one too short, keeps
+/// its shape and so stays invalid until fixed. The old `error` cell is
+/// left out when the input is itself an errors file.
 fn write_record<W: Write>(
     out: &mut csv::Writer<W>,
     record: &StringRecord,
     old_error: Option<usize>,
-    header_width: usize,
+    width: usize,
     error: &str,
     path: &Path,
 ) -> Result<(), ErrorsFileError> {
-    let skip = old_error.filter(|_| record.len() == header_width);
-    let cells = record
+    let skip = old_error
+        .filter(|&e| e < record.len() && record.iter().skip(e + 1).all(|c| c.trim().is_empty()));
+    let kept: Vec<&str> = record
         .iter()
         .enumerate()
         .filter(|(i, _)| Some(*i) != skip)
-        .map(|(_, c)| results::neutralize(c))
+        .map(|(_, c)| c)
+        .collect();
+    let used = kept
+        .iter()
+        .rposition(|c| !c.trim().is_empty())
+        .map_or(0, |i| i + 1);
+    let keep = kept.len().min(width.max(used));
+    let cells = kept[..keep]
+        .iter()
+        .map(|c| results::neutralize(c))
         .chain(std::iter::once(error.into()));
     out.write_record(cells.collect::<Vec<_>>().iter().map(|c| c.as_bytes()))
         .map_err(|e| ErrorsFileError::Write {
@@ -319,6 +339,15 @@ mod tests {
         input: &[u8],
         outcomes: &[(u64, Status, &str)],
     ) -> (Result<u64, ErrorsFileError>, PathBuf) {
+        run_with(dir, input, outcomes, &InputOptions::default())
+    }
+
+    fn run_with(
+        dir: &Path,
+        input: &[u8],
+        outcomes: &[(u64, Status, &str)],
+        options: &InputOptions,
+    ) -> (Result<u64, ErrorsFileError>, PathBuf) {
         let input_path = dir.join("in.csv");
         std::fs::write(&input_path, input).unwrap();
         let results_path = dir.join("in.results.csv");
@@ -336,13 +365,98 @@ mod tests {
         }
         w.finish(outcomes.len() as u64).unwrap();
         let errors = dir.join("in.errors.csv");
-        let got = write(
-            &input_path,
-            &InputOptions::default(),
-            &results_path,
-            &errors,
-        );
+        let got = write(&input_path, options, &results_path, &errors);
         (got, errors)
+    }
+
+    #[test]
+    fn a_trailing_delimiter_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let (got, errors) = run(
+            dir.path(),
+            b"Code;Naam;Plaats;
+1;;Ede;
+2;B;Ede;x;
+",
+            &[
+                (2, Status::Invalid, "Name: is required"),
+                (3, Status::Invalid, "has 5 fields"),
+            ],
+        );
+        assert_eq!(got.unwrap(), 2);
+        assert_eq!(
+            std::fs::read_to_string(&errors).unwrap(),
+            "\u{feff}Code;Naam;Plaats;error\r\n1;;Ede;Name: is required\r\n2;B;Ede;x;has 5 fields\r\n"
+        );
+        // Imported again: the first row lines up, the shifted one does not.
+        let mut opened = input::open(&errors, &InputOptions::default()).unwrap();
+        let mut rec = Record::default();
+        assert!(opened.reader.read(&mut rec).unwrap());
+        assert!(opened.mapping.width_problem(&rec.fields).is_none());
+        assert!(opened.reader.read(&mut rec).unwrap());
+        assert!(opened.mapping.width_problem(&rec.fields).is_some());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// For any file shape (header with or without a trailing delimiter,
+        /// rows short, exact, with trailing delimiters or shifted), the
+        /// errors file read back has a structural problem exactly on the
+        /// rows that had one, and `error` under the error column otherwise.
+        #[test]
+        fn the_errors_file_adds_no_structural_problem(
+            header_width in 1usize..5,
+            header_trailing in proptest::bool::ANY,
+            rows in proptest::collection::vec(
+                (1usize..7, proptest::collection::vec(proptest::bool::ANY, 7), 0usize..3),
+                1..6,
+            ),
+            semicolon in proptest::bool::ANY,
+        ) {
+            let delimiter = if semicolon { ';' } else { ',' };
+            let names = ["Code", "Naam", "Plaats", "Land"];
+            let mut text = names[..header_width].join(&delimiter.to_string());
+            if header_trailing {
+                text.push(delimiter);
+            }
+            text.push('\n');
+            for (width, filled, trailing) in &rows {
+                let cells: Vec<String> = (0..*width)
+                    .map(|i| if i == 0 || filled[i] { format!("v{i}") } else { String::new() })
+                    .collect();
+                text.push_str(&cells.join(&delimiter.to_string()));
+                for _ in 0..*trailing {
+                    text.push(delimiter);
+                }
+                text.push('\n');
+            }
+            let options = InputOptions {
+                delimiter: Some(delimiter as u8),
+                ..InputOptions::default()
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let outcomes: Vec<(u64, Status, &str)> = (0..rows.len())
+                .map(|i| (i as u64 + 2, Status::Invalid, "e"))
+                .collect();
+            let (got, errors) = run_with(dir.path(), text.as_bytes(), &outcomes, &options);
+            proptest::prop_assert_eq!(got.unwrap(), rows.len() as u64);
+
+            let mut before = input::open(&dir.path().join("in.csv"), &options).unwrap();
+            let mut after = input::open(&errors, &options).unwrap();
+            let error_column = after.mapping.headers().len() - 1;
+            proptest::prop_assert_eq!(&after.mapping.headers()[error_column], ERROR_COLUMN);
+            let (mut old, mut new) = (Record::default(), Record::default());
+            while before.reader.read(&mut old).unwrap() {
+                proptest::prop_assert!(after.reader.read(&mut new).unwrap());
+                let was = before.mapping.width_problem(&old.fields);
+                let is = after.mapping.width_problem(&new.fields);
+                proptest::prop_assert_eq!(was.is_some(), is.is_some(), "{}\n{:?}", text, new.fields);
+                if is.is_none() {
+                    proptest::prop_assert_eq!(new.fields.get(error_column), Some("e"));
+                }
+            }
+            proptest::prop_assert!(!after.reader.read(&mut new).unwrap());
+        }
     }
 
     #[test]

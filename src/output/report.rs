@@ -365,8 +365,8 @@ impl Totals<'_> {
             .map(|s| format!("{} {}", self.counts.get(*s), s))
             .collect();
         let mut line = format!(
-            "{} rows: {} in {} ({}); results: {}",
-            self.counts.total(),
+            "{}: {} in {} ({}); results: {}",
+            crate::check::preflight::rows_text(self.counts.total()),
             if parts.is_empty() {
                 "nothing to do".to_owned()
             } else {

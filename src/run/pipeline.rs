@@ -70,8 +70,8 @@ fn run_started(
     let reporter = Reporter::new(pre.rows, &run.output);
     report_input(&pre, &reporter);
     let valid_line = format!(
-        "{} rows: {} valid, {} invalid",
-        pre.rows,
+        "{}: {} valid, {} invalid",
+        preflight::rows_text(pre.rows),
         pre.valid,
         pre.invalid()
     );
@@ -90,10 +90,13 @@ fn scratch(files: &RunFiles) -> Scratch {
 /// Tells the log and the user what the preflight found.
 fn report_input(pre: &Preflight, reporter: &Reporter) {
     if !pre.unknown_columns.is_empty() {
+        // The run header lists them ("not imported: ..."); a long list
+        // twice hides the rest.
+        let n = pre.unknown_columns.len();
         tracing::warn!(
-            "{}: ignoring columns that match no Notify field: {}",
+            "{}: ignoring {n} column{} that match no Notify field (listed under \"not imported\")",
             pre.path.display(),
-            pre.unknown_columns.join(", ")
+            if n == 1 { "" } else { "s" }
         );
     }
     reporter.info(&input_report(pre));
@@ -111,7 +114,7 @@ fn input_report(pre: &Preflight) -> String {
     let changes = pre.changes.to_string();
     if !changes.is_empty() {
         out.push_str(&format!(
-            "normalized (the results show the sent values):\n{}",
+            "normalized before sending (the values sent, not the file's, reach Notify):\n{}",
             indent(&changes)
         ));
     }
@@ -167,9 +170,9 @@ fn validate_file(
     }
     report_input(&pre, &reporter);
     reporter.info(&format!(
-        "notify-import: checked {} ({} rows: {} valid, {} invalid); nothing was sent",
+        "notify-import: checked {} ({}: {} valid, {} invalid); nothing was sent",
         run.input.display(),
-        pre.rows,
+        preflight::rows_text(pre.rows),
         pre.valid,
         pre.invalid()
     ));

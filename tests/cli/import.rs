@@ -142,7 +142,7 @@ fn sample_file_invalid_rows_never_reach_the_server_and_exit_is_1() {
         rows[21].error
     );
     assert!(
-        rows[24].error.contains("duplicate of row 7"),
+        rows[24].error.contains("duplicate of line 8"),
         "{}",
         rows[24].error
     );

@@ -237,7 +237,14 @@ fn the_errors_file_imports_cleanly_once_its_rows_are_fixed() {
     let mut text = String::from_utf8(bytes[BOM.len()..].to_vec()).unwrap();
     let original_header = std::fs::read(DUTCH_EXPORT).unwrap();
     let original_header = String::from_utf8_lossy(&original_header);
-    let original_header = original_header.lines().next().unwrap().trim_end();
+    // The export ends every line with `;`: that empty last cell is not
+    // copied, so `error` sits right after the last named column.
+    let original_header = original_header
+        .lines()
+        .next()
+        .unwrap()
+        .trim_end()
+        .trim_end_matches(';');
     assert_eq!(
         text.lines().next().unwrap(),
         format!("{original_header};error"),
@@ -409,4 +416,277 @@ fn the_template_validates_cleanly_and_is_not_overwritten() {
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.starts_with(&format!("{HEADER}\n")), "{stdout}");
     assert_eq!(stdout.lines().count(), 2);
+}
+
+/// A fixture of `tests/data/` copied to the scratch directory.
+fn data(s: &Scratch, name: &str) -> PathBuf {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
+    let to = s.path(name);
+    std::fs::copy(from, &to).unwrap();
+    to
+}
+
+#[test]
+fn a_shifted_row_under_a_trailing_semicolon_is_invalid_and_its_errors_file_round_trips() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = data(&s, "dutch-trailing-semicolon.csv");
+    let (results_path, errors) = (s.path("out.results.csv"), s.path("out.errors.csv"));
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--results",
+            results_path.to_str().unwrap(),
+            "--errors",
+            errors.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 1);
+    let rows = results(&results_path);
+    let statuses: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.customer_code.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("1001", "created"),
+            ("1002", "invalid"),
+            ("1003", "created")
+        ]
+    );
+    // Only the width: no field message caused by the shift.
+    assert_eq!(rows[1].error, "has 7 fields, the header has 6");
+    let got = by_code(&sb);
+    assert!(!got.contains_key("1002"), "the shifted row was sent");
+    assert_eq!(got.len(), 2);
+
+    // The errors file has `error` right after the data columns; validated
+    // unchanged, its row is still the same one problem and nothing else.
+    let text = std::fs::read_to_string(&errors).unwrap();
+    assert!(
+        text.starts_with("\u{feff}Code;Naam;Plaats;KvK-nummer;Taal;error\r\n"),
+        "{text}"
+    );
+    let again = s.path("again.results.csv");
+    let out = validate(&errors, &["--results", again.to_str().unwrap()]);
+    assert_exit(&out, 1);
+    let rows = results(&again);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].error, "has 7 fields, the header has 6");
+}
+
+/// Imports `name` with no flags (results and errors beside it) and returns
+/// the stored customers by code, checking the exit code and row count.
+fn import_fixture(s: &Scratch, name: &str, rows: usize) -> BTreeMapOf {
+    let sb = sandbox();
+    let input = data(s, name);
+    let results_path = s.path(&format!("{name}.results.csv"));
+    let errors = s.path(&format!("{name}.errors.csv"));
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--results",
+            results_path.to_str().unwrap(),
+            "--errors",
+            errors.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let got = by_code(&sb);
+    assert_eq!(got.len(), rows, "{name}");
+    assert_eq!(results(&results_path).len(), rows, "{name}");
+    got
+}
+
+type BTreeMapOf = std::collections::BTreeMap<String, StoredCustomer>;
+
+#[test]
+fn exports_from_other_products_import_with_no_flags() {
+    let s = Scratch::new();
+
+    // German accounting: EXTF format line above the header, Windows-1252.
+    let got = import_fixture(&s, "german-accounting-extf.csv", 3);
+    let c = &got["10001"];
+    assert_eq!(field(c, |c| &c.name), "Bäckerei Müller GmbH");
+    assert_eq!(field(c, |c| &c.address), "Hauptstraße 7");
+    assert_eq!(field(c, |c| &c.postalcode), "50667");
+    assert_eq!(field(c, |c| &c.city), "Köln");
+    assert_eq!(field(c, |c| &c.country), "DE");
+    assert_eq!(field(c, |c| &c.email), "info@mueller-baeckerei.de");
+    assert_eq!(field(c, |c| &c.language), "german");
+    assert_eq!(field(&got["10002"], |c| &c.language), "german");
+    assert_eq!(field(&got["10003"], |c| &c.language), "french");
+
+    // Invoicing app: title lines; Name falls back to the person; phone
+    // extensions accepted.
+    let got = import_fixture(&s, "invoicing-app-clients.csv", 3);
+    assert_eq!(field(&got["C-001"], |c| &c.name), "Harbour Supplies Ltd");
+    assert_eq!(field(&got["C-001"], |c| &c.contact), "James Hook");
+    assert_eq!(field(&got["C-001"], |c| &c.phone), "555-867-5309 x89");
+    assert_eq!(field(&got["C-002"], |c| &c.name), "Wendy Darling");
+    assert_eq!(field(&got["C-002"], |c| &c.country), "GB");
+    assert_eq!(field(&got["C-002"], |c| &c.email), "wendy@darling.example");
+    assert_eq!(field(&got["C-003"], |c| &c.mobile), "06 12345678");
+
+    // Shop: billing_ columns, not shipping_; private customers named.
+    let got = import_fixture(&s, "shop-billing-addresses.csv", 3);
+    assert_eq!(field(&got["501"], |c| &c.name), "Räuber Schätze GmbH");
+    assert_eq!(field(&got["501"], |c| &c.contact), "James Hook");
+    assert_eq!(field(&got["502"], |c| &c.name), "Tinker Bell");
+    assert_eq!(field(&got["502"], |c| &c.postalcode), "3511 AB");
+    assert_eq!(field(&got["503"], |c| &c.city), "Lyon");
+    assert_eq!(field(&got["503"], |c| &c.email), "smee@jollyroger.example");
+
+    // ERP labels with technical names; country names and locales converted.
+    let got = import_fixture(&s, "erp-labels-technical.csv", 3);
+    assert_eq!(field(&got["CL0001"], |c| &c.country), "FR");
+    assert_eq!(field(&got["CL0001"], |c| &c.language), "french");
+    assert_eq!(field(&got["CL0002"], |c| &c.country), "BE");
+    assert_eq!(field(&got["CL0002"], |c| &c.language), "dutch");
+    assert_eq!(field(&got["CL0003"], |c| &c.language), "english");
+    assert_eq!(field(&got["CL0003"], |c| &c.city), "Edinburgh");
+
+    // Two Phone columns: the filled one is used.
+    let got = import_fixture(&s, "crm-duplicate-phone.csv", 2);
+    assert_eq!(field(&got["K1"], |c| &c.phone), "075-1234567");
+    assert_eq!(field(&got["K1"], |c| &c.contact), "Anna de Vries");
+
+    // Excel's sep=; line, with and without a BOM.
+    for name in ["excel-sep-line.csv", "excel-sep-line-bom.csv"] {
+        let got = import_fixture(&s, name, 2);
+        assert_eq!(field(&got["2001"], |c| &c.postalcode), "1234 AB", "{name}");
+        assert_eq!(field(&got["2001"], |c| &c.language), "dutch", "{name}");
+        assert_eq!(
+            field(&got["2002"], |c| &c.name),
+            "Café Het Hoekje",
+            "{name}"
+        );
+        assert_eq!(field(&got["2002"], |c| &c.country), "BE", "{name}");
+    }
+}
+
+#[test]
+fn default_country_fills_rows_without_one() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.file("in.csv", "Code,Name,Country\n1,A,\n2,B,FR\n");
+    let results_path = s.path("in.out.csv");
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--default-country",
+            "de",
+            "--results",
+            results_path.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let got = by_code(&sb);
+    assert_eq!(field(&got["1"], |c| &c.country), "DE");
+    assert_eq!(field(&got["2"], |c| &c.country), "FR");
+    let out = validate(&input, &["--default-country", "Atlantis"]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn mapping_prints_a_starting_point_for_a_file_without_a_code_column() {
+    let s = Scratch::new();
+    let input = s.file(
+        "in.csv",
+        "Kennung;Firma;Ort;Telefon\nA-1;Alpha GmbH;Köln;0221 123456\nA-2;Beta AG;Köln;0221 654321\n",
+    );
+    let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+    assert_exit(&out, 0);
+    let mapping = String::from_utf8(out.stdout).unwrap();
+    assert!(mapping.contains("# CustomerCode = \"\""), "{mapping}");
+    assert!(mapping.contains("#1 \"Kennung\""), "{mapping}");
+    assert!(mapping.contains("Name = \"Firma\""), "{mapping}");
+    assert!(mapping.contains("City = \"Ort\""), "{mapping}");
+    // Edited (the code named) and passed back, the file imports.
+    let edited = mapping.replace("# CustomerCode = \"\"", "CustomerCode = \"Kennung\"");
+    let mapping_path = s.file("in.mapping.toml", &edited);
+    let out = validate(
+        &input,
+        &[
+            "--mapping",
+            mapping_path.to_str().unwrap(),
+            "--results",
+            s.path("v.csv").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    // Without a mapping the refusal names the candidate too.
+    let out = validate(&input, &[]);
+    assert_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("#1 \"Kennung\""), "{stderr}");
+}
+
+#[test]
+fn mapping_prints_a_starting_point_when_two_columns_hold_a_field() {
+    let s = Scratch::new();
+    let input = s.file("in.csv", "Code,Phone,Phone\n1,020-1234567,06-12345678\n");
+    let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+    assert_exit(&out, 0);
+    let mapping = String::from_utf8(out.stdout).unwrap();
+    assert!(mapping.contains("Phone = \"#2\""), "{mapping}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("both hold values"), "{stderr}");
+    // An import is refused instead, naming both.
+    let out = validate(&input, &[]);
+    assert_exit(&out, 2);
+}
+
+#[test]
+fn the_printed_mapping_of_every_fixture_imports_the_same_when_passed_back() {
+    let s = Scratch::new();
+    for name in [
+        "german-accounting-extf.csv",
+        "invoicing-app-clients.csv",
+        "shop-billing-addresses.csv",
+        "erp-labels-technical.csv",
+        "crm-duplicate-phone.csv",
+        "dutch-trailing-semicolon.csv",
+        "excel-sep-line.csv",
+    ] {
+        let input = data(&s, name);
+        let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+        assert_exit(&out, 0);
+        let mapping = s.file(
+            &format!("{name}.toml"),
+            &String::from_utf8(out.stdout).unwrap(),
+        );
+        let (plain, mapped) = (
+            s.path(&format!("{name}.a.csv")),
+            s.path(&format!("{name}.b.csv")),
+        );
+        let a = validate(
+            &input,
+            &[
+                "--results",
+                plain.to_str().unwrap(),
+                "--errors",
+                s.path(&format!("{name}.a.errors.csv")).to_str().unwrap(),
+            ],
+        );
+        let b = validate(
+            &input,
+            &[
+                "--results",
+                mapped.to_str().unwrap(),
+                "--mapping",
+                mapping.to_str().unwrap(),
+                "--errors",
+                s.path(&format!("{name}.b.errors.csv")).to_str().unwrap(),
+            ],
+        );
+        assert_eq!(a.status.code(), b.status.code(), "{name}");
+        assert_eq!(results(&plain), results(&mapped), "{name}");
+    }
 }

@@ -119,15 +119,15 @@ fn repeated_codes_are_reported_alike_by_validate_and_import() {
         ["valid", "valid", "invalid", "invalid", "invalid", "invalid"]
     );
     assert!(
-        checked[2].error.contains("duplicate of row 1"),
+        checked[2].error.contains("duplicate of line 2"),
         "{checked:?}"
     );
     assert!(
-        checked[4].error.contains("duplicate of row 4"),
+        checked[4].error.contains("duplicate of line 5"),
         "{checked:?}"
     );
     assert!(
-        checked[5].error.starts_with("Email:") && checked[5].error.contains("duplicate of row 2"),
+        checked[5].error.starts_with("Email:") && checked[5].error.contains("duplicate of line 3"),
         "every problem of the row: {checked:?}"
     );
     crate::cron::assert_counts_match(&crate::cron::read_json(&summary), &checked);

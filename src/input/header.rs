@@ -1,0 +1,867 @@
+//! Header matcher: which field (or name part) one header cell names.
+//!
+//! Owns the synonym tables (one per field and language: NL, EN, DE, FR)
+//! and the normalisation that makes `Zipcode*`, `Town (s.ville)`,
+//! `billing_street`, `Billing City`, `_address_postcode` and `E-Mail`
+//! match. [`classify`] looks at one cell and says what it names and how
+//! strongly ([`Rank`]); choosing between columns of one header is
+//! `mapping.rs`'s job, finding the header row is `mod.rs`'s.
+//!
+//! It must not look at values or at other cells: one cell in, one answer
+//! out, so the run header can explain every decision by the cell alone.
+//!
+//! Matching, in order, stopping at the first hit:
+//!
+//! 1. the cell's key ([`header_key`]: letters and digits only, lower-cased,
+//!    accents folded), after dropping `*` markers and a trailing `(…)`;
+//! 2. the same key without leading prefix words: `billing`, `invoice`,
+//!    `address`, `customer`, … (rank unchanged), or `shipping`,
+//!    `delivery`, … (ranked below, so a billing column wins);
+//! 3. the text inside a trailing `(…)` (a technical name such as
+//!    `s.code_client`), without a `x.` qualifier.
+
+use std::sync::LazyLock;
+
+use crate::check::fields::Field;
+use crate::check::validate::comparison_key;
+
+/// What a header cell names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// An API field.
+    Field(Field),
+    /// A first (given) name, for Contact and a Name fallback.
+    FirstName,
+    /// A name infix (`van der`), joined between first and last name.
+    Infix,
+    /// A last (family) name.
+    LastName,
+}
+
+/// How strongly a cell names its role; lower is stronger. When several
+/// columns name one role, the strongest wins (ties are for `mapping.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rank {
+    /// A specific synonym (`Klantnummer`, `Company`), maybe billing-prefixed.
+    Specific,
+    /// A generic word (`ID`, `Nummer`, `Name` next to `Company`).
+    Generic,
+    /// A shipping / delivery / visiting address column.
+    Secondary,
+}
+
+/// One language's names for a role.
+pub struct Synonyms {
+    /// The role named.
+    pub role: Role,
+    /// Dutch (and Flemish) names.
+    pub nl: &'static [&'static str],
+    /// English names, including common technical spellings.
+    pub en: &'static [&'static str],
+    /// German names.
+    pub de: &'static [&'static str],
+    /// French names.
+    pub fr: &'static [&'static str],
+}
+
+const fn syn(
+    role: Role,
+    nl: &'static [&'static str],
+    en: &'static [&'static str],
+    de: &'static [&'static str],
+    fr: &'static [&'static str],
+) -> Synonyms {
+    Synonyms {
+        role,
+        nl,
+        en,
+        de,
+        fr,
+    }
+}
+
+/// Specific names per role and language, compared through [`header_key`].
+/// A key appears under one role only (a test checks it). Sources:
+/// `accounting-exports.md` in the shared docs, and the export styles of
+/// issue 13.
+pub const SYNONYMS: &[Synonyms] = &[
+    syn(
+        Role::Field(Field::CustomerCode),
+        &[
+            "Code",
+            "Klantcode",
+            "Klantnummer",
+            "Klantnr",
+            "Klant-ID",
+            "Debiteurnummer",
+            "Debiteurnr",
+            "Debiteurcode",
+            "Debiteur",
+            "Relatiecode",
+            "Relatienummer",
+            "Relatienr",
+            "Referentie",
+            "fldRelatiecode",
+        ],
+        &[
+            "CustomerCode",
+            "Customer ID",
+            "Customer number",
+            "Customer no",
+            "Customer nr",
+            "Customer reference",
+            "Client ID",
+            "Client code",
+            "Client number",
+            "Account number",
+            "Account code",
+            "Account ID",
+            "Contact code",
+            "Contact ID",
+            "Debtor code",
+            "Debtor number",
+            "DebtorCode",
+            "Reference",
+        ],
+        &[
+            "Kundennummer",
+            "Kundennr",
+            "Kunden-Nr.",
+            "Kundencode",
+            "Kunden-ID",
+            "Konto",
+            "Kontonummer",
+            "Debitorennummer",
+            "Debitorenkonto",
+            "Debitor",
+        ],
+        &[
+            "Code client",
+            "Numéro client",
+            "Numéro de client",
+            "N° client",
+            "No client",
+            "Référence client",
+            "Réf client",
+            "Identifiant client",
+            "Numéro de compte",
+            "Compte client",
+        ],
+    ),
+    syn(
+        Role::Field(Field::Name),
+        &[
+            "Bedrijfsnaam",
+            "Bedrijf",
+            "Naam bedrijf",
+            "Klantnaam",
+            "Relatienaam",
+            "Debiteurnaam",
+            "Organisatie",
+            "Organisatienaam",
+            "Handelsnaam",
+            "fldNaam",
+        ],
+        &[
+            "Company",
+            "Company name",
+            "CompanyName",
+            "Organization",
+            "Organisation",
+            "Organization name",
+            "Organisation name",
+            "Customer name",
+            "Client name",
+            "Business name",
+            "Account name",
+        ],
+        &[
+            "Firma",
+            "Firmenname",
+            "Unternehmen",
+            "Unternehmensname",
+            "Kundenname",
+            "Firmierung",
+        ],
+        &[
+            "Raison sociale",
+            "Société",
+            "Entreprise",
+            "Nom de l'entreprise",
+            "Nom de la société",
+            "Nom du client",
+            "Nom client",
+            "Nom de l'organisation",
+        ],
+    ),
+    syn(
+        Role::Field(Field::Address),
+        &[
+            "Adres",
+            "Straat",
+            "Straatnaam",
+            "Adres 1",
+            "Adresregel 1",
+            "Straat en huisnummer",
+            "Straatnaam en huisnummer",
+            "Straatnaam + huisnummer",
+            "Straat en nummer",
+            "fldAdres",
+        ],
+        &[
+            "Address",
+            "Street",
+            "Street address",
+            "Address 1",
+            "Address1",
+            "Address line 1",
+            "AddressLine1",
+            "Street 1",
+            "Street name",
+        ],
+        &[
+            "Straße",
+            "Adresse",
+            "Anschrift",
+            "Straße und Hausnummer",
+            "Straße/Hausnummer",
+            "Strasse Hausnummer",
+            "Adresszeile 1",
+        ],
+        &[
+            "Rue",
+            "Adresse 1",
+            "Adresse ligne 1",
+            "Ligne d'adresse 1",
+            "Voie",
+            "Numéro et rue",
+        ],
+    ),
+    syn(
+        Role::Field(Field::Postalcode),
+        &["Postcode", "fldPostcode", "PC"],
+        &[
+            "Postalcode",
+            "Postal code",
+            "Post code",
+            "Zip",
+            "Zipcode",
+            "Zip code",
+            "Zip/Postal code",
+            "Postal code/Zip code",
+            "Postal/Zip code",
+            "Postcode/Zip",
+        ],
+        &["PLZ", "Postleitzahl"],
+        &["Code postal", "CP"],
+    ),
+    syn(
+        Role::Field(Field::City),
+        &[
+            "Plaats",
+            "Plaatsnaam",
+            "Woonplaats",
+            "Vestigingsplaats",
+            "Stad",
+            "Gemeente",
+            "fldPlaats",
+        ],
+        &["City", "Town", "Town/City", "City/Town", "Locality"],
+        &["Ort", "Stadt", "Wohnort"],
+        &["Ville", "Localité", "Commune"],
+    ),
+    syn(
+        Role::Field(Field::Country),
+        &["Land", "Landcode", "LandID", "fldLandID"],
+        &[
+            "Country",
+            "Country code",
+            "CountryCode",
+            "Country/Region",
+            "Country name",
+            "country_id",
+            "Country/Country Code",
+        ],
+        &["Ländercode", "Landeskennzeichen", "Staat"],
+        &["Pays", "Code pays"],
+    ),
+    syn(
+        Role::Field(Field::Contact),
+        &[
+            "Contactpersoon",
+            "Contactnaam",
+            "Naam contactpersoon",
+            "T.a.v.",
+            "Ter attentie van",
+            "fldContactpersoon",
+        ],
+        &[
+            "Contact",
+            "Contact person",
+            "Contact name",
+            "Attention",
+            "Attn",
+            "Primary contact",
+        ],
+        &["Ansprechpartner", "Kontaktperson", "Kontakt", "Zu Händen"],
+        &[
+            "Interlocuteur",
+            "Personne de contact",
+            "À l'attention de",
+            "Nom du contact",
+        ],
+    ),
+    syn(
+        Role::Field(Field::Phone),
+        &[
+            "Telefoon",
+            "Tel",
+            "Tel.nr.",
+            "Telefoonnummer",
+            "Telefoon werk",
+            "fldTelefoon",
+        ],
+        &[
+            "Phone",
+            "Telephone",
+            "Phone number",
+            "Telephone number",
+            "Work phone",
+            "Business phone",
+            "Office phone",
+            "Landline",
+            "Phone (work)",
+        ],
+        &["Telefon", "Telefonnummer", "Telefon geschäftlich"],
+        &["Téléphone", "Tél", "Numéro de téléphone", "Téléphone fixe"],
+    ),
+    syn(
+        Role::Field(Field::Mobile),
+        &[
+            "Mobiel",
+            "Mobielnummer",
+            "Mobiel nummer",
+            "Mobiele telefoon",
+            "Telefoonnummer mobiel",
+            "GSM",
+            "fldMobieleTelefoon",
+        ],
+        &[
+            "Mobile",
+            "Mobile phone",
+            "MobilePhone",
+            "Mobile number",
+            "Cell",
+            "Cell phone",
+            "Cellphone",
+            "Mobile telephone",
+        ],
+        &[
+            "Mobil",
+            "Mobiltelefon",
+            "Mobilnummer",
+            "Handy",
+            "Telefon mobil",
+        ],
+        &[
+            "Portable",
+            "Téléphone portable",
+            "Tél portable",
+            "Téléphone mobile",
+        ],
+    ),
+    syn(
+        Role::Field(Field::Email),
+        &["E-mailadres", "Emailadres", "fldEmail"],
+        &[
+            "Email",
+            "Email address",
+            "Mail",
+            "EmailID",
+            "Email ID",
+            "Customer e-mail",
+            "E-mail address",
+        ],
+        &["E-Mail-Adresse", "Mailadresse"],
+        &[
+            "Courriel",
+            "Adresse e-mail",
+            "Adresse électronique",
+            "Mél",
+            "Adresse mail",
+        ],
+    ),
+    syn(
+        Role::Field(Field::InvoiceEmail),
+        &[
+            "E-mail facturen",
+            "E-mailadres facturen",
+            "E-mail factuur",
+            "Factuur e-mail",
+            "Factuur e-mailadres",
+            "Facturatie e-mail",
+            "FactuurEmailadres",
+            "fldFactuurEmailAdres",
+        ],
+        &[
+            "InvoiceEmail",
+            "Invoice e-mail address",
+            "Accounts email",
+            "Send invoices to email",
+        ],
+        &[
+            "Rechnungs-E-Mail",
+            "E-Mail Rechnung",
+            "E-Mail für Rechnungen",
+        ],
+        &[
+            "E-mail de facturation",
+            "Courriel de facturation",
+            "Email facturation",
+            "Adresse e-mail de facturation",
+        ],
+    ),
+    syn(
+        Role::Field(Field::RegistrationNumber),
+        &[
+            "KvK",
+            "KvK-nummer",
+            "Nummer KvK",
+            "Kamer van Koophandel",
+            "KBO",
+            "KBO-nummer",
+            "Ondernemingsnummer",
+            "fldKvkNummer",
+        ],
+        &[
+            "RegistrationNumber",
+            "Registration number",
+            "Company registration number",
+            "Chamber of commerce",
+            "Chamber of commerce number",
+            "CoC number",
+            "company_registry",
+        ],
+        &[
+            "Handelsregisternummer",
+            "Handelsregister",
+            "Registernummer",
+            "HRB",
+        ],
+        &[
+            "SIRET",
+            "SIREN",
+            "Numéro SIRET",
+            "RCS",
+            "Numéro d'entreprise",
+            "Numéro BCE",
+        ],
+    ),
+    syn(
+        Role::Field(Field::Language),
+        &["Taal", "Taalcode", "Voorkeurstaal"],
+        &[
+            "Language",
+            "Language code",
+            "Lang",
+            "Locale",
+            "Preferred language",
+        ],
+        &["Sprache", "Sprachcode", "Korrespondenzsprache"],
+        &["Langue", "Code langue"],
+    ),
+    syn(
+        Role::FirstName,
+        &["Voornaam", "Roepnaam"],
+        &["First name", "Firstname", "Given name", "Forename"],
+        &["Vorname"],
+        &["Prénom"],
+    ),
+    syn(
+        Role::Infix,
+        &["Tussenvoegsel", "Voorvoegsel", "Tussenvoegsels"],
+        &["Infix", "Middle name"],
+        &["Namenszusatz"],
+        &["Particule"],
+    ),
+    syn(
+        Role::LastName,
+        &["Achternaam", "Familienaam"],
+        &["Last name", "Lastname", "Surname", "Family name"],
+        &["Nachname", "Familienname"],
+        &["Nom de famille"],
+    ),
+];
+
+/// Generic names: a field's when no specific synonym of it is in the
+/// header (`Name` is the customer's name unless there is a `Company`).
+pub const GENERIC: &[(Field, &[&str])] = &[
+    (
+        Field::CustomerCode,
+        &[
+            "ID", "Nummer", "Number", "Nr", "No", "Numéro", "Ref", "Nummer",
+        ],
+    ),
+    (Field::Name, &["Name", "Naam", "Nom"]),
+];
+
+/// Prefix words that say which address a column belongs to. Invoice and
+/// plain ones keep their rank; delivery ones rank [`Rank::Secondary`].
+const PREFIXES: &[&str] = &[
+    "billing",
+    "bill",
+    "invoice",
+    "invoicing",
+    "factuur",
+    "facturatie",
+    "facturation",
+    "rechnung",
+    "rechnungs",
+    "address",
+    "adres",
+    "addr",
+    "customer",
+    "client",
+    "klant",
+    "kunde",
+    "kunden",
+    "contact",
+    "primary",
+    "main",
+];
+const SECONDARY_PREFIXES: &[&str] = &[
+    "shipping",
+    "ship",
+    "delivery",
+    "deliver",
+    "lever",
+    "aflever",
+    "afleveradres",
+    "bezoek",
+    "bezoekadres",
+    "post",
+    "postal",
+    "postadres",
+    "liefer",
+    "lieferadresse",
+    "livraison",
+    "visit",
+    "visiting",
+    "to",
+];
+
+/// The comparison key of a header name: letters and digits only,
+/// lowercased, accents folded, so case, accents, spaces, `_`, `-`, `.` and
+/// other punctuation do not matter (`Invoice e-mail` and `InvoiceEmail`
+/// share the key `invoiceemail`, `Télefoon` matches `Telefoon`).
+pub fn header_key(s: &str) -> String {
+    comparison_key(s)
+}
+
+/// What `cell` names, and how strongly; `None` for anything else.
+pub fn classify(cell: &str) -> Option<(Role, Rank)> {
+    let (label, inner) = split_label(cell);
+    let words = words(label);
+    if let Some(found) = lookup_words(&words) {
+        return Some(found);
+    }
+    let inner = inner?;
+    // `s.code_client`, `partner.zip`: the technical name after the dot.
+    let technical = inner.rsplit_once('.').map_or(inner, |(_, name)| name);
+    lookup_words(&words_of(technical))
+}
+
+/// Matches the whole key, then without prefix words.
+fn lookup_words(words: &[String]) -> Option<(Role, Rank)> {
+    let mut secondary = false;
+    for start in 0..words.len() {
+        if start > 0 {
+            let prefix = words[start - 1].as_str();
+            if SECONDARY_PREFIXES.contains(&prefix) {
+                secondary = true;
+            } else if !PREFIXES.contains(&prefix) {
+                return None;
+            }
+        }
+        let key: String = words[start..].concat();
+        if let Some((role, rank)) = lookup_key(&key) {
+            let rank = if secondary { Rank::Secondary } else { rank };
+            return Some((role, rank));
+        }
+    }
+    None
+}
+
+fn lookup_key(key: &str) -> Option<(Role, Rank)> {
+    // Built once: header detection classifies every cell of 20 lines
+    // under four delimiters, and every run opens a file more than once.
+    static TABLE: LazyLock<Vec<(String, Role, Rank)>> = LazyLock::new(|| {
+        let mut table: Vec<(String, Role, Rank)> = Vec::new();
+        for s in SYNONYMS {
+            for names in [s.nl, s.en, s.de, s.fr] {
+                table.extend(
+                    names
+                        .iter()
+                        .map(|n| (header_key(n), s.role, Rank::Specific)),
+                );
+            }
+        }
+        for (field, names) in GENERIC {
+            table.extend(
+                names
+                    .iter()
+                    .map(|n| (header_key(n), Role::Field(*field), Rank::Generic)),
+            );
+        }
+        // The API names themselves, in any spelling, after the generic
+        // names: `Name` next to `Company` is the weaker of the two.
+        for field in Field::ALL {
+            table.push((
+                header_key(field.api_name()),
+                Role::Field(field),
+                Rank::Specific,
+            ));
+        }
+        table
+    });
+    if key.is_empty() {
+        return None;
+    }
+    TABLE
+        .iter()
+        .find(|(k, _, _)| k == key)
+        .map(|&(_, role, rank)| (role, rank))
+}
+
+/// The label without `*` markers, and the text of a trailing `(…)` or
+/// `[…]`, if any: `Town (s.ville)` → (`Town`, `s.ville`).
+fn split_label(cell: &str) -> (&str, Option<&str>) {
+    let cell = cell.trim().trim_start_matches('\u{feff}');
+    let cell = cell.trim_matches(|c: char| c == '*' || c.is_whitespace());
+    for (open, close) in [('(', ')'), ('[', ']')] {
+        if let Some(body) = cell.strip_suffix(close)
+            && let Some(at) = body.rfind(open)
+            && at > 0
+        {
+            let label = body[..at].trim_end_matches(|c: char| c == '*' || c.is_whitespace());
+            return (label, Some(body[at + open.len_utf8()..].trim()));
+        }
+    }
+    (cell, None)
+}
+
+/// The words of a label: split at spaces, punctuation and camelCase
+/// boundaries, each as a [`header_key`].
+fn words(label: &str) -> Vec<String> {
+    words_of(label)
+}
+
+fn words_of(label: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut prev_lower = false;
+    for ch in label.chars() {
+        if !ch.is_alphanumeric() {
+            // `E-mail`, `T.a.v.`: a one-letter piece belongs with the next.
+            if current.chars().count() > 1 {
+                out.push(std::mem::take(&mut current));
+            }
+            prev_lower = false;
+            continue;
+        }
+        if ch.is_uppercase() && prev_lower && current.chars().count() > 1 {
+            out.push(std::mem::take(&mut current));
+        }
+        prev_lower = ch.is_lowercase();
+        current.push(ch);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out.iter()
+        .map(|w| header_key(w))
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Every (role, key) of the tables, for checks.
+pub fn all_keys() -> Vec<(Role, String)> {
+    let mut keys = Vec::new();
+    for s in SYNONYMS {
+        for names in [s.nl, s.en, s.de, s.fr] {
+            keys.extend(names.iter().map(|n| (s.role, header_key(n))));
+        }
+    }
+    for (field, names) in GENERIC {
+        keys.extend(names.iter().map(|n| (Role::Field(*field), header_key(n))));
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(cell: &str) -> Option<Field> {
+        match classify(cell) {
+            Some((Role::Field(f), _)) => Some(f),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_key_names_one_role_only() {
+        let keys = all_keys();
+        for (i, (role, key)) in keys.iter().enumerate() {
+            for (other, k) in &keys[i + 1..] {
+                assert!(
+                    k != key || other == role,
+                    "{key} names {role:?} and {other:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn normalisation_drops_markers_and_technical_names() {
+        assert_eq!(field("Zipcode*"), Some(Field::Postalcode));
+        assert_eq!(field("City*"), Some(Field::City));
+        assert_eq!(field("Town (s.ville)"), Some(Field::City));
+        assert_eq!(
+            field("CustomerCode (s.code_client)"),
+            Some(Field::CustomerCode)
+        );
+        // The label says nothing; the technical name does.
+        assert_eq!(
+            field("Ref. interne (s.code_client)"),
+            Some(Field::CustomerCode)
+        );
+        assert_eq!(field("  E-MAIL "), Some(Field::Email));
+        assert_eq!(field("\u{feff}Kundennummer"), Some(Field::CustomerCode));
+        assert_eq!(field("Straße"), Some(Field::Address));
+        assert_eq!(field("Télé-phone"), Some(Field::Phone));
+        assert_eq!(field("Phone (private)"), Some(Field::Phone));
+        assert_eq!(field("Notes"), None);
+        assert_eq!(field(""), None);
+        assert_eq!(field("(x)"), None);
+    }
+
+    #[test]
+    fn prefixes_are_stripped_and_delivery_ranks_below_billing() {
+        assert_eq!(
+            classify("billing_street"),
+            Some((Role::Field(Field::Address), Rank::Specific))
+        );
+        assert_eq!(field("Billing City"), Some(Field::City));
+        assert_eq!(field("BillingCity"), Some(Field::City));
+        assert_eq!(field("_address_postcode"), Some(Field::Postalcode));
+        assert_eq!(field("billing_address_1"), Some(Field::Address));
+        assert_eq!(field("billing_email"), Some(Field::Email));
+        assert_eq!(field("Invoice email"), Some(Field::InvoiceEmail));
+        assert_eq!(field("Customer e-mail"), Some(Field::Email));
+        assert_eq!(
+            classify("shipping_city"),
+            Some((Role::Field(Field::City), Rank::Secondary))
+        );
+        assert_eq!(
+            classify("Delivery Postcode"),
+            Some((Role::Field(Field::Postalcode), Rank::Secondary))
+        );
+        // A prefix word only counts in front of a known name.
+        assert_eq!(field("billing_cycle"), None);
+        assert_eq!(field("Postal code"), Some(Field::Postalcode));
+        assert_eq!(field("notes_city"), None);
+    }
+
+    #[test]
+    fn issue_names_are_known() {
+        let expected: &[(Field, &[&str])] = &[
+            (
+                Field::CustomerCode,
+                &[
+                    "Konto",
+                    "Kundennummer",
+                    "ID",
+                    "Customer ID",
+                    "customer_number",
+                    "account_number",
+                    "Code client",
+                    "Klantnummer",
+                    "ref",
+                ],
+            ),
+            (
+                Field::Name,
+                &[
+                    "Firma",
+                    "Organization",
+                    "Company Name",
+                    "customer_name",
+                    "Company",
+                    "Raison sociale",
+                    "Bedrijfsnaam",
+                    "Name",
+                ],
+            ),
+            (
+                Field::Address,
+                &[
+                    "Straße",
+                    "Street",
+                    "Address 1",
+                    "address_line_1",
+                    "Adresse",
+                    "Rue",
+                ],
+            ),
+            (
+                Field::Postalcode,
+                &[
+                    "PLZ",
+                    "Postleitzahl",
+                    "ZIP",
+                    "Postal Code",
+                    "postal_code",
+                    "zip_code",
+                    "postal_code/zip_code",
+                    "Code postal",
+                ],
+            ),
+            (Field::City, &["Ort", "Ville", "City", "Plaats"]),
+            (Field::Country, &["Land", "Pays", "Country"]),
+            (Field::Phone, &["Telefon", "Téléphone", "Phone"]),
+            (
+                Field::Mobile,
+                &["MobilePhone", "Mobile Phone", "Handy", "Portable", "GSM"],
+            ),
+            (
+                Field::Email,
+                &[
+                    "E-Mail",
+                    "EmailID",
+                    "Customer e-mail",
+                    "Courriel",
+                    "E-mailadres",
+                ],
+            ),
+            (Field::Language, &["Sprache", "Langue", "Taal", "lang"]),
+        ];
+        for (f, names) in expected {
+            for name in *names {
+                assert_eq!(field(name), Some(*f), "{name}");
+            }
+        }
+        assert_eq!(classify("ID").map(|c| c.1), Some(Rank::Generic));
+        assert_eq!(classify("Vorname").map(|c| c.0), Some(Role::FirstName));
+        assert_eq!(classify("last_name").map(|c| c.0), Some(Role::LastName));
+        assert_eq!(
+            classify("billing_first_name").map(|c| c.0),
+            Some(Role::FirstName)
+        );
+        assert_eq!(classify("Tussenvoegsel").map(|c| c.0), Some(Role::Infix));
+        // VAT numbers are not registration numbers.
+        for vat in ["Btw-nummer", "VAT number", "USt-IdNr.", "Tax ID", "N° TVA"] {
+            assert_eq!(field(vat), None, "{vat}");
+        }
+    }
+}
