@@ -103,9 +103,14 @@ pub struct ImportArgs {
     #[arg(long)]
     pub overwrite: bool,
 
-    /// Maximum requests per second.
-    #[arg(long, default_value_t = 10.0, value_name = "N")]
-    pub rate: f64,
+    /// Requests per second: the API's limit if you know it, or `auto` to
+    /// start at 10/s and find the limit (up to --max-rate).
+    #[arg(long, default_value = "10", value_name = "N|auto", value_parser = parse_rate)]
+    pub rate: RateArg,
+
+    /// Highest rate `--rate auto` may try, requests per second.
+    #[arg(long, default_value_t = 100.0, value_name = "N")]
+    pub max_rate: f64,
 
     /// Requests allowed at once above the steady rate.
     #[arg(long, default_value_t = 1, value_name = "N")]
@@ -289,6 +294,14 @@ mod tests {
     }
 
     #[test]
+    fn rate_takes_a_number_or_auto() {
+        assert_eq!(parse_rate("auto"), Ok(RateArg::Auto));
+        assert_eq!(parse_rate("AUTO"), Ok(RateArg::Auto));
+        assert_eq!(parse_rate("12.5"), Ok(RateArg::Fixed(12.5)));
+        assert!(parse_from(["notify-import", "a.csv", "--rate", "fast"]).is_err());
+    }
+
+    #[test]
     fn there_is_no_api_key_flag() {
         assert!(parse_from(["notify-import", "a.csv", "--api-key", "test_x"]).is_err());
     }
@@ -298,4 +311,24 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// `--rate`: a number of requests per second, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateArg {
+    /// This many requests per second at most.
+    Fixed(f64),
+    /// Find the API's limit.
+    Auto,
+}
+
+/// Parses `--rate`: `auto` (any case) or a number (checked later).
+pub fn parse_rate(s: &str) -> Result<RateArg, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(RateArg::Auto);
+    }
+    s.trim()
+        .parse::<f64>()
+        .map(RateArg::Fixed)
+        .map_err(|_| format!("`{s}` is neither a number of requests per second nor `auto`"))
 }

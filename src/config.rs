@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Command, ImportArgs, InputArgs, LogFormat};
+use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, RateArg};
 use crate::input::InputOptions;
 use crate::sandbox::SandboxOptions;
 
@@ -20,6 +20,9 @@ pub const DEFAULT_API_URL: &str = "https://api.notify.cm/v2";
 pub const KEY_ENV: &str = "NOTIFY_API_KEY";
 /// Environment variable overriding the API URL.
 pub const URL_ENV: &str = "NOTIFY_API_URL";
+/// Where `--rate auto` starts: the default `--rate`, polite for an API
+/// that documents no limit.
+pub const AUTO_START_RATE: f64 = 10.0;
 
 /// A usage or setup problem; the process exits 2 and nothing is sent.
 #[derive(Debug, thiserror::Error)]
@@ -107,8 +110,12 @@ pub struct UploadConfig {
     pub target: Target,
     /// Send `Overwrite=true`.
     pub overwrite: bool,
-    /// Requests per second.
+    /// Requests per second: the fixed rate, or the start with `auto_rate`.
     pub rate: f64,
+    /// `--rate auto`: look for the API's limit, up to `max_rate`.
+    pub auto_rate: bool,
+    /// Highest rate `--rate auto` may use.
+    pub max_rate: f64,
     /// Requests allowed at once above the steady rate.
     pub burst: u32,
     /// Requests in flight.
@@ -386,9 +393,18 @@ fn upload_config(
     args: &ImportArgs,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<UploadConfig, UsageError> {
-    if !(args.rate.is_finite() && args.rate > 0.0) {
+    let (rate, auto_rate) = match args.rate {
+        RateArg::Fixed(r) if r.is_finite() && r > 0.0 => (r, false),
+        RateArg::Fixed(_) => {
+            return Err(usage(
+                "--rate must be a positive number of requests per second, or auto",
+            ));
+        }
+        RateArg::Auto => (AUTO_START_RATE.min(args.max_rate), true),
+    };
+    if !(args.max_rate.is_finite() && args.max_rate > 0.0) {
         return Err(usage(
-            "--rate must be a positive number of requests per second",
+            "--max-rate must be a positive number of requests per second",
         ));
     }
     if args.burst == 0 {
@@ -434,7 +450,9 @@ fn upload_config(
     Ok(UploadConfig {
         target,
         overwrite: args.overwrite,
-        rate: args.rate,
+        rate,
+        auto_rate,
+        max_rate: args.max_rate,
         burst: args.burst,
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),
@@ -559,6 +577,24 @@ mod tests {
         assert!(ApiKey::parse("test_short", "env").is_err());
         assert!(ApiKey::parse("test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM", "env").is_ok());
         assert!(ApiKey::parse("test_abc def ghi jkl mno pqr", "env").is_err());
+    }
+
+    #[test]
+    fn rate_is_a_number_or_auto() {
+        let env = [(KEY_ENV, KEY)];
+        let upload = |args: &[&str]| match config(args, &env) {
+            Ok(Config::Run(run)) => run.upload.expect("an import"),
+            _ => panic!("expected an import"),
+        };
+        let u = upload(&["a.csv", "--rate", "auto"]);
+        assert!(u.auto_rate);
+        assert_eq!((u.rate, u.max_rate), (AUTO_START_RATE, 100.0));
+        let u = upload(&["a.csv", "--rate", "auto", "--max-rate", "5"]);
+        assert_eq!((u.rate, u.max_rate), (5.0, 5.0));
+        let u = upload(&["a.csv", "--rate", "25"]);
+        assert!(!u.auto_rate);
+        assert_eq!(u.rate, 25.0);
+        assert!(config(&["a.csv", "--max-rate", "0"], &env).is_err());
     }
 
     #[test]

@@ -176,6 +176,7 @@ fn validate_file(
         results: &path,
         errors: errors.as_deref(),
         stopped: None,
+        pace: None,
     };
     print_summary(run, &reporter, &summary);
     recorder.facts(reporter.recorded());
@@ -253,15 +254,23 @@ fn upload_file(
         }
         None => format!("{url} with a {} key", key.kind()),
     };
+    let pace = if upload.auto_rate {
+        format!(
+            "pace --rate auto: from {}/s up to --max-rate {}/s, holding under the limit it finds",
+            upload.rate, upload.max_rate
+        )
+    } else {
+        format!("pace --rate {}/s", upload.rate)
+    };
     reporter.info(&format!(
-        "notify-import: importing {} ({valid_line}) into {where_to}{}; {} req/s, {} in flight",
+        "notify-import: importing {} ({valid_line}) into {where_to}{}; {pace} (burst {}), {} in flight",
         run.input.display(),
         if upload.overwrite {
             " with overwrite"
         } else {
             ""
         },
-        upload.rate,
+        upload.burst,
         upload.concurrency
     ));
     let client =
@@ -279,6 +288,15 @@ fn upload_file(
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
     settings.max_errors = upload.max_errors;
+    if upload.auto_rate {
+        settings.pace = upload::pace::PaceSettings {
+            start: upload.rate,
+            target: upload.max_rate,
+            burst: upload.burst,
+            auto: true,
+        };
+    }
+    settings.rate_gauge = reporter.rate_gauge();
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
@@ -325,6 +343,20 @@ fn upload_file(
         results: &path,
         errors: errors.as_deref(),
         stopped: stopped.clone(),
+        pace: Some({
+            let p = uploader.pace_report();
+            crate::report::PaceFacts {
+                auto: upload.auto_rate,
+                rate: if upload.auto_rate {
+                    upload.max_rate
+                } else {
+                    upload.rate
+                },
+                final_rate: p.final_rate,
+                ceiling: p.ceiling,
+                advertised: p.advertised,
+            }
+        }),
     };
     print_summary(run, reporter, &summary);
     if let Some(why) = &stopped {

@@ -6,7 +6,9 @@
 
 pub mod client;
 pub mod error;
+pub mod ratelimit;
 pub mod retry;
 
 pub use client::{ApiClient, CreateOutcome};
 pub use error::{ApiError, ErrorKind};
+pub use ratelimit::RateLimitInfo;

@@ -10,5 +10,6 @@ mod faults;
 mod harness;
 mod import;
 mod input;
+mod pacing;
 mod security;
 mod validate;
