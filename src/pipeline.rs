@@ -294,6 +294,7 @@ fn upload_file(
             target: upload.max_rate,
             burst: upload.burst,
             auto: true,
+            probe_first: true,
         };
     }
     settings.rate_gauge = reporter.rate_gauge();

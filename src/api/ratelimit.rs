@@ -21,6 +21,9 @@ pub struct RateLimitInfo {
     pub rate: Option<f64>,
     /// The window of that policy.
     pub window: Option<Duration>,
+    /// A request limit per window of unknown length (`X-RateLimit-Limit`,
+    /// `RateLimit-Limit`, or `limit=` of draft 07).
+    pub limit: Option<u64>,
     /// Requests left in the current window (the smallest if several).
     pub remaining: Option<u64>,
     /// Until the window with the fewest remaining requests resets.
@@ -61,6 +64,9 @@ pub fn parse(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
     for member in members(&get("ratelimit")) {
         let (remaining, reset) = if member.item.contains('=') {
             // Draft 07 and earlier: a dictionary `limit=.., remaining=.., reset=..`.
+            if let Some(limit) = param(&member, "limit").filter(|l| *l >= 1.0) {
+                info.limit = Some(limit as u64);
+            }
             (param(&member, "remaining"), param(&member, "reset"))
         } else {
             (param(&member, "r"), param(&member, "t"))
@@ -68,6 +74,9 @@ pub fn parse(headers: &HeaderMap, now: SystemTime) -> RateLimitInfo {
         merge(&mut info, remaining, reset.map(|t| delta(t, now)));
     }
     for prefix in ["ratelimit-", "x-ratelimit-"] {
+        if let Some(limit) = number(&get(&format!("{prefix}limit"))).filter(|l| *l >= 1.0) {
+            info.limit = Some(info.limit.map_or(limit as u64, |l| l.min(limit as u64)));
+        }
         let remaining = number(&get(&format!("{prefix}remaining")));
         let reset = number(&get(&format!("{prefix}reset"))).map(|t| delta(t, now));
         merge(&mut info, remaining, reset);
@@ -235,6 +244,7 @@ mod tests {
         ]);
         let i = parse(&h, at(1_700_000_000));
         assert_eq!(i.rate, None, "a limit without a window is not a rate");
+        assert_eq!(i.limit, Some(60));
         assert_eq!(i.remaining, Some(0));
         assert_eq!(i.reset, Some(Duration::from_secs(30)));
         let h = headers(&[("X-RateLimit-Remaining", "5"), ("X-RateLimit-Reset", "1.5")]);

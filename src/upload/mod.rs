@@ -198,6 +198,7 @@ impl Uploader {
             watcher.on_advertised(Advertised {
                 rate: info.rate,
                 window: info.window,
+                limit: info.limit,
                 remaining: info.remaining,
                 reset: info.reset,
             });

@@ -77,6 +77,11 @@ pub struct PaceSettings {
     pub burst: u32,
     /// `--rate auto`: the limit is unknown, so look for it.
     pub auto: bool,
+    /// Send the first request alone and wait for its answer before any
+    /// other: it may advertise the server's limit, which must be known
+    /// before the pool starts (or a slow first answer lets the whole pool
+    /// go at `--rate`, above an advertised limit).
+    pub probe_first: bool,
 }
 
 impl PaceSettings {
@@ -87,6 +92,7 @@ impl PaceSettings {
             target: rate,
             burst,
             auto: false,
+            probe_first: true,
         }
     }
 }
@@ -105,6 +111,8 @@ pub struct Advertised {
     pub rate: Option<f64>,
     /// The window that policy counts over.
     pub window: Option<Duration>,
+    /// A limit per window of unknown length (`X-RateLimit-Limit`).
+    pub limit: Option<u64>,
     /// Requests left in the current window.
     pub remaining: Option<u64>,
     /// Until the window resets.
@@ -145,6 +153,8 @@ struct State {
     advertised: Option<f64>,
     /// The rate used under the advertised policy.
     advertised_cap: Option<f64>,
+    /// Longest reset seen: a lower bound of the window of a bare limit.
+    longest_reset: Duration,
     last_adjust: Instant,
     /// Since when the rate has been at the hold level without a 429.
     probe_from: Instant,
@@ -172,6 +182,10 @@ pub struct Pacer {
     gauge: Arc<AtomicU64>,
     /// Tickets handed out whose request has not finished.
     in_flight: AtomicU64,
+    /// True once the first request has its answer (see `probe_first`).
+    probed: tokio::sync::watch::Sender<bool>,
+    /// Set by the worker that sends the first request.
+    probe_claimed: std::sync::atomic::AtomicBool,
 }
 
 /// Longest period (and burst window) the schedule uses, so instant
@@ -207,6 +221,8 @@ impl Pacer {
             settings,
             gauge,
             in_flight: AtomicU64::new(0),
+            probed: tokio::sync::watch::Sender::new(!settings.probe_first),
+            probe_claimed: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State {
                 rate: start,
                 period: period_of(start),
@@ -218,6 +234,7 @@ impl Pacer {
                 ceiling: None,
                 advertised: None,
                 advertised_cap: None,
+                longest_reset: Duration::ZERO,
                 last_adjust: now,
                 probe_from: now,
                 admitted_since_pause: 0,
@@ -258,6 +275,14 @@ impl Pacer {
 
     /// Waits until a request may go; `None` when `stop` fires first.
     pub async fn acquire(&self, stop: &CancellationToken) -> Option<Ticket> {
+        if !*self.probed.borrow() && self.probe_claimed.swap(true, Ordering::AcqRel) {
+            // The first request is out: wait for its answer.
+            let mut rx = self.probed.subscribe();
+            tokio::select! {
+                _ = stop.cancelled() => return None,
+                r = rx.wait_for(|done| *done) => if r.is_err() { return None },
+            }
+        }
         'reserve: loop {
             // 1. Wait out any pause, then reserve this request's own slot.
             let (slot, epoch) = match self.reserve() {
@@ -301,9 +326,12 @@ impl Pacer {
             return Err(s.not_before);
         }
         if !s.started {
-            // Credit that built up while the input was read is dropped.
+            // Credit that built up while the input was read is dropped, and
+            // sending starts now: the admitted rate is measured from here.
             s.started = true;
             s.tat = now + self.tau(&s);
+            s.not_before = now;
+            s.last_adjust = now;
         }
         let earliest = s.tat.checked_sub(self.tau(&s)).unwrap_or(now);
         let slot = earliest.max(now);
@@ -343,6 +371,9 @@ impl Pacer {
         let _ = self
             .in_flight
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        // The first request is over: the pool may start.
+        self.probed
+            .send_if_modified(|done| !std::mem::replace(done, true));
     }
 
     /// A 429 came back for the request sent with `ticket`. Pauses the pool
@@ -431,13 +462,27 @@ impl Pacer {
     }
 
     /// The server advertised its limit in the answer to a request still
-    /// counted in flight. When the requests in flight besides it would use
-    /// up what remains, the pool waits for the reset instead of
-    /// collecting 429s.
+    /// counted in flight. When nothing remains (or, with no policy known,
+    /// no more than the other requests in flight need), the pool waits for
+    /// the reset instead of collecting 429s.
     pub fn on_advertised(&self, adv: Advertised) {
         let others = self.in_flight.load(Ordering::Relaxed).saturating_sub(1);
         let mut s = self.lock();
         let now = Instant::now();
+        let mut adv = adv;
+        if let Some(reset) = adv.reset {
+            s.longest_reset = s.longest_reset.max(reset);
+        }
+        if adv.rate.is_none()
+            && let Some(limit) = adv.limit
+        {
+            // A bare limit per window: the window is at least the longest
+            // reset seen (and taken as 1 s at least), so this rate is an
+            // upper bound that tightens as resets are seen.
+            let window = s.longest_reset.max(Duration::from_secs(1));
+            adv.rate = Some(limit as f64 / window.as_secs_f64());
+            adv.window = Some(window);
+        }
         if let Some(policy) = adv.rate.filter(|r| r.is_finite() && *r > 0.0) {
             let first = s.advertised.is_none();
             s.advertised = Some(policy);
@@ -451,11 +496,22 @@ impl Pacer {
             let cap = self.top(&s);
             // The server said what it allows: go there unless 429s taught
             // a lower ceiling; never above it.
-            if s.rate > cap || (first && s.ceiling.is_none()) {
+            if s.rate > cap {
+                self.set_rate(&mut s, cap);
+                // Slots already reserved at the old, faster period are
+                // given back: every worker re-reserves at the new one.
+                self.pause(&mut s, now);
+            } else if first && s.ceiling.is_none() {
                 self.set_rate(&mut s, cap);
             }
         }
-        if adv.remaining.is_some_and(|r| r <= others)
+        // Without a known policy the pool may be far above the limit, so
+        // it stops as soon as the requests in flight could use up the rest;
+        // under a policy it is paced to it, and stops only at zero.
+        let unpaced = s.advertised.is_none();
+        if adv
+            .remaining
+            .is_some_and(|r| r == 0 || (unpaced && r <= others))
             && let Some(reset) = adv.reset
         {
             let until = now + reset;
@@ -542,7 +598,11 @@ mod tests {
     use super::*;
 
     fn pacer(rate: f64, burst: u32) -> Pacer {
-        Pacer::new(PaceSettings::fixed(rate, burst), Arc::default())
+        let settings = PaceSettings {
+            probe_first: false,
+            ..PaceSettings::fixed(rate, burst)
+        };
+        Pacer::new(settings, Arc::default())
     }
 
     /// Paced time advances only when every task waits, so instants are exact.
@@ -686,6 +746,28 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_slow_start_leaves_no_burst_credit_and_no_false_measure() {
+        let p = pacer(100.0, 5);
+        // The input took a minute to check before the first request.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let stop = CancellationToken::new();
+        let mut at = Vec::new();
+        let mut t = p.acquire(&stop).await.expect("t");
+        for _ in 0..10 {
+            at.push(Instant::now());
+            p.on_admitted(t, true);
+            t = p.acquire(&stop).await.expect("t");
+        }
+        // Evenly spaced from the first request: no catch-up burst.
+        for w in at.windows(2) {
+            assert_eq!(w[1] - w[0], Duration::from_millis(10));
+        }
+        // 0.1 s of sending is too short to measure: the ceiling is the rate.
+        p.on_rate_limited(t, Some(Duration::ZERO));
+        assert_eq!(p.report().ceiling, Some(100.0));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_quick_429_after_a_pause_halves_the_rate() {
         let p = pacer(100.0, 1);
         let stop = CancellationToken::new();
@@ -702,6 +784,7 @@ mod tests {
                 target: 100.0,
                 burst: 1,
                 auto: true,
+                probe_first: false,
             },
             Arc::default(),
         );
@@ -722,6 +805,7 @@ mod tests {
         p.on_advertised(Advertised {
             rate: Some(20.0),
             window: Some(Duration::from_secs(10)),
+            limit: None,
             remaining: Some(0),
             reset: Some(Duration::from_secs(2)),
         });
@@ -744,6 +828,33 @@ mod tests {
             assert!(wait >= ceiling / 2 && wait <= ceiling, "{wait:?}");
             assert!(n == 0 || wait >= last / 2);
             last = wait;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pool_waits_for_the_first_answer() {
+        let p = Arc::new(Pacer::new(PaceSettings::fixed(1000.0, 5), Arc::default()));
+        let stop = CancellationToken::new();
+        let first = p.acquire(&stop).await.expect("first");
+        let q = p.clone();
+        let others = tokio::spawn(async move { acquire_all(&q, 4, 1).await });
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(
+            !others.is_finished(),
+            "nobody may go before the first answer"
+        );
+        // The answer advertises 10/s: the pool starts at that pace.
+        p.on_advertised(Advertised {
+            rate: Some(10.0),
+            window: Some(Duration::from_secs(1)),
+            ..Advertised::default()
+        });
+        let answered = Instant::now();
+        p.finished(first);
+        let at = others.await.expect("joined");
+        assert!(at[0] >= answered);
+        for w in at.windows(2) {
+            assert!(w[1] - w[0] >= period_of(p.current_rate()));
         }
     }
 

@@ -139,7 +139,19 @@ fn advertised(limiter: Limiter, headers: RateHeaders) -> u64 {
         &["--rate", "400", "--burst", "5", "--concurrency", "16"],
     );
     assert_exit(&out, 0);
-    all_created_once(&s, 300, &sb).1
+    let rejected = all_created_once(&s, 300, &sb).1;
+    if rejected > 0 {
+        // What the server saw around each 429, for the failure message.
+        let log = sb.request_log();
+        for (i, r) in log.iter().enumerate().filter(|(_, r)| r.status == 429) {
+            let around: Vec<_> = log[i.saturating_sub(8)..(i + 2).min(log.len())]
+                .iter()
+                .map(|q| (q.at.as_micros(), q.status))
+                .collect();
+            eprintln!("{limiter:?} 429 at {:?}: {around:?}", r.at);
+        }
+    }
+    rejected
 }
 
 #[test]
