@@ -39,7 +39,8 @@ rate as a share of the limit and the share of requests answered 429, at
 with RateLimit headers, and with `--rate auto` (accepted rate after the
 first 10 s of a 60 s run). The accepted rate is read from the sandbox's
 time-stamped log (/__log): requests it answered 2xx per second between
-the first and the last one (or from 10 s in, for auto).
+the first and the last one (or from 10 s in, for auto, whose target is
+about that part; "after 10 s" shows it for every run).
 """
 
 from __future__ import annotations
@@ -554,9 +555,13 @@ def pace_run(a: argparse.Namespace, budget: Budget, server: str, mode: str, rows
     if stats["creates"] != rows or max(stats["creates_by_code"].values(), default=1) > 1:
         raise BenchError(f"{server} {mode}: created {stats['creates']} of {rows} rows")
     ok = sorted(e["at_us"] / 1e6 for e in log if 200 <= e["status"] < 300)
-    start = ok[0] + (10.0 if mode == "auto" else 0.0)
-    ok = [t for t in ok if t >= start]
-    accepted = (len(ok) - 1) / (ok[-1] - ok[0]) if len(ok) > 1 and ok[-1] > ok[0] else 0.0
+
+    def per_sec(skip: float) -> float:
+        t = [x for x in ok if x >= ok[0] + skip] if ok else []
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    whole, steady = per_sec(0.0), per_sec(10.0)
+    accepted = steady if mode == "auto" else whole
     share = accepted / PACE_LIMIT
     limited = doc["rate_limited"] / max(doc["requests"], 1)
     want_share, want_429 = {"=limit": (0.98, 0.01), "2x limit": (0.90, 0.05),
@@ -565,7 +570,7 @@ def pace_run(a: argparse.Namespace, budget: Budget, server: str, mode: str, rows
     pace = doc.get("pace") or {}
     return {
         "server": server, "mode": mode, "rows": rows,
-        "accepted": accepted, "share": share, "share_429": limited,
+        "accepted": accepted, "share": share, "share_429": limited, "after_10s": steady,
         "rate_limited": doc["rate_limited"], "requests": doc["requests"], "wall_s": r.wall,
         "ceiling": pace.get("learned_ceiling"), "effective": pace.get("effective_rate"),
         "target": (f">= {want_share:.0%}, < {want_429:.0%} 429s" if want_429 else "0 429s"),
@@ -598,14 +603,15 @@ def pacing(a: argparse.Namespace, budget: Budget) -> tuple[list[dict], list[str]
 
 
 def pace_table(rows: list[dict], tiny: bool) -> str:
-    head = ("server", "--rate", "rows", "accepted/s", "of limit", "429s", "ceiling", "target",
-            "verdict")
+    head = ("server", "--rate", "rows", "accepted/s", "of limit", "after 10 s", "429s", "ceiling",
+            "target", "verdict")
     lines = []
     for r in rows:
         verdict = "(tiny)" if tiny else ("met" if r["met"] else "MISSED")
         ceiling = f"{r['ceiling']:.1f}" if r.get("ceiling") is not None else "-"
         lines.append((r["server"], r["mode"], str(r["rows"]), f"{r['accepted']:.1f}",
-                      f"{r['share']:.1%}", f"{r['share_429']:.2%} ({r['rate_limited']})",
+                      f"{r['share']:.1%}", f"{r['after_10s'] / PACE_LIMIT:.1%}",
+                      f"{r['share_429']:.2%} ({r['rate_limited']})",
                       ceiling, r["target"], verdict))
     widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths)
@@ -654,7 +660,7 @@ def main() -> int:
     p.add_argument("--rate-rows", type=int, required=True)
     p.add_argument("--import-rows", type=int, required=True,
                    help="the larger size of (6), beside --mid")
-    p.add_argument("--pace-rows", type=int, default=600,
+    p.add_argument("--pace-rows", type=int, default=1500,
                    help="rows per pacing run at --rate = limit and 2 x limit")
     p.add_argument("--pace-auto-rows", type=int, default=3000,
                    help="rows of the --rate auto pacing run (60 s at 50/s)")

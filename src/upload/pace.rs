@@ -13,8 +13,9 @@
 //!
 //! The rate follows AIMD with a learned ceiling: a 429 on a request sent
 //! after the latest pause starts a new episode, which sets the ceiling to
-//! the rate at which 429s began (or the admitted rate measured over the
-//! last seconds, if lower) and drops the rate to a margin below it, or
+//! the rate at which 429s began (or, when the last seconds were measured,
+//! halfway between that and the admitted rate) and drops the rate to a
+//! margin below it, or
 //! halves it when 429s came back at once after the previous pause. Answers
 //! that are not 429 and not 5xx raise the rate additively towards the hold
 //! level (the target, or the margin under the ceiling), never on the first
@@ -45,6 +46,10 @@ const ADJUST_EVERY: Duration = Duration::from_secs(1);
 const PROBE_EVERY: Duration = Duration::from_secs(10);
 /// Each probe raises the ceiling by this factor.
 const PROBE_STEP: f64 = 1.02;
+/// While the ceiling is only a lower bound (the admitted rate when slow
+/// start overshot), it is probed this often, by this factor.
+const LOWER_BOUND_PROBE_EVERY: Duration = Duration::from_secs(2);
+const LOWER_BOUND_PROBE_STEP: f64 = 1.05;
 /// Below this share of the hold level the rate climbs fast (a tenth of the
 /// target per step); above it slowly (2% of the hold level per step).
 const FAST_BELOW: f64 = 0.8;
@@ -150,6 +155,8 @@ struct State {
     /// Send instants of the last `burst` requests.
     sent: VecDeque<Instant>,
     ceiling: Option<f64>,
+    /// The ceiling is what got through, not where 429s began.
+    lower_bound_only: bool,
     advertised: Option<f64>,
     /// The rate used under the advertised policy.
     advertised_cap: Option<f64>,
@@ -232,6 +239,7 @@ impl Pacer {
                 started: false,
                 sent: VecDeque::new(),
                 ceiling: None,
+                lower_bound_only: false,
                 advertised: None,
                 advertised_cap: None,
                 longest_reset: Duration::ZERO,
@@ -452,12 +460,18 @@ impl Pacer {
             };
             self.set_rate(&mut s, rate.min(hold));
             s.probe_from = now;
-        } else if let Some(c) = s.ceiling
-            && now.duration_since(s.probe_from) >= PROBE_EVERY
-        {
+        } else if let Some(c) = s.ceiling {
             // Slow re-probe: the limit may have been a passing squeeze.
-            s.ceiling = Some(c * PROBE_STEP);
-            s.probe_from = now;
+            // A ceiling that is only a lower bound is probed sooner.
+            let (every, step) = if s.lower_bound_only {
+                (LOWER_BOUND_PROBE_EVERY, LOWER_BOUND_PROBE_STEP)
+            } else {
+                (PROBE_EVERY, PROBE_STEP)
+            };
+            if now.duration_since(s.probe_from) >= every {
+                s.ceiling = Some(c * step);
+                s.probe_from = now;
+            }
         }
     }
 
@@ -552,7 +566,21 @@ impl Pacer {
             let n = s.admitted.iter().filter(|t| **t >= from).count();
             n as f64 / window.as_secs_f64()
         });
-        let ceiling = measured.map_or(r, |m| m.min(r)).max(self.min_rate);
+        // The server let `measured` through, so its limit is at least that
+        // (less its burst); it refused at `r`, so the limit is below that.
+        // The ceiling is taken between the two bounds: the admitted rate
+        // alone is far too low when the rate was still climbing, the rate
+        // alone too high when the server's burst hid the limit for a while.
+        // Slow start (auto, no ceiling yet) overshoots by up to half a
+        // step: then only the admitted rate is trusted, as a lower bound.
+        let slow_start = self.settings.auto && s.ceiling.is_none();
+        s.lower_bound_only = slow_start && measured.is_some();
+        let ceiling = match measured {
+            Some(m) if slow_start => m.min(r),
+            Some(m) => (m.min(r) + r) / 2.0,
+            None => r,
+        }
+        .max(self.min_rate);
         s.ceiling = Some(ceiling);
         let quick = (s.admitted_since_pause as f64) < r * QUICK.as_secs_f64();
         let rate = if quick { r / 2.0 } else { ceiling * MARGIN };
@@ -729,7 +757,8 @@ mod tests {
         p.on_rate_limited(t, Some(Duration::ZERO));
         let r = p.report();
         let ceiling = r.ceiling.expect("learned");
-        assert!((55.0..=65.0).contains(&ceiling), "{ceiling}");
+        // Between what got through (60/s) and the rate in force (100/s).
+        assert!((75.0..=85.0).contains(&ceiling), "{ceiling}");
         assert!((p.current_rate() - ceiling * MARGIN).abs() < 1e-9);
         // Clean answers for a long while: stays at the hold level, then
         // probes in small steps only.
