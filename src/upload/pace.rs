@@ -15,12 +15,13 @@
 //! after the latest pause starts a new episode, which sets the ceiling to
 //! the rate at which 429s began (or, when the last seconds were measured,
 //! halfway between that and the admitted rate) and drops the rate to a
-//! margin below it, or
-//! halves it when 429s came back at once after the previous pause. Answers
-//! that are not 429 and not 5xx raise the rate additively towards the hold
-//! level (the target, or the margin under the ceiling), never on the first
-//! answers after a pause; after a while at the hold level the ceiling is
-//! re-probed by a small step. Limits advertised by the server cap the rate.
+//! margin below it, or halves it when 429s came back at once after the
+//! previous pause. Answers that are not 429 and not 5xx raise the rate
+//! additively towards the hold level (the target, or the margin under the
+//! ceiling), never on the first answers after a pause; after a while at
+//! the hold level the ceiling is re-probed by a small step. `--rate auto`
+//! starts with slow start (×1.5 a second). Limits advertised by the server
+//! cap the rate; the first request goes alone so they are known in time.
 //!
 //! It must not send requests, parse headers or decide about rows.
 
@@ -152,6 +153,8 @@ struct State {
     epoch: u64,
     /// Whether the first slot was reserved (credit from set-up is dropped).
     started: bool,
+    /// Episodes in a row that came too soon after a pause to measure.
+    soon_streak: u32,
     /// Send instants of the last `burst` requests.
     sent: VecDeque<Instant>,
     ceiling: Option<f64>,
@@ -237,6 +240,7 @@ impl Pacer {
                 not_before: now,
                 epoch: 0,
                 started: false,
+                soon_streak: 0,
                 sent: VecDeque::new(),
                 ceiling: None,
                 lower_bound_only: false,
@@ -566,6 +570,19 @@ impl Pacer {
             let n = s.admitted.iter().filter(|t| **t >= from).count();
             n as f64 / window.as_secs_f64()
         });
+        // Refused again too soon after re-entry to measure: each such
+        // episode in a row steps down further (0.95, 0.90, 0.81, 0.66...),
+        // so a window limiter, which lets a whole window's quota through
+        // at any speed, does not cost one pause per 5%.
+        let soon = measured.is_none();
+        let step = if soon {
+            let n = 1i32 << s.soon_streak.min(8);
+            s.soon_streak += 1;
+            MARGIN.powi(n)
+        } else {
+            s.soon_streak = 0;
+            MARGIN
+        };
         // The server let `measured` through, so its limit is at least that
         // (less its burst); it refused at `r`, so the limit is below that.
         // The ceiling is taken between the two bounds: the admitted rate
@@ -578,12 +595,14 @@ impl Pacer {
         let ceiling = match measured {
             Some(m) if slow_start => m.min(r),
             Some(m) => (m.min(r) + r) / 2.0,
-            None => r,
+            // The further step-down counts as the refused rate, so the
+            // hold level comes down with it.
+            None => r * step / MARGIN,
         }
         .max(self.min_rate);
         s.ceiling = Some(ceiling);
         let quick = (s.admitted_since_pause as f64) < r * QUICK.as_secs_f64();
-        let rate = if quick { r / 2.0 } else { ceiling * MARGIN };
+        let rate = if quick { r / 2.0 } else { ceiling * step };
         self.set_rate(s, rate.min(self.hold(s)));
         s.last_adjust = now;
         s.probe_from = now;
