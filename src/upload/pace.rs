@@ -153,8 +153,6 @@ struct State {
     epoch: u64,
     /// Whether the first slot was reserved (credit from set-up is dropped).
     started: bool,
-    /// Episodes in a row that came too soon after a pause to measure.
-    soon_streak: u32,
     /// Send instants of the last `burst` requests.
     sent: VecDeque<Instant>,
     ceiling: Option<f64>,
@@ -240,7 +238,6 @@ impl Pacer {
                 not_before: now,
                 epoch: 0,
                 started: false,
-                soon_streak: 0,
                 sent: VecDeque::new(),
                 ceiling: None,
                 lower_bound_only: false,
@@ -570,19 +567,6 @@ impl Pacer {
             let n = s.admitted.iter().filter(|t| **t >= from).count();
             n as f64 / window.as_secs_f64()
         });
-        // Refused again too soon after re-entry to measure: each such
-        // episode in a row steps down further (0.95, 0.90, 0.81, 0.66...),
-        // so a window limiter, which lets a whole window's quota through
-        // at any speed, does not cost one pause per 5%.
-        let soon = measured.is_none();
-        let step = if soon {
-            let n = 1i32 << s.soon_streak.min(8);
-            s.soon_streak += 1;
-            MARGIN.powi(n)
-        } else {
-            s.soon_streak = 0;
-            MARGIN
-        };
         // The server let `measured` through, so its limit is at least that
         // (less its burst); it refused at `r`, so the limit is below that.
         // The ceiling is taken between the two bounds: the admitted rate
@@ -595,14 +579,12 @@ impl Pacer {
         let ceiling = match measured {
             Some(m) if slow_start => m.min(r),
             Some(m) => (m.min(r) + r) / 2.0,
-            // The further step-down counts as the refused rate, so the
-            // hold level comes down with it.
-            None => r * step / MARGIN,
+            None => r,
         }
         .max(self.min_rate);
         s.ceiling = Some(ceiling);
         let quick = (s.admitted_since_pause as f64) < r * QUICK.as_secs_f64();
-        let rate = if quick { r / 2.0 } else { ceiling * step };
+        let rate = if quick { r / 2.0 } else { ceiling * MARGIN };
         self.set_rate(s, rate.min(self.hold(s)));
         s.last_adjust = now;
         s.probe_from = now;
