@@ -29,6 +29,18 @@ The five measurements (DESIGN.md, "Performance targets"; issue 7):
   (6) peak RSS of a whole `import` and of a `--resume` after the import
       was killed halfway, at two sizes: memory must stay flat in the
       upload path and with an earlier run's journal too.
+
+The pacing table (issue 11): against each of the sandbox's limiters
+(token bucket, nginx-like leaky bucket, fixed window, sliding window) at
+50/s, and against real nginx `limit_req` and haproxy `http_req_rate` in
+front of the standalone sandbox when bench.sh found them: the accepted
+rate as a share of the limit and the share of requests answered 429, at
+`--rate` = limit, at `--rate` 2 x limit (a user who guessed too high),
+with RateLimit headers, and with `--rate auto` (accepted rate after the
+first 10 s of a 60 s run). The accepted rate is read from the sandbox's
+time-stamped log (/__log): requests it answered 2xx per second between
+the first and the last one (or from 10 s in, for auto, whose target is
+about that part; "after 10 s" shows it for every run).
 """
 
 from __future__ import annotations
@@ -36,6 +48,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import platform
 import re
 import resource
@@ -179,6 +192,10 @@ class Sandbox:
 
     def stats(self) -> dict:
         with urllib.request.urlopen(f"{self.root}/__stats", timeout=10) as resp:
+            return json.load(resp)
+
+    def log(self) -> list[dict]:
+        with urllib.request.urlopen(f"{self.root}/__log", timeout=30) as resp:
             return json.load(resp)
 
     def close(self) -> None:
@@ -420,6 +437,188 @@ def m6(a: argparse.Namespace, budget: Budget) -> dict:
 # --- report --------------------------------------------------------------------
 
 
+# --- the pacing table (issue 11) -------------------------------------------
+
+PACE_LIMIT = 50
+PACE_BURST = 5
+PACE_CONCURRENCY = 16
+LIMITERS = ("token-bucket", "leaky-bucket", "fixed-window", "sliding-window")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Proxy:
+    """nginx or haproxy in front of a sandbox, from a config written here."""
+
+    def __init__(self, kind: str, binary: str, upstream: str, work: Path, budget: Budget):
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix=f"{kind}-", dir=work))
+        up = upstream.removeprefix("http://").split("/")[0]
+        if kind == "nginx":
+            conf = self.dir / "nginx.conf"
+            conf.write_text(f"""
+worker_processes 1;
+pid {self.dir}/nginx.pid;
+error_log {self.dir}/error.log;
+events {{ worker_connections 256; }}
+http {{
+    access_log off;
+    client_body_temp_path {self.dir}/body;
+    proxy_temp_path {self.dir}/proxy;
+    fastcgi_temp_path {self.dir}/fastcgi;
+    uwsgi_temp_path {self.dir}/uwsgi;
+    scgi_temp_path {self.dir}/scgi;
+    limit_req_zone $binary_remote_addr zone=api:1m rate={PACE_LIMIT}r/s;
+    server {{
+        listen 127.0.0.1:{self.port};
+        location / {{
+            limit_req zone=api burst={PACE_BURST} nodelay;
+            limit_req_status 429;
+            proxy_pass http://{up};
+        }}
+    }}
+}}
+""")
+            cmd = [binary, "-p", str(self.dir), "-c", str(conf), "-g", "daemon off;"]
+        else:
+            conf = self.dir / "haproxy.cfg"
+            conf.write_text(f"""
+global
+    maxconn 256
+defaults
+    mode http
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend api
+    bind 127.0.0.1:{self.port}
+    stick-table type ip size 1k expire 10s store http_req_rate(1s)
+    http-request track-sc0 src
+    http-request deny deny_status 429 if {{ sc_http_req_rate(0) gt {PACE_LIMIT} }}
+    default_backend sandbox
+backend sandbox
+    server s1 {up}
+""")
+            cmd = [binary, "-f", str(conf), "-db"]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
+        self.url = f"http://127.0.0.1:{self.port}/v2"
+        deadline = time.monotonic() + budget.left(10)
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.close()
+                    raise BenchError(f"{kind} did not start (config in {self.dir})")
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self) -> Proxy:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def pace_run(a: argparse.Namespace, budget: Budget, server: str, mode: str, rows: int,
+             sandbox_args: list[str], proxy: tuple[str, str] | None = None) -> dict:
+    """One import against a limited server; the accepted rate comes from the
+    sandbox's log, the 429s from the client's summary."""
+    path = rows_file(a, rows)
+    rate = {"=limit": str(PACE_LIMIT), "2x limit": str(2 * PACE_LIMIT),
+            "headers, 2x": str(2 * PACE_LIMIT), "auto": "auto"}[mode]
+    summary = a.work / "pace-summary.json"
+    extra = ["--rate", rate, "--burst", str(PACE_BURST), "--concurrency", str(PACE_CONCURRENCY),
+             "--summary-json", str(summary)]
+    with Sandbox(a.bin, sandbox_args, budget) as sb:
+        if proxy:
+            with Proxy(proxy[0], proxy[1], sb.url, a.work, budget) as px:
+                r = run(import_cmd(a, path, px.url, extra), budget, 300, env_with_key())
+        else:
+            r = run(import_cmd(a, path, sb.url, extra), budget, 300, env_with_key())
+        checked(r, f"import ({server}, {mode})")
+        stats, log = sb.stats(), sb.log()
+    doc = json.loads(summary.read_text())
+    if stats["creates"] != rows or max(stats["creates_by_code"].values(), default=1) > 1:
+        raise BenchError(f"{server} {mode}: created {stats['creates']} of {rows} rows")
+    ok = sorted(e["at_us"] / 1e6 for e in log if 200 <= e["status"] < 300)
+
+    def per_sec(skip: float) -> float:
+        t = [x for x in ok if x >= ok[0] + skip] if ok else []
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    whole, steady = per_sec(0.0), per_sec(10.0)
+    accepted = steady if mode == "auto" else whole
+    share = accepted / PACE_LIMIT
+    limited = doc["rate_limited"] / max(doc["requests"], 1)
+    want_share, want_429 = {"=limit": (0.98, 0.01), "2x limit": (0.90, 0.05),
+                            "headers, 2x": (0.0, 0.0), "auto": (0.90, 0.05)}[mode]
+    met = share >= want_share and (limited < want_429 if want_429 else doc["rate_limited"] == 0)
+    pace = doc.get("pace") or {}
+    return {
+        "server": server, "mode": mode, "rows": rows,
+        "accepted": accepted, "share": share, "share_429": limited, "after_10s": steady,
+        "rate_limited": doc["rate_limited"], "requests": doc["requests"], "wall_s": r.wall,
+        "ceiling": pace.get("learned_ceiling"), "effective": pace.get("effective_rate"),
+        "target": (f">= {want_share:.0%}, < {want_429:.0%} 429s" if want_429 else "0 429s"),
+        "met": met,
+    }
+
+
+def pacing(a: argparse.Namespace, budget: Budget) -> tuple[list[dict], list[str]]:
+    rows = a.pace_rows
+    auto_rows = a.pace_auto_rows
+    base = ["--rate", str(PACE_LIMIT), "--burst", str(PACE_BURST)]
+    out, skipped = [], []
+    limiters = LIMITERS[:1] if a.tiny else LIMITERS
+    for lim in limiters:
+        for mode in ("=limit", "2x limit"):
+            out.append(pace_run(a, budget, lim, mode, rows, [*base, "--limiter", lim]))
+    for lim in limiters:
+        out.append(pace_run(a, budget, lim, "headers, 2x", rows,
+                            [*base, "--limiter", lim, "--rate-headers", "draft"]))
+    out.append(pace_run(a, budget, "token-bucket", "auto", auto_rows,
+                        [*base, "--limiter", "token-bucket"]))
+    for kind, binary in (("nginx", a.nginx), ("haproxy", a.haproxy)):
+        if not binary:
+            skipped.append(f"{kind}: skipped ({a.proxy_note or 'not installed'})")
+            continue
+        label = {"nginx": "nginx limit_req", "haproxy": "haproxy http_req_rate"}[kind]
+        for mode, n in (("=limit", rows), ("2x limit", rows), ("auto", auto_rows)):
+            out.append(pace_run(a, budget, label, mode, n, [], proxy=(kind, binary)))
+    return out, skipped
+
+
+def pace_table(rows: list[dict], tiny: bool) -> str:
+    head = ("server", "--rate", "rows", "accepted/s", "of limit", "after 10 s", "429s", "ceiling",
+            "target", "verdict")
+    lines = []
+    for r in rows:
+        verdict = "(tiny)" if tiny else ("met" if r["met"] else "MISSED")
+        ceiling = f"{r['ceiling']:.1f}" if r.get("ceiling") is not None else "-"
+        lines.append((r["server"], r["mode"], str(r["rows"]), f"{r['accepted']:.1f}",
+                      f"{r['share']:.1%}", f"{r['after_10s'] / PACE_LIMIT:.1%}",
+                      f"{r['share_429']:.2%} ({r['rate_limited']})",
+                      ceiling, r["target"], verdict))
+    widths = [max(len(x[i]) for x in [head, *lines]) for i in range(len(head))]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return "\n".join(fmt.format(*x).rstrip() for x in [head, *lines])
+
+
 def machine() -> str:
     cpu = "unknown CPU"
     try:
@@ -462,6 +661,14 @@ def main() -> int:
     p.add_argument("--rate-rows", type=int, required=True)
     p.add_argument("--import-rows", type=int, required=True,
                    help="the larger size of (6), beside --mid")
+    p.add_argument("--pace-rows", type=int, default=1500,
+                   help="rows per pacing run at --rate = limit and 2 x limit")
+    p.add_argument("--pace-auto-rows", type=int, default=3000,
+                   help="rows of the --rate auto pacing run (60 s at 50/s)")
+    p.add_argument("--nginx", help="nginx binary for the pacing table (skipped if absent)")
+    p.add_argument("--haproxy", help="haproxy binary for the pacing table (skipped if absent)")
+    p.add_argument("--proxy-note", help="why nginx/haproxy are absent, for the skip line")
+    p.add_argument("--only-pacing", action="store_true", help="measure the pacing table only")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--budget", type=float, default=240, help="seconds for all measurements")
     a = p.parse_args()
@@ -470,16 +677,27 @@ def main() -> int:
     print(f"notify-import benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}; {machine()}; {mode}")
     sys.stdout.flush()
     try:
-        rows = m1_and_2(a, budget)
-        rows += [m3(a, budget), m4(a, budget), m5(a, budget), m6(a, budget)]
+        rows = []
+        if not a.only_pacing:
+            rows = m1_and_2(a, budget)
+            rows += [m3(a, budget), m4(a, budget), m5(a, budget), m6(a, budget)]
+            print(table(rows, a.tiny))
+            sys.stdout.flush()
+        paced, skipped = pacing(a, budget)
     except BenchError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 2
-    print(table(rows, a.tiny))
+    print(f"\npacing: limit {PACE_LIMIT}/s, burst {PACE_BURST}, --burst {PACE_BURST}, "
+          f"--concurrency {PACE_CONCURRENCY}; Retry-After in whole seconds (nginx and "
+          f"haproxy send none)")
+    print(pace_table(paced, a.tiny))
+    for line in skipped:
+        print(f"pacing: {line}")
     if a.json:
-        a.json.write_text(json.dumps({"machine": machine(), "tiny": a.tiny, "rows": rows},
+        a.json.write_text(json.dumps({"machine": machine(), "tiny": a.tiny, "rows": rows,
+                                      "pacing": paced, "pacing_skipped": skipped},
                                      indent=2) + "\n")
-    if a.check and not a.tiny and not all(r["met"] for r in rows):
+    if a.check and not a.tiny and not all(r["met"] for r in [*rows, *paced]):
         return 1
     return 0
 

@@ -10,6 +10,14 @@
 #                               figures mean nothing
 #   scripts/bench.sh --check    exit 1 if a target is missed
 #   scripts/bench.sh --json F   also write the figures as JSON to F
+#   scripts/bench.sh --pacing   the pacing table only (about 12 minutes)
+#
+# Every run ends with the pacing table (issue 11): each sandbox limiter at
+# 50/s with --rate = limit, 2 x limit, RateLimit headers and --rate auto,
+# and the same against real nginx limit_req and haproxy http_req_rate in
+# front of the standalone sandbox. When nginx or haproxy is missing the
+# script tries `apt-get install` (as root, or with passwordless sudo) and
+# prints a skip line when that fails; never in --tiny mode or under CI.
 #
 # Needs bash, python3 (standard library only) and cargo. To measure binaries
 # that are already built, skipping cargo, set all three of NOTIFY_IMPORT_BIN,
@@ -21,11 +29,13 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tiny=${BENCH_TINY:-0}
+only_pacing=0
 extra=()
 while (($#)); do
     case $1 in
         --tiny) tiny=1 ;;
         --check) extra+=(--check) ;;
+        --pacing) extra+=(--only-pacing); only_pacing=1 ;;
         --json)
             [[ $# -ge 2 ]] || { echo "bench.sh: --json needs a file" >&2; exit 2; }
             extra+=(--json "$(realpath -m "$2")")
@@ -61,18 +71,50 @@ if [[ $tiny == 1 ]]; then
     # big, mid (for the RSS comparisons), upload, rate-limited upload,
     # import and resume (RSS beside mid)
     sizes=(300 100 200 20 200)
+    pace=(40 60)
     reps=1
-    budget=60
+    budget=90
 else
     sizes=(1000000 100000 4000 1000 400000)
+    pace=(1500 3000)
     reps=3
-    budget=270
+    budget=1200
+fi
+
+# nginx and haproxy for the pacing table: found, installed, or skipped.
+proxies=()
+note=""
+if [[ $tiny == 1 || -n ${CI:-} ]]; then
+    note="not in --tiny mode or CI"
+else
+    missing=()
+    command -v nginx >/dev/null || missing+=(nginx)
+    command -v haproxy >/dev/null || missing+=(haproxy)
+    if ((${#missing[@]})); then
+        sudo=()
+        [[ $(id -u) == 0 ]] || sudo=(sudo -n)
+        echo "bench.sh: installing ${missing[*]} for the pacing table (apt-get)..." >&2
+        if ! { "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
+            { "${sudo[@]}" apt-get update -qq >/dev/null 2>&1 &&
+                "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1; }; }; then
+            note="apt-get install ${missing[*]} failed"
+        fi
+    fi
+    for p in nginx haproxy; do
+        path=$(command -v "$p" || true)
+        # nginx lives in /usr/sbin, which is not on every PATH.
+        [[ -n $path || ! -x /usr/sbin/$p ]] || path=/usr/sbin/$p
+        [[ -z $path ]] || proxies+=(--"$p" "$path")
+    done
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/notify-import-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-for rows in "${sizes[@]}" 10; do
+# The pacing table alone needs only its own inputs.
+inputs=("${pace[@]}")
+[[ $only_pacing == 1 ]] || inputs+=("${sizes[@]}" 10)
+for rows in "${inputs[@]}"; do
     "$gen" "$rows" "$work/rows-$rows.csv"
 done
 
@@ -81,4 +123,6 @@ python3 "$root/scripts/bench.py" \
     --big "${sizes[0]}" --mid "${sizes[1]}" --upload "${sizes[2]}" --rate-rows "${sizes[3]}" \
     --import-rows "${sizes[4]}" \
     --reps "$reps" --budget "$budget" \
+    --pace-rows "${pace[0]}" --pace-auto-rows "${pace[1]}" \
+    ${proxies[@]+"${proxies[@]}"} ${note:+--proxy-note "$note"} \
     $([[ $tiny == 1 ]] && echo --tiny) ${extra[@]+"${extra[@]}"}

@@ -110,9 +110,14 @@ pub struct ImportArgs {
     #[arg(long)]
     pub overwrite: bool,
 
-    /// Maximum requests per second.
-    #[arg(long, default_value_t = 10.0, value_name = "N", value_parser = rate)]
-    pub rate: f64,
+    /// Requests per second: the API's limit if you know it, or `auto` to
+    /// start at 10/s and find the limit (up to --max-rate).
+    #[arg(long, default_value = "10", value_name = "N|auto", value_parser = parse_rate)]
+    pub rate: RateArg,
+
+    /// Highest rate `--rate auto` may try, requests per second.
+    #[arg(long, default_value_t = 100.0, value_name = "N", value_parser = rate)]
+    pub max_rate: f64,
 
     /// Requests allowed at once above the steady rate.
     #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
@@ -360,6 +365,14 @@ mod tests {
     }
 
     #[test]
+    fn rate_takes_a_number_or_auto() {
+        assert_eq!(parse_rate("auto"), Ok(RateArg::Auto));
+        assert_eq!(parse_rate("AUTO"), Ok(RateArg::Auto));
+        assert_eq!(parse_rate("12.5"), Ok(RateArg::Fixed(12.5)));
+        assert!(parse_from(["notify-import", "a.csv", "--rate", "fast"]).is_err());
+    }
+
+    #[test]
     fn there_is_no_api_key_flag() {
         assert!(parse_from(["notify-import", "a.csv", "--api-key", "test_x"]).is_err());
     }
@@ -398,4 +411,23 @@ mod tests {
         use clap::CommandFactory;
         Cli::command().debug_assert();
     }
+}
+
+/// `--rate`: a number of requests per second, or `auto`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RateArg {
+    /// This many requests per second at most.
+    Fixed(f64),
+    /// Find the API's limit.
+    Auto,
+}
+
+/// Parses `--rate`: `auto` (any case) or a positive number.
+pub fn parse_rate(s: &str) -> Result<RateArg, String> {
+    if s.trim().eq_ignore_ascii_case("auto") {
+        return Ok(RateArg::Auto);
+    }
+    rate(s.trim())
+        .map(RateArg::Fixed)
+        .map_err(|why| format!("{why}, or `auto`"))
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cli::{Command, ImportArgs, InputArgs, LogFormat};
+use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, RateArg};
 use crate::input::InputOptions;
 use crate::run::Runs;
 #[cfg(feature = "sandbox")]
@@ -22,6 +22,9 @@ pub const DEFAULT_API_URL: &str = "https://api.notify.cm/v2";
 pub const KEY_ENV: &str = "NOTIFY_API_KEY";
 /// Environment variable overriding the API URL.
 pub const URL_ENV: &str = "NOTIFY_API_URL";
+/// Where `--rate auto` starts: the default `--rate`, polite for an API
+/// that documents no limit.
+pub const AUTO_START_RATE: f64 = 10.0;
 
 /// A usage or setup problem; the process exits 2 and nothing is sent.
 #[derive(Debug, thiserror::Error)]
@@ -123,8 +126,12 @@ pub struct UploadConfig {
     pub target: Endpoint,
     /// Send `Overwrite=true`.
     pub overwrite: bool,
-    /// Requests per second.
+    /// Requests per second: the fixed rate, or the start with `auto_rate`.
     pub rate: f64,
+    /// `--rate auto`: look for the API's limit, up to `max_rate`.
+    pub auto_rate: bool,
+    /// Highest rate `--rate auto` may use.
+    pub max_rate: f64,
     /// Requests allowed at once above the steady rate.
     pub burst: u32,
     /// Requests in flight.
@@ -392,6 +399,11 @@ fn upload_config(
             "--resume cannot continue a --sandbox run: the embedded sandbox and everything sent to it ended with that run; run again without --resume to start over in a new sandbox",
         ));
     }
+    // Both are positive: clap's parsers checked them.
+    let (rate, auto_rate) = match args.rate {
+        RateArg::Fixed(r) => (r, false),
+        RateArg::Auto => (AUTO_START_RATE.min(args.max_rate), true),
+    };
     if args.sandbox && cfg!(not(feature = "sandbox")) {
         return Err(usage(
             "--sandbox: this notify-import was built without the embedded sandbox (cargo feature `sandbox`); use --api-url with a test_ key, or a build with default features",
@@ -417,7 +429,9 @@ fn upload_config(
     Ok(UploadConfig {
         target,
         overwrite: args.overwrite,
-        rate: args.rate,
+        rate,
+        auto_rate,
+        max_rate: args.max_rate,
         burst: args.burst,
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),
@@ -549,6 +563,25 @@ mod tests {
         assert!(ApiKey::parse("test_short", "env").is_err());
         assert!(ApiKey::parse("test_dHar4XY7LxsDOtmnkVtjNVWXLSlXsM", "env").is_ok());
         assert!(ApiKey::parse("test_abc def ghi jkl mno pqr", "env").is_err());
+    }
+
+    #[test]
+    fn rate_is_a_number_or_auto() {
+        let env = [(KEY_ENV, KEY)];
+        let upload = |args: &[&str]| match config(args, &env) {
+            Ok(Config::Run(run)) => run.upload.expect("an import"),
+            _ => panic!("expected an import"),
+        };
+        let u = upload(&["a.csv", "--rate", "auto"]);
+        assert!(u.auto_rate);
+        assert_eq!((u.rate, u.max_rate), (AUTO_START_RATE, 100.0));
+        let u = upload(&["a.csv", "--rate", "auto", "--max-rate", "5"]);
+        assert_eq!((u.rate, u.max_rate), (5.0, 5.0));
+        let u = upload(&["a.csv", "--rate", "25"]);
+        assert!(!u.auto_rate);
+        assert_eq!(u.rate, 25.0);
+        // Out of range is clap's to refuse now (a usage error, exit 2).
+        assert!(crate::cli::parse_from(["notify-import", "a.csv", "--max-rate", "0"]).is_err());
     }
 
     #[test]

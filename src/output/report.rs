@@ -100,6 +100,8 @@ pub struct Reporter {
     quiet: bool,
     json: bool,
     done: Arc<AtomicU64>,
+    /// The pacer's current rate (`f64` bits; 0 while nothing is sent).
+    pace: Arc<AtomicU64>,
     ticker: Mutex<Option<Ticker>>,
     recorded: Mutex<Option<TotalsOwned>>,
 }
@@ -120,7 +122,7 @@ impl Reporter {
             let bar =
                 ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(10));
             let style = ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows {per_sec} eta {eta}",
+                "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} rows {per_sec} {msg} eta {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
@@ -133,21 +135,29 @@ impl Reporter {
             *active = Some(bar.clone());
         }
         let done = Arc::new(AtomicU64::new(0));
+        let pace = Arc::new(AtomicU64::new(0));
         // Lines instead of a bar wherever the bar cannot be drawn.
         let lines = output.progress && !output.quiet && (!on_terminal || json);
         let ticker = output
             .progress_interval
             .filter(|_| lines)
-            .and_then(|every| start_ticker(total, every, json, done.clone()));
+            .and_then(|every| start_ticker(total, every, json, done.clone(), pace.clone()));
         Reporter {
             bar,
             shown,
             quiet: output.quiet,
             json,
             done,
+            pace,
             ticker: Mutex::new(ticker),
             recorded: Mutex::new(None),
         }
+    }
+
+    /// The gauge the pacer writes its current rate to, shown on the
+    /// progress line.
+    pub fn rate_gauge(&self) -> Arc<AtomicU64> {
+        self.pace.clone()
     }
 
     /// One row finished.
@@ -158,7 +168,14 @@ impl Reporter {
         if self.shown {
             self.bar.inc(1);
         }
-        self.done.fetch_add(1, Ordering::Relaxed);
+        let n = self.done.fetch_add(1, Ordering::Relaxed);
+        if self.shown && n.is_multiple_of(64) {
+            // The message allocates: refreshed every 64 rows, not each.
+            let pace = f64::from_bits(self.pace.load(Ordering::Relaxed));
+            if pace > 0.0 {
+                self.bar.set_message(format!("pace {pace:.1} req/s"));
+            }
+        }
     }
 
     /// An informational line (not shown with `--quiet`).
@@ -229,7 +246,13 @@ impl Drop for Reporter {
 
 /// Starts the progress-line thread; `None` if no thread can be started
 /// (progress lines are a nicety, not worth failing the run for).
-fn start_ticker(total: u64, every: Duration, json: bool, done: Arc<AtomicU64>) -> Option<Ticker> {
+fn start_ticker(
+    total: u64,
+    every: Duration,
+    json: bool,
+    done: Arc<AtomicU64>,
+    pace: Arc<AtomicU64>,
+) -> Option<Ticker> {
     let (stop, stopped) = mpsc::channel::<()>();
     let started = Instant::now();
     let thread = std::thread::Builder::new()
@@ -238,13 +261,17 @@ fn start_ticker(total: u64, every: Duration, json: bool, done: Arc<AtomicU64>) -
             // Ends when the sender is dropped (Disconnected): no busy loop,
             // no sleep, and `finish` returns at once.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                let line = Progress::now(done.load(Ordering::Relaxed), total, started.elapsed());
+                let mut line =
+                    Progress::now(done.load(Ordering::Relaxed), total, started.elapsed());
+                let rate = f64::from_bits(pace.load(Ordering::Relaxed));
+                line.pace = (rate > 0.0).then_some(rate);
                 if json {
                     tracing::info!(
                         target: RUN_TARGET,
                         done = line.done,
                         total = line.total,
                         rows_per_sec = line.rate,
+                        pace_per_sec = line.pace,
                         eta_secs = line.eta.map(|d| d.as_secs()),
                         "{}",
                         line.text()
@@ -260,12 +287,14 @@ fn start_ticker(total: u64, every: Duration, json: bool, done: Arc<AtomicU64>) -
     Some(Ticker { stop, thread })
 }
 
-/// One progress line: done/total, rate, ETA.
+/// One progress line: done/total, rate, ETA, current pace.
 #[derive(Debug, Clone, PartialEq)]
 struct Progress {
     done: u64,
     total: u64,
     rate: f64,
+    /// The pacer's current request rate, when requests are sent.
+    pace: Option<f64>,
     eta: Option<Duration>,
 }
 
@@ -279,6 +308,7 @@ impl Progress {
             done,
             total,
             rate,
+            pace: None,
             eta,
         }
     }
@@ -293,8 +323,12 @@ impl Progress {
             Some(d) => humantime::format_duration(d).to_string(),
             None => "unknown".to_owned(),
         };
+        let pace = self
+            .pace
+            .map(|p| format!(", pace {p:.1} req/s"))
+            .unwrap_or_default();
         format!(
-            "progress: {}/{} rows ({pct:.0}%), {:.1} rows/s, eta {eta}",
+            "progress: {}/{} rows ({pct:.0}%), {:.1} rows/s, eta {eta}{pace}",
             self.done, self.total, self.rate
         )
     }
@@ -317,6 +351,48 @@ pub struct TotalsOwned {
     pub errors: Option<PathBuf>,
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
+    /// How requests were paced (`None` when nothing could be sent).
+    pub pace: Option<PaceFacts>,
+}
+
+/// How a run paced its requests and what it learned about the API's limit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaceFacts {
+    /// `--rate auto`: the limit was looked for.
+    pub auto: bool,
+    /// `--rate`, or `--max-rate` with `auto`.
+    pub rate: f64,
+    /// The rate at the end of the run, requests/s.
+    pub final_rate: f64,
+    /// The learned ceiling: the rate at which 429s began.
+    pub ceiling: Option<f64>,
+    /// The rate allowed by the policy the API advertised.
+    pub advertised: Option<f64>,
+}
+
+impl PaceFacts {
+    /// How the pace was chosen, e.g. `--rate auto (up to 100/s)`.
+    pub fn chosen(&self) -> String {
+        if self.auto {
+            format!("--rate auto (up to {}/s)", self.rate)
+        } else {
+            format!("--rate {}/s", self.rate)
+        }
+    }
+
+    /// Where it ended and what it learned, e.g. `ended at 47.5 req/s;
+    /// learned ceiling 50.0 req/s`.
+    pub fn outcome(&self) -> String {
+        let mut out = format!("ended at {:.1} req/s", self.final_rate);
+        match self.ceiling {
+            Some(c) => out.push_str(&format!("; learned ceiling {c:.1} req/s")),
+            None => out.push_str("; no 429, no ceiling learned"),
+        }
+        if let Some(a) = self.advertised {
+            out.push_str(&format!("; the API advertised {a:.1} req/s"));
+        }
+        out
+    }
 }
 
 /// Facts about a finished run, for the summary.
@@ -341,6 +417,8 @@ pub struct Totals<'a> {
     pub stopped: Option<String>,
     /// What to do next, as the exact command (see [`crate::run::next_step`]).
     pub next: Option<String>,
+    /// How requests were paced (`None` when nothing could be sent).
+    pub pace: Option<PaceFacts>,
 }
 
 impl Totals<'_> {
@@ -354,6 +432,7 @@ impl Totals<'_> {
             results: self.results.to_owned(),
             errors: self.errors.map(Path::to_owned),
             stopped: self.stopped.clone(),
+            pace: self.pace.clone(),
         }
     }
 
@@ -381,6 +460,9 @@ impl Totals<'_> {
         }
         if let Some(why) = &self.stopped {
             line.push_str(&format!("; stopped early: {why}"));
+        }
+        if let Some(p) = self.pace.as_ref().filter(|p| p.auto || p.ceiling.is_some()) {
+            line.push_str(&format!("; pace {}: {}", p.chosen(), p.outcome()));
         }
         if let Some(next) = &self.next {
             line.push_str(&format!("; next: {next}"));
@@ -420,6 +502,9 @@ impl Totals<'_> {
                     self.retries, self.rate_limited
                 ));
             }
+        }
+        if let Some(p) = &self.pace {
+            out.push_str(&format!("  pace        {}: {}\n", p.chosen(), p.outcome()));
         }
         if let Some(why) = &self.stopped {
             out.push_str(&format!("  stopped early: {why}\n"));
@@ -467,5 +552,27 @@ mod tests {
         );
         let start = Progress::now(0, 10, Duration::from_secs(1));
         assert!(start.text().ends_with("eta unknown"), "{}", start.text());
+        let mut paced = Progress::now(250, 1000, Duration::from_secs(25));
+        paced.pace = Some(47.5);
+        assert_eq!(
+            paced.text(),
+            "progress: 250/1000 rows (25%), 10.0 rows/s, eta 1m 15s, pace 47.5 req/s"
+        );
+    }
+
+    #[test]
+    fn pace_says_what_was_chosen_and_learned() {
+        let p = PaceFacts {
+            auto: true,
+            rate: 100.0,
+            final_rate: 47.5,
+            ceiling: Some(50.0),
+            advertised: None,
+        };
+        assert_eq!(p.chosen(), "--rate auto (up to 100/s)");
+        assert_eq!(
+            p.outcome(),
+            "ended at 47.5 req/s; learned ceiling 50.0 req/s"
+        );
     }
 }

@@ -66,6 +66,9 @@ pub struct RunSummary {
     pub rate_limited: u64,
     /// Achieved rates over `duration_secs`.
     pub rate: Rate,
+    /// How requests were paced and what was learned about the API's
+    /// limit; `null` when nothing was sent.
+    pub pace: Option<Pace>,
     /// Where rows were sent; `null` when nothing is sent.
     pub target: Option<TargetInfo>,
     /// Delta mode; `null` without `--state`.
@@ -128,6 +131,21 @@ pub struct Rate {
     pub requests_per_sec: f64,
     /// Rows per second.
     pub rows_per_sec: f64,
+}
+
+/// Pacing of the requests.
+#[derive(Debug, Serialize)]
+pub struct Pace {
+    /// `fixed` (`--rate N`) or `auto` (`--rate auto`).
+    pub mode: &'static str,
+    /// `--rate`, or `--max-rate` with `auto`: the highest rate allowed.
+    pub max_rate: f64,
+    /// The rate the pacer ended at, requests/s.
+    pub effective_rate: f64,
+    /// The rate at which 429s began (`null` if none came).
+    pub learned_ceiling: Option<f64>,
+    /// The rate the API's advertised policy allows (`null` if none).
+    pub advertised_rate: Option<f64>,
 }
 
 /// The API.
@@ -290,6 +308,13 @@ impl Recorder {
                 requests_per_sec: round3(per_sec(requests)),
                 rows_per_sec: round3(per_sec(rows)),
             },
+            pace: facts.as_ref().and_then(|f| f.pace.as_ref()).map(|p| Pace {
+                mode: if p.auto { "auto" } else { "fixed" },
+                max_rate: round3(p.rate),
+                effective_rate: round3(p.final_rate),
+                learned_ceiling: p.ceiling.map(round3),
+                advertised_rate: p.advertised.map(round3),
+            }),
             target: run.upload.as_ref().map(|u| match &u.target {
                 Endpoint::Sandbox => TargetInfo {
                     url: None,

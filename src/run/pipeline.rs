@@ -22,7 +22,7 @@ use crate::durable::state;
 use crate::input::InputError;
 use crate::output::errors_file;
 use crate::output::outcome::{Counts, Outcome, Status};
-use crate::output::report::{Reporter, Totals};
+use crate::output::report::{PaceFacts, Reporter, Totals};
 use crate::output::results::{self, ResultsWriter};
 use crate::output::summary;
 use crate::run::error::WriteFailure;
@@ -199,6 +199,7 @@ fn validate_file(
         errors: errors.as_deref(),
         stopped: None,
         next: Some(commands(run).after_check(pre.invalid(), errors.as_deref())),
+        pace: None,
     };
     reporter.summary(&summary);
     recorder.facts(reporter.recorded());
@@ -260,6 +261,8 @@ struct Sent {
     stop: Option<StopReason>,
     retries: u64,
     rate_limited: u64,
+    /// How requests were paced and what was learned.
+    pace: PaceFacts,
 }
 
 fn upload_file(
@@ -296,15 +299,23 @@ fn upload_file(
         }
         None => format!("{url} with a {} key", key.kind()),
     };
+    let pace = if upload.auto_rate {
+        format!(
+            "pace --rate auto: from {}/s up to --max-rate {}/s, holding under the limit it finds",
+            upload.rate, upload.max_rate
+        )
+    } else {
+        format!("pace --rate {}/s", upload.rate)
+    };
     reporter.info(&format!(
-        "notify-import: importing {} ({valid_line}) into {where_to}{}; {} req/s, {} in flight; files in {}",
+        "notify-import: importing {} ({valid_line}) into {where_to}{}; {pace} (burst {}), {} in flight; files in {}",
         run.input.display(),
         if upload.overwrite {
             " with overwrite"
         } else {
             ""
         },
-        upload.rate,
+        upload.burst,
         upload.concurrency,
         files.folder.path().display()
     ));
@@ -456,6 +467,7 @@ fn finish_upload(
         errors: errors.as_deref(),
         stopped: stopped.clone(),
         next,
+        pace: Some(sent.pace),
     };
     reporter.summary(&summary);
     if let Some(why) = &stopped {
@@ -486,6 +498,16 @@ fn send(
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
     settings.max_errors = upload.max_errors;
+    if upload.auto_rate {
+        settings.pace = upload::pace::PaceSettings {
+            start: upload.rate,
+            target: upload.max_rate,
+            burst: upload.burst,
+            auto: true,
+            probe_first: true,
+        };
+    }
+    settings.rate_gauge = reporter.rate_gauge();
     let uploader = Uploader::new(client.clone(), settings, Some(journal));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
@@ -503,6 +525,20 @@ fn send(
             .retries
             .load(std::sync::atomic::Ordering::Relaxed),
         rate_limited: uploader.rate_limited(),
+        pace: {
+            let p = uploader.pace_report();
+            PaceFacts {
+                auto: upload.auto_rate,
+                rate: if upload.auto_rate {
+                    upload.max_rate
+                } else {
+                    upload.rate
+                },
+                final_rate: p.final_rate,
+                ceiling: p.ceiling,
+                advertised: p.advertised,
+            }
+        },
     })
 }
 

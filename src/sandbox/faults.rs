@@ -1,9 +1,10 @@
 //! Fault knobs of the sandbox and the decisions drawn from them.
 //!
 //! Owns [`Faults`] (public, settable at runtime), the seeded random generator
-//! and the token bucket behind the rate limit. It decides *whether* a request
-//! is limited, delayed or sabotaged; it must not build HTTP responses or touch
-//! the customer store (the routes do both, in the order the decision says).
+//! and the rate limiter's state (the algorithms live in `limit.rs`). It
+//! decides *whether* a request is limited, delayed or sabotaged; it must not
+//! build HTTP responses or touch the customer store (the routes do both, in
+//! the order the decision says).
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,14 +12,21 @@ use std::time::{Duration, Instant, SystemTime};
 use clap::ValueEnum;
 use serde::{Deserialize, Serialize};
 
-/// How a `429` tells the client when to come back (RFC 9110 allows both).
+use super::limit::{Limiter, Quota, RateHeaders, RateLimiter, Verdict};
+
+/// How a `429` tells the client when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
 pub enum RetryAfterStyle {
     /// Whole seconds, rounded up, at least 1.
     #[default]
     Seconds,
+    /// Seconds with milliseconds, e.g. `0.137` (not valid RFC 9110, but
+    /// some servers send it).
+    Fractional,
     /// An IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
     HttpDate,
+    /// No `Retry-After` at all (as nginx `limit_req`).
+    None,
 }
 
 /// A malformed answer to `POST /v2/customers`, as a proxy or a buggy server
@@ -42,8 +50,15 @@ pub struct Faults {
     /// Requests per second over all API routes; `None`, zero, negative or
     /// non-finite means unlimited. Past it: `429` with `Retry-After`.
     pub rate: Option<f64>,
-    /// Token bucket size: requests allowed back to back (0 counts as 1).
+    /// Token bucket size: requests allowed back to back (0 counts as 1);
+    /// for the leaky bucket nginx's `burst`; unused by the windows.
     pub burst: u32,
+    /// The algorithm enforcing `rate`.
+    #[serde(default)]
+    pub limiter: Limiter,
+    /// Rate-limit headers sent with every API answer.
+    #[serde(default)]
+    pub rate_headers: RateHeaders,
     /// Form of the `Retry-After` header.
     pub retry_after: RetryAfterStyle,
     /// Delay before each API request is handled, in milliseconds.
@@ -76,6 +91,8 @@ impl Default for Faults {
         Self {
             rate: None,
             burst: 1,
+            limiter: Limiter::TokenBucket,
+            rate_headers: RateHeaders::Off,
             retry_after: RetryAfterStyle::Seconds,
             latency_ms: 0,
             latency_random: false,
@@ -112,59 +129,85 @@ pub(crate) struct Limited {
 }
 
 impl Limited {
-    /// The `Retry-After` header value. Rounds up so a client that obeys it
-    /// exactly finds a token waiting.
-    pub fn retry_after(&self) -> String {
+    /// The `Retry-After` header value, if the style sends one. Whole
+    /// seconds round up so a client that obeys exactly finds room waiting.
+    pub fn retry_after(&self) -> Option<String> {
         let secs = self.wait.as_secs_f64().ceil().max(1.0) as u64;
         match self.style {
-            RetryAfterStyle::Seconds => secs.to_string(),
+            RetryAfterStyle::Seconds => Some(secs.to_string()),
+            RetryAfterStyle::Fractional => {
+                // Rounded up to the millisecond, never 0.000.
+                let ms = (self.wait.as_secs_f64() * 1000.0).ceil().max(1.0) as u64;
+                Some(format!("{}.{:03}", ms / 1000, ms % 1000))
+            }
             RetryAfterStyle::HttpDate => {
                 // The date has whole-second resolution; add one more second
                 // so truncation of "now" cannot make it too early.
                 let when = SystemTime::now() + Duration::from_secs(secs + 1);
-                httpdate::fmt_http_date(when)
+                Some(httpdate::fmt_http_date(when))
+            }
+            RetryAfterStyle::None => None,
+        }
+    }
+}
+
+/// What the sandbox advertises with an answer, when headers are on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Advert {
+    pub headers: RateHeaders,
+    pub quota: Quota,
+    pub remaining: u64,
+    pub reset: Duration,
+}
+
+impl Advert {
+    /// Header names and values, in the form chosen. Resets are whole
+    /// seconds rounded up, as the draft and most servers send them.
+    pub fn header_pairs(&self) -> Vec<(&'static str, String)> {
+        let reset = self.reset.as_secs_f64().ceil() as u64;
+        let Quota { quota, window_secs } = self.quota;
+        match self.headers {
+            RateHeaders::Off => Vec::new(),
+            RateHeaders::Draft => vec![
+                (
+                    "ratelimit-policy",
+                    format!("\"sandbox\";q={quota};w={window_secs}"),
+                ),
+                (
+                    "ratelimit",
+                    format!("\"sandbox\";r={};t={reset}", self.remaining),
+                ),
+            ],
+            RateHeaders::X => {
+                // A Unix time in whole seconds, rounded up so a client
+                // waiting for it never comes back before the reset.
+                let at = (SystemTime::now() + self.reset)
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .map_or(0.0, |d| d.as_secs_f64())
+                    .ceil() as u64;
+                vec![
+                    ("x-ratelimit-limit", quota.to_string()),
+                    ("x-ratelimit-remaining", self.remaining.to_string()),
+                    ("x-ratelimit-reset", at.to_string()),
+                ]
             }
         }
     }
 }
 
-struct Bucket {
-    rate: f64,
-    burst: f64,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Bucket {
-    fn new(faults: &Faults) -> Option<Bucket> {
-        let rate = faults.rate.filter(|r| r.is_finite() && *r > 0.0)?;
-        let burst = f64::from(faults.burst.max(1));
-        Some(Bucket {
-            rate,
-            burst,
-            tokens: burst,
-            last: Instant::now(),
-        })
-    }
-
-    fn take(&mut self, now: Instant) -> Result<(), Duration> {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        self.last = now;
-        // The epsilon absorbs float drift for a client pacing exactly at rate.
-        if self.tokens + 1e-9 >= 1.0 {
-            self.tokens = (self.tokens - 1.0).max(0.0);
-            Ok(())
-        } else {
-            Err(Duration::from_secs_f64((1.0 - self.tokens) / self.rate))
-        }
-    }
+/// The limiter's decision about one request.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct Admission {
+    /// Refused: answer 429.
+    pub limited: Option<Limited>,
+    /// Headers to send with the answer, either way.
+    pub advert: Option<Advert>,
 }
 
 struct Inner {
     faults: Faults,
     rng: fastrand::Rng,
-    bucket: Option<Bucket>,
+    limiter: Option<RateLimiter>,
 }
 
 /// Shared, lockable fault state of one sandbox.
@@ -186,7 +229,7 @@ impl FaultState {
     fn fresh(faults: Faults) -> Inner {
         Inner {
             rng: fastrand::Rng::with_seed(faults.seed),
-            bucket: Bucket::new(&faults),
+            limiter: RateLimiter::new(faults.limiter, faults.rate, faults.burst, Instant::now()),
             faults,
         }
     }
@@ -196,21 +239,33 @@ impl FaultState {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Replaces the knobs; reseeds the generator and refills the bucket so the
-    /// run from here on depends only on the new knobs.
+    /// Replaces the knobs; reseeds the generator and restarts the limiter so
+    /// the run from here on depends only on the new knobs.
     pub fn set(&self, faults: Faults) {
         *self.lock() = Self::fresh(faults);
     }
 
-    /// Takes one rate-limit token, or says how long until one is free.
-    pub fn admit(&self) -> Result<(), Limited> {
+    /// Asks the limiter about one request arriving now.
+    pub fn admit(&self) -> Admission {
         let mut inner = self.lock();
-        let style = inner.faults.retry_after;
-        match inner.bucket.as_mut() {
-            None => Ok(()),
-            Some(b) => b
-                .take(Instant::now())
-                .map_err(|wait| Limited { wait, style }),
+        let (style, headers) = (inner.faults.retry_after, inner.faults.rate_headers);
+        let Some(limiter) = inner.limiter.as_mut() else {
+            return Admission::default();
+        };
+        let Verdict {
+            allowed,
+            wait,
+            remaining,
+            reset,
+        } = limiter.check(Instant::now());
+        Admission {
+            limited: (!allowed).then_some(Limited { wait, style }),
+            advert: (headers != RateHeaders::Off).then(|| Advert {
+                headers,
+                quota: limiter.quota(),
+                remaining,
+                reset,
+            }),
         }
     }
 
@@ -251,51 +306,62 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bucket_allows_burst_then_limits() {
-        let faults = Faults {
-            rate: Some(2.0),
-            burst: 3,
-            ..Faults::default()
-        };
-        let mut b = Bucket::new(&faults).expect("bucket");
-        let t0 = b.last;
-        for _ in 0..3 {
-            assert!(b.take(t0).is_ok());
-        }
-        let wait = b.take(t0).expect_err("limited");
-        assert!((wait.as_secs_f64() - 0.5).abs() < 1e-6);
-        assert!(b.take(t0 + Duration::from_millis(500)).is_ok());
-    }
-
-    #[test]
-    fn no_bucket_without_positive_rate() {
-        for rate in [None, Some(0.0), Some(-1.0), Some(f64::NAN)] {
-            let faults = Faults {
-                rate,
-                ..Faults::default()
-            };
-            assert!(Bucket::new(&faults).is_none());
-        }
-    }
-
-    #[test]
     fn retry_after_rounds_up_to_whole_seconds() {
         let l = Limited {
             wait: Duration::from_millis(100),
             style: RetryAfterStyle::Seconds,
         };
-        assert_eq!(l.retry_after(), "1");
+        assert_eq!(l.retry_after().as_deref(), Some("1"));
         let l = Limited {
             wait: Duration::from_millis(2100),
             style: RetryAfterStyle::Seconds,
         };
-        assert_eq!(l.retry_after(), "3");
+        assert_eq!(l.retry_after().as_deref(), Some("3"));
+        let l = Limited {
+            wait: Duration::from_micros(2_100_400),
+            style: RetryAfterStyle::Fractional,
+        };
+        assert_eq!(l.retry_after().as_deref(), Some("2.101"));
+        let l = Limited {
+            wait: Duration::from_millis(100),
+            style: RetryAfterStyle::None,
+        };
+        assert_eq!(l.retry_after(), None);
         let l = Limited {
             wait: Duration::from_millis(100),
             style: RetryAfterStyle::HttpDate,
         };
-        let when = httpdate::parse_http_date(&l.retry_after()).expect("http date");
+        let when = httpdate::parse_http_date(&l.retry_after().expect("a date")).expect("http date");
         assert!(when > SystemTime::now());
+    }
+
+    #[test]
+    fn headers_in_both_forms() {
+        let a = Advert {
+            headers: RateHeaders::Draft,
+            quota: Quota {
+                quota: 50,
+                window_secs: 1,
+            },
+            remaining: 0,
+            reset: Duration::from_millis(300),
+        };
+        assert_eq!(
+            a.header_pairs(),
+            vec![
+                ("ratelimit-policy", "\"sandbox\";q=50;w=1".to_owned()),
+                ("ratelimit", "\"sandbox\";r=0;t=1".to_owned()),
+            ]
+        );
+        let x = Advert {
+            headers: RateHeaders::X,
+            ..a
+        };
+        let pairs = x.header_pairs();
+        assert_eq!(pairs[0], ("x-ratelimit-limit", "50".to_owned()));
+        assert_eq!(pairs[1], ("x-ratelimit-remaining", "0".to_owned()));
+        let reset: u64 = pairs[2].1.parse().expect("a Unix time");
+        assert!(reset > 1_700_000_000);
     }
 
     #[test]

@@ -9,11 +9,12 @@
 //! that shares it. It never binds anything but 127.0.0.1.
 //!
 //! Files: `options.rs` (start-up settings, CLI flags), `faults.rs` (fault
-//! knobs and dice), `payload.rs` (request decoding and field rules),
+//! knobs and dice), `limit.rs` (the rate-limit algorithms), `payload.rs` (request decoding and field rules),
 //! `store.rs` (the customer table), `wire.rs` (response shapes),
 //! `stats.rs` (counters), `routes.rs` (handlers), `server.rs` (connections).
 
 mod faults;
+mod limit;
 mod options;
 mod payload;
 mod routes;
@@ -32,6 +33,7 @@ use std::thread::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use faults::{Faults, JunkMode, RetryAfterStyle};
+pub use limit::{Limiter, RateHeaders};
 pub use options::{DuplicateMode, SandboxArgs, SandboxOptions};
 pub use routes::LoggedRequest;
 pub use stats::Stats;
@@ -141,7 +143,7 @@ impl SandboxHandle {
     }
 
     /// Replaces the fault knobs from the next request on; reseeds the random
-    /// generator from `f.seed` and refills the rate-limit bucket.
+    /// generator from `f.seed` and restarts the rate limiter.
     pub fn set_faults(&self, f: Faults) {
         self.state.faults.set(f);
     }

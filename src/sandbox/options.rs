@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
 use super::faults::{Faults, JunkMode, RetryAfterStyle};
+use super::limit::{Limiter, RateHeaders};
 
 /// What `POST /v2/customers` does for a `CustomerCode` that already exists
 /// when `Overwrite` is not set. The real API does not document this, so the
@@ -75,7 +76,20 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = 1)]
     pub burst: u32,
 
-    /// Form of the Retry-After header on 429: `seconds` or `http-date`.
+    /// Algorithm enforcing --rate: `token-bucket` (--burst tokens),
+    /// `leaky-bucket` (nginx limit_req burst=--burst nodelay),
+    /// `fixed-window` (--rate per whole second) or `sliding-window`
+    /// (--rate in any second).
+    #[arg(long, value_enum, default_value_t = Limiter::TokenBucket)]
+    pub limiter: Limiter,
+
+    /// Rate-limit headers on every API answer: `off`, `draft`
+    /// (RateLimit-Policy and RateLimit) or `x` (X-RateLimit-*).
+    #[arg(long, value_enum, default_value_t = RateHeaders::Off)]
+    pub rate_headers: RateHeaders,
+
+    /// Form of the Retry-After header on 429: `seconds`, `fractional`,
+    /// `http-date` or `none` (left out).
     #[arg(long, value_enum, default_value_t = RetryAfterStyle::Seconds)]
     pub retry_after: RetryAfterStyle,
 
@@ -131,6 +145,8 @@ impl SandboxArgs {
             faults: Faults {
                 rate: self.rate,
                 burst: self.burst,
+                limiter: self.limiter,
+                rate_headers: self.rate_headers,
                 retry_after: self.retry_after,
                 latency_ms: self.latency_ms,
                 latency_random: self.latency_random,
@@ -195,6 +211,10 @@ mod tests {
             "created-no-id",
             "--seed",
             "7",
+            "--limiter",
+            "sliding-window",
+            "--rate-headers",
+            "draft",
         ])
         .expect("flags parse");
         let o = cli.args.into_options();
@@ -207,6 +227,8 @@ mod tests {
         assert_eq!(o.faults.junk, Some(JunkMode::CreatedNoId));
         assert_eq!(o.faults.junk_rate, 1.0);
         assert_eq!(o.faults.seed, 7);
+        assert_eq!(o.faults.limiter, Limiter::SlidingWindow);
+        assert_eq!(o.faults.rate_headers, RateHeaders::Draft);
     }
 
     #[test]

@@ -133,6 +133,7 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .nest("/v2", api)
         .route("/__stats", get(stats))
+        .route("/__log", get(log))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
@@ -155,6 +156,32 @@ async fn method_not_allowed(method: Method, OriginalUri(uri): OriginalUri) -> Re
 
 async fn stats(State(app): State<AppState>) -> Response {
     (StatusCode::OK, axum::Json(app.stats())).into_response()
+}
+
+/// One line of `/__log`: arrival in microseconds since the sandbox
+/// started, and the status answered.
+#[derive(Serialize)]
+struct LogLine {
+    at_us: u64,
+    status: u16,
+    method: String,
+    path: String,
+}
+
+/// The time-stamped request log, so benchmarks in another process can
+/// look at spacing (tests in process use `request_log`).
+async fn log(State(app): State<AppState>) -> Response {
+    let lines: Vec<LogLine> = app
+        .request_log()
+        .into_iter()
+        .map(|r| LogLine {
+            at_us: u64::try_from(r.at.as_micros()).unwrap_or(u64::MAX),
+            status: r.status,
+            method: r.method,
+            path: r.path,
+        })
+        .collect();
+    (StatusCode::OK, axum::Json(lines)).into_response()
 }
 
 fn authorize(headers: &HeaderMap, required: Option<&str>) -> Result<(), &'static str> {
@@ -223,12 +250,23 @@ async fn checks(app: AppState, mut req: Request, next: Next) -> Response {
         app.count(|s| s.unauthorized += 1);
         return wire::problem(StatusCode::UNAUTHORIZED, detail);
     }
-    if let Err(limited) = app.faults.admit() {
+    let admission = app.faults.admit();
+    let advertise = |mut resp: Response| {
+        if let Some(advert) = &admission.advert {
+            for (name, value) in advert.header_pairs() {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    resp.headers_mut().insert(name, v);
+                }
+            }
+        }
+        resp
+    };
+    if let Some(limited) = admission.limited {
         app.count(|s| s.rate_limited_429 += 1);
-        return wire::too_many_requests(
-            &limited.retry_after(),
-            "Too many requests; retry after the time in Retry-After",
-        );
+        return advertise(wire::too_many_requests(
+            limited.retry_after().as_deref(),
+            "Too many requests; slow down",
+        ));
     }
     let delay = app.faults.latency();
     if !delay.is_zero() {
@@ -242,7 +280,7 @@ async fn checks(app: AppState, mut req: Request, next: Next) -> Response {
     if resp.status() == StatusCode::BAD_REQUEST {
         app.count(|s| s.rejected_400 += 1);
     }
-    resp
+    advertise(resp)
 }
 
 fn content_type(req: &Request) -> Option<String> {

@@ -432,8 +432,13 @@ async fn drop_rate_stores_then_closes_without_answer() {
 }
 
 #[tokio::test]
-async fn rate_limit_answers_429_with_retry_after_in_both_styles() {
-    for style in [RetryAfterStyle::Seconds, RetryAfterStyle::HttpDate] {
+async fn rate_limit_answers_429_with_retry_after_in_every_style() {
+    for style in [
+        RetryAfterStyle::Seconds,
+        RetryAfterStyle::Fractional,
+        RetryAfterStyle::HttpDate,
+        RetryAfterStyle::None,
+    ] {
         let sb = start(SandboxOptions {
             faults: Faults {
                 rate: Some(0.5),
@@ -454,17 +459,22 @@ async fn rate_limit_answers_429_with_retry_after_in_both_styles() {
             .headers
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .expect("Retry-After")
-            .to_owned();
-        match style {
-            RetryAfterStyle::Seconds => {
+            .map(str::to_owned);
+        match (style, retry) {
+            (RetryAfterStyle::Seconds, Some(retry)) => {
                 let secs: u64 = retry.parse().expect("integer seconds");
                 assert!((1..=2).contains(&secs), "{retry}");
             }
-            RetryAfterStyle::HttpDate => {
+            (RetryAfterStyle::Fractional, Some(retry)) => {
+                let secs: f64 = retry.parse().expect("seconds");
+                assert!(retry.contains('.') && secs > 0.0 && secs <= 2.0, "{retry}");
+            }
+            (RetryAfterStyle::HttpDate, Some(retry)) => {
                 let when = httpdate::parse_http_date(&retry).expect("IMF-fixdate");
                 assert!(when > std::time::SystemTime::now(), "{retry}");
             }
+            (RetryAfterStyle::None, None) => {}
+            (style, retry) => panic!("{style:?}: Retry-After {retry:?}"),
         }
         // The limited request was not committed; searches are limited too.
         assert_eq!(sb.customers().len(), 1);
@@ -631,4 +641,65 @@ fn spawn_works_without_a_runtime() {
         std::net::TcpStream::connect(addr).is_err(),
         "port still open after shutdown"
     );
+}
+
+#[tokio::test]
+async fn every_limiter_refuses_past_its_rate_and_advertises_when_asked() {
+    for (limiter, headers) in [
+        (Limiter::TokenBucket, RateHeaders::Draft),
+        (Limiter::LeakyBucket, RateHeaders::X),
+        (Limiter::FixedWindow, RateHeaders::Draft),
+        (Limiter::SlidingWindow, RateHeaders::Off),
+    ] {
+        let sb = start(SandboxOptions {
+            faults: Faults {
+                rate: Some(0.5),
+                burst: 1,
+                limiter,
+                rate_headers: headers,
+                ..Faults::default()
+            },
+            ..SandboxOptions::default()
+        });
+        // nginx's burst=1 lets two through at once; the others one.
+        let mut statuses = Vec::new();
+        for code in ["L1", "L2", "L3"] {
+            let a = create(&sb, json!({ "CustomerCode": code })).await;
+            let policy = a
+                .headers
+                .get("ratelimit-policy")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let x_limit = a
+                .headers
+                .get("x-ratelimit-limit")
+                .map(|v| v.to_str().unwrap().to_owned());
+            match headers {
+                RateHeaders::Draft => {
+                    assert_eq!(policy.as_deref(), Some("\"sandbox\";q=1;w=2"));
+                    assert!(a.headers.get("ratelimit").is_some());
+                }
+                RateHeaders::X => {
+                    assert_eq!(x_limit.as_deref(), Some("1"));
+                    assert!(a.headers.get("x-ratelimit-reset").is_some());
+                }
+                RateHeaders::Off => assert!(policy.is_none() && x_limit.is_none()),
+            }
+            statuses.push(a.status.as_u16());
+        }
+        let passed = if limiter == Limiter::LeakyBucket {
+            2
+        } else {
+            1
+        };
+        assert_eq!(
+            statuses.iter().filter(|s| **s == 201).count(),
+            passed,
+            "{limiter:?}: {statuses:?}"
+        );
+        assert_eq!(sb.stats().rate_limited_429, 3 - passed as u64);
+        // The time-stamped log is served for benchmarks in another process.
+        let log = send(client().get(format!("http://{}/__log", sb.addr()))).await;
+        assert_eq!(log.status, StatusCode::OK);
+        assert_eq!(log.json().as_array().map(Vec::len), Some(3));
+    }
 }

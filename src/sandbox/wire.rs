@@ -150,9 +150,9 @@ pub(crate) fn problem(status: StatusCode, detail: impl AsRef<str>) -> Response {
 }
 
 /// `429` with `Retry-After`.
-pub(crate) fn too_many_requests(retry_after: &str, detail: impl AsRef<str>) -> Response {
+pub(crate) fn too_many_requests(retry_after: Option<&str>, detail: impl AsRef<str>) -> Response {
     let mut resp = problem(StatusCode::TOO_MANY_REQUESTS, detail);
-    if let Ok(v) = HeaderValue::from_str(retry_after) {
+    if let Some(v) = retry_after.and_then(|v| HeaderValue::from_str(v).ok()) {
         resp.headers_mut().insert(header::RETRY_AFTER, v);
     }
     resp

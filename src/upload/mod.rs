@@ -28,17 +28,18 @@ use crate::durable::journal::Journal;
 use crate::output::outcome::{Outcome, Status};
 use crate::upload::api::retry::{Backoff, parse_retry_after};
 use crate::upload::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
-use pace::Pacer;
+use pace::{Advertised, PaceReport, PaceSettings, Pacer, Ticket};
 
 /// Upload settings that change behaviour.
 #[derive(Debug, Clone)]
 pub struct UploadSettings {
     /// Send `Overwrite=true`.
     pub overwrite: bool,
-    /// Requests per second.
-    pub rate: f64,
-    /// Requests allowed at once above the steady rate.
-    pub burst: u32,
+    /// Request rate: start, top, burst, and whether the limit is unknown.
+    pub pace: PaceSettings,
+    /// Where the pacer publishes its current rate (`f64` bits), for the
+    /// progress line.
+    pub rate_gauge: Arc<AtomicU64>,
     /// Rows in flight.
     pub concurrency: usize,
     /// Failed attempts per row before it is `failed` (429s not counted:
@@ -64,8 +65,8 @@ impl UploadSettings {
     pub fn new(overwrite: bool, rate: f64, burst: u32, concurrency: usize) -> UploadSettings {
         UploadSettings {
             overwrite,
-            rate,
-            burst,
+            pace: PaceSettings::fixed(rate, burst),
+            rate_gauge: Arc::default(),
             concurrency,
             max_attempts: 5,
             max_retry_after: Duration::from_secs(60),
@@ -170,7 +171,7 @@ pub struct UploadCounters {
 /// Sends rows and reports outcomes.
 pub struct Uploader {
     client: Arc<ApiClient>,
-    pacer: Pacer,
+    pacer: Arc<Pacer>,
     settings: UploadSettings,
     stop: StopHandle,
     journal: Option<Arc<Journal>>,
@@ -197,8 +198,20 @@ impl Uploader {
         settings: UploadSettings,
         journal: Option<Arc<Journal>>,
     ) -> Uploader {
+        let pacer = Arc::new(Pacer::new(settings.pace, settings.rate_gauge.clone()));
+        let watcher = pacer.clone();
+        // Advertised limits reach the pacer from every answer, searches too.
+        client.watch_limits(Box::new(move |info| {
+            watcher.on_advertised(Advertised {
+                rate: info.rate,
+                window: info.window,
+                limit: info.limit,
+                remaining: info.remaining,
+                reset: info.reset,
+            });
+        }));
         Uploader {
-            pacer: Pacer::new(settings.rate, settings.burst),
+            pacer,
             client,
             settings,
             stop: StopHandle::default(),
@@ -227,6 +240,11 @@ impl Uploader {
     /// 429 answers received.
     pub fn rate_limited(&self) -> u64 {
         self.pacer.rate_limited_count()
+    }
+
+    /// What pacing settled on and learned.
+    pub fn pace_report(&self) -> PaceReport {
+        self.pacer.report()
     }
 
     /// Consumes `rows` until the channel closes; sends exactly one outcome
@@ -301,9 +319,9 @@ impl Uploader {
                     s.row_deadline.as_secs()
                 ));
             }
-            if !self.pacer.acquire(&self.stop.token).await {
+            let Some(mut ticket) = self.pacer.acquire(&self.stop.token).await else {
                 return End::Stopped;
-            }
+            };
             if out.attempts > 0 {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
             }
@@ -313,7 +331,10 @@ impl Uploader {
                 self.counters
                     .reconciliations
                     .fetch_add(1, Ordering::Relaxed);
-                match self.guarded(self.client.search(&out.code)).await {
+                match self
+                    .guarded(&mut ticket, self.client.search(&out.code))
+                    .await
+                {
                     // Finding the code does not prove a lost overwrite was
                     // applied; repeating an overwrite is harmless, so send it
                     // again and report (and record in the delta state) only
@@ -336,7 +357,7 @@ impl Uploader {
                     self.stop.stop(StopReason::Journal(e.to_string()));
                     return End::Stopped;
                 }
-                self.guarded(self.client.create(body.to_vec(), overwrite))
+                self.guarded(&mut ticket, self.client.create(body.to_vec(), overwrite))
                     .await
             };
             let err = match result {
@@ -354,19 +375,9 @@ impl Uploader {
                 }
                 ErrorKind::Invalid => return End::Failed(err),
                 ErrorKind::RateLimited => {
-                    let wait = match &err {
-                        ApiError::RateLimited {
-                            retry_after: Some(v),
-                            ..
-                        } => parse_retry_after(v, SystemTime::now()),
-                        _ => None,
-                    }
-                    .unwrap_or_else(|| backoff.next_delay().max(Duration::from_secs(1)));
-                    if wait > s.max_retry_after {
-                        self.stop.stop(StopReason::RetryAfterTooLong(wait));
+                    if !self.rate_limited_pause(ticket, &err) {
                         return End::Stopped;
                     }
-                    self.pacer.on_rate_limited(wait);
                 }
                 ErrorKind::Transient | ErrorKind::InDoubt => {
                     if err.kind() == ErrorKind::InDoubt {
@@ -381,12 +392,46 @@ impl Uploader {
         }
     }
 
+    /// A 429 for `ticket`'s request: pauses the pool (for `Retry-After`,
+    /// or the pacer's jittered backoff without one) and slows down. False
+    /// when the API asked for a wait longer than `--max-retry-after`, which
+    /// stops the run.
+    fn rate_limited_pause(&self, ticket: Ticket, err: &ApiError) -> bool {
+        let retry_after = match err {
+            ApiError::RateLimited {
+                retry_after: Some(v),
+                ..
+            } => parse_retry_after(v, SystemTime::now()),
+            _ => None,
+        };
+        if let Some(wait) = retry_after
+            && wait > self.settings.max_retry_after
+        {
+            self.stop.stop(StopReason::RetryAfterTooLong(wait));
+            return false;
+        }
+        self.pacer.on_rate_limited(ticket, retry_after);
+        true
+    }
+
     /// Awaits a request, unless the run abandons requests in flight; also
-    /// tracks whether the API answers at all.
+    /// tracks whether the API answers at all, and tells the pacer which
+    /// answers passed the server's limiter (5xx do, but are no recovery).
     async fn guarded<T>(
         &self,
+        ticket: &mut Ticket,
         request: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
+        // A pause may have begun since the ticket was taken (the journal
+        // write lies between): then this request re-enters after it too.
+        // The request future has not run yet, so nothing was sent.
+        while !self.pacer.is_current(*ticket) {
+            self.pacer.finished(*ticket);
+            match self.pacer.acquire(&self.stop.token).await {
+                Some(t) => *ticket = t,
+                None => return Err(ApiError::Aborted),
+            }
+        }
         let result = tokio::select! {
             r = request => r,
             _ = self.stop.hard.cancelled() => Err(ApiError::Aborted),
@@ -400,11 +445,16 @@ impl Uploader {
             }
             Err(ApiError::Aborted) => {}
             Err(ApiError::RateLimited { .. }) => self.without_answer.store(0, Ordering::Relaxed),
+            Err(ApiError::Server { .. }) => {
+                self.without_answer.store(0, Ordering::Relaxed);
+                self.pacer.on_admitted(*ticket, false);
+            }
             _ => {
                 self.without_answer.store(0, Ordering::Relaxed);
-                self.pacer.on_answer();
+                self.pacer.on_admitted(*ticket, true);
             }
         }
+        self.pacer.finished(*ticket);
         result
     }
 
@@ -417,14 +467,21 @@ impl Uploader {
     }
 
     /// The API said the code exists: look its id up so the results file
-    /// can name the customer.
+    /// can name the customer. Searches take the same pacer slots and the
+    /// same 429 handling as creates; 429s do not use up attempts (the row
+    /// deadline bounds them).
     async fn resolve_duplicate(&self, out: &mut Outcome, err: &ApiError) -> End {
-        for _ in 0..self.settings.max_attempts {
-            if !self.pacer.acquire(&self.stop.token).await {
+        let deadline = Instant::now() + self.settings.row_deadline;
+        let mut failures = 0;
+        while failures < self.settings.max_attempts && Instant::now() < deadline {
+            let Some(mut ticket) = self.pacer.acquire(&self.stop.token).await else {
                 return End::Stopped;
-            }
+            };
             out.attempts += 1;
-            match self.guarded(self.client.search(&out.code)).await {
+            match self
+                .guarded(&mut ticket, self.client.search(&out.code))
+                .await
+            {
                 Ok(Some(id)) => return End::Existing(id),
                 Ok(None) => {
                     return End::GaveUp(format!("{err}; but searching for the code found nothing"));
@@ -435,7 +492,12 @@ impl Uploader {
                     }
                     return End::GaveUp(format!("{err}; looking up its id failed: {e}"));
                 }
-                Err(_) => continue,
+                Err(e) if e.kind() == ErrorKind::RateLimited => {
+                    if !self.rate_limited_pause(ticket, &e) {
+                        return End::Stopped;
+                    }
+                }
+                Err(_) => failures += 1,
             }
         }
         End::GaveUp(format!("{err}; looking up its id kept failing"))

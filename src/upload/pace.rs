@@ -1,140 +1,624 @@
-//! Pacing shared by every worker: the rate limiter, the adaptive rate and
-//! the pool-wide pause after a 429.
+//! Pacing shared by every worker: one request schedule, the adaptive rate
+//! and the pool-wide pauses.
 //!
-//! Owns "when may the next request go". One GCRA limiter (governor) spaces
-//! requests at the current rate; after a 429 the whole pool waits until a
-//! shared not-before instant (from `Retry-After`) and the rate is halved;
-//! after each second without a 429 it grows back by a tenth of `--rate`,
-//! never above it. The limiter keeps at most `--burst` cells, so after a
-//! stall the pool never bursts to catch up. It must not send requests.
+//! Owns "when may the next request go". There is one schedule on tokio's
+//! clock, built once and never rebuilt (GCRA: a theoretical arrival time
+//! that every [`Pacer::acquire`] advances by one period to reserve its own
+//! slot). A rate change only changes the period. A pause (after a 429, or
+//! when an advertised quota is spent) moves the schedule to the end of the
+//! pause with no burst credit, and bumps an epoch: a worker whose slot was
+//! reserved before the pause re-reserves after it, so requests re-enter one
+//! by one at the reduced rate. A last gate at send time lets at most
+//! `burst` requests leave in any period, even when workers wake late.
+//!
+//! The rate follows AIMD with a learned ceiling: a 429 on a request sent
+//! after the latest pause starts a new episode, which sets the ceiling to
+//! the rate at which 429s began (or, when the last seconds were measured,
+//! halfway between that and the admitted rate) and drops the rate to a
+//! margin below it, or halves it when 429s came back at once after the
+//! previous pause. Answers that are not 429 and not 5xx raise the rate
+//! additively towards the hold level (the target, or the margin under the
+//! ceiling), never on the first answers after a pause; after a while at
+//! the hold level the ceiling is re-probed by a small step. `--rate auto`
+//! starts with slow start (×1.5 a second). Limits advertised by the server
+//! cap the rate; the first request goes alone so they are known in time.
+//!
+//! It must not send requests, parse headers or decide about rows.
 
-use std::num::NonZeroU32;
-use std::sync::Mutex;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// The rate never drops below this share of `--rate` (so a run recovers).
-const MIN_RATE_SHARE: f64 = 0.05;
-/// Rate changes at most this often, so one burst of 429s from requests
-/// already in flight halves the rate once, not eight times.
+/// Held under the learned ceiling: close enough to use the limit, far
+/// enough that scheduling jitter does not trip it.
+pub const MARGIN: f64 = 0.95;
+/// Share of an advertised limit used: the server said what it allows, so
+/// only a little room is kept for jitter at its window edges.
+pub const ADVERTISED_SHARE: f64 = 0.98;
+/// The rate never drops below this share of the target (so a run recovers).
+const MIN_RATE_SHARE: f64 = 0.02;
+/// Rate rises at most this often, and not within this long after a pause.
 const ADJUST_EVERY: Duration = Duration::from_secs(1);
+/// After this long at the hold level without a 429 the ceiling is probed.
+const PROBE_EVERY: Duration = Duration::from_secs(10);
+/// Each probe raises the ceiling by this factor.
+const PROBE_STEP: f64 = 1.02;
+/// While the ceiling is only a lower bound (the admitted rate when slow
+/// start overshot), it is probed this often, by this factor.
+const LOWER_BOUND_PROBE_EVERY: Duration = Duration::from_secs(2);
+const LOWER_BOUND_PROBE_STEP: f64 = 1.05;
+/// Below this share of the hold level the rate climbs fast (a tenth of the
+/// target per step); above it slowly (2% of the hold level per step).
+const FAST_BELOW: f64 = 0.8;
+/// Before any ceiling is known (`--rate auto`), each step multiplies the
+/// rate by this: slow start, so an unknown limit is found in seconds.
+const SLOW_START: f64 = 1.5;
+/// A 429 that comes back before this much sending after a pause means the
+/// previous decrease was far too small: halve instead of stepping down.
+const QUICK: Duration = Duration::from_millis(250);
+/// Admitted answers are measured over this window to estimate the
+/// server's limit when a 429 arrives.
+const ADMIT_WINDOW: Duration = Duration::from_secs(2);
+/// The estimate needs at least this much sending since the last pause.
+const ADMIT_MIN: Duration = Duration::from_secs(1);
+/// Bound of the admitted-answer log (memory stays flat at any rate).
+const ADMIT_LOG_MAX: usize = 100_000;
+/// First pause after a 429 without `Retry-After`; doubles per episode.
+const BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// Longest pause after a 429 without `Retry-After`.
+const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
-/// A GCRA quota of `rate`/s with `burst` cells: with burst 1 requests are
-/// evenly spaced, never bunched (`Quota::per_second` would allow a burst of
-/// a full second's worth).
-pub fn quota(rate: f64, burst: u32) -> Quota {
-    let period = Duration::from_secs_f64(1.0 / rate).max(Duration::from_nanos(1));
-    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
-    Quota::with_period(period)
-        .unwrap_or_else(|| Quota::per_second(NonZeroU32::MAX))
-        .allow_burst(burst)
+/// How the pacer starts and where it may go.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PaceSettings {
+    /// Rate at start, requests/s.
+    pub start: f64,
+    /// Highest rate it may use: `--rate`, or `--max-rate` with `auto`.
+    pub target: f64,
+    /// Requests allowed in any one period (`--burst`, at least 1).
+    pub burst: u32,
+    /// `--rate auto`: the limit is unknown, so look for it.
+    pub auto: bool,
+    /// Send the first request alone and wait for its answer before any
+    /// other: it may advertise the server's limit, which must be known
+    /// before the pool starts (or a slow first answer lets the whole pool
+    /// go at `--rate`, above an advertised limit).
+    pub probe_first: bool,
+}
+
+impl PaceSettings {
+    /// A fixed `--rate` with `--burst`.
+    pub fn fixed(rate: f64, burst: u32) -> PaceSettings {
+        PaceSettings {
+            start: rate,
+            target: rate,
+            burst,
+            auto: false,
+            probe_first: true,
+        }
+    }
+}
+
+/// Proof that a request may go, tied to the schedule it was taken from.
+/// Hand it back with the request's answer.
+#[derive(Debug, Clone, Copy)]
+pub struct Ticket {
+    epoch: u64,
+}
+
+/// What the server advertised about its limit in one answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Advertised {
+    /// Requests per second its policy allows.
+    pub rate: Option<f64>,
+    /// The window that policy counts over.
+    pub window: Option<Duration>,
+    /// A limit per window of unknown length (`X-RateLimit-Limit`).
+    pub limit: Option<u64>,
+    /// Requests left in the current window.
+    pub remaining: Option<u64>,
+    /// Until the window resets.
+    pub reset: Option<Duration>,
+}
+
+/// What the pacer settled on, for the summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PaceReport {
+    /// The rate at the end of the run, requests/s.
+    pub final_rate: f64,
+    /// The learned ceiling, if a 429 taught one.
+    pub ceiling: Option<f64>,
+    /// The rate allowed by an advertised policy, if one was seen.
+    pub advertised: Option<f64>,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Decreases (429 episodes).
+    pub episodes: u64,
+    /// Pool-wide pauses because the advertised quota was spent.
+    pub quota_waits: u64,
 }
 
 struct State {
     rate: f64,
-    limiter: std::sync::Arc<DefaultDirectRateLimiter>,
-    not_before: Option<Instant>,
+    period: Duration,
+    /// Theoretical arrival time: the schedule.
+    tat: Instant,
+    /// No request leaves before this (end of the latest pause).
+    not_before: Instant,
+    /// Bumped by every pause; tickets from older epochs are stale.
+    epoch: u64,
+    /// Whether the first slot was reserved (credit from set-up is dropped).
+    started: bool,
+    /// Send instants of the last `burst` requests.
+    sent: VecDeque<Instant>,
+    ceiling: Option<f64>,
+    /// The ceiling is what got through, not where 429s began.
+    lower_bound_only: bool,
+    advertised: Option<f64>,
+    /// The rate used under the advertised policy.
+    advertised_cap: Option<f64>,
+    /// Longest reset seen: a lower bound of the window of a bare limit.
+    longest_reset: Duration,
     last_adjust: Instant,
+    /// Since when the rate has been at the hold level without a 429.
+    probe_from: Instant,
+    /// Admitted answers to requests sent after the latest pause.
+    admitted_since_pause: u64,
+    /// When admitted answers arrived, within [`ADMIT_WINDOW`].
+    admitted: VecDeque<Instant>,
+    backoff_level: u32,
+    rng: fastrand::Rng,
+    report: PaceReport,
+}
+
+/// What a worker whose slot has come does next.
+enum Leave {
+    Go,
+    Paused,
+    WaitUntil(Instant),
 }
 
 /// The shared pacer.
 pub struct Pacer {
-    max_rate: f64,
-    burst: u32,
+    settings: PaceSettings,
+    min_rate: f64,
     state: Mutex<State>,
-    rate_limited: AtomicU64,
+    gauge: Arc<AtomicU64>,
+    /// Tickets handed out whose request has not finished.
+    in_flight: AtomicU64,
+    /// True once the first request has its answer (see `probe_first`).
+    probed: tokio::sync::watch::Sender<bool>,
+    /// Set by the worker that sends the first request.
+    probe_claimed: std::sync::atomic::AtomicBool,
+}
+
+/// Longest period (and burst window) the schedule uses, so instant
+/// arithmetic cannot overflow whatever the flags say.
+const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
+fn period_of(rate: f64) -> Duration {
+    Duration::try_from_secs_f64(1.0 / rate)
+        .unwrap_or(LONGEST)
+        .clamp(Duration::from_nanos(1), LONGEST)
 }
 
 impl Pacer {
-    /// A pacer at `rate` requests/s with `burst` cells.
-    pub fn new(rate: f64, burst: u32) -> Pacer {
+    /// A pacer; `gauge` receives the current rate (`f64` bits) for the
+    /// progress line.
+    pub fn new(settings: PaceSettings, gauge: Arc<AtomicU64>) -> Pacer {
+        let target = if settings.target.is_finite() && settings.target > 0.0 {
+            settings.target
+        } else {
+            1.0
+        };
+        let start = settings.start.clamp(f64::MIN_POSITIVE, target);
+        let settings = PaceSettings {
+            start,
+            target,
+            burst: settings.burst.max(1),
+            ..settings
+        };
+        let now = Instant::now();
+        gauge.store(start.to_bits(), Ordering::Relaxed);
         Pacer {
-            max_rate: rate,
-            burst,
+            min_rate: target * MIN_RATE_SHARE,
+            settings,
+            gauge,
+            in_flight: AtomicU64::new(0),
+            probed: tokio::sync::watch::Sender::new(!settings.probe_first),
+            probe_claimed: std::sync::atomic::AtomicBool::new(false),
             state: Mutex::new(State {
-                rate,
-                limiter: std::sync::Arc::new(RateLimiter::direct(quota(rate, burst))),
-                not_before: None,
-                last_adjust: Instant::now(),
+                rate: start,
+                period: period_of(start),
+                tat: now,
+                not_before: now,
+                epoch: 0,
+                started: false,
+                sent: VecDeque::new(),
+                ceiling: None,
+                lower_bound_only: false,
+                advertised: None,
+                advertised_cap: None,
+                longest_reset: Duration::ZERO,
+                last_adjust: now,
+                probe_from: now,
+                admitted_since_pause: 0,
+                admitted: VecDeque::new(),
+                backoff_level: 0,
+                rng: fastrand::Rng::new(),
+                report: PaceReport::default(),
             }),
-            rate_limited: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // The state stays consistent between statements; a panic elsewhere
+        // must not stop every worker.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The current rate, requests per second.
+    pub fn current_rate(&self) -> f64 {
+        self.lock().rate
+    }
+
+    /// What the pacer learned and where it ended.
+    pub fn report(&self) -> PaceReport {
+        let s = self.lock();
+        PaceReport {
+            final_rate: s.rate,
+            ceiling: s.ceiling,
+            advertised: s.advertised,
+            ..s.report
         }
     }
 
     /// 429 answers seen so far.
     pub fn rate_limited_count(&self) -> u64 {
-        self.rate_limited.load(Ordering::Relaxed)
+        self.lock().report.rate_limited
     }
 
-    /// The current rate, requests per second.
-    pub fn current_rate(&self) -> f64 {
-        self.state.lock().map(|s| s.rate).unwrap_or(self.max_rate)
-    }
-
-    /// Waits until a request may go; false when `stop` fires first.
-    pub async fn acquire(&self, stop: &CancellationToken) -> bool {
-        loop {
-            let (not_before, limiter) = match self.state.lock() {
-                Ok(s) => (s.not_before, s.limiter.clone()),
-                Err(_) => return false,
-            };
-            if let Some(t) = not_before.filter(|t| *t > Instant::now()) {
-                tokio::select! {
-                    _ = stop.cancelled() => return false,
-                    _ = tokio::time::sleep_until(t) => {}
-                }
-                continue;
-            }
+    /// Waits until a request may go; `None` when `stop` fires first.
+    pub async fn acquire(&self, stop: &CancellationToken) -> Option<Ticket> {
+        if !*self.probed.borrow() && self.probe_claimed.swap(true, Ordering::AcqRel) {
+            // The first request is out: wait for its answer.
+            let mut rx = self.probed.subscribe();
             tokio::select! {
-                _ = stop.cancelled() => return false,
-                _ = limiter.until_ready() => {}
+                _ = stop.cancelled() => return None,
+                r = rx.wait_for(|done| *done) => if r.is_err() { return None },
             }
-            // A 429 may have arrived while this worker waited for its cell:
-            // then it waits for the pause like everyone else.
-            let paused = self
-                .state
-                .lock()
-                .map(|s| s.not_before.is_some_and(|t| t > Instant::now()))
-                .unwrap_or(true);
-            if !paused {
-                return !stop.is_cancelled();
+        }
+        'reserve: loop {
+            // 1. Wait out any pause, then reserve this request's own slot.
+            let (slot, epoch) = match self.reserve() {
+                Ok(reserved) => reserved,
+                Err(pause_end) => {
+                    if !sleep_until(pause_end, stop).await {
+                        return None;
+                    }
+                    continue 'reserve;
+                }
+            };
+            if !sleep_until(slot, stop).await {
+                return None;
+            }
+            // 2. Leave, unless a pause began meanwhile (re-reserve after
+            // it) or the last `burst` requests all left within one period
+            // (late wake-ups: wait for the oldest to age out).
+            loop {
+                match self.leave(epoch) {
+                    Leave::Go if stop.is_cancelled() => return None,
+                    Leave::Go => {
+                        self.in_flight.fetch_add(1, Ordering::Relaxed);
+                        return Some(Ticket { epoch });
+                    }
+                    Leave::Paused => continue 'reserve,
+                    Leave::WaitUntil(t) => {
+                        if !sleep_until(t, stop).await {
+                            return None;
+                        }
+                    }
+                }
             }
         }
     }
 
-    /// A 429 came back: pause the whole pool for `wait` and slow down.
-    pub fn on_rate_limited(&self, wait: Duration) {
-        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    /// A slot and its epoch, or the end of the pause to wait out first.
+    fn reserve(&self) -> Result<(Instant, u64), Instant> {
+        let mut s = self.lock();
         let now = Instant::now();
-        let Ok(mut s) = self.state.lock() else { return };
+        if s.not_before > now {
+            return Err(s.not_before);
+        }
+        if !s.started {
+            // Credit that built up while the input was read is dropped, and
+            // sending starts now: the admitted rate is measured from here.
+            s.started = true;
+            s.tat = now + self.tau(&s);
+            s.not_before = now;
+            s.last_adjust = now;
+        }
+        let earliest = s.tat.checked_sub(self.tau(&s)).unwrap_or(now);
+        let slot = earliest.max(now);
+        s.tat = s.tat.max(slot) + s.period;
+        Ok((slot, s.epoch))
+    }
+
+    fn leave(&self, epoch: u64) -> Leave {
+        let mut s = self.lock();
+        if s.epoch != epoch {
+            return Leave::Paused;
+        }
+        let now = Instant::now();
+        let burst = self.settings.burst as usize;
+        if s.sent.len() >= burst
+            && let Some(front) = s.sent.front().copied()
+            && now < front + s.period
+        {
+            return Leave::WaitUntil(front + s.period);
+        }
+        s.sent.push_back(now);
+        while s.sent.len() > burst {
+            s.sent.pop_front();
+        }
+        Leave::Go
+    }
+
+    /// Whether no pause began since `ticket` was handed out; a request
+    /// not yet sent should take a new ticket otherwise.
+    pub fn is_current(&self, ticket: Ticket) -> bool {
+        self.lock().epoch == ticket.epoch
+    }
+
+    /// `ticket`'s request is over (answered, failed or never sent). Call
+    /// once per ticket, after the other `on_*` calls for it.
+    pub fn finished(&self, _ticket: Ticket) {
+        let _ = self
+            .in_flight
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        // The first request is over: the pool may start.
+        self.probed
+            .send_if_modified(|done| !std::mem::replace(done, true));
+    }
+
+    /// A 429 came back for the request sent with `ticket`. Pauses the pool
+    /// for `retry_after` or, without one, a jittered exponential backoff;
+    /// slows down once per episode. Returns the pause it set.
+    pub fn on_rate_limited(&self, ticket: Ticket, retry_after: Option<Duration>) -> Duration {
+        let mut s = self.lock();
+        let now = Instant::now();
+        s.report.rate_limited += 1;
+        // Sent after the latest pause began: the rate in force is too high.
+        let new_episode = ticket.epoch == s.epoch;
+        let wait = match retry_after {
+            Some(d) => d,
+            None if new_episode => {
+                let ceiling = BACKOFF_BASE
+                    .saturating_mul(1u32 << s.backoff_level.min(16))
+                    .min(BACKOFF_MAX);
+                s.backoff_level = s.backoff_level.saturating_add(1);
+                // Equal jitter: at least half the ceiling, so the pause
+                // grows, and spread, so several runs do not return together.
+                let half = ceiling / 2;
+                let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+                half + Duration::from_nanos(s.rng.u64(0..=nanos))
+            }
+            // Already in flight when the pause began: that pause covers it.
+            None => Duration::ZERO,
+        };
+        if new_episode {
+            self.decrease(&mut s, now);
+        }
         let until = now + wait;
-        s.not_before = Some(s.not_before.map_or(until, |t| t.max(until)));
-        if now.duration_since(s.last_adjust) >= ADJUST_EVERY || s.rate >= self.max_rate {
-            let rate = (s.rate / 2.0).max(self.max_rate * MIN_RATE_SHARE);
-            self.set_rate(&mut s, rate, now);
+        if new_episode || until > s.not_before {
+            self.pause(&mut s, until);
         }
+        wait
     }
 
-    /// A request got an answer that was not a 429: recover the rate.
-    pub fn on_answer(&self) {
+    /// An answer other than 429 came back for `ticket`'s request: it passed
+    /// the server's limiter. `healthy` is false for 5xx answers, which do
+    /// not count as recovery.
+    pub fn on_admitted(&self, ticket: Ticket, healthy: bool) {
+        let mut s = self.lock();
         let now = Instant::now();
-        let Ok(mut s) = self.state.lock() else { return };
-        if s.rate < self.max_rate && now.duration_since(s.last_adjust) >= ADJUST_EVERY {
-            let rate = (s.rate + self.max_rate / 10.0).min(self.max_rate);
-            self.set_rate(&mut s, rate, now);
+        if s.admitted.len() >= ADMIT_LOG_MAX {
+            s.admitted.pop_front();
+        }
+        s.admitted.push_back(now);
+        while s
+            .admitted
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > ADMIT_WINDOW)
+        {
+            s.admitted.pop_front();
+        }
+        if ticket.epoch == s.epoch {
+            s.admitted_since_pause += 1;
+        }
+        if !healthy {
+            return;
+        }
+        s.backoff_level = 0;
+        // Never on the first answers after a pause: they say nothing yet
+        // about the rate the pool re-entered at.
+        if now < s.not_before + ADJUST_EVERY || now.duration_since(s.last_adjust) < ADJUST_EVERY {
+            return;
+        }
+        s.last_adjust = now;
+        let hold = self.hold(&s);
+        if s.rate < hold {
+            let rate = if s.ceiling.is_none() && self.settings.auto {
+                s.rate * SLOW_START
+            } else if s.rate < hold * FAST_BELOW {
+                s.rate + self.settings.target / 10.0
+            } else {
+                s.rate + hold * (PROBE_STEP - 1.0)
+            };
+            self.set_rate(&mut s, rate.min(hold));
+            s.probe_from = now;
+        } else if let Some(c) = s.ceiling {
+            // Slow re-probe: the limit may have been a passing squeeze.
+            // A ceiling that is only a lower bound is probed sooner.
+            let (every, step) = if s.lower_bound_only {
+                (LOWER_BOUND_PROBE_EVERY, LOWER_BOUND_PROBE_STEP)
+            } else {
+                (PROBE_EVERY, PROBE_STEP)
+            };
+            if now.duration_since(s.probe_from) >= every {
+                s.ceiling = Some(c * step);
+                s.probe_from = now;
+            }
         }
     }
 
-    fn set_rate(&self, s: &mut State, rate: f64, now: Instant) {
-        s.rate = rate;
+    /// The server advertised its limit in the answer to a request still
+    /// counted in flight. When nothing remains (or, with no policy known,
+    /// no more than the other requests in flight need), the pool waits for
+    /// the reset instead of collecting 429s.
+    pub fn on_advertised(&self, adv: Advertised) {
+        let others = self.in_flight.load(Ordering::Relaxed).saturating_sub(1);
+        let mut s = self.lock();
+        let now = Instant::now();
+        let mut adv = adv;
+        if let Some(reset) = adv.reset {
+            s.longest_reset = s.longest_reset.max(reset);
+        }
+        if adv.rate.is_none()
+            && let Some(limit) = adv.limit
+        {
+            // A bare limit per window: the window is at least the longest
+            // reset seen (and taken as 1 s at least), so this rate is an
+            // upper bound that tightens as resets are seen.
+            let window = s.longest_reset.max(Duration::from_secs(1));
+            adv.rate = Some(limit as f64 / window.as_secs_f64());
+            adv.window = Some(window);
+        }
+        if let Some(policy) = adv.rate.filter(|r| r.is_finite() && *r > 0.0) {
+            let first = s.advertised.is_none();
+            s.advertised = Some(policy);
+            // A window limit counts bursts too: GCRA may send `burst` more
+            // than rate × window in one window, so that much is kept free.
+            let burst = f64::from(self.settings.burst);
+            let room = adv
+                .window
+                .map_or(policy, |w| policy - burst / w.as_secs_f64().max(1e-3));
+            s.advertised_cap = Some((policy * ADVERTISED_SHARE).min(room).max(policy * 0.5));
+            let cap = self.top(&s);
+            // The server said what it allows: go there unless 429s taught
+            // a lower ceiling; never above it.
+            if s.rate > cap {
+                self.set_rate(&mut s, cap);
+                // Slots already reserved at the old, faster period are
+                // given back: every worker re-reserves at the new one.
+                self.pause(&mut s, now);
+            } else if first && s.ceiling.is_none() {
+                self.set_rate(&mut s, cap);
+            }
+        }
+        // Without a known policy the pool may be far above the limit, so
+        // it stops as soon as the requests in flight could use up the rest;
+        // under a policy it is paced to it, and stops only at zero.
+        let unpaced = s.advertised.is_none();
+        if adv
+            .remaining
+            .is_some_and(|r| r == 0 || (unpaced && r <= others))
+            && let Some(reset) = adv.reset
+        {
+            let until = now + reset;
+            if until > s.not_before {
+                s.report.quota_waits += 1;
+                self.pause(&mut s, until);
+            }
+        }
+    }
+
+    /// How far ahead of the schedule a burst may go.
+    fn tau(&self, s: &State) -> Duration {
+        s.period
+            .saturating_mul(self.settings.burst - 1)
+            .min(LONGEST)
+    }
+
+    /// The highest rate allowed: the target, capped by an advertised policy.
+    fn top(&self, s: &State) -> f64 {
+        let t = self.settings.target;
+        s.advertised_cap.map_or(t, |a| t.min(a))
+    }
+
+    /// Where the rate settles: the top, or a margin under the ceiling.
+    fn hold(&self, s: &State) -> f64 {
+        let top = self.top(s);
+        s.ceiling.map_or(top, |c| top.min(c * MARGIN))
+    }
+
+    fn decrease(&self, s: &mut State, now: Instant) {
+        let r = s.rate;
+        s.report.episodes += 1;
+        let since_pause = now.saturating_duration_since(s.not_before);
+        // What the server actually let through lately bounds its limit.
+        let window = since_pause.min(ADMIT_WINDOW);
+        let measured = (window >= ADMIT_MIN).then(|| {
+            let from = now - window;
+            let n = s.admitted.iter().filter(|t| **t >= from).count();
+            n as f64 / window.as_secs_f64()
+        });
+        // The server let `measured` through, so its limit is at least that
+        // (less its burst); it refused at `r`, so the limit is below that.
+        // The ceiling is taken between the two bounds: the admitted rate
+        // alone is far too low when the rate was still climbing, the rate
+        // alone too high when the server's burst hid the limit for a while.
+        // Slow start (auto, no ceiling yet) overshoots by up to half a
+        // step: then only the admitted rate is trusted, as a lower bound.
+        let slow_start = self.settings.auto && s.ceiling.is_none();
+        s.lower_bound_only = slow_start && measured.is_some();
+        let ceiling = match measured {
+            Some(m) if slow_start => m.min(r),
+            Some(m) => (m.min(r) + r) / 2.0,
+            None => r,
+        }
+        .max(self.min_rate);
+        s.ceiling = Some(ceiling);
+        let quick = (s.admitted_since_pause as f64) < r * QUICK.as_secs_f64();
+        let rate = if quick { r / 2.0 } else { ceiling * MARGIN };
+        self.set_rate(s, rate.min(self.hold(s)));
         s.last_adjust = now;
-        // A fresh limiter holds `burst` cells at most: no catch-up burst.
-        s.limiter = std::sync::Arc::new(RateLimiter::direct(quota(rate, self.burst)));
-        tracing::debug!("request rate now {rate:.2}/s");
+        s.probe_from = now;
+    }
+
+    fn pause(&self, s: &mut State, until: Instant) {
+        s.not_before = s.not_before.max(until);
+        s.epoch += 1;
+        // Re-enter one by one: the first slot is the end of the pause, and
+        // no burst credit is carried across it.
+        s.tat = s.not_before + self.tau(s);
+        s.started = true;
+        s.admitted_since_pause = 0;
+    }
+
+    fn set_rate(&self, s: &mut State, rate: f64) {
+        let rate = rate.clamp(self.min_rate, self.settings.target);
+        if rate != s.rate {
+            tracing::debug!("request rate now {rate:.2}/s");
+        }
+        s.rate = rate;
+        s.period = period_of(rate);
+        self.gauge.store(rate.to_bits(), Ordering::Relaxed);
+    }
+}
+
+/// Sleeps until `t`; false when `stop` fires first.
+async fn sleep_until(t: Instant, stop: &CancellationToken) -> bool {
+    if t <= Instant::now() {
+        return !stop.is_cancelled();
+    }
+    tokio::select! {
+        _ = stop.cancelled() => false,
+        _ = tokio::time::sleep_until(t) => true,
     }
 }
 
@@ -142,45 +626,275 @@ impl Pacer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn quota_spaces_requests_evenly() {
-        let q = quota(10.0, 1);
-        assert_eq!(q.replenish_interval(), Duration::from_millis(100));
-        assert_eq!(q.burst_size().get(), 1);
-        let q = quota(0.5, 3);
-        assert_eq!(q.replenish_interval(), Duration::from_secs(2));
-        assert_eq!(q.burst_size().get(), 3);
+    fn pacer(rate: f64, burst: u32) -> Pacer {
+        let settings = PaceSettings {
+            probe_first: false,
+            ..PaceSettings::fixed(rate, burst)
+        };
+        Pacer::new(settings, Arc::default())
     }
 
-    #[tokio::test]
-    async fn rate_halves_on_429_and_never_passes_the_maximum() {
-        let p = Pacer::new(100.0, 1);
-        p.on_rate_limited(Duration::ZERO);
-        assert_eq!(p.current_rate(), 50.0);
-        // More 429s from the same moment do not collapse the rate further.
-        p.on_rate_limited(Duration::ZERO);
-        assert_eq!(p.current_rate(), 50.0);
+    /// Paced time advances only when every task waits, so instants are exact.
+    async fn acquire_all(p: &Arc<Pacer>, workers: usize, each: usize) -> Vec<Instant> {
+        let stop = CancellationToken::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..workers {
+            let (p, stop) = (p.clone(), stop.clone());
+            tasks.spawn(async move {
+                let mut at = Vec::new();
+                for _ in 0..each {
+                    p.acquire(&stop).await.expect("not stopped");
+                    at.push(Instant::now());
+                }
+                at
+            });
+        }
+        let mut all: Vec<Instant> = tasks.join_all().await.into_iter().flatten().collect();
+        all.sort();
+        all
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sixteen_workers_cross_a_pause_one_slot_each() {
+        let p = Arc::new(pacer(100.0, 1));
+        let stop = CancellationToken::new();
+        // Run a while, then a 429 on a fresh request pauses everyone.
+        let before = acquire_all(&p, 16, 2).await;
+        assert_eq!(before.len(), 32);
+        let t = p.acquire(&stop).await.expect("ticket");
+        let pause_start = Instant::now();
+        p.on_rate_limited(t, Some(Duration::from_secs(1)));
+        let rate = p.current_rate();
+        assert!(rate < 100.0, "slowed down: {rate}");
+        let after = acquire_all(&p, 16, 3).await;
+        let period = period_of(rate);
+        assert!(after[0] >= pause_start + Duration::from_secs(1));
+        for w in after.windows(2) {
+            // No two share a slot: the pool re-enters one by one.
+            assert!(w[1] - w[0] >= period, "{:?} apart", w[1] - w[0]);
+        }
+        for w in before.windows(2) {
+            assert!(w[1] - w[0] >= Duration::from_millis(10));
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn workers_waiting_for_a_slot_when_the_pause_begins_wait_it_out() {
+        let p = Arc::new(pacer(10.0, 1));
+        let stop = CancellationToken::new();
+        let first = p.acquire(&stop).await.expect("ticket");
+        // 8 workers reserve slots 100 ms apart; a 429 arrives meanwhile.
+        let q = p.clone();
+        let waiters = tokio::spawn(async move { acquire_all(&q, 8, 1).await });
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let paused_at = Instant::now();
+        p.on_rate_limited(first, Some(Duration::from_secs(2)));
+        let at = waiters.await.expect("joined");
+        let during: Vec<_> = at
+            .iter()
+            .filter(|t| **t > paused_at && **t < paused_at + Duration::from_secs(2))
+            .collect();
+        assert!(during.is_empty(), "sent during the pause: {during:?}");
+        let period = period_of(p.current_rate());
+        let after: Vec<_> = at.iter().filter(|t| **t > paused_at).collect();
+        for w in after.windows(2) {
+            assert!(*w[1] - *w[0] >= period);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn burst_is_never_exceeded_in_any_period() {
+        let p = Arc::new(pacer(50.0, 3));
+        let at = acquire_all(&p, 16, 10).await;
+        let period = Duration::from_millis(20);
+        for (i, t) in at.iter().enumerate() {
+            let n = at[i..].iter().take_while(|u| **u < *t + period).count();
+            assert!(n <= 3, "{n} within one period from {i}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn in_flight_429s_of_one_episode_decrease_once() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        let a = p.acquire(&stop).await.expect("a");
+        let b = p.acquire(&stop).await.expect("b");
+        p.on_rate_limited(a, Some(Duration::from_millis(100)));
+        let once = p.current_rate();
+        p.on_rate_limited(b, Some(Duration::from_millis(100)));
+        assert_eq!(p.current_rate(), once);
+        assert_eq!(p.report().episodes, 1);
         assert_eq!(p.rate_limited_count(), 2);
-        p.on_answer();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn five_xx_is_not_recovery_and_the_first_answers_after_a_pause_do_not_raise() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, Some(Duration::from_secs(1)));
+        let low = p.current_rate();
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_admitted(t, true);
+        assert_eq!(p.current_rate(), low, "no rise right after the pause");
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        p.on_admitted(t, false);
+        assert_eq!(p.current_rate(), low, "a 5xx is not recovery");
+        p.on_admitted(t, true);
+        assert!(p.current_rate() > low);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn aimd_holds_under_the_learned_ceiling_and_reprobes_slowly() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        // Two seconds of clean sending at 60/s, then a 429.
+        let mut t = p.acquire(&stop).await.expect("t");
+        for _ in 0..120 {
+            tokio::time::sleep(Duration::from_micros(16_667)).await;
+            p.on_admitted(t, true);
+            t = p.acquire(&stop).await.expect("t");
+        }
+        p.on_rate_limited(t, Some(Duration::ZERO));
+        let r = p.report();
+        let ceiling = r.ceiling.expect("learned");
+        // Between what got through (60/s) and the rate in force (100/s).
+        assert!((75.0..=85.0).contains(&ceiling), "{ceiling}");
+        assert!((p.current_rate() - ceiling * MARGIN).abs() < 1e-9);
+        // Clean answers for a long while: stays at the hold level, then
+        // probes in small steps only.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            p.on_admitted(t, true);
+        }
+        let now = p.current_rate();
+        assert!(
+            now <= ceiling * MARGIN * PROBE_STEP * PROBE_STEP + 1e-9,
+            "{now}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_start_leaves_no_burst_credit_and_no_false_measure() {
+        let p = pacer(100.0, 5);
+        // The input took a minute to check before the first request.
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let stop = CancellationToken::new();
+        let mut at = Vec::new();
+        let mut t = p.acquire(&stop).await.expect("t");
+        for _ in 0..10 {
+            at.push(Instant::now());
+            p.on_admitted(t, true);
+            t = p.acquire(&stop).await.expect("t");
+        }
+        // Evenly spaced from the first request: no catch-up burst.
+        for w in at.windows(2) {
+            assert_eq!(w[1] - w[0], Duration::from_millis(10));
+        }
+        // 0.1 s of sending is too short to measure: the ceiling is the rate.
+        p.on_rate_limited(t, Some(Duration::ZERO));
+        assert_eq!(p.report().ceiling, Some(100.0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_quick_429_after_a_pause_halves_the_rate() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, Some(Duration::ZERO));
+        assert_eq!(p.current_rate(), 50.0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn auto_climbs_from_the_start_rate() {
+        let p = Pacer::new(
+            PaceSettings {
+                start: 10.0,
+                target: 100.0,
+                burst: 1,
+                auto: true,
+                probe_first: false,
+            },
+            Arc::default(),
+        );
+        let stop = CancellationToken::new();
+        let t = p.acquire(&stop).await.expect("t");
+        for _ in 0..4 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            p.on_admitted(t, true);
+        }
+        assert!(p.current_rate() > 40.0, "{}", p.current_rate());
         assert!(p.current_rate() <= 100.0);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_429_pauses_every_worker_until_the_not_before_instant() {
-        let p = Pacer::new(1000.0, 10);
+    async fn advertised_policy_caps_the_rate_and_a_spent_quota_pauses() {
+        let p = pacer(100.0, 1);
         let stop = CancellationToken::new();
+        p.on_advertised(Advertised {
+            rate: Some(20.0),
+            window: Some(Duration::from_secs(10)),
+            limit: None,
+            remaining: Some(0),
+            reset: Some(Duration::from_secs(2)),
+        });
+        assert!((p.current_rate() - 20.0 * ADVERTISED_SHARE).abs() < 1e-9);
         let start = Instant::now();
-        p.on_rate_limited(Duration::from_secs(3));
-        assert!(p.acquire(&stop).await);
-        assert!(start.elapsed() >= Duration::from_secs(3));
+        p.acquire(&stop).await.expect("t");
+        assert!(start.elapsed() >= Duration::from_secs(2));
+        assert_eq!(p.report().quota_waits, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_retry_after_the_pause_is_jittered_and_grows() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        let mut last = Duration::ZERO;
+        for n in 0..4u32 {
+            let t = p.acquire(&stop).await.expect("t");
+            let wait = p.on_rate_limited(t, None);
+            let ceiling = BACKOFF_BASE * (1 << n);
+            assert!(wait >= ceiling / 2 && wait <= ceiling, "{wait:?}");
+            assert!(n == 0 || wait >= last / 2);
+            last = wait;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_pool_waits_for_the_first_answer() {
+        let p = Arc::new(Pacer::new(PaceSettings::fixed(1000.0, 5), Arc::default()));
+        let stop = CancellationToken::new();
+        let first = p.acquire(&stop).await.expect("first");
+        let q = p.clone();
+        let others = tokio::spawn(async move { acquire_all(&q, 4, 1).await });
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert!(
+            !others.is_finished(),
+            "nobody may go before the first answer"
+        );
+        // The answer advertises 10/s: the pool starts at that pace.
+        p.on_advertised(Advertised {
+            rate: Some(10.0),
+            window: Some(Duration::from_secs(1)),
+            ..Advertised::default()
+        });
+        let answered = Instant::now();
+        p.finished(first);
+        let at = others.await.expect("joined");
+        assert!(at[0] >= answered);
+        for w in at.windows(2) {
+            assert!(w[1] - w[0] >= period_of(p.current_rate()));
+        }
     }
 
     #[tokio::test]
     async fn stop_ends_a_wait() {
-        let p = Pacer::new(1.0, 1);
+        let p = pacer(1.0, 1);
         let stop = CancellationToken::new();
-        p.on_rate_limited(Duration::from_secs(3600));
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, Some(Duration::from_secs(3600)));
         stop.cancel();
-        assert!(!p.acquire(&stop).await);
+        assert!(p.acquire(&stop).await.is_none());
     }
 }

@@ -3,16 +3,20 @@
 //! Owns the single `reqwest::Client` (rustls, explicit timeouts, shared
 //! pool), the Authorization header (marked sensitive so it is redacted from
 //! debug output) and lenient parsing of success bodies (see notify-api.md
-//! §4.9). It must not retry or sleep: policy lives in the uploader.
+//! §4.9). Advertised rate limits in any answer are handed to the
+//! watcher set with [`ApiClient::watch_limits`]. It must not retry or
+//! sleep: policy lives in the uploader.
 
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::error::ApiError;
+use super::ratelimit::{self, RateLimitInfo};
 use crate::config::ApiKey;
 
 /// What a successful create call reported.
@@ -31,14 +35,17 @@ pub enum CreateOutcome {
 }
 
 /// A client for one API base URL and key.
-#[derive(Debug)]
 pub struct ApiClient {
     http: reqwest::Client,
     customers: Url,
     search: Url,
     auth: HeaderValue,
     requests: AtomicU64,
+    limits: OnceLock<LimitWatcher>,
 }
+
+/// Receives the rate-limit facts of every answer that has any.
+pub type LimitWatcher = Box<dyn Fn(RateLimitInfo) + Send + Sync>;
 
 /// The fields we read from a customer object; everything is optional
 /// because the docs show two different shapes.
@@ -111,7 +118,14 @@ impl ApiClient {
             search: parse("/customers/search")?,
             auth,
             requests: AtomicU64::new(0),
+            limits: OnceLock::new(),
         })
+    }
+
+    /// Hands the advertised limits of every later answer to `watcher`;
+    /// only the first watcher set is kept (false if one was already set).
+    pub fn watch_limits(&self, watcher: LimitWatcher) -> bool {
+        self.limits.set(watcher).is_ok()
     }
 
     /// Number of HTTP requests started so far.
@@ -182,6 +196,12 @@ impl ApiClient {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = req.send().await.map_err(|e| ApiError::from_transport(&e))?;
         let status = resp.status();
+        if let Some(watch) = self.limits.get() {
+            let info = ratelimit::parse(resp.headers(), SystemTime::now());
+            if !info.is_empty() {
+                watch(info);
+            }
+        }
         let retry_after = resp
             .headers()
             .get(RETRY_AFTER)
@@ -196,6 +216,16 @@ impl ApiClient {
         } else {
             Err(ApiError::from_response(status, retry_after, &bytes))
         }
+    }
+}
+
+impl std::fmt::Debug for ApiClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The Authorization value is left out altogether, not just masked.
+        f.debug_struct("ApiClient")
+            .field("customers", &self.customers.as_str())
+            .field("requests", &self.requests)
+            .finish_non_exhaustive()
     }
 }
 

@@ -6,8 +6,10 @@
 
 mod client;
 mod error;
+pub(crate) mod ratelimit;
 pub(crate) mod retry;
 pub(crate) mod tls;
 
 pub use client::{ApiClient, CreateOutcome};
 pub use error::{ApiError, ErrorKind};
+pub use ratelimit::RateLimitInfo;

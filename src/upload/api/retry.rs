@@ -9,12 +9,25 @@ use std::time::{Duration, SystemTime};
 
 /// Parses a `Retry-After` value (RFC 9110 §10.2.3): delta-seconds or an
 /// HTTP-date in any of the three accepted formats. A date in the past
-/// means "now" (zero). Garbage gives `None`.
+/// means "now" (zero). Fractional seconds such as `1.5` are not valid
+/// RFC 9110 but some servers send them: they are honoured as seconds,
+/// since ignoring them would mean retrying at once. Garbage gives `None`.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
         // Absurdly long digit strings saturate instead of failing.
         return Some(Duration::from_secs(v.parse::<u64>().unwrap_or(u64::MAX)));
+    }
+    if let Some((whole, frac)) = v.split_once('.')
+        && !whole.is_empty()
+        && !frac.is_empty()
+        && whole
+            .bytes()
+            .chain(frac.bytes())
+            .all(|b| b.is_ascii_digit())
+    {
+        let secs: f64 = v.parse().ok()?;
+        return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     let when = httpdate::parse_http_date(v).ok()?;
     Some(when.duration_since(now).unwrap_or(Duration::ZERO))
@@ -83,6 +96,18 @@ mod tests {
     }
 
     #[test]
+    fn fractional_seconds_are_honoured() {
+        assert_eq!(
+            parse_retry_after("1.5", at(0)),
+            Some(Duration::from_millis(1500))
+        );
+        assert_eq!(
+            parse_retry_after(" 0.250 ", at(0)),
+            Some(Duration::from_millis(250))
+        );
+    }
+
+    #[test]
     fn all_three_http_date_forms() {
         let now = at(RFC_EXAMPLE - 30);
         for form in [
@@ -113,7 +138,10 @@ mod tests {
             "",
             "soon",
             "-5",
-            "1.5",
+            "-1.5",
+            "1.",
+            ".5",
+            "1.5.2",
             "12 s",
             "Sun, 99 Nov 1994 08:49:37 GMT",
             "0x10",
