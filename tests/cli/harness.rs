@@ -175,6 +175,18 @@ pub fn wait_until(limit: std::time::Duration, what: &str, mut cond: impl FnMut()
     }
 }
 
+/// Sends SIGINT (what Ctrl-C sends) to a running import and waits for it
+/// to finish, within `limit`.
+#[cfg(unix)]
+#[track_caller]
+pub fn interrupt(child: std::process::Child, limit: std::time::Duration) -> Output {
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert!(sent.is_ok_and(|s| s.success()), "kill -INT");
+    wait_bounded(child, limit)
+}
+
 /// Waits for a child with a bound, killing it if it overruns.
 #[track_caller]
 pub fn wait_bounded(mut child: std::process::Child, limit: std::time::Duration) -> Output {
@@ -273,4 +285,29 @@ pub fn latest_run(input: &Path) -> PathBuf {
 /// Stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Asserts that no request reached the sandbox while the pool should have
+/// been paused after a 429: between its answer and the end of its whole-
+/// seconds `Retry-After`. Requests already on the wire when the 429 left
+/// may still arrive a moment later, hence the slack at both ends.
+#[track_caller]
+pub fn assert_quiet_during_pauses(log: &[notify_import::sandbox::LoggedRequest]) {
+    let slack = std::time::Duration::from_millis(150);
+    for r in log.iter().filter(|r| r.status == 429) {
+        let secs: u64 = r
+            .retry_after
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("a whole-seconds Retry-After");
+        let (from, to) = (
+            r.answered + slack,
+            r.answered + std::time::Duration::from_secs(secs) - slack,
+        );
+        let inside: Vec<_> = log.iter().filter(|q| q.at > from && q.at < to).collect();
+        assert!(
+            inside.is_empty(),
+            "requests inside the Retry-After window after {r:?}: {inside:#?}"
+        );
+    }
 }

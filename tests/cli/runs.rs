@@ -282,11 +282,7 @@ fn each_outcome_ends_with_its_own_next_step() {
     let third = s.customers("third.csv", 60);
     let child = spawn_import(&slow, &third, &["--rate", "50", "--concurrency", "2"]);
     wait_until(LIMIT, "some creates", || slow.stats().creates >= 3);
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    assert!(sent.unwrap().success(), "kill -INT");
-    let out = wait_bounded(child, LIMIT);
+    let out = interrupt(child, LIMIT);
     assert_exit(&out, 130);
     let line = next_line(&out);
     assert!(
@@ -317,11 +313,7 @@ fn a_sandbox_run_gives_no_resume_advice_and_resume_sandbox_is_refused() {
     wait_until(LIMIT, "sends in the journal", || {
         std::fs::read_to_string(&journal).is_ok_and(|j| j.matches(r#""t":"send""#).count() >= 3)
     });
-    let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status();
-    assert!(sent.unwrap().success(), "kill -INT");
-    let out = wait_bounded(child, LIMIT);
+    let out = interrupt(child, LIMIT);
     assert_exit(&out, 130);
     let line = next_line(&out);
     assert!(!line.contains("--resume"), "{line}");
