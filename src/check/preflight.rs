@@ -612,23 +612,22 @@ fn scan_inner(
                 changes.add(&rows.checked.changes);
                 // Only rows that are sent: an invalid row's values may be
                 // shifted, and it is reported already.
-                let sent = rows.problems.is_empty();
-                if sent && rows.customer.get(Field::Country).is_none() {
+                let valid_row = rows.problems.is_empty();
+                if valid_row && rows.customer.get(Field::Country).is_none() {
                     no_country.add(record.line, None);
                 }
                 if let Some(language) = rows.customer.get(Field::Language)
-                    && sent
+                    && valid_row
                     && !validate::LANGUAGES.contains(&language)
                 {
                     unknown_languages.add(record.line, Some(language));
                 }
                 let code = rows.customer.code();
                 if !code.is_empty() {
-                    let seen =
-                        CodeSeen::new(code, record.row, record.line, rows.problems.is_empty());
+                    let seen = CodeSeen::new(code, record.row, record.line, valid_row);
                     codes.push(seen).map_err(spill_error)?;
                 }
-                if rows.problems.is_empty() {
+                if valid_row {
                     valid += 1;
                 } else {
                     problems.add(record.line, &rows.problems);
@@ -636,7 +635,7 @@ fn scan_inner(
                 if let Some(emit) = emit.as_mut() {
                     let (row, line) = (record.row, record.line);
                     let code = rows.customer.code().to_owned();
-                    let outcome = if rows.problems.is_empty() {
+                    let outcome = if valid_row {
                         Outcome::local(row, line, code, Status::Valid, String::new())
                     } else {
                         let error = validate::describe(&rows.problems);
