@@ -11,17 +11,29 @@
 //! by one at the reduced rate. A last gate at send time lets at most
 //! `burst` requests leave in any period, even when workers wake late.
 //!
-//! The rate follows AIMD with a learned ceiling: a 429 on a request sent
-//! after the latest pause starts a new episode, which sets the ceiling to
-//! the rate at which 429s began (or, when the last seconds were measured,
-//! halfway between that and the admitted rate) and drops the rate to a
-//! margin below it, or halves it when 429s came back at once after the
-//! previous pause. Answers that are not 429 and not 5xx raise the rate
-//! additively towards the hold level (the target, or the margin under the
-//! ceiling), never on the first answers after a pause; after a while at
-//! the hold level the ceiling is re-probed by a small step. `--rate auto`
-//! starts with slow start (×1.5 a second). Limits advertised by the server
-//! cap the rate; the first request goes alone so they are known in time.
+//! A second gate keeps the rate's worth of requests or fewer in any
+//! second (plus 10 ms of slack for arrival jitter): window limiters count
+//! per second, and a catch-up burst after a stall must not add up to more.
+//!
+//! The rate follows AIMD with a learned ceiling. A 429 on a request sent
+//! after the latest pause starts an episode, which sets the ceiling from
+//! what the server let through, then holds the rate a margin under it:
+//! - after a second or more of sending: the admitted rate over the last
+//!   seconds (less `--burst`, the burst the user says the server allows);
+//! - after a few requests (a bucket's small burst): halve, with a ceiling
+//!   from what got through beyond `--burst`, between half the rate and it;
+//! - after many requests within a second (a window's count, or a bucket's
+//!   larger burst, which look alike): that count per second, *tentative*.
+//!
+//! A tentative ceiling (also slow start's) is probed every few seconds by
+//! a step that doubles each time it holds, and a 429 then keeps at least
+//! the level that held; a measured ceiling is probed after ten seconds by
+//! a small step, and each probe that brings a 429 doubles that wait. Answers that are not
+//! 429 and not 5xx raise the rate additively towards the hold level (the
+//! target, or the margin under the ceiling), never on the first answers
+//! after a pause. `--rate auto` starts with slow start (×1.5 a second).
+//! Limits advertised by the server cap the rate; the first request goes
+//! alone so they are known in time.
 //!
 //! It must not send requests, parse headers or decide about rows.
 
@@ -34,8 +46,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Held under the learned ceiling: close enough to use the limit, far
-/// enough that scheduling jitter does not trip it.
-pub const MARGIN: f64 = 0.95;
+/// enough that scheduling jitter does not trip it (the one-second gate
+/// keeps bunched requests from adding up to more than the rate).
+pub const MARGIN: f64 = 0.97;
 /// Share of an advertised limit used: the server said what it allows, so
 /// only a little room is kept for jitter at its window edges.
 pub const ADVERTISED_SHARE: f64 = 0.98;
@@ -43,14 +56,25 @@ pub const ADVERTISED_SHARE: f64 = 0.98;
 const MIN_RATE_SHARE: f64 = 0.02;
 /// Rate rises at most this often, and not within this long after a pause.
 const ADJUST_EVERY: Duration = Duration::from_secs(1);
-/// After this long at the hold level without a 429 the ceiling is probed.
+/// After this long at the hold level without a 429 the ceiling is probed;
+/// each probe that brings a 429 doubles the wait, up to the longest.
 const PROBE_EVERY: Duration = Duration::from_secs(10);
+const PROBE_EVERY_LONGEST: Duration = Duration::from_secs(80);
 /// Each probe raises the ceiling by this factor.
 const PROBE_STEP: f64 = 1.02;
-/// While the ceiling is only a lower bound (the admitted rate when slow
-/// start overshot), it is probed this often, by this factor.
-const LOWER_BOUND_PROBE_EVERY: Duration = Duration::from_secs(2);
-const LOWER_BOUND_PROBE_STEP: f64 = 1.05;
+/// While the ceiling is only an estimate from less than a second of
+/// sending (a window's count, or a bucket's burst: the two look alike),
+/// it is probed this often, first by this factor, each step that held
+/// twice as far as the last, so an estimate too low does not hold the run
+/// back for long.
+const TENTATIVE_PROBE_EVERY: Duration = Duration::from_secs(3);
+const TENTATIVE_PROBE_STEP: f64 = 1.05;
+/// No more than the rate's worth of requests leave in any window this
+/// long: one second (what window limiters count) and a little slack for
+/// the jitter between sending and arriving.
+const SECOND_GATE: Duration = Duration::from_millis(1010);
+/// Bound of the send log the gates read (memory stays flat at any rate).
+const SENT_LOG_MAX: usize = 100_000;
 /// Below this share of the hold level the rate climbs fast (a tenth of the
 /// target per step); above it slowly (2% of the hold level per step).
 const FAST_BELOW: f64 = 0.8;
@@ -62,7 +86,7 @@ const SLOW_START: f64 = 1.5;
 const QUICK: Duration = Duration::from_millis(250);
 /// Admitted answers are measured over this window to estimate the
 /// server's limit when a 429 arrives.
-const ADMIT_WINDOW: Duration = Duration::from_secs(2);
+const ADMIT_WINDOW: Duration = Duration::from_secs(4);
 /// The estimate needs at least this much sending since the last pause.
 const ADMIT_MIN: Duration = Duration::from_secs(1);
 /// Bound of the admitted-answer log (memory stays flat at any rate).
@@ -153,11 +177,18 @@ struct State {
     epoch: u64,
     /// Whether the first slot was reserved (credit from set-up is dropped).
     started: bool,
-    /// Send instants of the last `burst` requests.
+    /// Send instants of the last requests (as many as the gates read).
     sent: VecDeque<Instant>,
     ceiling: Option<f64>,
-    /// The ceiling is what got through, not where 429s began.
-    lower_bound_only: bool,
+    /// The ceiling is an estimate from a short episode (or slow start),
+    /// not a measure of a second or more of sending: probed sooner.
+    tentative: bool,
+    /// The tentative ceiling as estimated, before probes raised it: the
+    /// lowest count per second let through in short episodes, or what
+    /// got through in slow start's last second.
+    tentative_estimate: Option<f64>,
+    /// The next probe's factor while the ceiling is tentative.
+    tentative_step: f64,
     advertised: Option<f64>,
     /// The rate used under the advertised policy.
     advertised_cap: Option<f64>,
@@ -166,6 +197,10 @@ struct State {
     last_adjust: Instant,
     /// Since when the rate has been at the hold level without a 429.
     probe_from: Instant,
+    /// When the ceiling was last raised by a probe.
+    probed_at: Option<Instant>,
+    /// Current wait between probes of a measured ceiling.
+    probe_every: Duration,
     /// Admitted answers to requests sent after the latest pause.
     admitted_since_pause: u64,
     /// When admitted answers arrived, within [`ADMIT_WINDOW`].
@@ -199,6 +234,12 @@ pub struct Pacer {
 /// Longest period (and burst window) the schedule uses, so instant
 /// arithmetic cannot overflow whatever the flags say.
 const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
+/// Requests allowed in any [`SECOND_GATE`] at `rate`.
+fn per_second(rate: f64) -> usize {
+    // Saturating float-to-int cast: at least one, at most the log's bound.
+    (rate.floor() as usize).clamp(1, SENT_LOG_MAX)
+}
 
 fn period_of(rate: f64) -> Duration {
     Duration::try_from_secs_f64(1.0 / rate)
@@ -240,12 +281,16 @@ impl Pacer {
                 started: false,
                 sent: VecDeque::new(),
                 ceiling: None,
-                lower_bound_only: false,
+                tentative: false,
+                tentative_estimate: None,
+                tentative_step: TENTATIVE_PROBE_STEP,
                 advertised: None,
                 advertised_cap: None,
                 longest_reset: Duration::ZERO,
                 last_adjust: now,
                 probe_from: now,
+                probed_at: None,
+                probe_every: PROBE_EVERY,
                 admitted_since_pause: 0,
                 admitted: VecDeque::new(),
                 backoff_level: 0,
@@ -355,14 +400,19 @@ impl Pacer {
         }
         let now = Instant::now();
         let burst = self.settings.burst as usize;
-        if s.sent.len() >= burst
-            && let Some(front) = s.sent.front().copied()
-            && now < front + s.period
-        {
-            return Leave::WaitUntil(front + s.period);
+        // At most `burst` in any period, and at most the rate's worth in
+        // any second: a worker that woke late may catch up, but never so
+        // much that a one-second window sees more than the rate.
+        let per_second = per_second(s.rate);
+        for (n, window) in [(burst, s.period), (per_second, SECOND_GATE)] {
+            if let Some(oldest) = s.sent.len().checked_sub(n).and_then(|i| s.sent.get(i))
+                && now < *oldest + window
+            {
+                return Leave::WaitUntil(*oldest + window);
+            }
         }
         s.sent.push_back(now);
-        while s.sent.len() > burst {
+        while s.sent.len() > burst.max(per_second) {
             s.sent.pop_front();
         }
         Leave::Go
@@ -463,15 +513,30 @@ impl Pacer {
             s.probe_from = now;
         } else if let Some(c) = s.ceiling {
             // Slow re-probe: the limit may have been a passing squeeze.
-            // A ceiling that is only a lower bound is probed sooner.
-            let (every, step) = if s.lower_bound_only {
-                (LOWER_BOUND_PROBE_EVERY, LOWER_BOUND_PROBE_STEP)
+            // A tentative ceiling is probed sooner.
+            let every = if s.tentative {
+                TENTATIVE_PROBE_EVERY
             } else {
-                (PROBE_EVERY, PROBE_STEP)
+                s.probe_every
             };
             if now.duration_since(s.probe_from) >= every {
+                let step = if s.tentative {
+                    // What got through meanwhile held: the estimate is at
+                    // least that (not the ceiling: the gate may have kept
+                    // the rate under it).
+                    let from = now - every;
+                    let n = s.admitted.iter().filter(|t| **t >= from).count();
+                    let held = n as f64 / every.as_secs_f64();
+                    s.tentative_estimate = Some(s.tentative_estimate.map_or(held, |e| e.max(held)));
+                    let step = s.tentative_step;
+                    s.tentative_step = 1.0 + 2.0 * (step - 1.0);
+                    step
+                } else {
+                    PROBE_STEP
+                };
                 s.ceiling = Some(c * step);
                 s.probe_from = now;
+                s.probed_at = Some(now);
             }
         }
     }
@@ -559,32 +624,67 @@ impl Pacer {
     fn decrease(&self, s: &mut State, now: Instant) {
         let r = s.rate;
         s.report.episodes += 1;
+        // A 429 soon after a probe raised the ceiling: the old ceiling was
+        // right, so probe less often from now on.
+        if let Some(at) = s.probed_at.take()
+            && !s.tentative
+            && now.duration_since(at) < s.probe_every
+        {
+            s.probe_every = (s.probe_every * 2).min(PROBE_EVERY_LONGEST);
+        }
         let since_pause = now.saturating_duration_since(s.not_before);
-        // What the server actually let through lately bounds its limit.
-        let window = since_pause.min(ADMIT_WINDOW);
-        let measured = (window >= ADMIT_MIN).then(|| {
+        let admitted = s.admitted_since_pause as f64;
+        // Slow start (auto, no ceiling yet) raised the rate during the
+        // measure, so what got through is a lower bound only.
+        let slow_start = self.settings.auto && s.ceiling.is_none();
+        let (ceiling, rate, tentative) = if since_pause >= ADMIT_MIN {
+            // A second or more of sending: what the server let through
+            // over it is its limit. A window limiter lets no more than its
+            // count through in any second; a bucket lets its burst more
+            // through, taken as `--burst` (what the user says it allows).
+            // Slow start raised the rate every second: only the last one
+            // says much about the rate that was refused.
+            let longest = if slow_start { ADMIT_MIN } else { ADMIT_WINDOW };
+            let window = since_pause.min(longest);
             let from = now - window;
             let n = s.admitted.iter().filter(|t| **t >= from).count();
-            n as f64 / window.as_secs_f64()
-        });
-        // The server let `measured` through, so its limit is at least that
-        // (less its burst); it refused at `r`, so the limit is below that.
-        // The ceiling is taken between the two bounds: the admitted rate
-        // alone is far too low when the rate was still climbing, the rate
-        // alone too high when the server's burst hid the limit for a while.
-        // Slow start (auto, no ceiling yet) overshoots by up to half a
-        // step: then only the admitted rate is trusted, as a lower bound.
-        let slow_start = self.settings.auto && s.ceiling.is_none();
-        s.lower_bound_only = slow_start && measured.is_some();
-        let ceiling = match measured {
-            Some(m) if slow_start => m.min(r),
-            Some(m) => (m.min(r) + r) / 2.0,
-            None => r,
-        }
-        .max(self.min_rate);
-        s.ceiling = Some(ceiling);
-        let quick = (s.admitted_since_pause as f64) < r * QUICK.as_secs_f64();
-        let rate = if quick { r / 2.0 } else { ceiling * MARGIN };
+            let beyond = n.saturating_sub(self.settings.burst as usize);
+            let mut measured = (beyond as f64 / window.as_secs_f64()).min(r);
+            if let Some(held) = s.tentative_estimate.take() {
+                // The end of probing a tentative ceiling: the climb lowers
+                // the measure, and the estimate held until the probe.
+                measured = measured.max(held).min(r);
+            }
+            if slow_start {
+                s.tentative_estimate = Some(measured);
+            }
+            (measured, measured * MARGIN, slow_start)
+        } else if admitted < r * QUICK.as_secs_f64() {
+            // Refused after a few requests: a bucket's small burst. What
+            // got through beyond `--burst` over the episode bounds its
+            // limit from below, the rate from above. Halve, and climb back
+            // no higher than a margin under that.
+            let t = since_pause.as_secs_f64();
+            let beyond = (admitted - f64::from(self.settings.burst)).max(0.0);
+            let ceiling = if beyond > 0.0 && t > 0.0 {
+                (beyond / t).clamp(r / 2.0, r)
+            } else {
+                r
+            };
+            (ceiling, r / 2.0, false)
+        } else {
+            // Refused after many requests within a second: that many per
+            // second is a window limiter's count, or a bucket's burst
+            // (then the limit is higher). Taken, and probed soon.
+            let count = admitted
+                .min(r)
+                .min(s.tentative_estimate.unwrap_or(f64::MAX));
+            s.tentative_estimate = Some(count);
+            (count, count * MARGIN, true)
+        };
+        s.ceiling = Some(ceiling.max(self.min_rate));
+        s.tentative = tentative;
+        s.tentative_step = TENTATIVE_PROBE_STEP;
         self.set_rate(s, rate.min(self.hold(s)));
         s.last_adjust = now;
         s.probe_from = now;
@@ -714,6 +814,54 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn catching_up_after_a_stall_never_puts_more_than_the_rate_in_a_second() {
+        let p = Arc::new(pacer(50.0, 5));
+        let mut at = acquire_all(&p, 16, 4).await;
+        // Every worker stalls (a slow answer): the schedule's burst credit
+        // builds up, and is spent at once when they come back.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        at.extend(acquire_all(&p, 16, 8).await);
+        let period = Duration::from_millis(20);
+        let bunched = at.windows(3).any(|w| w[2] - w[0] < period);
+        assert!(bunched, "the burst was used after the stall");
+        for (i, t) in at.iter().enumerate() {
+            let n = at[i..]
+                .iter()
+                .take_while(|u| **u < *t + SECOND_GATE)
+                .count();
+            assert!(n <= 50, "{n} requests within a second from {i}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_window_count_refused_within_a_second_is_the_ceiling_and_holds_a_probe() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        // A fixed window of 40: 40 answers in 0.4 s, then a 429.
+        let mut t = p.acquire(&stop).await.expect("t");
+        for _ in 0..40 {
+            p.on_admitted(t, true);
+            t = p.acquire(&stop).await.expect("t");
+        }
+        p.on_rate_limited(t, Some(Duration::from_secs(1)));
+        assert_eq!(p.report().ceiling, Some(40.0));
+        assert_eq!(p.current_rate(), 40.0 * MARGIN);
+        // A probe above it, then a 429 after two seconds during which
+        // the climb let fewer through: the count is kept.
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(6) {
+            let t = p.acquire(&stop).await.expect("t");
+            p.on_admitted(t, true);
+        }
+        let probing = p.current_rate();
+        assert!(probing > 40.0, "probed above the count: {probing}");
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, Some(Duration::from_secs(1)));
+        let ceiling = p.report().ceiling.expect("ceiling");
+        assert!((40.0..=probing).contains(&ceiling), "{ceiling}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn in_flight_429s_of_one_episode_decrease_once() {
         let p = pacer(100.0, 1);
         let stop = CancellationToken::new();
@@ -758,8 +906,9 @@ mod tests {
         p.on_rate_limited(t, Some(Duration::ZERO));
         let r = p.report();
         let ceiling = r.ceiling.expect("learned");
-        // Between what got through (60/s) and the rate in force (100/s).
-        assert!((75.0..=85.0).contains(&ceiling), "{ceiling}");
+        // What got through (60/s, less the one request of --burst), not
+        // the rate in force (100/s).
+        assert!((58.0..=60.0).contains(&ceiling), "{ceiling}");
         assert!((p.current_rate() - ceiling * MARGIN).abs() < 1e-9);
         // Clean answers for a long while: stays at the hold level, then
         // probes in small steps only.
@@ -792,9 +941,11 @@ mod tests {
         for w in at.windows(2) {
             assert_eq!(w[1] - w[0], Duration::from_millis(10));
         }
-        // 0.1 s of sending is too short to measure: the ceiling is the rate.
+        // 0.1 s of sending is too short to measure: the rate halves, and
+        // the 5 answers beyond --burst in 0.1 s bound the limit (50/s).
         p.on_rate_limited(t, Some(Duration::ZERO));
-        assert_eq!(p.report().ceiling, Some(100.0));
+        assert_eq!(p.report().ceiling, Some(50.0));
+        assert_eq!(p.current_rate(), 50.0 * MARGIN);
     }
 
     #[tokio::test(start_paused = true)]
