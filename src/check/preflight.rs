@@ -632,18 +632,10 @@ fn scan_inner(
                 } else {
                     problems.add(record.line, &rows.problems);
                 }
-                if let Some(emit) = emit.as_mut() {
-                    let (row, line) = (record.row, record.line);
-                    let code = rows.customer.code().to_owned();
-                    let outcome = if valid_row {
-                        Outcome::local(row, line, code, Status::Valid, String::new())
-                    } else {
-                        let error = validate::describe(&rows.problems);
-                        Outcome::local(row, line, code, Status::Invalid, error)
-                    };
-                    if !emit(outcome) {
-                        return Ok(());
-                    }
+                if let Some(emit) = emit.as_mut()
+                    && !emit(local_outcome(record, rows))
+                {
+                    return Ok(());
                 }
             }
             let _ = give_back.send(batch);
@@ -685,13 +677,26 @@ fn duplicate_problem(first_line: u64) -> Problem {
     )
 }
 
-/// Second pass: hands every row, in input order, to `emit`. Stops early
-/// (without error) when `emit` returns false. `dry_run` turns valid rows
-/// into `valid` outcomes instead of payloads. With `resume`, rows an
-/// earlier run finished keep their recorded outcome.
+/// A checked row's outcome when nothing is sent for it: `invalid` with its
+/// problems, else `valid`. The one producer of both, for the one pass of a
+/// check and for the rows an import does not send.
+fn local_outcome(record: &Record, checked: &Checker) -> Outcome {
+    let (row, line) = (record.row, record.line);
+    let code = checked.customer.code().to_owned();
+    if checked.problems.is_empty() {
+        Outcome::local(row, line, code, Status::Valid, String::new())
+    } else {
+        let error = validate::describe(&checked.problems);
+        Outcome::local(row, line, code, Status::Invalid, error)
+    }
+}
+
+/// Second pass: hands every row, in input order, to `emit`: a payload to
+/// send, or the final outcome of a row not sent. Stops early (without
+/// error) when `emit` returns false. With `resume`, rows an earlier run
+/// finished keep their recorded outcome.
 pub fn plan(
     pre: &Preflight,
-    dry_run: bool,
     mut resume: Option<&mut Resume>,
     mut emit: impl FnMut(Planned) -> bool,
 ) -> Result<(), InputError> {
@@ -727,16 +732,7 @@ pub fn plan(
         let item = if let Some(done) = earlier.filter(|o| o.code == code) {
             Planned::Done(done)
         } else if !rows.checker.problems.is_empty() {
-            let error = validate::describe(&rows.checker.problems);
-            Planned::Done(Outcome::local(row, line, code, Status::Invalid, error))
-        } else if dry_run {
-            Planned::Done(Outcome::local(
-                row,
-                line,
-                code,
-                Status::Valid,
-                String::new(),
-            ))
+            Planned::Done(local_outcome(&rows.record, &rows.checker))
         } else {
             let in_doubt = resume.as_ref().is_some_and(|r| r.is_in_doubt(row));
             Planned::Send {
@@ -782,11 +778,8 @@ mod tests {
             .expect("duplicates in the tally");
         assert_eq!((duplicates.1, duplicates.2), (2, &[3, 5][..]));
         let mut seen = Vec::new();
-        plan(&pre, true, None, |item| {
-            let Planned::Done(o) = item else {
-                panic!("a dry run sends nothing")
-            };
-            seen.push((o.status, o.error));
+        plan(&pre, None, |item| {
+            seen.push(outcome_of(item));
             true
         })
         .unwrap();
@@ -805,14 +798,19 @@ mod tests {
         assert!(seen[3].1.contains("duplicate of line 4"), "{seen:?}");
     }
 
+    /// A planned row as (status, error), a payload to send being `valid`.
+    fn outcome_of(item: Planned) -> (Status, String) {
+        match item {
+            Planned::Done(o) => (o.status, o.error),
+            Planned::Send { .. } => (Status::Valid, String::new()),
+        }
+    }
+
     /// Plan's outcomes as (status, error) per row.
     fn planned(pre: &Preflight) -> Vec<(Status, String)> {
         let mut seen = Vec::new();
-        plan(pre, true, None, |item| {
-            let Planned::Done(o) = item else {
-                panic!("a dry run sends nothing")
-            };
-            seen.push((o.status, o.error));
+        plan(pre, None, |item| {
+            seen.push(outcome_of(item));
             true
         })
         .unwrap();

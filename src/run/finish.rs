@@ -1,23 +1,36 @@
-//! How an import's end becomes its exit code, its next-step line and
-//! whether its journal stays.
+//! How a run ends, check or import: its exit code, its next-step line,
+//! whether its journal stays, its errors file and its summary.
 //!
-//! Owns those three rules, so the wiring in [`crate::run::pipeline`] holds none:
+//! Owns those rules, so the wiring in [`crate::run::pipeline`] holds none:
 //! a run that reached the end of its input is finished (its journal goes,
 //! its rows not imported are in its errors file); a run that stopped after
 //! sending keeps its journal for `--resume`; a run that sent nothing has
-//! nothing to resume. Failures to write are [`super::RunError`]s. It must
-//! not print or touch files.
+//! nothing to resume; a check ends like an import that sent nothing.
+//! Failures to write are [`super::RunError`]s. [`Ending`] holds the rules
+//! and touches nothing; [`finish`] applies them, once per run. Neither
+//! reads the input or talks to the network.
 
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use super::next_step::Commands;
+use super::start::commands;
+use super::{RunError, RunFiles};
+use crate::config::RunConfig;
+use crate::durable::journal::JournalError;
 use crate::exit;
-use crate::output::outcome::Counts;
+use crate::input::InputError;
+use crate::output::errors_file;
+use crate::output::outcome::{Counts, Status};
+use crate::output::report::{PaceFacts, Reporter, Totals};
 use crate::upload::StopReason;
 
-/// Where the sending ended.
+/// Where the run ended.
 #[derive(Debug, Clone, Copy)]
 pub enum End<'a> {
+    /// A check (`validate`, `--dry-run`) gave every row its outcome.
+    Checked,
     /// Every row of the input has its final outcome.
     Reached,
     /// Sending stopped early (signal, `--max-errors`, unreachable API...).
@@ -51,8 +64,8 @@ impl Ending<'_> {
         match self.end {
             End::Stopped(StopReason::Interrupted) => exit::INTERRUPTED,
             End::Stopped(_) | End::InputChanged | End::WriteFailed => exit::ABORTED,
-            End::Reached if counts.all_succeeded() => exit::OK,
-            End::Reached => exit::ROWS_FAILED,
+            End::Reached | End::Checked if counts.all_succeeded() => exit::OK,
+            End::Reached | End::Checked => exit::ROWS_FAILED,
         }
     }
 
@@ -64,6 +77,7 @@ impl Ending<'_> {
         errors: Option<&Path>,
     ) -> Option<String> {
         match self.end {
+            End::Checked => Some(commands.after_check(not_imported, errors)),
             End::Reached => commands.after_import(not_imported, errors),
             _ if !self.anything_sent => Some(format!(
                 "nothing was sent; start again: {}",
@@ -75,6 +89,180 @@ impl Ending<'_> {
                 commands.import()
             )),
             End::Stopped(_) | End::WriteFailed => Some(commands.after_stop(self.sandbox)),
+        }
+    }
+}
+
+/// How a run's rows ended, handed to [`finish`].
+pub(crate) struct Finished {
+    /// Outcomes per status.
+    pub counts: Counts,
+    /// The finished results file, or why it could not be written.
+    pub written: io::Result<PathBuf>,
+    /// A second-pass read error that cut the input short.
+    pub read_err: Option<InputError>,
+    /// The encoding and delimiter, for the summary.
+    pub input: String,
+    /// How the sending went; `None` for a check, which sends nothing.
+    pub sending: Option<Sending>,
+}
+
+/// How an import's sending ended.
+pub(crate) struct Sending {
+    pub stop: Option<StopReason>,
+    pub requests: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+    /// How requests were paced and what was learned.
+    pub pace: PaceFacts,
+    /// To the embedded sandbox (never resumable).
+    pub sandbox: bool,
+    /// The journal's first failed write, if one failed.
+    pub journal_failure: Option<io::Error>,
+    /// Closing (and syncing) the journal.
+    pub closed: Result<(), JournalError>,
+}
+
+/// The one place a run's end becomes an exit code or a [`RunError`], a
+/// next-step line, a kept or removed journal, an errors file and the
+/// summary the reporter shows.
+pub(crate) fn finish(
+    run: &RunConfig,
+    files: &RunFiles,
+    reporter: &Reporter,
+    started: Instant,
+    finished: Finished,
+) -> Result<u8, RunError> {
+    let Finished {
+        counts,
+        written,
+        read_err,
+        input,
+        sending,
+    } = finished;
+    let commands = commands(run);
+    let ending = match &sending {
+        None => Ending {
+            end: End::Checked,
+            anything_sent: false,
+            sandbox: false,
+        },
+        Some(s) => Ending {
+            end: match (&s.stop, &read_err, &written) {
+                (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => End::WriteFailed,
+                (Some(stop), _, _) => End::Stopped(stop),
+                (None, Some(_), _) => End::InputChanged,
+                (None, None, Ok(_)) => End::Reached,
+            },
+            anything_sent: s.requests > 0,
+            sandbox: s.sandbox,
+        },
+    };
+    if sending.is_some() && !ending.keeps_journal() {
+        // Nothing to resume, and the folder no longer blocks a run.
+        let _ = std::fs::remove_file(&files.journal);
+    }
+    let resume = || commands.continue_after_failure(ending.sandbox);
+    // Write failures first: they decide what is safe to say.
+    let path = match written {
+        Ok(path) => path,
+        Err(e) => {
+            return Err(RunError::writing(
+                &files.results,
+                &e,
+                ending.anything_sent,
+                resume(),
+            ));
+        }
+    };
+    if let Some(s) = &sending {
+        if let (Some(StopReason::Journal(_)), Some(e)) = (&s.stop, &s.journal_failure) {
+            return Err(RunError::writing(
+                &files.journal,
+                e,
+                ending.anything_sent,
+                resume(),
+            ));
+        }
+        if let Err(e) = &s.closed {
+            if matches!(ending.end, End::Reached) {
+                // The journal is not needed any more: the results are complete.
+                tracing::warn!("{e}");
+            } else if ending.anything_sent {
+                return Err(RunError::AfterSending {
+                    failure: format!("cannot sync {e}"),
+                    remedy: "fix the cause",
+                    resume: resume(),
+                });
+            }
+        }
+    }
+    let stopped = match sending.as_ref().and_then(|s| s.stop.as_ref()) {
+        Some(reason) => Some(reason.to_string()),
+        None => read_err.as_ref().map(|e| format!("{e}")),
+    };
+    // After a second-pass read error the input no longer matches the
+    // results, so its rows cannot be copied.
+    let errors = match read_err {
+        None => write_errors_file(run, files, &counts, &path, reporter),
+        Some(_) => None,
+    };
+    let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
+    reporter.summary(&Totals {
+        counts: &counts,
+        elapsed: started.elapsed(),
+        requests: sending.as_ref().map(|s| s.requests),
+        retries: sending.as_ref().map_or(0, |s| s.retries),
+        rate_limited: sending.as_ref().map_or(0, |s| s.rate_limited),
+        input,
+        results: &path,
+        errors: errors.as_deref(),
+        stopped: stopped.clone(),
+        next,
+        pace: sending.as_ref().map(|s| s.pace.clone()),
+    });
+    if let Some(why) = &stopped {
+        tracing::error!("{why}");
+    }
+    Ok(ending.exit_code(&counts))
+}
+
+/// Rows that belong in the errors file.
+fn not_imported(counts: &Counts) -> u64 {
+    Status::ALL
+        .iter()
+        .filter(|s| errors_file::includes(**s))
+        .map(|s| counts.get(*s))
+        .sum()
+}
+
+/// Writes the errors file when some row was not imported. A failure is
+/// reported, not fatal: the results file already holds every outcome, and
+/// the exit code already says rows are missing.
+fn write_errors_file(
+    run: &RunConfig,
+    files: &RunFiles,
+    counts: &Counts,
+    results: &Path,
+    reporter: &Reporter,
+) -> Option<PathBuf> {
+    if not_imported(counts) == 0 {
+        // Only reachable with an --errors PATH the user named: the file is
+        // theirs, so it is pointed out, never removed.
+        if files.errors.exists() {
+            reporter.info(&format!(
+                "notify-import: every row was imported; {} is from an earlier run",
+                files.errors.display()
+            ));
+        }
+        return None;
+    }
+    match errors_file::write(&run.input, &run.input_options, results, &files.errors) {
+        Ok(0) => None,
+        Ok(_) => Some(files.errors.clone()),
+        Err(e) => {
+            tracing::error!("the errors file was not written: {e}");
+            None
         }
     }
 }

@@ -17,22 +17,20 @@ use tokio::sync::mpsc;
 
 use crate::check::preflight::{self, Preflight};
 use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
-use crate::durable::journal::{Header, Journal, JournalError, Resume};
+use crate::durable::journal::{Header, Journal, Resume};
 use crate::durable::state;
 use crate::input::InputError;
-use crate::output::errors_file;
 use crate::output::outcome::{Counts, Outcome, Status};
-use crate::output::report::{PaceFacts, Reporter, Totals};
+use crate::output::report::{PaceFacts, Reporter};
 use crate::output::results::{self, ResultsWriter};
 use crate::output::summary;
 use crate::run::error::WriteFailure;
-use crate::run::finish::{End, Ending};
-use crate::run::start::commands;
+use crate::run::finish::{Finished, Sending, finish};
 use crate::run::{RunError, RunFiles, Start};
 use crate::spill::Scratch;
 use crate::upload::api::ApiClient;
 use crate::upload::{self, Planned, StopReason, UploadSettings, Uploader};
-use crate::{SetupError, exit, other, runtime};
+use crate::{SetupError, other, runtime};
 
 #[cfg(feature = "sandbox")]
 type Embedded = crate::sandbox::SandboxHandle;
@@ -62,7 +60,7 @@ fn run_started(
     let started = Instant::now();
     let files = &start.files;
     let Some(upload) = &run.upload else {
-        return Ok(validate_file(run, files, recorder, started)?);
+        return validate_file(run, files, recorder, started);
     };
     let pre = preflight::scan(&run.input, &run.input_options, &scratch(files))
         .map_err(SetupError::from)?;
@@ -142,9 +140,9 @@ fn validate_file(
     files: &RunFiles,
     recorder: &summary::Recorder,
     started: Instant,
-) -> Result<u8, SetupError> {
-    let writing = |e: io::Error| SetupError::Other(WriteFailure::new(&files.results, &e).failure());
-    let mut writer = ResultsWriter::create(&files.results).map_err(writing)?;
+) -> Result<u8, RunError> {
+    let mut writer = ResultsWriter::create(&files.results)
+        .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The row count is known only at the end, and a million rows take a
     // second or two: no bar, no progress lines.
     let output = crate::config::OutputConfig {
@@ -163,92 +161,42 @@ fn validate_file(
                     false
                 }
             }
-        })?;
+        })
+        .map_err(SetupError::from)?;
     recorder.input(&pre.info);
-    if let Some(e) = write_err {
-        return Err(writing(e));
-    }
-    report_input(&pre, &reporter);
-    reporter.info(&format!(
-        "notify-import: checked {} ({}: {} valid, {} invalid); nothing was sent",
-        run.input.display(),
-        preflight::rows_text(pre.rows),
-        pre.valid,
-        pre.invalid()
-    ));
-    // Repeated codes are known only now: they join the rows' problems.
-    let duplicates = pre.take_duplicates().into_iter().flatten().map(|d| {
-        d.map(|d| (d.row, d.problem().to_string()))
-            .map_err(std::io::Error::other)
-    });
-    let path = writer
-        .finish_adding(pre.rows, duplicates)
-        .map_err(writing)?;
+    let written = match write_err {
+        Some(e) => Err(e),
+        None => {
+            report_input(&pre, &reporter);
+            reporter.info(&format!(
+                "notify-import: checked {} ({}: {} valid, {} invalid); nothing was sent",
+                run.input.display(),
+                preflight::rows_text(pre.rows),
+                pre.valid,
+                pre.invalid()
+            ));
+            // Repeated codes are known only now: they join the rows' problems.
+            let duplicates = pre.take_duplicates().into_iter().flatten().map(|d| {
+                d.map(|d| (d.row, d.problem().to_string()))
+                    .map_err(std::io::Error::other)
+            });
+            writer.finish_adding(pre.rows, duplicates)
+        }
+    };
     let mut counts = Counts::default();
     counts.add_rows(Status::Valid, pre.valid);
     counts.add_rows(Status::Invalid, pre.invalid());
-    let errors = write_errors_file(run, files, &counts, &path, &reporter);
-    let summary = Totals {
-        counts: &counts,
-        elapsed: started.elapsed(),
-        requests: None,
-        retries: 0,
-        rate_limited: 0,
+    let finished = Finished {
+        counts,
+        written,
+        read_err: None,
         input: input_line(&pre),
-        results: &path,
-        errors: errors.as_deref(),
-        stopped: None,
-        next: Some(commands(run).after_check(pre.invalid(), errors.as_deref())),
-        pace: None,
+        sending: None,
     };
-    reporter.summary(&summary);
+    let result = finish(run, files, &reporter, started, finished);
     recorder.facts(reporter.recorded());
     reporter.finish();
-    Ok(if counts.all_succeeded() {
-        exit::OK
-    } else {
-        exit::ROWS_FAILED
-    })
-}
-
-/// Rows that belong in the errors file.
-fn not_imported(counts: &Counts) -> u64 {
-    Status::ALL
-        .iter()
-        .filter(|s| errors_file::includes(**s))
-        .map(|s| counts.get(*s))
-        .sum()
-}
-
-/// Writes the errors file when some row was not imported. A failure is
-/// reported, not fatal: the results file already holds every outcome, and
-/// the exit code already says rows are missing.
-fn write_errors_file(
-    run: &RunConfig,
-    files: &RunFiles,
-    counts: &Counts,
-    results: &Path,
-    reporter: &Reporter,
-) -> Option<std::path::PathBuf> {
-    if not_imported(counts) == 0 {
-        // Only reachable with an --errors PATH the user named: the file is
-        // theirs, so it is pointed out, never removed.
-        if files.errors.exists() {
-            reporter.info(&format!(
-                "notify-import: every row was imported; {} is from an earlier run",
-                files.errors.display()
-            ));
-        }
-        return None;
-    }
-    match errors_file::write(&run.input, &run.input_options, results, &files.errors) {
-        Ok(0) => None,
-        Ok(_) => Some(files.errors.clone()),
-        Err(e) => {
-            tracing::error!("the errors file was not written: {e}");
-            None
-        }
-    }
+    result
 }
 
 /// What the upload stage hands back once it is over.
@@ -351,129 +299,24 @@ fn upload_file(
         Ok(journal) => journal.close(),
         Err(shared) => shared.sync(),
     };
-    finish_upload(
-        run,
-        files,
-        pre,
-        reporter,
-        started,
-        FinishFacts {
-            sent: sent?,
+    let sent = sent?;
+    let finished = Finished {
+        counts: sent.counts,
+        written: sent.written,
+        read_err: sent.read_err,
+        input: input_line(pre),
+        sending: Some(Sending {
+            stop: sent.stop,
             requests,
+            retries: sent.retries,
+            rate_limited: sent.rate_limited,
+            pace: sent.pace,
             sandbox: matches!(upload.target, Endpoint::Sandbox),
             journal_failure,
             closed,
-        },
-    )
-}
-
-/// How the sending ended, for [`finish_upload`].
-struct FinishFacts {
-    sent: Sent,
-    requests: u64,
-    sandbox: bool,
-    /// The journal's first failed write, if one failed.
-    journal_failure: Option<io::Error>,
-    /// Closing (and syncing) the journal.
-    closed: Result<(), JournalError>,
-}
-
-/// The one place an upload's end becomes an exit code or a [`RunError`],
-/// a next-step line, and a kept or removed journal.
-fn finish_upload(
-    run: &RunConfig,
-    files: &RunFiles,
-    pre: &Preflight,
-    reporter: &Reporter,
-    started: Instant,
-    facts: FinishFacts,
-) -> Result<u8, RunError> {
-    let FinishFacts {
-        sent,
-        requests,
-        sandbox,
-        journal_failure,
-        closed,
-    } = facts;
-    let commands = commands(run);
-    let anything_sent = requests > 0;
-    let ending = Ending {
-        end: match (&sent.stop, &sent.read_err, &sent.written) {
-            (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => End::WriteFailed,
-            (Some(stop), _, _) => End::Stopped(stop),
-            (None, Some(_), _) => End::InputChanged,
-            (None, None, Ok(_)) => End::Reached,
-        },
-        anything_sent,
-        sandbox,
+        }),
     };
-    let reached_end = matches!(ending.end, End::Reached);
-    if !ending.keeps_journal() {
-        // Nothing to resume, and the folder no longer blocks a run.
-        let _ = std::fs::remove_file(&files.journal);
-    }
-    // Write failures first: they decide what is safe to say.
-    let path = match sent.written {
-        Ok(path) => path,
-        Err(e) => {
-            return Err(RunError::writing(
-                &files.results,
-                &e,
-                anything_sent,
-                commands.continue_after_failure(sandbox),
-            ));
-        }
-    };
-    if let (Some(StopReason::Journal(_)), Some(e)) = (&sent.stop, &journal_failure) {
-        return Err(RunError::writing(
-            &files.journal,
-            e,
-            anything_sent,
-            commands.continue_after_failure(sandbox),
-        ));
-    }
-    if let Err(e) = closed {
-        if reached_end {
-            // The journal is not needed any more: the results are complete.
-            tracing::warn!("{e}");
-        } else if anything_sent {
-            return Err(RunError::AfterSending {
-                failure: format!("cannot sync {e}"),
-                remedy: "fix the cause",
-                resume: commands.continue_after_failure(sandbox),
-            });
-        }
-    }
-    let counts = sent.counts;
-    let stopped = match &sent.stop {
-        Some(reason) => Some(reason.to_string()),
-        None => sent.read_err.as_ref().map(|e| format!("{e}")),
-    };
-    // After a second-pass read error the input no longer matches the
-    // results, so its rows cannot be copied.
-    let errors = match sent.read_err {
-        None => write_errors_file(run, files, &counts, &path, reporter),
-        Some(_) => None,
-    };
-    let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
-    let summary = Totals {
-        counts: &counts,
-        elapsed: started.elapsed(),
-        requests: Some(requests),
-        retries: sent.retries,
-        rate_limited: sent.rate_limited,
-        input: input_line(pre),
-        results: &path,
-        errors: errors.as_deref(),
-        stopped: stopped.clone(),
-        next,
-        pace: Some(sent.pace),
-    };
-    reporter.summary(&summary);
-    if let Some(why) = &stopped {
-        tracing::error!("{why}");
-    }
-    Ok(ending.exit_code(&counts))
+    finish(run, files, reporter, started, finished)
 }
 
 /// Runs the uploader over the planned rows and hands back how it ended.
@@ -659,7 +502,7 @@ fn pipeline(
         let window = &window;
         let reader = scope.spawn(move || {
             let mut resume = resume;
-            preflight::plan(pre, false, resume.as_mut(), |item| {
+            preflight::plan(pre, resume.as_mut(), |item| {
                 let row = match &item {
                     Planned::Send { row, .. } => *row,
                     Planned::Done(outcome) => outcome.row,
