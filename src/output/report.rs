@@ -18,7 +18,9 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
@@ -53,7 +55,9 @@ const RUN_TARGET: &str = "notify_import::run";
 const SUMMARY_TARGET: &str = "notify_import::summary";
 
 /// Sets up logging on stderr. `-q` shows errors only, default info,
-/// `-v` debug, `-vv` trace for this crate. `RUST_LOG` overrides.
+/// `-v` debug, `-vv` trace for this crate. `RUST_LOG` overrides, as
+/// comma-separated `target=level` directives (a plain filter rather than
+/// `EnvFilter`: its regex engine was a tenth of a cold build).
 pub fn init_logging(output: &OutputConfig) {
     let level = match (output.quiet, output.verbose) {
         (true, _) => "error",
@@ -69,26 +73,25 @@ pub fn init_logging(output: &OutputConfig) {
         (true, true) => format!("{level},{SUMMARY_TARGET}=info"),
         (true, false) => format!("{level},{RUN_TARGET}=info,{SUMMARY_TARGET}=info"),
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level));
+    let from_env = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.parse::<Targets>().ok());
+    let filter = from_env.unwrap_or_else(|| level.parse().unwrap_or_default());
     let color = io::stderr().is_terminal()
         && std::env::var_os("NO_COLOR").is_none()
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(|| BarAwareStderr);
+    let layer = tracing_subscriber::fmt::layer().with_writer(|| BarAwareStderr);
+    let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
-        builder
+        let layer = layer
             .json()
             .with_ansi(false)
             .with_target(true)
-            .with_current_span(false)
-            .try_init()
+            .with_current_span(false);
+        registry.with(layer).try_init()
     } else {
-        builder
-            .with_ansi(color)
-            .with_target(false)
-            .without_time()
-            .try_init()
+        let layer = layer.with_ansi(color).with_target(false).without_time();
+        registry.with(layer).try_init()
     };
 }
 

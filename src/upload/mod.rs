@@ -10,7 +10,7 @@
 //! [`pace`]. It must not read the input, parse arguments or write results.
 
 pub mod api;
-pub mod pace;
+pub(crate) mod pace;
 mod planned;
 
 pub use planned::Planned;
@@ -32,7 +32,7 @@ use pace::{Advertised, PaceReport, PaceSettings, Pacer, Ticket};
 
 /// Upload settings that change behaviour.
 #[derive(Debug, Clone)]
-pub struct UploadSettings {
+pub(crate) struct UploadSettings {
     /// Send `Overwrite=true`.
     pub overwrite: bool,
     /// Request rate: start, top, burst, and whether the limit is unknown.
@@ -128,7 +128,7 @@ impl std::fmt::Display for StopReason {
 
 /// Stops the uploader from outside (signals) or inside (auth failure...).
 #[derive(Clone, Default)]
-pub struct StopHandle {
+pub(crate) struct StopHandle {
     token: CancellationToken,
     hard: CancellationToken,
     reason: Arc<Mutex<Option<StopReason>>>,
@@ -161,15 +161,13 @@ impl StopHandle {
 
 /// Counters for the summary.
 #[derive(Debug, Default)]
-pub struct UploadCounters {
+pub(crate) struct UploadCounters {
     /// Requests repeated after a failed attempt.
     pub retries: AtomicU64,
-    /// Searches made to settle a create whose answer was lost.
-    pub reconciliations: AtomicU64,
 }
 
 /// Sends rows and reports outcomes.
-pub struct Uploader {
+pub(crate) struct Uploader {
     client: Arc<ApiClient>,
     pacer: Arc<Pacer>,
     settings: UploadSettings,
@@ -328,9 +326,6 @@ impl Uploader {
             out.attempts += 1;
             let result = if *in_doubt {
                 // An earlier create may have gone through: look before sending again.
-                self.counters
-                    .reconciliations
-                    .fetch_add(1, Ordering::Relaxed);
                 match self
                     .guarded(&mut ticket, self.client.search(&out.code))
                     .await

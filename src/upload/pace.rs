@@ -307,6 +307,7 @@ impl Pacer {
     }
 
     /// The current rate, requests per second.
+    #[cfg(test)]
     pub fn current_rate(&self) -> f64 {
         self.lock().rate
     }
