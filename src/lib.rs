@@ -5,7 +5,7 @@
 //! - [`input`]: file → records (encoding, delimiter, column mapping).
 //! - [`check`]: records → customers, and which rows may be sent (offline).
 //! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
-//!   the HTTP client, [`upload::pace`] the request rate).
+//!   the HTTP client, `upload::pace` the request rate).
 //! - [`output`]: outcomes → what the user gets back (results file, errors
 //!   file, progress and summary, `--summary-json`).
 //! - `durable`: what outlives the process (journal, delta state, lock).

@@ -1,13 +1,15 @@
 //! What one run leaves behind and how it ends: its folder among the runs
 //! of an input ([`folder`]), the error that ends it and the exit code that
-//! error means ([`error`]), how an import's end becomes its exit code and
-//! whether its journal stays ([`finish`]), the one line telling the user
-//! what to do next ([`next_step`]), and the checks that may refuse a run
-//! before it starts ([`start`]).
+//! error means ([`error`]), how a run's end (check or import) becomes its
+//! exit code, summary and errors file and whether its journal stays
+//! ([`finish`]), the one line telling the user what to do next
+//! ([`next_step`]), and the checks that may refuse a run before it starts
+//! ([`start`]).
 //!
-//! The wiring of the stages for one run is [`pipeline`]; it holds no rules,
-//! and the files holding the rules must not read the input or talk to the
-//! network.
+//! The wiring of the stages for one run is [`pipeline`]; it holds no rules.
+//! The files holding the rules never talk to the network, and only
+//! [`finish`] reads the input again (to copy the rows not imported into
+//! the errors file).
 
 pub mod error;
 pub mod finish;

@@ -7,7 +7,7 @@
 //! it happens, and stopping: on an auth failure, too many failed rows, an
 //! unreachable API, a too-long Retry-After, or a signal, no new request
 //! starts and every remaining row comes out `skipped`. Pacing lives in
-//! [`pace`]. It must not read the input, parse arguments or write results.
+//! `pace`. It must not read the input, parse arguments or write results.
 
 pub mod api;
 pub(crate) mod pace;
