@@ -568,11 +568,13 @@ impl Pacer {
             let first = s.advertised.is_none();
             s.advertised = Some(policy);
             // A window limit counts bursts too: GCRA may send `burst` more
-            // than rate × window in one window, so that much is kept free.
+            // than rate × window in one window, so that much is kept free,
+            // unless the one-second gate already keeps the window's count.
             let burst = f64::from(self.settings.burst);
             let room = adv
                 .window
-                .map_or(policy, |w| policy - burst / w.as_secs_f64().max(1e-3));
+                .filter(|w| *w > SECOND_GATE)
+                .map_or(policy, |w| policy - burst / w.as_secs_f64());
             s.advertised_cap = Some((policy * ADVERTISED_SHARE).min(room).max(policy * 0.5));
             let cap = self.top(&s);
             // The server said what it allows: go there unless 429s taught
