@@ -423,6 +423,8 @@ fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
         Field::Email | Field::InvoiceEmail => {
             lowercase_domain(clean).inspect(|_| kinds.insert(ChangeKind::EmailDomainLowercased))
         }
+        // The API's own words (the common case) need no lookup.
+        Field::Language if LANGUAGES.contains(&clean) => None,
         Field::Language => language_word(clean)
             .filter(|word| *word != clean)
             .map(|word| {
@@ -964,6 +966,10 @@ fn is_plain_email(s: &str) -> bool {
 /// `value` without a trailing extension (`x89`, `ext. 12`, `toestel 3`,
 /// `tst. 3`), which the API accepts within its length limit.
 fn without_extension(value: &str) -> &str {
+    // Every marker has a letter; most numbers have none (this runs per row).
+    if !value.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return value;
+    }
     let lower = value.to_ascii_lowercase();
     for marker in ["extension", "toestel", "ext", "tst", "x"] {
         let Some(at) = lower.rfind(marker) else {
