@@ -895,6 +895,47 @@ mod tests {
         assert!(p.current_rate() > low);
     }
 
+    /// Answers `t`'s request as admitted every 100 ms for `secs` seconds.
+    async fn answer_for(p: &Pacer, t: Ticket, secs: u64) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(secs) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            p.on_admitted(t, true);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_probe_that_brings_a_429_doubles_the_wait_for_the_next() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        // Two seconds of clean sending at 60/s, then a 429: measured.
+        let mut t = p.acquire(&stop).await.expect("t");
+        for _ in 0..120 {
+            tokio::time::sleep(Duration::from_micros(16_667)).await;
+            p.on_admitted(t, true);
+            t = p.acquire(&stop).await.expect("t");
+        }
+        p.on_rate_limited(t, Some(Duration::ZERO));
+        let learned = p.report().ceiling.expect("learned");
+        // Ten seconds at the hold level: one probe, 2% up.
+        let t = p.acquire(&stop).await.expect("t");
+        answer_for(&p, t, 11).await;
+        let probed = p.report().ceiling.expect("probed");
+        assert!(
+            (probed / learned - PROBE_STEP).abs() < 1e-9,
+            "{learned} -> {probed}"
+        );
+        // The probe brings a 429: the next one waits twenty seconds.
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, Some(Duration::ZERO));
+        let after = p.report().ceiling.expect("ceiling");
+        let t = p.acquire(&stop).await.expect("t");
+        answer_for(&p, t, 15).await;
+        assert_eq!(p.report().ceiling, Some(after), "no probe within 15 s");
+        answer_for(&p, t, 6).await;
+        assert!(p.report().ceiling > Some(after), "probed after 20 s");
+    }
+
     #[tokio::test(start_paused = true)]
     async fn aimd_holds_under_the_learned_ceiling_and_reprobes_slowly() {
         let p = pacer(100.0, 1);
