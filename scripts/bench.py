@@ -669,6 +669,8 @@ def main() -> int:
     p.add_argument("--haproxy", help="haproxy binary for the pacing table (skipped if absent)")
     p.add_argument("--proxy-note", help="why nginx/haproxy are absent, for the skip line")
     p.add_argument("--only-pacing", action="store_true", help="measure the pacing table only")
+    p.add_argument("--quick", action="store_true",
+                   help="figures 1, 2 and 5 only (validate speed and memory, first request)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--budget", type=float, default=240, help="seconds for all measurements")
     a = p.parse_args()
@@ -678,6 +680,15 @@ def main() -> int:
     sys.stdout.flush()
     try:
         rows = []
+        if a.quick:
+            rows = m1_and_2(a, budget) + [m5(a, budget)]
+            print(table(rows, a.tiny))
+            if a.json:
+                a.json.write_text(json.dumps({"machine": machine(), "tiny": a.tiny, "rows": rows},
+                                             indent=2) + "\n")
+            if a.check and not a.tiny and not all(r["met"] for r in rows):
+                return 1
+            return 0
         if not a.only_pacing:
             rows = m1_and_2(a, budget)
             rows += [m3(a, budget), m4(a, budget), m5(a, budget), m6(a, budget)]

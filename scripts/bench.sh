@@ -11,6 +11,10 @@
 #   scripts/bench.sh --check    exit 1 if a target is missed
 #   scripts/bench.sh --json F   also write the figures as JSON to F
 #   scripts/bench.sh --pacing   the pacing table only (about 12 minutes)
+#   scripts/bench.sh --quick    figures 1, 2 and 5 only (validate speed and
+#                               memory, time to first request): under a
+#                               minute after the build; run it before
+#                               closing any change to input or checks
 #
 # Every run ends with the pacing table (issue 11): each sandbox limiter at
 # 50/s with --rate = limit, 2 x limit, RateLimit headers and --rate auto,
@@ -30,12 +34,14 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tiny=${BENCH_TINY:-0}
 only_pacing=0
+quick=0
 extra=()
 while (($#)); do
     case $1 in
         --tiny) tiny=1 ;;
         --check) extra+=(--check) ;;
         --pacing) extra+=(--only-pacing); only_pacing=1 ;;
+        --quick) extra+=(--quick); quick=1 ;;
         --json)
             [[ $# -ge 2 ]] || { echo "bench.sh: --json needs a file" >&2; exit 2; }
             extra+=(--json "$(realpath -m "$2")")
@@ -84,8 +90,8 @@ fi
 # nginx and haproxy for the pacing table: found, installed, or skipped.
 proxies=()
 note=""
-if [[ $tiny == 1 || -n ${CI:-} ]]; then
-    note="not in --tiny mode or CI"
+if [[ $tiny == 1 || $quick == 1 || -n ${CI:-} ]]; then
+    note="not in --tiny or --quick mode or CI"
 else
     missing=()
     command -v nginx >/dev/null || missing+=(nginx)
@@ -111,9 +117,14 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/notify-import-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# The pacing table alone needs only its own inputs.
-inputs=("${pace[@]}")
-[[ $only_pacing == 1 ]] || inputs+=("${sizes[@]}" 10)
+# The pacing table alone needs only its own inputs, --quick only the
+# validate sizes and the 10-row file.
+if [[ $quick == 1 ]]; then
+    inputs=("${sizes[0]}" "${sizes[1]}" 10)
+else
+    inputs=("${pace[@]}")
+    [[ $only_pacing == 1 ]] || inputs+=("${sizes[@]}" 10)
+fi
 for rows in "${inputs[@]}"; do
     "$gen" "$rows" "$work/rows-$rows.csv"
 done

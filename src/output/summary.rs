@@ -187,21 +187,24 @@ pub struct Files {
 pub struct Recorder {
     started: Instant,
     started_at: SystemTime,
-    fingerprint: Option<journal::Fingerprint>,
+    /// Hashing the input, on its own thread: a serial read of the whole
+    /// file before the check would add to every run's wall time.
+    fingerprint: Mutex<Option<std::thread::JoinHandle<Option<journal::Fingerprint>>>>,
     /// Encoding and delimiter, once preflight chose them.
     format: Mutex<Option<(String, String)>>,
     facts: Mutex<Option<TotalsOwned>>,
 }
 
 impl Recorder {
-    /// Starts the clock; fingerprints the input now, so the summary
-    /// describes the file as the run found it.
+    /// Starts the clock; starts fingerprinting the input now, so the
+    /// summary describes the file as the run found it.
     pub fn start(run: &RunConfig) -> Recorder {
-        let fingerprint = journal::fingerprint(&run.input).ok();
+        let input = run.input.clone();
+        let fingerprint = std::thread::spawn(move || journal::fingerprint(&input).ok());
         Recorder {
             started: Instant::now(),
             started_at: SystemTime::now(),
-            fingerprint,
+            fingerprint: Mutex::new(Some(fingerprint)),
             format: Mutex::new(None),
             facts: Mutex::new(None),
         }
@@ -232,7 +235,13 @@ impl Recorder {
         files: &RunFiles,
         result: Result<u8, RunError>,
     ) -> Result<u8, RunError> {
-        let doc = self.document(run, files, &result);
+        let fingerprint = self
+            .fingerprint
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take())
+            .and_then(|thread| thread.join().ok().flatten());
+        let doc = self.document(run, files, &result, fingerprint.as_ref());
         let own = SummaryTarget::File(files.summary.clone());
         for target in std::iter::once(&own).chain(&run.summary_json) {
             if let Err(e) = write(target, &doc) {
@@ -248,6 +257,7 @@ impl Recorder {
         run: &RunConfig,
         files: &RunFiles,
         result: &Result<u8, RunError>,
+        fingerprint: Option<&journal::Fingerprint>,
     ) -> RunSummary {
         let facts = self.facts.lock().ok().and_then(|f| f.clone());
         let elapsed = self.started.elapsed();
@@ -291,11 +301,8 @@ impl Recorder {
             duration_secs: round3(secs),
             input: Input {
                 path: display(&run.input),
-                size_bytes: self.fingerprint.as_ref().map(|f| f.size),
-                fingerprint: self
-                    .fingerprint
-                    .as_ref()
-                    .map(|f| format!("xxh3-128:{}", f.hash)),
+                size_bytes: fingerprint.map(|f| f.size),
+                fingerprint: fingerprint.map(|f| format!("xxh3-128:{}", f.hash)),
                 encoding,
                 delimiter,
             },
