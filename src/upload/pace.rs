@@ -210,6 +210,17 @@ struct State {
     report: PaceReport,
 }
 
+impl State {
+    /// Admitted answers that arrived within `window` before `now` (the log
+    /// keeps [`ADMIT_WINDOW`]).
+    fn admitted_within(&self, now: Instant, window: Duration) -> usize {
+        match now.checked_sub(window) {
+            Some(from) => self.admitted.iter().filter(|t| **t >= from).count(),
+            None => self.admitted.len(),
+        }
+    }
+}
+
 /// What a worker whose slot has come does next.
 enum Leave {
     Go,
@@ -525,9 +536,7 @@ impl Pacer {
                     // What got through meanwhile held: the estimate is at
                     // least that (not the ceiling: the gate may have kept
                     // the rate under it).
-                    let from = now - every;
-                    let n = s.admitted.iter().filter(|t| **t >= from).count();
-                    let held = n as f64 / every.as_secs_f64();
+                    let held = s.admitted_within(now, every) as f64 / every.as_secs_f64();
                     s.tentative_estimate = Some(s.tentative_estimate.map_or(held, |e| e.max(held)));
                     let step = s.tentative_step;
                     s.tentative_step = 1.0 + 2.0 * (step - 1.0);
@@ -649,8 +658,7 @@ impl Pacer {
             // says much about the rate that was refused.
             let longest = if slow_start { ADMIT_MIN } else { ADMIT_WINDOW };
             let window = since_pause.min(longest);
-            let from = now - window;
-            let n = s.admitted.iter().filter(|t| **t >= from).count();
+            let n = s.admitted_within(now, window);
             let beyond = n.saturating_sub(self.settings.burst as usize);
             let mut measured = (beyond as f64 / window.as_secs_f64()).min(r);
             if let Some(held) = s.tentative_estimate.take() {
