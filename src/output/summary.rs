@@ -189,7 +189,7 @@ pub struct Recorder {
     started_at: SystemTime,
     /// Hashing the input, on its own thread: a serial read of the whole
     /// file before the check would add to every run's wall time.
-    fingerprint: Mutex<Option<std::thread::JoinHandle<Option<journal::Fingerprint>>>>,
+    fingerprint: Option<std::thread::JoinHandle<Option<journal::Fingerprint>>>,
     /// Encoding and delimiter, once preflight chose them.
     format: Mutex<Option<(String, String)>>,
     facts: Mutex<Option<TotalsOwned>>,
@@ -204,7 +204,7 @@ impl Recorder {
         Recorder {
             started: Instant::now(),
             started_at: SystemTime::now(),
-            fingerprint: Mutex::new(Some(fingerprint)),
+            fingerprint: Some(fingerprint),
             format: Mutex::new(None),
             facts: Mutex::new(None),
         }
@@ -230,17 +230,15 @@ impl Recorder {
     /// is reported on stderr; it does not change the exit code, which
     /// describes the import.
     pub fn finish(
-        self,
+        mut self,
         run: &RunConfig,
         files: &RunFiles,
         result: Result<u8, RunError>,
     ) -> Result<u8, RunError> {
         let fingerprint = self
             .fingerprint
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take())
-            .and_then(|thread| thread.join().ok().flatten());
+            .take()
+            .and_then(|t| t.join().ok().flatten());
         let doc = self.document(run, files, &result, fingerprint.as_ref());
         let own = SummaryTarget::File(files.summary.clone());
         for target in std::iter::once(&own).chain(&run.summary_json) {
