@@ -22,7 +22,7 @@ use crate::input::reader::{CsvReader, Record};
 use crate::input::{self, InputError, InputInfo, InputOptions};
 use crate::output::outcome::{Outcome, Status};
 use crate::spill::{self, Scratch, Sorted, Spill};
-use crate::upload::Planned;
+use crate::upload::{Planned, Request};
 
 /// How many example lines are kept per kind of problem for the report.
 const EXAMPLES_PER_PROBLEM: usize = 3;
@@ -735,14 +735,14 @@ pub fn plan(
             Planned::Done(local_outcome(&rows.record, &rows.checker))
         } else {
             let in_doubt = resume.as_ref().is_some_and(|r| r.is_in_doubt(row));
-            Planned::Send {
+            Planned::Send(Request {
                 row,
                 line,
                 code,
                 body: rows.checker.customer.to_json(),
                 in_doubt,
                 overwrite: false,
-            }
+            })
         };
         if !emit(item) {
             break;
@@ -802,7 +802,7 @@ mod tests {
     fn outcome_of(item: Planned) -> (Status, String) {
         match item {
             Planned::Done(o) => (o.status, o.error),
-            Planned::Send { .. } => (Status::Valid, String::new()),
+            Planned::Send(_) => (Status::Valid, String::new()),
         }
     }
 

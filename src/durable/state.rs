@@ -35,7 +35,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::durable::lock::{LockError, RunLock};
 use crate::output::outcome::{Outcome, Status};
-use crate::upload::Planned;
+use crate::upload::{Planned, Request};
 
 /// Format of the database; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -201,40 +201,30 @@ impl Delta {
     /// Reader side: decides what to do with one planned row. Rows that are
     /// not to be sent pass through untouched.
     pub fn classify(&self, item: Planned) -> Planned {
-        let Planned::Send {
-            row,
-            line,
-            code,
-            body,
-            in_doubt,
-            overwrite,
-        } = item
-        else {
+        let Planned::Send(mut request) = item else {
             return item;
         };
-        let hash = payload_hash(&body);
-        let known = self.lookup(&code);
+        let hash = payload_hash(&request.body);
+        let known = self.lookup(&request.code);
         let confirmed = known.as_ref().is_some_and(|k| is_confirmed(&k.status));
         match known {
-            Some(k) if confirmed && k.hash == hash && !self.full => Planned::Done(Outcome {
-                customer_id: Some(k.id),
-                ..Outcome::local(row, line, code, Status::Unchanged, String::new())
-            }),
+            Some(k) if confirmed && k.hash == hash && !self.full => {
+                let Request {
+                    row, line, code, ..
+                } = request;
+                Planned::Done(Outcome {
+                    customer_id: Some(k.id),
+                    ..Outcome::local(row, line, code, Status::Unchanged, String::new())
+                })
+            }
             known => {
                 // A known code with another payload is an update: the
                 // customer exists, so only Overwrite=true can change it.
-                let changed = known.is_some_and(|k| k.hash != hash);
+                request.overwrite |= known.is_some_and(|k| k.hash != hash);
                 if let Ok(mut map) = self.in_flight.lock() {
-                    map.insert(row, hash);
+                    map.insert(request.row, hash);
                 }
-                Planned::Send {
-                    row,
-                    line,
-                    code,
-                    body,
-                    in_doubt,
-                    overwrite: overwrite || changed,
-                }
+                Planned::Send(request)
             }
         }
     }
@@ -436,14 +426,14 @@ mod tests {
     const TARGET: &str = "http://127.0.0.1:1/v2 (test key)";
 
     fn send(row: u64, code: &str, body: &str) -> Planned {
-        Planned::Send {
+        Planned::Send(Request {
             row,
             line: row + 1,
             code: code.into(),
             body: body.as_bytes().to_vec(),
             in_doubt: false,
             overwrite: false,
-        }
+        })
     }
 
     fn confirmed(row: u64, code: &str, status: Status) -> Outcome {
@@ -457,7 +447,7 @@ mod tests {
 
     fn kind(p: &Planned) -> (&'static str, bool) {
         match p {
-            Planned::Send { overwrite, .. } => ("send", *overwrite),
+            Planned::Send(request) => ("send", request.overwrite),
             Planned::Done(o) => (o.status.as_str(), false),
         }
     }

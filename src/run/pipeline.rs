@@ -504,7 +504,7 @@ fn pipeline(
             let mut resume = resume;
             preflight::plan(pre, resume.as_mut(), |item| {
                 let row = match &item {
-                    Planned::Send { row, .. } => *row,
+                    Planned::Send(request) => request.row,
                     Planned::Done(outcome) => outcome.row,
                 };
                 if !window.admit(row) {

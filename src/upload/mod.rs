@@ -13,7 +13,7 @@ pub mod api;
 pub(crate) mod pace;
 mod planned;
 
-pub use planned::Planned;
+pub use planned::{Planned, Request};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -265,22 +265,16 @@ impl Uploader {
     }
 
     async fn handle(&self, item: Planned) -> Outcome {
-        let (row, line, code, body, in_doubt, row_overwrite) = match item {
+        let request = match item {
             Planned::Done(outcome) => return outcome,
-            Planned::Send {
-                row,
-                line,
-                code,
-                body,
-                in_doubt,
-                overwrite,
-            } => (row, line, code, body, in_doubt, overwrite),
+            Planned::Send(request) => request,
         };
-        let overwrite = self.settings.overwrite || row_overwrite;
-        let mut out = Outcome::local(row, line, code, Status::Skipped, String::new());
-        let mut in_doubt = in_doubt;
+        let overwrite = self.settings.overwrite || request.overwrite;
+        let (row, line) = (request.row, request.line);
+        let mut out = Outcome::local(row, line, request.code, Status::Skipped, String::new());
+        let mut in_doubt = request.in_doubt;
         let end = self
-            .attempt_row(&mut out, &body, &mut in_doubt, overwrite)
+            .attempt_row(&mut out, &request.body, &mut in_doubt, overwrite)
             .await;
         self.finish_row(&mut out, end, in_doubt, overwrite);
         if out.status != Status::Skipped
