@@ -682,36 +682,30 @@ def main() -> int:
         rows = []
         if a.quick:
             rows = m1_and_2(a, budget) + [m5(a, budget)]
-            print(table(rows, a.tiny))
-            if a.json:
-                a.json.write_text(json.dumps({"machine": machine(), "tiny": a.tiny, "rows": rows},
-                                             indent=2) + "\n")
-            if a.check and not a.tiny and not all(r["met"] for r in rows):
-                return 1
-            return 0
-        if not a.only_pacing:
+        elif not a.only_pacing:
             rows = m1_and_2(a, budget)
             rows += [m3(a, budget), m4(a, budget), m5(a, budget), m6(a, budget)]
+        if rows:
             print(table(rows, a.tiny))
             sys.stdout.flush()
-        paced, skipped = pacing(a, budget)
+        paced, skipped = ([], []) if a.quick else pacing(a, budget)
     except BenchError as e:
         print(f"bench: {e}", file=sys.stderr)
         return 2
-    print(f"\npacing: limit {PACE_LIMIT}/s, burst {PACE_BURST}, --burst {PACE_BURST}, "
-          f"--concurrency {PACE_CONCURRENCY}; Retry-After in whole seconds (nginx and "
-          f"haproxy send none)")
-    print(pace_table(paced, a.tiny))
-    for line in skipped:
-        print(f"pacing: {line}")
+    doc = {"machine": machine(), "tiny": a.tiny, "rows": rows}
+    if not a.quick:
+        print(f"\npacing: limit {PACE_LIMIT}/s, burst {PACE_BURST}, --burst {PACE_BURST}, "
+              f"--concurrency {PACE_CONCURRENCY}; Retry-After in whole seconds (nginx and "
+              f"haproxy send none)")
+        print(pace_table(paced, a.tiny))
+        for line in skipped:
+            print(f"pacing: {line}")
+        doc.update(pacing=paced, pacing_skipped=skipped)
     if a.json:
-        a.json.write_text(json.dumps({"machine": machine(), "tiny": a.tiny, "rows": rows,
-                                      "pacing": paced, "pacing_skipped": skipped},
-                                     indent=2) + "\n")
+        a.json.write_text(json.dumps(doc, indent=2) + "\n")
     if a.check and not a.tiny and not all(r["met"] for r in [*rows, *paced]):
         return 1
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
