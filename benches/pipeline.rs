@@ -18,14 +18,14 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput};
-use notify_import::check::customer::Customer;
 use notify_import::check::validate::{self, Validation};
 use notify_import::input::mapping::Mapping;
 use notify_import::input::reader::{CsvReader, Record};
 use notify_import::input::{self, InputOptions};
-use notify_import::output::outcome::{Outcome, Status};
+use notify_import::model::customer::Customer;
+use notify_import::model::outcome::{Outcome, Status};
 use notify_import::output::results::ResultsWriter;
-use notify_import::spill;
+use notify_import::util::spill;
 
 // The generator is an example binary; its row code is reused as a module
 // (its `main` is not called here).

@@ -228,7 +228,7 @@ pub struct InputArgs {
 
     /// Take a field from a column: --map Name=Bedrijfsnaam, or by position: --map Phone=#26 (repeatable; overrides the header names).
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
-    pub map: Vec<(crate::check::fields::Field, String)>,
+    pub map: Vec<(crate::model::field::Field, String)>,
 
     /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
     #[arg(long, value_name = "FILE")]

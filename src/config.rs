@@ -220,7 +220,7 @@ impl ApiKey {
         }
         // Registered before the key exists anywhere else, so every output
         // path can scrub it.
-        crate::redact::register(secret);
+        crate::util::redact::register(secret);
         Ok(ApiKey {
             secret: secret.to_owned(),
             kind,
@@ -231,7 +231,7 @@ impl ApiKey {
     #[cfg(feature = "sandbox")]
     pub fn sandbox() -> ApiKey {
         let secret = format!("test_{}", uuid::Uuid::new_v4().simple());
-        crate::redact::register(&secret);
+        crate::util::redact::register(&secret);
         ApiKey {
             secret,
             kind: KeyKind::Test,

@@ -1,36 +1,41 @@
 //! notify-import: bulk-import customers from CSV files into the Notify API.
 //!
-//! The tree follows a row through the stages (see DESIGN.md):
+//! The tree follows a row through the stages (see DESIGN.md); data flows
+//! one way, source → pass → plan → upload → outputs:
 //!
+//! - [`model`]: the types every stage shares (fields, the customer
+//!   payload, problems, statuses and outcomes, a row's plan). It imports
+//!   nothing else from the crate.
 //! - [`input`]: file → records (encoding, delimiter, column mapping).
 //! - [`check`]: records → customers, and which rows may be sent (offline).
 //! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
 //!   the HTTP client, `upload::pace` the request rate).
 //! - [`output`]: outcomes → what the user gets back (results file, errors
 //!   file, progress and summary, `--summary-json`).
-//! - `durable`: what outlives the process (journal, delta state, lock).
+//! - `store`: what outlives the process (journal, delta state, lock); it
+//!   looks up and records, and decides nothing.
 //! - `run`: one run from start to finish: its folder, the error that
 //!   ends it and its exit code, the next-step line, and the wiring of the
 //!   stages for it (`run::pipeline`).
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
-//! settings), [`redact`] (the API key never reaches an output), [`spill`]
-//! (per-row facts sorted on disk so memory stays flat, for check and
-//! journal), and `sandbox`, an embedded emulator of the API for trying and
-//! testing (cargo feature `sandbox`, on by default).
+//! settings), [`util`] (`redact`: the API key never reaches an output;
+//! `spill`: per-row facts sorted on disk so memory stays flat), and
+//! `sandbox`, an embedded emulator of the API for trying and testing
+//! (cargo feature `sandbox`, on by default).
 
 pub mod check;
 pub mod cli;
 pub mod config;
-pub(crate) mod durable;
 pub mod input;
+pub mod model;
 pub mod output;
-pub mod redact;
 pub(crate) mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
-pub mod spill;
+pub(crate) mod store;
 pub mod upload;
+pub mod util;
 
 use crate::config::{Config, UsageError};
 use crate::input::InputError;
@@ -61,10 +66,10 @@ pub enum SetupError {
     Input(#[from] InputError),
     /// Another run holds the lock on the results (or state) file.
     #[error(transparent)]
-    Lock(#[from] durable::lock::LockError),
+    Lock(#[from] store::lock::LockError),
     /// The delta state cannot be used.
     #[error(transparent)]
-    State(#[from] durable::state::StateError),
+    State(#[from] store::state::StateError),
     /// Anything else that stopped the run (results file, runtime, sandbox).
     #[error("{0}")]
     Other(String),
@@ -78,7 +83,7 @@ pub(crate) fn other(context: &str, err: impl std::fmt::Display) -> SetupError {
 /// error's exit code is [`RunError::exit_code`].
 pub fn run(config: Config) -> Result<u8, RunError> {
     // A panic message could format a value holding the key: print it scrubbed.
-    redact::install_panic_hook();
+    util::redact::install_panic_hook();
     match config {
         #[cfg(feature = "sandbox")]
         Config::Sandbox(opts) => {

@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
-use notify_import::check::customer::Customer;
+use notify_import::model::customer::Customer;
 use notify_import::input::{InputOptions, Mapping, MappingFile, Record, open_bytes};
 use notify_import::check::validate::{self, ChangeTally, Validation};
 
@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
     let headers = csv::StringRecord::from(input.mapping.headers().to_vec());
     let again = Mapping::resolve(path, &headers, reparsed.entries(), &[])
         .expect("describe() output must resolve against its own header");
-    for field in notify_import::check::fields::Field::ALL {
+    for field in notify_import::model::field::Field::ALL {
         assert_eq!(
             again.source(field).map(|s| &s.source),
             input.mapping.source(field).map(|s| &s.source),

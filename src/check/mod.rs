@@ -1,12 +1,9 @@
 //! Check: turns records into customers and decides, offline, which rows
 //! can be sent.
 //!
-//! Owns [`fields`] (the API's field names, the only module the sandbox
-//! shares), [`customer`] (the payload), [`validate`] (per-row rules) and
+//! Owns [`validate`] (per-row rules) and
 //! `preflight` (the whole-file pass: repeated codes, the plan handed to
 //! the upload stage). It must not touch the network or write outputs.
 
-pub mod customer;
-pub mod fields;
 pub(crate) mod preflight;
 pub mod validate;

@@ -6,23 +6,24 @@
 //! again and hands each row on, as a payload to send or as a final local
 //! outcome (`invalid`). [`scan_and_check`] is the one pass of `validate` /
 //! `--dry-run`. Memory stays flat: the duplicate check sorts the codes'
-//! hashes with [`crate::spill`] (in memory up to its budget, in temporary
+//! hashes with [`crate::util::spill`] (in memory up to its budget, in temporary
 //! files beyond), and never holds the rows. It must not touch the network.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 use std::time::SystemTime;
 
-use crate::check::customer::Customer;
-use crate::check::fields::Field;
-use crate::check::validate::{self, ChangeTally, Problem, Validation};
-use crate::durable::journal::Resume;
+use crate::check::validate::{self, ChangeTally, Validation};
 use crate::input::mapping::{Mapping, Source, header_key};
 use crate::input::reader::{CsvReader, Record};
 use crate::input::{self, InputError, InputInfo, InputOptions};
-use crate::output::outcome::{Outcome, Status};
-use crate::spill::{self, Scratch, Sorted, Spill};
-use crate::upload::{Planned, Request};
+use crate::model::customer::Customer;
+use crate::model::field::Field;
+use crate::model::outcome::{Outcome, Status};
+use crate::model::plan::{Planned, Request};
+use crate::model::problem::Problem;
+use crate::store::journal::Resume;
+use crate::util::spill::{self, Scratch, Sorted, Spill};
 
 /// How many example lines are kept per kind of problem for the report.
 const EXAMPLES_PER_PROBLEM: usize = 3;
@@ -672,7 +673,7 @@ fn scan_inner(
 
 fn duplicate_problem(first_line: u64) -> Problem {
     Problem::new(
-        crate::check::fields::Field::CustomerCode,
+        crate::model::field::Field::CustomerCode,
         format!("duplicate of line {first_line}; only the first row with a code is sent"),
     )
 }

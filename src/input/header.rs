@@ -22,8 +22,8 @@
 
 use std::sync::LazyLock;
 
-use crate::check::fields::Field;
 use crate::check::validate::comparison_key;
+use crate::model::field::Field;
 
 /// What a header cell names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -50,9 +50,9 @@ use csv::StringRecord;
 use super::InputError;
 use super::header::{self, Rank, Role};
 use super::preview::ColumnStats;
-use crate::check::customer::Customer;
-use crate::check::fields::Field;
-use crate::check::validate::Problem;
+use crate::model::customer::Customer;
+use crate::model::field::Field;
+use crate::model::problem::Problem;
 
 pub use super::header::header_key;
 

@@ -1,6 +1,6 @@
 //! Input: reading a customer file into records and mapping columns to fields.
 //!
-//! Owns everything between the bytes on disk and a [`Customer`](crate::check::customer::Customer)
+//! Owns everything between the bytes on disk and a [`Customer`](crate::model::customer::Customer)
 //! with raw (untrimmed) text values: the encoding (`decode.rs`), the
 //! delimiter (`sniff.rs`), the header row, an Excel `sep=` line and what
 //! the first rows hold (`preview.rs`), the CSV records (`reader.rs`), what
@@ -17,7 +17,7 @@
 //! The per-row loop, allocation-free once the buffers have grown:
 //!
 //! ```no_run
-//! use notify_import::check::customer::Customer;
+//! use notify_import::model::customer::Customer;
 //! use notify_import::input::{self, InputOptions, Record};
 //! use notify_import::check::validate::{self, ChangeTally, Validation};
 //!
@@ -56,7 +56,7 @@ pub use preview::{ColumnStats, HeaderChoice};
 pub use reader::{CsvReader, DEFAULT_MAX_RECORD_BYTES, ReaderOptions, Record};
 pub use sniff::{DelimiterChoice, DelimiterSource, parse_delimiter};
 
-use crate::check::fields::Field;
+use crate::model::field::Field;
 use sniff::delimiter_name;
 
 /// Everything the user can say about how to read a file. `Default` is

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use super::header::{self, Role};
 use super::reader::{CsvReader, ReaderOptions, Record};
-use crate::check::fields::Field;
+use crate::model::field::Field;
 
 /// The header row is looked for in the records starting on these lines.
 pub const HEADER_SEARCH_LINES: u64 = 20;

@@ -7,8 +7,8 @@ use encoding_rs::{UTF_8, UTF_16LE, WINDOWS_1252};
 use proptest::prelude::*;
 
 use super::*;
-use crate::check::customer::Customer;
 use crate::check::validate::{self, ChangeKind, ChangeTally, Validation};
+use crate::model::customer::Customer;
 
 fn opened(data: &[u8]) -> OpenedInput {
     open_bytes(Path::new("t.csv"), data.to_vec(), &InputOptions::default()).unwrap()

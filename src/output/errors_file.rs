@@ -33,7 +33,7 @@ use csv::StringRecord;
 
 use crate::input::mapping::used_width;
 use crate::input::{self, CsvReader, InputError, InputOptions, Record};
-use crate::output::outcome::Status;
+use crate::model::outcome::Status;
 use crate::output::results;
 
 /// The name of the column added after the input's own columns.
@@ -329,7 +329,7 @@ impl Drop for RemoveOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::outcome::Outcome;
+    use crate::model::outcome::Outcome;
     use crate::output::results::ResultsWriter;
 
     /// Writes `input` and a results file with one outcome per data row

@@ -1,13 +1,11 @@
 //! Output: what the user gets back from a run.
 //!
-//! Owns [`outcome`] (one row's result, the message every stage hands
-//! here), [`results`] (the results CSV), `errors_file` (the rows to fix
+//! Owns [`results`] (the results CSV), `errors_file` (the rows to fix
 //! and import again), `report` (logs, progress, the summary text),
 //! `summary` (`--summary-json`) and `template` (a file to start from).
 //! It must not decide outcomes, only record them.
 
 pub(crate) mod errors_file;
-pub mod outcome;
 pub(crate) mod report;
 pub mod results;
 pub(crate) mod summary;

@@ -5,7 +5,7 @@
 //! times a second), the progress lines printed instead when stderr is not a
 //! terminal (cron mail, log files), and the summary text. Log lines go
 //! through the bar so they never tear it, and through
-//! [`redact::scrub_bytes`](crate::redact::scrub_bytes) so the API key never
+//! [`redact::scrub_bytes`](crate::util::redact::scrub_bytes) so the API key never
 //! reaches stderr. No colours unless stderr is a terminal and neither
 //! `NO_COLOR` nor `TERM=dumb` is set. It must not decide outcomes or exit
 //! codes.
@@ -24,7 +24,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
-use crate::output::outcome::{Counts, Status};
+use crate::model::outcome::{Counts, Status};
 
 /// The bar currently on screen, so log lines can be printed above it.
 static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -35,7 +35,7 @@ struct BarAwareStderr;
 impl Write for BarAwareStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let bar = ACTIVE_BAR.lock().ok().and_then(|b| b.clone());
-        let text = crate::redact::scrub_bytes(buf);
+        let text = crate::util::redact::scrub_bytes(buf);
         match bar {
             Some(bar) => bar.suspend(|| io::stderr().write_all(&text))?,
             None => io::stderr().write_all(&text)?,
@@ -199,7 +199,7 @@ impl Reporter {
             tracing::info!(target: SUMMARY_TARGET, "{text}");
             return;
         }
-        let text = crate::redact::scrub(text);
+        let text = crate::util::redact::scrub(text);
         self.bar.suspend(|| {
             let _ = writeln!(io::stderr(), "{text}");
         });

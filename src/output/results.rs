@@ -15,7 +15,7 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
 
-use crate::output::outcome::{Outcome, Status};
+use crate::model::outcome::{Outcome, Status};
 
 /// The header of the results file.
 pub const HEADER: [&str; 8] = [
@@ -215,7 +215,7 @@ impl ResultsWriter {
             &neutralize(o.customer_id.as_deref().unwrap_or("")),
             o.http_status.map(|s| http.format(s)).unwrap_or(""),
             attempts.format(o.attempts),
-            &neutralize(&crate::redact::scrub(&o.error)),
+            &neutralize(&crate::util::redact::scrub(&o.error)),
         ])?;
         Ok(())
     }

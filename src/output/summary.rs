@@ -19,12 +19,13 @@ use std::time::{Instant, SystemTime};
 use serde::Serialize;
 
 use crate::config::{Endpoint, RunConfig, SummaryTarget};
-use crate::durable::journal;
+use crate::exit;
 use crate::input::InputInfo;
-use crate::output::outcome::{Counts, Status};
+use crate::model::outcome::{Counts, Status};
 use crate::output::report::TotalsOwned;
 use crate::run::{RunError, RunFiles};
-use crate::{exit, redact};
+use crate::store::journal;
+use crate::util::redact;
 
 /// Version of the document's shape; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

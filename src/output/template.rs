@@ -9,7 +9,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use crate::check::fields::Field;
+use crate::model::field::Field;
 
 /// One realistic customer, in [`Field::ALL`] order.
 const EXAMPLE: [(Field, &str); 13] = [
@@ -85,9 +85,9 @@ pub fn write(path: Option<&Path>, force: bool, delimiter: u8) -> io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::check::customer::Customer;
     use crate::check::validate::{self, Validation};
     use crate::input::{self, InputOptions, Record};
+    use crate::model::customer::Customer;
 
     #[test]
     fn the_example_is_in_field_order() {

@@ -18,12 +18,12 @@ use super::next_step::Commands;
 use super::start::commands;
 use super::{RunError, RunFiles};
 use crate::config::RunConfig;
-use crate::durable::journal::JournalError;
 use crate::exit;
 use crate::input::InputError;
+use crate::model::outcome::{Counts, Status};
 use crate::output::errors_file;
-use crate::output::outcome::{Counts, Status};
 use crate::output::report::{PaceFacts, Reporter, Totals};
+use crate::store::journal::JournalError;
 use crate::upload::StopReason;
 
 /// Where the run ended.
@@ -270,7 +270,7 @@ fn write_errors_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::outcome::Status;
+    use crate::model::outcome::Status;
 
     fn ending(end: End<'_>, anything_sent: bool) -> Ending<'_> {
         Ending {

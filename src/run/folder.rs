@@ -21,7 +21,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::durable::journal;
+use crate::store::journal;
 
 /// The results file in a run folder.
 pub const RESULTS: &str = "results.csv";
@@ -35,7 +35,7 @@ pub const JOURNAL: &str = "journal";
 pub const ABANDONED: &str = "abandoned";
 /// Points at the newest run folder.
 pub const LATEST: &str = "latest";
-/// The run lock of the input (see [`crate::durable::lock`]).
+/// The run lock of the input (see [`crate::store::lock`]).
 pub const LOCK: &str = "lock";
 
 const CHECK_SUFFIX: &str = "-check";

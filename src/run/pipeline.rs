@@ -17,19 +17,20 @@ use tokio::sync::mpsc;
 
 use crate::check::preflight::{self, Preflight};
 use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
-use crate::durable::journal::{Header, Journal, Resume};
-use crate::durable::state;
 use crate::input::InputError;
-use crate::output::outcome::{Counts, Outcome, Status};
+use crate::model::outcome::{Counts, Outcome, Status};
+use crate::model::plan::Planned;
 use crate::output::report::{PaceFacts, Reporter};
 use crate::output::results::{self, ResultsWriter};
 use crate::output::summary;
 use crate::run::error::WriteFailure;
 use crate::run::finish::{Finished, Sending, finish};
 use crate::run::{RunError, RunFiles, Start};
-use crate::spill::Scratch;
+use crate::store::journal::{Header, Journal, Resume};
+use crate::store::state;
 use crate::upload::api::ApiClient;
-use crate::upload::{self, Planned, StopReason, UploadSettings, Uploader};
+use crate::upload::{self, StopReason, UploadSettings, Uploader};
+use crate::util::spill::Scratch;
 use crate::{SetupError, other, runtime};
 
 #[cfg(feature = "sandbox")]
@@ -426,7 +427,7 @@ fn header(
     key: &ApiKey,
     sandbox: bool,
 ) -> Result<Header, SetupError> {
-    let fp = crate::durable::journal::fingerprint(&run.input).map_err(|e| {
+    let fp = crate::store::journal::fingerprint(&run.input).map_err(|e| {
         SetupError::Input(InputError::Io {
             path: run.input.clone(),
             source: e,

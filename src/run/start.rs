@@ -14,9 +14,9 @@ use std::time::SystemTime;
 use super::next_step::{self, Commands};
 use super::{RunFiles, RunFolder};
 use crate::config::{self, Endpoint, RunConfig};
-use crate::durable::lock::RunLock;
 use crate::input::InputError;
 use crate::output::{errors_file, results, summary};
+use crate::store::lock::RunLock;
 use crate::{SetupError, other};
 
 /// A run that may start: it holds the lock and has its folder.

@@ -4,7 +4,7 @@
 //! runtime, usable from sync code and from inside another runtime),
 //! [`SandboxHandle`], and [`serve_until_ctrl_c`] for `notify-import sandbox`.
 //! The sandbox implements the public docs (`notify-api.md`) on its own: it
-//! shares only [`crate::check::fields::Field`] with the client and must never use
+//! shares only [`crate::model::field::Field`] with the client and must never use
 //! `validate.rs` or `api/`, so a client bug cannot hide behind an emulator
 //! that shares it. It never binds anything but 127.0.0.1.
 //!

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::check::fields::Field;
+use crate::model::field::Field;
 
 /// Why a body was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -28,7 +28,7 @@ use super::server::DropConnection;
 use super::stats::{self, InFlight, InFlightTicket, Stats};
 use super::store::{CreateOutcome, Store, StoredCustomer};
 use super::wire::{self, CustomerBody, Link, Links, ListBody, SearchHit};
-use crate::check::fields::Field;
+use crate::model::field::Field;
 
 /// Larger than any valid customer (13 fields of at most a few KiB), small
 /// enough that a runaway client cannot exhaust memory.

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::options::DuplicateMode;
 use super::payload::Payload;
-use crate::check::fields::Field;
+use crate::model::field::Field;
 
 /// Country the docs' example answers with when none was sent.
 pub(crate) const DEFAULT_COUNTRY: &str = "NL";

@@ -11,9 +11,6 @@
 
 pub mod api;
 pub(crate) mod pace;
-mod planned;
-
-pub use planned::{Planned, Request};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,8 +21,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::durable::journal::Journal;
-use crate::output::outcome::{Outcome, Status};
+use crate::model::outcome::{Outcome, Status};
+use crate::model::plan::Planned;
+use crate::store::journal::Journal;
 use crate::upload::api::retry::{Backoff, parse_retry_after};
 use crate::upload::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
 use pace::{Advertised, PaceReport, PaceSettings, Pacer, Ticket};

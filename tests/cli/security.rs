@@ -198,7 +198,7 @@ fn debug_and_error_text_of_every_type_holding_a_key_never_show_it() {
         format!("{stop}"),
         format!("{setup:?}"),
         format!("{setup}"),
-        notify_import::redact::panic_line(&format!("oops {}", api_key.expose()), None),
+        notify_import::util::redact::panic_line(&format!("oops {}", api_key.expose()), None),
     ];
     for text in rendered {
         assert!(!text.contains(key), "key shown in: {text}");

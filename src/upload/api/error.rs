@@ -147,7 +147,7 @@ impl ApiError {
         let code = status.as_u16();
         let (detail, from_api) = problem_detail(status, body);
         // A server or proxy may echo the Authorization header back.
-        let detail = crate::redact::scrub(&detail).into_owned();
+        let detail = crate::util::redact::scrub(&detail).into_owned();
         match code {
             401 | 403 => ApiError::Auth {
                 status: code,

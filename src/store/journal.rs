@@ -10,7 +10,7 @@
 //! killed process leaves at most a torn last line, which loading ignores;
 //! a background thread fsyncs in small batches (every 200 ms) against power
 //! loss. Loading for `--resume` keeps two bits a row and sorts the recorded
-//! outcomes by row on disk ([`crate::spill`]), so memory stays flat. It
+//! outcomes by row on disk ([`crate::util::spill`]), so memory stays flat. It
 //! must not decide outcomes or talk to the network.
 
 use std::fs::{File, OpenOptions};
@@ -23,8 +23,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use crate::output::outcome::{Outcome, Status};
-use crate::spill::{self, Sorted, Spill};
+use crate::model::outcome::{Outcome, Status};
+use crate::util::spill::{self, Sorted, Spill};
 
 const VERSION: u32 = 1;
 const SYNC_EVERY: Duration = Duration::from_millis(200);

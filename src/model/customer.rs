@@ -7,7 +7,7 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::check::fields::Field;
+use crate::model::field::Field;
 
 /// One customer: a text value per API field, where empty means unset.
 ///

@@ -1,10 +1,10 @@
 //! The message from the check stage to this one: each row as a request
 //! to send or an outcome already known.
 //!
-//! It lives with the stage that consumes it; preflight produces it and
+//! The planner produces it and
 //! delta mode may turn a send into a known outcome. It must hold no logic.
 
-use crate::output::outcome::Outcome;
+use crate::model::outcome::Outcome;
 
 /// One row as this stage receives it.
 #[derive(Debug)]

@@ -1,4 +1,4 @@
-//! Durable: what outlives the process.
+//! Store: what outlives the process.
 //!
 //! Owns [`journal`] (each sent row, so a stopped run can resume), [`state`]
 //! (delta mode's SQLite record of what was imported) and [`lock`] (one run

@@ -33,9 +33,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::durable::lock::{LockError, RunLock};
-use crate::output::outcome::{Outcome, Status};
-use crate::upload::{Planned, Request};
+use crate::model::outcome::{Outcome, Status};
+use crate::model::plan::{Planned, Request};
+use crate::store::lock::{LockError, RunLock};
 
 /// Format of the database; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;

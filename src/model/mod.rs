@@ -1,0 +1,15 @@
+//! Model: the types every stage shares, so that data flows one way
+//! (source → pass → plan → upload → outputs) without a later stage reaching
+//! back into an earlier one's folder for its vocabulary.
+//!
+//! Owns [`field`] (the API's field names, the only module the sandbox
+//! shares), [`customer`] (the payload), [`problem`] (a broken rule),
+//! [`outcome`] (statuses, a row's outcome, counts) and [`plan`] (a row's
+//! fate as the planner decides it, and the write mode). It imports nothing
+//! else from the crate and holds no behaviour beyond encoding these types.
+
+pub mod customer;
+pub mod field;
+pub mod outcome;
+pub mod plan;
+pub mod problem;
