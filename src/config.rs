@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, RateArg};
 use crate::input::InputOptions;
+use crate::model::plan::WriteMode;
 use crate::run::Runs;
 #[cfg(feature = "sandbox")]
 use crate::sandbox::SandboxOptions;
@@ -124,8 +125,8 @@ pub struct OutputConfig {
 pub struct UploadConfig {
     /// Where to send.
     pub target: Endpoint,
-    /// Send `Overwrite=true`.
-    pub overwrite: bool,
+    /// How rows are written (`--overwrite`: the API's own flag).
+    pub mode: WriteMode,
     /// Requests per second: the fixed rate, or the start with `auto_rate`.
     pub rate: f64,
     /// `--rate auto`: look for the API's limit, up to `max_rate`.
@@ -428,7 +429,11 @@ fn upload_config(
     };
     Ok(UploadConfig {
         target,
-        overwrite: args.overwrite,
+        mode: if args.overwrite {
+            WriteMode::Overwrite
+        } else {
+            WriteMode::Create
+        },
         rate,
         auto_rate,
         max_rate: args.max_rate,

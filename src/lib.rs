@@ -8,6 +8,9 @@
 //!   nothing else from the crate.
 //! - [`input`]: file → records (encoding, delimiter, column mapping).
 //! - [`check`]: records → customers, and which rows may be sent (offline).
+//! - [`plan`]: checked rows → each row's fate (the only place it is
+//!   decided: invalid, repeated, done before, unchanged, or send with a
+//!   write mode).
 //! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
 //!   the HTTP client, `upload::pace` the request rate).
 //! - [`output`]: outcomes → what the user gets back (results file, errors
@@ -30,6 +33,7 @@ pub mod config;
 pub mod input;
 pub mod model;
 pub mod output;
+pub mod plan;
 pub(crate) mod run;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;

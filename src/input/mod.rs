@@ -11,8 +11,8 @@
 //! [`InputInfo`] so the run header can show it.
 //!
 //! Offline by construction: nothing here touches the network or the
-//! uploader. [`open`] is deterministic: the pipeline opens a file twice
-//! (preflight, then upload) and gets the same decisions both times.
+//! uploader. A run opens its file once ([`InputFile`]) and reads its
+//! records once, in one pass.
 //!
 //! The per-row loop, allocation-free once the buffers have grown:
 //!
@@ -39,6 +39,7 @@
 //! ```
 
 pub mod decode;
+pub mod file;
 pub mod header;
 pub mod mapping;
 pub mod preview;
@@ -51,6 +52,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use decode::{EncodingChoice, EncodingSource};
+pub use file::{Fingerprinter, InputFile};
 pub use mapping::{FieldSource, Mapping, MappingFile, Origin, Source, Target, parse_map_arg};
 pub use preview::{ColumnStats, HeaderChoice};
 pub use reader::{CsvReader, DEFAULT_MAX_RECORD_BYTES, ReaderOptions, Record};
@@ -94,11 +96,39 @@ impl Default for InputOptions {
     }
 }
 
+/// Where the records of an input come from: the seam a new input format
+/// plugs into. A source has already made every file-level decision; it
+/// yields the header and then each data record with its row and line.
+pub trait RecordSource: Send + fmt::Debug {
+    /// The header row's cells.
+    fn headers(&self) -> &csv::StringRecord;
+    /// Reads the next data record into `rec`; `Ok(false)` at the end.
+    fn read(&mut self, rec: &mut Record) -> Result<bool, InputError>;
+    /// Records passed over because every cell was empty (so far).
+    fn skipped_empty_records(&self) -> u64 {
+        0
+    }
+}
+
+impl RecordSource for CsvReader {
+    fn headers(&self) -> &csv::StringRecord {
+        CsvReader::headers(self)
+    }
+
+    fn read(&mut self, rec: &mut Record) -> Result<bool, InputError> {
+        CsvReader::read(self, rec)
+    }
+
+    fn skipped_empty_records(&self) -> u64 {
+        CsvReader::skipped_empty_records(self)
+    }
+}
+
 /// An input file ready to stream: the reader is past the header.
 #[derive(Debug)]
 pub struct OpenedInput {
     /// Yields the data records, already decoded.
-    pub reader: CsvReader,
+    pub reader: Box<dyn RecordSource>,
     /// Turns a record into a customer.
     pub mapping: Mapping,
     /// What was decided and why, for the run header and the summary.
@@ -184,10 +214,21 @@ impl InputInfo {
 
 /// Opens `path` with `options`: chooses the encoding and delimiter, reads
 /// the header and resolves the mapping. File-level problems are errors.
+/// A run opens its input once with [`InputFile::open`] and uses
+/// [`open_file`]; this is the shorthand for one reading.
 pub fn open(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
-    let file = path.to_path_buf();
-    open_source(path, options, true, move || {
-        std::fs::File::open(&file).map(|f| Box::new(f) as Box<dyn Read + Send>)
+    open_file(&InputFile::open(path, None)?, options, None)
+}
+
+/// [`open`] on a file already opened; with `fingerprint`, every byte the
+/// records are parsed from is hashed into it.
+pub fn open_file(
+    file: &InputFile,
+    options: &InputOptions,
+    fingerprint: Option<&Fingerprinter>,
+) -> Result<OpenedInput, InputError> {
+    open_source(file.path(), options, true, fingerprint, || {
+        Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
     })
 }
 
@@ -195,9 +236,9 @@ pub fn open(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputErr
 /// column is not refused, so the mapping found so far can be printed as a
 /// starting point (with the code candidates).
 pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
-    let file = path.to_path_buf();
-    open_source(path, options, false, move || {
-        std::fs::File::open(&file).map(|f| Box::new(f) as Box<dyn Read + Send>)
+    let file = InputFile::open(path, None)?;
+    open_source(path, options, false, None, || {
+        Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
     })
 }
 
@@ -209,7 +250,7 @@ pub fn open_bytes(
     options: &InputOptions,
 ) -> Result<OpenedInput, InputError> {
     let data: Arc<[u8]> = data.into();
-    open_source(name, options, true, move || {
+    open_source(name, options, true, None, move || {
         Ok(Box::new(io::Cursor::new(Arc::clone(&data))) as Box<dyn Read + Send>)
     })
 }
@@ -220,6 +261,7 @@ fn open_source(
     path: &Path,
     options: &InputOptions,
     require_code: bool,
+    fingerprint: Option<&Fingerprinter>,
     source: impl Fn() -> io::Result<Box<dyn Read + Send>>,
 ) -> Result<OpenedInput, InputError> {
     let io_err = |source| InputError::Io {
@@ -232,7 +274,12 @@ fn open_source(
         None => MappingFile::default(),
     };
     let encoding = decode::choose(path, &source, options.encoding.as_deref())?;
-    let mut text = decode::decoding_reader(&encoding, source().map_err(io_err)?);
+    let raw = source().map_err(io_err)?;
+    let raw = match fingerprint {
+        Some(f) => Box::new(f.wrap(raw)) as Box<dyn Read + Send>,
+        None => raw,
+    };
+    let mut text = decode::decoding_reader(&encoding, raw);
 
     let mut prefix = Vec::with_capacity(sniff::SNIFF_BYTES);
     (&mut text)
@@ -303,7 +350,7 @@ fn open_source(
         mapping.set_default_country(code);
     }
     Ok(OpenedInput {
-        reader,
+        reader: Box::new(reader),
         mapping,
         info: InputInfo {
             path: path.to_path_buf(),

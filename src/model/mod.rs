@@ -4,10 +4,12 @@
 //!
 //! Owns [`field`] (the API's field names, the only module the sandbox
 //! shares), [`customer`] (the payload), [`problem`] (a broken rule),
-//! [`outcome`] (statuses, a row's outcome, counts) and [`plan`] (a row's
-//! fate as the planner decides it, and the write mode). It imports nothing
+//! [`checked`] (a row as the pass leaves it), [`outcome`] (statuses, a
+//! row's outcome, counts) and [`plan`] (a row's fate as the planner decides
+//! it, and the write mode). It imports nothing
 //! else from the crate and holds no behaviour beyond encoding these types.
 
+pub mod checked;
 pub mod customer;
 pub mod field;
 pub mod outcome;

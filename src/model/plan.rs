@@ -1,21 +1,52 @@
-//! The message from the check stage to this one: each row as a request
-//! to send or an outcome already known.
+//! A row's fate as the planner decides it, and the write mode it is sent
+//! with: the message from the plan stage to the uploader.
 //!
-//! The planner produces it and
-//! delta mode may turn a send into a known outcome. It must hold no logic.
+//! The planner (`plan/`) is its only producer; the uploader executes it as
+//! it is. It must hold no logic.
+
+use std::fmt;
 
 use crate::model::outcome::Outcome;
 
-/// One row as this stage receives it.
+/// How a row is written to Notify.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum WriteMode {
+    /// `POST`: a new code is created; an existing one is left alone
+    /// (`exists`).
+    #[default]
+    Create,
+    /// `POST ?Overwrite=true`: the API's own flag, which replaces an
+    /// existing customer's fields (Notify advises its update API instead).
+    Overwrite,
+}
+
+impl WriteMode {
+    /// The mode as the command line names it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            WriteMode::Create => "create",
+            WriteMode::Overwrite => "overwrite",
+        }
+    }
+}
+
+impl fmt::Display for WriteMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row as the uploader receives it.
 #[derive(Debug)]
 pub enum Planned {
-    /// A valid row: send it.
+    /// Send it.
     Send(Request),
-    /// A row whose outcome is already known (invalid).
+    /// Its outcome is already known (invalid, repeated, done before,
+    /// unchanged): nothing is sent.
     Done(Outcome),
 }
 
-/// A valid row to send.
+/// A row to send.
 #[derive(Debug)]
 pub struct Request {
     /// 1-based data row.
@@ -29,7 +60,16 @@ pub struct Request {
     /// An earlier run sent this row and never learned the answer: look
     /// the code up before creating.
     pub in_doubt: bool,
-    /// Send `Overwrite=true` for this row even without `--overwrite`
-    /// (delta mode: the customer exists and its payload changed).
-    pub overwrite: bool,
+    /// How to write it.
+    pub mode: WriteMode,
+}
+
+impl Planned {
+    /// The data row this plan is for.
+    pub fn row(&self) -> u64 {
+        match self {
+            Planned::Send(request) => request.row,
+            Planned::Done(outcome) => outcome.row,
+        }
+    }
 }

@@ -10,10 +10,11 @@
 //! mode 0600 (it holds customer data), through a temporary file renamed
 //! into place only when complete.
 //!
-//! Memory stays flat: the input is read again with [`input::open`] (the same
-//! options, so the same encoding, delimiter and records) in lock-step with
-//! the finished results file; both are in row order. Row and line numbers
-//! must agree on every row, so a file that changed since the run read it is
+//! Memory stays flat: the rows' cells come from a [`RecordSource`] (an
+//! import's checked rows kept on disk by its pass; for a check, its input
+//! read again through the handle the run opened) in lock-step with the
+//! finished results file; both are in row order. Row and line numbers must
+//! agree on every row, so rows that do not belong to the results are
 //! refused rather than paired with the wrong outcomes.
 //!
 //! Every cell is neutralized against spreadsheet formulas the same way as
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 use csv::StringRecord;
 
 use crate::input::mapping::used_width;
-use crate::input::{self, CsvReader, InputError, InputOptions, Record};
+use crate::input::{InputError, Record, RecordSource};
 use crate::model::outcome::Status;
 use crate::output::results;
 
@@ -100,16 +101,23 @@ pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
     Ok(())
 }
 
-/// Writes the rows of `input` that `results` marks `invalid`, `failed` or
-/// `skipped` to `errors`; returns how many. With none, nothing is written
-/// (an existing file is left alone) and the answer is 0.
-pub fn write(
-    input: &Path,
-    options: &InputOptions,
-    results: &Path,
-    errors: &Path,
-) -> Result<u64, ErrorsFileError> {
-    let mut opened = input::open(input, options)?;
+/// The rows an errors file is made from.
+pub struct Rows<'a> {
+    /// The input, as the user named it (for messages).
+    pub input: &'a Path,
+    /// The input's header row.
+    pub headers: &'a StringRecord,
+    /// The input's delimiter, which the errors file keeps.
+    pub delimiter: u8,
+    /// Every data row's cells, in input order.
+    pub source: &'a mut dyn RecordSource,
+}
+
+/// Writes the rows that `results` marks `invalid`, `failed` or `skipped`
+/// to `errors`; returns how many. With none, nothing is written (an
+/// existing file is left alone) and the answer is 0.
+pub fn write(rows: Rows<'_>, results: &Path, errors: &Path) -> Result<u64, ErrorsFileError> {
+    let input = rows.input;
     let mut outcomes = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(results)
@@ -128,7 +136,7 @@ pub fn write(
     let mut file = BufWriter::new(results::create_private(&tmp.0).map_err(write_err)?);
     file.write_all(UTF8_BOM).map_err(write_err)?;
     let mut out = csv::WriterBuilder::new()
-        .delimiter(opened.info.delimiter.delimiter)
+        .delimiter(rows.delimiter)
         .terminator(csv::Terminator::CRLF)
         // A row as wide as the header gets `error` under the error column;
         // a row of another width (invalid for that reason) is written as it
@@ -140,7 +148,7 @@ pub fn write(
         results,
         columns,
     };
-    let count = pair.copy_rows(&mut opened.reader, &mut outcomes, &mut out, &tmp.0)?;
+    let count = pair.copy_rows(rows.headers, rows.source, &mut outcomes, &mut out, &tmp.0)?;
     if count == 0 {
         return Ok(0);
     }
@@ -185,15 +193,15 @@ impl Pair<'_> {
     /// many rows were written.
     fn copy_rows<W: Write>(
         &self,
-        reader: &mut CsvReader,
+        header: &StringRecord,
+        reader: &mut dyn RecordSource,
         outcomes: &mut csv::Reader<File>,
         out: &mut csv::Writer<W>,
         path: &Path,
     ) -> Result<u64, ErrorsFileError> {
-        let header = reader.headers().clone();
         // The errors file of an errors file: replace its `error` column
         // instead of adding a second one.
-        let named = used_width(&header, header.len());
+        let named = used_width(header, header.len());
         let old_error = named
             .checked_sub(1)
             .filter(|&i| header[i].trim().eq_ignore_ascii_case(ERROR_COLUMN));
@@ -201,10 +209,10 @@ impl Pair<'_> {
         // cell is not copied, so `error` sits right after the data columns
         // and a re-import of this file lines up.
         let width = match old_error {
-            Some(e) => used_width(&header, e),
+            Some(e) => used_width(header, e),
             None => named,
         };
-        write_record(out, &header, old_error, width, ERROR_COLUMN, path)?;
+        write_record(out, header, old_error, width, ERROR_COLUMN, path)?;
 
         let mut record = Record::default();
         let mut outcome = StringRecord::new();
@@ -329,6 +337,7 @@ impl Drop for RemoveOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::{self, InputOptions};
     use crate::model::outcome::Outcome;
     use crate::output::results::ResultsWriter;
 
@@ -365,7 +374,15 @@ mod tests {
         }
         w.finish(outcomes.len() as u64).unwrap();
         let errors = dir.join("in.errors.csv");
-        let got = write(&input_path, options, &results_path, &errors);
+        let mut opened = crate::input::open(&input_path, options).unwrap();
+        let headers = opened.reader.headers().clone();
+        let rows = Rows {
+            input: &input_path,
+            headers: &headers,
+            delimiter: opened.info.delimiter.delimiter,
+            source: opened.reader.as_mut(),
+        };
+        let got = write(rows, &results_path, &errors);
         (got, errors)
     }
 

@@ -22,6 +22,8 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
+use crate::check::pass::Pass;
+use crate::check::tally::RowSample;
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
@@ -448,7 +450,7 @@ impl Totals<'_> {
             .collect();
         let mut line = format!(
             "{}: {} in {} ({}); results: {}",
-            crate::check::preflight::rows_text(self.counts.total()),
+            rows_text(self.counts.total()),
             if parts.is_empty() {
                 "nothing to do".to_owned()
             } else {
@@ -538,6 +540,95 @@ fn rate(n: u64, d: Duration, unit: &str) -> String {
         return format!("- {unit}/s");
     }
     format!("{:.1} {unit}/s", n as f64 / secs)
+}
+
+/// `1 row` or `n rows`.
+pub fn rows_text(n: u64) -> String {
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{n} rows")
+    }
+}
+
+/// The run-header warnings for rows without a country and languages the
+/// API does not know; empty when there is nothing to say.
+pub fn input_warnings(no_country: &RowSample, languages: &RowSample) -> String {
+    let mut out = String::new();
+    if no_country.rows > 0 {
+        let verb = if no_country.rows == 1 { "has" } else { "have" };
+        out.push_str(&format!(
+            "warning: {} {verb} no country; Notify will store NL: add a Country column or --default-country DE ({})\n",
+            rows_text(no_country.rows),
+            no_country.lines_text()
+        ));
+    }
+    if languages.rows > 0 {
+        let values: Vec<String> = languages.values.iter().map(|v| format!("{v:?}")).collect();
+        out.push_str(&format!(
+            "warning: {} with a language that is not recognised, sent as is: {} ({}); the API knows {}: map values in a mapping file, e.g. Language = {{ column = \"Taal\", values = {{ NL = \"dutch\" }} }}\n",
+            rows_text(languages.rows),
+            values.join(", "),
+            languages.lines_text(),
+            crate::check::validate::LANGUAGES.join(", ")
+        ));
+    }
+    out
+}
+
+/// What the pass decided about the input and what it found, for the run
+/// header: encoding, delimiter, mapping, warnings, normalizations, and the
+/// problems per kind with example lines.
+pub fn input_report(pass: &Pass) -> String {
+    let indent = |text: &str| -> String { text.lines().map(|l| format!("  {l}\n")).collect() };
+    let mut description = pass.mapping_description.clone();
+    description.push_str(&input_warnings(&pass.no_country, &pass.unknown_languages));
+    let mut out = format!("{}:\n{}", pass.info.path.display(), indent(&description));
+    let changes = pass.changes.to_string();
+    if !changes.is_empty() {
+        out.push_str(&format!(
+            "normalized before sending (the values sent, not the file's, reach Notify):\n{}",
+            indent(&changes)
+        ));
+    }
+    let problems = pass.problems.iter();
+    if !problems.is_empty() {
+        out.push_str("problems (rows not sent):\n");
+        for (kind, n, lines) in problems {
+            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
+            out.push_str(&format!("  {n:>6} × {kind} (line {})\n", lines.join(", ")));
+        }
+    }
+    out.trim_end().to_owned()
+}
+
+/// The warning about columns that match no field; `None` when all match.
+pub fn unknown_columns_warning(pass: &Pass) -> Option<String> {
+    let n = pass.unknown_columns.len();
+    // The run header lists them ("not imported: ..."); a long list twice
+    // hides the rest.
+    (n > 0).then(|| {
+        format!(
+            "{}: ignoring {n} column{} that match no Notify field (listed under \"not imported\")",
+            pass.info.path.display(),
+            if n == 1 { "" } else { "s" }
+        )
+    })
+}
+
+/// The encoding and delimiter, for the summary.
+pub fn input_line(pass: &Pass) -> String {
+    format!("{}; {}", pass.info.encoding, pass.info.delimiter)
+}
+
+/// `N rows: V valid, I invalid`.
+pub fn rows_line(pass: &Pass) -> String {
+    format!(
+        "{}: {} valid, {} invalid",
+        rows_text(pass.rows),
+        pass.valid,
+        pass.invalid()
+    )
 }
 
 #[cfg(test)]

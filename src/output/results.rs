@@ -203,39 +203,30 @@ impl ResultsWriter {
     }
 
     fn write(&mut self, o: &Outcome) -> io::Result<()> {
-        let mut row = itoa::Buffer::new();
-        let mut line = itoa::Buffer::new();
-        let mut attempts = itoa::Buffer::new();
-        let mut http = itoa::Buffer::new();
-        self.out.write_record([
-            row.format(o.row),
-            line.format(o.line),
-            &neutralize(&o.code),
-            o.status.as_str(),
-            &neutralize(o.customer_id.as_deref().unwrap_or("")),
-            o.http_status.map(|s| http.format(s)).unwrap_or(""),
-            attempts.format(o.attempts),
-            &neutralize(&crate::util::redact::scrub(&o.error)),
-        ])?;
-        Ok(())
+        write_outcome(&mut self.out, o)
     }
 
     /// Flushes, syncs and renames the file into place. Fails if a row is
     /// missing, so a results file is never silently incomplete.
     pub fn finish(self, expected_rows: u64) -> io::Result<PathBuf> {
-        self.finish_adding(expected_rows, std::iter::empty())
+        self.finish_amending(
+            expected_rows,
+            std::iter::empty::<io::Result<(u64, ())>>(),
+            |o, ()| o,
+        )
     }
 
-    /// [`ResultsWriter::finish`] after adding a problem to rows already
-    /// written: `problems` gives `(row, problem)` in increasing row order;
-    /// a `valid` row becomes `invalid`, and the problem is appended to the
-    /// row's error. For what is known only after every row was written
-    /// (repeated codes in a one-pass `validate`); costs a rewrite of the
-    /// file only when there is a problem to add.
-    pub fn finish_adding(
+    /// [`ResultsWriter::finish`] after replacing rows already written:
+    /// `amendments` gives `(row, fact)` in increasing row order, and each
+    /// such row's outcome is replaced by `amend(outcome, fact)`. For what is
+    /// known only after every row was written (repeated codes in a one-pass
+    /// `validate`); the file is rewritten only when there is something to
+    /// amend. The writer only writes: `amend` decides the new outcome.
+    pub fn finish_amending<T>(
         mut self,
         expected_rows: u64,
-        problems: impl Iterator<Item = io::Result<(u64, String)>>,
+        amendments: impl Iterator<Item = io::Result<(u64, T)>>,
+        amend: impl FnMut(Outcome, T) -> Outcome,
     ) -> io::Result<PathBuf> {
         if let Some((row, _)) = self.pending.first_key_value() {
             return Err(io::Error::other(format!(
@@ -250,13 +241,13 @@ impl ResultsWriter {
             )));
         }
         self.out.flush()?;
-        let mut problems = problems.peekable();
-        if problems.peek().is_none() {
+        let mut amendments = amendments.peekable();
+        if amendments.peek().is_none() {
             self.out.get_ref().get_ref().sync_all()?;
             std::fs::rename(&self.tmp, &self.path)?;
         } else {
             let amended = self.tmp.with_extension("amended.tmp");
-            let result = add_problems(&self.tmp, &amended, problems)
+            let result = rewrite(&self.tmp, &amended, amendments, amend)
                 .and_then(|()| std::fs::rename(&amended, &self.path));
             if result.is_err() {
                 let _ = std::fs::remove_file(&amended);
@@ -269,47 +260,81 @@ impl ResultsWriter {
     }
 }
 
-/// Copies the results file `from` to `to`, adding `problems` on the way
-/// (see [`ResultsWriter::finish_adding`]), and syncs `to`.
-fn add_problems(
+/// Writes one outcome as a results row.
+fn write_outcome<W: io::Write>(out: &mut csv::Writer<W>, o: &Outcome) -> io::Result<()> {
+    let mut row = itoa::Buffer::new();
+    let mut line = itoa::Buffer::new();
+    let mut attempts = itoa::Buffer::new();
+    let mut http = itoa::Buffer::new();
+    out.write_record([
+        row.format(o.row),
+        line.format(o.line),
+        &neutralize(&o.code),
+        o.status.as_str(),
+        &neutralize(o.customer_id.as_deref().unwrap_or("")),
+        o.http_status.map(|s| http.format(s)).unwrap_or(""),
+        attempts.format(o.attempts),
+        &neutralize(&crate::util::redact::scrub(&o.error)),
+    ])?;
+    Ok(())
+}
+
+/// Reads back a row [`write_outcome`] wrote.
+fn read_outcome(record: &csv::StringRecord, from: &Path) -> io::Result<Outcome> {
+    let bad = |what: &str| {
+        io::Error::other(format!(
+            "{}: the results row {:?} has no valid {what}",
+            from.display(),
+            record.get(0).unwrap_or("")
+        ))
+    };
+    let cell = |i: usize| record.get(i).unwrap_or("");
+    let number = |i: usize, what: &str| cell(i).parse::<u64>().map_err(|_| bad(what));
+    let status = Status::ALL
+        .into_iter()
+        .find(|s| s.as_str() == cell(3))
+        .ok_or_else(|| bad("status"))?;
+    Ok(Outcome {
+        row: number(0, "row")?,
+        line: number(1, "line")?,
+        code: cell(2).to_owned(),
+        status,
+        customer_id: Some(cell(4).to_owned()).filter(|id| !id.is_empty()),
+        http_status: match cell(5) {
+            "" => None,
+            s => Some(s.parse().map_err(|_| bad("http_status"))?),
+        },
+        attempts: cell(6).parse().map_err(|_| bad("attempts"))?,
+        error: cell(7).to_owned(),
+    })
+}
+
+/// Copies the results file `from` to `to`, replacing the amended rows (see
+/// [`ResultsWriter::finish_amending`]), and syncs `to`.
+fn rewrite<T>(
     from: &Path,
     to: &Path,
-    problems: impl Iterator<Item = io::Result<(u64, String)>>,
+    amendments: impl Iterator<Item = io::Result<(u64, T)>>,
+    mut amend: impl FnMut(Outcome, T) -> Outcome,
 ) -> io::Result<()> {
-    let mut problems = problems;
+    let mut amendments = amendments;
     let mut input = csv::Reader::from_path(from)?;
     let mut out = csv::Writer::from_writer(BufWriter::new(create_private(to)?));
     out.write_record(HEADER)?;
     let mut record = csv::StringRecord::new();
-    let (status, error) = (3, 7);
-    let mut next = problems.next().transpose()?;
+    let mut next = amendments.next().transpose()?;
     while input.read_record(&mut record)? {
-        let row: u64 = record[0].parse().map_err(|_| {
-            io::Error::other(format!(
-                "{}: row {:?} is not a number",
-                from.display(),
-                &record[0]
-            ))
-        })?;
-        let Some((_, problem)) = next.take_if(|(next_row, _)| *next_row == row) else {
+        let outcome = read_outcome(&record, from)?;
+        let Some((_, fact)) = next.take_if(|(next_row, _)| *next_row == outcome.row) else {
             out.write_record(&record)?;
             continue;
         };
-        let mut cells: Vec<String> = record.iter().map(str::to_owned).collect();
-        if cells[status] == Status::Valid.as_str() {
-            cells[status] = Status::Invalid.as_str().to_owned();
-        }
-        cells[error] = if cells[error].is_empty() {
-            neutralize(&problem).into_owned()
-        } else {
-            format!("{}; {problem}", cells[error])
-        };
-        out.write_record(&cells)?;
-        next = problems.next().transpose()?;
+        write_outcome(&mut out, &amend(outcome, fact))?;
+        next = amendments.next().transpose()?;
     }
     if let Some((row, _)) = next {
         return Err(io::Error::other(format!(
-            "internal error: a problem for row {row}, which has no results line"
+            "internal error: an amendment for row {row}, which has no results line"
         )));
     }
     out.flush()?;
@@ -372,7 +397,7 @@ mod tests {
     }
 
     #[test]
-    fn problems_found_after_writing_mark_rows_invalid() {
+    fn rows_amended_after_writing_are_replaced_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let mut w = ResultsWriter::create(&path).unwrap();
@@ -383,11 +408,17 @@ mod tests {
         (already_invalid.status, already_invalid.error) =
             (Status::Invalid, "Name: is required".into());
         w.push(already_invalid).unwrap();
-        let problems = [
-            (2, "CustomerCode: repeated".to_owned()),
-            (5, "CustomerCode: repeated".to_owned()),
-        ];
-        w.finish_adding(5, problems.into_iter().map(Ok)).unwrap();
+        let problems = [(2, "CustomerCode: repeated"), (5, "CustomerCode: repeated")];
+        w.finish_amending(5, problems.into_iter().map(Ok), |mut o, problem| {
+            o.status = Status::Invalid;
+            o.error = if o.error.is_empty() {
+                problem.to_owned()
+            } else {
+                format!("{}; {problem}", o.error)
+            };
+            o
+        })
+        .unwrap();
         let mut rows = csv::Reader::from_path(&path).unwrap();
         let rows: Vec<(String, String)> = rows
             .records()
@@ -422,7 +453,7 @@ mod tests {
         let mut w = ResultsWriter::create(&path).unwrap();
         w.push(outcome(1)).unwrap();
         assert!(
-            w.finish_adding(1, [Ok((7, "x".to_owned()))].into_iter())
+            w.finish_amending(1, [Ok((7, ()))].into_iter(), |o, ()| o)
                 .is_err()
         );
         assert!(!path.exists());

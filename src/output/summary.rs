@@ -21,10 +21,10 @@ use serde::Serialize;
 use crate::config::{Endpoint, RunConfig, SummaryTarget};
 use crate::exit;
 use crate::input::InputInfo;
+use crate::model::checked::Fingerprint;
 use crate::model::outcome::{Counts, Status};
 use crate::output::report::TotalsOwned;
 use crate::run::{RunError, RunFiles};
-use crate::store::journal;
 use crate::util::redact;
 
 /// Version of the document's shape; bumped on any incompatible change.
@@ -188,34 +188,29 @@ pub struct Files {
 pub struct Recorder {
     started: Instant,
     started_at: SystemTime,
-    /// Hashing the input, on its own thread: a serial read of the whole
-    /// file before the check would add to every run's wall time.
-    fingerprint: Option<std::thread::JoinHandle<Option<journal::Fingerprint>>>,
-    /// Encoding and delimiter, once preflight chose them.
-    format: Mutex<Option<(String, String)>>,
+    /// Encoding, delimiter and fingerprint, once the pass read the input.
+    format: Mutex<Option<(String, String, Option<Fingerprint>)>>,
     facts: Mutex<Option<TotalsOwned>>,
 }
 
 impl Recorder {
-    /// Starts the clock; starts fingerprinting the input now, so the
-    /// summary describes the file as the run found it.
-    pub fn start(run: &RunConfig) -> Recorder {
-        let input = run.input.clone();
-        let fingerprint = std::thread::spawn(move || journal::fingerprint(&input).ok());
+    /// Starts the clock.
+    pub fn start() -> Recorder {
         Recorder {
             started: Instant::now(),
             started_at: SystemTime::now(),
-            fingerprint: Some(fingerprint),
             format: Mutex::new(None),
             facts: Mutex::new(None),
         }
     }
 
-    /// Keeps the encoding and delimiter the input is read with.
-    pub fn input(&self, info: &InputInfo) {
+    /// Keeps the encoding and delimiter the input is read with, and the
+    /// fingerprint of the bytes the pass parsed (so the summary describes
+    /// the file as the run read it).
+    pub fn input(&self, info: &InputInfo, fingerprint: Option<Fingerprint>) {
         if let Ok(mut slot) = self.format.lock() {
             let delimiter = char::from(info.delimiter.delimiter).to_string();
-            *slot = Some((info.encoding.name().to_owned(), delimiter));
+            *slot = Some((info.encoding.name().to_owned(), delimiter, fingerprint));
         }
     }
 
@@ -231,16 +226,12 @@ impl Recorder {
     /// is reported on stderr; it does not change the exit code, which
     /// describes the import.
     pub fn finish(
-        mut self,
+        self,
         run: &RunConfig,
         files: &RunFiles,
         result: Result<u8, RunError>,
     ) -> Result<u8, RunError> {
-        let fingerprint = self
-            .fingerprint
-            .take()
-            .and_then(|t| t.join().ok().flatten());
-        let doc = self.document(run, files, &result, fingerprint.as_ref());
+        let doc = self.document(run, files, &result);
         let own = SummaryTarget::File(files.summary.clone());
         for target in std::iter::once(&own).chain(&run.summary_json) {
             if let Err(e) = write(target, &doc) {
@@ -256,7 +247,6 @@ impl Recorder {
         run: &RunConfig,
         files: &RunFiles,
         result: &Result<u8, RunError>,
-        fingerprint: Option<&journal::Fingerprint>,
     ) -> RunSummary {
         let facts = self.facts.lock().ok().and_then(|f| f.clone());
         let elapsed = self.started.elapsed();
@@ -272,7 +262,14 @@ impl Recorder {
         let rows = counts.total();
         let secs = elapsed.as_secs_f64();
         let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let (encoding, delimiter) = self.format.lock().ok().and_then(|f| f.clone()).unzip();
+        let format = self.format.lock().ok().and_then(|f| f.clone());
+        let (encoding, delimiter, fingerprint) = match format {
+            Some((encoding, delimiter, fingerprint)) => {
+                (Some(encoding), Some(delimiter), fingerprint)
+            }
+            None => (None, None, None),
+        };
+        let fingerprint = fingerprint.as_ref();
         let journal = &files.journal;
         let state = run.upload.as_ref().and_then(|u| u.state.as_ref());
         // A state database held by another run is not this run's file.

@@ -19,7 +19,7 @@ use super::start::commands;
 use super::{RunError, RunFiles};
 use crate::config::RunConfig;
 use crate::exit;
-use crate::input::InputError;
+use crate::input::{InputError, RecordSource};
 use crate::model::outcome::{Counts, Status};
 use crate::output::errors_file;
 use crate::output::report::{PaceFacts, Reporter, Totals};
@@ -35,8 +35,8 @@ pub enum End<'a> {
     Reached,
     /// Sending stopped early (signal, `--max-errors`, unreachable API...).
     Stopped(&'a StopReason),
-    /// The input changed while it was read a second time.
-    InputChanged,
+    /// The run's checked rows could not be read back.
+    RowsUnreadable,
     /// The results file or the journal could not be written.
     WriteFailed,
 }
@@ -63,7 +63,7 @@ impl Ending<'_> {
     pub fn exit_code(&self, counts: &Counts) -> u8 {
         match self.end {
             End::Stopped(StopReason::Interrupted) => exit::INTERRUPTED,
-            End::Stopped(_) | End::InputChanged | End::WriteFailed => exit::ABORTED,
+            End::Stopped(_) | End::RowsUnreadable | End::WriteFailed => exit::ABORTED,
             End::Reached | End::Checked if counts.all_succeeded() => exit::OK,
             End::Reached | End::Checked => exit::ROWS_FAILED,
         }
@@ -83,26 +83,38 @@ impl Ending<'_> {
                 "nothing was sent; start again: {}",
                 commands.import()
             )),
-            // The changed input cannot be matched with the journal.
-            End::InputChanged => Some(format!(
-                "the input changed while it was read; import it as a new run: {} --restart",
-                commands.import()
-            )),
-            End::Stopped(_) | End::WriteFailed => Some(commands.after_stop(self.sandbox)),
+            End::Stopped(_) | End::RowsUnreadable | End::WriteFailed => {
+                Some(commands.after_stop(self.sandbox))
+            }
         }
     }
 }
 
+/// Where the errors file's rows come from: the input's header and
+/// delimiter, and a way to read every row's cells again in input order.
+pub(crate) struct ErrorRows<'a> {
+    /// The input as the user named it.
+    pub input: &'a Path,
+    /// The input's header row.
+    pub headers: &'a csv::StringRecord,
+    /// The input's delimiter.
+    pub delimiter: u8,
+    /// Opens the rows from the first.
+    pub open: &'a dyn Fn() -> Result<Box<dyn RecordSource>, InputError>,
+}
+
 /// How a run's rows ended, handed to [`finish`].
-pub(crate) struct Finished {
+pub(crate) struct Finished<'a> {
     /// Outcomes per status.
     pub counts: Counts,
     /// The finished results file, or why it could not be written.
     pub written: io::Result<PathBuf>,
-    /// A second-pass read error that cut the input short.
+    /// The checked rows could not be read back, cutting the run short.
     pub read_err: Option<InputError>,
     /// The encoding and delimiter, for the summary.
     pub input: String,
+    /// The rows for the errors file.
+    pub error_rows: ErrorRows<'a>,
     /// How the sending went; `None` for a check, which sends nothing.
     pub sending: Option<Sending>,
 }
@@ -131,13 +143,14 @@ pub(crate) fn finish(
     files: &RunFiles,
     reporter: &Reporter,
     started: Instant,
-    finished: Finished,
+    finished: Finished<'_>,
 ) -> Result<u8, RunError> {
     let Finished {
         counts,
         written,
         read_err,
         input,
+        error_rows,
         sending,
     } = finished;
     let commands = commands(run);
@@ -151,7 +164,7 @@ pub(crate) fn finish(
             end: match (&s.stop, &read_err, &written) {
                 (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => End::WriteFailed,
                 (Some(stop), _, _) => End::Stopped(stop),
-                (None, Some(_), _) => End::InputChanged,
+                (None, Some(_), _) => End::RowsUnreadable,
                 (None, None, Ok(_)) => End::Reached,
             },
             anything_sent: s.requests > 0,
@@ -201,10 +214,9 @@ pub(crate) fn finish(
         Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
-    // After a second-pass read error the input no longer matches the
-    // results, so its rows cannot be copied.
+    // Rows that cannot be read back cannot be copied either.
     let errors = match read_err {
-        None => write_errors_file(run, files, &counts, &path, reporter),
+        None => write_errors_file(&error_rows, files, &counts, &path, reporter),
         Some(_) => None,
     };
     let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
@@ -240,7 +252,7 @@ fn not_imported(counts: &Counts) -> u64 {
 /// reported, not fatal: the results file already holds every outcome, and
 /// the exit code already says rows are missing.
 fn write_errors_file(
-    run: &RunConfig,
+    rows: &ErrorRows<'_>,
     files: &RunFiles,
     counts: &Counts,
     results: &Path,
@@ -257,7 +269,18 @@ fn write_errors_file(
         }
         return None;
     }
-    match errors_file::write(&run.input, &run.input_options, results, &files.errors) {
+    let written = (rows.open)()
+        .map_err(errors_file::ErrorsFileError::from)
+        .and_then(|mut source| {
+            let rows = errors_file::Rows {
+                input: rows.input,
+                headers: rows.headers,
+                delimiter: rows.delimiter,
+                source: source.as_mut(),
+            };
+            errors_file::write(rows, results, &files.errors)
+        });
+    match written {
         Ok(0) => None,
         Ok(_) => Some(files.errors.clone()),
         Err(e) => {
@@ -284,7 +307,7 @@ mod tests {
     fn only_a_run_that_stopped_after_sending_keeps_its_journal() {
         let stop = StopReason::Interrupted;
         assert!(ending(End::Stopped(&stop), true).keeps_journal());
-        assert!(ending(End::InputChanged, true).keeps_journal());
+        assert!(ending(End::RowsUnreadable, true).keeps_journal());
         assert!(ending(End::WriteFailed, true).keeps_journal());
         assert!(!ending(End::Reached, true).keeps_journal());
         assert!(!ending(End::Stopped(&stop), false).keeps_journal());
@@ -302,7 +325,7 @@ mod tests {
             130
         );
         assert_eq!(ending(End::Stopped(&too_many), true).exit_code(&counts), 3);
-        assert_eq!(ending(End::InputChanged, true).exit_code(&counts), 3);
+        assert_eq!(ending(End::RowsUnreadable, true).exit_code(&counts), 3);
         counts.add(Status::Failed);
         assert_eq!(ending(End::Reached, true).exit_code(&counts), 1);
     }

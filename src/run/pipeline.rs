@@ -1,12 +1,16 @@
-//! One run over an input file: preflight, then upload or dry run, then
-//! results, errors file and summary.
+//! One run over an input file: the one pass, then the plan and the
+//! upload (or, for a check, nothing more), then results, errors file and
+//! summary.
 //!
 //! Owns the wiring of the stages (threads, channels, runtime, signals) and
 //! handing how they ended to [`mod@crate::run`], which holds the rules:
 //! the checks before a run starts and its folder ([`crate::run::start`]),
 //! the exit code, the journal kept or removed and the next-step line
 //! ([`crate::run::finish`]), and the error of a failed run
-//! ([`RunError`]). It must not hold rules of its own.
+//! ([`RunError`]). The input is opened once ([`InputFile`]) and read once
+//! ([`pass::run`]); an import keeps its checked rows in the run folder
+//! ([`RowsFile`]) for the planner and the errors file. It must not hold
+//! rules of its own: a row's fate is the planner's ([`crate::plan`]).
 
 use std::io;
 use std::path::Path;
@@ -15,16 +19,19 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
-use crate::check::preflight::{self, Preflight};
+use crate::check::pass::{self, Pass};
 use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
-use crate::input::InputError;
+use crate::input::{self, InputError, InputFile, RecordSource};
+use crate::model::checked::CheckedRow;
 use crate::model::outcome::{Counts, Outcome, Status};
-use crate::model::plan::Planned;
-use crate::output::report::{PaceFacts, Reporter};
+use crate::model::plan::{Planned, WriteMode};
+use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::results::{self, ResultsWriter};
 use crate::output::summary;
+use crate::plan::rows::{RowsFile, RowsWriter};
+use crate::plan::{self, Planner};
 use crate::run::error::WriteFailure;
-use crate::run::finish::{Finished, Sending, finish};
+use crate::run::finish::{ErrorRows, Finished, Sending, finish};
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
@@ -47,7 +54,7 @@ const CHANNEL_ROWS: usize = 1024;
 /// run that started writes its summary whatever the outcome.
 pub fn run_file(run: &RunConfig) -> Result<u8, RunError> {
     let start = Start::prepare(run)?;
-    let recorder = summary::Recorder::start(run);
+    let recorder = summary::Recorder::start();
     let result = run_started(run, &start, &recorder);
     recorder.finish(run, &start.files, result)
 }
@@ -60,24 +67,47 @@ fn run_started(
 ) -> Result<u8, RunError> {
     let started = Instant::now();
     let files = &start.files;
+    let folder = files.folder.path();
+    // The one open of the input; a FIFO is copied into the run folder.
+    let file = InputFile::open(&run.input, Some(folder)).map_err(SetupError::from)?;
     let Some(upload) = &run.upload else {
-        return validate_file(run, files, recorder, started);
+        return validate_file(run, files, &file, recorder, started);
     };
-    let pre = preflight::scan(&run.input, &run.input_options, &scratch(files))
-        .map_err(SetupError::from)?;
-    recorder.input(&pre.info);
-    let reporter = Reporter::new(pre.rows, &run.output);
-    report_input(&pre, &reporter);
-    let valid_line = format!(
-        "{}: {} valid, {} invalid",
-        preflight::rows_text(pre.rows),
-        pre.valid,
-        pre.invalid()
-    );
-    let result = upload_file(run, start, upload, &pre, &reporter, &valid_line, started);
+    let mut rows = RowsWriter::create(folder).map_err(|source| spill_error(folder, source))?;
+    let mut spill_err = None;
+    let mut pass = pass::run(
+        &file,
+        &run.input_options,
+        &scratch(files),
+        |row| match rows.push(row) {
+            Ok(()) => true,
+            Err(e) => {
+                spill_err = Some(e);
+                false
+            }
+        },
+    )
+    .map_err(SetupError::from)?;
+    if let Some(source) = spill_err {
+        return Err(spill_error(folder, source).into());
+    }
+    let rows = rows
+        .finish()
+        .map_err(|source| spill_error(folder, source))?;
+    recorder.input(&pass.info, pass.fingerprint.clone());
+    let reporter = Reporter::new(pass.rows, &run.output);
+    report_input(&pass, &reporter);
+    let result = upload_file(run, start, upload, &mut pass, &rows, &reporter, started);
     recorder.facts(reporter.recorded());
     reporter.finish();
     result
+}
+
+fn spill_error(dir: &Path, source: io::Error) -> SetupError {
+    SetupError::Input(InputError::Spill {
+        dir: dir.to_owned(),
+        source,
+    })
 }
 
 /// Where temporary files go (sorted codes and outcomes, to keep memory
@@ -86,59 +116,22 @@ fn scratch(files: &RunFiles) -> Scratch {
     Scratch::in_dir(files.folder.path())
 }
 
-/// Tells the log and the user what the preflight found.
-fn report_input(pre: &Preflight, reporter: &Reporter) {
-    if !pre.unknown_columns.is_empty() {
-        // The run header lists them ("not imported: ..."); a long list
-        // twice hides the rest.
-        let n = pre.unknown_columns.len();
-        tracing::warn!(
-            "{}: ignoring {n} column{} that match no Notify field (listed under \"not imported\")",
-            pre.path.display(),
-            if n == 1 { "" } else { "s" }
-        );
+/// Tells the log and the user what the pass found.
+fn report_input(pass: &Pass, reporter: &Reporter) {
+    if let Some(warning) = report::unknown_columns_warning(pass) {
+        tracing::warn!("{warning}");
     }
-    reporter.info(&input_report(pre));
+    reporter.info(&report::input_report(pass));
 }
 
-/// What the tool decided about the input and what it found: encoding,
-/// delimiter, mapping, normalizations and problems with example lines.
-fn input_report(pre: &Preflight) -> String {
-    let indent = |text: &str| -> String { text.lines().map(|l| format!("  {l}\n")).collect() };
-    let mut out = format!(
-        "{}:\n{}",
-        pre.path.display(),
-        indent(&pre.mapping_description)
-    );
-    let changes = pre.changes.to_string();
-    if !changes.is_empty() {
-        out.push_str(&format!(
-            "normalized before sending (the values sent, not the file's, reach Notify):\n{}",
-            indent(&changes)
-        ));
-    }
-    let problems = pre.problems.iter();
-    if !problems.is_empty() {
-        out.push_str("problems (rows not sent):\n");
-        for (kind, n, lines) in problems {
-            let lines: Vec<String> = lines.iter().map(u64::to_string).collect();
-            out.push_str(&format!("  {n:>6} × {kind} (line {})\n", lines.join(", ")));
-        }
-    }
-    out.trim_end().to_owned()
-}
-
-/// The encoding and delimiter, for the summary.
-fn input_line(pre: &Preflight) -> String {
-    format!("{}; {}", pre.info.encoding, pre.info.delimiter)
-}
-
-/// `validate` / `--dry-run`: one pass over the file, straight into the
-/// results file (nothing is sent, so nothing needs the file checked first;
-/// a file-level problem drops the unfinished results file).
+/// `validate` / `--dry-run`: the one pass, straight into the results file
+/// (nothing is sent, so nothing needs the rows kept; a file-level problem
+/// drops the unfinished results file). Repeated codes are known at the
+/// end: the planner's producer amends their rows.
 fn validate_file(
     run: &RunConfig,
     files: &RunFiles,
+    file: &InputFile,
     recorder: &summary::Recorder,
     started: Instant,
 ) -> Result<u8, RunError> {
@@ -152,46 +145,52 @@ fn validate_file(
     };
     let reporter = Reporter::new(0, &output);
     let mut write_err = None;
-    let pre =
-        preflight::scan_and_check(&run.input, &run.input_options, &scratch(files), |outcome| {
-            reporter.row_done();
-            match writer.push(outcome) {
-                Ok(()) => true,
-                Err(e) => {
-                    write_err = Some(e);
-                    false
-                }
+    let mut pass = pass::run(file, &run.input_options, &scratch(files), |row| {
+        reporter.row_done();
+        match writer.push(row.outcome()) {
+            Ok(()) => true,
+            Err(e) => {
+                write_err = Some(e);
+                false
             }
-        })
-        .map_err(SetupError::from)?;
-    recorder.input(&pre.info);
+        }
+    })
+    .map_err(SetupError::from)?;
+    recorder.input(&pass.info, pass.fingerprint.clone());
     let written = match write_err {
         Some(e) => Err(e),
         None => {
-            report_input(&pre, &reporter);
+            report_input(&pass, &reporter);
             reporter.info(&format!(
-                "notify-import: checked {} ({}: {} valid, {} invalid); nothing was sent",
+                "notify-import: checked {} ({}); nothing was sent",
                 run.input.display(),
-                preflight::rows_text(pre.rows),
-                pre.valid,
-                pre.invalid()
+                report::rows_line(&pass)
             ));
-            // Repeated codes are known only now: they join the rows' problems.
-            let duplicates = pre.take_duplicates().into_iter().flatten().map(|d| {
-                d.map(|d| (d.row, d.problem().to_string()))
+            let repeats = pass.take_repeats().into_iter().flatten().map(|d| {
+                d.map(|d| (d.row, d.first_line))
                     .map_err(std::io::Error::other)
             });
-            writer.finish_adding(pre.rows, duplicates)
+            writer.finish_amending(pass.rows, repeats, plan::repeated)
         }
     };
     let mut counts = Counts::default();
-    counts.add_rows(Status::Valid, pre.valid);
-    counts.add_rows(Status::Invalid, pre.invalid());
+    counts.add_rows(Status::Valid, pass.valid);
+    counts.add_rows(Status::Invalid, pass.invalid());
+    // The errors file reads the input again through the one open handle.
+    let open = || -> Result<Box<dyn RecordSource>, InputError> {
+        Ok(input::open_file(file, &run.input_options, None)?.reader)
+    };
     let finished = Finished {
         counts,
         written,
         read_err: None,
-        input: input_line(&pre),
+        input: report::input_line(&pass),
+        error_rows: ErrorRows {
+            input: &run.input,
+            headers: &pass.headers,
+            delimiter: pass.info.delimiter.delimiter,
+            open: &open,
+        },
         sending: None,
     };
     let result = finish(run, files, &reporter, started, finished);
@@ -205,7 +204,7 @@ struct Sent {
     counts: Counts,
     /// The finished results file, or why it could not be written.
     written: io::Result<std::path::PathBuf>,
-    /// A second-pass read error that cut the input short.
+    /// The checked rows could not be read back, cutting the run short.
     read_err: Option<InputError>,
     stop: Option<StopReason>,
     retries: u64,
@@ -218,11 +217,12 @@ fn upload_file(
     run: &RunConfig,
     start: &Start,
     upload: &UploadConfig,
-    pre: &Preflight,
+    pass: &mut Pass,
+    rows: &RowsFile,
     reporter: &Reporter,
-    valid_line: &str,
     started: Instant,
 ) -> Result<u8, RunError> {
+    let valid_line = report::rows_line(pass);
     let files = &start.files;
     // The in-process sandbox lives as long as this function.
     let (sandbox, url, key): (Option<Embedded>, _, _) = match &upload.target {
@@ -259,10 +259,9 @@ fn upload_file(
     reporter.info(&format!(
         "notify-import: importing {} ({valid_line}) into {where_to}{}; {pace} (burst {}), {} in flight; files in {}",
         run.input.display(),
-        if upload.overwrite {
-            " with overwrite"
-        } else {
-            ""
+        match upload.mode {
+            WriteMode::Overwrite => " with overwrite",
+            WriteMode::Create => "",
         },
         upload.burst,
         upload.concurrency,
@@ -272,18 +271,25 @@ fn upload_file(
         Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
     // Before the journal, so a refused state leaves no journal behind.
     let delta = open_delta(upload, &url, &key, reporter)?;
-    let header = header(run, upload, pre, &url, &key, sandbox.is_some())?;
+    let header = header(run, upload, pass, &url, &key, sandbox.is_some())?;
     let (journal, resume) = open_journal(run, start, &header, reporter)?;
     let journal = Arc::new(journal);
+    let repeats = pass.take_repeats().ok_or_else(|| {
+        other(
+            "internal error",
+            "the repeated codes of this pass were already read",
+        )
+    })?;
+    let planner = Planner::new(upload.mode, repeats, resume, delta.as_ref(), upload.full)
+        .map_err(SetupError::from)?;
     let sent = send(
         &files.results,
         upload,
-        pre,
+        rows,
+        planner,
         &client,
         journal.clone(),
-        resume,
         reporter,
-        delta.as_ref(),
     );
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
@@ -301,11 +307,18 @@ fn upload_file(
         Err(shared) => shared.sync(),
     };
     let sent = sent?;
+    let open = || -> Result<Box<dyn RecordSource>, InputError> { Ok(Box::new(rows.read()?)) };
     let finished = Finished {
         counts: sent.counts,
         written: sent.written,
         read_err: sent.read_err,
-        input: input_line(pre),
+        input: report::input_line(pass),
+        error_rows: ErrorRows {
+            input: &run.input,
+            headers: &pass.headers,
+            delimiter: pass.info.delimiter.delimiter,
+            open: &open,
+        },
         sending: Some(Sending {
             stop: sent.stop,
             requests,
@@ -322,23 +335,16 @@ fn upload_file(
 
 /// Runs the uploader over the planned rows and hands back how it ended.
 /// The uploader (and its hold on the journal) is gone when this returns.
-#[allow(clippy::too_many_arguments)]
 fn send(
     results: &Path,
     upload: &UploadConfig,
-    pre: &Preflight,
+    rows: &RowsFile,
+    planner: Planner<'_>,
     client: &Arc<ApiClient>,
     journal: Arc<Journal>,
-    resume: Option<Resume>,
     reporter: &Reporter,
-    delta: Option<&state::Delta>,
 ) -> Result<Sent, RunError> {
-    let mut settings = UploadSettings::new(
-        upload.overwrite,
-        upload.rate,
-        upload.burst,
-        upload.concurrency,
-    );
+    let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
     settings.max_errors = upload.max_errors;
@@ -355,8 +361,7 @@ fn send(
     let uploader = Uploader::new(client.clone(), settings, Some(journal));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let (counts, written, read_err) =
-        pipeline(&rt, results, pre, resume, &uploader, reporter, delta);
+    let (counts, written, read_err) = pipeline(&rt, results, rows, planner, &uploader, reporter);
     signals.abort();
     drop(rt);
     Ok(Sent {
@@ -396,7 +401,7 @@ fn open_delta(
     let Some(path) = &upload.state else {
         return Ok(None);
     };
-    let delta = state::Delta::open(path, &format!("{url} ({} key)", key_kind(key)), upload.full)?;
+    let delta = state::Delta::open(path, &format!("{url} ({} key)", key_kind(key)))?;
     reporter.info(&format!(
         "notify-import: delta mode: {} knows {} customers; {}",
         path.display(),
@@ -422,18 +427,23 @@ fn key_kind(key: &ApiKey) -> &'static str {
 fn header(
     run: &RunConfig,
     upload: &UploadConfig,
-    pre: &Preflight,
+    pass: &Pass,
     url: &reqwest::Url,
     key: &ApiKey,
     sandbox: bool,
 ) -> Result<Header, SetupError> {
-    let fp = crate::store::journal::fingerprint(&run.input).map_err(|e| {
-        SetupError::Input(InputError::Io {
-            path: run.input.clone(),
-            source: e,
-        })
+    let fp = pass.fingerprint.clone().ok_or_else(|| {
+        other(
+            "internal error",
+            format!("{} was not read to its end", run.input.display()),
+        )
     })?;
-    let mut header = Header::new(fp, url.as_str(), key_kind(key), upload.overwrite, pre.rows);
+    let fp = crate::store::journal::Fingerprint {
+        size: fp.size,
+        hash: fp.hash,
+    };
+    let overwrite = upload.mode == WriteMode::Overwrite;
+    let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
     header.sandbox = sandbox;
     Ok(header)
 }
@@ -474,19 +484,18 @@ fn open_journal(
     Ok((journal, None))
 }
 
-/// Reader thread → uploader (on `rt`) → writer thread. Returns the counts,
-/// the finished results file (or why it could not be written) and a
-/// second-pass read error, if one cut the input short. A results file that
-/// cannot be written stops the sending at once: the outcomes still coming
-/// are recorded in the journal only, for `--resume`.
+/// Planner thread → uploader (on `rt`) → writer thread. Returns the
+/// counts, the finished results file (or why it could not be written) and
+/// a read error of the checked rows, if one cut the run short. A results
+/// file that cannot be written stops the sending at once: the outcomes
+/// still coming are recorded in the journal only, for `--resume`.
 fn pipeline(
     rt: &tokio::runtime::Runtime,
     results_path: &Path,
-    pre: &Preflight,
-    resume: Option<Resume>,
+    rows: &RowsFile,
+    mut planner: Planner<'_>,
     uploader: &Uploader,
     reporter: &Reporter,
-    delta: Option<&state::Delta>,
 ) -> (Counts, io::Result<std::path::PathBuf>, Option<InputError>) {
     let mut writer = match ResultsWriter::create(results_path) {
         Ok(w) => w,
@@ -496,27 +505,25 @@ fn pipeline(
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
     let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
     let stop = uploader.stop_handle();
+    let delta = planner.delta();
 
     let (mut counts, write_err, read_err) = std::thread::scope(|scope| {
-        // The sender moves into the reader thread, so the channel closes
-        // (and the uploader ends) when the reader is done.
+        // The sender moves into the planner thread, so the channel closes
+        // (and the uploader ends) when the planner is done.
         let window = &window;
-        let reader = scope.spawn(move || {
-            let mut resume = resume;
-            preflight::plan(pre, resume.as_mut(), |item| {
-                let row = match &item {
-                    Planned::Send(request) => request.row,
-                    Planned::Done(outcome) => outcome.row,
-                };
-                if !window.admit(row) {
-                    return false;
+        let planning = scope.spawn(move || -> Result<(), InputError> {
+            let mut checked = rows.read()?;
+            let mut row = CheckedRow::default();
+            while checked.next_into(&mut row)? {
+                if !window.admit(row.row) {
+                    break;
                 }
-                let item = match delta {
-                    Some(d) => d.classify(item),
-                    None => item,
-                };
-                row_tx.blocking_send(item).is_ok()
-            })
+                let planned = planner.plan(std::mem::take(&mut row))?;
+                if row_tx.blocking_send(planned).is_err() {
+                    break;
+                }
+            }
+            Ok(())
         });
         let writer_thread = scope.spawn(|| {
             let _close = window.close_on_drop();
@@ -533,7 +540,7 @@ fn pipeline(
                     match &err {
                         None => window.written(writer.rows_written()),
                         // Nothing more reaches the file: no new request
-                        // starts, and the reader stops instead of waiting
+                        // starts, and the planner stops instead of waiting
                         // for the window.
                         Some(e) => {
                             stop.stop(StopReason::Output(
@@ -547,26 +554,26 @@ fn pipeline(
             (counts, err)
         });
         rt.block_on(uploader.run(row_rx, out_tx));
-        let read_err = reader.join().ok().and_then(Result::err);
+        let read_err = planning.join().ok().and_then(Result::err);
         let (counts, write_err) = writer_thread.join().unwrap_or_default();
         (counts, write_err, read_err)
     });
     if let Some(e) = write_err {
         return (counts, Err(e), read_err);
     }
-    // A second-pass read error (the file changed under us) cut the input
-    // short: every row still gets a results line.
+    // The checked rows could not be read back: every row still gets a
+    // results line.
     if read_err.is_some() {
-        for row in writer.rows_written() + 1..=pre.rows {
+        for row in writer.rows_written() + 1..=rows.len() {
             counts.add(Status::Skipped);
-            let error = "not sent: the input could not be read again".to_owned();
+            let error = "not sent: the run's checked rows could not be read back".to_owned();
             let outcome = Outcome::local(row, 0, String::new(), Status::Skipped, error);
             if let Err(e) = writer.push(outcome) {
                 return (counts, Err(e), read_err);
             }
         }
     }
-    let written = writer.finish(pre.rows);
+    let written = writer.finish(rows.len());
     (counts, written, read_err)
 }
 

@@ -14,7 +14,7 @@
 //! must not decide outcomes or talk to the network.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -39,13 +39,14 @@ pub struct Fingerprint {
 }
 
 /// Reads the whole file once to fingerprint it.
+#[cfg(test)]
 pub fn fingerprint(path: &Path) -> io::Result<Fingerprint> {
     let mut file = File::open(path)?;
     let mut hasher = xxhash_rust::xxh3::Xxh3::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf)?;
+        let n = io::Read::read(&mut file, &mut buf)?;
         if n == 0 {
             break;
         }

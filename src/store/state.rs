@@ -34,7 +34,6 @@ use std::time::{Duration, Instant, SystemTime};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::model::outcome::{Outcome, Status};
-use crate::model::plan::{Planned, Request};
 use crate::store::lock::{LockError, RunLock};
 
 /// Format of the database; bumped on incompatible changes.
@@ -109,10 +108,20 @@ pub enum StateError {
 
 /// What the state knows about one code.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Known {
-    hash: String,
-    id: String,
-    status: String,
+pub struct Known {
+    /// The payload hash of its last import ([`payload_hash`]).
+    pub hash: String,
+    /// Notify's id.
+    pub id: String,
+    /// The status of its last import.
+    pub status: String,
+}
+
+impl Known {
+    /// True when the server confirmed the last import.
+    pub fn confirmed(&self) -> bool {
+        is_confirmed(&self.status)
+    }
 }
 
 /// Confirmed outcomes waiting for their transaction.
@@ -125,7 +134,6 @@ struct Pending {
 /// An open state database.
 pub struct Delta {
     path: PathBuf,
-    full: bool,
     known: u64,
     // Held for the life of the run; see the module docs.
     _lock: RunLock,
@@ -146,7 +154,7 @@ pub fn payload_hash(body: &[u8]) -> String {
 impl Delta {
     /// Opens (creating, mode 0600) the state at `path` for `target` (API
     /// URL and key kind, e.g. `https://api.notify.cm/v2 (test key)`).
-    pub fn open(path: &Path, target: &str, full: bool) -> Result<Delta, StateError> {
+    pub fn open(path: &Path, target: &str) -> Result<Delta, StateError> {
         let lock = RunLock::acquire(path)?;
         let db = |source| StateError::Db {
             path: path.to_owned(),
@@ -176,7 +184,6 @@ impl Delta {
         reader.busy_timeout(Duration::from_secs(10)).map_err(db)?;
         Ok(Delta {
             path: path.to_owned(),
-            full,
             known,
             _lock: lock,
             reader: Mutex::new(reader),
@@ -198,40 +205,17 @@ impl Delta {
         self.known
     }
 
-    /// Reader side: decides what to do with one planned row. Rows that are
-    /// not to be sent pass through untouched.
-    pub fn classify(&self, item: Planned) -> Planned {
-        let Planned::Send(mut request) = item else {
-            return item;
-        };
-        let hash = payload_hash(&request.body);
-        let known = self.lookup(&request.code);
-        let confirmed = known.as_ref().is_some_and(|k| is_confirmed(&k.status));
-        match known {
-            Some(k) if confirmed && k.hash == hash && !self.full => {
-                let Request {
-                    row, line, code, ..
-                } = request;
-                Planned::Done(Outcome {
-                    customer_id: Some(k.id),
-                    ..Outcome::local(row, line, code, Status::Unchanged, String::new())
-                })
-            }
-            known => {
-                // A known code with another payload is an update: the
-                // customer exists, so only Overwrite=true can change it.
-                request.overwrite |= known.is_some_and(|k| k.hash != hash);
-                if let Ok(mut map) = self.in_flight.lock() {
-                    map.insert(request.row, hash);
-                }
-                Planned::Send(request)
-            }
+    /// Notes the payload hash of a row about to be sent, so that its
+    /// outcome can be recorded with it.
+    pub fn expect(&self, row: u64, hash: String) {
+        if let Ok(mut map) = self.in_flight.lock() {
+            map.insert(row, hash);
         }
     }
 
     /// The entry for `code`; `None` when unknown or unreadable. A lookup
     /// error sends the row (never skips it) and is logged once.
-    fn lookup(&self, code: &str) -> Option<Known> {
+    pub fn lookup(&self, code: &str) -> Option<Known> {
         self.reader.lock().ok().and_then(|conn| {
             let result = conn
                 .prepare_cached(
@@ -425,15 +409,8 @@ mod tests {
 
     const TARGET: &str = "http://127.0.0.1:1/v2 (test key)";
 
-    fn send(row: u64, code: &str, body: &str) -> Planned {
-        Planned::Send(Request {
-            row,
-            line: row + 1,
-            code: code.into(),
-            body: body.as_bytes().to_vec(),
-            in_doubt: false,
-            overwrite: false,
-        })
+    fn send(d: &Delta, row: u64, body: &str) {
+        d.expect(row, payload_hash(body.as_bytes()));
     }
 
     fn confirmed(row: u64, code: &str, status: Status) -> Outcome {
@@ -445,22 +422,14 @@ mod tests {
         }
     }
 
-    fn kind(p: &Planned) -> (&'static str, bool) {
-        match p {
-            Planned::Send(request) => ("send", request.overwrite),
-            Planned::Done(o) => (o.status.as_str(), false),
-        }
-    }
-
     #[test]
-    fn confirmed_rows_become_unchanged_changed_rows_overwrite_new_rows_create() {
+    fn confirmed_outcomes_are_recorded_with_their_payload_hash() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
         {
-            let d = Delta::open(&path, TARGET, false).unwrap();
+            let d = Delta::open(&path, TARGET).unwrap();
             for (row, code) in [(1, "A"), (2, "B"), (3, "C")] {
-                let p = d.classify(send(row, code, &format!("{{\"c\":\"{code}\"}}")));
-                assert_eq!(kind(&p), ("send", false));
+                send(&d, row, &format!("{{\"c\":\"{code}\"}}"));
             }
             d.record(&confirmed(1, "A", Status::Created));
             d.record(&confirmed(2, "B", Status::Exists));
@@ -474,27 +443,14 @@ mod tests {
             ));
             d.finish().unwrap();
         }
-        let d = Delta::open(&path, TARGET, false).unwrap();
+        let d = Delta::open(&path, TARGET).unwrap();
         assert_eq!(d.known(), 2);
-        let a = d.classify(send(1, "A", "{\"c\":\"A\"}"));
-        assert_eq!(kind(&a), ("unchanged", false));
-        let Planned::Done(a) = a else { panic!() };
-        assert_eq!(a.customer_id.as_deref(), Some("id-A"));
-        assert_eq!(
-            kind(&d.classify(send(2, "B", "{\"c\":\"B2\"}"))),
-            ("send", true)
-        );
-        assert_eq!(
-            kind(&d.classify(send(3, "C", "{\"c\":\"C\"}"))),
-            ("send", false)
-        );
-        drop(d);
-        let full = Delta::open(&path, TARGET, true).unwrap();
-        assert_eq!(
-            kind(&full.classify(send(1, "A", "{\"c\":\"A\"}"))),
-            ("send", false),
-            "--full sends unchanged rows"
-        );
+        let a = d.lookup("A").unwrap();
+        assert!(a.confirmed());
+        assert_eq!(a.hash, payload_hash(b"{\"c\":\"A\"}"));
+        assert_eq!(a.id, "id-A");
+        assert_eq!(d.lookup("B").unwrap().status, "exists");
+        assert_eq!(d.lookup("C"), None);
     }
 
     #[test]
@@ -502,23 +458,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
         {
-            let d = Delta::open(&path, TARGET, false).unwrap();
-            let _ = d.classify(send(1, "A", "{}"));
-            let _ = d.classify(send(2, "B", "{}"));
+            let d = Delta::open(&path, TARGET).unwrap();
+            send(&d, 1, "{}");
+            send(&d, 2, "{}");
             d.record(&confirmed(1, "A", Status::Created));
             // Row 2 never gets an outcome (the process would have died).
         }
-        let d = Delta::open(&path, TARGET, false).unwrap();
+        let d = Delta::open(&path, TARGET).unwrap();
         assert_eq!(d.known(), 1);
-        assert_eq!(kind(&d.classify(send(2, "B", "{}"))), ("send", false));
+        assert_eq!(d.lookup("B"), None);
     }
 
     #[test]
     fn a_state_for_another_target_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        drop(Delta::open(&path, TARGET, false).unwrap());
-        let err = Delta::open(&path, "https://api.notify.cm/v2 (live key)", false)
+        drop(Delta::open(&path, TARGET).unwrap());
+        let err = Delta::open(&path, "https://api.notify.cm/v2 (live key)")
             .err()
             .unwrap();
         assert!(matches!(err, StateError::OtherTarget { .. }), "{err}");
@@ -528,8 +484,8 @@ mod tests {
     fn a_second_user_of_the_same_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let _first = Delta::open(&path, TARGET, false).unwrap();
-        let err = Delta::open(&path, TARGET, false).err().unwrap();
+        let _first = Delta::open(&path, TARGET).unwrap();
+        let err = Delta::open(&path, TARGET).err().unwrap();
         assert!(matches!(err, StateError::Lock(_)), "{err}");
     }
 
@@ -542,7 +498,7 @@ mod tests {
             "this is not sqlite, but long enough to have a header....",
         )
         .unwrap();
-        assert!(Delta::open(&path, TARGET, false).is_err());
+        assert!(Delta::open(&path, TARGET).is_err());
     }
 
     #[cfg(unix)]
@@ -551,8 +507,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let d = Delta::open(&path, TARGET, false).unwrap();
-        let _ = d.classify(send(1, "A", "{}"));
+        let d = Delta::open(&path, TARGET).unwrap();
+        send(&d, 1, "{}");
         d.record(&confirmed(1, "A", Status::Created));
         d.finish().unwrap();
         for entry in std::fs::read_dir(dir.path()).unwrap() {

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::outcome::{Outcome, Status};
-use crate::model::plan::Planned;
+use crate::model::plan::{Planned, WriteMode};
 use crate::store::journal::Journal;
 use crate::upload::api::retry::{Backoff, parse_retry_after};
 use crate::upload::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
@@ -31,8 +31,6 @@ use pace::{Advertised, PaceReport, PaceSettings, Pacer, Ticket};
 /// Upload settings that change behaviour.
 #[derive(Debug, Clone)]
 pub(crate) struct UploadSettings {
-    /// Send `Overwrite=true`.
-    pub overwrite: bool,
     /// Request rate: start, top, burst, and whether the limit is unknown.
     pub pace: PaceSettings,
     /// Where the pacer publishes its current rate (`f64` bits), for the
@@ -60,9 +58,8 @@ pub(crate) struct UploadSettings {
 
 impl UploadSettings {
     /// Defaults for everything but the user-facing flags.
-    pub fn new(overwrite: bool, rate: f64, burst: u32, concurrency: usize) -> UploadSettings {
+    pub fn new(rate: f64, burst: u32, concurrency: usize) -> UploadSettings {
         UploadSettings {
-            overwrite,
             pace: PaceSettings::fixed(rate, burst),
             rate_gauge: Arc::default(),
             concurrency,
@@ -267,7 +264,7 @@ impl Uploader {
             Planned::Done(outcome) => return outcome,
             Planned::Send(request) => request,
         };
-        let overwrite = self.settings.overwrite || request.overwrite;
+        let overwrite = request.mode == WriteMode::Overwrite;
         let (row, line) = (request.row, request.line);
         let mut out = Outcome::local(row, line, request.code, Status::Skipped, String::new());
         let mut in_doubt = request.in_doubt;
@@ -509,7 +506,7 @@ impl Uploader {
             }
             End::FoundAfterDoubt(id) => {
                 // Our own lost create made it (or, with overwrite, updated it).
-                out.status = if self.settings.overwrite {
+                out.status = if overwrite {
                     Status::Overwritten
                 } else {
                     Status::Created

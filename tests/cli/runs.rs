@@ -340,34 +340,28 @@ fn a_sandbox_run_gives_no_resume_advice_and_resume_sandbox_is_refused() {
     assert_exit(&out, 0);
 }
 
-/// Runs the import under `ulimit -f` (files of at most `blocks` × 512
-/// bytes), with SIGXFSZ ignored so a write past it fails with EFBIG
-/// instead of killing the process: a full disk, without root or a
-/// filesystem of our own.
+/// Starts the import with SIGXFSZ ignored, so that once its file size
+/// limit is lowered (`prlimit`) a write past it fails with EFBIG instead of
+/// killing the process: a full disk after sending began, without root or
+/// a filesystem of our own. (A limit set at the start would stop the pass,
+/// whose checked rows are the run's largest file, before any request.)
 #[cfg(unix)]
-fn import_with_file_size_limit(sb: &SandboxHandle, input: &Path, blocks: u32) -> Output {
+fn spawn_import_ignoring_xfsz(sb: &SandboxHandle, input: &Path) -> std::process::Child {
     std::process::Command::new("sh")
         .arg("-c")
-        .arg(format!(
-            "trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""
-        ))
+        .arg("trap '' XFSZ; exec \"$0\" \"$@\"")
         .arg(env!("CARGO_BIN_EXE_notify-import"))
         .arg("import")
         .arg(input)
-        .args([
-            "--api-url",
-            &sb.base_url(),
-            "--rate",
-            "1000",
-            "--burst",
-            "10",
-        ])
+        .args(["--api-url", &sb.base_url(), "--rate", "100", "--burst", "1"])
         .env_remove("NOTIFY_API_URL")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .env("NOTIFY_API_KEY", TEST_KEY)
         .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap()
 }
 
@@ -378,8 +372,17 @@ fn a_write_failure_after_sending_stops_at_once_exits_3_and_resume_completes() {
     let sb = sandbox();
     let rows = 600;
     let input = s.customers("klanten.csv", rows);
-    // 16 KiB: the journal and results outgrow it after a few hundred rows.
-    let out = import_with_file_size_limit(&sb, &input, 32);
+    let child = spawn_import_ignoring_xfsz(&sb, &input);
+    wait_until(Duration::from_secs(60), "the first creates", || {
+        sb.stats().creates >= 20
+    });
+    // 512 bytes: the journal and the results file are past it already.
+    let limited = std::process::Command::new("prlimit")
+        .args(["--pid", &child.id().to_string(), "--fsize=512"])
+        .status()
+        .unwrap();
+    assert!(limited.success(), "prlimit");
+    let out = wait_bounded(child, Duration::from_secs(60));
     assert_exit(&out, 3);
     let err = stderr(&out);
     let last = err.lines().last().unwrap_or_default();

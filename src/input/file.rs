@@ -1,0 +1,222 @@
+//! The input, opened once per run.
+//!
+//! Owns the one open handle on the user's file: every later read (the
+//! encoding check, the pass, the errors file of a check) reads through it
+//! from an offset of its own, so the path is opened once and a file
+//! renamed or replaced after the start cannot be mixed into the run. What
+//! cannot be read twice (a FIFO, a pipe, `/dev/stdin`) is copied once into
+//! an unnamed temporary file, which the OS removes when the run ends.
+//!
+//! Also owns the input's fingerprint: it is hashed from the very bytes the
+//! pass parses ([`Fingerprinter`]), never by reading the file again.
+//!
+//! It must not interpret the bytes: decoding and parsing come after it.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use super::InputError;
+use crate::model::checked::Fingerprint;
+
+/// An input file, opened once.
+#[derive(Debug, Clone)]
+pub struct InputFile {
+    path: PathBuf,
+    file: Arc<File>,
+}
+
+impl InputFile {
+    /// Opens `path` once. A file that cannot be read from an offset (FIFO,
+    /// pipe, character device) is copied into an unnamed temporary file in
+    /// `spool_dir` (the system's temporary folder when `None`).
+    pub fn open(path: &Path, spool_dir: Option<&Path>) -> Result<InputFile, InputError> {
+        let io_err = |source| InputError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut file = File::open(path).map_err(io_err)?;
+        let meta = file.metadata().map_err(io_err)?;
+        if meta.is_dir() {
+            return Err(io_err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "is a folder; name a CSV file",
+            )));
+        }
+        if !meta.is_file() {
+            let mut copy = match spool_dir {
+                Some(dir) => tempfile::tempfile_in(dir),
+                None => tempfile::tempfile(),
+            }
+            .map_err(io_err)?;
+            io::copy(&mut file, &mut copy).map_err(io_err)?;
+            file = copy;
+        }
+        Ok(InputFile {
+            path: path.to_path_buf(),
+            file: Arc::new(file),
+        })
+    }
+
+    /// The file as the user named it (for messages).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A reader from the first byte, with its own position: readers of
+    /// one file never disturb each other.
+    pub fn from_start(&self) -> At {
+        At {
+            file: Arc::clone(&self.file),
+            pos: 0,
+        }
+    }
+}
+
+/// Reads an [`InputFile`] from an offset of its own.
+#[derive(Debug)]
+pub struct At {
+    file: Arc<File>,
+    pos: u64,
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = read_at(&self.file, buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(unix)]
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buf, pos)
+}
+
+#[cfg(windows)]
+fn read_at(file: &File, buf: &mut [u8], pos: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buf, pos)
+}
+
+/// Hashes what a reader hands on; [`Fingerprinter::finish`] gives the
+/// fingerprint once the reader reached the end.
+#[derive(Debug, Clone, Default)]
+pub struct Fingerprinter(Arc<Mutex<Hashed>>);
+
+#[derive(Default)]
+struct Hashed {
+    hasher: xxhash_rust::xxh3::Xxh3,
+    size: u64,
+    at_end: bool,
+}
+
+impl std::fmt::Debug for Hashed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hashed")
+            .field("size", &self.size)
+            .field("at_end", &self.at_end)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Fingerprinter {
+    /// Wraps `inner` so that every byte read through it is hashed.
+    pub fn wrap<R: Read>(&self, inner: R) -> Hashing<R> {
+        Hashing {
+            inner,
+            into: self.clone(),
+        }
+    }
+
+    /// The fingerprint of everything read, if the reader reached the end
+    /// of the input; `None` when it stopped before.
+    pub fn finish(&self) -> Option<Fingerprint> {
+        let hashed = self.0.lock().ok()?;
+        hashed.at_end.then(|| Fingerprint {
+            size: hashed.size,
+            hash: format!("{:032x}", hashed.hasher.digest128()),
+        })
+    }
+}
+
+/// A reader that hashes what it reads (see [`Fingerprinter`]).
+#[derive(Debug)]
+pub struct Hashing<R> {
+    inner: R,
+    into: Fingerprinter,
+}
+
+impl<R: Read> Read for Hashing<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        // One lock per read of the decoder's buffer (tens of KiB), not per
+        // row.
+        if let Ok(mut hashed) = self.into.0.lock() {
+            if n == 0 {
+                hashed.at_end = !buf.is_empty();
+            } else {
+                hashed.hasher.update(&buf[..n]);
+                hashed.size += n as u64;
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readers_keep_their_own_position_and_the_hash_covers_what_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        std::fs::write(&path, b"a;b\n1;2\n").unwrap();
+        let file = InputFile::open(&path, None).unwrap();
+        let mut first = file.from_start();
+        let mut two = [0u8; 2];
+        first.read_exact(&mut two).unwrap();
+        let mut all = Vec::new();
+        file.from_start().read_to_end(&mut all).unwrap();
+        assert_eq!(all, b"a;b\n1;2\n");
+        let mut rest = Vec::new();
+        first.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"b\n1;2\n");
+
+        let fp = Fingerprinter::default();
+        let mut hashing = fp.wrap(file.from_start());
+        hashing.read_exact(&mut two).unwrap();
+        assert_eq!(fp.finish(), None, "not at the end yet");
+        std::io::copy(&mut hashing, &mut std::io::sink()).unwrap();
+        let done = fp.finish().unwrap();
+        assert_eq!(done.size, 8);
+        assert_eq!(
+            done.hash,
+            format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b"a;b\n1;2\n"))
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_is_read_once_into_a_private_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("in.fifo");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::write(fifo, b"Code,Name\n1,A\n").unwrap())
+        };
+        let file = InputFile::open(&fifo, Some(dir.path())).unwrap();
+        writer.join().unwrap();
+        for _ in 0..2 {
+            let mut all = String::new();
+            file.from_start().read_to_string(&mut all).unwrap();
+            assert_eq!(all, "Code,Name\n1,A\n");
+        }
+    }
+}
