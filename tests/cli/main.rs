@@ -10,6 +10,7 @@ mod faults;
 mod harness;
 mod import;
 mod input;
+mod one_pass;
 mod pacing;
 mod runs;
 mod security;
