@@ -5,7 +5,7 @@
 //! `billing_street`, `Billing City`, `_address_postcode` and `E-Mail`
 //! match. [`classify`] looks at one cell and says what it names and how
 //! strongly ([`Rank`]); choosing between columns of one header is
-//! `mapping.rs`'s job, finding the header row is `mod.rs`'s.
+//! `mapping/resolve.rs`'s job, finding the header row is `mod.rs`'s.
 //!
 //! It must not look at values or at other cells: one cell in, one answer
 //! out, so the run header can explain every decision by the cell alone.
@@ -39,7 +39,7 @@ pub enum Role {
 }
 
 /// How strongly a cell names its role; lower is stronger. When several
-/// columns name one role, the strongest wins (ties are for `mapping.rs`).
+/// columns name one role, the strongest wins (ties are for `mapping/resolve.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rank {
     /// A specific synonym (`Klantnummer`, `Company`), maybe billing-prefixed.
@@ -707,6 +707,25 @@ mod tests {
             Some((Role::Field(f), _)) => Some(f),
             _ => None,
         }
+    }
+
+    #[test]
+    fn header_key_ignores_case_accents_and_separators() {
+        for name in [
+            "CustomerCode",
+            "customer_code",
+            "Customer code",
+            "CUSTOMER-CODE",
+            " customer.code ",
+        ] {
+            assert_eq!(header_key(name), "customercode", "{name}");
+        }
+        assert_eq!(header_key("Invoice e-mail"), header_key("InvoiceEmail"));
+        assert_eq!(header_key("KLANTNAAM"), "klantnaam");
+        assert_eq!(header_key("Télé-phône"), "telephone");
+        assert_eq!(header_key("Straße"), "strasse");
+        // Decomposed accents (e + combining acute) fold too.
+        assert_eq!(header_key("Te\u{301}lefoon"), "telefoon");
     }
 
     #[test]
