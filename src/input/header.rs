@@ -1,11 +1,12 @@
 //! Header matcher: which field (or name part) one header cell names.
 //!
-//! Owns the synonym tables (one per field and language: NL, EN, DE, FR)
-//! and the normalisation that makes `Zipcode*`, `Town (s.ville)`,
-//! `billing_street`, `Billing City`, `_address_postcode` and `E-Mail`
-//! match. [`classify`] looks at one cell and says what it names and how
-//! strongly ([`Rank`]); choosing between columns of one header is
-//! `mapping.rs`'s job, finding the header row is `mod.rs`'s.
+//! Owns matching a cell against the synonym tables (`header/synonyms.rs`:
+//! per field and language, NL, EN, DE, FR) and the normalisation that
+//! makes `Zipcode*`, `Town (s.ville)`, `billing_street`, `Billing City`,
+//! `_address_postcode` and `E-Mail` match. [`classify`] looks at one cell
+//! and says what it names and how strongly ([`Rank`]); choosing between
+//! columns of one header is `mapping/resolve.rs`'s job, finding the header
+//! row is `preview.rs`'s.
 //!
 //! It must not look at values or at other cells: one cell in, one answer
 //! out, so the run header can explain every decision by the cell alone.
@@ -20,10 +21,15 @@
 //! 3. the text inside a trailing `(…)` (a technical name such as
 //!    `s.code_client`), without a `x.` qualifier.
 
+mod synonyms;
+
 use std::sync::LazyLock;
 
 use crate::check::validate::comparison_key;
 use crate::model::field::Field;
+use synonyms::{PREFIXES, SECONDARY_PREFIXES};
+
+pub use synonyms::{GENERIC, SYNONYMS, Synonyms};
 
 /// What a header cell names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,7 +45,7 @@ pub enum Role {
 }
 
 /// How strongly a cell names its role; lower is stronger. When several
-/// columns name one role, the strongest wins (ties are for `mapping.rs`).
+/// columns name one role, the strongest wins (ties are for `mapping/resolve.rs`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rank {
     /// A specific synonym (`Klantnummer`, `Company`), maybe billing-prefixed.
@@ -49,506 +55,6 @@ pub enum Rank {
     /// A shipping / delivery / visiting address column.
     Secondary,
 }
-
-/// One language's names for a role.
-pub struct Synonyms {
-    /// The role named.
-    pub role: Role,
-    /// Dutch (and Flemish) names.
-    pub nl: &'static [&'static str],
-    /// English names, including common technical spellings.
-    pub en: &'static [&'static str],
-    /// German names.
-    pub de: &'static [&'static str],
-    /// French names.
-    pub fr: &'static [&'static str],
-}
-
-const fn syn(
-    role: Role,
-    nl: &'static [&'static str],
-    en: &'static [&'static str],
-    de: &'static [&'static str],
-    fr: &'static [&'static str],
-) -> Synonyms {
-    Synonyms {
-        role,
-        nl,
-        en,
-        de,
-        fr,
-    }
-}
-
-/// Specific names per role and language, compared through [`header_key`].
-/// A key appears under one role only (a test checks it). Sources:
-/// `accounting-exports.md` in the shared docs, and the export styles of
-/// issue 13.
-pub const SYNONYMS: &[Synonyms] = &[
-    syn(
-        Role::Field(Field::CustomerCode),
-        &[
-            "Code",
-            "Klantcode",
-            "Klantnummer",
-            "Klantnr",
-            "Klant-ID",
-            "Debiteurnummer",
-            "Debiteurnr",
-            "Debiteurcode",
-            "Debiteur",
-            "Relatiecode",
-            "Relatienummer",
-            "Relatienr",
-            "Referentie",
-            "fldRelatiecode",
-        ],
-        &[
-            "CustomerCode",
-            "Customer ID",
-            "Customer number",
-            "Customer no",
-            "Customer nr",
-            "Customer reference",
-            "Client ID",
-            "Client code",
-            "Client number",
-            "Account number",
-            "Account code",
-            "Account ID",
-            "Contact code",
-            "Contact ID",
-            "Debtor code",
-            "Debtor number",
-            "DebtorCode",
-            "Reference",
-        ],
-        &[
-            "Kundennummer",
-            "Kundennr",
-            "Kunden-Nr.",
-            "Kundencode",
-            "Kunden-ID",
-            "Konto",
-            "Kontonummer",
-            "Debitorennummer",
-            "Debitorenkonto",
-            "Debitor",
-        ],
-        &[
-            "Code client",
-            "Numéro client",
-            "Numéro de client",
-            "N° client",
-            "No client",
-            "Référence client",
-            "Réf client",
-            "Identifiant client",
-            "Numéro de compte",
-            "Compte client",
-        ],
-    ),
-    syn(
-        Role::Field(Field::Name),
-        &[
-            "Bedrijfsnaam",
-            "Bedrijf",
-            "Naam bedrijf",
-            "Klantnaam",
-            "Relatienaam",
-            "Debiteurnaam",
-            "Organisatie",
-            "Organisatienaam",
-            "Handelsnaam",
-            "fldNaam",
-        ],
-        &[
-            "Company",
-            "Company name",
-            "CompanyName",
-            "Organization",
-            "Organisation",
-            "Organization name",
-            "Organisation name",
-            "Customer name",
-            "Client name",
-            "Business name",
-            "Account name",
-        ],
-        &[
-            "Firma",
-            "Firmenname",
-            "Unternehmen",
-            "Unternehmensname",
-            "Kundenname",
-            "Firmierung",
-        ],
-        &[
-            "Raison sociale",
-            "Société",
-            "Entreprise",
-            "Nom de l'entreprise",
-            "Nom de la société",
-            "Nom du client",
-            "Nom client",
-            "Nom de l'organisation",
-        ],
-    ),
-    syn(
-        Role::Field(Field::Address),
-        &[
-            "Adres",
-            "Straat",
-            "Straatnaam",
-            "Adres 1",
-            "Adresregel 1",
-            "Straat en huisnummer",
-            "Straatnaam en huisnummer",
-            "Straatnaam + huisnummer",
-            "Straat en nummer",
-            "fldAdres",
-        ],
-        &[
-            "Address",
-            "Street",
-            "Street address",
-            "Address 1",
-            "Address1",
-            "Address line 1",
-            "AddressLine1",
-            "Street 1",
-            "Street name",
-        ],
-        &[
-            "Straße",
-            "Adresse",
-            "Anschrift",
-            "Straße und Hausnummer",
-            "Straße/Hausnummer",
-            "Strasse Hausnummer",
-            "Adresszeile 1",
-        ],
-        &[
-            "Rue",
-            "Adresse 1",
-            "Adresse ligne 1",
-            "Ligne d'adresse 1",
-            "Voie",
-            "Numéro et rue",
-        ],
-    ),
-    syn(
-        Role::Field(Field::Postalcode),
-        &["Postcode", "fldPostcode", "PC"],
-        &[
-            "Postalcode",
-            "Postal code",
-            "Post code",
-            "Zip",
-            "Zipcode",
-            "Zip code",
-            "Zip/Postal code",
-            "Postal code/Zip code",
-            "Postal/Zip code",
-            "Postcode/Zip",
-        ],
-        &["PLZ", "Postleitzahl"],
-        &["Code postal", "CP"],
-    ),
-    syn(
-        Role::Field(Field::City),
-        &[
-            "Plaats",
-            "Plaatsnaam",
-            "Woonplaats",
-            "Vestigingsplaats",
-            "Stad",
-            "Gemeente",
-            "fldPlaats",
-        ],
-        &["City", "Town", "Town/City", "City/Town", "Locality"],
-        &["Ort", "Stadt", "Wohnort"],
-        &["Ville", "Localité", "Commune"],
-    ),
-    syn(
-        Role::Field(Field::Country),
-        &["Land", "Landcode", "LandID", "fldLandID"],
-        &[
-            "Country",
-            "Country code",
-            "CountryCode",
-            "Country/Region",
-            "Country name",
-            "country_id",
-            "Country/Country Code",
-        ],
-        &["Ländercode", "Landeskennzeichen", "Staat"],
-        &["Pays", "Code pays"],
-    ),
-    syn(
-        Role::Field(Field::Contact),
-        &[
-            "Contactpersoon",
-            "Contactnaam",
-            "Naam contactpersoon",
-            "T.a.v.",
-            "Ter attentie van",
-            "fldContactpersoon",
-        ],
-        &[
-            "Contact",
-            "Contact person",
-            "Contact name",
-            "Attention",
-            "Attn",
-            "Primary contact",
-        ],
-        &["Ansprechpartner", "Kontaktperson", "Kontakt", "Zu Händen"],
-        &[
-            "Interlocuteur",
-            "Personne de contact",
-            "À l'attention de",
-            "Nom du contact",
-        ],
-    ),
-    syn(
-        Role::Field(Field::Phone),
-        &[
-            "Telefoon",
-            "Tel",
-            "Tel.nr.",
-            "Telefoonnummer",
-            "Telefoon werk",
-            "fldTelefoon",
-        ],
-        &[
-            "Phone",
-            "Telephone",
-            "Phone number",
-            "Telephone number",
-            "Work phone",
-            "Business phone",
-            "Office phone",
-            "Landline",
-            "Phone (work)",
-        ],
-        &["Telefon", "Telefonnummer", "Telefon geschäftlich"],
-        &["Téléphone", "Tél", "Numéro de téléphone", "Téléphone fixe"],
-    ),
-    syn(
-        Role::Field(Field::Mobile),
-        &[
-            "Mobiel",
-            "Mobielnummer",
-            "Mobiel nummer",
-            "Mobiele telefoon",
-            "Telefoonnummer mobiel",
-            "GSM",
-            "fldMobieleTelefoon",
-        ],
-        &[
-            "Mobile",
-            "Mobile phone",
-            "MobilePhone",
-            "Mobile number",
-            "Cell",
-            "Cell phone",
-            "Cellphone",
-            "Mobile telephone",
-        ],
-        &[
-            "Mobil",
-            "Mobiltelefon",
-            "Mobilnummer",
-            "Handy",
-            "Telefon mobil",
-        ],
-        &[
-            "Portable",
-            "Téléphone portable",
-            "Tél portable",
-            "Téléphone mobile",
-        ],
-    ),
-    syn(
-        Role::Field(Field::Email),
-        &["E-mailadres", "Emailadres", "fldEmail"],
-        &[
-            "Email",
-            "Email address",
-            "Mail",
-            "EmailID",
-            "Email ID",
-            "Customer e-mail",
-            "E-mail address",
-        ],
-        &["E-Mail-Adresse", "Mailadresse"],
-        &[
-            "Courriel",
-            "Adresse e-mail",
-            "Adresse électronique",
-            "Mél",
-            "Adresse mail",
-        ],
-    ),
-    syn(
-        Role::Field(Field::InvoiceEmail),
-        &[
-            "E-mail facturen",
-            "E-mailadres facturen",
-            "E-mail factuur",
-            "Factuur e-mail",
-            "Factuur e-mailadres",
-            "Facturatie e-mail",
-            "FactuurEmailadres",
-            "fldFactuurEmailAdres",
-        ],
-        &[
-            "InvoiceEmail",
-            "Invoice e-mail address",
-            "Accounts email",
-            "Send invoices to email",
-        ],
-        &[
-            "Rechnungs-E-Mail",
-            "E-Mail Rechnung",
-            "E-Mail für Rechnungen",
-        ],
-        &[
-            "E-mail de facturation",
-            "Courriel de facturation",
-            "Email facturation",
-            "Adresse e-mail de facturation",
-        ],
-    ),
-    syn(
-        Role::Field(Field::RegistrationNumber),
-        &[
-            "KvK",
-            "KvK-nummer",
-            "Nummer KvK",
-            "Kamer van Koophandel",
-            "KBO",
-            "KBO-nummer",
-            "Ondernemingsnummer",
-            "fldKvkNummer",
-        ],
-        &[
-            "RegistrationNumber",
-            "Registration number",
-            "Company registration number",
-            "Chamber of commerce",
-            "Chamber of commerce number",
-            "CoC number",
-            "company_registry",
-        ],
-        &[
-            "Handelsregisternummer",
-            "Handelsregister",
-            "Registernummer",
-            "HRB",
-        ],
-        &[
-            "SIRET",
-            "SIREN",
-            "Numéro SIRET",
-            "RCS",
-            "Numéro d'entreprise",
-            "Numéro BCE",
-        ],
-    ),
-    syn(
-        Role::Field(Field::Language),
-        &["Taal", "Taalcode", "Voorkeurstaal"],
-        &[
-            "Language",
-            "Language code",
-            "Lang",
-            "Locale",
-            "Preferred language",
-        ],
-        &["Sprache", "Sprachcode", "Korrespondenzsprache"],
-        &["Langue", "Code langue"],
-    ),
-    syn(
-        Role::FirstName,
-        &["Voornaam", "Roepnaam"],
-        &["First name", "Firstname", "Given name", "Forename"],
-        &["Vorname"],
-        &["Prénom"],
-    ),
-    syn(
-        Role::Infix,
-        &["Tussenvoegsel", "Voorvoegsel", "Tussenvoegsels"],
-        &["Infix", "Middle name"],
-        &["Namenszusatz"],
-        &["Particule"],
-    ),
-    syn(
-        Role::LastName,
-        &["Achternaam", "Familienaam"],
-        &["Last name", "Lastname", "Surname", "Family name"],
-        &["Nachname", "Familienname"],
-        &["Nom de famille"],
-    ),
-];
-
-/// Generic names: a field's when no specific synonym of it is in the
-/// header (`Name` is the customer's name unless there is a `Company`).
-pub const GENERIC: &[(Field, &[&str])] = &[
-    (
-        Field::CustomerCode,
-        &[
-            "ID", "Nummer", "Number", "Nr", "No", "Numéro", "Ref", "Nummer",
-        ],
-    ),
-    (Field::Name, &["Name", "Naam", "Nom"]),
-];
-
-/// Prefix words that say which address a column belongs to. Invoice and
-/// plain ones keep their rank; delivery ones rank [`Rank::Secondary`].
-const PREFIXES: &[&str] = &[
-    "billing",
-    "bill",
-    "invoice",
-    "invoicing",
-    "factuur",
-    "facturatie",
-    "facturation",
-    "rechnung",
-    "rechnungs",
-    "address",
-    "adres",
-    "addr",
-    "customer",
-    "client",
-    "klant",
-    "kunde",
-    "kunden",
-    "contact",
-    "primary",
-    "main",
-];
-const SECONDARY_PREFIXES: &[&str] = &[
-    "shipping",
-    "ship",
-    "delivery",
-    "deliver",
-    "lever",
-    "aflever",
-    "afleveradres",
-    "bezoek",
-    "bezoekadres",
-    "post",
-    "postal",
-    "postadres",
-    "liefer",
-    "lieferadresse",
-    "livraison",
-    "visit",
-    "visiting",
-    "to",
-];
 
 /// The comparison key of a header name: letters and digits only,
 /// lowercased, accents folded, so case, accents, spaces, `_`, `-`, `.` and
@@ -710,16 +216,22 @@ mod tests {
     }
 
     #[test]
-    fn a_key_names_one_role_only() {
-        let keys = all_keys();
-        for (i, (role, key)) in keys.iter().enumerate() {
-            for (other, k) in &keys[i + 1..] {
-                assert!(
-                    k != key || other == role,
-                    "{key} names {role:?} and {other:?}"
-                );
-            }
+    fn header_key_ignores_case_accents_and_separators() {
+        for name in [
+            "CustomerCode",
+            "customer_code",
+            "Customer code",
+            "CUSTOMER-CODE",
+            " customer.code ",
+        ] {
+            assert_eq!(header_key(name), "customercode", "{name}");
         }
+        assert_eq!(header_key("Invoice e-mail"), header_key("InvoiceEmail"));
+        assert_eq!(header_key("KLANTNAAM"), "klantnaam");
+        assert_eq!(header_key("Télé-phône"), "telephone");
+        assert_eq!(header_key("Straße"), "strasse");
+        // Decomposed accents (e + combining acute) fold too.
+        assert_eq!(header_key("Te\u{301}lefoon"), "telefoon");
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! delimiter (`sniff.rs`), the header row, an Excel `sep=` line and what
 //! the first rows hold (`preview.rs`), the CSV records (`reader.rs`), what
 //! a header cell names (`header.rs`) and the column mapping
-//! (`mapping.rs`). [`open`] is the one entry point: it makes every
+//! (`mapping/`). [`open`] is the one entry point: it makes every
 //! decision, refuses a file that cannot be read correctly (a file-level
 //! [`InputError`], exit 2, nothing sent), and reports each decision in
 //! [`InputInfo`] so the run header can show it.

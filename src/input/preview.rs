@@ -6,7 +6,7 @@
 //! ([`ColumnStats`]: filled, unique), which lets the mapping prefer a
 //! filled column over an empty namesake and list code candidates.
 //!
-//! It must not map columns (that is `mapping.rs`) or refuse a file: a
+//! It must not map columns (that is `mapping/`) or refuse a file: a
 //! preview that cannot be parsed simply finds nothing, and the real reader
 //! then reports the problem with its line.
 

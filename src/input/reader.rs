@@ -6,7 +6,7 @@
 //! record, never by the file: records are parsed from a fixed-size buffer
 //! into reused allocations.
 //!
-//! It must not interpret columns (that is `mapping.rs`), judge values
+//! It must not interpret columns (that is `mapping/`), judge values
 //! (`validate.rs`) or reject rows: a record whose field count differs from
 //! the header's is returned as-is, and the caller marks it invalid. Only
 //! file-level problems are errors: unreadable bytes, text that is not UTF-8,

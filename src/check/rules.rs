@@ -1,0 +1,495 @@
+//! Rules: the field rules of the create-customer docs (`notify-api.md`
+//! §2.2, §4.5–4.8), checked on a normalized customer so a row is either
+//! sent or reported with all its problems at once.
+//!
+//! - `CustomerCode` and `Name` are required; a value empty after trimming
+//!   is left out of the payload;
+//! - lengths are counted in Unicode characters, not bytes: `Postalcode` 10,
+//!   `Phone`/`Mobile` 20, `RegistrationNumber` and `Language` unlimited
+//!   (none documented), everything else 250;
+//! - `Country` is an ISO 3166-1 alpha-2 code (celes' list, which includes
+//!   `XK` for Kosovo);
+//! - `Email`/`InvoiceEmail` is one bare address with a dotted domain (no
+//!   display name, no IP literal);
+//! - `Phone`/`Mobile` holds only digits, spaces and `+ - ( ) / .`, with `+`
+//!   once and before the first digit, and at least [`MIN_PHONE_DIGITS`]
+//!   digits, then optionally an extension (`x89`, `ext. 12`, `toestel 3`,
+//!   `tst. 3`: the API only limits the length); other letters (`n.v.t.`)
+//!   are rejected.
+//!
+//! A message about a value quotes it as it was in the file, before
+//! normalization, so the user can find it.
+//!
+//! It must not change a value (that is `normalize.rs`): a value that
+//! breaks a rule is reported, not repaired. It runs on every value of
+//! files with a million rows, so the common valid value is checked without
+//! allocating.
+
+use email_address::{EmailAddress, Options};
+
+use super::country::is_country;
+use super::normalize::Change;
+use crate::model::customer::Customer;
+use crate::model::field::Field;
+use crate::model::problem::Problem;
+
+/// Fewest digits a phone number may have. A national number with its area
+/// code has well over 6 digits in the countries our users invoice (NL and
+/// BE: 9–10 with the leading 0); fewer is a placeholder such as `0`, `-`
+/// or `112`, not a number the customer can be reached on.
+pub const MIN_PHONE_DIGITS: usize = 6;
+
+/// Longest value that is quoted in full in a message; longer ones are cut so
+/// one bad cell cannot flood the results file.
+const QUOTE_MAX_CHARS: usize = 40;
+
+/// Adds every rule `c` breaks to `problems`, in field order. `changes`
+/// are normalization's, for quoting values as read.
+pub(super) fn check_into(c: &Customer, changes: &[Change], problems: &mut Vec<Problem>) {
+    for field in Field::ALL {
+        let Some(value) = c.get(field) else {
+            if matches!(field, Field::CustomerCode | Field::Name) {
+                problems.push(Problem::new(field, "is required"));
+            }
+            continue;
+        };
+        if let Some(max) = max_chars(field)
+            && let Some(message) = too_long(value, max)
+        {
+            let kind = format!("is longer than {max} characters");
+            problems.push(Problem::new(field, message).with_kind(kind));
+        }
+        // Messages quote the value as read.
+        let shown = || {
+            changes
+                .iter()
+                .find(|ch| ch.field == field)
+                .map_or(value, |ch| ch.from.as_str())
+        };
+        let format_problem = match field {
+            Field::Country => country_problem(value, shown),
+            Field::Email | Field::InvoiceEmail => email_problem(value, shown),
+            Field::Phone | Field::Mobile => phone_problem(value),
+            _ => None,
+        };
+        if let Some(message) = format_problem {
+            problems.push(Problem::new(field, message));
+        }
+    }
+}
+
+/// The documented maximum length in characters, if any.
+fn max_chars(field: Field) -> Option<usize> {
+    match field {
+        Field::Postalcode => Some(10),
+        Field::Phone | Field::Mobile => Some(20),
+        // No limit documented; the server decides.
+        Field::RegistrationNumber | Field::Language => None,
+        // Checked as a two-letter code instead.
+        Field::Country => None,
+        Field::CustomerCode
+        | Field::Name
+        | Field::Address
+        | Field::City
+        | Field::Contact
+        | Field::Email
+        | Field::InvoiceEmail => Some(250),
+    }
+}
+
+fn too_long(value: &str, max: usize) -> Option<String> {
+    // A UTF-8 character is at least one byte, so a short value needs no count.
+    if value.len() <= max {
+        return None;
+    }
+    let chars = value.chars().count();
+    (chars > max).then(|| format!("is longer than {max} characters ({chars})"))
+}
+
+fn country_problem<'a>(value: &str, shown: impl FnOnce() -> &'a str) -> Option<String> {
+    if is_country(value) {
+        return None;
+    }
+    // Codes people use that ISO assigns differently.
+    let hint = match value.to_ascii_uppercase().as_str() {
+        "UK" => "GB for the United Kingdom",
+        "EL" => "GR for Greece",
+        _ => "NL",
+    };
+    Some(format!(
+        "{} is not a known country: give a two-letter ISO country code (e.g. {hint}) or a country name",
+        quoted(shown())
+    ))
+}
+
+fn email_problem<'a>(value: &str, shown: impl FnOnce() -> &'a str) -> Option<String> {
+    if is_plain_email(value) {
+        return None;
+    }
+    let options = Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text();
+    let err = EmailAddress::parse_with_options(value, options).err()?;
+    use email_address::Error as E;
+    let why = match err {
+        E::UnsupportedDisplayName | E::MissingDisplayName | E::MissingEndBracket => {
+            "give only the address, without a name or < >"
+        }
+        E::MissingSeparator => "the @ is missing",
+        E::LocalPartEmpty => "nothing before the @",
+        E::DomainEmpty => "nothing after the @",
+        E::DomainTooFew => "the domain needs an ending such as .nl",
+        E::LocalPartTooLong => "the part before the @ is longer than 64 characters",
+        E::DomainTooLong | E::SubDomainTooLong => "the domain is too long",
+        E::SubDomainEmpty | E::DomainInvalidSeparator => {
+            "the domain has an empty part (two dots in a row, or a dot at the start or end)"
+        }
+        E::UnsupportedDomainLiteral | E::InvalidIPAddress => {
+            "an IP address is not accepted as the domain"
+        }
+        _ if value.contains([';', ',']) => "put only one address in the cell",
+        _ if value.contains(char::is_whitespace) => "it contains a space",
+        _ => "it contains a character that is not allowed in an address",
+    };
+    Some(format!(
+        "{} is not a valid e-mail address: {why}",
+        quoted(shown())
+    ))
+}
+
+/// Allocation-free check for the shape nearly every address has: ASCII
+/// `local@label.label` with plain characters. It accepts a strict subset of
+/// what `email_address` accepts with our options (dot-atom local part of at
+/// most 64 bytes; at least two labels of at most 63 bytes that start and end
+/// with a letter or digit; domain of at most 254 bytes), so it only skips
+/// work: whatever it does not accept goes to the full parser.
+fn is_plain_email(s: &str) -> bool {
+    // One pass over the bytes; `split` and friends cost more than the check.
+    let bytes = s.as_bytes();
+    let Some(at) = bytes.iter().position(|&b| b == b'@') else {
+        return false;
+    };
+    let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
+    if local.len() > 64 || domain.len() > 254 {
+        return false;
+    }
+    // Local part: atoms separated by single dots.
+    let mut after_dot = true;
+    for &b in local {
+        match b {
+            b'.' if after_dot => return false,
+            b'.' => after_dot = true,
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'+' | b'%' => {
+                after_dot = false;
+            }
+            _ => return false,
+        }
+    }
+    if after_dot {
+        return false;
+    }
+    // Domain: labels of letters, digits and inner hyphens.
+    let (mut labels, mut label_len, mut last_alnum) = (1, 0, false);
+    for &b in domain {
+        match b {
+            b'.' if label_len == 0 || !last_alnum => return false,
+            b'.' => {
+                labels += 1;
+                label_len = 0;
+                last_alnum = false;
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' => {
+                label_len += 1;
+                last_alnum = true;
+            }
+            b'-' if label_len > 0 => {
+                label_len += 1;
+                last_alnum = false;
+            }
+            _ => return false,
+        }
+        if label_len > 63 {
+            return false;
+        }
+    }
+    label_len > 0 && last_alnum && labels >= 2
+}
+
+/// `value` without a trailing extension (`x89`, `ext. 12`, `toestel 3`,
+/// `tst. 3`), which the API accepts within its length limit.
+fn without_extension(value: &str) -> &str {
+    // Every marker has a letter; most numbers have none (this runs per row).
+    if !value.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return value;
+    }
+    let lower = value.to_ascii_lowercase();
+    for marker in ["extension", "toestel", "ext", "tst", "x"] {
+        let Some(at) = lower.rfind(marker) else {
+            continue;
+        };
+        // Same byte offsets: ASCII lower-casing keeps every length.
+        let ext = value[at + marker.len()..].trim_start_matches(['.', ':', ' ']);
+        let main = value[..at].trim_end();
+        if !ext.is_empty() && ext.bytes().all(|b| b.is_ascii_digit()) && !main.is_empty() {
+            return main;
+        }
+    }
+    value
+}
+
+fn phone_problem(value: &str) -> Option<String> {
+    // No "; " in messages: `describe` joins problems with it.
+    const ALLOWED: &str = "only digits, spaces and + - ( ) / . are allowed, and an extension such as x12 or toestel 12";
+    let value = without_extension(value);
+    let mut digits = 0;
+    let mut plus_seen = false;
+    for ch in value.chars() {
+        match ch {
+            '0'..='9' => digits += 1,
+            ' ' | '-' | '(' | ')' | '/' | '.' => {}
+            // `+31 20 …` and `(+31) 20 …`, but not `020+123` or `++31`.
+            '+' if digits == 0 && !plus_seen => plus_seen = true,
+            '+' => return Some("has a + that is not at the start".to_string()),
+            other => return Some(format!("contains {other:?} ({ALLOWED})")),
+        }
+    }
+    (digits < MIN_PHONE_DIGITS)
+        .then(|| format!("has {digits} digits, a phone number needs at least {MIN_PHONE_DIGITS}"))
+}
+
+/// `value` in double quotes for a message, cut after [`QUOTE_MAX_CHARS`].
+pub(super) fn quoted(value: &str) -> String {
+    match value.char_indices().nth(QUOTE_MAX_CHARS) {
+        Some((cut, _)) => format!("\"{}…\"", value[..cut].escape_debug()),
+        None => format!("\"{}\"", value.escape_debug()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::validate::tests::{bad, customer, field_value, ok, problems};
+    use crate::check::validate::validate;
+    use proptest::prelude::*;
+
+    #[test]
+    fn code_and_name_are_required() {
+        let mut c = Customer::default();
+        c.set(Field::Name, "   ");
+        let found: Vec<String> = validate(&mut c).iter().map(Problem::to_string).collect();
+        assert_eq!(found, ["CustomerCode: is required", "Name: is required"]);
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        ok(Field::Postalcode, &"é".repeat(10));
+        bad(
+            Field::Postalcode,
+            &"é".repeat(11),
+            "is longer than 10 characters (11)",
+        );
+        ok(Field::Name, &"ü".repeat(250));
+        bad(
+            Field::Name,
+            &"x".repeat(251),
+            "is longer than 250 characters (251)",
+        );
+        bad(
+            Field::Phone,
+            "+31 20 123 4567 89 012",
+            "is longer than 20 characters (22)",
+        );
+        // Trimmed before counting.
+        ok(Field::Postalcode, "  1234 AB   ");
+    }
+
+    #[test]
+    fn registration_number_and_language_have_no_limit() {
+        ok(Field::RegistrationNumber, &"1".repeat(300));
+        ok(Field::Language, &"x".repeat(300));
+    }
+
+    #[test]
+    fn country_is_an_upper_case_alpha2_code() {
+        let mut c = customer(&[(Field::Country, " nl ")]);
+        assert!(validate(&mut c).is_empty());
+        assert_eq!(c.get(Field::Country), Some("NL"));
+        ok(Field::Country, "Be");
+        ok(Field::Country, "XK");
+        bad(
+            Field::Country,
+            "Nederlnd",
+            "\"Nederlnd\" is not a known country: give a two-letter ISO country code (e.g. NL)",
+        );
+        bad(Field::Country, "uk", "(e.g. GB for the United Kingdom)");
+        bad(Field::Country, "ZZ", "\"ZZ\" is not");
+        bad(Field::Country, "n1", "is not a known country");
+        // Numeric codes are not taken (CBS numbers are not ISO numbers).
+        bad(Field::Country, "528", "is not a known country");
+        bad(Field::Country, "6030", "is not a known country");
+        // An invalid code is reported as typed, not upper-cased.
+        let mut c = customer(&[(Field::Country, "xx")]);
+        validate(&mut c);
+        assert_eq!(c.get(Field::Country), Some("xx"));
+    }
+
+    #[test]
+    fn invalid_values_are_quoted_as_read() {
+        let found = problems(&[(Field::Country, "  Nedrland ")]);
+        assert!(found[0].contains("\"  Nedrland \""), "{found:?}");
+        let found = problems(&[(Field::Email, " Ann @Example.NL")]);
+        assert!(found[0].contains("\" Ann @Example.NL\""), "{found:?}");
+    }
+
+    #[test]
+    fn emails_must_be_bare_addresses_with_a_tld() {
+        ok(Field::Email, "ann@example.nl");
+        ok(Field::InvoiceEmail, " invoices+2024@sub.example.co.uk ");
+        bad(
+            Field::Email,
+            "ann@example",
+            "the domain needs an ending such as .nl",
+        );
+        bad(Field::Email, "ann.example.nl", "the @ is missing");
+        bad(Field::Email, "Ann <ann@example.nl>", "without a name");
+        bad(Field::Email, "ann@[127.0.0.1]", "IP address");
+        bad(Field::InvoiceEmail, "a@x.nl; b@x.nl", "only one address");
+        bad(Field::InvoiceEmail, "a@x.nl,b@x.nl", "only one address");
+        bad(Field::Email, "ann @example.nl", "space");
+        bad(Field::Email, "@example.nl", "nothing before the @");
+        bad(Field::Email, "ann@example..nl", "empty part");
+        bad(
+            Field::Email,
+            "ann@example",
+            "Email: \"ann@example\" is not a valid e-mail address",
+        );
+    }
+
+    #[test]
+    fn phones_hold_plausible_characters() {
+        for phone in [
+            "0201234567",
+            "+31 20 123 4567",
+            "(+31) 6-12345678",
+            "020/123.45.67",
+            "+31 (0)20 123 45 67",
+        ] {
+            ok(Field::Phone, phone);
+            ok(Field::Mobile, phone);
+        }
+        bad(
+            Field::Phone,
+            "020 123 4567 ask Jan",
+            "contains 'a' (only digits",
+        );
+        bad(Field::Mobile, "n.v.t.", "contains 'n'");
+        bad(Field::Phone, "020+1234567", "+ that is not at the start");
+        bad(Field::Phone, "++31201234567", "+ that is not at the start");
+        bad(
+            Field::Phone,
+            "-",
+            "has 0 digits, a phone number needs at least 6",
+        );
+        bad(Field::Phone, "112", "has 3 digits");
+        // A tab is whitespace: collapsed to a space, then fine.
+        ok(Field::Phone, "020\t1234567");
+    }
+
+    #[test]
+    fn phone_extensions_are_accepted() {
+        for phone in [
+            "555-867-5309 x89",
+            "(776) 821-0650 x839",
+            "020 1234567 ext. 12",
+            "020 1234567 ext 12",
+            "020 123456 toestel 3",
+            "020 1234567 tst. 3",
+            "0201234567x5",
+        ] {
+            ok(Field::Phone, phone);
+        }
+        // An extension alone, or letters after it, is still no number.
+        assert!(
+            !problems(&[
+                (Field::CustomerCode, "1"),
+                (Field::Name, "A"),
+                (Field::Phone, "x89")
+            ])
+            .is_empty()
+        );
+        assert!(
+            !problems(&[
+                (Field::CustomerCode, "1"),
+                (Field::Name, "A"),
+                (Field::Phone, "020 1234567 x1a")
+            ])
+            .is_empty()
+        );
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let found = problems(&[(Field::Country, &"x".repeat(300))]);
+        assert!(
+            found[0].contains(&format!("\"{}…\"", "x".repeat(40))),
+            "{found:?}"
+        );
+    }
+
+    fn full_parser_accepts(s: &str) -> bool {
+        let options = Options::default()
+            .with_required_tld()
+            .without_domain_literal()
+            .without_display_text();
+        EmailAddress::parse_with_options(s, options).is_ok()
+    }
+
+    #[test]
+    fn plain_email_fast_path_only_accepts_what_the_parser_accepts() {
+        for s in [
+            "a@b.nl",
+            "first.last+tag@mail-1.example.co.uk",
+            "x_%-@a1.b2",
+        ] {
+            assert!(is_plain_email(s), "{s}");
+            assert!(full_parser_accepts(s), "{s}");
+        }
+        for s in [
+            "a@b",
+            ".a@b.nl",
+            "a.@b.nl",
+            "a..b@c.nl",
+            "a@-b.nl",
+            "a@b-.nl",
+            "a@b..nl",
+            "a@b.nl.",
+            "a@@b.nl",
+            "a@b@c.nl",
+            "@b.nl",
+            "a@",
+            "é@b.nl",
+            "\"a\"@b.nl",
+        ] {
+            assert!(!is_plain_email(s), "{s}");
+        }
+        let long_local = format!("{}@b.nl", "a".repeat(65));
+        assert!(!is_plain_email(&long_local));
+        assert!(!full_parser_accepts(&long_local));
+        let long_label = format!("a@{}.nl", "b".repeat(64));
+        assert!(!is_plain_email(&long_label));
+    }
+
+    proptest! {
+        #[test]
+        fn plain_email_fast_path_is_a_subset(s in "[a-zA-Z0-9._%+@-]{0,10}@[a-zA-Z0-9.@_-]{0,12}") {
+            prop_assert!(!is_plain_email(&s) || full_parser_accepts(&s), "{}", s);
+        }
+
+        #[test]
+        fn plain_email_fast_path_is_a_subset_on_field_values(s in field_value()) {
+            let s = s.trim();
+            prop_assert!(!is_plain_email(s) || full_parser_accepts(s), "{}", s);
+        }
+    }
+}
