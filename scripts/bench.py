@@ -267,13 +267,14 @@ def m1_and_2(a: argparse.Namespace, budget: Budget) -> list[dict]:
     rss_mid = max(validate(mid).max_rss_kb for _ in range(a.reps))
     per_row = (rss_big - rss_mid) * 1024 / max(a.big - a.mid, 1)
     flat = rss_big - rss_mid <= 2 * 1024
+    a.walk_s = walk
     return [
         {
             "id": 1,
             "what": f"validate {a.big} rows / bare csv walk",
             "measured": f"{full:.2f} s / {walk:.2f} s = {ratio:.1f}x",
-            "target": "<= 4x",
-            "met": ratio <= 4,
+            "target": "<= 3.5x",
+            "met": ratio <= 3.5,
             "values": {"validate_s": full, "walk_s": walk, "ratio": ratio},
         },
         {
@@ -394,6 +395,44 @@ def kill_halfway(cmd: list[str], sb: Sandbox, rows: int, budget: Budget) -> None
     finally:
         proc.kill()
         proc.wait()
+
+
+def m1b(a: argparse.Namespace, budget: Budget) -> dict:
+    """Start to first request of an import of the big file: the one pass
+    (read, check, keep the checked rows) must finish before anything is
+    sent, so this is the pass's cost as an import pays it."""
+    path = rows_file(a, a.big)
+    delays = []
+    for _ in range(a.reps):
+        with Sandbox(a.bin, [], budget) as sb:
+            cmd = import_cmd(a, path, sb.url, ["--rate", "1000"])
+            started = time.time()
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL, env=env_with_key())
+            try:
+                deadline = time.monotonic() + budget.left(120)
+                first = 0
+                while not first:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise BenchError("the import of the big file sent nothing in time")
+                    time.sleep(0.005)
+                    first = sb.stats().get("first_request_unix_us") or 0
+            finally:
+                proc.kill()
+                proc.wait()
+        delays.append(first / 1e6 - started)
+    delay = min(delays)
+    walk = getattr(a, "walk_s", None) or min(
+        checked(run([a.walk, str(path)], budget, 60), "csv_walk").wall for _ in range(a.reps))
+    ratio = delay / walk
+    return {
+        "id": "1b",
+        "what": f"import {a.big} rows: start to first request / bare csv walk",
+        "measured": f"{delay:.2f} s / {walk:.2f} s = {ratio:.1f}x",
+        "target": "<= 5x",
+        "met": ratio <= 5,
+        "values": {"first_request_s": delay, "walk_s": walk, "ratio": ratio, "runs_s": delays},
+    }
 
 
 def m6(a: argparse.Namespace, budget: Budget) -> dict:
@@ -670,7 +709,8 @@ def main() -> int:
     p.add_argument("--proxy-note", help="why nginx/haproxy are absent, for the skip line")
     p.add_argument("--only-pacing", action="store_true", help="measure the pacing table only")
     p.add_argument("--quick", action="store_true",
-                   help="figures 1, 2 and 5 only (validate speed and memory, first request)")
+                   help="figures 1, 1b, 2 and 5 only (validate speed, first request of a big "
+                        "import, memory, first request)")
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--budget", type=float, default=240, help="seconds for all measurements")
     a = p.parse_args()
@@ -681,9 +721,9 @@ def main() -> int:
     try:
         rows = []
         if a.quick:
-            rows = m1_and_2(a, budget) + [m5(a, budget)]
+            rows = m1_and_2(a, budget) + [m1b(a, budget), m5(a, budget)]
         elif not a.only_pacing:
-            rows = m1_and_2(a, budget)
+            rows = m1_and_2(a, budget) + [m1b(a, budget)]
             rows += [m3(a, budget), m4(a, budget), m5(a, budget), m6(a, budget)]
         if rows:
             print(table(rows, a.tiny))
