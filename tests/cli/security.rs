@@ -317,3 +317,45 @@ fn formula_cells_are_neutralized_in_results_but_sent_exactly() {
     sent.sort();
     assert_eq!(stored, sent, "the API got the exact values");
 }
+
+/// Issue 23: credentials, a query or a fragment in the API URL are refused
+/// before anything else, from the flag or the environment (cron's mail
+/// shows stderr), without ever repeating the secret part.
+#[test]
+fn a_url_with_credentials_a_query_or_a_fragment_is_refused_before_anything_else() {
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 1);
+    for url in [
+        "http://user:hunter2pass@127.0.0.1:9/v2",
+        "https://user:hunter2pass@api.notify.cm/v2",
+        "https://api.notify.cm/v2?token=hunter2pass",
+        "https://api.notify.cm/v2#hunter2pass",
+    ] {
+        let by_flag = notify_import()
+            .arg(&input)
+            .args(["--api-url", url])
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .output()
+            .unwrap();
+        // No key either: the URL is what gets refused, first.
+        let by_env = notify_import()
+            .arg(&input)
+            .env("NOTIFY_API_URL", url)
+            .output()
+            .unwrap();
+        for (out, origin) in [(by_flag, "--api-url"), (by_env, "NOTIFY_API_URL")] {
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(!err.contains("hunter2pass"), "{url}: {err}");
+            assert!(err.contains(origin), "{url}: {err}");
+            assert!(
+                err.contains("user name or password") || err.contains("give the API's base URL"),
+                "{url}: {err}"
+            );
+        }
+    }
+    assert!(
+        !s.path("in.runs").exists(),
+        "a refused URL leaves nothing behind"
+    );
+}
