@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod key_file;
 pub mod url;
 
 use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, RateArg};
@@ -474,14 +475,8 @@ fn read_key(
 ) -> Result<ApiKey, UsageError> {
     match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                usage(format!(
-                    "cannot read the API key file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let first = text.lines().next().unwrap_or("");
-            ApiKey::parse(first, &format!("{}", path.display()))
+            let first = key_file::first_line(path).map_err(|e| usage(e.to_string()))?;
+            ApiKey::parse(&first, &format!("{}", path.display()))
         }
         None => match env(KEY_ENV) {
             Some(v) if !v.trim().is_empty() => ApiKey::parse(&v, KEY_ENV),

@@ -359,3 +359,48 @@ fn a_url_with_credentials_a_query_or_a_fragment_is_refused_before_anything_else(
         "a refused URL leaves nothing behind"
     );
 }
+
+/// Issue 23: a key file is read with a small cap (an endless device is
+/// refused at once, memory untouched) and a UTF-8 byte-order mark, as
+/// Windows editors write, is no part of the key.
+#[test]
+fn a_key_file_is_read_with_a_cap_and_its_byte_order_mark_ignored() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 2);
+    let key = s.path("key.txt");
+    std::fs::write(&key, format!("\u{feff}{TEST_KEY}\r\n")).unwrap();
+    let with_key_file = |path: &Path| {
+        notify_import()
+            .arg(&input)
+            .args(["--api-url", &sb.base_url(), "--api-key-file"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let out = with_key_file(&key);
+    assert_exit(&out, 0);
+    assert_eq!(sb.stats().creates_by_code.len(), 2);
+
+    #[cfg(unix)]
+    {
+        let started = std::time::Instant::now();
+        let out = with_key_file(Path::new("/dev/zero"));
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("the API key file /dev/zero is larger than 4096 bytes"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+    let big = s.file("big.txt", &format!("{TEST_KEY}\n{}", "#\n".repeat(4096)));
+    let out = with_key_file(&big);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("big.txt is larger than"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains(TEST_KEY));
+}
