@@ -1,8 +1,8 @@
 //! HTTP calls to the customers endpoints.
 //!
 //! Owns the single `reqwest::Client` (rustls, explicit timeouts, shared
-//! pool), the Authorization header (marked sensitive so it is redacted from
-//! debug output) and lenient parsing of success bodies (see notify-api.md
+//! pool, redirects never followed), the Authorization header (marked
+//! sensitive so it is redacted from debug output) and lenient parsing of success bodies (see notify-api.md
 //! §4.9). Advertised rate limits in any answer are handed to the
 //! watcher set with [`ApiClient::watch_limits`]. It must not retry or
 //! sleep: policy lives in the uploader.
@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
@@ -103,6 +103,8 @@ impl ApiClient {
             // Shorter than common server keep-alives, so a pooled connection
             // is not reused just as the server closes it.
             .pool_idle_timeout(Duration::from_secs(20))
+            // A 3xx is answered, never followed: see ApiError::Redirected.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(build_err)?;
         let base = base.as_str().trim_end_matches('/');
@@ -201,6 +203,10 @@ impl ApiClient {
             if !info.is_empty() {
                 watch(info);
             }
+        }
+        if status.is_redirection() {
+            let location = resp.headers().get(LOCATION).map(HeaderValue::as_bytes);
+            return Err(ApiError::redirected(status, location, resp.url()));
         }
         let retry_after = resp
             .headers()

@@ -5,7 +5,7 @@
 //! what to do from the variant, never from message text. Must not contain
 //! the API key: messages are built from statuses, bodies and URLs only.
 
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 /// Longest piece of a non-JSON body kept in a message.
@@ -68,6 +68,19 @@ pub enum ApiError {
         /// True when the connection was never made, so nothing reached the server.
         nothing_sent: bool,
     },
+    /// 3xx: the server pointed elsewhere. Redirects are never followed:
+    /// the customers' data (and, for some clients, the key) would go to an
+    /// address `--api-url` did not name, perhaps over plain http.
+    #[error(
+        "HTTP {status}: the API redirected to {location}; redirects are not followed (the customers' data would go to another address)"
+    )]
+    Redirected {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed, resolved against the request's URL and
+        /// scrubbed; `(no Location header)` when there was none.
+        location: String,
+    },
     /// The run stopped while the request was in flight.
     #[error("stopped while the request was in flight")]
     Aborted,
@@ -90,6 +103,9 @@ pub enum ErrorKind {
     Duplicate,
     /// 401/403: the key was rejected; the run must stop.
     Auth,
+    /// 3xx: the URL points elsewhere; the run must stop. The row stays in
+    /// doubt (a `303` may follow a create that worked).
+    Redirected,
     /// 429: the whole pool must slow down and wait.
     RateLimited,
     /// The request provably did not change anything (5xx problem JSON,
@@ -106,6 +122,7 @@ impl ApiError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ApiError::Auth { .. } => ErrorKind::Auth,
+            ApiError::Redirected { .. } => ErrorKind::Redirected,
             ApiError::Duplicate { .. } => ErrorKind::Duplicate,
             ApiError::Rejected { .. } => ErrorKind::Invalid,
             ApiError::RateLimited { .. } => ErrorKind::RateLimited,
@@ -136,6 +153,7 @@ impl ApiError {
             | ApiError::Duplicate { status, .. }
             | ApiError::Rejected { status, .. }
             | ApiError::Server { status, .. }
+            | ApiError::Redirected { status, .. }
             | ApiError::BadResponse { status, .. } => Some(*status),
             ApiError::RateLimited { .. } => Some(429),
             ApiError::Transport { .. } | ApiError::Aborted => None,
@@ -174,6 +192,30 @@ impl ApiError {
                 detail,
                 from_api,
             },
+        }
+    }
+
+    /// Builds the error for a 3xx answer to a request for `url`, from its
+    /// `Location` header (relative ones resolved against `url`).
+    pub fn redirected(status: StatusCode, location: Option<&[u8]>, url: &Url) -> ApiError {
+        let location = match location {
+            None => "(no Location header)".to_owned(),
+            Some(raw) => {
+                let raw = String::from_utf8_lossy(raw);
+                let target = url.join(raw.trim()).map_or_else(
+                    |_| raw.into_owned(),
+                    |mut u| {
+                        // Credentials in it are not ours to print.
+                        let _ = u.set_password(None);
+                        u.to_string()
+                    },
+                );
+                crate::util::redact::scrub(&target).into_owned()
+            }
+        };
+        ApiError::Redirected {
+            status: status.as_u16(),
+            location,
         }
     }
 
@@ -295,6 +337,27 @@ mod tests {
         assert_eq!(junk.kind(), ErrorKind::InDoubt);
         assert_eq!(err(429, "").kind(), ErrorKind::RateLimited);
         assert_eq!(err(400, "{}").kind(), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn a_redirect_names_its_target_resolved_and_without_a_password() {
+        let url = Url::parse("https://api.example/v2/customers").unwrap();
+        let found = StatusCode::FOUND;
+        let e = ApiError::redirected(found, Some(b"/maintenance"), &url);
+        assert_eq!(e.kind(), ErrorKind::Redirected);
+        assert_eq!(e.http_status(), Some(302));
+        assert!(
+            e.to_string()
+                .contains("redirected to https://api.example/maintenance;"),
+            "{e}"
+        );
+        let e = ApiError::redirected(found, Some(b"http://u:pw1234@other.example/x"), &url);
+        assert!(
+            e.to_string().contains("to http://u@other.example/x;"),
+            "{e}"
+        );
+        let e = ApiError::redirected(found, None, &url);
+        assert!(e.to_string().contains("(no Location header)"), "{e}");
     }
 
     #[test]

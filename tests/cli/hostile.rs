@@ -1,0 +1,79 @@
+//! Issue 23: servers that misbehave on purpose (redirects, echoed keys,
+//! endless bodies, proxies, untrusted certificates), each a [`FakeServer`]
+//! written apart from the sandbox. What is asserted is what a user or the
+//! server would notice: exit codes, files, and what each server received.
+
+use serde_json::json;
+
+use crate::fake::{FakeServer, Reply};
+use crate::harness::*;
+
+/// `notify-import import FILE --api-url URL` with the test key, one row
+/// in flight at a time.
+fn import_to(url: &str, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    notify_import()
+        .arg("import")
+        .arg(file)
+        .args(["--api-url", url, "--rate", "1000", "--concurrency", "1"])
+        .args(extra)
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap()
+}
+
+/// A redirect is never followed, whatever its kind (301/302/303 used to
+/// turn the POST into a GET, 307/308 re-posted the data elsewhere): the
+/// run stops at the first one (every row would get it), the row names
+/// where it pointed, with the key scrubbed from it, and the other server
+/// receives nothing.
+#[test]
+fn a_redirect_is_not_followed_and_the_row_names_where_it_pointed() {
+    for status in [301, 302, 303, 307, 308] {
+        let elsewhere = FakeServer::start(|_| Reply::json(201, &json!({"id": "x"})));
+        let target = format!("{}/v2/customers", elsewhere.origin());
+        let api = {
+            let target = target.clone();
+            FakeServer::start(move |req| {
+                // As a hostile gateway might: the key in the Location.
+                let auth = req.header("authorization").unwrap_or_default();
+                let location = format!("{target}?echo={}", auth.replace(' ', "+"));
+                Reply {
+                    status,
+                    ..Reply::default()
+                }
+                .header("Location", &location)
+            })
+        };
+        let s = Scratch::new();
+        let input = s.customers("in.csv", 5);
+        let out = import_to(&api.base_url(), &input, &[]);
+
+        assert_exit(&out, 3);
+        assert!(
+            elsewhere.requests().is_empty(),
+            "HTTP {status} was followed"
+        );
+        let got = api.requests();
+        assert_eq!(got.len(), 1, "the run stopped at the first one");
+        assert_eq!(
+            (got[0].method.as_str(), got[0].target.as_str()),
+            ("POST", "/v2/customers")
+        );
+        assert_eq!(got[0].customer_code().as_deref(), Some("C0001"));
+        let rows = results(&s.path("in.runs/latest/results.csv"));
+        assert_eq!(rows[0].status, "failed");
+        assert_eq!(rows[0].http_status, status.to_string());
+        assert!(
+            rows[0]
+                .error
+                .contains(&format!("redirected to {target}?echo=Bearer+[REDACTED]")),
+            "{:?}",
+            rows[0]
+        );
+        assert!(rows[1..].iter().all(|r| r.status == "skipped"), "{rows:?}");
+        let err = stderr(&out);
+        assert!(err.contains("redirects are not followed"), "{err}");
+        assert!(err.contains("--resume"), "{err}");
+        assert_nowhere(TEST_KEY, &out, s.dir.path());
+    }
+}
