@@ -42,6 +42,14 @@ impl Request {
         let doc: serde_json::Value = serde_json::from_slice(&self.body).ok()?;
         doc["CustomerCode"].as_str().map(str::to_owned)
     }
+
+    /// The `customer` query parameter of a search.
+    pub fn searched_code(&self) -> Option<String> {
+        let query = self.target.split_once('?')?.1;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == "customer")
+            .map(|(_, v)| v.into_owned())
+    }
 }
 
 /// An answer: status, headers, and a body that may be far larger than
@@ -206,4 +214,18 @@ fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
     }
     stream.write_all(&reply.tail)?;
     stream.flush()
+}
+
+/// Creates per code in what `server` received (the ledger of POSTs).
+pub fn posts_by_code(server: &FakeServer) -> std::collections::BTreeMap<String, usize> {
+    let mut ledger = std::collections::BTreeMap::new();
+    for code in server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .filter_map(Request::customer_code)
+    {
+        *ledger.entry(code).or_insert(0) += 1;
+    }
+    ledger
 }

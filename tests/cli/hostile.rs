@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::fake::{FakeServer, Reply};
+use crate::fake::{FakeServer, Reply, Request, posts_by_code};
 use crate::harness::*;
 
 /// `notify-import import FILE --api-url URL` with the test key, one row
@@ -76,4 +76,86 @@ fn a_redirect_is_not_followed_and_the_row_names_where_it_pointed() {
         assert!(err.contains("--resume"), "{err}");
         assert_nowhere(TEST_KEY, &out, s.dir.path());
     }
+}
+
+/// A minimal API that creates what is posted and finds what it created,
+/// but answers with `hostile_id(request, code)` as the customer's id where
+/// that gives one (else `id-CODE`).
+fn api_with_ids(
+    hostile_id: impl Fn(&Request, &str) -> Option<String> + Send + Sync + 'static,
+) -> FakeServer {
+    let created = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    FakeServer::start(move |req| {
+        let code = match (
+            req.method.as_str(),
+            req.customer_code(),
+            req.searched_code(),
+        ) {
+            ("POST", Some(code), _) => {
+                created.lock().unwrap().insert(code.clone());
+                code
+            }
+            ("GET", _, Some(code)) if created.lock().unwrap().contains(&code) => code,
+            _ => return Reply::json(404, &json!({"status": 404, "title": "Not Found"})),
+        };
+        let id = hostile_id(req, &code).unwrap_or_else(|| format!("id-{code}"));
+        let status = if req.method == "POST" { 201 } else { 200 };
+        Reply::json(status, &json!({"id": id, "customerCode": code}))
+    })
+}
+
+/// A server that echoes the key as the customer id (whole header, bare,
+/// or inside a longer id): the key reaches no file, stdout or stderr (the
+/// state database included), those rows are answers in doubt (looked up,
+/// never recorded with that id, never created twice), and the honest
+/// answers are imported as usual.
+#[test]
+fn a_key_echoed_as_the_customer_id_reaches_no_file_and_leaves_the_row_in_doubt() {
+    let api = api_with_ids(|req, code| {
+        let auth = req.header("authorization").unwrap_or_default().to_owned();
+        let bare = auth.trim_start_matches("Bearer ").to_owned();
+        match code {
+            "C0001" => Some(auth),
+            "C0002" => Some(bare),
+            "C0003" => Some(format!("id-{bare}-x")),
+            "C0004" => Some("id\u{1b}[2J".into()),
+            _ => None,
+        }
+    });
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 6);
+    let state = s.path("state.db");
+    let out = import_to(
+        &api.base_url(),
+        &input,
+        &[
+            "-vv",
+            "--max-attempts",
+            "3",
+            "--state",
+            state.to_str().unwrap(),
+        ],
+    );
+
+    assert_exit(&out, 1);
+    assert_nowhere(TEST_KEY, &out, s.dir.path());
+    let rows = results(&s.path("in.runs/latest/results.csv"));
+    for row in &rows[..4] {
+        assert_eq!(
+            (row.status.as_str(), row.customer_id.as_str()),
+            ("failed", "")
+        );
+        assert!(row.error.contains("unusable"), "{row:?}");
+        assert!(row.error.contains("the customer may exist"), "{row:?}");
+    }
+    for row in &rows[4..] {
+        assert_eq!(row.status, "created");
+        assert_eq!(row.customer_id, format!("id-{}", row.customer_code));
+    }
+    let ledger = posts_by_code(&api);
+    assert_eq!(ledger.len(), 6);
+    assert!(
+        ledger.values().all(|n| *n == 1),
+        "created twice: {ledger:?}"
+    );
 }

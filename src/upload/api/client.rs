@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use super::error::ApiError;
 use super::ratelimit::{self, RateLimitInfo};
+use super::untrusted;
 use crate::config::ApiKey;
 
 /// What a successful create call reported.
@@ -149,13 +150,10 @@ impl ApiClient {
         }
         let (status, bytes) = self.send(req).await?;
         let created = status == StatusCode::CREATED;
-        let id =
-            parse_customer(status, &bytes)?
-                .notify_id()
-                .ok_or_else(|| ApiError::BadResponse {
-                    status: status.as_u16(),
-                    message: "no customer id in the response".into(),
-                })?;
+        let id = parse_customer(status, &bytes)?
+            .notify_id()
+            .ok_or_else(|| ApiError::bad_response(status, "no customer id in the response"))?;
+        let id = checked_id(status, &id)?;
         Ok(if created {
             CreateOutcome::Created { id }
         } else {
@@ -183,7 +181,10 @@ impl ApiClient {
                 let found = parse_customer(status, &bytes)?;
                 // Trust the id only when the server confirms the exact code.
                 if found.own_code() == Some(code) {
-                    Ok(found.notify_id())
+                    found
+                        .notify_id()
+                        .map(|id| checked_id(status, &id))
+                        .transpose()
                 } else {
                     Ok(None)
                 }
@@ -236,13 +237,24 @@ impl std::fmt::Debug for ApiClient {
 }
 
 fn parse_customer(status: StatusCode, bytes: &[u8]) -> Result<CustomerBody, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::BadResponse {
-        status: status.as_u16(),
-        message: if bytes.is_empty() {
-            "empty body".to_owned()
+    serde_json::from_slice(bytes).map_err(|e| {
+        if bytes.is_empty() {
+            ApiError::bad_response(status, "empty body")
         } else {
-            format!("body is not customer JSON ({e})")
-        },
+            // serde's message may quote the body.
+            ApiError::bad_response(status, &format!("body is not customer JSON ({e})"))
+        }
+    })
+}
+
+/// The id if it is plausible; else the answer is unusable (so in doubt:
+/// the row is looked up, never recorded with this id).
+fn checked_id(status: StatusCode, raw: &str) -> Result<String, ApiError> {
+    untrusted::id(raw).map_err(|why| {
+        ApiError::bad_response(
+            status,
+            &format!("the customer id in the answer is unusable: {why}"),
+        )
     })
 }
 

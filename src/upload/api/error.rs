@@ -3,10 +3,13 @@
 //! Owns [`ApiError`], built from an HTTP status plus the problem JSON
 //! (`{status,title,detail}`) or from a transport error. The uploader decides
 //! what to do from the variant, never from message text. Must not contain
-//! the API key: messages are built from statuses, bodies and URLs only.
+//! the API key: messages are built from statuses, bodies and URLs only,
+//! and every text from an answer passes through `untrusted::text`.
 
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
+
+use super::untrusted;
 
 /// Longest piece of a non-JSON body kept in a message.
 const MAX_BODY_SNIPPET: usize = 200;
@@ -165,7 +168,7 @@ impl ApiError {
         let code = status.as_u16();
         let (detail, from_api) = problem_detail(status, body);
         // A server or proxy may echo the Authorization header back.
-        let detail = crate::util::redact::scrub(&detail).into_owned();
+        let detail = untrusted::text(&detail);
         match code {
             401 | 403 => ApiError::Auth {
                 status: code,
@@ -210,7 +213,7 @@ impl ApiError {
                         u.to_string()
                     },
                 );
-                crate::util::redact::scrub(&target).into_owned()
+                untrusted::text(&target)
             }
         };
         ApiError::Redirected {
@@ -237,8 +240,17 @@ impl ApiError {
             source = s.source();
         }
         ApiError::Transport {
-            message,
+            // TLS errors quote the server's certificate names.
+            message: untrusted::text(&message),
             nothing_sent,
+        }
+    }
+
+    /// A 2xx answer that cannot be used; `message` may quote the server.
+    pub fn bad_response(status: StatusCode, message: &str) -> ApiError {
+        ApiError::BadResponse {
+            status: status.as_u16(),
+            message: untrusted::text(message),
         }
     }
 }
@@ -270,6 +282,8 @@ fn problem_detail(status: StatusCode, body: &[u8]) -> (String, bool) {
     }
     let reason = status.canonical_reason().unwrap_or("unknown status");
     let text = String::from_utf8_lossy(body);
+    // Scrubbed before it is cut, so no part of an echoed key survives.
+    let text = crate::util::redact::scrub(&text);
     let snippet: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if snippet.is_empty() {
         (reason.to_owned(), false)
