@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -89,6 +89,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 pub struct FakeServer {
     addr: SocketAddr,
     log: Arc<Mutex<Vec<Request>>>,
+    sent: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
 }
@@ -99,24 +100,26 @@ impl FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
         let log = Arc::new(Mutex::new(Vec::new()));
+        let sent = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
         let handler: Arc<Handler> = Arc::new(handler);
         let accept = {
-            let (log, stop) = (log.clone(), stop.clone());
+            let (log, sent, stop) = (log.clone(), sent.clone(), stop.clone());
             std::thread::spawn(move || {
                 for stream in listener.incoming().take(MAX_CONNECTIONS) {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (log, handler) = (log.clone(), handler.clone());
-                    std::thread::spawn(move || serve(stream, &log, &*handler));
+                    let (log, sent, handler) = (log.clone(), sent.clone(), handler.clone());
+                    std::thread::spawn(move || serve(stream, &log, &sent, &*handler));
                 }
             })
         };
         FakeServer {
             addr,
             log,
+            sent,
             stop,
             accept: Some(accept),
         }
@@ -130,6 +133,11 @@ impl FakeServer {
     /// `http://127.0.0.1:PORT/v2`, as `--api-url` takes it.
     pub fn base_url(&self) -> String {
         format!("{}/v2", self.origin())
+    }
+
+    /// Bytes of answers the clients took (written without an error).
+    pub fn bytes_sent(&self) -> u64 {
+        self.sent.load(Ordering::SeqCst)
     }
 
     /// Every request read so far, in arrival order.
@@ -150,7 +158,7 @@ impl Drop for FakeServer {
 }
 
 /// Reads one request, records it, writes the handler's reply, closes.
-fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, handler: &Handler) {
+fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, sent: &AtomicU64, handler: &Handler) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(stream);
@@ -159,7 +167,7 @@ fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, handler: &Handler) {
     };
     log.lock().unwrap().push(request.clone());
     let reply = handler(&request);
-    let _ = write_reply(reader.get_mut(), &reply);
+    let _ = write_reply(reader.get_mut(), &reply, sent);
 }
 
 fn read_request(reader: &mut impl BufRead) -> Option<Request> {
@@ -193,7 +201,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     })
 }
 
-fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
+fn write_reply(stream: &mut TcpStream, reply: &Reply, sent: &AtomicU64) -> std::io::Result<()> {
     let length = reply.body.len() as u64 + reply.padding + reply.tail.len() as u64;
     let mut head = format!("HTTP/1.1 {} Fake\r\n", reply.status);
     for (name, value) in &reply.headers {
@@ -202,17 +210,22 @@ fn write_reply(stream: &mut TcpStream, reply: &Reply) -> std::io::Result<()> {
     head.push_str(&format!(
         "Content-Length: {length}\r\nConnection: close\r\n\r\n"
     ));
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(&reply.body)?;
+    let mut write = |bytes: &[u8]| {
+        // Fails as soon as the client stops reading and closes.
+        stream.write_all(bytes)?;
+        sent.fetch_add(bytes.len() as u64, Ordering::SeqCst);
+        Ok::<_, std::io::Error>(())
+    };
+    write(head.as_bytes())?;
+    write(&reply.body)?;
     let filler = [b'x'; 64 * 1024];
     let mut left = reply.padding;
     while left > 0 {
         let n = left.min(filler.len() as u64) as usize;
-        // Fails as soon as the client stops reading and closes.
-        stream.write_all(&filler[..n])?;
+        write(&filler[..n])?;
         left -= n as u64;
     }
-    stream.write_all(&reply.tail)?;
+    write(&reply.tail)?;
     stream.flush()
 }
 

@@ -159,3 +159,53 @@ fn a_key_echoed_as_the_customer_id_reaches_no_file_and_leaves_the_row_in_doubt()
         "created twice: {ledger:?}"
     );
 }
+
+/// Bodies are read in chunks up to 1 MiB, never whole: a 50 MB answer to
+/// a create (which did create the customer) leaves the row in doubt, so
+/// the code is looked up and found, and reported `created` with its id;
+/// no code is posted twice, and the server could hand out only a small
+/// part of each body before the client hung up.
+#[test]
+fn a_50_mb_answer_is_cut_at_1_mib_and_the_row_is_looked_up_not_created_twice() {
+    const HUGE: u64 = 50 << 20;
+    let created = std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let api = FakeServer::start(move |req| {
+        let found = |code: &str| json!({"id": format!("id-{code}"), "customerCode": code});
+        match (req.customer_code(), req.searched_code()) {
+            (Some(code), _) => {
+                created.lock().unwrap().insert(code.clone());
+                let mut reply = Reply::json(201, &found(&code));
+                // {"id":...,"customerCode":...,"pad":"xxx...x"}
+                reply.body.pop();
+                reply.body.extend_from_slice(br#","pad":""#);
+                reply.padding = HUGE;
+                reply.tail = br#""}"#.to_vec();
+                reply
+            }
+            (None, Some(code)) if created.lock().unwrap().contains(&code) => {
+                Reply::json(200, &found(&code))
+            }
+            _ => Reply::json(404, &json!({"status": 404, "title": "Not Found"})),
+        }
+    });
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 3);
+    let started = std::time::Instant::now();
+    let out = import_to(&api.base_url(), &input, &[]);
+
+    assert_exit(&out, 0);
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+    let rows = results(&s.path("in.runs/latest/results.csv"));
+    for row in &rows {
+        assert_eq!(row.status, "created", "{row:?}");
+        assert_eq!(row.customer_id, format!("id-{}", row.customer_code));
+    }
+    let ledger = posts_by_code(&api);
+    assert_eq!(ledger.len(), 3);
+    assert!(ledger.values().all(|n| *n == 1), "posted twice: {ledger:?}");
+    let searches = api.requests().iter().filter(|r| r.method == "GET").count();
+    assert_eq!(searches, 3, "each row in doubt is looked up once");
+    // Three bodies of 50 MB; what left the server beyond the client's 1 MiB
+    // each is what the sockets' buffers took before it hung up.
+    assert!(api.bytes_sent() < HUGE, "{} bytes taken", api.bytes_sent());
+}

@@ -2,8 +2,9 @@
 //!
 //! Owns the single `reqwest::Client` (rustls, explicit timeouts, shared
 //! pool, redirects never followed), the Authorization header (marked
-//! sensitive so it is redacted from debug output) and lenient parsing of success bodies (see notify-api.md
-//! §4.9). Advertised rate limits in any answer are handed to the
+//! sensitive so it is redacted from debug output), reading bodies in
+//! chunks up to [`MAX_BODY`] and lenient parsing of success bodies (see
+//! notify-api.md §4.9). Advertised rate limits in any answer are handed to the
 //! watcher set with [`ApiClient::watch_limits`]. It must not retry or
 //! sleep: policy lives in the uploader.
 
@@ -19,6 +20,10 @@ use super::error::ApiError;
 use super::ratelimit::{self, RateLimitInfo};
 use super::untrusted;
 use crate::config::ApiKey;
+
+/// Most bytes of an answer's body read: a customer is a few hundred bytes,
+/// and a larger body is never held whole.
+pub const MAX_BODY: usize = 1 << 20;
 
 /// What a successful create call reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +199,8 @@ impl ApiClient {
         }
     }
 
-    /// Sends, reads the whole body, and turns non-2xx answers into errors.
+    /// Sends, reads the body (at most [`MAX_BODY`]), and turns non-2xx
+    /// answers into errors.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<(StatusCode, Vec<u8>), ApiError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = req.send().await.map_err(|e| ApiError::from_transport(&e))?;
@@ -214,16 +220,44 @@ impl ApiClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ApiError::from_transport(&e))?;
+        let (bytes, whole) = read_capped(resp, MAX_BODY).await?;
+        if status.is_success() && !whole {
+            // It may well have created the customer: in doubt.
+            return Err(ApiError::bad_response(
+                status,
+                &format!(
+                    "the answer is larger than {} MiB; it was not read to the end",
+                    MAX_BODY >> 20
+                ),
+            ));
+        }
         if status.is_success() {
-            Ok((status, bytes.to_vec()))
+            Ok((status, bytes))
         } else {
+            // Its status says what happened; the start of the body, why.
             Err(ApiError::from_response(status, retry_after, &bytes))
         }
     }
+}
+
+/// Reads `resp`'s body in chunks, keeping at most `cap` bytes: a larger
+/// body is not read further (the connection is dropped, not reused).
+/// True when the body was read whole.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<(Vec<u8>, bool), ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ApiError::from_transport(&e))?
+    {
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, true))
 }
 
 impl std::fmt::Debug for ApiClient {

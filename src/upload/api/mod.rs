@@ -12,6 +12,6 @@ pub(crate) mod retry;
 pub(crate) mod tls;
 pub(crate) mod untrusted;
 
-pub use client::{ApiClient, CreateOutcome};
+pub use client::{ApiClient, CreateOutcome, MAX_BODY};
 pub use error::{ApiError, ErrorKind};
 pub use ratelimit::RateLimitInfo;
