@@ -209,3 +209,62 @@ fn a_50_mb_answer_is_cut_at_1_mib_and_the_row_is_looked_up_not_created_twice() {
     // each is what the sockets' buffers took before it hung up.
     assert!(api.bytes_sent() < HUGE, "{} bytes taken", api.bytes_sent());
 }
+
+/// Every spelling of the proxy variables, pointing at `proxy`.
+fn proxy_env(cmd: &mut std::process::Command, proxy: &FakeServer) {
+    for name in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env(name, proxy.origin());
+    }
+    cmd.env_remove("NO_PROXY").env_remove("no_proxy");
+}
+
+/// Plain http goes only to loopback (the sandbox), and never through a
+/// proxy, which would see the bearer key in clear text: every proxy
+/// variable set, the import succeeds and the proxy sees nothing. An https
+/// target still goes through the proxy (CONNECT), as the README says.
+#[test]
+fn a_proxy_is_never_used_for_plain_http_to_loopback_but_is_for_https() {
+    let proxy = FakeServer::start(|_| Reply {
+        status: 502,
+        ..Reply::default()
+    });
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 3);
+    let mut cmd = notify_import();
+    cmd.arg(&input)
+        .args(["--api-url", &sb.base_url()])
+        .env("NOTIFY_API_KEY", TEST_KEY);
+    proxy_env(&mut cmd, &proxy);
+    let out = cmd.output().unwrap();
+
+    assert_exit(&out, 0);
+    assert_eq!(sb.stats().creates_by_code.len(), 3);
+    assert!(proxy.requests().is_empty(), "{:?}", proxy.requests());
+
+    // https: the proxy is asked to CONNECT (and refuses here).
+    let target = "127.0.0.1:9";
+    let mut cmd = notify_import();
+    cmd.arg(&input)
+        .args(["--api-url", &format!("https://{target}/v2")])
+        .args(["--restart", "--max-attempts", "1"])
+        .env("NOTIFY_API_KEY", TEST_KEY);
+    proxy_env(&mut cmd, &proxy);
+    let out = cmd.output().unwrap();
+    assert_ne!(out.status.code(), Some(0));
+    let asked = proxy.requests();
+    assert!(
+        asked
+            .iter()
+            .any(|r| r.method == "CONNECT" && r.target == target),
+        "{asked:?}"
+    );
+    assert!(asked.iter().all(|r| r.header("authorization").is_none()));
+}

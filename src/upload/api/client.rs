@@ -1,12 +1,13 @@
 //! HTTP calls to the customers endpoints.
 //!
 //! Owns the single `reqwest::Client` (rustls, explicit timeouts, shared
-//! pool, redirects never followed), the Authorization header (marked
-//! sensitive so it is redacted from debug output), reading bodies in
-//! chunks up to [`MAX_BODY`] and lenient parsing of success bodies (see
-//! notify-api.md §4.9). Advertised rate limits in any answer are handed to the
-//! watcher set with [`ApiClient::watch_limits`]. It must not retry or
-//! sleep: policy lives in the uploader.
+//! pool, redirects never followed, no proxy for plain http), the
+//! Authorization header (marked sensitive so it is redacted from debug
+//! output), reading bodies in chunks up to [`MAX_BODY`] and lenient
+//! parsing of success bodies (see notify-api.md §4.9). Advertised rate
+//! limits in any answer are handed to the watcher set with
+//! [`ApiClient::watch_limits`]. It must not retry or sleep: policy lives
+//! in the uploader.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -101,18 +102,7 @@ impl ApiClient {
                 }
             })?;
         auth.set_sensitive(true);
-        super::tls::install_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("notify-import/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
-            // Shorter than common server keep-alives, so a pooled connection
-            // is not reused just as the server closes it.
-            .pool_idle_timeout(Duration::from_secs(20))
-            // A 3xx is answered, never followed: see ApiError::Redirected.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(build_err)?;
+        let http = http_client(base, timeout).map_err(build_err)?;
         let base = base.as_str().trim_end_matches('/');
         let parse = |path: &str| {
             Url::parse(&format!("{base}{path}")).map_err(|e| ApiError::Transport {
@@ -258,6 +248,26 @@ async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<(Vec<u8>
         body.extend_from_slice(&chunk);
     }
     Ok((body, true))
+}
+
+/// The HTTP client for `base`: rustls, timeouts, no redirects, and no
+/// proxy for plain http (only ever to loopback: a proxy would see the
+/// bearer key in clear text); https keeps the proxy variables.
+pub(super) fn http_client(base: &Url, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    super::tls::install_provider();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("notify-import/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10).min(timeout))
+        .timeout(timeout)
+        // Shorter than common server keep-alives, so a pooled connection
+        // is not reused just as the server closes it.
+        .pool_idle_timeout(Duration::from_secs(20))
+        // A 3xx is answered, never followed: see ApiError::Redirected.
+        .redirect(reqwest::redirect::Policy::none());
+    if base.scheme() == "http" {
+        builder = builder.no_proxy();
+    }
+    builder.build()
 }
 
 impl std::fmt::Debug for ApiClient {
