@@ -3,9 +3,10 @@
 //! gateway or a proxy would. It records every request it read before
 //! answering it, so a client that got an answer was recorded. Bounded: it
 //! serves at most [`MAX_CONNECTIONS`] connections, one request each
-//! (`Connection: close`), and stops when dropped.
+//! (`Connection: close`), and stops when dropped. [`FakeServer::start_tls`]
+//! serves https with the self-signed certificate in `tests/data/tls`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -88,6 +89,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 /// A running fake server on 127.0.0.1.
 pub struct FakeServer {
     addr: SocketAddr,
+    scheme: &'static str,
     log: Arc<Mutex<Vec<Request>>>,
     sent: Arc<AtomicU64>,
     stop: Arc<AtomicBool>,
@@ -97,12 +99,37 @@ pub struct FakeServer {
 impl FakeServer {
     /// Starts a server answering every request with `handler`.
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> FakeServer {
+        FakeServer::spawn(None, Arc::new(handler))
+    }
+
+    /// The same over TLS, with the certificate of `tests/data/tls`
+    /// (trusted only where `SSL_CERT_FILE` names `server.pem`).
+    pub fn start_tls(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> FakeServer {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+        let certs = CertificateDer::pem_file_iter(dir.join("server.pem"))
+            .expect("server.pem")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("certificate");
+        let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).expect("server.key");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions")
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .expect("server config");
+        FakeServer::spawn(Some(Arc::new(config)), Arc::new(handler))
+    }
+
+    fn spawn(tls: Option<Arc<rustls::ServerConfig>>, handler: Arc<Handler>) -> FakeServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local addr");
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let log = Arc::new(Mutex::new(Vec::new()));
         let sent = Arc::new(AtomicU64::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let handler: Arc<Handler> = Arc::new(handler);
         let accept = {
             let (log, sent, stop) = (log.clone(), sent.clone(), stop.clone());
             std::thread::spawn(move || {
@@ -111,13 +138,26 @@ impl FakeServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+                    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
                     let (log, sent, handler) = (log.clone(), sent.clone(), handler.clone());
-                    std::thread::spawn(move || serve(stream, &log, &sent, &*handler));
+                    let tls = tls.clone();
+                    std::thread::spawn(move || match tls {
+                        None => serve(stream, &log, &sent, &*handler),
+                        Some(config) => {
+                            let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            let tls = rustls::StreamOwned::new(conn, stream);
+                            serve(tls, &log, &sent, &*handler);
+                        }
+                    });
                 }
             })
         };
         FakeServer {
             addr,
+            scheme,
             log,
             sent,
             stop,
@@ -125,9 +165,9 @@ impl FakeServer {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for a TLS server).
     pub fn origin(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     /// `http://127.0.0.1:PORT/v2`, as `--api-url` takes it.
@@ -158,9 +198,12 @@ impl Drop for FakeServer {
 }
 
 /// Reads one request, records it, writes the handler's reply, closes.
-fn serve(stream: TcpStream, log: &Mutex<Vec<Request>>, sent: &AtomicU64, handler: &Handler) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
+fn serve(
+    stream: impl Read + Write,
+    log: &Mutex<Vec<Request>>,
+    sent: &AtomicU64,
+    handler: &Handler,
+) {
     let mut reader = BufReader::new(stream);
     let Some(request) = read_request(&mut reader) else {
         return;
@@ -201,7 +244,7 @@ fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     })
 }
 
-fn write_reply(stream: &mut TcpStream, reply: &Reply, sent: &AtomicU64) -> std::io::Result<()> {
+fn write_reply(stream: &mut impl Write, reply: &Reply, sent: &AtomicU64) -> std::io::Result<()> {
     let length = reply.body.len() as u64 + reply.padding + reply.tail.len() as u64;
     let mut head = format!("HTTP/1.1 {} Fake\r\n", reply.status);
     for (name, value) in &reply.headers {

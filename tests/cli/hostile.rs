@@ -84,8 +84,15 @@ fn a_redirect_is_not_followed_and_the_row_names_where_it_pointed() {
 fn api_with_ids(
     hostile_id: impl Fn(&Request, &str) -> Option<String> + Send + Sync + 'static,
 ) -> FakeServer {
+    FakeServer::start(minimal_api(hostile_id))
+}
+
+/// The handler of [`api_with_ids`].
+fn minimal_api(
+    hostile_id: impl Fn(&Request, &str) -> Option<String> + Send + Sync + 'static,
+) -> impl Fn(&Request) -> Reply + Send + Sync + 'static {
     let created = std::sync::Mutex::new(std::collections::BTreeSet::new());
-    FakeServer::start(move |req| {
+    move |req| {
         let code = match (
             req.method.as_str(),
             req.customer_code(),
@@ -101,7 +108,7 @@ fn api_with_ids(
         let id = hostile_id(req, &code).unwrap_or_else(|| format!("id-{code}"));
         let status = if req.method == "POST" { 201 } else { 200 };
         Reply::json(status, &json!({"id": id, "customerCode": code}))
-    })
+    }
 }
 
 /// A server that echoes the key as the customer id (whole header, bare,
@@ -267,4 +274,56 @@ fn a_proxy_is_never_used_for_plain_http_to_loopback_but_is_for_https() {
         "{asked:?}"
     );
     assert!(asked.iter().all(|r| r.header("authorization").is_none()));
+}
+
+/// An untrusted certificate (self-signed, an in-test TLS server) is a
+/// setup error: exit 2, a message naming the certificate problem and
+/// SSL_CERT_FILE, no request reaches the server, and nothing is left to
+/// resume: the next run is not blocked, and with SSL_CERT_FILE naming the
+/// certificate it imports everything.
+#[test]
+fn an_untrusted_certificate_is_a_setup_error_with_nothing_to_resume() {
+    let api = FakeServer::start_tls(minimal_api(|_, _| None));
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 3);
+    let run = |cert_file: Option<&std::path::Path>| {
+        let mut cmd = notify_import();
+        cmd.arg(&input)
+            .args(["--api-url", &api.base_url()])
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .env_remove("SSL_CERT_DIR");
+        match cert_file {
+            Some(path) => cmd.env("SSL_CERT_FILE", path),
+            None => cmd.env_remove("SSL_CERT_FILE"),
+        };
+        cmd.output().unwrap()
+    };
+
+    let out = run(None);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("TLS certificate is not trusted"), "{err}");
+    assert!(err.contains("UnknownIssuer"), "{err}");
+    assert!(err.contains("SSL_CERT_FILE"), "{err}");
+    assert!(!err.contains("--resume"), "{err}");
+    assert!(api.requests().is_empty(), "{:?}", api.requests());
+    let folder = latest_run(&input);
+    assert!(!folder.join("journal").exists(), "nothing to resume");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["exit_code"], 2);
+    assert!(summary["error"].as_str().unwrap().contains("SSL_CERT_FILE"));
+
+    let trusted =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls/server.pem");
+    let out = run(Some(&trusted));
+    assert_exit(&out, 0);
+    let ledger = posts_by_code(&api);
+    assert_eq!(ledger.len(), 3);
+    assert!(ledger.values().all(|n| *n == 1), "{ledger:?}");
+    // The preflight carries no key.
+    let requests = api.requests();
+    assert_eq!(requests[0].method, "HEAD");
+    assert_eq!(requests[0].header("authorization"), None);
 }

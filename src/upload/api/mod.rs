@@ -15,3 +15,4 @@ pub(crate) mod untrusted;
 pub use client::{ApiClient, CreateOutcome, MAX_BODY};
 pub use error::{ApiError, ErrorKind};
 pub use ratelimit::RateLimitInfo;
+pub use tls::TlsError;
