@@ -8,15 +8,21 @@ use serde_json::json;
 use crate::fake::{FakeServer, Reply, Request, posts_by_code};
 use crate::harness::*;
 
-/// `notify-import import FILE --api-url URL` with the test key, one row
-/// in flight at a time.
-fn import_to(url: &str, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    notify_import()
-        .arg("import")
+/// `notify-import import FILE --api-url URL` with the test key.
+fn import_command(url: &str, file: &std::path::Path) -> std::process::Command {
+    let mut cmd = notify_import();
+    cmd.arg("import")
         .arg(file)
-        .args(["--api-url", url, "--rate", "1000", "--concurrency", "1"])
+        .args(["--api-url", url])
+        .env("NOTIFY_API_KEY", TEST_KEY);
+    cmd
+}
+
+/// [`import_command`] run to its end, one row in flight at a time.
+fn import_to(url: &str, file: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    import_command(url, file)
+        .args(["--rate", "1000", "--concurrency", "1"])
         .args(extra)
-        .env("NOTIFY_API_KEY", TEST_KEY)
         .output()
         .unwrap()
 }
@@ -245,10 +251,7 @@ fn a_proxy_is_never_used_for_plain_http_to_loopback_but_is_for_https() {
     let s = Scratch::new();
     let sb = sandbox();
     let input = s.customers("in.csv", 3);
-    let mut cmd = notify_import();
-    cmd.arg(&input)
-        .args(["--api-url", &sb.base_url()])
-        .env("NOTIFY_API_KEY", TEST_KEY);
+    let mut cmd = import_command(&sb.base_url(), &input);
     proxy_env(&mut cmd, &proxy);
     let out = cmd.output().unwrap();
 
@@ -258,11 +261,8 @@ fn a_proxy_is_never_used_for_plain_http_to_loopback_but_is_for_https() {
 
     // https: the proxy is asked to CONNECT (and refuses here).
     let target = "127.0.0.1:9";
-    let mut cmd = notify_import();
-    cmd.arg(&input)
-        .args(["--api-url", &format!("https://{target}/v2")])
-        .args(["--restart", "--max-attempts", "1"])
-        .env("NOTIFY_API_KEY", TEST_KEY);
+    let mut cmd = import_command(&format!("https://{target}/v2"), &input);
+    cmd.args(["--restart", "--max-attempts", "1"]);
     proxy_env(&mut cmd, &proxy);
     let out = cmd.output().unwrap();
     assert_ne!(out.status.code(), Some(0));
@@ -287,11 +287,8 @@ fn an_untrusted_certificate_is_a_setup_error_with_nothing_to_resume() {
     let s = Scratch::new();
     let input = s.customers("in.csv", 3);
     let run = |cert_file: Option<&std::path::Path>| {
-        let mut cmd = notify_import();
-        cmd.arg(&input)
-            .args(["--api-url", &api.base_url()])
-            .env("NOTIFY_API_KEY", TEST_KEY)
-            .env_remove("SSL_CERT_DIR");
+        let mut cmd = import_command(&api.base_url(), &input);
+        cmd.env_remove("SSL_CERT_DIR");
         match cert_file {
             Some(path) => cmd.env("SSL_CERT_FILE", path),
             None => cmd.env_remove("SSL_CERT_FILE"),
