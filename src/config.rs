@@ -10,6 +10,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub mod key_file;
+pub mod url;
+
 use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, RateArg};
 use crate::input::InputOptions;
 use crate::model::plan::WriteMode;
@@ -391,10 +394,30 @@ fn check_errors_path(input: &InputArgs) -> Result<(), UsageError> {
     Ok(())
 }
 
+/// The target URL from `--api-url`, `NOTIFY_API_URL` or the default, checked.
+fn target_url(
+    args: &ImportArgs,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<reqwest::Url, UsageError> {
+    let (raw, origin) = match (&args.api_url, env(URL_ENV)) {
+        (Some(flag), _) => (flag.clone(), "--api-url"),
+        (None, Some(var)) => (var, URL_ENV),
+        (None, None) => (DEFAULT_API_URL.to_owned(), "the default API URL"),
+    };
+    url::check(&raw, origin).map_err(|e| usage(e.to_string()))
+}
+
 fn upload_config(
     args: &ImportArgs,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<UploadConfig, UsageError> {
+    // First of all: a URL with a password in it is refused before any
+    // other message could repeat it.
+    let remote_url = if args.sandbox {
+        None
+    } else {
+        Some(target_url(args, env)?)
+    };
     if args.resume && args.sandbox {
         return Err(usage(
             "--resume cannot continue a --sandbox run: the embedded sandbox and everything sent to it ended with that run; run again without --resume to start over in a new sandbox",
@@ -410,15 +433,7 @@ fn upload_config(
             "--sandbox: this notify-import was built without the embedded sandbox (cargo feature `sandbox`); use --api-url with a test_ key, or a build with default features",
         ));
     }
-    let target = if args.sandbox {
-        Endpoint::Sandbox
-    } else {
-        let raw_url = args
-            .api_url
-            .clone()
-            .or_else(|| env(URL_ENV))
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
-        let url = check_url(&raw_url)?;
+    let target = if let Some(url) = remote_url {
         let key = read_key(args.api_key_file.as_deref(), env)?;
         if key.kind() == KeyKind::Live && !args.live {
             return Err(usage(
@@ -426,6 +441,8 @@ fn upload_config(
             ));
         }
         Endpoint::Remote { url, key }
+    } else {
+        Endpoint::Sandbox
     };
     Ok(UploadConfig {
         target,
@@ -463,14 +480,8 @@ fn read_key(
 ) -> Result<ApiKey, UsageError> {
     match file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                usage(format!(
-                    "cannot read the API key file {}: {e}",
-                    path.display()
-                ))
-            })?;
-            let first = text.lines().next().unwrap_or("");
-            ApiKey::parse(first, &format!("{}", path.display()))
+            let first = key_file::first_line(path).map_err(|e| usage(e.to_string()))?;
+            ApiKey::parse(&first, &format!("{}", path.display()))
         }
         None => match env(KEY_ENV) {
             Some(v) if !v.trim().is_empty() => ApiKey::parse(&v, KEY_ENV),
@@ -509,31 +520,9 @@ fn key_file_warning(path: &Path) -> Option<String> {
     }
 }
 
-/// Parses the API URL; anything but loopback must be https.
+/// Parses the API URL given by `--api-url`; see [`url::check`].
 pub fn check_url(raw: &str) -> Result<reqwest::Url, UsageError> {
-    let trimmed = raw.trim().trim_end_matches('/');
-    let url = reqwest::Url::parse(trimmed)
-        .map_err(|e| usage(format!("--api-url {trimmed:?} is not a valid URL: {e}")))?;
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    match url.scheme() {
-        "https" => {}
-        "http" if loopback => {}
-        "http" => {
-            return Err(usage(format!(
-                "--api-url {url} uses plain http to a non-loopback host; the API key would travel unencrypted. Use https://"
-            )));
-        }
-        other => return Err(usage(format!("--api-url scheme {other:?} is not http(s)"))),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(usage("--api-url must not contain credentials"));
-    }
-    Ok(url)
+    url::check(raw, "--api-url").map_err(|e| usage(e.to_string()))
 }
 
 #[cfg(test)]
@@ -604,11 +593,25 @@ mod tests {
     }
 
     #[test]
-    fn plain_http_only_to_loopback() {
-        assert!(check_url("http://127.0.0.1:8080/v2").is_ok());
-        assert!(check_url("http://localhost/v2/").is_ok());
-        assert!(check_url("http://api.notify.cm/v2").is_err());
-        assert!(check_url("https://api.notify.cm/v2").is_ok());
+    fn the_url_comes_from_the_flag_then_the_environment_and_is_checked_first() {
+        let secret = "https://u:hunter2pass@api.notify.cm/v2";
+        let err = config(&["a.csv", "--api-url", secret], &[]).unwrap_err();
+        assert!(err.to_string().starts_with("--api-url https://…@"), "{err}");
+        // Refused before the missing key is mentioned.
+        let err = config(&["a.csv"], &[(URL_ENV, secret)]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("NOTIFY_API_URL https://…@"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("hunter2pass"));
+        let env = [(KEY_ENV, KEY), (URL_ENV, "https://env.example/v2")];
+        let Config::Run(run) = config(&["a.csv"], &env).unwrap() else {
+            panic!("expected a run")
+        };
+        let Some(Endpoint::Remote { url, .. }) = run.upload.map(|u| u.target) else {
+            panic!("expected a remote target")
+        };
+        assert_eq!(url.as_str(), "https://env.example/v2");
     }
 
     #[test]

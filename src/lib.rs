@@ -71,6 +71,9 @@ pub enum SetupError {
     /// Another run holds the lock on the results (or state) file.
     #[error(transparent)]
     Lock(#[from] store::lock::LockError),
+    /// The API cannot be reached securely (an untrusted certificate).
+    #[error(transparent)]
+    Tls(#[from] upload::api::TlsError),
     /// The delta state cannot be used.
     #[error(transparent)]
     State(#[from] store::state::StateError),

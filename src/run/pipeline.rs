@@ -269,6 +269,9 @@ fn upload_file(
     ));
     let client =
         Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
+    // Before the journal: an untrusted certificate is a setup error, with
+    // nothing sent and nothing to resume.
+    crate::upload::api::tls::check(&url, upload.timeout).map_err(SetupError::from)?;
     // Before the journal, so a refused state leaves no journal behind.
     let delta = open_delta(upload, &url, &key, reporter)?;
     let header = header(run, upload, pass, &url, &key, sandbox.is_some())?;

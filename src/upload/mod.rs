@@ -4,7 +4,7 @@
 //! in flight), retries by error kind with backoff, the no-duplicate rule
 //! (a create whose answer was lost is never repeated before a search for
 //! its code says the customer does not exist), journaling each send before
-//! it happens, and stopping: on an auth failure, too many failed rows, an
+//! it happens, and stopping: on an auth failure, a redirect, too many failed rows, an
 //! unreachable API, a too-long Retry-After, or a signal, no new request
 //! starts and every remaining row comes out `skipped`. Pacing lives in
 //! `pace`. It must not read the input, parse arguments or write results.
@@ -79,6 +79,8 @@ impl UploadSettings {
 pub enum StopReason {
     /// The API rejected the key.
     Auth(ApiError),
+    /// The API answered with a redirect, which is not followed.
+    Redirected(ApiError),
     /// The user interrupted the run.
     Interrupted,
     /// `--max-errors` rows failed.
@@ -98,6 +100,10 @@ impl std::fmt::Display for StopReason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             StopReason::Auth(e) => write!(f, "{e}"),
+            StopReason::Redirected(e) => write!(
+                f,
+                "{e}: when the API answers again, continue with --resume; if that address is the API's new one, start over there (--api-url set to it, and --restart)"
+            ),
             StopReason::Interrupted => f.write_str("interrupted"),
             StopReason::TooManyErrors(n) => write!(
                 f,
@@ -353,8 +359,8 @@ impl Uploader {
             last = err.to_string();
             match err.kind() {
                 ErrorKind::Duplicate => return self.resolve_duplicate(out, &err).await,
-                ErrorKind::Auth => {
-                    self.stop.stop(StopReason::Auth(err.clone()));
+                ErrorKind::Auth | ErrorKind::Redirected => {
+                    self.stop_for(&err);
                     return End::Failed(err);
                 }
                 ErrorKind::Invalid => return End::Failed(err),
@@ -373,6 +379,16 @@ impl Uploader {
                     }
                 }
             }
+        }
+    }
+
+    /// Stops the run for an answer that no other row can get past: a
+    /// rejected key, or a redirect (the URL points elsewhere).
+    fn stop_for(&self, err: &ApiError) {
+        match err.kind() {
+            ErrorKind::Auth => self.stop.stop(StopReason::Auth(err.clone())),
+            ErrorKind::Redirected => self.stop.stop(StopReason::Redirected(err.clone())),
+            _ => {}
         }
     }
 
@@ -470,10 +486,13 @@ impl Uploader {
                 Ok(None) => {
                     return End::GaveUp(format!("{err}; but searching for the code found nothing"));
                 }
-                Err(e) if matches!(e.kind(), ErrorKind::Auth | ErrorKind::Invalid) => {
-                    if e.kind() == ErrorKind::Auth {
-                        self.stop.stop(StopReason::Auth(e.clone()));
-                    }
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Auth | ErrorKind::Redirected | ErrorKind::Invalid
+                    ) =>
+                {
+                    self.stop_for(&e);
                     return End::GaveUp(format!("{err}; looking up its id failed: {e}"));
                 }
                 Err(e) if e.kind() == ErrorKind::RateLimited => {

@@ -51,6 +51,12 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
     out
 }
 
+/// Whether `text` holds a registered secret.
+pub fn contains_secret(text: &str) -> bool {
+    let list = SECRETS.read().unwrap_or_else(|e| e.into_inner());
+    list.iter().any(|secret| text.contains(secret.as_str()))
+}
+
 /// As [`scrub`], for bytes that may not be UTF-8 (a log writer's buffer).
 pub fn scrub_bytes(bytes: &[u8]) -> Cow<'_, [u8]> {
     let list = SECRETS.read().unwrap_or_else(|e| e.into_inner());

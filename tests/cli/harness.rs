@@ -311,3 +311,36 @@ pub fn assert_quiet_during_pauses(log: &[notify_import::sandbox::LoggedRequest])
         );
     }
 }
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Panics if `secret` occurs in stdout, stderr or any file under `dir`.
+#[track_caller]
+pub fn assert_nowhere(secret: &str, out: &std::process::Output, dir: &Path) {
+    let needle = secret.as_bytes();
+    let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(&out.stdout), "key on stdout");
+    assert!(
+        !contains(&out.stderr),
+        "key on stderr:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = files_under(dir);
+    assert!(!files.is_empty());
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        assert!(!contains(&bytes), "key in {}", file.display());
+    }
+}

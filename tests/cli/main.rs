@@ -6,8 +6,10 @@
 
 mod bench;
 mod cron;
+mod fake;
 mod faults;
 mod harness;
+mod hostile;
 mod import;
 mod input;
 mod one_pass;

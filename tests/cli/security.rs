@@ -1,86 +1,27 @@
 //! Key hygiene and file safety: the key never leaks into any output, files
 //! are private, spreadsheet formulas are neutralized in results only.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
 use notify_import::sandbox::Faults;
 
+use crate::fake::{FakeServer, Reply};
 use crate::harness::*;
 
-/// Every file under `dir`, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(files_under(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
-/// Panics if `secret` occurs in stdout, stderr or any file under `dir`.
-#[track_caller]
-fn assert_nowhere(secret: &str, out: &std::process::Output, dir: &Path) {
-    let needle = secret.as_bytes();
-    let contains = |hay: &[u8]| hay.windows(needle.len()).any(|w| w == needle);
-    assert!(!contains(&out.stdout), "key on stdout");
-    assert!(
-        !contains(&out.stderr),
-        "key on stderr:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let files = files_under(dir);
-    assert!(!files.is_empty());
-    for file in files {
-        let bytes = std::fs::read(&file).unwrap();
-        assert!(!contains(&bytes), "key in {}", file.display());
-    }
-}
-
-/// A bounded fake API that answers every request `401` with a body echoing
-/// the Authorization header, as some proxies do. Returns its base URL.
-fn echoing_api() -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/v2", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(16) {
-            let Ok(stream) = stream else { continue };
-            let mut reader = BufReader::new(stream);
-            let (mut auth, mut length) = (String::new(), 0usize);
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                let lower = line.to_ascii_lowercase();
-                if lower.starts_with("authorization:") {
-                    auth = line["authorization:".len()..].trim().to_owned();
-                } else if let Some(v) = lower.strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let reply = serde_json::json!({
+/// A fake API that answers every request `401` with a body echoing the
+/// Authorization header, as some proxies do.
+fn echoing_api() -> FakeServer {
+    FakeServer::start(|req| {
+        let auth = req.header("authorization").unwrap_or_default();
+        Reply::json(
+            401,
+            &serde_json::json!({
                 "status": 401,
                 "title": "Unauthorized",
                 "detail": format!("token rejected: {auth}"),
-            })
-            .to_string();
-            let mut stream = reader.into_inner();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/problem+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reply}",
-                reply.len()
-            );
-        }
-    });
-    url
+            }),
+        )
+    })
 }
 
 #[test]
@@ -132,12 +73,13 @@ fn the_key_never_appears_in_any_output_at_vv_on_success_auth_failure_or_echo() {
 #[test]
 fn a_key_echoed_by_the_server_is_redacted_everywhere_and_a_live_run_says_live() {
     let live = TEST_KEY.replace("test_", "live_");
+    let api = echoing_api();
     let s = Scratch::new();
     let input = s.customers("in.csv", 3);
     let summary = s.path("summary.json");
     let out = notify_import()
         .arg(&input)
-        .args(["--api-url", &echoing_api(), "--live", "-vv"])
+        .args(["--api-url", &api.base_url(), "--live", "-vv"])
         .args(["--summary-json", summary.to_str().unwrap()])
         .env("NOTIFY_API_KEY", &live)
         .output()
@@ -316,4 +258,91 @@ fn formula_cells_are_neutralized_in_results_but_sent_exactly() {
     let mut sent: Vec<String> = codes.iter().map(|c| c.to_string()).collect();
     sent.sort();
     assert_eq!(stored, sent, "the API got the exact values");
+}
+
+/// Issue 23: credentials, a query or a fragment in the API URL are refused
+/// before anything else, from the flag or the environment (cron's mail
+/// shows stderr), without ever repeating the secret part.
+#[test]
+fn a_url_with_credentials_a_query_or_a_fragment_is_refused_before_anything_else() {
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 1);
+    for url in [
+        "http://user:hunter2pass@127.0.0.1:9/v2",
+        "https://user:hunter2pass@api.notify.cm/v2",
+        "https://api.notify.cm/v2?token=hunter2pass",
+        "https://api.notify.cm/v2#hunter2pass",
+    ] {
+        let by_flag = notify_import()
+            .arg(&input)
+            .args(["--api-url", url])
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .output()
+            .unwrap();
+        // No key either: the URL is what gets refused, first.
+        let by_env = notify_import()
+            .arg(&input)
+            .env("NOTIFY_API_URL", url)
+            .output()
+            .unwrap();
+        for (out, origin) in [(by_flag, "--api-url"), (by_env, "NOTIFY_API_URL")] {
+            assert_exit(&out, 2);
+            let err = stderr(&out);
+            assert!(!err.contains("hunter2pass"), "{url}: {err}");
+            assert!(err.contains(origin), "{url}: {err}");
+            assert!(
+                err.contains("user name or password") || err.contains("give the API's base URL"),
+                "{url}: {err}"
+            );
+        }
+    }
+    assert!(
+        !s.path("in.runs").exists(),
+        "a refused URL leaves nothing behind"
+    );
+}
+
+/// Issue 23: a key file is read with a small cap (an endless device is
+/// refused at once, memory untouched) and a UTF-8 byte-order mark, as
+/// Windows editors write, is no part of the key.
+#[test]
+fn a_key_file_is_read_with_a_cap_and_its_byte_order_mark_ignored() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 2);
+    let key = s.path("key.txt");
+    std::fs::write(&key, format!("\u{feff}{TEST_KEY}\r\n")).unwrap();
+    let with_key_file = |path: &Path| {
+        notify_import()
+            .arg(&input)
+            .args(["--api-url", &sb.base_url(), "--api-key-file"])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let out = with_key_file(&key);
+    assert_exit(&out, 0);
+    assert_eq!(sb.stats().creates_by_code.len(), 2);
+
+    #[cfg(unix)]
+    {
+        let started = std::time::Instant::now();
+        let out = with_key_file(Path::new("/dev/zero"));
+        assert_exit(&out, 2);
+        assert!(
+            stderr(&out).contains("the API key file /dev/zero is larger than 4096 bytes"),
+            "{}",
+            stderr(&out)
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+    let big = s.file("big.txt", &format!("{TEST_KEY}\n{}", "#\n".repeat(4096)));
+    let out = with_key_file(&big);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("big.txt is larger than"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains(TEST_KEY));
 }

@@ -1,23 +1,30 @@
 //! HTTP calls to the customers endpoints.
 //!
 //! Owns the single `reqwest::Client` (rustls, explicit timeouts, shared
-//! pool), the Authorization header (marked sensitive so it is redacted from
-//! debug output) and lenient parsing of success bodies (see notify-api.md
-//! §4.9). Advertised rate limits in any answer are handed to the
-//! watcher set with [`ApiClient::watch_limits`]. It must not retry or
-//! sleep: policy lives in the uploader.
+//! pool, redirects never followed, no proxy for plain http), the
+//! Authorization header (marked sensitive so it is redacted from debug
+//! output), reading bodies in chunks up to [`MAX_BODY`] and lenient
+//! parsing of success bodies (see notify-api.md §4.9). Advertised rate
+//! limits in any answer are handed to the watcher set with
+//! [`ApiClient::watch_limits`]. It must not retry or sleep: policy lives
+//! in the uploader.
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, LOCATION, RETRY_AFTER};
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
 
 use super::error::ApiError;
 use super::ratelimit::{self, RateLimitInfo};
+use super::untrusted;
 use crate::config::ApiKey;
+
+/// Most bytes of an answer's body read: a customer is a few hundred bytes,
+/// and a larger body is never held whole.
+pub const MAX_BODY: usize = 1 << 20;
 
 /// What a successful create call reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,16 +102,7 @@ impl ApiClient {
                 }
             })?;
         auth.set_sensitive(true);
-        super::tls::install_provider();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("notify-import/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
-            // Shorter than common server keep-alives, so a pooled connection
-            // is not reused just as the server closes it.
-            .pool_idle_timeout(Duration::from_secs(20))
-            .build()
-            .map_err(build_err)?;
+        let http = http_client(base, timeout).map_err(build_err)?;
         let base = base.as_str().trim_end_matches('/');
         let parse = |path: &str| {
             Url::parse(&format!("{base}{path}")).map_err(|e| ApiError::Transport {
@@ -147,13 +145,10 @@ impl ApiClient {
         }
         let (status, bytes) = self.send(req).await?;
         let created = status == StatusCode::CREATED;
-        let id =
-            parse_customer(status, &bytes)?
-                .notify_id()
-                .ok_or_else(|| ApiError::BadResponse {
-                    status: status.as_u16(),
-                    message: "no customer id in the response".into(),
-                })?;
+        let id = parse_customer(status, &bytes)?
+            .notify_id()
+            .ok_or_else(|| ApiError::bad_response(status, "no customer id in the response"))?;
+        let id = checked_id(status, &id)?;
         Ok(if created {
             CreateOutcome::Created { id }
         } else {
@@ -181,7 +176,10 @@ impl ApiClient {
                 let found = parse_customer(status, &bytes)?;
                 // Trust the id only when the server confirms the exact code.
                 if found.own_code() == Some(code) {
-                    Ok(found.notify_id())
+                    found
+                        .notify_id()
+                        .map(|id| checked_id(status, &id))
+                        .transpose()
                 } else {
                     Ok(None)
                 }
@@ -191,7 +189,8 @@ impl ApiClient {
         }
     }
 
-    /// Sends, reads the whole body, and turns non-2xx answers into errors.
+    /// Sends, reads the body (at most [`MAX_BODY`]), and turns non-2xx
+    /// answers into errors.
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<(StatusCode, Vec<u8>), ApiError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         let resp = req.send().await.map_err(|e| ApiError::from_transport(&e))?;
@@ -202,21 +201,73 @@ impl ApiClient {
                 watch(info);
             }
         }
+        if status.is_redirection() {
+            let location = resp.headers().get(LOCATION).map(HeaderValue::as_bytes);
+            return Err(ApiError::redirected(status, location, resp.url()));
+        }
         let retry_after = resp
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| ApiError::from_transport(&e))?;
+        let (bytes, whole) = read_capped(resp, MAX_BODY).await?;
+        if status.is_success() && !whole {
+            // It may well have created the customer: in doubt.
+            return Err(ApiError::bad_response(
+                status,
+                &format!(
+                    "the answer is larger than {} MiB; it was not read to the end",
+                    MAX_BODY >> 20
+                ),
+            ));
+        }
         if status.is_success() {
-            Ok((status, bytes.to_vec()))
+            Ok((status, bytes))
         } else {
+            // Its status says what happened; the start of the body, why.
             Err(ApiError::from_response(status, retry_after, &bytes))
         }
     }
+}
+
+/// Reads `resp`'s body in chunks, keeping at most `cap` bytes: a larger
+/// body is not read further (the connection is dropped, not reused).
+/// True when the body was read whole.
+async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<(Vec<u8>, bool), ApiError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ApiError::from_transport(&e))?
+    {
+        let room = cap - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, false));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, true))
+}
+
+/// The HTTP client for `base`: rustls, timeouts, no redirects, and no
+/// proxy for plain http (only ever to loopback: a proxy would see the
+/// bearer key in clear text); https keeps the proxy variables.
+pub(super) fn http_client(base: &Url, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    super::tls::install_provider();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("notify-import/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10).min(timeout))
+        .timeout(timeout)
+        // Shorter than common server keep-alives, so a pooled connection
+        // is not reused just as the server closes it.
+        .pool_idle_timeout(Duration::from_secs(20))
+        // A 3xx is answered, never followed: see ApiError::Redirected.
+        .redirect(reqwest::redirect::Policy::none());
+    if base.scheme() == "http" {
+        builder = builder.no_proxy();
+    }
+    builder.build()
 }
 
 impl std::fmt::Debug for ApiClient {
@@ -230,13 +281,24 @@ impl std::fmt::Debug for ApiClient {
 }
 
 fn parse_customer(status: StatusCode, bytes: &[u8]) -> Result<CustomerBody, ApiError> {
-    serde_json::from_slice(bytes).map_err(|e| ApiError::BadResponse {
-        status: status.as_u16(),
-        message: if bytes.is_empty() {
-            "empty body".to_owned()
+    serde_json::from_slice(bytes).map_err(|e| {
+        if bytes.is_empty() {
+            ApiError::bad_response(status, "empty body")
         } else {
-            format!("body is not customer JSON ({e})")
-        },
+            // serde's message may quote the body.
+            ApiError::bad_response(status, &format!("body is not customer JSON ({e})"))
+        }
+    })
+}
+
+/// The id if it is plausible; else the answer is unusable (so in doubt:
+/// the row is looked up, never recorded with this id).
+fn checked_id(status: StatusCode, raw: &str) -> Result<String, ApiError> {
+    untrusted::id(raw).map_err(|why| {
+        ApiError::bad_response(
+            status,
+            &format!("the customer id in the answer is unusable: {why}"),
+        )
     })
 }
 

@@ -3,10 +3,13 @@
 //! Owns [`ApiError`], built from an HTTP status plus the problem JSON
 //! (`{status,title,detail}`) or from a transport error. The uploader decides
 //! what to do from the variant, never from message text. Must not contain
-//! the API key: messages are built from statuses, bodies and URLs only.
+//! the API key: messages are built from statuses, bodies and URLs only,
+//! and every text from an answer passes through `untrusted::text`.
 
-use reqwest::StatusCode;
+use reqwest::{StatusCode, Url};
 use serde::Deserialize;
+
+use super::untrusted;
 
 /// Longest piece of a non-JSON body kept in a message.
 const MAX_BODY_SNIPPET: usize = 200;
@@ -68,6 +71,19 @@ pub enum ApiError {
         /// True when the connection was never made, so nothing reached the server.
         nothing_sent: bool,
     },
+    /// 3xx: the server pointed elsewhere. Redirects are never followed:
+    /// the customers' data (and, for some clients, the key) would go to an
+    /// address `--api-url` did not name, perhaps over plain http.
+    #[error(
+        "HTTP {status}: the API redirected to {location}; redirects are not followed (the customers' data would go to another address)"
+    )]
+    Redirected {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed, resolved against the request's URL and
+        /// scrubbed; `(no Location header)` when there was none.
+        location: String,
+    },
     /// The run stopped while the request was in flight.
     #[error("stopped while the request was in flight")]
     Aborted,
@@ -90,6 +106,9 @@ pub enum ErrorKind {
     Duplicate,
     /// 401/403: the key was rejected; the run must stop.
     Auth,
+    /// 3xx: the URL points elsewhere; the run must stop. The row stays in
+    /// doubt (a `303` may follow a create that worked).
+    Redirected,
     /// 429: the whole pool must slow down and wait.
     RateLimited,
     /// The request provably did not change anything (5xx problem JSON,
@@ -106,6 +125,7 @@ impl ApiError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ApiError::Auth { .. } => ErrorKind::Auth,
+            ApiError::Redirected { .. } => ErrorKind::Redirected,
             ApiError::Duplicate { .. } => ErrorKind::Duplicate,
             ApiError::Rejected { .. } => ErrorKind::Invalid,
             ApiError::RateLimited { .. } => ErrorKind::RateLimited,
@@ -136,6 +156,7 @@ impl ApiError {
             | ApiError::Duplicate { status, .. }
             | ApiError::Rejected { status, .. }
             | ApiError::Server { status, .. }
+            | ApiError::Redirected { status, .. }
             | ApiError::BadResponse { status, .. } => Some(*status),
             ApiError::RateLimited { .. } => Some(429),
             ApiError::Transport { .. } | ApiError::Aborted => None,
@@ -147,7 +168,7 @@ impl ApiError {
         let code = status.as_u16();
         let (detail, from_api) = problem_detail(status, body);
         // A server or proxy may echo the Authorization header back.
-        let detail = crate::util::redact::scrub(&detail).into_owned();
+        let detail = untrusted::text(&detail);
         match code {
             401 | 403 => ApiError::Auth {
                 status: code,
@@ -177,6 +198,30 @@ impl ApiError {
         }
     }
 
+    /// Builds the error for a 3xx answer to a request for `url`, from its
+    /// `Location` header (relative ones resolved against `url`).
+    pub fn redirected(status: StatusCode, location: Option<&[u8]>, url: &Url) -> ApiError {
+        let location = match location {
+            None => "(no Location header)".to_owned(),
+            Some(raw) => {
+                let raw = String::from_utf8_lossy(raw);
+                let target = url.join(raw.trim()).map_or_else(
+                    |_| raw.into_owned(),
+                    |mut u| {
+                        // Credentials in it are not ours to print.
+                        let _ = u.set_password(None);
+                        u.to_string()
+                    },
+                );
+                untrusted::text(&target)
+            }
+        };
+        ApiError::Redirected {
+            status: status.as_u16(),
+            location,
+        }
+    }
+
     /// Builds the error for a failed send or read.
     pub fn from_transport(err: &reqwest::Error) -> ApiError {
         // reqwest's Display includes the URL, never headers, so the key cannot leak.
@@ -195,8 +240,17 @@ impl ApiError {
             source = s.source();
         }
         ApiError::Transport {
-            message,
+            // TLS errors quote the server's certificate names.
+            message: untrusted::text(&message),
             nothing_sent,
+        }
+    }
+
+    /// A 2xx answer that cannot be used; `message` may quote the server.
+    pub fn bad_response(status: StatusCode, message: &str) -> ApiError {
+        ApiError::BadResponse {
+            status: status.as_u16(),
+            message: untrusted::text(message),
         }
     }
 }
@@ -228,6 +282,8 @@ fn problem_detail(status: StatusCode, body: &[u8]) -> (String, bool) {
     }
     let reason = status.canonical_reason().unwrap_or("unknown status");
     let text = String::from_utf8_lossy(body);
+    // Scrubbed before it is cut, so no part of an echoed key survives.
+    let text = crate::util::redact::scrub(&text);
     let snippet: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if snippet.is_empty() {
         (reason.to_owned(), false)
@@ -295,6 +351,27 @@ mod tests {
         assert_eq!(junk.kind(), ErrorKind::InDoubt);
         assert_eq!(err(429, "").kind(), ErrorKind::RateLimited);
         assert_eq!(err(400, "{}").kind(), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn a_redirect_names_its_target_resolved_and_without_a_password() {
+        let url = Url::parse("https://api.example/v2/customers").unwrap();
+        let found = StatusCode::FOUND;
+        let e = ApiError::redirected(found, Some(b"/maintenance"), &url);
+        assert_eq!(e.kind(), ErrorKind::Redirected);
+        assert_eq!(e.http_status(), Some(302));
+        assert!(
+            e.to_string()
+                .contains("redirected to https://api.example/maintenance;"),
+            "{e}"
+        );
+        let e = ApiError::redirected(found, Some(b"http://u:pw1234@other.example/x"), &url);
+        assert!(
+            e.to_string().contains("to http://u@other.example/x;"),
+            "{e}"
+        );
+        let e = ApiError::redirected(found, None, &url);
+        assert!(e.to_string().contains("(no Location header)"), "{e}");
     }
 
     #[test]
