@@ -85,18 +85,23 @@ impl Start {
                 .map_err(|e| other("cannot mark the earlier run abandoned", e))?;
         }
         let resuming = resume_from.is_some();
-        let folder = match resume_from {
+        let (folder, foreign_latest) = match resume_from {
             Some(folder) => {
-                out.runs
+                let foreign = out
+                    .runs
                     .point_latest(&folder)
                     .map_err(|e| other("cannot update latest", e))?;
-                folder
+                (folder, foreign)
             }
             None => out
                 .runs
                 .new_run(SystemTime::now(), run.upload.is_none())
                 .map_err(|e| other("cannot create the run folder", e))?,
         };
+        // Someone else's `latest` costs this run its pointer, not its work.
+        if let Some(foreign) = foreign_latest {
+            tracing::warn!("{foreign}");
+        }
         match out.runs.prune(out.keep_runs, &folder) {
             Ok(removed) => {
                 for path in removed {

@@ -36,6 +36,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::model::outcome::{Outcome, Status};
 use crate::model::plan::{Planned, Request};
 use crate::store::lock::{LockError, RunLock};
+use crate::util::nofollow;
 
 /// Format of the database; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -402,16 +403,28 @@ fn check_meta(conn: &Connection, path: &Path, target: &str) -> Result<(), StateE
 }
 
 /// Creates the file with mode 0600 if it does not exist (SQLite would use
-/// the umask), and tightens the mode of an existing one.
+/// the umask), and tightens the mode of an existing one. A state reached
+/// through another user's symbolic link is refused: that user would choose
+/// which file this run writes. (SQLite itself opens the database and its
+/// `-wal`, `-shm` and `-journal` files without following links.)
 fn create_private(path: &Path) -> std::io::Result<()> {
+    if let Some(owner) = nofollow::foreign_link(path)? {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "it is a symbolic link owned by another user (uid {owner}); a state is never reached through someone else's link: point --state at the file itself"
+            ),
+        ));
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         opts.mode(0o600);
-        opts.open(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        // Through the open file: a path could be swapped in between.
+        opts.open(path)?
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
     }
     #[cfg(not(unix))]
     {
@@ -531,6 +544,17 @@ mod tests {
         let _first = Delta::open(&path, TARGET, false).unwrap();
         let err = Delta::open(&path, TARGET, false).err().unwrap();
         assert!(matches!(err, StateError::Lock(_)), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_through_my_own_link_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.db");
+        let link = dir.path().join("state.db");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        drop(Delta::open(&link, TARGET, false).unwrap());
+        assert!(real.is_file());
     }
 
     #[test]

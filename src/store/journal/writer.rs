@@ -9,7 +9,7 @@
 //! whether to send is not decided here. It never interprets what an old
 //! journal says (that is [`super::resume`]).
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,6 +21,7 @@ use super::JournalError;
 use super::format::{self, Header, Record};
 use super::resume::{self, Resume};
 use crate::model::outcome::Outcome;
+use crate::util::nofollow;
 
 const SYNC_EVERY: Duration = Duration::from_millis(200);
 
@@ -36,10 +37,12 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Starts a new journal (replacing any old one) with `header`.
+    /// Starts a new journal with `header`. The file must be new (a run
+    /// folder is new for every run): nothing in its place is followed or
+    /// replaced.
     pub fn create(path: &Path, header: &Header) -> Result<Journal, JournalError> {
         let io = |source| JournalError::io(path, source);
-        let mut file = crate::output::results::create_private(path).map_err(io)?;
+        let mut file = nofollow::create_new(path).map_err(|e| io(e.into()))?;
         file.write_all(&format::line(header).map_err(io)?)
             .map_err(io)?;
         file.sync_all().map_err(io)?;
@@ -50,11 +53,8 @@ impl Journal {
     pub fn resume(path: &Path) -> Result<(Journal, Header, Resume), JournalError> {
         let io = |source| JournalError::io(path, source);
         let (header, resume, valid_len) = resume::load(path)?;
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(io)?;
+        // Written to: never through a link, and only a plain file of its own.
+        let mut file = nofollow::open(path, false).map_err(|e| io(e.into()))?;
         // Cut a torn last line so new records start on a line of their own.
         file.set_len(valid_len).map_err(io)?;
         file.seek(io::SeekFrom::End(0)).map_err(io)?;
@@ -167,6 +167,7 @@ mod tests {
     use super::super::fixtures::{done, header};
     use super::*;
     use crate::model::outcome::Status;
+    use std::fs::OpenOptions;
 
     #[test]
     fn a_torn_last_line_is_ignored_and_cut_before_appending() {
@@ -208,5 +209,31 @@ mod tests {
         assert_eq!(lines.len(), 3, "{text}");
         assert!(text.ends_with('\n'));
         assert_eq!(lines[1], r#"{"t":"send","r":2}"#);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_in_the_journals_place_is_never_written_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        let journal = dir.path().join("journal");
+        // A journal-shaped victim: resuming would cut and append to it.
+        Journal::create(&victim, &header())
+            .unwrap()
+            .close()
+            .unwrap();
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(&victim)
+            .unwrap()
+            .write_all(b"{\"t\":\"se")
+            .unwrap();
+        let before = std::fs::read(&victim).unwrap();
+        std::os::unix::fs::symlink(&victim, &journal).unwrap();
+        let created = Journal::create(&journal, &header()).err().unwrap();
+        assert!(created.to_string().contains("symbolic link"), "{created}");
+        let resumed = Journal::resume(&journal).err().unwrap();
+        assert!(resumed.to_string().contains("symbolic link"), "{resumed}");
+        assert_eq!(std::fs::read(&victim).unwrap(), before);
     }
 }
