@@ -131,22 +131,30 @@ impl Runs {
         &self.dir
     }
 
-    /// Creates `NAME.runs` (and its parents) if needed. A `NAME.runs`
-    /// that is another user's symbolic link is refused: that user would
-    /// choose where the runs go (and which folders `--keep-runs` removes).
+    /// Creates `NAME.runs` (and its parents) if needed, unless it is
+    /// another user's link ([`Runs::refuse_foreign_link`]).
     pub fn create(&self) -> io::Result<()> {
-        let in_dir =
-            |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display()));
-        if let Some(owner) = nofollow::foreign_link(&self.dir).map_err(in_dir)? {
-            return Err(io::Error::new(
+        self.refuse_foreign_link()?;
+        fs::create_dir_all(&self.dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))
+    }
+
+    /// Refuses a `NAME.runs` that is another user's symbolic link: that
+    /// user would choose where the runs go (and which folders
+    /// `--keep-runs` removes).
+    pub fn refuse_foreign_link(&self) -> io::Result<()> {
+        let owner = nofollow::foreign_link(&self.dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))?;
+        match owner {
+            None => Ok(()),
+            Some(owner) => Err(io::Error::new(
                 io::ErrorKind::PermissionDenied,
                 format!(
                     "{} is a symbolic link owned by another user (uid {owner}); runs are never kept behind someone else's link: remove it, or keep the runs elsewhere with --runs-dir",
                     self.dir.display()
                 ),
-            ));
+            )),
         }
-        fs::create_dir_all(&self.dir).map_err(in_dir)
     }
 
     /// The lock file of every run of this input.

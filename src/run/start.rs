@@ -1,7 +1,8 @@
 //! The start of a run: the checks that may refuse it, and its folder.
 //!
 //! Owns the order of those checks, so the right message comes first: the
-//! input exists, the run lock of the input (and the `--state` lock) is
+//! input exists, the runs folder's lock, the lock on the input file itself
+//! (one run per file, however it is reached) and the `--state` lock are
 //! free, no unfinished run is in the way (else the user chooses `--resume`
 //! or `--restart`), the files the user named may be written. Only then is
 //! anything written: the `abandoned` mark, the new run folder (or the
@@ -16,13 +17,14 @@ use super::{RunFiles, RunFolder};
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputError;
 use crate::output::{errors_file, results, summary};
-use crate::store::lock::RunLock;
+use crate::store::lock::{InputLock, LockError, RunLock};
 use crate::{SetupError, other};
 
 /// A run that may start: it holds the lock and has its folder.
 pub struct Start {
     // Never read: held for the whole run.
     _lock: RunLock,
+    _input_lock: InputLock,
     /// Where the run writes.
     pub files: RunFiles,
     /// Continuing the unfinished run in its folder.
@@ -43,10 +45,23 @@ impl Start {
             }));
         }
         let out = &run.outputs;
-        out.runs
-            .create()
-            .map_err(|e| other("cannot create the runs folder", e))?;
-        let lock = RunLock::acquire_at(out.runs.lock_path(), &run.input)?;
+        let runs_folder = |e| other("cannot create the runs folder", e);
+        out.runs.refuse_foreign_link().map_err(runs_folder)?;
+        // A run of the same path is named best by its runs folder's lock
+        // (its pid and start), so that one is asked first where it exists;
+        // the input's own lock then refuses the same file reached another
+        // way, before anything is made for this run.
+        let held = if out.runs.dir().is_dir() {
+            Some(RunLock::acquire_at(out.runs.lock_path(), &run.input)?)
+        } else {
+            None
+        };
+        let input_lock = lock_input(run)?;
+        out.runs.create().map_err(runs_folder)?;
+        let lock = match held {
+            Some(lock) => lock,
+            None => RunLock::acquire_at(out.runs.lock_path(), &run.input)?,
+        };
         // The state's own lock is taken when the state is opened, after the
         // run started; asking now lets a run refused by it write nothing (a
         // run starting in between is still refused then, with a summary).
@@ -114,9 +129,26 @@ impl Start {
         let files = RunFiles::new(folder, out.results.as_deref(), out.errors.as_deref());
         Ok(Start {
             _lock: lock,
+            _input_lock: input_lock,
             files,
             resuming,
         })
+    }
+}
+
+/// The lock on the input file itself: one run per file, however it is
+/// reached. Where the file system cannot lock it (a network share may
+/// refuse a lock on a file opened read-only), the run goes on under its
+/// runs folder's lock alone, and says so.
+fn lock_input(run: &RunConfig) -> Result<InputLock, LockError> {
+    match InputLock::acquire(&run.input) {
+        Err(e @ LockError::InputUnsupported { .. }) => {
+            tracing::warn!(
+                "{e}; only runs of this path and runs folder are kept from running at once"
+            );
+            Ok(InputLock::none())
+        }
+        taken => taken,
     }
 }
 

@@ -1,21 +1,26 @@
-//! The run lock: at most one run at a time per input (the lock file in its
-//! runs folder) and per delta-state file (`<state>.lock`).
+//! The run locks: at most one run at a time per input file, per runs
+//! folder and per delta-state file.
 //!
-//! Owns the lock file: an exclusive advisory OS lock (`flock`, through
-//! std's `File::try_lock`) held for the whole run, with the holder's pid
-//! and start time written inside so a refused run can say who holds it.
-//! The OS drops the lock when the holding process ends in any way (exit,
-//! panic, SIGKILL), so a lock file left by a killed run never blocks: only
-//! a live holder does. That is why this is not a PID file: nothing here
-//! ever decides from the file's content whether a run is alive.
+//! Owns two kinds of lock, both exclusive advisory OS locks (`flock`,
+//! through std's `File::try_lock`) held for the whole run and dropped by
+//! the OS when the holding process ends in any way (exit, panic, SIGKILL),
+//! so a lock left by a killed run never blocks: only a live holder does.
 //!
-//! The lock file is opened without following links and must be a plain
-//! file of its own that is empty or holds such a text; anything else is
-//! refused untouched, so a planted link or file never makes a run write
-//! over another file. It is left in place when the run ends: deleting it
-//! would let a run that opened the old file and a run that creates a new
-//! one both "hold" the lock. It must not decide anything else about the
-//! run.
+//! - [`RunLock`], a lock file: `NAME.runs/lock` for the runs folder,
+//!   `<state>.lock` for a state file. The holder's pid and start time are
+//!   written inside so a refused run can say who holds it (nothing here
+//!   decides from that text whether a run is alive: it is not a PID file).
+//!   The file is opened without following links and must be a plain file
+//!   of its own that is empty or holds such a text; anything else is
+//!   refused untouched, so a planted link or file never makes a run write
+//!   over another file. The lock file is left in place when the run ends:
+//!   deleting it would let a run that opened the old file and a run that
+//!   creates a new one both "hold" the lock.
+//! - [`InputLock`], the lock on the input file itself, opened read-only:
+//!   it follows the file, not the path, so the same file reached through a
+//!   link, another relative path or another `--runs-dir` is refused too.
+//!
+//! It must not decide anything else about the run.
 
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, Write};
@@ -42,6 +47,19 @@ pub enum LockError {
         /// `pid N, since T` as the holder wrote it.
         holder: String,
     },
+    /// A live process holds the lock on the input file itself: a run of
+    /// the same file, started through another path to it.
+    #[error(
+        "another import is running ({holder}) on {file}, which {input} leads to: it was started through another path to that file or with another --runs-dir. Wait for it to finish"
+    )]
+    InputBusy {
+        /// The input as the user named it.
+        input: PathBuf,
+        /// The file it leads to (its canonical path).
+        file: PathBuf,
+        /// `pid N`, or `another process` where the OS does not say.
+        holder: String,
+    },
     /// Something other than a lock file of this tool is where the lock
     /// file goes; it was left as it is.
     #[error(
@@ -52,6 +70,16 @@ pub enum LockError {
         lock: PathBuf,
         /// What is there instead, e.g. `a symbolic link`.
         what: &'static str,
+    },
+    /// The file system cannot lock the input file itself (a network
+    /// share may refuse a lock on a file opened read-only).
+    #[error("cannot lock {input} itself: {source}")]
+    InputUnsupported {
+        /// The input.
+        input: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
     },
     /// The lock file could not be opened or locked.
     #[error("cannot lock {lock}: {source}")]
@@ -153,6 +181,99 @@ fn describe_holder(text: &str) -> String {
         (Some(pid), None) => format!("pid {pid}"),
         _ => "it is just starting".to_owned(),
     }
+}
+
+/// The lock on an input file itself, held for the whole run; an input
+/// that is not a regular file (a FIFO, standard input, a device) has
+/// nothing to lock: it cannot be read twice anyway.
+#[derive(Debug)]
+pub struct InputLock {
+    // Never read: holding the open file is what holds the lock.
+    _file: Option<File>,
+}
+
+impl InputLock {
+    /// No lock (where the input's file system cannot lock it).
+    pub fn none() -> InputLock {
+        InputLock { _file: None }
+    }
+
+    /// Takes the lock on the file `input` leads to, without waiting. The
+    /// file is opened read-only and never written.
+    #[cfg(unix)]
+    pub fn acquire(input: &Path) -> Result<InputLock, LockError> {
+        use std::fs::OpenOptions;
+        use std::os::unix::fs::OpenOptionsExt;
+        let unsupported = |source| LockError::InputUnsupported {
+            input: input.to_owned(),
+            source,
+        };
+        // A FIFO is never opened here: a reader coming and going would
+        // let its writer in and then break its pipe.
+        if !std::fs::metadata(input).map_err(unsupported)?.is_file() {
+            return Ok(InputLock::none());
+        }
+        // Non-blocking all the same, should one be swapped in meanwhile.
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+            .open(input)
+            .map_err(unsupported)?;
+        if !file.metadata().map_err(unsupported)?.is_file() {
+            return Ok(InputLock::none());
+        }
+        match file.try_lock() {
+            Ok(()) => Ok(InputLock { _file: Some(file) }),
+            Err(TryLockError::WouldBlock) => Err(LockError::InputBusy {
+                input: input.to_owned(),
+                file: std::fs::canonicalize(input).unwrap_or_else(|_| input.to_owned()),
+                holder: holder_pid(&file)
+                    .map_or_else(|| "another process".to_owned(), |pid| format!("pid {pid}")),
+            }),
+            Err(TryLockError::Error(e)) => Err(unsupported(e)),
+        }
+    }
+
+    /// Elsewhere the OS's file locks are mandatory: a lock on the input
+    /// would keep the run from reading it. The runs folder's lock stays.
+    #[cfg(not(unix))]
+    pub fn acquire(_input: &Path) -> Result<InputLock, LockError> {
+        Ok(InputLock::none())
+    }
+}
+
+/// Who holds the `flock` on `file`, as `/proc/locks` tells (Linux); `None`
+/// where it does not say.
+#[cfg(target_os = "linux")]
+fn holder_pid(file: &File) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata().ok()?;
+    let (dev, ino) = (meta.dev(), meta.ino());
+    let want = format!(
+        "{:02x}:{:02x}:{ino}",
+        rustix::fs::major(dev),
+        rustix::fs::minor(dev)
+    );
+    let mut text = String::new();
+    File::open("/proc/locks")
+        .ok()?
+        .take(1 << 20)
+        .read_to_string(&mut text)
+        .ok()?;
+    // `1: FLOCK  ADVISORY  WRITE 4242 08:02:131073 0 EOF`; a waiter's
+    // line has `->` after the number (and this run does not wait).
+    text.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        match fields[..] {
+            [_, "FLOCK", _, _, pid, file, ..] if file == want => pid.parse().ok(),
+            _ => None,
+        }
+    })
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn holder_pid(_file: &File) -> Option<u32> {
+    None
 }
 
 #[cfg(test)]
@@ -265,6 +386,37 @@ mod tests {
         assert_eq!(
             std::fs::read_to_string(path_for(&foreign)).unwrap(),
             "not a lock\n"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_input_lock_follows_the_file_through_a_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("in.csv");
+        std::fs::write(&input, "CustomerCode\n1\n").unwrap();
+        let alias = dir.path().join("alias.csv");
+        std::os::unix::fs::symlink("in.csv", &alias).unwrap();
+        let held = InputLock::acquire(&input).unwrap();
+        let err = InputLock::acquire(&alias).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, LockError::InputBusy { .. }), "{message}");
+        assert!(
+            message.contains("in.csv, which") && message.contains("alias.csv leads to"),
+            "{message}"
+        );
+        #[cfg(target_os = "linux")]
+        if std::path::Path::new("/proc/locks").exists() {
+            assert!(
+                message.contains(&format!("(pid {})", std::process::id())),
+                "{message}"
+            );
+        }
+        drop(held);
+        assert!(InputLock::acquire(&alias).is_ok());
+        assert_eq!(
+            std::fs::read_to_string(&input).unwrap(),
+            "CustomerCode\n1\n"
         );
     }
 }
