@@ -25,6 +25,7 @@ pub struct Start {
     // Never read: held for the whole run.
     _lock: RunLock,
     _input_lock: InputLock,
+    _state_lock: Option<RunLock>,
     /// Where the run writes.
     pub files: RunFiles,
     /// Continuing the unfinished run in its folder.
@@ -33,7 +34,8 @@ pub struct Start {
 
 impl Start {
     /// The checks before a run starts, in the order that gives the right
-    /// message first: the lock (another run is busy), an unfinished run (the
+    /// message first: the locks (another run is busy with this path, this
+    /// file or this state), an unfinished run (the
     /// user decides: `--resume` or `--restart`), then the files the user named.
     /// Then the run's folder: a new one, or the unfinished one to resume.
     pub fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
@@ -57,19 +59,20 @@ impl Start {
             None
         };
         let input_lock = lock_input(run)?;
+        // Taken once, here, and held for the whole run: a run refused by it
+        // writes nothing, and none can slip in before the state is opened
+        // (opening it shares this lock).
+        let state_lock = run
+            .upload
+            .as_ref()
+            .and_then(|u| u.state.as_deref())
+            .map(RunLock::acquire)
+            .transpose()?;
         out.runs.create().map_err(runs_folder)?;
         let lock = match held {
             Some(lock) => lock,
             None => RunLock::acquire_at(out.runs.lock_path(), &run.input)?,
         };
-        // The state's own lock is taken when the state is opened, after the
-        // run started; asking now lets a run refused by it write nothing (a
-        // run starting in between is still refused then, with a summary).
-        if let Some(state) = run.upload.as_ref().and_then(|u| u.state.as_deref())
-            && state.exists()
-        {
-            drop(RunLock::acquire(state)?);
-        }
         let mut resume_from = None;
         let mut abandon = None;
         if let Some(upload) = &run.upload {
@@ -130,6 +133,7 @@ impl Start {
         Ok(Start {
             _lock: lock,
             _input_lock: input_lock,
+            _state_lock: state_lock,
             files,
             resuming,
         })

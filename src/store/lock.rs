@@ -15,7 +15,9 @@
 //!   refused untouched, so a planted link or file never makes a run write
 //!   over another file. The lock file is left in place when the run ends:
 //!   deleting it would let a run that opened the old file and a run that
-//!   creates a new one both "hold" the lock.
+//!   creates a new one both "hold" the lock. A lock this process already
+//!   holds is shared, not taken again: a run takes the `--state` lock at
+//!   its start, and opening the state shares it.
 //! - [`InputLock`], the lock on the input file itself, opened read-only:
 //!   it follows the file, not the path, so the same file reached through a
 //!   link, another relative path or another `--runs-dir` is refused too.
@@ -25,6 +27,7 @@
 use std::fs::{File, TryLockError};
 use std::io::{self, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::SystemTime;
 
 use crate::util::nofollow::{self, OpenError};
@@ -102,11 +105,20 @@ pub fn path_for(guarded: &Path) -> PathBuf {
     guarded.with_file_name(name)
 }
 
-/// A held lock; released when dropped (or when the process dies).
+/// A file's identity: device and inode (where the OS has them).
+type Identity = (u64, u64);
+
+/// The lock files this process holds, by identity, so taking one again
+/// shares the held lock (a second `flock` on another open of the same
+/// file would be refused, even within one process).
+static HELD: Mutex<Vec<(Identity, Weak<File>)>> = Mutex::new(Vec::new());
+
+/// A held lock; released when the last handle to it is dropped (or when
+/// the process dies).
 #[derive(Debug)]
 pub struct RunLock {
     // Never read: holding the open file is what holds the lock.
-    _file: File,
+    _file: Arc<File>,
 }
 
 impl RunLock {
@@ -117,7 +129,8 @@ impl RunLock {
     }
 
     /// Takes the lock held in the file `path` for `guarded` (named in the
-    /// message of a refused run).
+    /// message of a refused run). When this process already holds that
+    /// lock file, the new handle shares it: the lock is taken once.
     pub fn acquire_at(path: PathBuf, guarded: &Path) -> Result<RunLock, LockError> {
         let io_err = |source| LockError::Io {
             lock: path.clone(),
@@ -130,6 +143,16 @@ impl RunLock {
             },
             OpenError::Io { source, .. } => io_err(source),
         })?;
+        let id = identity(&file).map_err(io_err)?;
+        let mut held = HELD.lock().unwrap_or_else(PoisonError::into_inner);
+        held.retain(|(_, file)| file.strong_count() > 0);
+        if let Some(shared) = held
+            .iter()
+            .filter(|(held_id, _)| id.is_some_and(|id| *held_id == id))
+            .find_map(|(_, file)| file.upgrade())
+        {
+            return Ok(RunLock { _file: shared });
+        }
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
@@ -156,6 +179,10 @@ impl RunLock {
         file.rewind().map_err(io_err)?;
         let since = humantime::format_rfc3339_seconds(SystemTime::now());
         write!(file, "pid {}\nsince {since}\n", std::process::id()).map_err(io_err)?;
+        let file = Arc::new(file);
+        if let Some(id) = id {
+            held.push((id, Arc::downgrade(&file)));
+        }
         Ok(RunLock { _file: file })
     }
 }
@@ -166,6 +193,18 @@ fn read_holder(file: &mut File) -> io::Result<Vec<u8>> {
     file.rewind()?;
     file.take(256).read_to_end(&mut text)?;
     Ok(text)
+}
+
+#[cfg(unix)]
+fn identity(file: &File) -> io::Result<Option<Identity>> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = file.metadata()?;
+    Ok(Some((meta.dev(), meta.ino())))
+}
+
+#[cfg(not(unix))]
+fn identity(_file: &File) -> io::Result<Option<Identity>> {
+    Ok(None)
 }
 
 /// `pid N, since T` from the lock file's content.
@@ -320,6 +359,25 @@ mod tests {
         );
         drop(mine);
         assert!(path_for(&guarded).exists(), "the lock file stays");
+    }
+
+    #[test]
+    fn a_lock_this_process_holds_is_shared_not_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let guarded = dir.path().join("state.db");
+        let first = RunLock::acquire(&guarded).unwrap();
+        let second = RunLock::acquire(&guarded).unwrap();
+        let try_elsewhere = || {
+            let file = File::open(path_for(&guarded)).unwrap();
+            file.try_lock().is_ok()
+        };
+        drop(first);
+        assert!(!try_elsewhere(), "held while a handle is left");
+        drop(second);
+        assert!(try_elsewhere(), "released with the last handle");
+        let again = RunLock::acquire(&guarded).unwrap();
+        assert!(!try_elsewhere(), "and taken anew after");
+        drop(again);
     }
 
     #[test]

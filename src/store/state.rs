@@ -21,7 +21,9 @@
 //! flight is kept only until its outcome arrives. The database is bound
 //! to one API URL and key kind; a state written for another target is
 //! refused, because its "unchanged" would be a lie there. A `<state>.lock`
-//! keeps two runs from sharing it.
+//! keeps two runs from sharing it: a run takes it at its start and opening
+//! the state shares that lock instead of taking it again
+//! ([`crate::store::lock`]).
 //!
 //! It must not send anything or decide outcomes of rows it lets through.
 
@@ -541,9 +543,27 @@ mod tests {
     fn a_second_user_of_the_same_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let _first = Delta::open(&path, TARGET, false).unwrap();
+        // Another process: its own open of the lock file, locked.
+        let other = std::fs::File::create(crate::store::lock::path_for(&path)).unwrap();
+        other.try_lock().unwrap();
         let err = Delta::open(&path, TARGET, false).err().unwrap();
         assert!(matches!(err, StateError::Lock(_)), "{err}");
+    }
+
+    #[test]
+    fn the_lock_the_run_took_at_its_start_is_used_not_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let run = RunLock::acquire(&path).unwrap();
+        let d = Delta::open(&path, TARGET, false).unwrap();
+        drop(d);
+        let lock = std::fs::File::open(crate::store::lock::path_for(&path)).unwrap();
+        assert!(
+            lock.try_lock().is_err(),
+            "still the run's after the state closed"
+        );
+        drop(run);
+        assert!(lock.try_lock().is_ok());
     }
 
     #[cfg(unix)]

@@ -168,6 +168,45 @@ fn a_run_refused_by_the_state_lock_writes_no_summary_either() {
     assert!(run_folders(&s.path("b.runs")).is_empty());
 }
 
+#[test]
+fn the_state_lock_is_taken_at_the_start_even_before_the_state_file_exists() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 2);
+    let (state, summary) = (s.path("state.db"), s.path("monitor.json"));
+    // Another process holds the lock of a state not written yet: its own
+    // open of the lock file, locked, with its pid inside.
+    let holder = std::fs::File::create(s.path("state.db.lock")).unwrap();
+    holder.try_lock().unwrap();
+    std::io::Write::write_all(&mut &holder, b"pid 4242\nsince 2026-01-01T00:00:00Z\n").unwrap();
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("another import is running (pid 4242, since 2026-01-01T00:00:00Z); it holds ")
+            && err.contains("state.db.lock"),
+        "{err}"
+    );
+    assert_eq!(sb.stats().requests, 0);
+    assert!(
+        !summary.exists(),
+        "refused before the run started: no summary"
+    );
+    assert!(
+        !state.exists() && !s.path("in.runs").exists(),
+        "nor any other file"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
