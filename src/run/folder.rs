@@ -463,6 +463,14 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
+    /// The created runs folder of `k.csv` in a new temporary directory.
+    fn fresh() -> (tempfile::TempDir, Runs) {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
+        runs.create().unwrap();
+        (dir, runs)
+    }
+
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000 + secs)
     }
@@ -509,9 +517,7 @@ mod tests {
 
     #[test]
     fn prune_keeps_unfinished_and_current_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
-        runs.create().unwrap();
+        let (_dir, runs) = fresh();
         let old: Vec<RunFolder> = (0..4)
             .map(|i| runs.new_run(at(i), false).unwrap().0)
             .collect();
@@ -548,9 +554,7 @@ mod tests {
 
     #[test]
     fn a_latest_this_tool_did_not_make_is_left_alone_and_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
-        runs.create().unwrap();
+        let (_dir, runs) = fresh();
         let latest = runs.dir().join(LATEST);
         std::fs::create_dir(&latest).unwrap();
         std::fs::write(latest.join("mine.txt"), "keep").unwrap();
@@ -580,9 +584,7 @@ mod tests {
 
     #[test]
     fn a_latest_text_file_naming_a_run_is_ours_and_replaced() {
-        let dir = tempfile::tempdir().unwrap();
-        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
-        runs.create().unwrap();
+        let (_dir, runs) = fresh();
         let latest = runs.dir().join(LATEST);
         std::fs::write(&latest, "2026-11-30T005320Z\n").unwrap();
         let (folder, foreign) = runs.new_run(at(5), false).unwrap();
@@ -597,9 +599,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn the_abandoned_mark_is_never_written_through_a_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
-        runs.create().unwrap();
+        let (dir, runs) = fresh();
         let (folder, _) = runs.new_run(at(0), false).unwrap();
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "precious").unwrap();

@@ -407,25 +407,18 @@ mod tests {
     }
 
     #[test]
-    fn a_row_beyond_the_input_is_corrupt() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut text = serde_json::to_string(&header()).unwrap();
-        text.push_str("\n{\"t\":\"send\",\"r\":4000000000000}\n");
-        std::fs::write(&path, text).unwrap();
-        let err = Journal::resume(&path).err().unwrap().to_string();
-        assert!(err.contains("line 2") && err.contains("3-row"), "{err}");
-    }
-
-    #[test]
-    fn garbage_in_the_middle_is_an_error_naming_the_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("j");
-        let mut text = serde_json::to_string(&header()).unwrap();
-        text.push_str("\nnot json\n{\"t\":\"send\",\"r\":1}\n");
-        std::fs::write(&path, text).unwrap();
-        let err = Journal::resume(&path).err().unwrap().to_string();
-        assert!(err.contains("line 2"), "{err}");
+    fn a_bad_line_before_the_end_is_an_error_naming_it() {
+        for (lines, expected) in [
+            ("{\"t\":\"send\",\"r\":4000000000000}\n", "3-row input"),
+            ("not json\n{\"t\":\"send\",\"r\":1}\n", "unreadable record"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("j");
+            let text = format!("{}\n{lines}", serde_json::to_string(&header()).unwrap());
+            std::fs::write(&path, text).unwrap();
+            let err = Journal::resume(&path).err().unwrap().to_string();
+            assert!(err.contains("line 2") && err.contains(expected), "{err}");
+        }
     }
 
     #[test]
