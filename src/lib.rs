@@ -15,15 +15,17 @@
 //!   the HTTP client, `upload::pace` the request rate).
 //! - [`output`]: outcomes → what the user gets back (results file, errors
 //!   file, progress and summary, `--summary-json`).
-//! - `store`: what outlives the process (journal, delta state, lock); it
-//!   looks up and records, and decides nothing.
+//! - `store`: what outlives the process (the journal: its format, writer
+//!   and resume; delta state; the run locks); it looks up and records, and
+//!   decides nothing.
 //! - `run`: one run from start to finish: its folder, the error that
 //!   ends it and its exit code, the next-step line, and the wiring of the
 //!   stages for it (`run::pipeline`).
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
 //! settings), [`util`] (`redact`: the API key never reaches an output;
-//! `spill`: per-row facts sorted on disk so memory stays flat), and
+//! `spill`: per-row facts sorted on disk so memory stays flat; `nofollow`:
+//! the tool's own files are never reached through a planted link), and
 //! `sandbox`, an embedded emulator of the API for trying and testing
 //! (cargo feature `sandbox`, on by default).
 

@@ -10,7 +10,7 @@
 //! with the file. It must not decide outcomes.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -56,16 +56,10 @@ pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
 }
 
 /// Creates `path` for writing with mode 0600 (owner only): result files
-/// hold customer data.
+/// hold customer data. `path` is a temporary file's: a link or a second
+/// name of another file in its place is refused, never written through.
 pub fn create_private(path: &Path) -> io::Result<File> {
-    let mut opts = OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)
+    Ok(crate::util::nofollow::replace(path)?)
 }
 
 /// How far ahead of the last row written to the results file a row may be

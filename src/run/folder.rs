@@ -12,6 +12,12 @@
 //! abandoned; and removing the oldest finished folders beyond
 //! `--keep-runs`.
 //!
+//! Nothing here is reached through someone else's link: `NAME.runs` may
+//! be a link only of the user running the tool, run folders are made with
+//! `mkdir` (which never follows one), and files are made with
+//! [`crate::util::nofollow`]. A `latest` that this tool did not make (a
+//! directory, a file of other content) is left as it is and reported.
+//!
 //! Inside another run's folder it only ever adds the `abandoned` mark (or
 //! removes the whole folder when it is finished and beyond `--keep-runs`).
 //! It must not decide outcomes or exit codes.
@@ -22,6 +28,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::store::journal;
+use crate::util::nofollow;
 
 /// The results file in a run folder.
 pub const RESULTS: &str = "results.csv";
@@ -124,10 +131,30 @@ impl Runs {
         &self.dir
     }
 
-    /// Creates `NAME.runs` (and its parents) if needed.
+    /// Creates `NAME.runs` (and its parents) if needed, unless it is
+    /// another user's link ([`Runs::refuse_foreign_link`]).
     pub fn create(&self) -> io::Result<()> {
+        self.refuse_foreign_link()?;
         fs::create_dir_all(&self.dir)
             .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))
+    }
+
+    /// Refuses a `NAME.runs` that is another user's symbolic link: that
+    /// user would choose where the runs go (and which folders
+    /// `--keep-runs` removes).
+    pub fn refuse_foreign_link(&self) -> io::Result<()> {
+        let owner = nofollow::foreign_link(&self.dir)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))?;
+        match owner {
+            None => Ok(()),
+            Some(owner) => Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} is a symbolic link owned by another user (uid {owner}); runs are never kept behind someone else's link: remove it, or keep the runs elsewhere with --runs-dir",
+                    self.dir.display()
+                ),
+            )),
+        }
     }
 
     /// The lock file of every run of this input.
@@ -171,9 +198,15 @@ impl Runs {
     }
 
     /// Creates the folder of a new run started at `now` and points
-    /// `latest` at it. The same-second counter is shared by checks and
-    /// imports, so names sort in the order the runs started.
-    pub fn new_run(&self, now: SystemTime, check: bool) -> io::Result<RunFolder> {
+    /// `latest` at it (see [`Runs::point_latest`]; when that fails, the
+    /// new, empty folder is removed again). The same-second counter is
+    /// shared by checks and imports, so names sort in the order the runs
+    /// started.
+    pub fn new_run(
+        &self,
+        now: SystemTime,
+        check: bool,
+    ) -> io::Result<(RunFolder, Option<ForeignLatest>)> {
         let stamp = stamp(now);
         for seq in 1..10_000 {
             let key = Key {
@@ -192,8 +225,13 @@ impl Runs {
             match create_private_dir(&path) {
                 Ok(()) => {
                     let folder = RunFolder { path, key };
-                    self.point_latest(&folder)?;
-                    return Ok(folder);
+                    return match self.point_latest(&folder) {
+                        Ok(foreign) => Ok((folder, foreign)),
+                        Err(e) => {
+                            let _ = fs::remove_dir(&folder.path);
+                            Err(e)
+                        }
+                    };
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => {
@@ -211,24 +249,66 @@ impl Runs {
     }
 
     /// Points `latest` at `folder` (replaced whole, never half-written).
-    pub fn point_latest(&self, folder: &RunFolder) -> io::Result<()> {
+    /// A `latest` this tool did not make is left as it is: returned, for
+    /// the run to report.
+    pub fn point_latest(&self, folder: &RunFolder) -> io::Result<Option<ForeignLatest>> {
         let latest = self.dir.join(LATEST);
+        if let Some(what) = self.foreign_latest(&latest)? {
+            return Ok(Some(ForeignLatest {
+                path: latest,
+                what,
+                folder: folder.path.clone(),
+            }));
+        }
         let tmp = self
             .dir
             .join(format!(".{LATEST}.{}.tmp", std::process::id()));
+        // Unlinking a link removes the link, never what it points at.
         let _ = fs::remove_file(&tmp);
         let name = folder.name();
+        let text = || -> io::Result<()> {
+            use io::Write;
+            nofollow::create_new(&tmp)?.write_all(format!("{name}\n").as_bytes())
+        };
+        // `symlink` never follows anything in its place.
         #[cfg(unix)]
         let made = std::os::unix::fs::symlink(&name, &tmp)
             // A file system without symlinks (a share): the text file.
-            .or_else(|_| fs::write(&tmp, format!("{name}\n")));
+            .or_else(|_| text());
         #[cfg(not(unix))]
-        let made = fs::write(&tmp, format!("{name}\n"));
+        let made = text();
         let result = made.and_then(|()| fs::rename(&tmp, &latest));
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", latest.display())))
+        result
+            .map(|()| None)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", latest.display())))
+    }
+
+    /// What is at `latest` when this tool did not make it: not a link
+    /// (the pointer, which replacing never follows), nor a small text file
+    /// naming a run folder (the pointer where there are no links).
+    fn foreign_latest(&self, latest: &Path) -> io::Result<Option<&'static str>> {
+        let meta = match fs::symlink_metadata(latest) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if meta.file_type().is_symlink() {
+            return Ok(None);
+        }
+        if !meta.is_file() {
+            return Ok(Some(nofollow::what(meta.file_type())));
+        }
+        let names_a_run = nofollow::read_start(latest, 64).is_ok_and(|text| {
+            std::str::from_utf8(&text)
+                .ok()
+                .and_then(|t| t.strip_suffix('\n'))
+                .and_then(Key::parse)
+                .is_some()
+        });
+        Ok((!names_a_run).then_some("a file"))
     }
 
     /// Removes the oldest finished run folders so that at most `keep` run
@@ -251,6 +331,20 @@ impl Runs {
         }
         Ok(removed)
     }
+}
+
+/// A `latest` this tool did not make, left as it is.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{path} is {what} that notify-import did not make; it was left as it is, so it does not point at this run ({folder}): move it away so that latest points at the newest run again"
+)]
+pub struct ForeignLatest {
+    /// `NAME.runs/latest`.
+    pub path: PathBuf,
+    /// What is there, e.g. `a directory`.
+    pub what: &'static str,
+    /// The run's folder, which it does not point at.
+    pub folder: PathBuf,
 }
 
 /// Where a started run writes each of its files.
@@ -355,12 +449,12 @@ impl RunFolder {
     /// Marks this run abandoned (`--restart`): its files stay as they are,
     /// it no longer blocks a run and is never resumed.
     pub fn abandon(&self) -> io::Result<()> {
+        use io::Write;
         let at = humantime::format_rfc3339_seconds(SystemTime::now());
-        fs::write(
-            self.path.join(ABANDONED),
-            format!("abandoned by --restart at {at}; this run is never resumed\n"),
+        // A new file: nothing in its place is followed or replaced.
+        nofollow::create_new(&self.path.join(ABANDONED))?.write_all(
+            format!("abandoned by --restart at {at}; this run is never resumed\n").as_bytes(),
         )
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
     }
 }
 
@@ -368,6 +462,14 @@ impl RunFolder {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    /// The created runs folder of `k.csv` in a new temporary directory.
+    fn fresh() -> (tempfile::TempDir, Runs) {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
+        runs.create().unwrap();
+        (dir, runs)
+    }
 
     fn at(secs: u64) -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_000_000 + secs)
@@ -379,10 +481,10 @@ mod tests {
         let runs = Runs::for_input(&dir.path().join("klanten.csv"), None).unwrap();
         assert_eq!(runs.dir(), dir.path().join("klanten.runs"));
         runs.create().unwrap();
-        let a = runs.new_run(at(0), true).unwrap();
-        let b = runs.new_run(at(0), false).unwrap();
-        let c = runs.new_run(at(0), false).unwrap();
-        let d = runs.new_run(at(1), false).unwrap();
+        let a = runs.new_run(at(0), true).unwrap().0;
+        let b = runs.new_run(at(0), false).unwrap().0;
+        let c = runs.new_run(at(0), false).unwrap().0;
+        let d = runs.new_run(at(1), false).unwrap().0;
         assert_eq!(a.name(), "2026-11-30T005320Z-check");
         assert_eq!(b.name(), "2026-11-30T005320Z-2");
         assert_eq!(c.name(), "2026-11-30T005320Z-3");
@@ -415,15 +517,13 @@ mod tests {
 
     #[test]
     fn prune_keeps_unfinished_and_current_runs() {
-        let dir = tempfile::tempdir().unwrap();
-        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
-        runs.create().unwrap();
+        let (_dir, runs) = fresh();
         let old: Vec<RunFolder> = (0..4)
-            .map(|i| runs.new_run(at(i), false).unwrap())
+            .map(|i| runs.new_run(at(i), false).unwrap().0)
             .collect();
         // The second oldest stopped and may be resumed: a journal.
         let header = journal::Header::new(
-            journal::Fingerprint {
+            crate::model::checked::Fingerprint {
                 size: 1,
                 hash: "a".into(),
             },
@@ -437,7 +537,7 @@ mod tests {
             .close()
             .unwrap();
         assert!(old[1].is_unfinished());
-        let current = runs.new_run(at(9), false).unwrap();
+        let current = runs.new_run(at(9), false).unwrap().0;
         let removed = runs.prune(2, &current).unwrap();
         assert_eq!(
             removed,
@@ -450,5 +550,81 @@ mod tests {
         assert!(!old[1].is_unfinished());
         assert_eq!(runs.prune(2, &current).unwrap(), [old[1].path().to_owned()]);
         assert_eq!(runs.prune(0, &current).unwrap(), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn a_latest_this_tool_did_not_make_is_left_alone_and_reported() {
+        let (_dir, runs) = fresh();
+        let latest = runs.dir().join(LATEST);
+        std::fs::create_dir(&latest).unwrap();
+        std::fs::write(latest.join("mine.txt"), "keep").unwrap();
+        let (folder, foreign) = runs.new_run(at(0), false).unwrap();
+        let foreign = foreign.expect("reported");
+        assert_eq!(
+            (foreign.what, &foreign.folder),
+            ("a directory", &folder.path)
+        );
+        let text = foreign.to_string();
+        assert!(
+            text.contains(&latest.display().to_string()) && text.contains("move it away"),
+            "{text}"
+        );
+        assert!(folder.path().is_dir(), "the run goes on in its folder");
+        assert_eq!(
+            std::fs::read_to_string(latest.join("mine.txt")).unwrap(),
+            "keep"
+        );
+
+        std::fs::remove_dir_all(&latest).unwrap();
+        std::fs::write(&latest, "my notes\n").unwrap();
+        let (_, foreign) = runs.new_run(at(1), false).unwrap();
+        assert_eq!(foreign.map(|f| f.what), Some("a file"));
+        assert_eq!(std::fs::read_to_string(&latest).unwrap(), "my notes\n");
+    }
+
+    #[test]
+    fn a_latest_text_file_naming_a_run_is_ours_and_replaced() {
+        let (_dir, runs) = fresh();
+        let latest = runs.dir().join(LATEST);
+        std::fs::write(&latest, "2026-11-30T005320Z\n").unwrap();
+        let (folder, foreign) = runs.new_run(at(5), false).unwrap();
+        assert!(foreign.is_none());
+        #[cfg(unix)]
+        assert_eq!(
+            std::fs::read_link(&latest).unwrap(),
+            PathBuf::from(folder.name())
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_abandoned_mark_is_never_written_through_a_link() {
+        let (dir, runs) = fresh();
+        let (folder, _) = runs.new_run(at(0), false).unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, folder.path().join(ABANDONED)).unwrap();
+        assert!(folder.abandon().is_err());
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_runs_folder_behind_another_users_link_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        std::fs::create_dir(&elsewhere).unwrap();
+        let runs = Runs::for_input(&dir.path().join("k.csv"), None).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, runs.dir()).unwrap();
+        runs.create().unwrap();
+        // Only root can give a link to another user.
+        if std::os::unix::fs::lchown(runs.dir(), Some(65534), None).is_err() {
+            return;
+        }
+        let err = runs.create().unwrap_err().to_string();
+        assert!(
+            err.contains("owned by another user (uid 65534)") && err.contains("--runs-dir"),
+            "{err}"
+        );
     }
 }

@@ -441,10 +441,6 @@ fn header(
             format!("{} was not read to its end", run.input.display()),
         )
     })?;
-    let fp = crate::store::journal::Fingerprint {
-        size: fp.size,
-        hash: fp.hash,
-    };
     let overwrite = upload.mode == WriteMode::Overwrite;
     let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
     header.sandbox = sandbox;

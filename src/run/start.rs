@@ -1,7 +1,8 @@
 //! The start of a run: the checks that may refuse it, and its folder.
 //!
 //! Owns the order of those checks, so the right message comes first: the
-//! input exists, the run lock of the input (and the `--state` lock) is
+//! input exists, the runs folder's lock, the lock on the input file itself
+//! (one run per file, however it is reached) and the `--state` lock are
 //! free, no unfinished run is in the way (else the user chooses `--resume`
 //! or `--restart`), the files the user named may be written. Only then is
 //! anything written: the `abandoned` mark, the new run folder (or the
@@ -16,13 +17,15 @@ use super::{RunFiles, RunFolder};
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputError;
 use crate::output::{errors_file, results, summary};
-use crate::store::lock::RunLock;
+use crate::store::lock::{InputLock, LockError, RunLock};
 use crate::{SetupError, other};
 
 /// A run that may start: it holds the lock and has its folder.
 pub struct Start {
     // Never read: held for the whole run.
     _lock: RunLock,
+    _input_lock: InputLock,
+    _state_lock: Option<RunLock>,
     /// Where the run writes.
     pub files: RunFiles,
     /// Continuing the unfinished run in its folder.
@@ -31,7 +34,8 @@ pub struct Start {
 
 impl Start {
     /// The checks before a run starts, in the order that gives the right
-    /// message first: the lock (another run is busy), an unfinished run (the
+    /// message first: the locks (another run is busy with this path, this
+    /// file or this state), an unfinished run (the
     /// user decides: `--resume` or `--restart`), then the files the user named.
     /// Then the run's folder: a new one, or the unfinished one to resume.
     pub fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
@@ -43,18 +47,32 @@ impl Start {
             }));
         }
         let out = &run.outputs;
-        out.runs
-            .create()
-            .map_err(|e| other("cannot create the runs folder", e))?;
-        let lock = RunLock::acquire_at(out.runs.lock_path(), &run.input)?;
-        // The state's own lock is taken when the state is opened, after the
-        // run started; asking now lets a run refused by it write nothing (a
-        // run starting in between is still refused then, with a summary).
-        if let Some(state) = run.upload.as_ref().and_then(|u| u.state.as_deref())
-            && state.exists()
-        {
-            drop(RunLock::acquire(state)?);
-        }
+        let runs_folder = |e| other("cannot create the runs folder", e);
+        out.runs.refuse_foreign_link().map_err(runs_folder)?;
+        // A run of the same path is named best by its runs folder's lock
+        // (its pid and start), so that one is asked first where it exists;
+        // the input's own lock then refuses the same file reached another
+        // way, before anything is made for this run.
+        let held = if out.runs.dir().is_dir() {
+            Some(RunLock::acquire_at(out.runs.lock_path(), &run.input)?)
+        } else {
+            None
+        };
+        let input_lock = lock_input(run)?;
+        // Taken once, here, and held for the whole run: a run refused by it
+        // writes nothing, and none can slip in before the state is opened
+        // (opening it shares this lock).
+        let state_lock = run
+            .upload
+            .as_ref()
+            .and_then(|u| u.state.as_deref())
+            .map(RunLock::acquire)
+            .transpose()?;
+        out.runs.create().map_err(runs_folder)?;
+        let lock = match held {
+            Some(lock) => lock,
+            None => RunLock::acquire_at(out.runs.lock_path(), &run.input)?,
+        };
         let mut resume_from = None;
         let mut abandon = None;
         if let Some(upload) = &run.upload {
@@ -85,18 +103,23 @@ impl Start {
                 .map_err(|e| other("cannot mark the earlier run abandoned", e))?;
         }
         let resuming = resume_from.is_some();
-        let folder = match resume_from {
+        let (folder, foreign_latest) = match resume_from {
             Some(folder) => {
-                out.runs
+                let foreign = out
+                    .runs
                     .point_latest(&folder)
                     .map_err(|e| other("cannot update latest", e))?;
-                folder
+                (folder, foreign)
             }
             None => out
                 .runs
                 .new_run(SystemTime::now(), run.upload.is_none())
                 .map_err(|e| other("cannot create the run folder", e))?,
         };
+        // Someone else's `latest` costs this run its pointer, not its work.
+        if let Some(foreign) = foreign_latest {
+            tracing::warn!("{foreign}");
+        }
         match out.runs.prune(out.keep_runs, &folder) {
             Ok(removed) => {
                 for path in removed {
@@ -109,9 +132,27 @@ impl Start {
         let files = RunFiles::new(folder, out.results.as_deref(), out.errors.as_deref());
         Ok(Start {
             _lock: lock,
+            _input_lock: input_lock,
+            _state_lock: state_lock,
             files,
             resuming,
         })
+    }
+}
+
+/// The lock on the input file itself: one run per file, however it is
+/// reached. Where the file system cannot lock it (a network share may
+/// refuse a lock on a file opened read-only), the run goes on under its
+/// runs folder's lock alone, and says so.
+fn lock_input(run: &RunConfig) -> Result<InputLock, LockError> {
+    match InputLock::acquire(&run.input) {
+        Err(e @ LockError::InputUnsupported { .. }) => {
+            tracing::warn!(
+                "{e}; only runs of this path and runs folder are kept from running at once"
+            );
+            Ok(InputLock::none())
+        }
+        taken => taken,
     }
 }
 

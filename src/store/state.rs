@@ -21,7 +21,9 @@
 //! flight is kept only until its outcome arrives. The database is bound
 //! to one API URL and key kind; a state written for another target is
 //! refused, because its "unchanged" would be a lie there. A `<state>.lock`
-//! keeps two runs from sharing it.
+//! keeps two runs from sharing it: a run takes it at its start and opening
+//! the state shares that lock instead of taking it again
+//! ([`crate::store::lock`]).
 //!
 //! It must not send anything or decide outcomes of rows it lets through.
 
@@ -35,6 +37,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use crate::model::outcome::{Outcome, Status};
 use crate::store::lock::{LockError, RunLock};
+use crate::util::nofollow;
 
 /// Format of the database; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -386,16 +389,28 @@ fn check_meta(conn: &Connection, path: &Path, target: &str) -> Result<(), StateE
 }
 
 /// Creates the file with mode 0600 if it does not exist (SQLite would use
-/// the umask), and tightens the mode of an existing one.
+/// the umask), and tightens the mode of an existing one. A state reached
+/// through another user's symbolic link is refused: that user would choose
+/// which file this run writes. (SQLite itself opens the database and its
+/// `-wal`, `-shm` and `-journal` files without following links.)
 fn create_private(path: &Path) -> std::io::Result<()> {
+    if let Some(owner) = nofollow::foreign_link(path)? {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "it is a symbolic link owned by another user (uid {owner}); a state is never reached through someone else's link: point --state at the file itself"
+            ),
+        ));
+    }
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(false);
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
         opts.mode(0o600);
-        opts.open(path)?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        // Through the open file: a path could be swapped in between.
+        opts.open(path)?
+            .set_permissions(std::fs::Permissions::from_mode(0o600))
     }
     #[cfg(not(unix))]
     {
@@ -484,9 +499,38 @@ mod tests {
     fn a_second_user_of_the_same_state_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
-        let _first = Delta::open(&path, TARGET).unwrap();
+        // Another process: its own open of the lock file, locked.
+        let other = std::fs::File::create(crate::store::lock::path_for(&path)).unwrap();
+        other.try_lock().unwrap();
         let err = Delta::open(&path, TARGET).err().unwrap();
         assert!(matches!(err, StateError::Lock(_)), "{err}");
+    }
+
+    #[test]
+    fn the_lock_the_run_took_at_its_start_is_used_not_taken_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let run = RunLock::acquire(&path).unwrap();
+        let d = Delta::open(&path, TARGET).unwrap();
+        drop(d);
+        let lock = std::fs::File::open(crate::store::lock::path_for(&path)).unwrap();
+        assert!(
+            lock.try_lock().is_err(),
+            "still the run's after the state closed"
+        );
+        drop(run);
+        assert!(lock.try_lock().is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_state_through_my_own_link_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.db");
+        let link = dir.path().join("state.db");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        drop(Delta::open(&link, TARGET).unwrap());
+        assert!(real.is_file());
     }
 
     #[test]

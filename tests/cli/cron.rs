@@ -168,6 +168,45 @@ fn a_run_refused_by_the_state_lock_writes_no_summary_either() {
     assert!(run_folders(&s.path("b.runs")).is_empty());
 }
 
+#[test]
+fn the_state_lock_is_taken_at_the_start_even_before_the_state_file_exists() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 2);
+    let (state, summary) = (s.path("state.db"), s.path("monitor.json"));
+    // Another process holds the lock of a state not written yet: its own
+    // open of the lock file, locked, with its pid inside.
+    let holder = std::fs::File::create(s.path("state.db.lock")).unwrap();
+    holder.try_lock().unwrap();
+    std::io::Write::write_all(&mut &holder, b"pid 4242\nsince 2026-01-01T00:00:00Z\n").unwrap();
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--state",
+            state.to_str().unwrap(),
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("another import is running (pid 4242, since 2026-01-01T00:00:00Z); it holds ")
+            && err.contains("state.db.lock"),
+        "{err}"
+    );
+    assert_eq!(sb.stats().requests, 0);
+    assert!(
+        !summary.exists(),
+        "refused before the run started: no summary"
+    );
+    assert!(
+        !state.exists() && !s.path("in.runs").exists(),
+        "nor any other file"
+    );
+}
+
 #[cfg(unix)]
 #[test]
 fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
@@ -191,6 +230,69 @@ fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
     let stats = sb.stats();
     assert_eq!(stats.creates, 30);
     assert!(stats.creates_by_code.values().all(|n| *n == 1));
+}
+
+#[cfg(unix)]
+#[test]
+fn one_run_per_input_file_through_a_link_another_path_or_another_runs_dir() {
+    let s = Scratch::new();
+    // Slow enough that the first run is surely still sending while the
+    // others are refused; sped up once they have been.
+    let busy = slow_sandbox(500);
+    let input = s.customers("in.csv", 30);
+    std::os::unix::fs::symlink("in.csv", s.path("alias.csv")).unwrap();
+    std::fs::create_dir(s.path("sub")).unwrap();
+    let elsewhere = s.path("elsewhere");
+    let mut first = spawn_import(&busy, &input, &["--rate", "1000", "--concurrency", "1"]);
+    wait_until(LIMIT, "the first run to send", || {
+        busy.stats().requests >= 1
+    });
+
+    let through_link = import(&busy, &s.path("alias.csv"), &[]);
+    let other_runs_dir = import(&busy, &input, &["--runs-dir", elsewhere.to_str().unwrap()]);
+    let other_relative_path = notify_import()
+        .current_dir(s.path("sub"))
+        .args(["import", "../in.csv", "--api-url", &busy.base_url()])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    let first_still_running = first.try_wait().unwrap().is_none();
+    busy.set_faults(Faults::default());
+    let holder = format!("another import is running (pid {}", first.id());
+    let first = wait_bounded(first, LIMIT);
+
+    assert!(
+        first_still_running,
+        "the others ran while the first was busy"
+    );
+    for (how, out) in [
+        ("through a link", &through_link),
+        ("with another --runs-dir", &other_runs_dir),
+        ("through another relative path", &other_relative_path),
+    ] {
+        assert_exit(out, 2);
+        assert!(stderr(out).contains(&holder), "{how}: {}", stderr(out));
+    }
+    assert!(
+        stderr(&through_link).contains("in.csv, which")
+            && stderr(&through_link).contains("alias.csv leads to"),
+        "{}",
+        stderr(&through_link)
+    );
+    assert!(
+        !s.path("alias.runs").exists() && !elsewhere.exists(),
+        "a refused run makes no runs folder"
+    );
+    assert_exit(&first, 0);
+    let stats = busy.stats();
+    assert_eq!(stats.creates, 30);
+    assert_eq!(stats.creates_by_code.len(), 30);
+    assert!(
+        stats.creates_by_code.values().all(|n| *n == 1),
+        "{:?}",
+        stats.creates_by_code
+    );
+    assert_eq!(results(&s.path("in.runs/latest/results.csv")).len(), 30);
 }
 
 // ---- --summary-json ----

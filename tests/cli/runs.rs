@@ -510,3 +510,33 @@ fn a_mistyped_input_leaves_no_runs_folder() {
     assert!(stderr(&out).contains("klantne.csv"), "{}", stderr(&out));
     assert!(!s.path("klantne.runs").exists());
 }
+
+#[test]
+fn a_latest_that_is_not_ours_is_reported_and_blocks_no_run_nor_leaves_empty_folders() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 3);
+    let latest = s.path("in.runs/latest");
+    std::fs::create_dir_all(&latest).unwrap();
+    std::fs::write(latest.join("notes.txt"), "mine").unwrap();
+    for night in 1..=2 {
+        let out = import(&sb, &input, &[]);
+        assert_exit(&out, 0);
+        let err = stderr(&out);
+        assert!(
+            err.contains("in.runs/latest is a directory that notify-import did not make")
+                && err.contains("move it away"),
+            "night {night}: {err}"
+        );
+    }
+    let folders = run_folders(&s.path("in.runs"));
+    assert_eq!(folders.len(), 2);
+    for folder in &folders {
+        assert_universal(&folder.join("results.csv"), 3, &sb);
+    }
+    assert_eq!(
+        std::fs::read_to_string(latest.join("notes.txt")).unwrap(),
+        "mine"
+    );
+    assert_eq!(sb.stats().creates, 3, "the second run found them all");
+}

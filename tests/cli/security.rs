@@ -346,3 +346,49 @@ fn a_key_file_is_read_with_a_cap_and_its_byte_order_mark_ignored() {
     );
     assert!(!stderr(&out).contains(TEST_KEY));
 }
+
+// ---- planted links (issue 23, part 3) ----
+
+#[cfg(unix)]
+#[test]
+fn a_planted_lock_link_leaves_its_target_intact_and_the_run_refuses() {
+    // Where the link is planted, what it points at, and the extra flags.
+    let cases: [(&str, &str, &[&str]); 2] = [
+        ("in.runs/lock", "../victim", &[]),
+        ("state.db.lock", "victim", &["--state", "state.db"]),
+    ];
+    for (lock, target, flags) in cases {
+        let s = Scratch::new();
+        let sb = sandbox();
+        s.customers("in.csv", 3);
+        let victim = s.file("victim", "precious, byte for byte\n");
+        std::fs::create_dir(s.path("in.runs")).unwrap();
+        std::os::unix::fs::symlink(target, s.path(lock)).unwrap();
+        let out = notify_import()
+            .current_dir(s.dir.path())
+            .args(["import", "in.csv", "--api-url", &sb.base_url()])
+            .args(flags)
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .output()
+            .unwrap();
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "{lock} is a symbolic link, not a lock file of notify-import"
+            )) && err.contains("Remove it"),
+            "{lock}: {err}"
+        );
+        assert_eq!(
+            std::fs::read(&victim).unwrap(),
+            b"precious, byte for byte\n",
+            "{lock}"
+        );
+        assert_eq!(sb.stats().requests, 0, "{lock}: nothing sent");
+        assert!(
+            run_folders(&s.path("in.runs")).is_empty(),
+            "{lock}: no run folder"
+        );
+        assert!(!s.path("state.db").exists(), "{lock}: no state");
+    }
+}

@@ -1,0 +1,265 @@
+//! The journal's format on disk: one JSON object a line, the header first,
+//! then one record per line.
+//!
+//! Owns the [`Header`] (the input's [`Fingerprint`], target API, key kind,
+//! never the key, and the options that change outcomes), the records (`send`
+//! before a create goes out, `done` with a row's final outcome), and how
+//! each becomes a line and is read back. It must not open files, decide
+//! what a record means for a run (that is [`super::resume`]) or decide
+//! anything about rows.
+
+use std::io;
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::outcome::{Outcome, Status};
+
+/// The format version this tool writes and can continue.
+pub(super) const VERSION: u32 = 1;
+
+/// Size and content hash of the input, as its one pass parsed it.
+pub use crate::model::checked::Fingerprint;
+
+/// What a run is, for deciding whether a journal may be continued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Journal format version.
+    pub journal: u32,
+    /// The input file's fingerprint.
+    pub input: Fingerprint,
+    /// The API base URL.
+    pub api_url: String,
+    /// `test` or `live`.
+    pub key_kind: String,
+    /// Whether the run sends `Overwrite=true`.
+    pub overwrite: bool,
+    /// Data rows in the input.
+    pub rows: u64,
+    /// When the journal was started, seconds since the Unix epoch.
+    pub started_unix: u64,
+    /// Sent to the embedded sandbox, whose data ends with the process: such
+    /// a run can never be resumed. Absent (false) in older journals.
+    #[serde(default)]
+    pub sandbox: bool,
+}
+
+impl Header {
+    /// A header for a new run.
+    pub fn new(
+        input: Fingerprint,
+        api_url: &str,
+        key_kind: &str,
+        overwrite: bool,
+        rows: u64,
+    ) -> Header {
+        let started_unix = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Header {
+            journal: VERSION,
+            input,
+            api_url: api_url.to_owned(),
+            key_kind: key_kind.to_owned(),
+            overwrite,
+            rows,
+            started_unix,
+            sandbox: false,
+        }
+    }
+
+    /// Why `self` (the journal on disk) cannot be continued by a run that
+    /// would write `now`; `None` when it can.
+    pub fn mismatch(&self, now: &Header) -> Option<String> {
+        if self.sandbox {
+            return Some(
+                "that run sent to the embedded sandbox, which ended with it; start a new run with --restart".into(),
+            );
+        }
+        if self.journal != now.journal {
+            return Some(format!(
+                "it was written by journal format {}, this tool writes {}",
+                self.journal, now.journal
+            ));
+        }
+        if self.input != now.input {
+            return Some(format!(
+                "the input file changed since that run ({} bytes then, {} now, different content); import the new file as a new run with --restart",
+                self.input.size, now.input.size
+            ));
+        }
+        if self.api_url != now.api_url {
+            return Some(format!(
+                "that run sent to {}, this one would send to {}",
+                self.api_url, now.api_url
+            ));
+        }
+        if self.key_kind != now.key_kind {
+            return Some(format!(
+                "that run used a {} key, this one a {} key",
+                self.key_kind, now.key_kind
+            ));
+        }
+        if self.overwrite != now.overwrite {
+            let flag = |o: bool| {
+                if o {
+                    "with --overwrite"
+                } else {
+                    "without --overwrite"
+                }
+            };
+            return Some(format!(
+                "that run ran {}, this one {}",
+                flag(self.overwrite),
+                flag(now.overwrite)
+            ));
+        }
+        None
+    }
+
+    /// Reads a header from its line (without the newline).
+    pub(super) fn parse(line: &[u8]) -> Result<Header, String> {
+        serde_json::from_slice(line)
+            .map_err(|e| format!("not a notify-import journal header ({e})"))
+    }
+}
+
+/// One line after the header.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "lowercase")]
+pub(super) enum Record {
+    /// A create request for row `r` is about to be sent.
+    Send { r: u64 },
+    /// The final outcome of row `r`.
+    Done {
+        r: u64,
+        l: u64,
+        c: String,
+        s: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        h: Option<u16>,
+        a: u32,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        e: String,
+    },
+}
+
+impl Record {
+    /// The `done` record of an outcome.
+    pub(super) fn done(o: &Outcome) -> Record {
+        Record::Done {
+            r: o.row,
+            l: o.line,
+            c: o.code.clone(),
+            s: o.status.as_str().to_owned(),
+            id: o.customer_id.clone(),
+            h: o.http_status,
+            a: o.attempts,
+            e: o.error.clone(),
+        }
+    }
+
+    /// Reads a record from its line (without the newline).
+    pub(super) fn parse(line: &[u8]) -> Result<Record, String> {
+        serde_json::from_slice(line).map_err(|e| format!("unreadable record ({e})"))
+    }
+
+    /// The row the record is about.
+    pub(super) fn row(&self) -> u64 {
+        match self {
+            Record::Send { r } | Record::Done { r, .. } => *r,
+        }
+    }
+
+    /// The outcome a `done` record holds; `None` for a `send`. A status
+    /// this tool no longer knows reads as `failed`.
+    pub(super) fn into_outcome(self) -> Option<Outcome> {
+        let Record::Done {
+            r,
+            l,
+            c,
+            s,
+            id,
+            h,
+            a,
+            e,
+        } = self
+        else {
+            return None;
+        };
+        Some(Outcome {
+            row: r,
+            line: l,
+            code: c,
+            status: parse_status(&s).unwrap_or(Status::Failed),
+            customer_id: id,
+            http_status: h,
+            attempts: a,
+            error: e,
+        })
+    }
+}
+
+/// A header or a record as one line: JSON and a newline, so that one
+/// `write` call puts it on disk whole or (killed mid-write) torn.
+pub(super) fn line(value: &impl Serialize) -> io::Result<Vec<u8>> {
+    let mut line = serde_json::to_vec(value)?;
+    line.push(b'\n');
+    Ok(line)
+}
+
+/// The status a record names.
+pub(super) fn parse_status(s: &str) -> Option<Status> {
+    Status::ALL.into_iter().find(|st| st.as_str() == s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{done, header};
+    use super::*;
+
+    #[test]
+    fn header_mismatches_are_explained() {
+        let a = header();
+        let mut b = header();
+        b.overwrite = true;
+        assert!(a.mismatch(&b).unwrap().contains("--overwrite"));
+        let mut c = header();
+        c.input.size = 11;
+        assert!(a.mismatch(&c).unwrap().contains("input file changed"));
+        assert!(a.mismatch(&header()).is_none());
+    }
+
+    #[test]
+    fn a_done_record_reads_back_as_the_same_outcome_in_one_line() {
+        let mut o = done(7, Status::Failed, Some(422));
+        o.error = "Name: is required".into();
+        let bytes = line(&Record::done(&o)).unwrap();
+        assert_eq!(bytes.iter().filter(|b| **b == b'\n').count(), 1);
+        assert!(bytes.ends_with(b"\n"));
+        let back = Record::parse(&bytes[..bytes.len() - 1]).unwrap();
+        assert_eq!(back.row(), 7);
+        assert_eq!(back.into_outcome(), Some(o));
+        assert!(Record::Send { r: 3 }.into_outcome().is_none());
+    }
+
+    #[test]
+    fn an_unknown_status_reads_as_failed_and_a_bad_line_says_what_it_is() {
+        let rec =
+            Record::parse(br#"{"t":"done","r":1,"l":2,"c":"C1","s":"zapped","a":1}"#).unwrap();
+        assert_eq!(rec.into_outcome().map(|o| o.status), Some(Status::Failed));
+        assert!(
+            Record::parse(b"not json")
+                .unwrap_err()
+                .contains("unreadable record")
+        );
+        assert!(
+            Header::parse(b"{}")
+                .unwrap_err()
+                .contains("not a notify-import journal header")
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! The journal: an append-only log of every send and every final outcome,
+//! so a crash, a kill or Ctrl-C loses nothing that `--resume` cannot
+//! recover, and no customer is ever created twice.
+//!
+//! One file per run folder (JSON lines, mode 0600), in three parts:
+//! [`format`] (the header with the input fingerprint, target API, key kind
+//! and the options that change outcomes; the `send` and `done` records and
+//! how each is a line), [`writer`] (append, fsync, close, the first write
+//! that failed) and [`resume`] (reading an old journal back: what was
+//! finished, what is in doubt). A `send` record is written *before* each
+//! create request, a `done` record before the outcome is reported.
+//!
+//! Like the rest of the store it decides nothing: it records what the run
+//! did and answers what an earlier run did. It must not decide outcomes or
+//! talk to the network.
+
+mod format;
+mod resume;
+mod writer;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+pub use format::Header;
+pub use resume::{Resume, header, progress};
+pub use writer::Journal;
+
+/// A journal problem that stops the run.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading or writing failed.
+    #[error("journal {path}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// The file is not a journal this tool can continue.
+    #[error("journal {path}: line {line}: {message}")]
+    Corrupt {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl JournalError {
+    fn io(path: &Path, source: io::Error) -> JournalError {
+        JournalError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// A header and outcomes for the tests of each part.
+#[cfg(test)]
+mod fixtures {
+    use super::Header;
+    use crate::model::checked::Fingerprint;
+    use crate::model::outcome::{Outcome, Status};
+
+    /// A three-row run against a test URL.
+    pub fn header() -> Header {
+        Header::new(
+            Fingerprint {
+                size: 10,
+                hash: "ab".into(),
+            },
+            "http://x/v2",
+            "test",
+            false,
+            3,
+        )
+    }
+
+    /// An outcome of `row` with an id, code `C<row>` and one attempt.
+    pub fn done(row: u64, status: Status, http: Option<u16>) -> Outcome {
+        Outcome {
+            row,
+            line: row + 1,
+            code: format!("C{row}"),
+            status,
+            customer_id: Some(format!("id-{row}")),
+            http_status: http,
+            attempts: 1,
+            error: String::new(),
+        }
+    }
+}

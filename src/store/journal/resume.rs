@@ -1,0 +1,433 @@
+//! Reading an old journal back: what its run finished and what is in doubt.
+//!
+//! Owns the one pass over a journal (header, then each record; a torn last
+//! line, left by a process killed mid-write, is not part of it), the rule
+//! of which recorded outcome ends a row for good, and [`Resume`], which
+//! keeps two bits a row and sorts the recorded outcomes by row on disk
+//! ([`crate::util::spill`]) so memory stays flat. It never writes the
+//! journal (that is [`super::writer`]) and decides nothing about what to
+//! send: it answers what the journal says.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader};
+use std::path::{Path, PathBuf};
+
+use super::JournalError;
+use super::format::{Header, Record, parse_status};
+use crate::model::outcome::{Outcome, Status};
+use crate::util::spill::{self, Sorted, Spill};
+
+/// What an earlier, stopped run already did. Flat in memory: two bits a
+/// row, with the recorded outcomes sorted by row in temporary files beside
+/// the journal and read back as the rows come ([`Resume::finished`]).
+#[derive(Debug)]
+pub struct Resume {
+    /// Rows a create was sent for.
+    sent: RowSet,
+    /// Rows with a final outcome: not sent again.
+    done: RowSet,
+    /// Final outcomes by row, then by position in the journal.
+    outcomes: Sorted<DoneLine>,
+    /// The first outcome not yet asked for.
+    next: Option<DoneLine>,
+    dir: PathBuf,
+}
+
+impl Resume {
+    /// Rows with a final outcome.
+    pub fn done_rows(&self) -> u64 {
+        self.done.len()
+    }
+
+    /// Rows sent without a final outcome.
+    pub fn in_doubt_rows(&self) -> u64 {
+        self.sent.len_without(&self.done)
+    }
+
+    /// Whether `row` was sent without a final outcome: the customer may
+    /// exist, so the code is looked up before any new create.
+    pub fn is_in_doubt(&self, row: u64) -> bool {
+        self.sent.contains(row) && !self.done.contains(row)
+    }
+
+    /// The final outcome recorded for `row` (the last one, if several).
+    /// Rows must be asked for in increasing order, as the input gives them.
+    pub fn finished(&mut self, row: u64) -> io::Result<Option<Outcome>> {
+        let mut found = None;
+        loop {
+            if self.next.is_none() {
+                self.next = self.outcomes.next().transpose()?;
+            }
+            match self.next.take_if(|line| line.row <= row) {
+                Some(line) if line.row == row => found = Some(line),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        let Some(line) = found else {
+            return Ok(None);
+        };
+        Record::parse(&line.json)
+            .ok()
+            .and_then(Record::into_outcome)
+            .map(Some)
+            .ok_or_else(|| {
+                io::Error::other(format!(
+                    "a recorded outcome of row {row} no longer reads back from {}",
+                    self.dir.display()
+                ))
+            })
+    }
+
+    /// Where the sorted outcomes are kept.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+/// One bit per row number.
+#[derive(Default)]
+struct RowSet {
+    words: Vec<u64>,
+}
+
+impl std::fmt::Debug for RowSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The count, not a million bits.
+        write!(f, "RowSet({} rows)", self.len())
+    }
+}
+
+impl RowSet {
+    fn insert(&mut self, row: u64) {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        if word >= self.words.len() {
+            self.words.resize(word + 1, 0);
+        }
+        self.words[word] |= 1 << bit;
+    }
+
+    fn contains(&self, row: u64) -> bool {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        self.words.get(word).is_some_and(|w| w & (1 << bit) != 0)
+    }
+
+    fn len(&self) -> u64 {
+        self.words.iter().map(|w| u64::from(w.count_ones())).sum()
+    }
+
+    /// Rows in `self` and not in `other`.
+    fn len_without(&self, other: &RowSet) -> u64 {
+        self.words
+            .iter()
+            .enumerate()
+            .map(|(i, w)| u64::from((w & !other.words.get(i).copied().unwrap_or(0)).count_ones()))
+            .sum()
+    }
+}
+
+/// A `done` line of the journal as written, keyed by row and position.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct DoneLine {
+    row: u64,
+    /// Line number in the journal: the later of two outcomes wins.
+    seq: u64,
+    json: Vec<u8>,
+}
+
+impl spill::Record for DoneLine {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.row.to_le_bytes());
+        out.extend_from_slice(&self.seq.to_le_bytes());
+        out.extend_from_slice(&(self.json.len() as u64).to_le_bytes());
+        out.extend_from_slice(&self.json);
+    }
+
+    fn decode(input: &mut impl BufRead) -> io::Result<Option<Self>> {
+        let Some(head) = spill::read_array::<24>(input)? else {
+            return Ok(None);
+        };
+        let [row, seq, len] = spill::u64s::<3>(&head);
+        let mut json = vec![0; usize::try_from(len).map_err(io::Error::other)?];
+        input.read_exact(&mut json)?;
+        Ok(Some(DoneLine { row, seq, json }))
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.json.len()
+    }
+}
+
+/// Whether a recorded outcome ends the row for good. Failures that a
+/// retry may fix (5xx, timeouts, gave up) are tried again on resume.
+fn is_final(status: Status, http: Option<u16>) -> bool {
+    match status {
+        // A rejected row stays rejected; a rejected key or a rate limit does not.
+        Status::Failed => matches!(http, Some(400..=499)) && !matches!(http, Some(401 | 403 | 429)),
+        Status::Skipped => false,
+        _ => true,
+    }
+}
+
+/// The header of the journal at `path` (its first line only).
+pub fn header(path: &Path) -> Result<Header, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut line = Vec::new();
+    BufReader::new(File::open(path).map_err(io)?)
+        .read_until(b'\n', &mut line)
+        .map_err(io)?;
+    Header::parse(line.strip_suffix(b"\n").unwrap_or(&line)).map_err(|message| {
+        JournalError::Corrupt {
+            path: path.to_owned(),
+            line: 1,
+            message,
+        }
+    })
+}
+
+/// How far a journal's run got, without loading its outcomes.
+#[derive(Debug, Clone)]
+pub struct Progress {
+    /// The run's header.
+    pub header: Header,
+    /// Rows with a final outcome.
+    pub done: u64,
+}
+
+/// Reads how far the run of the journal at `path` got.
+pub fn progress(path: &Path) -> Result<Progress, JournalError> {
+    let read = read(path, |_| Ok(()))?;
+    Ok(Progress {
+        header: read.header,
+        done: read.done.len(),
+    })
+}
+
+/// Reads a journal: header, what is done and what is in doubt, and the
+/// length of the part made of whole lines (where appending continues).
+pub(super) fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let scratch = spill::Scratch::beside(path);
+    let mut outcomes = Spill::new(&scratch);
+    let read = read(path, |line| outcomes.push(line))?;
+    let resume = Resume {
+        sent: read.sent,
+        done: read.done,
+        outcomes: outcomes.sorted().map_err(io)?,
+        next: None,
+        dir: scratch.dir,
+    };
+    Ok((read.header, resume, read.valid_len))
+}
+
+/// What one pass over a journal found.
+struct Pass {
+    header: Header,
+    sent: RowSet,
+    done: RowSet,
+    valid_len: u64,
+}
+
+/// One pass over a journal; every final outcome goes to `keep`.
+fn read(
+    path: &Path,
+    mut keep: impl FnMut(DoneLine) -> io::Result<()>,
+) -> Result<Pass, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let corrupt = |line: usize, message: String| JournalError::Corrupt {
+        path: path.to_owned(),
+        line,
+        message,
+    };
+    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut buf = Vec::new();
+    let mut header: Option<Header> = None;
+    let mut sent = RowSet::default();
+    let mut done = RowSet::default();
+    let mut valid_len = 0u64;
+    let mut n = 0;
+    loop {
+        buf.clear();
+        let read = reader.read_until(b'\n', &mut buf).map_err(io)?;
+        if read == 0 {
+            break;
+        }
+        n += 1;
+        let Some(text) = buf.strip_suffix(b"\n") else {
+            // A torn last line: the process died mid-write. What it
+            // recorded never happened as far as the journal is concerned:
+            // a torn `send` is covered because its request was not yet
+            // sent, a torn `done` leaves the row in doubt.
+            break;
+        };
+        let Some(header) = &header else {
+            header = Some(Header::parse(text).map_err(|m| corrupt(n, m))?);
+            valid_len += read as u64;
+            continue;
+        };
+        let record = Record::parse(text).map_err(|m| corrupt(n, m))?;
+        let row = record.row();
+        if row == 0 || row > header.rows {
+            return Err(corrupt(
+                n,
+                format!("row {row} is not a row of the {}-row input", header.rows),
+            ));
+        }
+        match record {
+            Record::Send { r } => sent.insert(r),
+            Record::Done { r, s, h, .. } => {
+                let status =
+                    parse_status(&s).ok_or_else(|| corrupt(n, format!("unknown status {s:?}")))?;
+                if is_final(status, h) {
+                    done.insert(r);
+                    let line = DoneLine {
+                        row: r,
+                        seq: n as u64,
+                        json: text.to_vec(),
+                    };
+                    keep(line).map_err(io)?;
+                }
+            }
+        }
+        valid_len += read as u64;
+    }
+    let header = header.ok_or_else(|| corrupt(1, "empty journal".into()))?;
+    Ok(Pass {
+        header,
+        sent,
+        done,
+        valid_len,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Journal;
+    use super::super::fixtures::{done, header};
+    use super::*;
+
+    #[test]
+    fn final_outcomes_are_done_and_unfinished_sends_are_in_doubt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv.journal");
+        let j = Journal::create(&path, &header()).unwrap();
+        j.sending(1).unwrap();
+        j.outcome(&done(1, Status::Created, Some(201))).unwrap();
+        j.sending(2).unwrap();
+        j.sending(3).unwrap();
+        j.outcome(&done(3, Status::Failed, Some(503))).unwrap();
+        j.close().unwrap();
+
+        let (_j, h, mut resume) = Journal::resume(&path).unwrap();
+        assert_eq!(h, header());
+        assert_eq!(resume.done_rows(), 1);
+        let finished: Vec<Option<String>> = (1..=3)
+            .map(|row| resume.finished(row).unwrap().and_then(|o| o.customer_id))
+            .collect();
+        assert_eq!(finished, [Some("id-1".to_owned()), None, None]);
+        let doubt: Vec<u64> = (1..=3).filter(|r| resume.is_in_doubt(*r)).collect();
+        assert_eq!(
+            doubt,
+            [2, 3],
+            "a 503 after a send is retried, searching first"
+        );
+        assert_eq!(resume.in_doubt_rows(), 2);
+    }
+
+    #[test]
+    fn outcomes_come_back_by_row_the_last_one_winning_however_many() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.csv.journal");
+        let rows = 3000;
+        let mut h = header();
+        h.rows = rows;
+        let j = Journal::create(&path, &h).unwrap();
+        // Finished out of order, as concurrent uploads finish; every third
+        // row first failed for good, then (a later run) was created.
+        for row in (1..=rows).rev() {
+            let mut first = done(row, Status::Failed, Some(409));
+            first.customer_id = None;
+            j.outcome(&first).unwrap();
+        }
+        for row in (3..=rows).step_by(3) {
+            j.outcome(&done(row, Status::Created, Some(201))).unwrap();
+        }
+        j.close().unwrap();
+        let (_j, _, mut resume) = Journal::resume(&path).unwrap();
+        assert_eq!(resume.done_rows(), rows);
+        for row in 1..=rows {
+            let o = resume.finished(row).unwrap().expect("every row finished");
+            assert_eq!(o.row, row);
+            let expected = if row % 3 == 0 {
+                Status::Created
+            } else {
+                Status::Failed
+            };
+            assert_eq!(o.status, expected, "row {row}");
+        }
+        assert!(resume.finished(rows + 1).unwrap().is_none());
+    }
+
+    #[test]
+    fn progress_counts_final_rows_and_the_header_says_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut h = header();
+        h.sandbox = true;
+        let j = Journal::create(&path, &h).unwrap();
+        j.sending(1).unwrap();
+        j.outcome(&done(1, Status::Created, Some(201))).unwrap();
+        j.sending(2).unwrap();
+        j.outcome(&done(2, Status::Failed, Some(503))).unwrap();
+        j.close().unwrap();
+        let p = progress(&path).unwrap();
+        assert_eq!((p.done, p.header.rows), (1, 3), "a 503 is not final");
+        assert!(super::header(&path).unwrap().sandbox);
+        let why = p.header.mismatch(&header()).unwrap();
+        assert!(why.contains("sandbox"), "{why}");
+    }
+
+    #[test]
+    fn a_journal_without_the_sandbox_field_reads_as_not_sandbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let mut text = serde_json::to_value(header()).unwrap();
+        text.as_object_mut().unwrap().remove("sandbox");
+        std::fs::write(&path, format!("{text}\n")).unwrap();
+        assert!(!super::header(&path).unwrap().sandbox);
+    }
+
+    #[test]
+    fn a_bad_line_before_the_end_is_an_error_naming_it() {
+        for (lines, expected) in [
+            ("{\"t\":\"send\",\"r\":4000000000000}\n", "3-row input"),
+            ("not json\n{\"t\":\"send\",\"r\":1}\n", "unreadable record"),
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("j");
+            let text = format!("{}\n{lines}", serde_json::to_string(&header()).unwrap());
+            std::fs::write(&path, text).unwrap();
+            let err = Journal::resume(&path).err().unwrap().to_string();
+            assert!(err.contains("line 2") && err.contains(expected), "{err}");
+        }
+    }
+
+    #[test]
+    fn only_rejections_and_successes_are_final() {
+        assert!(is_final(Status::Created, Some(201)));
+        assert!(is_final(Status::Failed, Some(422)));
+        for http in [None, Some(401), Some(403), Some(429), Some(503)] {
+            assert!(!is_final(Status::Failed, http), "{http:?}");
+        }
+        assert!(!is_final(Status::Skipped, None));
+    }
+}
