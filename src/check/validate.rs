@@ -87,6 +87,7 @@ pub fn describe(problems: &[Problem]) -> String {
 pub(super) mod tests {
     use super::*;
     use crate::model::field::Field;
+    use crate::model::problem::ProblemKind;
     use proptest::prelude::*;
 
     /// A customer with a valid code and name, and `values` on top.
@@ -195,7 +196,7 @@ pub(super) mod tests {
         assert_eq!(describe(&[]), "");
         let p = [
             Problem::field_count(3, 2),
-            Problem::new(Field::Name, "is required"),
+            Problem::new(Field::Name, ProblemKind::Required, "is required"),
         ];
         assert_eq!(
             describe(&p),
