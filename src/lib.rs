@@ -23,9 +23,10 @@
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
 //! settings), [`util`] (`redact`: the API key never reaches an output;
-//! `spill`: per-row facts sorted on disk so memory stays flat), and
-//! `sandbox`, an embedded emulator of the API for trying and testing
-//! (cargo feature `sandbox`, on by default).
+//! `spill`: per-row facts sorted on disk so memory stays flat; `text`:
+//! names compared and values quoted alike in every stage), and `sandbox`,
+//! an embedded emulator of the API for trying and testing (cargo feature
+//! `sandbox`, on by default).
 
 pub mod check;
 pub mod cli;

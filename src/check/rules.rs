@@ -32,16 +32,13 @@ use super::normalize::Change;
 use crate::model::customer::Customer;
 use crate::model::field::Field;
 use crate::model::problem::{EmailFault, PhoneFault, Problem, ProblemKind};
+use crate::util::text::quoted;
 
 /// Fewest digits a phone number may have. A national number with its area
 /// code has well over 6 digits in the countries our users invoice (NL and
 /// BE: 9–10 with the leading 0); fewer is a placeholder such as `0`, `-`
 /// or `112`, not a number the customer can be reached on.
 pub const MIN_PHONE_DIGITS: usize = 6;
-
-/// Longest value that is quoted in full in a message; longer ones are cut so
-/// one bad cell cannot flood the results file.
-const QUOTE_MAX_CHARS: usize = 40;
 
 /// Adds every rule `c` breaks to `problems`, in field order. `changes`
 /// are normalization's, for quoting values as read.
@@ -295,14 +292,6 @@ fn phone_problem(value: &str) -> Option<(ProblemKind, String)> {
 /// the run header's count).
 pub(super) fn too_few_digits_message(digits: impl std::fmt::Display) -> String {
     format!("has {digits} digits, a phone number needs at least {MIN_PHONE_DIGITS}")
-}
-
-/// `value` in double quotes for a message, cut after [`QUOTE_MAX_CHARS`].
-pub(super) fn quoted(value: &str) -> String {
-    match value.char_indices().nth(QUOTE_MAX_CHARS) {
-        Some((cut, _)) => format!("\"{}…\"", value[..cut].escape_debug()),
-        None => format!("\"{}\"", value.escape_debug()),
-    }
 }
 
 #[cfg(test)]

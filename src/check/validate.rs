@@ -24,7 +24,7 @@ use crate::model::problem::Problem;
 
 pub use super::country::{COUNTRY_NAMES, parse_country_arg};
 pub use super::language::{LANGUAGES, language_word};
-pub use super::normalize::{Change, ChangeKind, ChangeKinds, ChangeTally, comparison_key};
+pub use super::normalize::{Change, ChangeKind, ChangeKinds, ChangeTally};
 pub use super::rules::MIN_PHONE_DIGITS;
 
 /// The outcome of validating one row: the rules it breaks and the changes

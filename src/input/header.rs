@@ -25,8 +25,8 @@ mod synonyms;
 
 use std::sync::LazyLock;
 
-use crate::check::validate::comparison_key;
 use crate::model::field::Field;
+use crate::util::text::comparison_key;
 use synonyms::{PREFIXES, SECONDARY_PREFIXES};
 
 pub use synonyms::{GENERIC, SYNONYMS, Synonyms};

@@ -1,8 +1,10 @@
 //! Util: helpers with no knowledge of customers or the API.
 //!
-//! Owns [`spill`] (per-row facts sorted on disk so memory stays flat) and
-//! [`redact`] (the API key never reaches an output). It must not import
-//! any stage.
+//! Owns [`spill`] (per-row facts sorted on disk so memory stays flat),
+//! [`redact`] (the API key never reaches an output) and [`text`] (names
+//! compared and values quoted alike everywhere). It must not import any
+//! stage.
 
 pub mod redact;
 pub mod spill;
+pub mod text;
