@@ -129,11 +129,7 @@ fn email_problem<'a>(
     if is_plain_email(value) {
         return None;
     }
-    let options = Options::default()
-        .with_required_tld()
-        .without_domain_literal()
-        .without_display_text();
-    let err = EmailAddress::parse_with_options(value, options).err()?;
+    let err = EmailAddress::parse_with_options(value, email_options()).err()?;
     use email_address::Error as E;
     let fault = match err {
         E::UnsupportedDisplayName | E::MissingDisplayName | E::MissingEndBracket => {
@@ -157,6 +153,15 @@ fn email_problem<'a>(
         email_advice(fault)
     );
     Some((ProblemKind::BadEmail(fault), message))
+}
+
+/// The e-mail parser's options for what the API takes: one bare address
+/// (no display name) with a dotted domain (no IP literal).
+fn email_options() -> Options {
+    Options::default()
+        .with_required_tld()
+        .without_domain_literal()
+        .without_display_text()
 }
 
 /// What the user should know about `fault`, after "is not a valid e-mail
@@ -466,11 +471,7 @@ mod tests {
     }
 
     fn full_parser_accepts(s: &str) -> bool {
-        let options = Options::default()
-            .with_required_tld()
-            .without_domain_literal()
-            .without_display_text();
-        EmailAddress::parse_with_options(s, options).is_ok()
+        EmailAddress::parse_with_options(s, email_options()).is_ok()
     }
 
     #[test]
