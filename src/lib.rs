@@ -25,9 +25,10 @@
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
 //! settings), [`util`] (`redact`: the API key never reaches an output;
 //! `spill`: per-row facts sorted on disk so memory stays flat; `nofollow`:
-//! the tool's own files are never reached through a planted link), and
-//! `sandbox`, an embedded emulator of the API for trying and testing
-//! (cargo feature `sandbox`, on by default).
+//! the tool's own files are never reached through a planted link; `text`:
+//! names compared and values quoted alike in every stage), and `sandbox`,
+//! an embedded emulator of the API for trying and testing (cargo feature
+//! `sandbox`, on by default).
 
 pub mod check;
 pub mod cli;

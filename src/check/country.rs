@@ -16,7 +16,7 @@
 
 use std::sync::LazyLock;
 
-use super::normalize::{ChangeKind, comparison_key};
+use crate::util::text::comparison_key;
 
 /// Country names in Dutch (and the French and German names Belgian and
 /// German-border exports use) that celes does not know, by
@@ -100,9 +100,19 @@ const VEHICLE_SIGNS: &[(&str, &str)] = &[
     ("s", "SE"),
 ];
 
-/// The alpha-2 code `s` stands for and how it was found, or `None` when
+/// How a value that is not yet the code as the API takes it names a
+/// country (normalization counts the two apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Naming {
+    /// The two-letter code in another case (`nl`, `Nl`).
+    CodeCase,
+    /// A name, an alpha-3 code or a vehicle sign (`Nederland`, `NLD`, `B`).
+    Other,
+}
+
+/// The alpha-2 code `s` stands for and how `s` names it, or `None` when
 /// `s` already is an upper-case code, or is no country we know.
-pub(super) fn country_code(s: &str) -> Option<(String, ChangeKind)> {
+pub(super) fn country_code(s: &str) -> Option<(String, Naming)> {
     if is_country(s) {
         return None;
     }
@@ -110,7 +120,7 @@ pub(super) fn country_code(s: &str) -> Option<(String, ChangeKind)> {
         let upper =
             String::from_utf8_lossy(&[a.to_ascii_uppercase(), b.to_ascii_uppercase()]).into_owned();
         // An invalid two-letter code stays as typed; messages quote it.
-        return is_country(&upper).then_some((upper, ChangeKind::CountryCase));
+        return is_country(&upper).then_some((upper, Naming::CodeCase));
     }
     let key = comparison_key(s);
     let table = if key.len() == 1 {
@@ -119,14 +129,14 @@ pub(super) fn country_code(s: &str) -> Option<(String, ChangeKind)> {
         COUNTRY_NAMES
     };
     if let Some((_, code)) = table.iter().find(|(name, _)| *name == key) {
-        return Some((code.to_string(), ChangeKind::CountryConverted));
+        return Some((code.to_string(), Naming::Other));
     }
     // celes' FromStr also takes numeric codes; those are not accepted.
     if key.len() < 2 || !key.bytes().all(|b| b.is_ascii_lowercase()) {
         return None;
     }
     let country: celes::Country = key.parse().ok()?;
-    Some((country.alpha2.to_string(), ChangeKind::CountryConverted))
+    Some((country.alpha2.to_string(), Naming::Other))
 }
 
 /// Parses `--default-country`: an ISO alpha-2 code in any case, or a
@@ -170,6 +180,7 @@ pub(super) fn is_country(code: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::normalize::ChangeKind;
     use crate::check::validate::tests::customer;
     use crate::check::validate::validate_with_changes;
     use crate::model::field::Field;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use crate::input::InputError;
 use crate::model::field::Field;
-use crate::model::problem::Problem;
+use crate::model::problem::{Problem, ProblemKind};
 use crate::util::spill::{self, Scratch, Sorted, Spill};
 
 /// How many example lines are kept for the report.
@@ -185,8 +185,14 @@ impl Duplicate {
 pub fn problem(first_line: u64) -> Problem {
     Problem::new(
         Field::CustomerCode,
-        format!("duplicate of line {first_line}; only the first row with a code is sent"),
+        ProblemKind::Repeated,
+        message(first_line),
     )
+}
+
+/// The message of a repeated code (`N` for the run header's count).
+pub fn message(first_line: impl std::fmt::Display) -> String {
+    format!("duplicate of line {first_line}; only the first row with a code is sent")
 }
 
 /// What the duplicate check found, and the repeating rows by row number.

@@ -6,7 +6,7 @@
 //!
 //! It must not reject a value: one it does not know is sent as it is.
 
-use super::normalize::comparison_key;
+use crate::util::text::comparison_key;
 
 /// The languages the API knows, by the word it takes.
 pub const LANGUAGES: [&str; 4] = ["dutch", "english", "german", "french"];

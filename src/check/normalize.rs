@@ -17,9 +17,6 @@
 //! - `Language`: a known code or name becomes the API's word, as far as
 //!   `language.rs` knows it.
 //!
-//! Also [`comparison_key`]: the folded form under which names are looked
-//! up (countries, languages, header cells), so every table folds alike.
-//!
 //! It must not judge values (that is `rules.rs`), and must not truncate or
 //! guess beyond the conversions above: a value that breaks a rule is
 //! reported, not repaired. It runs on every value of files with a million
@@ -27,11 +24,11 @@
 
 use std::fmt;
 
-use super::country::country_code;
+use super::country::{Naming, country_code};
 use super::language::{LANGUAGES, language_word};
-use super::rules::quoted;
 use crate::model::customer::Customer;
 use crate::model::field::Field;
+use crate::util::text::quoted;
 
 /// One kind of normalization, for counting in the summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -243,9 +240,12 @@ fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
         .or_else(|| (value.len() != raw.len()).then(|| value.to_owned()));
     let clean: &str = spaced.as_deref().unwrap_or(value);
     let converted = match field {
-        Field::Country => country_code(clean).map(|(code, kind)| {
-            kinds.insert(kind);
-            code.to_string()
+        Field::Country => country_code(clean).map(|(code, naming)| {
+            kinds.insert(match naming {
+                Naming::CodeCase => ChangeKind::CountryCase,
+                Naming::Other => ChangeKind::CountryConverted,
+            });
+            code
         }),
         Field::Postalcode if matches!(c.get(Field::Country), None | Some("NL")) => {
             dutch_postcode(clean).inspect(|_| kinds.insert(ChangeKind::PostcodeFormatted))
@@ -396,50 +396,6 @@ fn lowercase_domain(s: &str) -> Option<String> {
     (lower != domain).then(|| format!("{}@{lower}", &s[..at]))
 }
 
-/// The comparison key of a name: letters and digits only, lower-cased,
-/// accents folded (`België` → `belgie`, `Straße` → `strasse`), so case,
-/// accents, spaces and punctuation do not matter.
-pub fn comparison_key(s: &str) -> String {
-    let mut key = String::with_capacity(s.len());
-    for ch in s.chars().flat_map(char::to_lowercase) {
-        let folded: &str = match ch {
-            'a'..='z' | '0'..='9' => {
-                key.push(ch);
-                continue;
-            }
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => "a",
-            'ç' | 'ć' | 'č' => "c",
-            'ď' | 'đ' | 'ð' => "d",
-            'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ė' | 'ę' | 'ě' => "e",
-            'ğ' => "g",
-            'ì' | 'í' | 'î' | 'ï' | 'ī' | 'į' | 'ı' => "i",
-            'ł' => "l",
-            'ñ' | 'ń' | 'ň' => "n",
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' | 'ő' => "o",
-            'ř' => "r",
-            'ś' | 'š' | 'ş' => "s",
-            'ť' | 'ţ' => "t",
-            'ù' | 'ú' | 'û' | 'ü' | 'ū' | 'ů' | 'ű' | 'ų' => "u",
-            'ý' | 'ÿ' => "y",
-            'ź' | 'ż' | 'ž' => "z",
-            'ß' => "ss",
-            'æ' => "ae",
-            'œ' => "oe",
-            'ĳ' => "ij",
-            'þ' => "th",
-            // Other letters and digits (Greek, Cyrillic, ...) as they are;
-            // punctuation, spaces and combining accents drop out.
-            ch if ch.is_alphanumeric() => {
-                key.push(ch);
-                continue;
-            }
-            _ => continue,
-        };
-        key.push_str(folded);
-    }
-    key
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -574,14 +530,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn comparison_key_folds() {
-        assert_eq!(comparison_key("België"), "belgie");
-        assert_eq!(comparison_key("Curaçao"), "curacao");
-        assert_eq!(comparison_key("Straße"), "strasse");
-        assert_eq!(comparison_key("Ver. Koninkrijk!"), "verkoninkrijk");
-        assert_eq!(comparison_key("Ελλάδα"), "ελλάδα");
     }
 }

@@ -31,7 +31,8 @@ use super::country::is_country;
 use super::normalize::Change;
 use crate::model::customer::Customer;
 use crate::model::field::Field;
-use crate::model::problem::Problem;
+use crate::model::problem::{EmailFault, PhoneFault, Problem, ProblemKind};
+use crate::util::text::quoted;
 
 /// Fewest digits a phone number may have. A national number with its area
 /// code has well over 6 digits in the countries our users invoice (NL and
@@ -39,25 +40,20 @@ use crate::model::problem::Problem;
 /// or `112`, not a number the customer can be reached on.
 pub const MIN_PHONE_DIGITS: usize = 6;
 
-/// Longest value that is quoted in full in a message; longer ones are cut so
-/// one bad cell cannot flood the results file.
-const QUOTE_MAX_CHARS: usize = 40;
-
 /// Adds every rule `c` breaks to `problems`, in field order. `changes`
 /// are normalization's, for quoting values as read.
 pub(super) fn check_into(c: &Customer, changes: &[Change], problems: &mut Vec<Problem>) {
     for field in Field::ALL {
         let Some(value) = c.get(field) else {
             if matches!(field, Field::CustomerCode | Field::Name) {
-                problems.push(Problem::new(field, "is required"));
+                problems.push(Problem::new(field, ProblemKind::Required, "is required"));
             }
             continue;
         };
         if let Some(max) = max_chars(field)
             && let Some(message) = too_long(value, max)
         {
-            let kind = format!("is longer than {max} characters");
-            problems.push(Problem::new(field, message).with_kind(kind));
+            problems.push(Problem::new(field, ProblemKind::TooLong { max }, message));
         }
         // Messages quote the value as read.
         let shown = || {
@@ -72,8 +68,8 @@ pub(super) fn check_into(c: &Customer, changes: &[Change], problems: &mut Vec<Pr
             Field::Phone | Field::Mobile => phone_problem(value),
             _ => None,
         };
-        if let Some(message) = format_problem {
-            problems.push(Problem::new(field, message));
+        if let Some((kind, message)) = format_problem {
+            problems.push(Problem::new(field, kind, message));
         }
     }
 }
@@ -106,7 +102,10 @@ fn too_long(value: &str, max: usize) -> Option<String> {
     (chars > max).then(|| format!("is longer than {max} characters ({chars})"))
 }
 
-fn country_problem<'a>(value: &str, shown: impl FnOnce() -> &'a str) -> Option<String> {
+fn country_problem<'a>(
+    value: &str,
+    shown: impl FnOnce() -> &'a str,
+) -> Option<(ProblemKind, String)> {
     if is_country(value) {
         return None;
     }
@@ -116,46 +115,74 @@ fn country_problem<'a>(value: &str, shown: impl FnOnce() -> &'a str) -> Option<S
         "EL" => "GR for Greece",
         _ => "NL",
     };
-    Some(format!(
+    let message = format!(
         "{} is not a known country: give a two-letter ISO country code (e.g. {hint}) or a country name",
         quoted(shown())
-    ))
+    );
+    Some((ProblemKind::UnknownCountry, message))
 }
 
-fn email_problem<'a>(value: &str, shown: impl FnOnce() -> &'a str) -> Option<String> {
+fn email_problem<'a>(
+    value: &str,
+    shown: impl FnOnce() -> &'a str,
+) -> Option<(ProblemKind, String)> {
     if is_plain_email(value) {
         return None;
     }
-    let options = Options::default()
+    let err = EmailAddress::parse_with_options(value, email_options()).err()?;
+    use email_address::Error as E;
+    let fault = match err {
+        E::UnsupportedDisplayName | E::MissingDisplayName | E::MissingEndBracket => {
+            EmailFault::DisplayName
+        }
+        E::MissingSeparator => EmailFault::MissingAt,
+        E::LocalPartEmpty => EmailFault::EmptyLocalPart,
+        E::DomainEmpty => EmailFault::EmptyDomain,
+        E::DomainTooFew => EmailFault::NoTopLevelDomain,
+        E::LocalPartTooLong => EmailFault::LocalPartTooLong,
+        E::DomainTooLong | E::SubDomainTooLong => EmailFault::DomainTooLong,
+        E::SubDomainEmpty | E::DomainInvalidSeparator => EmailFault::EmptyDomainPart,
+        E::UnsupportedDomainLiteral | E::InvalidIPAddress => EmailFault::IpAddress,
+        _ if value.contains([';', ',']) => EmailFault::SeveralAddresses,
+        _ if value.contains(char::is_whitespace) => EmailFault::Space,
+        _ => EmailFault::Character,
+    };
+    let message = format!(
+        "{} is not a valid e-mail address: {}",
+        quoted(shown()),
+        email_advice(fault)
+    );
+    Some((ProblemKind::BadEmail(fault), message))
+}
+
+/// The e-mail parser's options for what the API takes: one bare address
+/// (no display name) with a dotted domain (no IP literal).
+fn email_options() -> Options {
+    Options::default()
         .with_required_tld()
         .without_domain_literal()
-        .without_display_text();
-    let err = EmailAddress::parse_with_options(value, options).err()?;
-    use email_address::Error as E;
-    let why = match err {
-        E::UnsupportedDisplayName | E::MissingDisplayName | E::MissingEndBracket => {
-            "give only the address, without a name or < >"
-        }
-        E::MissingSeparator => "the @ is missing",
-        E::LocalPartEmpty => "nothing before the @",
-        E::DomainEmpty => "nothing after the @",
-        E::DomainTooFew => "the domain needs an ending such as .nl",
-        E::LocalPartTooLong => "the part before the @ is longer than 64 characters",
-        E::DomainTooLong | E::SubDomainTooLong => "the domain is too long",
-        E::SubDomainEmpty | E::DomainInvalidSeparator => {
+        .without_display_text()
+}
+
+/// What the user should know about `fault`, after "is not a valid e-mail
+/// address: ".
+fn email_advice(fault: EmailFault) -> &'static str {
+    match fault {
+        EmailFault::DisplayName => "give only the address, without a name or < >",
+        EmailFault::MissingAt => "the @ is missing",
+        EmailFault::EmptyLocalPart => "nothing before the @",
+        EmailFault::EmptyDomain => "nothing after the @",
+        EmailFault::NoTopLevelDomain => "the domain needs an ending such as .nl",
+        EmailFault::LocalPartTooLong => "the part before the @ is longer than 64 characters",
+        EmailFault::DomainTooLong => "the domain is too long",
+        EmailFault::EmptyDomainPart => {
             "the domain has an empty part (two dots in a row, or a dot at the start or end)"
         }
-        E::UnsupportedDomainLiteral | E::InvalidIPAddress => {
-            "an IP address is not accepted as the domain"
-        }
-        _ if value.contains([';', ',']) => "put only one address in the cell",
-        _ if value.contains(char::is_whitespace) => "it contains a space",
-        _ => "it contains a character that is not allowed in an address",
-    };
-    Some(format!(
-        "{} is not a valid e-mail address: {why}",
-        quoted(shown())
-    ))
+        EmailFault::IpAddress => "an IP address is not accepted as the domain",
+        EmailFault::SeveralAddresses => "put only one address in the cell",
+        EmailFault::Space => "it contains a space",
+        EmailFault::Character => "it contains a character that is not allowed in an address",
+    }
 }
 
 /// Allocation-free check for the shape nearly every address has: ASCII
@@ -238,7 +265,7 @@ fn without_extension(value: &str) -> &str {
     value
 }
 
-fn phone_problem(value: &str) -> Option<String> {
+fn phone_problem(value: &str) -> Option<(ProblemKind, String)> {
     // No "; " in messages: `describe` joins problems with it.
     const ALLOWED: &str = "only digits, spaces and + - ( ) / . are allowed, and an extension such as x12 or toestel 12";
     let value = without_extension(value);
@@ -250,20 +277,26 @@ fn phone_problem(value: &str) -> Option<String> {
             ' ' | '-' | '(' | ')' | '/' | '.' => {}
             // `+31 20 …` and `(+31) 20 …`, but not `020+123` or `++31`.
             '+' if digits == 0 && !plus_seen => plus_seen = true,
-            '+' => return Some("has a + that is not at the start".to_string()),
-            other => return Some(format!("contains {other:?} ({ALLOWED})")),
+            '+' => {
+                let message = "has a + that is not at the start".to_string();
+                return Some((ProblemKind::BadPhone(PhoneFault::MisplacedPlus), message));
+            }
+            other => {
+                let message = format!("contains {other:?} ({ALLOWED})");
+                return Some((ProblemKind::BadPhone(PhoneFault::Character(other)), message));
+            }
         }
     }
-    (digits < MIN_PHONE_DIGITS)
-        .then(|| format!("has {digits} digits, a phone number needs at least {MIN_PHONE_DIGITS}"))
+    (digits < MIN_PHONE_DIGITS).then(|| {
+        let message = too_few_digits_message(digits);
+        (ProblemKind::BadPhone(PhoneFault::TooFewDigits), message)
+    })
 }
 
-/// `value` in double quotes for a message, cut after [`QUOTE_MAX_CHARS`].
-pub(super) fn quoted(value: &str) -> String {
-    match value.char_indices().nth(QUOTE_MAX_CHARS) {
-        Some((cut, _)) => format!("\"{}…\"", value[..cut].escape_debug()),
-        None => format!("\"{}\"", value.escape_debug()),
-    }
+/// The message of a phone number with `digits` digits, too few (`N` for
+/// the run header's count).
+pub(super) fn too_few_digits_message(digits: impl std::fmt::Display) -> String {
+    format!("has {digits} digits, a phone number needs at least {MIN_PHONE_DIGITS}")
 }
 
 #[cfg(test)]
@@ -438,11 +471,7 @@ mod tests {
     }
 
     fn full_parser_accepts(s: &str) -> bool {
-        let options = Options::default()
-            .with_required_tld()
-            .without_domain_literal()
-            .without_display_text();
-        EmailAddress::parse_with_options(s, options).is_ok()
+        EmailAddress::parse_with_options(s, email_options()).is_ok()
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! Tallies of a pass for the run header: invalid rows per kind of
-//! problem, and rows worth a warning, each with the first few lines.
+//! problem (field and [`ProblemKind`]), and rows worth a warning, each
+//! with the first few lines.
 //!
 //! It counts; the words around the counts are the report's
-//! (`output::report`).
+//! (`output::report`). A kind's own text is its rule's message, with the
+//! values that differ from row to row left out (or given as an example).
 
-use crate::input::mapping::{Mapping, Source, header_key};
+use std::collections::BTreeMap;
+
+use crate::check::{duplicates, rules};
+use crate::input::mapping::{Mapping, Source, header_key, unnamed_column_message};
 use crate::model::field::Field;
-use crate::model::problem::Problem;
+use crate::model::problem::{PhoneFault, Problem, ProblemKind};
 
 /// How many example lines are kept per kind.
 const EXAMPLES_PER_PROBLEM: usize = 3;
@@ -14,12 +19,21 @@ const EXAMPLES_PER_PROBLEM: usize = 3;
 /// Invalid rows per kind of problem (field + rule), with example lines.
 #[derive(Debug, Default)]
 pub struct ProblemTally {
-    /// Per kind: rows, first lines, and the kind as shown (with the
-    /// user's column name and the first value).
-    kinds: std::collections::BTreeMap<String, (u64, Vec<u64>, String)>,
+    /// Per field (`None`: the row as a whole) and kind.
+    kinds: BTreeMap<(Option<Field>, ProblemKind), Group>,
     /// Per field, the user's column when its name differs from the
     /// field's: `Postcode → Postalcode`.
     labels: [Option<String>; Field::ALL.len()],
+}
+
+/// The rows of one kind of problem.
+#[derive(Debug)]
+struct Group {
+    rows: u64,
+    /// The first few lines.
+    lines: Vec<u64>,
+    /// The kind as shown, with the user's column name and the first value.
+    shown: String,
 }
 
 impl ProblemTally {
@@ -43,35 +57,35 @@ impl ProblemTally {
         }
     }
 
-    /// Counts `rows` rows with `problem`, `lines` being the first of them.
+    /// Counts `rows` rows with `problem`'s kind, `lines` being the first of
+    /// them.
     pub fn add_rows(&mut self, problem: &Problem, rows: u64, lines: &[u64]) {
         if rows == 0 {
             return;
         }
-        let (kind, example) = problem_kind(problem);
         let labels = &self.labels;
-        let entry = self.kinds.entry(kind).or_insert_with_key(|kind| {
-            let text = match problem.field {
-                Some(_) => kind.split_once(": ").map_or(kind.as_str(), |(_, t)| t),
-                None => kind.as_str(),
-            };
-            let text = match &example {
-                Some(value) => text.replacen("\"…\"", &format!("e.g. {value}"), 1),
-                None => text.to_string(),
-            };
-            let shown = match problem.field {
-                Some(f) => match &labels[f.index()] {
-                    Some(label) => format!("{label}: {text}"),
-                    None => format!("{f}: {text}"),
-                },
-                None => text,
-            };
-            (0, Vec::new(), shown)
-        });
-        entry.0 += rows;
-        entry.1.extend(lines);
-        entry.1.sort_unstable();
-        entry.1.truncate(EXAMPLES_PER_PROBLEM);
+        let entry = self
+            .kinds
+            .entry((problem.field, problem.kind))
+            .or_insert_with(|| {
+                let text = kind_text(problem);
+                let shown = match problem.field {
+                    Some(f) => match &labels[f.index()] {
+                        Some(label) => format!("{label}: {text}"),
+                        None => format!("{f}: {text}"),
+                    },
+                    None => text,
+                };
+                Group {
+                    rows: 0,
+                    lines: Vec::new(),
+                    shown,
+                }
+            });
+        entry.rows += rows;
+        entry.lines.extend(lines);
+        entry.lines.sort_unstable();
+        entry.lines.truncate(EXAMPLES_PER_PROBLEM);
     }
 
     /// `(kind, rows, first lines)`, most frequent first.
@@ -79,7 +93,7 @@ impl ProblemTally {
         let mut v: Vec<_> = self
             .kinds
             .values()
-            .map(|(n, lines, shown)| (shown.as_str(), *n, lines.as_slice()))
+            .map(|g| (g.shown.as_str(), g.rows, g.lines.as_slice()))
             .collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         v
@@ -129,43 +143,137 @@ impl RowSample {
     }
 }
 
-/// A short, stable name for a problem: its field and the message with
-/// quoted user values and numbers left out, so equal rules group together
-/// (or the problem's own [`Problem::kind`]); and the first quoted value.
-fn problem_kind(p: &Problem) -> (String, Option<String>) {
-    if let Some(kind) = &p.kind {
-        return match p.field {
-            Some(f) => (format!("{f}: {kind}"), None),
-            None => (kind.clone(), None),
-        };
-    }
-    let mut kind = String::new();
-    let mut example: Option<String> = None;
-    let mut in_quote = false;
-    let mut quoted = String::new();
-    for ch in p.message.chars() {
-        match ch {
-            '"' => {
-                in_quote = !in_quote;
-                if in_quote {
-                    kind.push_str("\"…\"");
-                    quoted.clear();
-                } else if example.is_none() {
-                    example = Some(format!("\"{quoted}\""));
-                }
-            }
-            _ if in_quote => quoted.push(ch),
-            c if c.is_ascii_digit() => {
-                if !kind.ends_with('N') {
-                    kind.push('N');
-                }
-            }
-            c => kind.push(c),
+/// How the run header names `first`'s kind, `first` being the first
+/// problem of it: its message where every row of the kind has the same
+/// one, else the rule with `N` for the number that differs, or with
+/// `first`'s value as the example.
+fn kind_text(first: &Problem) -> String {
+    match first.kind {
+        ProblemKind::Required
+        | ProblemKind::BadPhone(PhoneFault::MisplacedPlus | PhoneFault::Character(_))
+        | ProblemKind::SetAside { .. } => first.message.clone(),
+        ProblemKind::TooLong { max } => format!("is longer than {max} characters"),
+        // The message starts with the value, quoted.
+        ProblemKind::UnknownCountry | ProblemKind::BadEmail(_) => {
+            format!("e.g. {}", first.message)
         }
+        ProblemKind::BadPhone(PhoneFault::TooFewDigits) => rules::too_few_digits_message("N"),
+        ProblemKind::FieldCount { header } => {
+            format!("has more or fewer fields than the header's {header}")
+        }
+        ProblemKind::UnnamedColumn => unnamed_column_message("N"),
+        ProblemKind::Repeated => duplicates::message("N"),
     }
-    let kind = match p.field {
-        Some(f) => format!("{f}: {kind}"),
-        None => kind,
-    };
-    (kind, example)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::validate::tests::customer;
+    use crate::check::validate::validate;
+
+    /// The tally's kinds and counts after each problem of `problems` was
+    /// found on its own line.
+    fn tallied(problems: &[Problem]) -> Vec<(String, u64)> {
+        let mut tally = ProblemTally::default();
+        for (line, p) in (2..).zip(problems) {
+            tally.add(line, std::slice::from_ref(p));
+        }
+        let kinds = tally.iter();
+        kinds
+            .into_iter()
+            .map(|(k, n, _)| (k.to_owned(), n))
+            .collect()
+    }
+
+    fn checked(values: &[(Field, &str)]) -> Vec<Problem> {
+        validate(&mut customer(values))
+    }
+
+    #[test]
+    fn rows_group_by_field_and_rule_whatever_their_values() {
+        let mut problems = Vec::new();
+        for values in [
+            [(Field::Phone, "112"), (Field::Email, "ann@example")],
+            [(Field::Phone, "12345"), (Field::Email, "bob@example")],
+            [(Field::Mobile, "1"), (Field::Email, "bob.example.nl")],
+            [(Field::Phone, "n.v.t."), (Field::Country, "Utrecht")],
+            [(Field::Phone, "nvt"), (Field::Country, "uk")],
+        ] {
+            problems.extend(checked(&values));
+        }
+        assert_eq!(
+            tallied(&problems),
+            [
+                (
+                    "Country: e.g. \"Utrecht\" is not a known country: give a two-letter ISO country code (e.g. NL) or a country name".to_owned(),
+                    2
+                ),
+                (
+                    "Email: e.g. \"ann@example\" is not a valid e-mail address: the domain needs an ending such as .nl".to_owned(),
+                    2
+                ),
+                (
+                    "Phone: contains 'n' (only digits, spaces and + - ( ) / . are allowed, and an extension such as x12 or toestel 12)".to_owned(),
+                    2
+                ),
+                (
+                    "Phone: has N digits, a phone number needs at least 6".to_owned(),
+                    2
+                ),
+                (
+                    "Email: e.g. \"bob.example.nl\" is not a valid e-mail address: the @ is missing".to_owned(),
+                    1
+                ),
+                (
+                    "Mobile: has N digits, a phone number needs at least 6".to_owned(),
+                    1
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn limits_stay_in_the_text_and_row_numbers_do_not() {
+        let problems = [
+            checked(&[(Field::Postalcode, "12345678901")]),
+            checked(&[(Field::Postalcode, "123456789012")]),
+            checked(&[(Field::Name, &"x".repeat(251))]),
+            vec![
+                Problem::field_count(3, 5),
+                Problem::field_count(7, 5),
+                Problem::field_count(3, 4),
+                duplicates::problem(2),
+                duplicates::problem(9),
+                Problem::row(ProblemKind::UnnamedColumn, unnamed_column_message(6)),
+            ],
+        ]
+        .concat();
+        assert_eq!(
+            tallied(&problems),
+            [
+                ("CustomerCode: duplicate of line N; only the first row with a code is sent".to_owned(), 2),
+                ("Postalcode: is longer than 10 characters".to_owned(), 2),
+                ("has more or fewer fields than the header's 5".to_owned(), 2),
+                ("Name: is longer than 250 characters".to_owned(), 1),
+                ("has a value in column #N, which has no name in the header (is the row shifted?)".to_owned(), 1),
+                ("has more or fewer fields than the header's 4".to_owned(), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_column_set_aside_is_one_kind_per_column() {
+        let set_aside = |column: usize| {
+            let message = format!("column #{} \"Naam\" has a value here, …", column + 1);
+            Problem::new(Field::Name, ProblemKind::SetAside { column }, message)
+        };
+        assert_eq!(
+            tallied(&[set_aside(2), set_aside(2), set_aside(4)]),
+            [
+                ("Name: column #3 \"Naam\" has a value here, …".to_owned(), 2),
+                ("Name: column #5 \"Naam\" has a value here, …".to_owned(), 1),
+            ]
+        );
+    }
 }

@@ -24,7 +24,7 @@ use crate::model::problem::Problem;
 
 pub use super::country::{COUNTRY_NAMES, parse_country_arg};
 pub use super::language::{LANGUAGES, language_word};
-pub use super::normalize::{Change, ChangeKind, ChangeKinds, ChangeTally, comparison_key};
+pub use super::normalize::{Change, ChangeKind, ChangeKinds, ChangeTally};
 pub use super::rules::MIN_PHONE_DIGITS;
 
 /// The outcome of validating one row: the rules it breaks and the changes
@@ -87,6 +87,7 @@ pub fn describe(problems: &[Problem]) -> String {
 pub(super) mod tests {
     use super::*;
     use crate::model::field::Field;
+    use crate::model::problem::ProblemKind;
     use proptest::prelude::*;
 
     /// A customer with a valid code and name, and `values` on top.
@@ -195,7 +196,7 @@ pub(super) mod tests {
         assert_eq!(describe(&[]), "");
         let p = [
             Problem::field_count(3, 2),
-            Problem::new(Field::Name, "is required"),
+            Problem::new(Field::Name, ProblemKind::Required, "is required"),
         ];
         assert_eq!(
             describe(&p),

@@ -25,8 +25,8 @@ mod synonyms;
 
 use std::sync::LazyLock;
 
-use crate::check::validate::comparison_key;
 use crate::model::field::Field;
+use crate::util::text::comparison_key;
 use synonyms::{PREFIXES, SECONDARY_PREFIXES};
 
 pub use synonyms::{GENERIC, SYNONYMS, Synonyms};
@@ -67,14 +67,13 @@ pub fn header_key(s: &str) -> String {
 /// What `cell` names, and how strongly; `None` for anything else.
 pub fn classify(cell: &str) -> Option<(Role, Rank)> {
     let (label, inner) = split_label(cell);
-    let words = words(label);
-    if let Some(found) = lookup_words(&words) {
+    if let Some(found) = lookup_words(&words(label)) {
         return Some(found);
     }
     let inner = inner?;
     // `s.code_client`, `partner.zip`: the technical name after the dot.
     let technical = inner.rsplit_once('.').map_or(inner, |(_, name)| name);
-    lookup_words(&words_of(technical))
+    lookup_words(&words(technical))
 }
 
 /// Matches the whole key, then without prefix words.
@@ -159,10 +158,6 @@ fn split_label(cell: &str) -> (&str, Option<&str>) {
 /// The words of a label: split at spaces, punctuation and camelCase
 /// boundaries, each as a [`header_key`].
 fn words(label: &str) -> Vec<String> {
-    words_of(label)
-}
-
-fn words_of(label: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
     let mut prev_lower = false;

@@ -3,10 +3,10 @@
 //! back into an earlier one's folder for its vocabulary.
 //!
 //! Owns [`field`] (the API's field names, the only module the sandbox
-//! shares), [`customer`] (the payload), [`problem`] (a broken rule),
-//! [`checked`] (a row as the pass leaves it), [`outcome`] (statuses, a
-//! row's outcome, counts) and [`plan`] (a row's fate as the planner decides
-//! it, and the write mode). It imports nothing
+//! shares), [`customer`] (the payload), [`problem`] (a broken rule, and
+//! which rule it is), [`checked`] (a row as the pass leaves it),
+//! [`outcome`] (statuses, a row's outcome, counts) and [`plan`] (a row's
+//! fate as the planner decides it, and the write mode). It imports nothing
 //! else from the crate and holds no behaviour beyond encoding these types.
 
 pub mod checked;

@@ -1,10 +1,12 @@
 //! Util: helpers with no knowledge of customers or the API.
 //!
 //! Owns [`spill`] (per-row facts sorted on disk so memory stays flat),
-//! [`redact`] (the API key never reaches an output) and [`nofollow`] (the
+//! [`redact`] (the API key never reaches an output), [`nofollow`] (the
 //! files the tool makes for itself are never reached through a planted
-//! link). It must not import any stage.
+//! link) and [`text`] (names compared and values quoted alike everywhere).
+//! It must not import any stage.
 
 pub mod nofollow;
 pub mod redact;
 pub mod spill;
+pub mod text;

@@ -462,9 +462,7 @@ pub const SYNONYMS: &[Synonyms] = &[
 pub const GENERIC: &[(Field, &[&str])] = &[
     (
         Field::CustomerCode,
-        &[
-            "ID", "Nummer", "Number", "Nr", "No", "Numéro", "Ref", "Nummer",
-        ],
+        &["ID", "Nummer", "Number", "Nr", "No", "Numéro", "Ref"],
     ),
     (Field::Name, &["Name", "Naam", "Nom"]),
 ];
@@ -516,6 +514,7 @@ pub(super) const SECONDARY_PREFIXES: &[&str] = &[
 
 #[cfg(test)]
 mod tests {
+    use super::{GENERIC, SYNONYMS};
     use crate::input::header::all_keys;
 
     #[test]
@@ -527,6 +526,19 @@ mod tests {
                     k != key || other == role,
                     "{key} names {role:?} and {other:?}"
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn no_list_names_a_name_twice() {
+        let lists = SYNONYMS
+            .iter()
+            .flat_map(|s| [s.nl, s.en, s.de, s.fr])
+            .chain(GENERIC.iter().map(|(_, names)| *names));
+        for names in lists {
+            for (i, name) in names.iter().enumerate() {
+                assert!(!names[i + 1..].contains(name), "{name} twice");
             }
         }
     }

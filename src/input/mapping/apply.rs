@@ -16,7 +16,7 @@ use super::{Mapping, Source};
 use crate::input::header::Role;
 use crate::model::customer::Customer;
 use crate::model::field::Field;
-use crate::model::problem::Problem;
+use crate::model::problem::{Problem, ProblemKind};
 
 impl Mapping {
     /// The record's raw cells as a customer (untrimmed; a missing or empty
@@ -80,11 +80,8 @@ impl Mapping {
             return Some(Problem::field_count(rec.len(), self.headers.len()));
         }
         // As wide as the header, with a value under its unnamed last cell.
-        (used > named).then(|| {
-            Problem::row(format!(
-                "has a value in column #{used}, which has no name in the header (is the row shifted?)"
-            ))
-        })
+        (used > named)
+            .then(|| Problem::row(ProblemKind::UnnamedColumn, unnamed_column_message(used)))
     }
 
     /// A problem when `rec` has a value in a column that was passed over
@@ -102,14 +99,24 @@ impl Mapping {
             chosen + 1,
             column + 1
         );
+        let kind = ProblemKind::SetAside { column };
         Some(match role {
             Role::Field(field) => Problem::new(
                 field,
+                kind,
                 format!("{message}; choose one with --map {field}=#{}", column + 1),
             ),
-            _ => Problem::row(format!("{message}; choose one in a mapping file")),
+            _ => Problem::row(kind, format!("{message}; choose one in a mapping file")),
         })
     }
+}
+
+/// The message of a value under the header's unnamed last column, the
+/// `column`th (`N` for the run header's count).
+pub fn unnamed_column_message(column: impl std::fmt::Display) -> String {
+    format!(
+        "has a value in column #{column}, which has no name in the header (is the row shifted?)"
+    )
 }
 
 /// The cells of `rec` before `end` up to the last non-blank one: the

@@ -250,14 +250,7 @@ impl Mapping {
                     Role::Field(f) => f,
                     _ => Field::Name,
                 };
-                return Err(InputError::AmbiguousColumn {
-                    path: path.to_path_buf(),
-                    field,
-                    first: a + 1,
-                    first_column: self.headers[a].clone(),
-                    second: b + 1,
-                    second_column: self.headers[b].clone(),
-                });
+                return Err(self.ambiguous(path, field, a, b));
             }
         };
         let others: Vec<usize> = std::iter::once(first)
@@ -437,14 +430,19 @@ impl Mapping {
                 origin,
                 found: self.headers.join(", "),
             }),
-            [first, second, ..] => Err(InputError::AmbiguousColumn {
-                path: path.to_path_buf(),
-                field,
-                first: first + 1,
-                first_column: self.headers[first].clone(),
-                second: second + 1,
-                second_column: self.headers[second].clone(),
-            }),
+            [first, second, ..] => Err(self.ambiguous(path, field, first, second)),
+        }
+    }
+
+    /// The error for two columns (0-based) that both claim `field`.
+    fn ambiguous(&self, path: &Path, field: Field, first: usize, second: usize) -> InputError {
+        InputError::AmbiguousColumn {
+            path: path.to_path_buf(),
+            field,
+            first: first + 1,
+            first_column: self.headers[first].clone(),
+            second: second + 1,
+            second_column: self.headers[second].clone(),
         }
     }
 }
