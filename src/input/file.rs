@@ -13,11 +13,14 @@
 //! It must not interpret the bytes: decoding and parsing come after it.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::InputError;
+
+/// Bytes of a FIFO or device looked at before it is copied.
+const SNIFF: usize = 64 * 1024;
 use crate::model::checked::Fingerprint;
 
 /// An input file, opened once.
@@ -25,6 +28,8 @@ use crate::model::checked::Fingerprint;
 pub struct InputFile {
     path: PathBuf,
     file: Arc<File>,
+    /// A copy of what could be read only once.
+    spooled: bool,
 }
 
 impl InputFile {
@@ -44,24 +49,48 @@ impl InputFile {
                 "is a folder; name a CSV file",
             )));
         }
-        if !meta.is_file() {
+        let spooled = !meta.is_file();
+        if spooled {
+            // A device such as /dev/zero or /dev/urandom never ends: refuse
+            // what is plainly not text before copying it (a UTF-16 export
+            // has NUL bytes too, after its byte-order mark).
+            let mut start = Vec::with_capacity(SNIFF);
+            (&mut file)
+                .take(SNIFF as u64)
+                .read_to_end(&mut start)
+                .map_err(io_err)?;
+            let utf16 = start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF");
+            if !utf16 && start.contains(&0) {
+                return Err(io_err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "is not a text file (it holds NUL bytes); name a CSV file",
+                )));
+            }
             let mut copy = match spool_dir {
                 Some(dir) => tempfile::tempfile_in(dir),
                 None => tempfile::tempfile(),
             }
             .map_err(io_err)?;
+            copy.write_all(&start).map_err(io_err)?;
             io::copy(&mut file, &mut copy).map_err(io_err)?;
             file = copy;
         }
         Ok(InputFile {
             path: path.to_path_buf(),
             file: Arc::new(file),
+            spooled,
         })
     }
 
     /// The file as the user named it (for messages).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The open regular file itself (for a lock on it); `None` for a copy
+    /// of a FIFO or device.
+    pub fn regular(&self) -> Option<Arc<File>> {
+        (!self.spooled).then(|| Arc::clone(&self.file))
     }
 
     /// A reader from the first byte, with its own position: readers of
@@ -195,6 +224,15 @@ mod tests {
             done.hash,
             format!("{:032x}", xxhash_rust::xxh3::xxh3_128(b"a;b\n1;2\n"))
         );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn an_endless_device_is_refused_at_once() {
+        for device in ["/dev/zero", "/dev/urandom"] {
+            let err = InputFile::open(Path::new(device), None).unwrap_err();
+            assert!(err.to_string().contains("is not a text file"), "{err}");
+        }
     }
 
     #[cfg(unix)]

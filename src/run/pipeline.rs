@@ -68,15 +68,15 @@ fn run_started(
     let started = Instant::now();
     let files = &start.files;
     let folder = files.folder.path();
-    // The one open of the input; a FIFO is copied into the run folder.
-    let file = InputFile::open(&run.input, Some(folder)).map_err(SetupError::from)?;
+    // The one open of the input, made (and locked) by the start.
+    let file = &start.input;
     let Some(upload) = &run.upload else {
-        return validate_file(run, files, &file, recorder, started);
+        return validate_file(run, files, file, recorder, started);
     };
     let mut rows = RowsWriter::create(folder).map_err(|source| spill_error(folder, source))?;
     let mut spill_err = None;
     let mut pass = pass::run(
-        &file,
+        file,
         &run.input_options,
         &scratch(files),
         |row| match rows.push(row) {

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use super::next_step::{self, Commands};
 use super::{RunFiles, RunFolder};
 use crate::config::{self, Endpoint, RunConfig};
-use crate::input::InputError;
+use crate::input::InputFile;
 use crate::output::{errors_file, results, summary};
 use crate::store::lock::{InputLock, LockError, RunLock};
 use crate::{SetupError, other};
@@ -26,6 +26,9 @@ pub struct Start {
     _lock: RunLock,
     _input_lock: InputLock,
     _state_lock: Option<RunLock>,
+    /// The input, opened once for the whole run (its lock is on this
+    /// open file).
+    pub input: InputFile,
     /// Where the run writes.
     pub files: RunFiles,
     /// Continuing the unfinished run in its folder.
@@ -39,13 +42,10 @@ impl Start {
     /// user decides: `--resume` or `--restart`), then the files the user named.
     /// Then the run's folder: a new one, or the unfinished one to resume.
     pub fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
-        // A mistyped input name must not leave a runs folder behind.
-        if let Err(source) = std::fs::metadata(&run.input) {
-            return Err(SetupError::Input(InputError::Io {
-                path: run.input.clone(),
-                source,
-            }));
-        }
+        // The one open of the input. A mistyped input name must not leave
+        // a runs folder behind. What cannot be read twice (a FIFO) is
+        // copied into an unnamed temporary file.
+        let input = InputFile::open(&run.input, None)?;
         let out = &run.outputs;
         let runs_folder = |e| other("cannot create the runs folder", e);
         out.runs.refuse_foreign_link().map_err(runs_folder)?;
@@ -58,7 +58,7 @@ impl Start {
         } else {
             None
         };
-        let input_lock = lock_input(run)?;
+        let input_lock = lock_input(run, &input)?;
         // Taken once, here, and held for the whole run: a run refused by it
         // writes nothing, and none can slip in before the state is opened
         // (opening it shares this lock).
@@ -134,6 +134,7 @@ impl Start {
             _lock: lock,
             _input_lock: input_lock,
             _state_lock: state_lock,
+            input,
             files,
             resuming,
         })
@@ -144,8 +145,8 @@ impl Start {
 /// reached. Where the file system cannot lock it (a network share may
 /// refuse a lock on a file opened read-only), the run goes on under its
 /// runs folder's lock alone, and says so.
-fn lock_input(run: &RunConfig) -> Result<InputLock, LockError> {
-    match InputLock::acquire(&run.input) {
+fn lock_input(run: &RunConfig, input: &InputFile) -> Result<InputLock, LockError> {
+    match InputLock::acquire(&run.input, input.regular()) {
         Err(e @ LockError::InputUnsupported { .. }) => {
             tracing::warn!(
                 "{e}; only runs of this path and runs folder are kept from running at once"

@@ -228,7 +228,7 @@ fn describe_holder(text: &str) -> String {
 #[derive(Debug)]
 pub struct InputLock {
     // Never read: holding the open file is what holds the lock.
-    _file: Option<File>,
+    _file: Option<Arc<File>>,
 }
 
 impl InputLock {
@@ -237,30 +237,14 @@ impl InputLock {
         InputLock { _file: None }
     }
 
-    /// Takes the lock on the file `input` leads to, without waiting. The
-    /// file is opened read-only and never written.
+    /// Takes the lock on `file`, the run's one open of `input`, without
+    /// waiting; `None` (a copy of a FIFO or device, which cannot be read
+    /// twice anyway) takes nothing.
     #[cfg(unix)]
-    pub fn acquire(input: &Path) -> Result<InputLock, LockError> {
-        use std::fs::OpenOptions;
-        use std::os::unix::fs::OpenOptionsExt;
-        let unsupported = |source| LockError::InputUnsupported {
-            input: input.to_owned(),
-            source,
+    pub fn acquire(input: &Path, file: Option<Arc<File>>) -> Result<InputLock, LockError> {
+        let Some(file) = file else {
+            return Ok(InputLock::none());
         };
-        // A FIFO is never opened here: a reader coming and going would
-        // let its writer in and then break its pipe.
-        if !std::fs::metadata(input).map_err(unsupported)?.is_file() {
-            return Ok(InputLock::none());
-        }
-        // Non-blocking all the same, should one be swapped in meanwhile.
-        let file = OpenOptions::new()
-            .read(true)
-            .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
-            .open(input)
-            .map_err(unsupported)?;
-        if !file.metadata().map_err(unsupported)?.is_file() {
-            return Ok(InputLock::none());
-        }
         match file.try_lock() {
             Ok(()) => Ok(InputLock { _file: Some(file) }),
             Err(TryLockError::WouldBlock) => Err(LockError::InputBusy {
@@ -269,14 +253,17 @@ impl InputLock {
                 holder: holder_pid(&file)
                     .map_or_else(|| "another process".to_owned(), |pid| format!("pid {pid}")),
             }),
-            Err(TryLockError::Error(e)) => Err(unsupported(e)),
+            Err(TryLockError::Error(source)) => Err(LockError::InputUnsupported {
+                input: input.to_owned(),
+                source,
+            }),
         }
     }
 
     /// Elsewhere the OS's file locks are mandatory: a lock on the input
     /// would keep the run from reading it. The runs folder's lock stays.
     #[cfg(not(unix))]
-    pub fn acquire(_input: &Path) -> Result<InputLock, LockError> {
+    pub fn acquire(_input: &Path, _file: Option<Arc<File>>) -> Result<InputLock, LockError> {
         Ok(InputLock::none())
     }
 }
@@ -455,8 +442,9 @@ mod tests {
         std::fs::write(&input, "CustomerCode\n1\n").unwrap();
         let alias = dir.path().join("alias.csv");
         std::os::unix::fs::symlink("in.csv", &alias).unwrap();
-        let held = InputLock::acquire(&input).unwrap();
-        let err = InputLock::acquire(&alias).unwrap_err();
+        let open = |path: &Path| crate::input::InputFile::open(path, None).unwrap().regular();
+        let held = InputLock::acquire(&input, open(&input)).unwrap();
+        let err = InputLock::acquire(&alias, open(&alias)).unwrap_err();
         let message = err.to_string();
         assert!(matches!(err, LockError::InputBusy { .. }), "{message}");
         assert!(
@@ -471,7 +459,7 @@ mod tests {
             );
         }
         drop(held);
-        assert!(InputLock::acquire(&alias).is_ok());
+        assert!(InputLock::acquire(&alias, open(&alias)).is_ok());
         assert_eq!(
             std::fs::read_to_string(&input).unwrap(),
             "CustomerCode\n1\n"
