@@ -116,8 +116,8 @@ impl Checked<'_> {
     }
 
     /// Appends the JSON body to send to `out`.
-    pub fn body(&self) -> Vec<u8> {
-        self.checker.customer.to_json()
+    pub fn write_body(&self, out: &mut Vec<u8>) {
+        self.checker.customer.write_json(out);
     }
 
     /// The row's outcome when nothing is sent for it: `invalid` with its

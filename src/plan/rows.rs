@@ -28,6 +28,8 @@ pub struct RowsWriter {
     out: BufWriter<File>,
     dir: PathBuf,
     rows: u64,
+    /// One row's encoding, reused: the file gets one write per row.
+    row: Vec<u8>,
 }
 
 impl RowsWriter {
@@ -37,27 +39,39 @@ impl RowsWriter {
             out: BufWriter::with_capacity(256 * 1024, tempfile::tempfile_in(dir)?),
             dir: dir.to_owned(),
             rows: 0,
+            row: Vec::with_capacity(1024),
         })
     }
 
-    /// Appends one row.
+    /// Appends one row: row and line, the code, the verdict (the body to
+    /// send, or the problems), then the cells as one block of bytes with
+    /// the end of each.
     pub fn push(&mut self, row: &Checked<'_>) -> io::Result<()> {
-        let out = &mut self.out;
-        out.write_all(&row.row().to_le_bytes())?;
-        out.write_all(&row.line().to_le_bytes())?;
-        put(out, row.code().as_bytes())?;
+        let buf = &mut self.row;
+        buf.clear();
+        buf.extend_from_slice(&row.row().to_le_bytes());
+        buf.extend_from_slice(&row.line().to_le_bytes());
+        put(buf, row.code().as_bytes())?;
         if row.is_valid() {
-            out.write_all(&[VALID])?;
-            put(out, &row.body())?;
+            buf.push(VALID);
+            let at = buf.len();
+            buf.extend_from_slice(&[0; 4]);
+            row.write_body(buf);
+            let len = len32(buf.len() - at - 4)?;
+            buf[at..at + 4].copy_from_slice(&len.to_le_bytes());
         } else {
-            out.write_all(&[INVALID])?;
-            put(out, row.error().as_bytes())?;
+            buf.push(INVALID);
+            put(buf, row.error().as_bytes())?;
         }
-        let cells = row.cells();
-        put_len(out, cells.len())?;
+        let cells = row.cells().as_byte_record();
+        buf.extend_from_slice(&len32(cells.len())?.to_le_bytes());
+        let mut end = 0;
         for cell in cells {
-            put(out, cell.as_bytes())?;
+            end += cell.len();
+            buf.extend_from_slice(&len32(end)?.to_le_bytes());
         }
+        put(buf, cells.as_slice())?;
+        self.out.write_all(buf)?;
         self.rows += 1;
         Ok(())
     }
@@ -76,14 +90,14 @@ impl RowsWriter {
     }
 }
 
-fn put_len(out: &mut impl Write, len: usize) -> io::Result<()> {
-    let len = u32::try_from(len).map_err(|_| io::Error::other("a value over 4 GiB"))?;
-    out.write_all(&len.to_le_bytes())
+fn len32(len: usize) -> io::Result<u32> {
+    u32::try_from(len).map_err(|_| io::Error::other("a value over 4 GiB"))
 }
 
-fn put(out: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
-    put_len(out, bytes.len())?;
-    out.write_all(bytes)
+fn put(out: &mut Vec<u8>, bytes: &[u8]) -> io::Result<()> {
+    out.extend_from_slice(&len32(bytes.len())?.to_le_bytes());
+    out.extend_from_slice(bytes);
+    Ok(())
 }
 
 /// The finished file of checked rows.
@@ -116,6 +130,7 @@ impl RowsFile {
             dir: self.dir.clone(),
             headers: csv::StringRecord::new(),
             row: CheckedRow::default(),
+            ends: Vec::new(),
         })
     }
 
@@ -136,6 +151,8 @@ pub struct Rows {
     /// the pass.
     headers: csv::StringRecord,
     row: CheckedRow,
+    /// Where each cell of the row being read ends.
+    ends: Vec<usize>,
 }
 
 impl Rows {
@@ -167,11 +184,20 @@ impl Rows {
             other => return Err(io::Error::other(format!("unknown row tag {other}"))),
         };
         let cells = len(r)?;
-        row.cells.clear();
+        self.ends.clear();
         for _ in 0..cells {
-            let cell = take(r)?;
-            row.cells
-                .push_field(std::str::from_utf8(&cell).map_err(io::Error::other)?);
+            self.ends.push(len(r)?);
+        }
+        let bytes = take(r)?;
+        let text = std::str::from_utf8(&bytes).map_err(io::Error::other)?;
+        row.cells.clear();
+        let mut start = 0;
+        for &end in &self.ends {
+            let cell = text
+                .get(start..end)
+                .ok_or_else(|| io::Error::other("a cell outside its row"))?;
+            row.cells.push_field(cell);
+            start = end;
         }
         Ok(true)
     }
@@ -205,5 +231,60 @@ impl RecordSource for Rows {
         }
         self.row = row;
         Ok(more)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::pass;
+    use crate::input::{InputFile, InputOptions};
+    use crate::util::spill::Scratch;
+
+    #[test]
+    fn rows_read_back_as_the_pass_saw_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.csv");
+        let text = "Code;Naam;Plaats;\n1;Café \"De Hoek\";Ede;\n2;;\"Den\nHaag\";\n3;Ann;;x;\n4;\"Smit; Zn\";Ede;\n";
+        std::fs::write(&path, text).unwrap();
+        let file = InputFile::open(&path, None).unwrap();
+        let mut writer = RowsWriter::create(dir.path()).unwrap();
+        let mut seen = Vec::new();
+        pass::run(
+            &file,
+            &InputOptions::default(),
+            &Scratch::in_dir(dir.path()),
+            |row| {
+                writer.push(row).unwrap();
+                let mut body = Vec::new();
+                row.write_body(&mut body);
+                seen.push(CheckedRow {
+                    row: row.row(),
+                    line: row.line(),
+                    code: row.code().to_owned(),
+                    cells: row.cells().clone(),
+                    verdict: if row.is_valid() {
+                        Verdict::Valid(body)
+                    } else {
+                        Verdict::Invalid(row.error())
+                    },
+                });
+                true
+            },
+        )
+        .unwrap();
+        let rows = writer.finish().unwrap();
+        assert_eq!(rows.len(), 4);
+        for _ in 0..2 {
+            let mut read = rows.read().unwrap();
+            let mut back = Vec::new();
+            let mut row = CheckedRow::default();
+            while read.next_into(&mut row).unwrap() {
+                back.push(std::mem::take(&mut row));
+            }
+            assert_eq!(back, seen, "read twice, the same both times");
+        }
+        assert!(matches!(seen[1].verdict, Verdict::Invalid(_)));
+        assert_eq!(&seen[1].cells[2], "Den\nHaag");
     }
 }
