@@ -13,8 +13,9 @@
 //!   write mode).
 //! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
 //!   the HTTP client, `upload::pace` the request rate).
-//! - [`output`]: outcomes → what the user gets back (results file, errors
-//!   file, progress and summary, `--summary-json`).
+//! - [`output`]: outcomes → what the user gets back: a run's outputs as
+//!   one set (`output::set`: results file, errors file, `summary.json` /
+//!   `--summary-json`), progress and the printed summary.
 //! - `store`: what outlives the process (journal, delta state, lock); it
 //!   looks up and records, and decides nothing.
 //! - `run`: one run from start to finish: its folder, the error that
@@ -22,8 +23,9 @@
 //!   stages for it (`run::pipeline`).
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
-//! settings), [`util`] (`redact`: the API key never reaches an output;
-//! `spill`: per-row facts sorted on disk so memory stays flat), and
+//! settings), [`util`] (`atomic`: outputs written whole, mode 0600;
+//! `redact`: the API key never reaches an output; `spill`: per-row facts
+//! sorted on disk so memory stays flat), and
 //! `sandbox`, an embedded emulator of the API for trying and testing
 //! (cargo feature `sandbox`, on by default).
 

@@ -1,5 +1,7 @@
 //! How a run ends, check or import: its exit code, its next-step line,
-//! whether its journal stays, its errors file and its summary.
+//! whether its journal stays, and when the outputs made from its rows are
+//! written (the errors file; see [`crate::output::set`]) and its summary
+//! shown.
 //!
 //! Owns those rules, so the wiring in [`crate::run::pipeline`] holds none:
 //! a run that reached the end of its input is finished (its journal goes,
@@ -12,17 +14,17 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use super::next_step::Commands;
 use super::start::commands;
 use super::{RunError, RunFiles};
 use crate::config::RunConfig;
 use crate::exit;
-use crate::input::{InputError, RecordSource};
-use crate::model::outcome::{Counts, Status};
+use crate::input::InputError;
+use crate::model::outcome::Counts;
 use crate::output::errors_file;
 use crate::output::report::{PaceFacts, Reporter, Totals};
+use crate::output::set::{InputRows, Outputs, RowsDone};
 use crate::store::journal::JournalError;
 use crate::upload::StopReason;
 
@@ -90,19 +92,6 @@ impl Ending<'_> {
     }
 }
 
-/// Where the errors file's rows come from: the input's header and
-/// delimiter, and a way to read every row's cells again in input order.
-pub(crate) struct ErrorRows<'a> {
-    /// The input as the user named it.
-    pub input: &'a Path,
-    /// The input's header row.
-    pub headers: &'a csv::StringRecord,
-    /// The input's delimiter.
-    pub delimiter: u8,
-    /// Opens the rows from the first.
-    pub open: &'a dyn Fn() -> Result<Box<dyn RecordSource>, InputError>,
-}
-
 /// How a run's rows ended, handed to [`finish`].
 pub(crate) struct Finished<'a> {
     /// Outcomes per status.
@@ -113,8 +102,8 @@ pub(crate) struct Finished<'a> {
     pub read_err: Option<InputError>,
     /// The encoding and delimiter, for the summary.
     pub input: String,
-    /// The rows for the errors file.
-    pub error_rows: ErrorRows<'a>,
+    /// The input's rows again, for the outputs made from them.
+    pub rows: InputRows<'a>,
     /// How the sending went; `None` for a check, which sends nothing.
     pub sending: Option<Sending>,
 }
@@ -136,13 +125,13 @@ pub(crate) struct Sending {
 }
 
 /// The one place a run's end becomes an exit code or a [`RunError`], a
-/// next-step line, a kept or removed journal, an errors file and the
-/// summary the reporter shows.
+/// next-step line, a kept or removed journal, the outputs made from its
+/// rows and the summary the reporter shows.
 pub(crate) fn finish(
     run: &RunConfig,
     files: &RunFiles,
+    outputs: &mut Outputs,
     reporter: &Reporter,
-    started: Instant,
     finished: Finished<'_>,
 ) -> Result<u8, RunError> {
     let Finished {
@@ -150,7 +139,7 @@ pub(crate) fn finish(
         written,
         read_err,
         input,
-        error_rows,
+        rows,
         sending,
     } = finished;
     let commands = commands(run);
@@ -214,21 +203,24 @@ pub(crate) fn finish(
         Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
-    // Rows that cannot be read back cannot be copied either.
-    let errors = match read_err {
-        None => write_errors_file(&error_rows, files, &counts, &path, reporter),
-        Some(_) => None,
-    };
-    let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
+    let written = outputs.rows_done(&RowsDone {
+        counts: &counts,
+        results: &path,
+        files,
+        rows: read_err.is_none().then_some(&rows),
+        reporter,
+    });
+    let errors = written.get(errors_file::NAME);
+    let next = ending.next_step(&commands, errors_file::count(&counts), errors);
     reporter.summary(&Totals {
         counts: &counts,
-        elapsed: started.elapsed(),
+        elapsed: outputs.started().elapsed(),
         requests: sending.as_ref().map(|s| s.requests),
         retries: sending.as_ref().map_or(0, |s| s.retries),
         rate_limited: sending.as_ref().map_or(0, |s| s.rate_limited),
         input,
         results: &path,
-        errors: errors.as_deref(),
+        errors,
         stopped: stopped.clone(),
         next,
         pace: sending.as_ref().map(|s| s.pace.clone()),
@@ -237,57 +229,6 @@ pub(crate) fn finish(
         tracing::error!("{why}");
     }
     Ok(ending.exit_code(&counts))
-}
-
-/// Rows that belong in the errors file.
-fn not_imported(counts: &Counts) -> u64 {
-    Status::ALL
-        .iter()
-        .filter(|s| errors_file::includes(**s))
-        .map(|s| counts.get(*s))
-        .sum()
-}
-
-/// Writes the errors file when some row was not imported. A failure is
-/// reported, not fatal: the results file already holds every outcome, and
-/// the exit code already says rows are missing.
-fn write_errors_file(
-    rows: &ErrorRows<'_>,
-    files: &RunFiles,
-    counts: &Counts,
-    results: &Path,
-    reporter: &Reporter,
-) -> Option<PathBuf> {
-    if not_imported(counts) == 0 {
-        // Only reachable with an --errors PATH the user named: the file is
-        // theirs, so it is pointed out, never removed.
-        if files.errors.exists() {
-            reporter.info(&format!(
-                "notify-import: every row was imported; {} is from an earlier run",
-                files.errors.display()
-            ));
-        }
-        return None;
-    }
-    let written = (rows.open)()
-        .map_err(errors_file::ErrorsFileError::from)
-        .and_then(|mut source| {
-            let rows = errors_file::Rows {
-                input: rows.input,
-                headers: rows.headers,
-                delimiter: rows.delimiter,
-                source: source.as_mut(),
-            };
-            errors_file::write(rows, results, &files.errors)
-        });
-    match written {
-        Ok(0) => None,
-        Ok(_) => Some(files.errors.clone()),
-        Err(e) => {
-            tracing::error!("the errors file was not written: {e}");
-            None
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! One run over an input file: the one pass, then the plan and the
-//! upload (or, for a check, nothing more), then results, errors file and
-//! summary.
+//! upload (or, for a check, nothing more), each row's outcome into the
+//! run's outputs ([`Outputs`]), which are written at the end.
 //!
 //! Owns the wiring of the stages (threads, channels, runtime, signals) and
 //! handing how they ended to [`mod@crate::run`], which holds the rules:
@@ -15,7 +15,7 @@
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -26,12 +26,12 @@ use crate::model::checked::CheckedRow;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{Planned, WriteMode};
 use crate::output::report::{self, PaceFacts, Reporter};
-use crate::output::results::{self, ResultsWriter};
-use crate::output::summary;
+use crate::output::results;
+use crate::output::set::{InputRows, Outputs};
 use crate::plan::rows::{RowsFile, RowsWriter};
 use crate::plan::{self, Planner};
 use crate::run::error::WriteFailure;
-use crate::run::finish::{ErrorRows, Finished, Sending, finish};
+use crate::run::finish::{Finished, Sending, finish};
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
@@ -53,25 +53,20 @@ const CHANNEL_ROWS: usize = 1024;
 /// (lock held, unfinished run, existing named output) writes nothing; a
 /// run that started writes its summary whatever the outcome.
 pub fn run_file(run: &RunConfig) -> Result<u8, RunError> {
-    let start = Start::prepare(run)?;
-    let recorder = summary::Recorder::start();
-    let result = run_started(run, &start, &recorder);
-    recorder.finish(run, &start.files, result)
+    let mut outputs = Outputs::for_run(run);
+    let start = Start::prepare(run, &outputs)?;
+    let result = run_started(run, &start, &mut outputs);
+    outputs.run_done(run, &start.files, result)
 }
 
 /// The run itself, under the run lock, in its folder.
-fn run_started(
-    run: &RunConfig,
-    start: &Start,
-    recorder: &summary::Recorder,
-) -> Result<u8, RunError> {
-    let started = Instant::now();
+fn run_started(run: &RunConfig, start: &Start, outputs: &mut Outputs) -> Result<u8, RunError> {
     let files = &start.files;
     let folder = files.folder.path();
     // The one open of the input; a FIFO is copied into the run folder.
     let file = InputFile::open(&run.input, Some(folder)).map_err(SetupError::from)?;
     let Some(upload) = &run.upload else {
-        return validate_file(run, files, &file, recorder, started);
+        return validate_file(run, files, &file, outputs);
     };
     let mut rows = RowsWriter::create(folder).map_err(|source| spill_error(folder, source))?;
     let mut spill_err = None;
@@ -94,11 +89,11 @@ fn run_started(
     let rows = rows
         .finish()
         .map_err(|source| spill_error(folder, source))?;
-    recorder.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass.info, pass.fingerprint.clone());
     let reporter = Reporter::new(pass.rows, &run.output);
     report_input(&pass, &reporter);
-    let result = upload_file(run, start, upload, &mut pass, &rows, &reporter, started);
-    recorder.facts(reporter.recorded());
+    let result = upload_file(run, start, upload, &mut pass, &rows, outputs, &reporter);
+    outputs.totals(reporter.recorded());
     reporter.finish();
     result
 }
@@ -132,10 +127,10 @@ fn validate_file(
     run: &RunConfig,
     files: &RunFiles,
     file: &InputFile,
-    recorder: &summary::Recorder,
-    started: Instant,
+    outputs: &mut Outputs,
 ) -> Result<u8, RunError> {
-    let mut writer = ResultsWriter::create(&files.results)
+    outputs
+        .start_rows(&files.results)
         .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The row count is known only at the end, and a million rows take a
     // second or two: no bar, no progress lines.
@@ -147,7 +142,7 @@ fn validate_file(
     let mut write_err = None;
     let mut pass = pass::run(file, &run.input_options, &scratch(files), |row| {
         reporter.row_done();
-        match writer.push(row.outcome()) {
+        match outputs.push(row.outcome()) {
             Ok(()) => true,
             Err(e) => {
                 write_err = Some(e);
@@ -156,7 +151,7 @@ fn validate_file(
         }
     })
     .map_err(SetupError::from)?;
-    recorder.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass.info, pass.fingerprint.clone());
     let written = match write_err {
         Some(e) => Err(e),
         None => {
@@ -170,7 +165,7 @@ fn validate_file(
                 d.map(|d| (d.row, d.first_line))
                     .map_err(std::io::Error::other)
             });
-            writer.finish_amending(pass.rows, repeats, plan::repeated)
+            outputs.finish_rows_amending(pass.rows, repeats, plan::repeated)
         }
     };
     let mut counts = Counts::default();
@@ -185,7 +180,7 @@ fn validate_file(
         written,
         read_err: None,
         input: report::input_line(&pass),
-        error_rows: ErrorRows {
+        rows: InputRows {
             input: &run.input,
             headers: &pass.headers,
             delimiter: pass.info.delimiter.delimiter,
@@ -193,8 +188,8 @@ fn validate_file(
         },
         sending: None,
     };
-    let result = finish(run, files, &reporter, started, finished);
-    recorder.facts(reporter.recorded());
+    let result = finish(run, files, outputs, &reporter, finished);
+    outputs.totals(reporter.recorded());
     reporter.finish();
     result
 }
@@ -219,11 +214,16 @@ fn upload_file(
     upload: &UploadConfig,
     pass: &mut Pass,
     rows: &RowsFile,
+    outputs: &mut Outputs,
     reporter: &Reporter,
-    started: Instant,
 ) -> Result<u8, RunError> {
     let valid_line = report::rows_line(pass);
     let files = &start.files;
+    // Before anything else is started: a results file that cannot be
+    // created refuses the run with nothing to undo.
+    outputs
+        .start_rows(&files.results)
+        .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The in-process sandbox lives as long as this function.
     let (sandbox, url, key): (Option<Embedded>, _, _) = match &upload.target {
         #[cfg(feature = "sandbox")]
@@ -283,7 +283,7 @@ fn upload_file(
     let planner = Planner::new(upload.mode, repeats, resume, delta.as_ref(), upload.full)
         .map_err(SetupError::from)?;
     let sent = send(
-        &files.results,
+        outputs,
         upload,
         rows,
         planner,
@@ -313,7 +313,7 @@ fn upload_file(
         written: sent.written,
         read_err: sent.read_err,
         input: report::input_line(pass),
-        error_rows: ErrorRows {
+        rows: InputRows {
             input: &run.input,
             headers: &pass.headers,
             delimiter: pass.info.delimiter.delimiter,
@@ -330,13 +330,13 @@ fn upload_file(
             closed,
         }),
     };
-    finish(run, files, reporter, started, finished)
+    finish(run, files, outputs, reporter, finished)
 }
 
 /// Runs the uploader over the planned rows and hands back how it ended.
 /// The uploader (and its hold on the journal) is gone when this returns.
 fn send(
-    results: &Path,
+    outputs: &mut Outputs,
     upload: &UploadConfig,
     rows: &RowsFile,
     planner: Planner<'_>,
@@ -361,7 +361,7 @@ fn send(
     let uploader = Uploader::new(client.clone(), settings, Some(journal));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let (counts, written, read_err) = pipeline(&rt, results, rows, planner, &uploader, reporter);
+    let (counts, written, read_err) = pipeline(&rt, outputs, rows, planner, &uploader, reporter);
     signals.abort();
     drop(rt);
     Ok(Sent {
@@ -491,16 +491,12 @@ fn open_journal(
 /// still coming are recorded in the journal only, for `--resume`.
 fn pipeline(
     rt: &tokio::runtime::Runtime,
-    results_path: &Path,
+    outputs: &mut Outputs,
     rows: &RowsFile,
     mut planner: Planner<'_>,
     uploader: &Uploader,
     reporter: &Reporter,
 ) -> (Counts, io::Result<std::path::PathBuf>, Option<InputError>) {
-    let mut writer = match ResultsWriter::create(results_path) {
-        Ok(w) => w,
-        Err(e) => return (Counts::default(), Err(e), None),
-    };
     let window = results::Window::new(results::WINDOW_ROWS);
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
     let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
@@ -536,15 +532,15 @@ fn pipeline(
                 }
                 reporter.row_done();
                 if err.is_none() {
-                    err = writer.push(outcome).err();
+                    err = outputs.push(outcome).err();
                     match &err {
-                        None => window.written(writer.rows_written()),
+                        None => window.written(outputs.rows_written()),
                         // Nothing more reaches the file: no new request
                         // starts, and the planner stops instead of waiting
                         // for the window.
                         Some(e) => {
                             stop.stop(StopReason::Output(
-                                WriteFailure::new(results_path, e).failure(),
+                                WriteFailure::new(outputs.results_path(), e).failure(),
                             ));
                             window.close();
                         }
@@ -564,16 +560,16 @@ fn pipeline(
     // The checked rows could not be read back: every row still gets a
     // results line.
     if read_err.is_some() {
-        for row in writer.rows_written() + 1..=rows.len() {
+        for row in outputs.rows_written() + 1..=rows.len() {
             counts.add(Status::Skipped);
             let error = "not sent: the run's checked rows could not be read back".to_owned();
             let outcome = Outcome::local(row, 0, String::new(), Status::Skipped, error);
-            if let Err(e) = writer.push(outcome) {
+            if let Err(e) = outputs.push(outcome) {
                 return (counts, Err(e), read_err);
             }
         }
     }
-    let written = writer.finish(rows.len());
+    let written = outputs.finish_rows(rows.len());
     (counts, written, read_err)
 }
 

@@ -15,7 +15,7 @@ use super::next_step::{self, Commands};
 use super::{RunFiles, RunFolder};
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputError;
-use crate::output::{errors_file, results, summary};
+use crate::output::set::Outputs;
 use crate::store::lock::RunLock;
 use crate::{SetupError, other};
 
@@ -32,9 +32,10 @@ pub struct Start {
 impl Start {
     /// The checks before a run starts, in the order that gives the right
     /// message first: the lock (another run is busy), an unfinished run (the
-    /// user decides: `--resume` or `--restart`), then the files the user named.
-    /// Then the run's folder: a new one, or the unfinished one to resume.
-    pub fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
+    /// user decides: `--resume` or `--restart`), then the files the user named
+    /// for the run's `outputs`. Then the run's folder: a new one, or the
+    /// unfinished one to resume.
+    pub(crate) fn prepare(run: &RunConfig, outputs: &Outputs) -> Result<Start, SetupError> {
         // A mistyped input name must not leave a runs folder behind.
         if let Err(source) = std::fs::metadata(&run.input) {
             return Err(SetupError::Input(InputError::Io {
@@ -69,16 +70,8 @@ impl Start {
                 None => {}
             }
         }
-        let overwrite = out.overwrite;
-        if let Some(path) = &out.results {
-            results::check_writable(path, overwrite)
-                .map_err(|e| SetupError::Other(e.to_string()))?;
-        }
-        if let Some(path) = &out.errors {
-            errors_file::check_writable(path, overwrite)
-                .map_err(|e| SetupError::Other(e.to_string()))?;
-        }
-        summary::check_writable(run.summary_json.as_ref(), overwrite)
+        outputs
+            .check_writable(out.overwrite)
             .map_err(|e| SetupError::Other(e.to_string()))?;
         if let Some(old) = &abandon {
             old.abandon()

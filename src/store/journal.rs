@@ -391,7 +391,7 @@ impl Journal {
             path: path.to_owned(),
             source,
         };
-        let mut file = crate::output::results::create_private(path).map_err(io)?;
+        let mut file = crate::util::atomic::create_private(path).map_err(io)?;
         let mut line = serde_json::to_vec(header).map_err(|e| io(e.into()))?;
         line.push(b'\n');
         file.write_all(&line).map_err(io)?;
