@@ -118,8 +118,6 @@ pub(crate) struct Sending {
     pub pace: PaceFacts,
     /// To the embedded sandbox (never resumable).
     pub sandbox: bool,
-    /// The journal's first failed write, if one failed.
-    pub journal_failure: Option<io::Error>,
     /// Closing (and syncing) the journal.
     pub closed: Result<(), JournalError>,
 }
@@ -178,10 +176,14 @@ pub(crate) fn finish(
         }
     };
     if let Some(s) = &sending {
-        if let (Some(StopReason::Journal(_)), Some(e)) = (&s.stop, &s.journal_failure) {
+        // The journal could not be written: the user gets the failed
+        // write's remedy, as for the results file.
+        if let Some(StopReason::Journal(e)) = &s.stop
+            && let JournalError::Io { source, .. } = e.as_ref()
+        {
             return Err(RunError::writing(
                 &files.journal,
-                e,
+                source,
                 ending.anything_sent,
                 resume(),
             ));

@@ -124,10 +124,10 @@ impl Runs {
         &self.dir
     }
 
-    /// Creates `NAME.runs` (and its parents) if needed.
+    /// Creates `NAME.runs` (and its parents) if needed. Errors here and
+    /// below name no path: the caller's error does ([`crate::SetupError`]).
     pub fn create(&self) -> io::Result<()> {
         fs::create_dir_all(&self.dir)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))
     }
 
     /// The lock file of every run of this input.
@@ -196,18 +196,10 @@ impl Runs {
                     return Ok(folder);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("cannot create {}: {e}", path.display()),
-                    ));
-                }
+                Err(e) => return Err(e),
             }
         }
-        Err(io::Error::other(format!(
-            "{}: too many runs started in the same second",
-            self.dir.display()
-        )))
+        Err(io::Error::other("too many runs started in the same second"))
     }
 
     /// Points `latest` at `folder` (replaced whole, never half-written).
@@ -228,7 +220,7 @@ impl Runs {
         if result.is_err() {
             let _ = fs::remove_file(&tmp);
         }
-        result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", latest.display())))
+        result
     }
 
     /// Removes the oldest finished run folders so that at most `keep` run
@@ -360,7 +352,6 @@ impl RunFolder {
             self.path.join(ABANDONED),
             format!("abandoned by --restart at {at}; this run is never resumed\n"),
         )
-        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.path.display())))
     }
 }
 

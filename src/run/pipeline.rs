@@ -23,6 +23,7 @@ use crate::check::pass::{self, Pass};
 use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
 use crate::input::{self, InputError, InputFile, RecordSource};
 use crate::model::checked::CheckedRow;
+use crate::model::failure::WriteFailure;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{Planned, WriteMode};
 use crate::output::report::{self, PaceFacts, Reporter};
@@ -30,7 +31,6 @@ use crate::output::results;
 use crate::output::set::{InputRows, Outputs};
 use crate::plan::rows::{RowsFile, RowsWriter};
 use crate::plan::{self, Planner};
-use crate::run::error::WriteFailure;
 use crate::run::finish::{Finished, Sending, finish};
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
@@ -38,7 +38,7 @@ use crate::store::state;
 use crate::upload::api::ApiClient;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
 use crate::util::spill::Scratch;
-use crate::{SetupError, other, runtime};
+use crate::{SetupError, runtime};
 
 #[cfg(feature = "sandbox")]
 type Embedded = crate::sandbox::SandboxHandle;
@@ -229,14 +229,17 @@ fn upload_file(
         #[cfg(feature = "sandbox")]
         Endpoint::Sandbox => {
             use crate::sandbox;
-            let handle = sandbox::spawn(sandbox::SandboxOptions::default())
-                .map_err(|e| other("cannot start the sandbox", e))?;
+            let handle =
+                sandbox::spawn(sandbox::SandboxOptions::default()).map_err(SetupError::Sandbox)?;
             let url = config::check_url(&handle.base_url()).map_err(SetupError::from)?;
             (Some(handle), url, ApiKey::sandbox())
         }
         #[cfg(not(feature = "sandbox"))]
         Endpoint::Sandbox => {
-            return Err(other("--sandbox", "this binary was built without the sandbox").into());
+            return Err(SetupError::Usage(config::UsageError(
+                "--sandbox: this binary was built without the sandbox; use a build with the `sandbox` feature".into(),
+            ))
+            .into());
         }
         Endpoint::Remote { url, key } => (None, url.clone(), key.clone()),
     };
@@ -267,18 +270,14 @@ fn upload_file(
         upload.concurrency,
         files.folder.path().display()
     ));
-    let client =
-        Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
+    let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     // Before the journal, so a refused state leaves no journal behind.
     let delta = open_delta(upload, &url, &key, reporter)?;
     let header = header(run, upload, pass, &url, &key, sandbox.is_some())?;
     let (journal, resume) = open_journal(run, start, &header, reporter)?;
     let journal = Arc::new(journal);
     let repeats = pass.take_repeats().ok_or_else(|| {
-        other(
-            "internal error",
-            "the repeated codes of this pass were already read",
-        )
+        SetupError::Internal("the repeated codes of this pass were already read".into())
     })?;
     let planner = Planner::new(upload.mode, repeats, resume, delta.as_ref(), upload.full)
         .map_err(SetupError::from)?;
@@ -301,7 +300,6 @@ fn upload_file(
     let requests = client.requests_sent();
     // The uploader is gone, so this is the last holder: the journal is
     // closed and its final fsync checked on every path from here.
-    let journal_failure = journal.write_failure();
     let closed = match Arc::try_unwrap(journal) {
         Ok(journal) => journal.close(),
         Err(shared) => shared.sync(),
@@ -326,7 +324,6 @@ fn upload_file(
             rate_limited: sent.rate_limited,
             pace: sent.pace,
             sandbox: matches!(upload.target, Endpoint::Sandbox),
-            journal_failure,
             closed,
         }),
     };
@@ -433,10 +430,10 @@ fn header(
     sandbox: bool,
 ) -> Result<Header, SetupError> {
     let fp = pass.fingerprint.clone().ok_or_else(|| {
-        other(
-            "internal error",
-            format!("{} was not read to its end", run.input.display()),
-        )
+        SetupError::Internal(format!(
+            "{} has no fingerprint: it was not read to its end",
+            run.input.display()
+        ))
     })?;
     let fp = crate::store::journal::Fingerprint {
         size: fp.size,
@@ -458,8 +455,7 @@ fn open_journal(
 ) -> Result<(Journal, Option<Resume>), SetupError> {
     let path = &start.files.journal;
     if start.resuming {
-        let (journal, old, resume) =
-            Journal::resume(path).map_err(|e| other("cannot resume", e))?;
+        let (journal, old, resume) = Journal::resume(path).map_err(SetupError::Resume)?;
         if let Some(why) = old.mismatch(header) {
             return Err(SetupError::Usage(config::UsageError(format!(
                 "cannot resume the run in {}: {why}",
@@ -480,7 +476,7 @@ fn open_journal(
             run.input.display()
         ));
     }
-    let journal = Journal::create(path, header).map_err(|e| other("journal", e))?;
+    let journal = Journal::create(path, header).map_err(SetupError::Journal)?;
     Ok((journal, None))
 }
 
@@ -539,9 +535,10 @@ fn pipeline(
                         // starts, and the planner stops instead of waiting
                         // for the window.
                         Some(e) => {
-                            stop.stop(StopReason::Output(
-                                WriteFailure::new(outputs.results_path(), e).failure(),
-                            ));
+                            stop.stop(StopReason::Output(WriteFailure::new(
+                                outputs.results_path(),
+                                e,
+                            )));
                             window.close();
                         }
                     }

@@ -9,15 +9,16 @@
 //! `--keep-runs`. A refused run writes no file. It must not read the
 //! input's rows or send anything.
 
+use std::path::Path;
 use std::time::SystemTime;
 
 use super::next_step::{self, Commands};
 use super::{RunFiles, RunFolder};
+use crate::SetupError;
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputError;
 use crate::output::set::Outputs;
 use crate::store::lock::RunLock;
-use crate::{SetupError, other};
 
 /// A run that may start: it holds the lock and has its folder.
 pub struct Start {
@@ -44,9 +45,18 @@ impl Start {
             }));
         }
         let out = &run.outputs;
+        let runs_dir = out.runs.dir();
+        let folder_err = |action, path: &Path| {
+            let path = path.to_owned();
+            move |source| SetupError::RunFolder {
+                action,
+                path,
+                source,
+            }
+        };
         out.runs
             .create()
-            .map_err(|e| other("cannot create the runs folder", e))?;
+            .map_err(folder_err("create the runs folder", runs_dir))?;
         let lock = RunLock::acquire_at(out.runs.lock_path(), &run.input)?;
         // The state's own lock is taken when the state is opened, after the
         // run started; asking now lets a run refused by it write nothing (a
@@ -62,7 +72,7 @@ impl Start {
             let unfinished = out
                 .runs
                 .unfinished()
-                .map_err(|e| other("cannot read the runs folder", e))?;
+                .map_err(folder_err("read the runs folder", runs_dir))?;
             match unfinished {
                 Some(f) if upload.resume => resume_from = Some(f),
                 Some(f) if upload.restart => abandon = Some(f),
@@ -70,25 +80,23 @@ impl Start {
                 None => {}
             }
         }
-        outputs
-            .check_writable(out.overwrite)
-            .map_err(|e| SetupError::Other(e.to_string()))?;
+        outputs.check_writable(out.overwrite)?;
         if let Some(old) = &abandon {
             old.abandon()
-                .map_err(|e| other("cannot mark the earlier run abandoned", e))?;
+                .map_err(folder_err("mark abandoned the run in", old.path()))?;
         }
         let resuming = resume_from.is_some();
         let folder = match resume_from {
             Some(folder) => {
                 out.runs
                     .point_latest(&folder)
-                    .map_err(|e| other("cannot update latest", e))?;
+                    .map_err(folder_err("point `latest` at", folder.path()))?;
                 folder
             }
             None => out
                 .runs
                 .new_run(SystemTime::now(), run.upload.is_none())
-                .map_err(|e| other("cannot create the run folder", e))?,
+                .map_err(folder_err("create a run folder in", runs_dir))?,
         };
         match out.runs.prune(out.keep_runs, &folder) {
             Ok(removed) => {

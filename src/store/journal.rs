@@ -380,8 +380,6 @@ pub struct Journal {
     dirty: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     syncer: Option<JoinHandle<()>>,
-    /// The first failed write, for telling the user what went wrong.
-    failed: Mutex<Option<io::Error>>,
 }
 
 impl Journal {
@@ -447,7 +445,6 @@ impl Journal {
             dirty,
             stop,
             syncer: Some(syncer),
-            failed: Mutex::new(None),
         })
     }
 
@@ -483,22 +480,11 @@ impl Journal {
             .lock()
             .map_err(|_| io(io::Error::other("journal lock poisoned")))?;
         // One write per record: a kill leaves whole lines plus at most one torn one.
-        if let Err(e) = file.write_all(&line) {
-            if let Ok(mut failed) = self.failed.lock() {
-                failed.get_or_insert_with(|| io::Error::new(e.kind(), e.to_string()));
-            }
-            return Err(io(e));
-        }
+        // The cause stays whole in the error: the run's stop reason keeps
+        // it, and the user is told its remedy (`run::finish`).
+        file.write_all(&line).map_err(io)?;
         self.dirty.store(true, Ordering::Release);
         Ok(())
-    }
-
-    /// The first write that failed, if one did.
-    pub fn write_failure(&self) -> Option<io::Error> {
-        let failed = self.failed.lock().ok()?;
-        failed
-            .as_ref()
-            .map(|e| io::Error::new(e.kind(), e.to_string()))
     }
 
     /// Syncs what was written so far, for a journal still shared (the
@@ -818,7 +804,6 @@ mod tests {
         j.outcome(&done(1, Status::Created, Some(201))).unwrap();
         j.sending(2).unwrap();
         j.outcome(&done(2, Status::Failed, Some(503))).unwrap();
-        assert!(j.write_failure().is_none());
         j.close().unwrap();
         let p = progress(&path).unwrap();
         assert_eq!((p.done, p.header.rows), (1, 3), "a 503 is not final");
