@@ -8,9 +8,21 @@
 //! its rows not imported are in its errors file); a run that stopped after
 //! sending keeps its journal for `--resume`; a run that sent nothing has
 //! nothing to resume; a check ends like an import that sent nothing.
-//! Failures to write are [`super::RunError`]s. [`Ending`] holds the rules
-//! and touches nothing; [`finish`] applies them, once per run. Neither
-//! reads the input or talks to the network.
+//! Failures to write are [`super::RunError`]s. Neither [`End`] nor
+//! [`finish`] reads the input or talks to the network.
+//!
+//! One word for one idea, the end of a run:
+//! - [`RunEnd`]: everything a run hands over once its rows are over: its
+//!   [`RowsEnd`] (the part a check and an import share: counts, results
+//!   file, a read error) and, for an import, its [`UploadEnd`] (how the
+//!   sending stopped, what it cost, the journal closed);
+//! - [`End`]: what of it decides what follows (its [`EndKind`], whether
+//!   anything was sent, whether to the sandbox); it holds the rules and
+//!   touches nothing;
+//! - [`finish`]: the verb, the one function that applies them, once per
+//!   run.
+//!
+//! A row's end is another idea: its [`crate::model::outcome::Outcome`].
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,9 +40,9 @@ use crate::output::set::{InputRows, Outputs, RowsDone};
 use crate::store::journal::JournalError;
 use crate::upload::StopReason;
 
-/// Where the run ended.
+/// Where a run ended.
 #[derive(Debug, Clone, Copy)]
-pub enum End<'a> {
+pub enum EndKind<'a> {
     /// A check (`validate`, `--dry-run`) gave every row its outcome.
     Checked,
     /// Every row of the input has its final outcome.
@@ -43,31 +55,31 @@ pub enum End<'a> {
     WriteFailed,
 }
 
-/// An import's end, with what decides what follows.
+/// A run's end, with what decides what follows.
 #[derive(Debug, Clone, Copy)]
-pub struct Ending<'a> {
-    /// Where the sending ended.
-    pub end: End<'a>,
+pub struct End<'a> {
+    /// Where the run ended.
+    pub kind: EndKind<'a>,
     /// At least one request went out.
     pub anything_sent: bool,
     /// Sent to the embedded sandbox (never resumable).
     pub sandbox: bool,
 }
 
-impl Ending<'_> {
+impl End<'_> {
     /// Whether the journal stays for `--resume` (and the run folder counts
     /// as unfinished).
     pub fn keeps_journal(&self) -> bool {
-        self.anything_sent && !matches!(self.end, End::Reached)
+        self.anything_sent && !matches!(self.kind, EndKind::Reached)
     }
 
     /// The exit code of a run that ended without a [`super::RunError`].
     pub fn exit_code(&self, counts: &Counts) -> u8 {
-        match self.end {
-            End::Stopped(StopReason::Interrupted) => exit::INTERRUPTED,
-            End::Stopped(_) | End::RowsUnreadable | End::WriteFailed => exit::ABORTED,
-            End::Reached | End::Checked if counts.all_succeeded() => exit::OK,
-            End::Reached | End::Checked => exit::ROWS_FAILED,
+        match self.kind {
+            EndKind::Stopped(StopReason::Interrupted) => exit::INTERRUPTED,
+            EndKind::Stopped(_) | EndKind::RowsUnreadable | EndKind::WriteFailed => exit::ABORTED,
+            EndKind::Reached | EndKind::Checked if counts.all_succeeded() => exit::OK,
+            EndKind::Reached | EndKind::Checked => exit::ROWS_FAILED,
         }
     }
 
@@ -78,41 +90,51 @@ impl Ending<'_> {
         not_imported: u64,
         errors: Option<&Path>,
     ) -> Option<String> {
-        match self.end {
-            End::Checked => Some(commands.after_check(not_imported, errors)),
-            End::Reached => commands.after_import(not_imported, errors),
+        match self.kind {
+            EndKind::Checked => Some(commands.after_check(not_imported, errors)),
+            EndKind::Reached => commands.after_import(not_imported, errors),
             _ if !self.anything_sent => Some(format!(
                 "nothing was sent; start again: {}",
                 commands.import()
             )),
-            End::Stopped(_) | End::RowsUnreadable | End::WriteFailed => {
+            EndKind::Stopped(_) | EndKind::RowsUnreadable | EndKind::WriteFailed => {
                 Some(commands.after_stop(self.sandbox))
             }
         }
     }
 }
 
-/// How a run's rows ended, handed to [`finish`].
-pub(crate) struct Finished<'a> {
+/// Everything a run hands to [`finish`] once its rows are over.
+pub(crate) struct RunEnd<'a> {
+    /// How the rows ended.
+    pub rows: RowsEnd,
+    /// The encoding and delimiter, for the summary.
+    pub input: String,
+    /// The input's rows again, for the outputs made from them.
+    pub cells: InputRows<'a>,
+    /// How the sending ended; `None` for a check, which sends nothing.
+    pub upload: Option<UploadEnd>,
+}
+
+/// How a run's rows ended, check or import.
+pub(crate) struct RowsEnd {
     /// Outcomes per status.
     pub counts: Counts,
     /// The finished results file, or why it could not be written.
     pub written: io::Result<PathBuf>,
     /// The checked rows could not be read back, cutting the run short.
     pub read_err: Option<InputError>,
-    /// The encoding and delimiter, for the summary.
-    pub input: String,
-    /// The input's rows again, for the outputs made from them.
-    pub rows: InputRows<'a>,
-    /// How the sending went; `None` for a check, which sends nothing.
-    pub sending: Option<Sending>,
 }
 
 /// How an import's sending ended.
-pub(crate) struct Sending {
+pub(crate) struct UploadEnd {
+    /// Why the sending stopped early, if it did.
     pub stop: Option<StopReason>,
+    /// Requests sent.
     pub requests: u64,
+    /// Requests repeated after a failed attempt.
     pub retries: u64,
+    /// 429 answers received.
     pub rate_limited: u64,
     /// How requests were paced and what was learned.
     pub pace: PaceFacts,
@@ -130,39 +152,41 @@ pub(crate) fn finish(
     files: &RunFiles,
     outputs: &mut Outputs,
     reporter: &Reporter,
-    finished: Finished<'_>,
+    run_end: RunEnd<'_>,
 ) -> Result<u8, RunError> {
-    let Finished {
-        counts,
-        written,
-        read_err,
+    let RunEnd {
+        rows: RowsEnd {
+            counts,
+            written,
+            read_err,
+        },
         input,
-        rows,
-        sending,
-    } = finished;
+        cells,
+        upload,
+    } = run_end;
     let commands = commands(run);
-    let ending = match &sending {
-        None => Ending {
-            end: End::Checked,
+    let end = match &upload {
+        None => End {
+            kind: EndKind::Checked,
             anything_sent: false,
             sandbox: false,
         },
-        Some(s) => Ending {
-            end: match (&s.stop, &read_err, &written) {
-                (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => End::WriteFailed,
-                (Some(stop), _, _) => End::Stopped(stop),
-                (None, Some(_), _) => End::RowsUnreadable,
-                (None, None, Ok(_)) => End::Reached,
+        Some(u) => End {
+            kind: match (&u.stop, &read_err, &written) {
+                (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => EndKind::WriteFailed,
+                (Some(stop), _, _) => EndKind::Stopped(stop),
+                (None, Some(_), _) => EndKind::RowsUnreadable,
+                (None, None, Ok(_)) => EndKind::Reached,
             },
-            anything_sent: s.requests > 0,
-            sandbox: s.sandbox,
+            anything_sent: u.requests > 0,
+            sandbox: u.sandbox,
         },
     };
-    if sending.is_some() && !ending.keeps_journal() {
+    if upload.is_some() && !end.keeps_journal() {
         // Nothing to resume, and the folder no longer blocks a run.
         let _ = std::fs::remove_file(&files.journal);
     }
-    let resume = || commands.continue_after_failure(ending.sandbox);
+    let resume = || commands.continue_after_failure(end.sandbox);
     // Write failures first: they decide what is safe to say.
     let path = match written {
         Ok(path) => path,
@@ -170,29 +194,29 @@ pub(crate) fn finish(
             return Err(RunError::writing(
                 &files.results,
                 &e,
-                ending.anything_sent,
+                end.anything_sent,
                 resume(),
             ));
         }
     };
-    if let Some(s) = &sending {
+    if let Some(u) = &upload {
         // The journal could not be written: the user gets the failed
         // write's remedy, as for the results file.
-        if let Some(StopReason::Journal(e)) = &s.stop
+        if let Some(StopReason::Journal(e)) = &u.stop
             && let JournalError::Io { source, .. } = e.as_ref()
         {
             return Err(RunError::writing(
                 &files.journal,
                 source,
-                ending.anything_sent,
+                end.anything_sent,
                 resume(),
             ));
         }
-        if let Err(e) = &s.closed {
-            if matches!(ending.end, End::Reached) {
+        if let Err(e) = &u.closed {
+            if matches!(end.kind, EndKind::Reached) {
                 // The journal is not needed any more: the results are complete.
                 tracing::warn!("{e}");
-            } else if ending.anything_sent {
+            } else if end.anything_sent {
                 return Err(RunError::AfterSending {
                     failure: format!("cannot sync {e}"),
                     remedy: "fix the cause",
@@ -201,7 +225,7 @@ pub(crate) fn finish(
             }
         }
     }
-    let stopped = match sending.as_ref().and_then(|s| s.stop.as_ref()) {
+    let stopped = match upload.as_ref().and_then(|u| u.stop.as_ref()) {
         Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
@@ -209,28 +233,28 @@ pub(crate) fn finish(
         counts: &counts,
         results: &path,
         files,
-        rows: read_err.is_none().then_some(&rows),
+        rows: read_err.is_none().then_some(&cells),
         reporter,
     });
     let errors = written.get(errors_file::NAME);
-    let next = ending.next_step(&commands, errors_file::count(&counts), errors);
+    let next = end.next_step(&commands, errors_file::count(&counts), errors);
     reporter.summary(&Totals {
         counts: &counts,
         elapsed: outputs.started().elapsed(),
-        requests: sending.as_ref().map(|s| s.requests),
-        retries: sending.as_ref().map_or(0, |s| s.retries),
-        rate_limited: sending.as_ref().map_or(0, |s| s.rate_limited),
+        requests: upload.as_ref().map(|u| u.requests),
+        retries: upload.as_ref().map_or(0, |u| u.retries),
+        rate_limited: upload.as_ref().map_or(0, |u| u.rate_limited),
         input,
         results: &path,
         errors,
         stopped: stopped.clone(),
         next,
-        pace: sending.as_ref().map(|s| s.pace.clone()),
+        pace: upload.as_ref().map(|u| u.pace.clone()),
     });
     if let Some(why) = &stopped {
         tracing::error!("{why}");
     }
-    Ok(ending.exit_code(&counts))
+    Ok(end.exit_code(&counts))
 }
 
 #[cfg(test)]
@@ -238,9 +262,9 @@ mod tests {
     use super::*;
     use crate::model::outcome::Status;
 
-    fn ending(end: End<'_>, anything_sent: bool) -> Ending<'_> {
-        Ending {
-            end,
+    fn end(kind: EndKind<'_>, anything_sent: bool) -> End<'_> {
+        End {
+            kind,
             anything_sent,
             sandbox: false,
         }
@@ -249,28 +273,28 @@ mod tests {
     #[test]
     fn only_a_run_that_stopped_after_sending_keeps_its_journal() {
         let stop = StopReason::Interrupted;
-        assert!(ending(End::Stopped(&stop), true).keeps_journal());
-        assert!(ending(End::RowsUnreadable, true).keeps_journal());
-        assert!(ending(End::WriteFailed, true).keeps_journal());
-        assert!(!ending(End::Reached, true).keeps_journal());
-        assert!(!ending(End::Stopped(&stop), false).keeps_journal());
+        assert!(end(EndKind::Stopped(&stop), true).keeps_journal());
+        assert!(end(EndKind::RowsUnreadable, true).keeps_journal());
+        assert!(end(EndKind::WriteFailed, true).keeps_journal());
+        assert!(!end(EndKind::Reached, true).keeps_journal());
+        assert!(!end(EndKind::Stopped(&stop), false).keeps_journal());
     }
 
     #[test]
     fn exit_codes_follow_the_end() {
         let mut counts = Counts::default();
         counts.add(Status::Created);
-        assert_eq!(ending(End::Reached, true).exit_code(&counts), 0);
+        assert_eq!(end(EndKind::Reached, true).exit_code(&counts), 0);
         let interrupted = StopReason::Interrupted;
         let too_many = StopReason::TooManyErrors(3);
         assert_eq!(
-            ending(End::Stopped(&interrupted), true).exit_code(&counts),
+            end(EndKind::Stopped(&interrupted), true).exit_code(&counts),
             130
         );
-        assert_eq!(ending(End::Stopped(&too_many), true).exit_code(&counts), 3);
-        assert_eq!(ending(End::RowsUnreadable, true).exit_code(&counts), 3);
+        assert_eq!(end(EndKind::Stopped(&too_many), true).exit_code(&counts), 3);
+        assert_eq!(end(EndKind::RowsUnreadable, true).exit_code(&counts), 3);
         counts.add(Status::Failed);
-        assert_eq!(ending(End::Reached, true).exit_code(&counts), 1);
+        assert_eq!(end(EndKind::Reached, true).exit_code(&counts), 1);
     }
 
     #[test]
@@ -278,7 +302,7 @@ mod tests {
         let commands = Commands::new(Path::new("k.csv"), None);
         let errors = Some(Path::new("k.runs/a/errors.csv"));
         let stop = StopReason::Interrupted;
-        let stopped = ending(End::Stopped(&stop), true)
+        let stopped = end(EndKind::Stopped(&stop), true)
             .next_step(&commands, 9, errors)
             .unwrap();
         assert!(
@@ -286,14 +310,14 @@ mod tests {
             "{stopped}"
         );
         assert!(!stopped.contains("fix"), "{stopped}");
-        let nothing = ending(End::Stopped(&stop), false)
+        let nothing = end(EndKind::Stopped(&stop), false)
             .next_step(&commands, 9, errors)
             .unwrap();
         assert!(!nothing.contains("--resume"), "{nothing}");
-        let finished = ending(End::Reached, true).next_step(&commands, 9, errors);
+        let finished = end(EndKind::Reached, true).next_step(&commands, 9, errors);
         assert!(finished.unwrap().contains("k.runs/a/errors.csv"));
         assert_eq!(
-            ending(End::Reached, true).next_step(&commands, 0, None),
+            end(EndKind::Reached, true).next_step(&commands, 0, None),
             None
         );
     }

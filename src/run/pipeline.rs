@@ -31,7 +31,7 @@ use crate::output::results;
 use crate::output::set::{InputRows, Outputs};
 use crate::plan::rows::{RowsFile, RowsWriter};
 use crate::plan::{self, Planner};
-use crate::run::finish::{Finished, Sending, finish};
+use crate::run::finish::{RowsEnd, RunEnd, UploadEnd, finish};
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
@@ -175,37 +175,25 @@ fn validate_file(
     let open = || -> Result<Box<dyn RecordSource>, InputError> {
         Ok(input::open_file(file, &run.input_options, None)?.reader)
     };
-    let finished = Finished {
-        counts,
-        written,
-        read_err: None,
+    let end = RunEnd {
+        rows: RowsEnd {
+            counts,
+            written,
+            read_err: None,
+        },
         input: report::input_line(&pass),
-        rows: InputRows {
+        cells: InputRows {
             input: &run.input,
             headers: &pass.headers,
             delimiter: pass.info.delimiter.delimiter,
             open: &open,
         },
-        sending: None,
+        upload: None,
     };
-    let result = finish(run, files, outputs, &reporter, finished);
+    let result = finish(run, files, outputs, &reporter, end);
     outputs.totals(reporter.recorded());
     reporter.finish();
     result
-}
-
-/// What the upload stage hands back once it is over.
-struct Sent {
-    counts: Counts,
-    /// The finished results file, or why it could not be written.
-    written: io::Result<std::path::PathBuf>,
-    /// The checked rows could not be read back, cutting the run short.
-    read_err: Option<InputError>,
-    stop: Option<StopReason>,
-    retries: u64,
-    rate_limited: u64,
-    /// How requests were paced and what was learned.
-    pace: PaceFacts,
 }
 
 fn upload_file(
@@ -281,15 +269,7 @@ fn upload_file(
     })?;
     let planner = Planner::new(upload.mode, repeats, resume, delta.as_ref(), upload.full)
         .map_err(SetupError::from)?;
-    let sent = send(
-        outputs,
-        upload,
-        rows,
-        planner,
-        &client,
-        journal.clone(),
-        reporter,
-    );
+    let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
         handle.shutdown();
@@ -297,41 +277,25 @@ fn upload_file(
     if let Some(Err(e)) = delta.as_ref().map(state::Delta::finish) {
         tracing::error!("{e}; the next run re-checks the rows that were not recorded");
     }
-    let requests = client.requests_sent();
-    // The uploader is gone, so this is the last holder: the journal is
-    // closed and its final fsync checked on every path from here.
-    let closed = match Arc::try_unwrap(journal) {
-        Ok(journal) => journal.close(),
-        Err(shared) => shared.sync(),
-    };
-    let sent = sent?;
+    let (rows_end, upload_end) = sent?;
     let open = || -> Result<Box<dyn RecordSource>, InputError> { Ok(Box::new(rows.read()?)) };
-    let finished = Finished {
-        counts: sent.counts,
-        written: sent.written,
-        read_err: sent.read_err,
+    let end = RunEnd {
+        rows: rows_end,
         input: report::input_line(pass),
-        rows: InputRows {
+        cells: InputRows {
             input: &run.input,
             headers: &pass.headers,
             delimiter: pass.info.delimiter.delimiter,
             open: &open,
         },
-        sending: Some(Sending {
-            stop: sent.stop,
-            requests,
-            retries: sent.retries,
-            rate_limited: sent.rate_limited,
-            pace: sent.pace,
-            sandbox: matches!(upload.target, Endpoint::Sandbox),
-            closed,
-        }),
+        upload: Some(upload_end),
     };
-    finish(run, files, outputs, reporter, finished)
+    finish(run, files, outputs, reporter, end)
 }
 
-/// Runs the uploader over the planned rows and hands back how it ended.
-/// The uploader (and its hold on the journal) is gone when this returns.
+/// Runs the uploader over the planned rows and hands back how the rows
+/// and the sending ended. The uploader is gone and the journal closed
+/// (its final fsync checked) when this returns.
 fn send(
     outputs: &mut Outputs,
     upload: &UploadConfig,
@@ -340,7 +304,7 @@ fn send(
     client: &Arc<ApiClient>,
     journal: Arc<Journal>,
     reporter: &Reporter,
-) -> Result<Sent, RunError> {
+) -> Result<(RowsEnd, UploadEnd), RunError> {
     let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
@@ -355,37 +319,46 @@ fn send(
         };
     }
     settings.rate_gauge = reporter.rate_gauge();
-    let uploader = Uploader::new(client.clone(), settings, Some(journal));
+    let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let (counts, written, read_err) = pipeline(&rt, outputs, rows, planner, &uploader, reporter);
+    let rows_end = pipeline(&rt, outputs, rows, planner, &uploader, reporter);
     signals.abort();
     drop(rt);
-    Ok(Sent {
-        counts,
-        written,
-        read_err,
-        stop: uploader.stop_reason(),
-        retries: uploader
-            .counters()
-            .retries
-            .load(std::sync::atomic::Ordering::Relaxed),
-        rate_limited: uploader.rate_limited(),
-        pace: {
-            let p = uploader.pace_report();
-            PaceFacts {
-                auto: upload.auto_rate,
-                rate: if upload.auto_rate {
-                    upload.max_rate
-                } else {
-                    upload.rate
-                },
-                final_rate: p.final_rate,
-                ceiling: p.ceiling,
-                advertised: p.advertised,
-            }
+    let stop = uploader.stop_reason();
+    let retries = uploader
+        .counters()
+        .retries
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let rate_limited = uploader.rate_limited();
+    let pace = uploader.pace_report();
+    drop(uploader);
+    // The uploader is gone, so this is the last holder: the journal is
+    // closed and its final fsync checked.
+    let closed = match Arc::try_unwrap(journal) {
+        Ok(journal) => journal.close(),
+        Err(shared) => shared.sync(),
+    };
+    let upload_end = UploadEnd {
+        stop,
+        requests: client.requests_sent(),
+        retries,
+        rate_limited,
+        pace: PaceFacts {
+            auto: upload.auto_rate,
+            rate: if upload.auto_rate {
+                upload.max_rate
+            } else {
+                upload.rate
+            },
+            final_rate: pace.final_rate,
+            ceiling: pace.ceiling,
+            advertised: pace.advertised,
         },
-    })
+        sandbox: matches!(upload.target, Endpoint::Sandbox),
+        closed,
+    };
+    Ok((rows_end, upload_end))
 }
 
 /// Opens the delta state of `--state`, bound to this API and key kind.
@@ -480,9 +453,10 @@ fn open_journal(
     Ok((journal, None))
 }
 
-/// Planner thread → uploader (on `rt`) → writer thread. Returns the
-/// counts, the finished results file (or why it could not be written) and
-/// a read error of the checked rows, if one cut the run short. A results
+/// Planner thread → uploader (on `rt`) → writer thread. Returns how the
+/// rows ended: the counts, the finished results file (or why it could not
+/// be written) and a read error of the checked rows, if one cut the run
+/// short. A results
 /// file that cannot be written stops the sending at once: the outcomes
 /// still coming are recorded in the journal only, for `--resume`.
 fn pipeline(
@@ -492,7 +466,7 @@ fn pipeline(
     mut planner: Planner<'_>,
     uploader: &Uploader,
     reporter: &Reporter,
-) -> (Counts, io::Result<std::path::PathBuf>, Option<InputError>) {
+) -> RowsEnd {
     let window = results::Window::new(results::WINDOW_ROWS);
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
     let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
@@ -552,7 +526,11 @@ fn pipeline(
         (counts, write_err, read_err)
     });
     if let Some(e) = write_err {
-        return (counts, Err(e), read_err);
+        return RowsEnd {
+            counts,
+            written: Err(e),
+            read_err,
+        };
     }
     // The checked rows could not be read back: every row still gets a
     // results line.
@@ -562,12 +540,19 @@ fn pipeline(
             let error = "not sent: the run's checked rows could not be read back".to_owned();
             let outcome = Outcome::local(row, 0, String::new(), Status::Skipped, error);
             if let Err(e) = outputs.push(outcome) {
-                return (counts, Err(e), read_err);
+                return RowsEnd {
+                    counts,
+                    written: Err(e),
+                    read_err,
+                };
             }
         }
     }
-    let written = outputs.finish_rows(rows.len());
-    (counts, written, read_err)
+    RowsEnd {
+        written: outputs.finish_rows(rows.len()),
+        counts,
+        read_err,
+    }
 }
 
 /// First SIGINT/SIGTERM: stop sending; requests in flight get `grace` to
