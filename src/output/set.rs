@@ -66,7 +66,12 @@ pub(crate) trait Output: Send {
 
     /// The next row's outcome; rows come in input order, each once. An
     /// output that cannot take one keeps the failure for its next phase:
-    /// only the results file stops a run.
+    /// only the results file stops a run. In a check, a row whose code
+    /// repeats an earlier one still reads `valid` here: repeats are known
+    /// only after the last row and are patched into the results file alone
+    /// ([`Outputs::finish_rows_amending`]), so an output that needs every
+    /// row's final outcome reads the finished results file in
+    /// [`Output::rows_done`], as the errors file does.
     fn row(&mut self, _outcome: &Outcome) {}
 
     /// Every row has its outcome and the results file is complete. Returns
