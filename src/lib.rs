@@ -13,8 +13,9 @@
 //!   write mode).
 //! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
 //!   the HTTP client, `upload::pace` the request rate).
-//! - [`output`]: outcomes → what the user gets back (results file, errors
-//!   file, progress and summary, `--summary-json`).
+//! - [`output`]: outcomes → what the user gets back: a run's outputs as
+//!   one set (`output::set`: results file, errors file, `summary.json` /
+//!   `--summary-json`), progress and the printed summary.
 //! - `store`: what outlives the process (the journal: its format, writer
 //!   and resume; delta state; the run locks); it looks up and records, and
 //!   decides nothing.
@@ -23,12 +24,13 @@
 //!   stages for it (`run::pipeline`).
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
-//! settings), [`util`] (`redact`: the API key never reaches an output;
-//! `spill`: per-row facts sorted on disk so memory stays flat; `nofollow`:
-//! the tool's own files are never reached through a planted link; `text`:
-//! names compared and values quoted alike in every stage), and `sandbox`,
-//! an embedded emulator of the API for trying and testing (cargo feature
-//! `sandbox`, on by default).
+//! settings), [`util`] (`atomic`: outputs written whole, mode 0600;
+//! `redact`: the API key never reaches an output; `spill`: per-row facts
+//! sorted on disk so memory stays flat; `nofollow`: the tool's own files
+//! are never reached through a planted link; `text`: names compared and
+//! values quoted alike in every stage), and `sandbox`, an embedded
+//! emulator of the API for trying and testing (cargo feature `sandbox`, on
+//! by default).
 
 pub mod check;
 pub mod cli;
@@ -44,9 +46,16 @@ pub(crate) mod store;
 pub mod upload;
 pub mod util;
 
+use std::io;
+use std::path::PathBuf;
+
 use crate::config::{Config, UsageError};
 use crate::input::InputError;
+use crate::model::failure::WriteFailure;
+use crate::output::set::OutputExists;
 pub use crate::run::RunError;
+use crate::store::journal::JournalError;
+use crate::upload::api::ApiError;
 
 /// Process exit codes (the contract in DESIGN.md).
 pub mod exit {
@@ -62,7 +71,8 @@ pub mod exit {
     pub const INTERRUPTED: u8 = 130;
 }
 
-/// A problem found before anything was sent: the process exits 2.
+/// A problem found before anything was sent: the process exits 2. Each
+/// kind says what failed, where, and what the user can do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
     /// A bad flag, key or URL.
@@ -80,13 +90,54 @@ pub enum SetupError {
     /// The delta state cannot be used.
     #[error(transparent)]
     State(#[from] store::state::StateError),
-    /// Anything else that stopped the run (results file, runtime, sandbox).
-    #[error("{0}")]
-    Other(String),
-}
-
-pub(crate) fn other(context: &str, err: impl std::fmt::Display) -> SetupError {
-    SetupError::Other(format!("{context}: {err}"))
+    /// The runs folder of the input, or a run folder in it, cannot be
+    /// created, read or updated.
+    #[error(
+        "cannot {action} {}: {source}; check that you may write there and that the disk has space, or keep the runs elsewhere with --runs-dir",
+        path.display()
+    )]
+    RunFolder {
+        /// What was being done, e.g. `create the runs folder`.
+        action: &'static str,
+        /// The folder or file it was done to.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: io::Error,
+    },
+    /// A file the user named for an output exists.
+    #[error(transparent)]
+    Outputs(#[from] OutputExists),
+    /// A file of the run could not be written before anything was sent.
+    #[error("{}; {}, then start the run again", .0.failure(), .0.remedy())]
+    Write(WriteFailure),
+    /// The run's journal cannot be started.
+    #[error(
+        "cannot start the run's journal: {0}; check that you may write in the run folder and that the disk has space"
+    )]
+    Journal(#[source] JournalError),
+    /// The unfinished run's journal cannot be continued.
+    #[error("cannot resume: {0}; start a new run and leave that one as it is: --restart")]
+    Resume(#[source] JournalError),
+    /// The HTTP client cannot be set up (its message says why).
+    #[error(transparent)]
+    Client(ApiError),
+    /// The async runtime cannot start.
+    #[error(
+        "cannot start the async runtime: {0}; the system is short of threads or memory: stop other programs or raise the limit (ulimit -u), then start again"
+    )]
+    Runtime(#[source] io::Error),
+    /// The embedded sandbox cannot start or serve.
+    #[error(
+        "the sandbox cannot run: {0}; if its port is taken, choose another with `notify-import sandbox --port` (0: any free port)"
+    )]
+    Sandbox(#[source] io::Error),
+    /// The template cannot be written (its message names the file).
+    #[error("cannot write the template: {0}")]
+    Template(#[source] io::Error),
+    /// A bug: a step of the run was reached in a state it never should be.
+    #[error("internal error: {0}; please report it")]
+    Internal(String),
 }
 
 /// Runs what `config` asks for and returns the process exit code; an
@@ -99,7 +150,7 @@ pub fn run(config: Config) -> Result<u8, RunError> {
         Config::Sandbox(opts) => {
             let rt = runtime()?;
             rt.block_on(sandbox::serve_until_ctrl_c(opts))
-                .map_err(|e| other("sandbox", e))?;
+                .map_err(SetupError::Sandbox)?;
             Ok(exit::OK)
         }
         Config::ShowMapping { input, options } => {
@@ -114,7 +165,7 @@ pub fn run(config: Config) -> Result<u8, RunError> {
             delimiter,
         } => {
             output::template::write(path.as_deref(), force, delimiter)
-                .map_err(|e| other("cannot write the template", e))?;
+                .map_err(SetupError::Template)?;
             Ok(exit::OK)
         }
         Config::Run(run) => {
@@ -134,5 +185,40 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, SetupError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| other("cannot start the async runtime", e))
+        .map_err(SetupError::Runtime)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn setup_errors_name_what_failed_where_and_what_to_do() {
+        let denied = || io::Error::from(io::ErrorKind::PermissionDenied);
+        let folder = SetupError::RunFolder {
+            action: "create the runs folder",
+            path: PathBuf::from("/srv/k.runs"),
+            source: denied(),
+        };
+        let text = folder.to_string();
+        assert!(
+            text.starts_with("cannot create the runs folder /srv/k.runs: ")
+                && text.ends_with("or keep the runs elsewhere with --runs-dir"),
+            "{text}"
+        );
+        let write = SetupError::Write(WriteFailure::new(Path::new("r.csv"), &denied()));
+        assert_eq!(
+            write.to_string(),
+            "no permission to write r.csv; restore write permission, then start the run again"
+        );
+        let resume = SetupError::Resume(JournalError::Corrupt {
+            path: PathBuf::from("k.runs/x/journal"),
+            line: 3,
+            message: "not JSON".into(),
+        });
+        assert!(resume.to_string().contains("k.runs/x/journal"), "{resume}");
+        assert!(resume.to_string().ends_with("--restart"), "{resume}");
+        assert_eq!(RunError::from(write).exit_code(), exit::USAGE);
+    }
 }

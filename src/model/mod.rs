@@ -5,12 +5,14 @@
 //! Owns [`field`] (the API's field names, the only module the sandbox
 //! shares), [`customer`] (the payload), [`problem`] (a broken rule, and
 //! which rule it is), [`checked`] (a row as the pass leaves it),
-//! [`outcome`] (statuses, a row's outcome, counts) and [`plan`] (a row's
-//! fate as the planner decides it, and the write mode). It imports nothing
+//! [`outcome`] (statuses, a row's outcome, counts), [`plan`] (a row's fate
+//! as the planner decides it, and the write mode) and [`failure`] (a failed
+//! write of a run's file, which stops the sending or ends the run). It imports nothing
 //! else from the crate and holds no behaviour beyond encoding these types.
 
 pub mod checked;
 pub mod customer;
+pub mod failure;
 pub mod field;
 pub mod outcome;
 pub mod plan;

@@ -7,8 +7,9 @@
 //! decoded (not trimmed, not normalized) and the results file's `error`
 //! text. It is written in the input's delimiter, as UTF-8 with a byte-order
 //! mark (so Excel shows accents and keeps saving UTF-8), CRLF line ends,
-//! mode 0600 (it holds customer data), through a temporary file renamed
-//! into place only when complete.
+//! mode 0600 (it holds customer data), whole or not at all
+//! ([`AtomicFile`]). As one of a run's outputs ([`ErrorsFile`]), it is
+//! written once the rows are over, when some row was not imported.
 //!
 //! Memory stays flat: the rows' cells come from a [`RecordSource`] (an
 //! import's checked rows kept on disk by its pass; for a check, its input
@@ -34,8 +35,13 @@ use csv::StringRecord;
 
 use crate::input::mapping::used_width;
 use crate::input::{InputError, Record, RecordSource};
-use crate::model::outcome::Status;
+use crate::model::outcome::{Counts, Status};
 use crate::output::results;
+use crate::output::set::{Failure, Named, Output, RowsDone};
+use crate::util::atomic::AtomicFile;
+
+/// Its name among the outputs ([`Output::name`]).
+pub const NAME: &str = "errors file";
 
 /// The name of the column added after the input's own columns.
 pub const ERROR_COLUMN: &str = "error";
@@ -45,6 +51,76 @@ const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Whether a row with this status belongs in the errors file.
 pub fn includes(status: Status) -> bool {
     matches!(status, Status::Invalid | Status::Failed | Status::Skipped)
+}
+
+/// How many rows belong in the errors file.
+pub fn count(counts: &Counts) -> u64 {
+    Status::ALL
+        .iter()
+        .filter(|s| includes(**s))
+        .map(|s| counts.get(*s))
+        .sum()
+}
+
+/// The errors file as an output of a run: `--errors PATH`, else
+/// `errors.csv` in the run folder.
+pub(crate) struct ErrorsFile {
+    named: Option<PathBuf>,
+}
+
+impl ErrorsFile {
+    /// At `named` (`--errors`), else in the run folder.
+    pub fn new(named: Option<PathBuf>) -> ErrorsFile {
+        ErrorsFile { named }
+    }
+}
+
+impl Output for ErrorsFile {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn named(&self) -> Option<Named> {
+        self.named.clone().map(|path| Named {
+            flag: "--errors",
+            path,
+            note: " (maybe rows being fixed)",
+            instead: "to write into the run folder",
+        })
+    }
+
+    /// Written when some row was not imported. A failure is reported, not
+    /// fatal: the results file already holds every outcome, and the exit
+    /// code already says rows are missing.
+    fn rows_done(&mut self, done: &RowsDone<'_>) -> Result<Option<PathBuf>, Failure> {
+        let path = &done.files.errors;
+        if count(done.counts) == 0 {
+            // Only reachable with an --errors PATH the user named: the file
+            // is theirs, so it is pointed out, never removed.
+            if path.exists() {
+                done.reporter.info(&format!(
+                    "notify-import: every row was imported; {} is from an earlier run",
+                    path.display()
+                ));
+            }
+            return Ok(None);
+        }
+        // Rows that cannot be read back cannot be copied either.
+        let Some(rows) = done.rows else {
+            return Ok(None);
+        };
+        let mut source = (rows.open)()?;
+        let rows = Rows {
+            input: rows.input,
+            headers: rows.headers,
+            delimiter: rows.delimiter,
+            source: source.as_mut(),
+        };
+        Ok(match write(rows, done.results, path)? {
+            0 => None,
+            _ => Some(path.clone()),
+        })
+    }
 }
 
 /// Why the errors file could not be written.
@@ -85,22 +161,6 @@ pub enum ErrorsFileError {
     },
 }
 
-/// Refuses to replace an existing `--errors` file unless
-/// `--overwrite-outputs` (the user may be fixing its rows); checked before
-/// any work, like the results file.
-pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
-    if path.exists() && !overwrite {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "--errors {} already exists (maybe rows being fixed); pass --overwrite-outputs to replace it, or leave out --errors to write into the run folder",
-                path.display()
-            ),
-        ));
-    }
-    Ok(())
-}
-
 /// The rows an errors file is made from.
 pub struct Rows<'a> {
     /// The input, as the user named it (for messages).
@@ -124,16 +184,11 @@ pub fn write(rows: Rows<'_>, results: &Path, errors: &Path) -> Result<u64, Error
         .map_err(|source| results_err(results, source))?;
     let columns = ResultsColumns::find(&mut outcomes, results)?;
 
-    let name = errors
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("errors.csv");
-    let tmp = RemoveOnDrop(errors.with_file_name(format!(".{name}.{}.tmp", std::process::id())));
     let write_err = |source| ErrorsFileError::Write {
-        path: tmp.0.clone(),
+        path: errors.to_owned(),
         source,
     };
-    let mut file = BufWriter::new(results::create_private(&tmp.0).map_err(write_err)?);
+    let mut file = BufWriter::new(AtomicFile::create(errors).map_err(write_err)?);
     file.write_all(UTF8_BOM).map_err(write_err)?;
     let mut out = csv::WriterBuilder::new()
         .delimiter(rows.delimiter)
@@ -148,21 +203,16 @@ pub fn write(rows: Rows<'_>, results: &Path, errors: &Path) -> Result<u64, Error
         results,
         columns,
     };
-    let count = pair.copy_rows(rows.headers, rows.source, &mut outcomes, &mut out, &tmp.0)?;
+    let count = pair.copy_rows(rows.headers, rows.source, &mut outcomes, &mut out, errors)?;
     if count == 0 {
         return Ok(0);
     }
-    let file = out
-        .into_inner()
+    out.into_inner()
         .map_err(|e| write_err(e.into_error()))?
         .into_inner()
-        .map_err(|e| write_err(e.into_error()))?;
-    file.sync_all().map_err(write_err)?;
-    std::fs::rename(&tmp.0, errors).map_err(|source| ErrorsFileError::Write {
-        path: errors.to_owned(),
-        source,
-    })?;
-    tmp.keep();
+        .map_err(|e| write_err(e.into_error()))?
+        .commit()
+        .map_err(write_err)?;
     Ok(count)
 }
 
@@ -316,24 +366,6 @@ impl ResultsColumns {
     }
 }
 
-/// Removes a temporary file when dropped, unless it was renamed into place.
-struct RemoveOnDrop(PathBuf);
-
-impl RemoveOnDrop {
-    /// The file was renamed: there is nothing left to remove.
-    fn keep(mut self) {
-        self.0 = PathBuf::new();
-    }
-}
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        if !self.0.as_os_str().is_empty() {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -363,7 +395,7 @@ mod tests {
         let mut w = ResultsWriter::create(&results_path).unwrap();
         for (i, (line, status, error)) in outcomes.iter().enumerate() {
             let row = i as u64 + 1;
-            w.push(Outcome::local(
+            w.write(&Outcome::local(
                 row,
                 *line,
                 format!("C{row}"),
@@ -372,7 +404,7 @@ mod tests {
             ))
             .unwrap();
         }
-        w.finish(outcomes.len() as u64).unwrap();
+        w.finish().unwrap();
         let errors = dir.join("in.errors.csv");
         let mut opened = crate::input::open(&input_path, options).unwrap();
         let headers = opened.reader.headers().clone();

@@ -1,21 +1,22 @@
 //! The results CSV: one row per input data row, in input order.
 //!
-//! Owns the results-file contract of DESIGN.md: the column order, cell
-//! neutralization against spreadsheet formulas, writing to a temporary file
-//! (mode 0600) that is renamed into place only when complete, and putting
-//! outcomes that arrive out of order back in input order. The reorder
-//! buffer holds only the rows that overtook an earlier one, and
-//! [`Window`] keeps rows from being started more than [`WINDOW_ROWS`]
-//! ahead of the results file, so one slow row cannot make the buffer grow
-//! with the file. It must not decide outcomes.
+//! Owns the results-file contract of DESIGN.md: the column order and cell
+//! neutralization against spreadsheet formulas ([`ResultsWriter`], written
+//! through [`AtomicFile`]: a temporary file, mode 0600, put in place only
+//! when complete); putting outcomes that arrive out of order back in input
+//! order ([`InputOrder`], which the output set feeds every output through);
+//! and [`Window`], which keeps rows from being started more than
+//! [`WINDOW_ROWS`] ahead of the rows written, so one slow row cannot make
+//! the reorder buffer grow with the file. It must not decide outcomes.
 
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, PoisonError};
 
 use crate::model::outcome::{Outcome, Status};
+use crate::output::set::Named;
+use crate::util::atomic::AtomicFile;
 
 /// The header of the results file.
 pub const HEADER: [&str; 8] = [
@@ -39,27 +40,14 @@ pub fn neutralize(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Refuses to replace an existing `--results` file unless
-/// `--overwrite-outputs`; checked before any work. (Run folders are new
-/// for every run, so only a path the user named can exist.)
-pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
-    if path.exists() && !overwrite {
-        return Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "--results {} already exists; pass --overwrite-outputs to replace it, or leave out --results to write into the run folder",
-                path.display()
-            ),
-        ));
+/// `--results PATH`, for the writability check of the output set.
+pub fn named(path: PathBuf) -> Named {
+    Named {
+        flag: "--results",
+        path,
+        note: "",
+        instead: "to write into the run folder",
     }
-    Ok(())
-}
-
-/// Creates `path` for writing with mode 0600 (owner only): result files
-/// hold customer data. `path` is a temporary file's: a link or a second
-/// name of another file in its place is refused, never written through.
-pub fn create_private(path: &Path) -> io::Result<File> {
-    Ok(crate::util::nofollow::replace(path)?)
 }
 
 /// How far ahead of the last row written to the results file a row may be
@@ -142,72 +130,95 @@ impl Drop for CloseOnDrop<'_> {
     }
 }
 
-/// Streams outcomes into the results file in input order.
-pub struct ResultsWriter {
-    path: PathBuf,
-    tmp: PathBuf,
-    out: csv::Writer<BufWriter<File>>,
+/// Puts outcomes that arrive in the order they finished back in input
+/// order. Holds only the rows that overtook an earlier one.
+#[derive(Debug)]
+pub struct InputOrder {
     pending: BTreeMap<u64, Outcome>,
     next_row: u64,
-    finished: bool,
 }
 
-impl ResultsWriter {
-    /// Starts a results file at `path` (written to a temporary file beside it).
-    pub fn create(path: &Path) -> io::Result<ResultsWriter> {
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("results.csv");
-        let tmp = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-        let file = create_private(&tmp).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot create {}: {e}", tmp.display()))
-        })?;
-        let mut out = csv::WriterBuilder::new().from_writer(BufWriter::new(file));
-        out.write_record(HEADER)?;
-        Ok(ResultsWriter {
-            path: path.to_owned(),
-            tmp,
-            out,
+impl Default for InputOrder {
+    fn default() -> InputOrder {
+        InputOrder {
             pending: BTreeMap::new(),
             next_row: 1,
-            finished: false,
-        })
+        }
     }
+}
 
-    /// Adds one outcome; writes it and any buffered successors once every
-    /// earlier row is written.
-    pub fn push(&mut self, outcome: Outcome) -> io::Result<()> {
+impl InputOrder {
+    /// Takes one outcome; hands it, and any buffered successors, to
+    /// `deliver` once every earlier row was delivered.
+    pub fn push(
+        &mut self,
+        outcome: Outcome,
+        mut deliver: impl FnMut(&Outcome) -> io::Result<()>,
+    ) -> io::Result<()> {
         if outcome.row != self.next_row {
             self.pending.insert(outcome.row, outcome);
             return Ok(());
         }
-        self.write(&outcome)?;
+        deliver(&outcome)?;
         self.next_row += 1;
         while let Some(next) = self.pending.remove(&self.next_row) {
-            self.write(&next)?;
+            deliver(&next)?;
             self.next_row += 1;
         }
         Ok(())
     }
 
-    /// Rows written so far.
-    pub fn rows_written(&self) -> u64 {
+    /// Rows delivered so far.
+    pub fn delivered(&self) -> u64 {
         self.next_row - 1
     }
 
-    fn write(&mut self, o: &Outcome) -> io::Result<()> {
-        write_outcome(&mut self.out, o)
+    /// Fails unless exactly rows `1..=rows` were delivered.
+    pub fn check_complete(&self, rows: u64) -> io::Result<()> {
+        if let Some((row, _)) = self.pending.first_key_value() {
+            return Err(io::Error::other(format!(
+                "internal error: row {} has no outcome but row {row} does",
+                self.next_row
+            )));
+        }
+        if self.delivered() != rows {
+            return Err(io::Error::other(format!(
+                "internal error: {} results for {rows} rows",
+                self.delivered()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Writes outcomes, given in input order, into the results file.
+pub struct ResultsWriter {
+    out: csv::Writer<BufWriter<AtomicFile>>,
+}
+
+impl ResultsWriter {
+    /// Starts a results file at `path` (a temporary file beside it until
+    /// [`ResultsWriter::finish`]; removed if dropped before).
+    pub fn create(path: &Path) -> io::Result<ResultsWriter> {
+        let file = AtomicFile::create(path)?;
+        let mut out = csv::WriterBuilder::new().from_writer(BufWriter::new(file));
+        out.write_record(HEADER)?;
+        Ok(ResultsWriter { out })
     }
 
-    /// Flushes, syncs and renames the file into place. Fails if a row is
-    /// missing, so a results file is never silently incomplete.
-    pub fn finish(self, expected_rows: u64) -> io::Result<PathBuf> {
-        self.finish_amending(
-            expected_rows,
-            std::iter::empty::<io::Result<(u64, ())>>(),
-            |o, ()| o,
-        )
+    /// The path it will have once finished.
+    pub fn path(&self) -> &Path {
+        self.out.get_ref().get_ref().path()
+    }
+
+    /// Writes the next row's outcome.
+    pub fn write(&mut self, outcome: &Outcome) -> io::Result<()> {
+        write_outcome(&mut self.out, outcome)
+    }
+
+    /// Syncs the file and puts it in place.
+    pub fn finish(self) -> io::Result<PathBuf> {
+        self.finish_amending(std::iter::empty::<io::Result<(u64, ())>>(), |o, ()| o)
     }
 
     /// [`ResultsWriter::finish`] after replacing rows already written:
@@ -217,40 +228,26 @@ impl ResultsWriter {
     /// `validate`); the file is rewritten only when there is something to
     /// amend. The writer only writes: `amend` decides the new outcome.
     pub fn finish_amending<T>(
-        mut self,
-        expected_rows: u64,
+        self,
         amendments: impl Iterator<Item = io::Result<(u64, T)>>,
         amend: impl FnMut(Outcome, T) -> Outcome,
     ) -> io::Result<PathBuf> {
-        if let Some((row, _)) = self.pending.first_key_value() {
-            return Err(io::Error::other(format!(
-                "internal error: row {} has no outcome but row {row} does",
-                self.next_row
-            )));
-        }
-        if self.rows_written() != expected_rows {
-            return Err(io::Error::other(format!(
-                "internal error: {} results for {expected_rows} rows",
-                self.rows_written()
-            )));
-        }
-        self.out.flush()?;
+        let mut written = self
+            .out
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)?;
         let mut amendments = amendments.peekable();
         if amendments.peek().is_none() {
-            self.out.get_ref().get_ref().sync_all()?;
-            std::fs::rename(&self.tmp, &self.path)?;
-        } else {
-            let amended = self.tmp.with_extension("amended.tmp");
-            let result = rewrite(&self.tmp, &amended, amendments, amend)
-                .and_then(|()| std::fs::rename(&amended, &self.path));
-            if result.is_err() {
-                let _ = std::fs::remove_file(&amended);
-            }
-            result?;
-            std::fs::remove_file(&self.tmp)?;
+            return written.commit();
         }
-        self.finished = true;
-        Ok(self.path.clone())
+        written.flush()?;
+        // A second file for the same path: the first, read back, is
+        // removed when dropped.
+        let mut amended = AtomicFile::create(written.path())?;
+        rewrite(written.temp_path(), &mut amended, amendments, amend)?;
+        amended.commit()
     }
 }
 
@@ -304,16 +301,16 @@ fn read_outcome(record: &csv::StringRecord, from: &Path) -> io::Result<Outcome> 
 }
 
 /// Copies the results file `from` to `to`, replacing the amended rows (see
-/// [`ResultsWriter::finish_amending`]), and syncs `to`.
+/// [`ResultsWriter::finish_amending`]).
 fn rewrite<T>(
     from: &Path,
-    to: &Path,
+    to: &mut AtomicFile,
     amendments: impl Iterator<Item = io::Result<(u64, T)>>,
     mut amend: impl FnMut(Outcome, T) -> Outcome,
 ) -> io::Result<()> {
     let mut amendments = amendments;
     let mut input = csv::Reader::from_path(from)?;
-    let mut out = csv::Writer::from_writer(BufWriter::new(create_private(to)?));
+    let mut out = csv::Writer::from_writer(BufWriter::new(to));
     out.write_record(HEADER)?;
     let mut record = csv::StringRecord::new();
     let mut next = amendments.next().transpose()?;
@@ -331,23 +328,15 @@ fn rewrite<T>(
             "internal error: an amendment for row {row}, which has no results line"
         )));
     }
-    out.flush()?;
-    out.get_ref().get_ref().sync_all()
-}
-
-impl Drop for ResultsWriter {
-    fn drop(&mut self) {
-        if !self.finished {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
+    out.flush()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn outcome(row: u64) -> Outcome {
+    /// A valid row's outcome.
+    pub(crate) fn outcome(row: u64) -> Outcome {
         Outcome::local(
             row,
             row + 1,
@@ -358,52 +347,45 @@ mod tests {
     }
 
     #[test]
-    fn out_of_order_outcomes_are_written_in_input_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let mut w = ResultsWriter::create(&path).unwrap();
-        for row in [3, 1, 2, 5, 4] {
-            w.push(outcome(row)).unwrap();
+    fn outcomes_come_out_in_input_order_and_gaps_are_found() {
+        let mut order = InputOrder::default();
+        let mut out = Vec::new();
+        for row in [3, 1, 2, 6, 4] {
+            order
+                .push(outcome(row), |o| {
+                    out.push(o.row);
+                    Ok(())
+                })
+                .unwrap();
         }
-        w.finish(5).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        let rows: Vec<&str> = text
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').next().unwrap())
-            .collect();
-        assert_eq!(rows, ["1", "2", "3", "4", "5"]);
-    }
-
-    #[test]
-    fn a_missing_row_fails_instead_of_writing_a_short_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.csv");
-        let mut w = ResultsWriter::create(&path).unwrap();
-        w.push(outcome(2)).unwrap();
-        assert!(w.finish(2).is_err());
-        assert!(!path.exists());
-        assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
-            0,
-            "temp file removed"
-        );
+        assert_eq!(out, [1, 2, 3, 4]);
+        assert_eq!(order.delivered(), 4);
+        assert!(order.check_complete(4).is_err(), "row 6 waits for row 5");
+        order.push(outcome(5), |_| Ok(())).unwrap();
+        assert!(order.check_complete(6).is_ok());
+        assert!(order.check_complete(7).is_err());
     }
 
     #[test]
     fn rows_amended_after_writing_are_replaced_whole() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
+        std::fs::write(&path, "an earlier run's\n").unwrap();
         let mut w = ResultsWriter::create(&path).unwrap();
         for row in 1..=4 {
-            w.push(outcome(row)).unwrap();
+            w.write(&outcome(row)).unwrap();
         }
         let mut already_invalid = outcome(5);
         (already_invalid.status, already_invalid.error) =
             (Status::Invalid, "Name: is required".into());
-        w.push(already_invalid).unwrap();
+        w.write(&already_invalid).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "an earlier run's\n",
+            "the old file stays until the new one is complete"
+        );
         let problems = [(2, "CustomerCode: repeated"), (5, "CustomerCode: repeated")];
-        w.finish_amending(5, problems.into_iter().map(Ok), |mut o, problem| {
+        w.finish_amending(problems.into_iter().map(Ok), |mut o, problem| {
             o.status = Status::Invalid;
             o.error = if o.error.is_empty() {
                 problem.to_owned()
@@ -445,9 +427,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let mut w = ResultsWriter::create(&path).unwrap();
-        w.push(outcome(1)).unwrap();
+        w.write(&outcome(1)).unwrap();
         assert!(
-            w.finish_amending(1, [Ok((7, ()))].into_iter(), |o, ()| o)
+            w.finish_amending([Ok((7, ()))].into_iter(), |o, ()| o)
                 .is_err()
         );
         assert!(!path.exists());
@@ -498,7 +480,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let w = ResultsWriter::create(&path).unwrap();
-        w.finish(0).unwrap();
+        w.finish().unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }

@@ -2,30 +2,27 @@
 //! run, for cron jobs and monitoring.
 //!
 //! Owns the JSON document (its shape is the contract in
-//! `schema/summary.schema.json`; a test keeps the two in step), collecting
-//! its facts around a run ([`Recorder`]), and writing it: into the run
-//! folder, and to `--summary-json` (a file through a temporary file renamed
-//! into place, mode 0600, or stdout for `-`). It is written by every run
-//! that started (it holds the lock and has its run folder), errors after
-//! that included; a run refused before it starts writes none, so it never
-//! replaces the summary of the run that refused it. It must not decide
-//! outcomes or exit codes: it reports the ones the run returned.
+//! `schema/summary.schema.json`; a test keeps the two in step), made from
+//! the facts the output set collected ([`RunDone`]), and writing it as an
+//! output of the run ([`Summary`], registered twice: into the run folder,
+//! and to `--summary-json`, a file written whole with mode 0600 or stdout
+//! for `-`). It is written by every run that started (it holds the lock
+//! and has its run folder), errors after that included; a run refused
+//! before it starts writes none, so it never replaces the summary of the
+//! run that refused it. It must not decide outcomes or exit codes: it
+//! reports the ones the run returned.
 
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::time::{Instant, SystemTime};
+use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{Endpoint, RunConfig, SummaryTarget};
+use crate::config::{Endpoint, SummaryTarget};
 use crate::exit;
-use crate::input::InputInfo;
-use crate::model::checked::Fingerprint;
 use crate::model::outcome::{Counts, Status};
-use crate::output::report::TotalsOwned;
-use crate::run::{RunError, RunFiles};
-use crate::util::redact;
+use crate::output::set::{Failure, Named, Output, RunDone};
+use crate::run::RunError;
+use crate::util::{atomic, redact};
 
 /// Version of the document's shape; bumped on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -184,172 +181,156 @@ pub struct Files {
     pub state: Option<String>,
 }
 
-/// Collects a run's facts, then writes the summary when asked for.
-pub struct Recorder {
-    started: Instant,
-    started_at: SystemTime,
-    /// Encoding, delimiter and fingerprint, once the pass read the input.
-    format: Mutex<Option<(String, String, Option<Fingerprint>)>>,
-    facts: Mutex<Option<TotalsOwned>>,
+/// The summary as an output of a run: one registration per place it goes.
+pub(crate) struct Summary {
+    /// `None`: `summary.json` in the run folder.
+    to: Option<SummaryTarget>,
 }
 
-impl Recorder {
-    /// Starts the clock.
-    pub fn start() -> Recorder {
-        Recorder {
-            started: Instant::now(),
-            started_at: SystemTime::now(),
-            format: Mutex::new(None),
-            facts: Mutex::new(None),
+impl Summary {
+    /// `summary.json` in the run folder.
+    pub fn in_run_folder() -> Summary {
+        Summary { to: None }
+    }
+
+    /// `--summary-json`.
+    pub fn to(target: SummaryTarget) -> Summary {
+        Summary { to: Some(target) }
+    }
+}
+
+impl Output for Summary {
+    fn name(&self) -> &'static str {
+        "summary"
+    }
+
+    fn named(&self) -> Option<Named> {
+        match &self.to {
+            Some(SummaryTarget::File(path)) => Some(Named {
+                flag: "--summary-json",
+                path: path.clone(),
+                // A monitoring file is rewritten by every run: the flag is
+                // the normal way to use it, so it comes first.
+                note: "",
+                instead: "(each run writes summary.json into its run folder anyway)",
+            }),
+            _ => None,
         }
     }
 
-    /// Keeps the encoding and delimiter the input is read with, and the
-    /// fingerprint of the bytes the pass parsed (so the summary describes
-    /// the file as the run read it).
-    pub fn input(&self, info: &InputInfo, fingerprint: Option<Fingerprint>) {
-        if let Ok(mut slot) = self.format.lock() {
-            let delimiter = char::from(info.delimiter.delimiter).to_string();
-            *slot = Some((info.encoding.name().to_owned(), delimiter, fingerprint));
-        }
-    }
-
-    /// Keeps the facts of the printed summary.
-    pub fn facts(&self, facts: Option<TotalsOwned>) {
-        if let (Ok(mut slot), Some(f)) = (self.facts.lock(), facts) {
-            *slot = Some(f);
-        }
-    }
-
-    /// Writes the summary into the run folder and to `--summary-json`,
-    /// then hands `result` back unchanged. A summary that cannot be written
-    /// is reported on stderr; it does not change the exit code, which
-    /// describes the import.
-    pub fn finish(
-        self,
-        run: &RunConfig,
-        files: &RunFiles,
-        result: Result<u8, RunError>,
-    ) -> Result<u8, RunError> {
-        let doc = self.document(run, files, &result);
-        let own = SummaryTarget::File(files.summary.clone());
-        for target in std::iter::once(&own).chain(&run.summary_json) {
-            if let Err(e) = write(target, &doc) {
-                tracing::error!("cannot write the summary: {e}");
+    fn run_done(&mut self, done: &RunDone<'_>) -> Result<(), Failure> {
+        let own;
+        let target = match &self.to {
+            Some(target) => target,
+            None => {
+                own = SummaryTarget::File(done.files.summary.clone());
+                &own
             }
-        }
-        result
+        };
+        write(target, &document(done))?;
+        Ok(())
     }
+}
 
-    /// The document for a run that ended with `result`.
-    pub fn document(
-        &self,
-        run: &RunConfig,
-        files: &RunFiles,
-        result: &Result<u8, RunError>,
-    ) -> RunSummary {
-        let facts = self.facts.lock().ok().and_then(|f| f.clone());
-        let elapsed = self.started.elapsed();
-        let (exit_code, error) = match result {
-            Ok(code) => (*code, None),
-            Err(e) => (
-                e.exit_code(),
-                Some(redact::scrub(&e.to_string()).into_owned()),
-            ),
-        };
-        let counts = facts.as_ref().map(|f| f.counts.clone()).unwrap_or_default();
-        let requests = facts.as_ref().and_then(|f| f.requests).unwrap_or(0);
-        let rows = counts.total();
-        let secs = elapsed.as_secs_f64();
-        let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
-        let format = self.format.lock().ok().and_then(|f| f.clone());
-        let (encoding, delimiter, fingerprint) = match format {
-            Some((encoding, delimiter, fingerprint)) => {
-                (Some(encoding), Some(delimiter), fingerprint)
-            }
-            None => (None, None, None),
-        };
-        let fingerprint = fingerprint.as_ref();
-        let journal = &files.journal;
-        let state = run.upload.as_ref().and_then(|u| u.state.as_ref());
-        // A state database held by another run is not this run's file.
-        let ours = !matches!(result, Err(RunError::Setup(crate::SetupError::Lock(_))));
-        RunSummary {
-            schema_version: SCHEMA_VERSION,
-            tool: Tool {
-                name: env!("CARGO_PKG_NAME"),
-                version: env!("CARGO_PKG_VERSION"),
+/// The document for a run that is over.
+fn document(done: &RunDone<'_>) -> RunSummary {
+    let RunDone {
+        run,
+        files,
+        result,
+        facts,
+        elapsed,
+    } = *done;
+    let totals = facts.totals.as_ref();
+    let (exit_code, error) = match result {
+        Ok(code) => (*code, None),
+        Err(e) => (
+            e.exit_code(),
+            Some(redact::scrub(&e.to_string()).into_owned()),
+        ),
+    };
+    let counts = totals.map(|f| f.counts.clone()).unwrap_or_default();
+    let requests = totals.and_then(|f| f.requests).unwrap_or(0);
+    let rows = counts.total();
+    let secs = elapsed.as_secs_f64();
+    let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
+    let input = facts.input.as_ref();
+    let fingerprint = input.and_then(|i| i.fingerprint.as_ref());
+    let journal = &files.journal;
+    let state = run.upload.as_ref().and_then(|u| u.state.as_ref());
+    // A state database held by another run is not this run's file.
+    let ours = !matches!(result, Err(RunError::Setup(crate::SetupError::Lock(_))));
+    RunSummary {
+        schema_version: SCHEMA_VERSION,
+        tool: Tool {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        mode: if run.upload.is_some() {
+            "import"
+        } else {
+            "check"
+        },
+        exit_code,
+        result: result_word(exit_code),
+        error,
+        stopped: totals
+            .and_then(|f| f.stopped.as_deref())
+            .map(|s| redact::scrub(s).into_owned()),
+        started_at: humantime::format_rfc3339_millis(facts.started_at).to_string(),
+        finished_at: humantime::format_rfc3339_millis(facts.started_at + elapsed).to_string(),
+        duration_secs: round3(secs),
+        input: Input {
+            path: display(&run.input),
+            size_bytes: fingerprint.map(|f| f.size),
+            fingerprint: fingerprint.map(|f| format!("xxh3-128:{}", f.hash)),
+            encoding: input.map(|i| i.encoding.clone()),
+            delimiter: input.map(|i| i.delimiter.clone()),
+        },
+        rows,
+        counts: StatusCounts::from(&counts),
+        requests,
+        retries: totals.map_or(0, |f| f.retries),
+        rate_limited: totals.map_or(0, |f| f.rate_limited),
+        rate: Rate {
+            requests_per_sec: round3(per_sec(requests)),
+            rows_per_sec: round3(per_sec(rows)),
+        },
+        pace: totals.and_then(|f| f.pace.as_ref()).map(|p| Pace {
+            mode: if p.auto { "auto" } else { "fixed" },
+            max_rate: round3(p.rate),
+            effective_rate: round3(p.final_rate),
+            learned_ceiling: p.ceiling.map(round3),
+            advertised_rate: p.advertised.map(round3),
+        }),
+        target: run.upload.as_ref().map(|u| match &u.target {
+            Endpoint::Sandbox => TargetInfo {
+                url: None,
+                sandbox: true,
+                key_kind: "test",
             },
-            mode: if run.upload.is_some() {
-                "import"
-            } else {
-                "check"
-            },
-            exit_code,
-            result: result_word(exit_code),
-            error,
-            stopped: facts
-                .as_ref()
-                .and_then(|f| f.stopped.as_deref())
-                .map(|s| redact::scrub(s).into_owned()),
-            started_at: humantime::format_rfc3339_millis(self.started_at).to_string(),
-            finished_at: humantime::format_rfc3339_millis(self.started_at + elapsed).to_string(),
-            duration_secs: round3(secs),
-            input: Input {
-                path: display(&run.input),
-                size_bytes: fingerprint.map(|f| f.size),
-                fingerprint: fingerprint.map(|f| format!("xxh3-128:{}", f.hash)),
-                encoding,
-                delimiter,
-            },
-            rows,
-            counts: StatusCounts::from(&counts),
-            requests,
-            retries: facts.as_ref().map_or(0, |f| f.retries),
-            rate_limited: facts.as_ref().map_or(0, |f| f.rate_limited),
-            rate: Rate {
-                requests_per_sec: round3(per_sec(requests)),
-                rows_per_sec: round3(per_sec(rows)),
-            },
-            pace: facts.as_ref().and_then(|f| f.pace.as_ref()).map(|p| Pace {
-                mode: if p.auto { "auto" } else { "fixed" },
-                max_rate: round3(p.rate),
-                effective_rate: round3(p.final_rate),
-                learned_ceiling: p.ceiling.map(round3),
-                advertised_rate: p.advertised.map(round3),
-            }),
-            target: run.upload.as_ref().map(|u| match &u.target {
-                Endpoint::Sandbox => TargetInfo {
-                    url: None,
-                    sandbox: true,
-                    key_kind: "test",
+            Endpoint::Remote { url, key } => TargetInfo {
+                url: Some(url.to_string()),
+                sandbox: false,
+                key_kind: match key.kind() {
+                    crate::config::KeyKind::Test => "test",
+                    crate::config::KeyKind::Live => "live",
                 },
-                Endpoint::Remote { url, key } => TargetInfo {
-                    url: Some(url.to_string()),
-                    sandbox: false,
-                    key_kind: match key.kind() {
-                        crate::config::KeyKind::Test => "test",
-                        crate::config::KeyKind::Live => "live",
-                    },
-                },
-            }),
-            delta: run.upload.as_ref().and_then(|u| {
-                u.state.as_ref().map(|s| DeltaInfo {
-                    state: display(s),
-                    full: u.full,
-                })
-            }),
-            files: Files {
-                run_folder: display(files.folder.path()),
-                results: facts.as_ref().map(|f| display(&f.results)),
-                errors: facts
-                    .as_ref()
-                    .and_then(|f| f.errors.as_deref())
-                    .map(display),
-                journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
-                state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
             },
-        }
+        }),
+        delta: run.upload.as_ref().and_then(|u| {
+            u.state.as_ref().map(|s| DeltaInfo {
+                state: display(s),
+                full: u.full,
+            })
+        }),
+        files: Files {
+            run_folder: display(files.folder.path()),
+            results: totals.map(|f| display(&f.results)),
+            errors: totals.and_then(|f| f.errors.as_deref()).map(display),
+            journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
+            state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
+        },
     }
 }
 
@@ -388,21 +369,6 @@ fn display(p: &Path) -> String {
     p.display().to_string()
 }
 
-/// Refuses to replace an existing `--summary-json` file unless
-/// `--overwrite-outputs`; checked before the run starts.
-pub fn check_writable(target: Option<&SummaryTarget>, overwrite: bool) -> io::Result<()> {
-    match target {
-        Some(SummaryTarget::File(path)) if path.exists() && !overwrite => Err(io::Error::new(
-            io::ErrorKind::AlreadyExists,
-            format!(
-                "--summary-json {} already exists; pass --overwrite-outputs to replace it (a monitoring file rewritten by every run), or leave it out: each run writes summary.json into its run folder",
-                path.display()
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Writes `doc` to `target`.
 pub fn write(target: &SummaryTarget, doc: &RunSummary) -> io::Result<()> {
     let mut text = serde_json::to_vec_pretty(doc).map_err(io::Error::other)?;
@@ -419,21 +385,9 @@ pub fn write(target: &SummaryTarget, doc: &RunSummary) -> io::Result<()> {
 
 /// Whole or not at all: a reader never sees half a summary.
 fn write_file(path: &Path, text: &[u8]) -> io::Result<()> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("summary.json");
-    let tmp: PathBuf = path.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = crate::output::results::create_private(&tmp)?;
-        file.write_all(text)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+    atomic::write(path, text)
+        .map(drop)
+        .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))
 }
 
 #[cfg(test)]

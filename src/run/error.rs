@@ -7,8 +7,9 @@
 //! holds every sent row. It must not print or decide anything else.
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::model::failure::WriteFailure;
 use crate::{SetupError, exit};
 
 /// Why a run ended without finishing.
@@ -49,71 +50,9 @@ impl RunError {
                 resume,
             }
         } else {
-            RunError::Setup(SetupError::Other(write.failure()))
+            RunError::Setup(SetupError::Write(write))
         }
     }
-}
-
-/// A failed write, described for the user.
-#[derive(Debug)]
-pub struct WriteFailure {
-    path: PathBuf,
-    kind: io::ErrorKind,
-    text: String,
-}
-
-impl WriteFailure {
-    /// `err` while writing `path`.
-    pub fn new(path: &Path, err: &io::Error) -> WriteFailure {
-        WriteFailure {
-            path: path.to_owned(),
-            kind: root_kind(err),
-            text: err.to_string(),
-        }
-    }
-
-    /// `disk full writing PATH`, or the cause in the system's words.
-    pub fn failure(&self) -> String {
-        let path = self.path.display();
-        match self.kind {
-            io::ErrorKind::StorageFull => format!("disk full writing {path}"),
-            io::ErrorKind::FileTooLarge => {
-                format!("file size limit reached writing {path}")
-            }
-            io::ErrorKind::PermissionDenied => format!("no permission to write {path}"),
-            io::ErrorKind::NotFound => {
-                format!(
-                    "cannot write {path}: its folder was removed ({})",
-                    self.text
-                )
-            }
-            _ => format!("cannot write {path}: {}", self.text),
-        }
-    }
-
-    /// What to fix before continuing.
-    pub fn remedy(&self) -> &'static str {
-        match self.kind {
-            io::ErrorKind::StorageFull => "free space",
-            io::ErrorKind::FileTooLarge => "raise the file size limit (ulimit -f)",
-            io::ErrorKind::PermissionDenied => "restore write permission",
-            _ => "fix the cause",
-        }
-    }
-}
-
-/// The kind of the innermost I/O error: the CSV writer wraps the one from
-/// the file system in an error of kind `Other`.
-fn root_kind(err: &io::Error) -> io::ErrorKind {
-    if let Some(csv_err) = err.get_ref().and_then(|e| e.downcast_ref::<csv::Error>())
-        && let csv::ErrorKind::Io(inner) = csv_err.kind()
-    {
-        return root_kind(inner);
-    }
-    if let Some(inner) = err.get_ref().and_then(|e| e.downcast_ref::<io::Error>()) {
-        return root_kind(inner);
-    }
-    err.kind()
 }
 
 #[cfg(test)]

@@ -1,34 +1,48 @@
 //! How a run ends, check or import: its exit code, its next-step line,
-//! whether its journal stays, its errors file and its summary.
+//! whether its journal stays, and when the outputs made from its rows are
+//! written (the errors file; see [`crate::output::set`]) and its summary
+//! shown.
 //!
 //! Owns those rules, so the wiring in [`crate::run::pipeline`] holds none:
 //! a run that reached the end of its input is finished (its journal goes,
 //! its rows not imported are in its errors file); a run that stopped after
 //! sending keeps its journal for `--resume`; a run that sent nothing has
 //! nothing to resume; a check ends like an import that sent nothing.
-//! Failures to write are [`super::RunError`]s. [`Ending`] holds the rules
-//! and touches nothing; [`finish`] applies them, once per run. Neither
-//! reads the input or talks to the network.
+//! Failures to write are [`super::RunError`]s. Neither [`End`] nor
+//! [`finish`] reads the input or talks to the network.
+//!
+//! One word for one idea, the end of a run:
+//! - [`RunEnd`]: everything a run hands over once its rows are over: its
+//!   [`RowsEnd`] (the part a check and an import share: counts, results
+//!   file, a read error) and, for an import, its [`UploadEnd`] (how the
+//!   sending stopped, what it cost, the journal closed);
+//! - [`End`]: what of it decides what follows (its [`EndKind`], whether
+//!   anything was sent, whether to the sandbox); it holds the rules and
+//!   touches nothing;
+//! - [`finish`]: the verb, the one function that applies them, once per
+//!   run.
+//!
+//! A row's end is another idea: its [`crate::model::outcome::Outcome`].
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use super::next_step::Commands;
 use super::start::commands;
 use super::{RunError, RunFiles};
 use crate::config::RunConfig;
 use crate::exit;
-use crate::input::{InputError, RecordSource};
-use crate::model::outcome::{Counts, Status};
+use crate::input::InputError;
+use crate::model::outcome::Counts;
 use crate::output::errors_file;
 use crate::output::report::{PaceFacts, Reporter, Totals};
+use crate::output::set::{InputRows, Outputs, RowsDone};
 use crate::store::journal::JournalError;
 use crate::upload::StopReason;
 
-/// Where the run ended.
+/// Where a run ended.
 #[derive(Debug, Clone, Copy)]
-pub enum End<'a> {
+pub enum EndKind<'a> {
     /// A check (`validate`, `--dry-run`) gave every row its outcome.
     Checked,
     /// Every row of the input has its final outcome.
@@ -41,31 +55,31 @@ pub enum End<'a> {
     WriteFailed,
 }
 
-/// An import's end, with what decides what follows.
+/// A run's end, with what decides what follows.
 #[derive(Debug, Clone, Copy)]
-pub struct Ending<'a> {
-    /// Where the sending ended.
-    pub end: End<'a>,
+pub struct End<'a> {
+    /// Where the run ended.
+    pub kind: EndKind<'a>,
     /// At least one request went out.
     pub anything_sent: bool,
     /// Sent to the embedded sandbox (never resumable).
     pub sandbox: bool,
 }
 
-impl Ending<'_> {
+impl End<'_> {
     /// Whether the journal stays for `--resume` (and the run folder counts
     /// as unfinished).
     pub fn keeps_journal(&self) -> bool {
-        self.anything_sent && !matches!(self.end, End::Reached)
+        self.anything_sent && !matches!(self.kind, EndKind::Reached)
     }
 
     /// The exit code of a run that ended without a [`super::RunError`].
     pub fn exit_code(&self, counts: &Counts) -> u8 {
-        match self.end {
-            End::Stopped(StopReason::Interrupted) => exit::INTERRUPTED,
-            End::Stopped(_) | End::RowsUnreadable | End::WriteFailed => exit::ABORTED,
-            End::Reached | End::Checked if counts.all_succeeded() => exit::OK,
-            End::Reached | End::Checked => exit::ROWS_FAILED,
+        match self.kind {
+            EndKind::Stopped(StopReason::Interrupted) => exit::INTERRUPTED,
+            EndKind::Stopped(_) | EndKind::RowsUnreadable | EndKind::WriteFailed => exit::ABORTED,
+            EndKind::Reached | EndKind::Checked if counts.all_succeeded() => exit::OK,
+            EndKind::Reached | EndKind::Checked => exit::ROWS_FAILED,
         }
     }
 
@@ -76,106 +90,103 @@ impl Ending<'_> {
         not_imported: u64,
         errors: Option<&Path>,
     ) -> Option<String> {
-        match self.end {
-            End::Checked => Some(commands.after_check(not_imported, errors)),
-            End::Reached => commands.after_import(not_imported, errors),
+        match self.kind {
+            EndKind::Checked => Some(commands.after_check(not_imported, errors)),
+            EndKind::Reached => commands.after_import(not_imported, errors),
             _ if !self.anything_sent => Some(format!(
                 "nothing was sent; start again: {}",
                 commands.import()
             )),
-            End::Stopped(_) | End::RowsUnreadable | End::WriteFailed => {
+            EndKind::Stopped(_) | EndKind::RowsUnreadable | EndKind::WriteFailed => {
                 Some(commands.after_stop(self.sandbox))
             }
         }
     }
 }
 
-/// Where the errors file's rows come from: the input's header and
-/// delimiter, and a way to read every row's cells again in input order.
-pub(crate) struct ErrorRows<'a> {
-    /// The input as the user named it.
-    pub input: &'a Path,
-    /// The input's header row.
-    pub headers: &'a csv::StringRecord,
-    /// The input's delimiter.
-    pub delimiter: u8,
-    /// Opens the rows from the first.
-    pub open: &'a dyn Fn() -> Result<Box<dyn RecordSource>, InputError>,
+/// Everything a run hands to [`finish`] once its rows are over.
+pub(crate) struct RunEnd<'a> {
+    /// How the rows ended.
+    pub rows: RowsEnd,
+    /// The encoding and delimiter, for the summary.
+    pub input: String,
+    /// The input's rows again, for the outputs made from them.
+    pub cells: InputRows<'a>,
+    /// How the sending ended; `None` for a check, which sends nothing.
+    pub upload: Option<UploadEnd>,
 }
 
-/// How a run's rows ended, handed to [`finish`].
-pub(crate) struct Finished<'a> {
+/// How a run's rows ended, check or import.
+pub(crate) struct RowsEnd {
     /// Outcomes per status.
     pub counts: Counts,
     /// The finished results file, or why it could not be written.
     pub written: io::Result<PathBuf>,
     /// The checked rows could not be read back, cutting the run short.
     pub read_err: Option<InputError>,
-    /// The encoding and delimiter, for the summary.
-    pub input: String,
-    /// The rows for the errors file.
-    pub error_rows: ErrorRows<'a>,
-    /// How the sending went; `None` for a check, which sends nothing.
-    pub sending: Option<Sending>,
 }
 
 /// How an import's sending ended.
-pub(crate) struct Sending {
+pub(crate) struct UploadEnd {
+    /// Why the sending stopped early, if it did.
     pub stop: Option<StopReason>,
+    /// Requests sent.
     pub requests: u64,
+    /// Requests repeated after a failed attempt.
     pub retries: u64,
+    /// 429 answers received.
     pub rate_limited: u64,
     /// How requests were paced and what was learned.
     pub pace: PaceFacts,
     /// To the embedded sandbox (never resumable).
     pub sandbox: bool,
-    /// The journal's first failed write, if one failed.
-    pub journal_failure: Option<io::Error>,
     /// Closing (and syncing) the journal.
     pub closed: Result<(), JournalError>,
 }
 
 /// The one place a run's end becomes an exit code or a [`RunError`], a
-/// next-step line, a kept or removed journal, an errors file and the
-/// summary the reporter shows.
+/// next-step line, a kept or removed journal, the outputs made from its
+/// rows and the summary the reporter shows.
 pub(crate) fn finish(
     run: &RunConfig,
     files: &RunFiles,
+    outputs: &mut Outputs,
     reporter: &Reporter,
-    started: Instant,
-    finished: Finished<'_>,
+    run_end: RunEnd<'_>,
 ) -> Result<u8, RunError> {
-    let Finished {
-        counts,
-        written,
-        read_err,
+    let RunEnd {
+        rows: RowsEnd {
+            counts,
+            written,
+            read_err,
+        },
         input,
-        error_rows,
-        sending,
-    } = finished;
+        cells,
+        upload,
+    } = run_end;
     let commands = commands(run);
-    let ending = match &sending {
-        None => Ending {
-            end: End::Checked,
+    let end = match &upload {
+        None => End {
+            kind: EndKind::Checked,
             anything_sent: false,
             sandbox: false,
         },
-        Some(s) => Ending {
-            end: match (&s.stop, &read_err, &written) {
-                (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => End::WriteFailed,
-                (Some(stop), _, _) => End::Stopped(stop),
-                (None, Some(_), _) => End::RowsUnreadable,
-                (None, None, Ok(_)) => End::Reached,
+        Some(u) => End {
+            kind: match (&u.stop, &read_err, &written) {
+                (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => EndKind::WriteFailed,
+                (Some(stop), _, _) => EndKind::Stopped(stop),
+                (None, Some(_), _) => EndKind::RowsUnreadable,
+                (None, None, Ok(_)) => EndKind::Reached,
             },
-            anything_sent: s.requests > 0,
-            sandbox: s.sandbox,
+            anything_sent: u.requests > 0,
+            sandbox: u.sandbox,
         },
     };
-    if sending.is_some() && !ending.keeps_journal() {
+    if upload.is_some() && !end.keeps_journal() {
         // Nothing to resume, and the folder no longer blocks a run.
         let _ = std::fs::remove_file(&files.journal);
     }
-    let resume = || commands.continue_after_failure(ending.sandbox);
+    let resume = || commands.continue_after_failure(end.sandbox);
     // Write failures first: they decide what is safe to say.
     let path = match written {
         Ok(path) => path,
@@ -183,25 +194,29 @@ pub(crate) fn finish(
             return Err(RunError::writing(
                 &files.results,
                 &e,
-                ending.anything_sent,
+                end.anything_sent,
                 resume(),
             ));
         }
     };
-    if let Some(s) = &sending {
-        if let (Some(StopReason::Journal(_)), Some(e)) = (&s.stop, &s.journal_failure) {
+    if let Some(u) = &upload {
+        // The journal could not be written: the user gets the failed
+        // write's remedy, as for the results file.
+        if let Some(StopReason::Journal(e)) = &u.stop
+            && let JournalError::Io { source, .. } = e.as_ref()
+        {
             return Err(RunError::writing(
                 &files.journal,
-                e,
-                ending.anything_sent,
+                source,
+                end.anything_sent,
                 resume(),
             ));
         }
-        if let Err(e) = &s.closed {
-            if matches!(ending.end, End::Reached) {
+        if let Err(e) = &u.closed {
+            if matches!(end.kind, EndKind::Reached) {
                 // The journal is not needed any more: the results are complete.
                 tracing::warn!("{e}");
-            } else if ending.anything_sent {
+            } else if end.anything_sent {
                 return Err(RunError::AfterSending {
                     failure: format!("cannot sync {e}"),
                     remedy: "fix the cause",
@@ -210,84 +225,36 @@ pub(crate) fn finish(
             }
         }
     }
-    let stopped = match sending.as_ref().and_then(|s| s.stop.as_ref()) {
+    let stopped = match upload.as_ref().and_then(|u| u.stop.as_ref()) {
         Some(reason) => Some(reason.to_string()),
         None => read_err.as_ref().map(|e| format!("{e}")),
     };
-    // Rows that cannot be read back cannot be copied either.
-    let errors = match read_err {
-        None => write_errors_file(&error_rows, files, &counts, &path, reporter),
-        Some(_) => None,
-    };
-    let next = ending.next_step(&commands, not_imported(&counts), errors.as_deref());
+    let written = outputs.rows_done(&RowsDone {
+        counts: &counts,
+        results: &path,
+        files,
+        rows: read_err.is_none().then_some(&cells),
+        reporter,
+    });
+    let errors = written.get(errors_file::NAME);
+    let next = end.next_step(&commands, errors_file::count(&counts), errors);
     reporter.summary(&Totals {
         counts: &counts,
-        elapsed: started.elapsed(),
-        requests: sending.as_ref().map(|s| s.requests),
-        retries: sending.as_ref().map_or(0, |s| s.retries),
-        rate_limited: sending.as_ref().map_or(0, |s| s.rate_limited),
+        elapsed: outputs.started().elapsed(),
+        requests: upload.as_ref().map(|u| u.requests),
+        retries: upload.as_ref().map_or(0, |u| u.retries),
+        rate_limited: upload.as_ref().map_or(0, |u| u.rate_limited),
         input,
         results: &path,
-        errors: errors.as_deref(),
+        errors,
         stopped: stopped.clone(),
         next,
-        pace: sending.as_ref().map(|s| s.pace.clone()),
+        pace: upload.as_ref().map(|u| u.pace.clone()),
     });
     if let Some(why) = &stopped {
         tracing::error!("{why}");
     }
-    Ok(ending.exit_code(&counts))
-}
-
-/// Rows that belong in the errors file.
-fn not_imported(counts: &Counts) -> u64 {
-    Status::ALL
-        .iter()
-        .filter(|s| errors_file::includes(**s))
-        .map(|s| counts.get(*s))
-        .sum()
-}
-
-/// Writes the errors file when some row was not imported. A failure is
-/// reported, not fatal: the results file already holds every outcome, and
-/// the exit code already says rows are missing.
-fn write_errors_file(
-    rows: &ErrorRows<'_>,
-    files: &RunFiles,
-    counts: &Counts,
-    results: &Path,
-    reporter: &Reporter,
-) -> Option<PathBuf> {
-    if not_imported(counts) == 0 {
-        // Only reachable with an --errors PATH the user named: the file is
-        // theirs, so it is pointed out, never removed.
-        if files.errors.exists() {
-            reporter.info(&format!(
-                "notify-import: every row was imported; {} is from an earlier run",
-                files.errors.display()
-            ));
-        }
-        return None;
-    }
-    let written = (rows.open)()
-        .map_err(errors_file::ErrorsFileError::from)
-        .and_then(|mut source| {
-            let rows = errors_file::Rows {
-                input: rows.input,
-                headers: rows.headers,
-                delimiter: rows.delimiter,
-                source: source.as_mut(),
-            };
-            errors_file::write(rows, results, &files.errors)
-        });
-    match written {
-        Ok(0) => None,
-        Ok(_) => Some(files.errors.clone()),
-        Err(e) => {
-            tracing::error!("the errors file was not written: {e}");
-            None
-        }
-    }
+    Ok(end.exit_code(&counts))
 }
 
 #[cfg(test)]
@@ -295,9 +262,9 @@ mod tests {
     use super::*;
     use crate::model::outcome::Status;
 
-    fn ending(end: End<'_>, anything_sent: bool) -> Ending<'_> {
-        Ending {
-            end,
+    fn end(kind: EndKind<'_>, anything_sent: bool) -> End<'_> {
+        End {
+            kind,
             anything_sent,
             sandbox: false,
         }
@@ -306,28 +273,28 @@ mod tests {
     #[test]
     fn only_a_run_that_stopped_after_sending_keeps_its_journal() {
         let stop = StopReason::Interrupted;
-        assert!(ending(End::Stopped(&stop), true).keeps_journal());
-        assert!(ending(End::RowsUnreadable, true).keeps_journal());
-        assert!(ending(End::WriteFailed, true).keeps_journal());
-        assert!(!ending(End::Reached, true).keeps_journal());
-        assert!(!ending(End::Stopped(&stop), false).keeps_journal());
+        assert!(end(EndKind::Stopped(&stop), true).keeps_journal());
+        assert!(end(EndKind::RowsUnreadable, true).keeps_journal());
+        assert!(end(EndKind::WriteFailed, true).keeps_journal());
+        assert!(!end(EndKind::Reached, true).keeps_journal());
+        assert!(!end(EndKind::Stopped(&stop), false).keeps_journal());
     }
 
     #[test]
     fn exit_codes_follow_the_end() {
         let mut counts = Counts::default();
         counts.add(Status::Created);
-        assert_eq!(ending(End::Reached, true).exit_code(&counts), 0);
+        assert_eq!(end(EndKind::Reached, true).exit_code(&counts), 0);
         let interrupted = StopReason::Interrupted;
         let too_many = StopReason::TooManyErrors(3);
         assert_eq!(
-            ending(End::Stopped(&interrupted), true).exit_code(&counts),
+            end(EndKind::Stopped(&interrupted), true).exit_code(&counts),
             130
         );
-        assert_eq!(ending(End::Stopped(&too_many), true).exit_code(&counts), 3);
-        assert_eq!(ending(End::RowsUnreadable, true).exit_code(&counts), 3);
+        assert_eq!(end(EndKind::Stopped(&too_many), true).exit_code(&counts), 3);
+        assert_eq!(end(EndKind::RowsUnreadable, true).exit_code(&counts), 3);
         counts.add(Status::Failed);
-        assert_eq!(ending(End::Reached, true).exit_code(&counts), 1);
+        assert_eq!(end(EndKind::Reached, true).exit_code(&counts), 1);
     }
 
     #[test]
@@ -335,7 +302,7 @@ mod tests {
         let commands = Commands::new(Path::new("k.csv"), None);
         let errors = Some(Path::new("k.runs/a/errors.csv"));
         let stop = StopReason::Interrupted;
-        let stopped = ending(End::Stopped(&stop), true)
+        let stopped = end(EndKind::Stopped(&stop), true)
             .next_step(&commands, 9, errors)
             .unwrap();
         assert!(
@@ -343,14 +310,14 @@ mod tests {
             "{stopped}"
         );
         assert!(!stopped.contains("fix"), "{stopped}");
-        let nothing = ending(End::Stopped(&stop), false)
+        let nothing = end(EndKind::Stopped(&stop), false)
             .next_step(&commands, 9, errors)
             .unwrap();
         assert!(!nothing.contains("--resume"), "{nothing}");
-        let finished = ending(End::Reached, true).next_step(&commands, 9, errors);
+        let finished = end(EndKind::Reached, true).next_step(&commands, 9, errors);
         assert!(finished.unwrap().contains("k.runs/a/errors.csv"));
         assert_eq!(
-            ending(End::Reached, true).next_step(&commands, 0, None),
+            end(EndKind::Reached, true).next_step(&commands, 0, None),
             None
         );
     }

@@ -132,11 +132,12 @@ impl Runs {
     }
 
     /// Creates `NAME.runs` (and its parents) if needed, unless it is
-    /// another user's link ([`Runs::refuse_foreign_link`]).
+    /// another user's link ([`Runs::refuse_foreign_link`]). Errors here
+    /// and below name no path: the caller's error does
+    /// ([`crate::SetupError`]).
     pub fn create(&self) -> io::Result<()> {
         self.refuse_foreign_link()?;
         fs::create_dir_all(&self.dir)
-            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))
     }
 
     /// Refuses a `NAME.runs` that is another user's symbolic link: that
@@ -234,18 +235,10 @@ impl Runs {
                     };
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(io::Error::new(
-                        e.kind(),
-                        format!("cannot create {}: {e}", path.display()),
-                    ));
-                }
+                Err(e) => return Err(e),
             }
         }
-        Err(io::Error::other(format!(
-            "{}: too many runs started in the same second",
-            self.dir.display()
-        )))
+        Err(io::Error::other("too many runs started in the same second"))
     }
 
     /// Points `latest` at `folder` (replaced whole, never half-written).

@@ -1,15 +1,16 @@
 //! What one run leaves behind and how it ends: its folder among the runs
 //! of an input ([`folder`]), the error that ends it and the exit code that
 //! error means ([`error`]), how a run's end (check or import) becomes its
-//! exit code, summary and errors file and whether its journal stays
-//! ([`finish`]), the one line telling the user what to do next
-//! ([`next_step`]), and the checks that may refuse a run before it starts
-//! ([`start`]).
+//! exit code and printed summary, when its outputs made from the rows are
+//! written, and whether its journal stays ([`finish`]), the one line
+//! telling the user what to do next ([`next_step`]), and the checks that
+//! may refuse a run before it starts ([`start`]). Which outputs a run has
+//! is [`crate::output::set`]'s.
 //!
 //! The wiring of the stages for one run is [`pipeline`]; it holds no rules.
 //! The files holding the rules never talk to the network, and only
-//! [`finish`] reads the input again (to copy the rows not imported into
-//! the errors file).
+//! [`finish`] has the input's rows read again (by the errors file, to copy
+//! the rows not imported).
 
 pub mod error;
 pub mod finish;

@@ -1,6 +1,6 @@
 //! One run over an input file: the one pass, then the plan and the
-//! upload (or, for a check, nothing more), then results, errors file and
-//! summary.
+//! upload (or, for a check, nothing more), each row's outcome into the
+//! run's outputs ([`Outputs`]), which are written at the end.
 //!
 //! Owns the wiring of the stages (threads, channels, runtime, signals) and
 //! handing how they ended to [`mod@crate::run`], which holds the rules:
@@ -15,7 +15,7 @@
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -23,22 +23,22 @@ use crate::check::pass::{self, Pass};
 use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
 use crate::input::{self, InputError, InputFile, RecordSource};
 use crate::model::checked::CheckedRow;
+use crate::model::failure::WriteFailure;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{Planned, WriteMode};
 use crate::output::report::{self, PaceFacts, Reporter};
-use crate::output::results::{self, ResultsWriter};
-use crate::output::summary;
+use crate::output::results;
+use crate::output::set::{InputRows, Outputs};
 use crate::plan::rows::{RowsFile, RowsWriter};
 use crate::plan::{self, Planner};
-use crate::run::error::WriteFailure;
-use crate::run::finish::{ErrorRows, Finished, Sending, finish};
+use crate::run::finish::{RowsEnd, RunEnd, UploadEnd, finish};
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
 use crate::upload::api::ApiClient;
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
 use crate::util::spill::Scratch;
-use crate::{SetupError, other, runtime};
+use crate::{SetupError, runtime};
 
 #[cfg(feature = "sandbox")]
 type Embedded = crate::sandbox::SandboxHandle;
@@ -53,25 +53,20 @@ const CHANNEL_ROWS: usize = 1024;
 /// (lock held, unfinished run, existing named output) writes nothing; a
 /// run that started writes its summary whatever the outcome.
 pub fn run_file(run: &RunConfig) -> Result<u8, RunError> {
-    let start = Start::prepare(run)?;
-    let recorder = summary::Recorder::start();
-    let result = run_started(run, &start, &recorder);
-    recorder.finish(run, &start.files, result)
+    let mut outputs = Outputs::for_run(run);
+    let start = Start::prepare(run, &outputs)?;
+    let result = run_started(run, &start, &mut outputs);
+    outputs.run_done(run, &start.files, result)
 }
 
 /// The run itself, under the run lock, in its folder.
-fn run_started(
-    run: &RunConfig,
-    start: &Start,
-    recorder: &summary::Recorder,
-) -> Result<u8, RunError> {
-    let started = Instant::now();
+fn run_started(run: &RunConfig, start: &Start, outputs: &mut Outputs) -> Result<u8, RunError> {
     let files = &start.files;
     let folder = files.folder.path();
     // The one open of the input, made (and locked) by the start.
     let file = &start.input;
     let Some(upload) = &run.upload else {
-        return validate_file(run, files, file, recorder, started);
+        return validate_file(run, files, file, outputs);
     };
     let mut rows = RowsWriter::create(folder).map_err(|source| spill_error(folder, source))?;
     let mut spill_err = None;
@@ -94,11 +89,11 @@ fn run_started(
     let rows = rows
         .finish()
         .map_err(|source| spill_error(folder, source))?;
-    recorder.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass.info, pass.fingerprint.clone());
     let reporter = Reporter::new(pass.rows, &run.output);
     report_input(&pass, &reporter);
-    let result = upload_file(run, start, upload, &mut pass, &rows, &reporter, started);
-    recorder.facts(reporter.recorded());
+    let result = upload_file(run, start, upload, &mut pass, &rows, outputs, &reporter);
+    outputs.totals(reporter.recorded());
     reporter.finish();
     result
 }
@@ -132,10 +127,10 @@ fn validate_file(
     run: &RunConfig,
     files: &RunFiles,
     file: &InputFile,
-    recorder: &summary::Recorder,
-    started: Instant,
+    outputs: &mut Outputs,
 ) -> Result<u8, RunError> {
-    let mut writer = ResultsWriter::create(&files.results)
+    outputs
+        .start_rows(&files.results)
         .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The row count is known only at the end, and a million rows take a
     // second or two: no bar, no progress lines.
@@ -147,7 +142,7 @@ fn validate_file(
     let mut write_err = None;
     let mut pass = pass::run(file, &run.input_options, &scratch(files), |row| {
         reporter.row_done();
-        match writer.push(row.outcome()) {
+        match outputs.push(row.outcome()) {
             Ok(()) => true,
             Err(e) => {
                 write_err = Some(e);
@@ -156,7 +151,7 @@ fn validate_file(
         }
     })
     .map_err(SetupError::from)?;
-    recorder.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass.info, pass.fingerprint.clone());
     let written = match write_err {
         Some(e) => Err(e),
         None => {
@@ -170,7 +165,7 @@ fn validate_file(
                 d.map(|d| (d.row, d.first_line))
                     .map_err(std::io::Error::other)
             });
-            writer.finish_amending(pass.rows, repeats, plan::repeated)
+            outputs.finish_rows_amending(pass.rows, repeats, plan::repeated)
         }
     };
     let mut counts = Counts::default();
@@ -180,37 +175,25 @@ fn validate_file(
     let open = || -> Result<Box<dyn RecordSource>, InputError> {
         Ok(input::open_file(file, &run.input_options, None)?.reader)
     };
-    let finished = Finished {
-        counts,
-        written,
-        read_err: None,
+    let end = RunEnd {
+        rows: RowsEnd {
+            counts,
+            written,
+            read_err: None,
+        },
         input: report::input_line(&pass),
-        error_rows: ErrorRows {
+        cells: InputRows {
             input: &run.input,
             headers: &pass.headers,
             delimiter: pass.info.delimiter.delimiter,
             open: &open,
         },
-        sending: None,
+        upload: None,
     };
-    let result = finish(run, files, &reporter, started, finished);
-    recorder.facts(reporter.recorded());
+    let result = finish(run, files, outputs, &reporter, end);
+    outputs.totals(reporter.recorded());
     reporter.finish();
     result
-}
-
-/// What the upload stage hands back once it is over.
-struct Sent {
-    counts: Counts,
-    /// The finished results file, or why it could not be written.
-    written: io::Result<std::path::PathBuf>,
-    /// The checked rows could not be read back, cutting the run short.
-    read_err: Option<InputError>,
-    stop: Option<StopReason>,
-    retries: u64,
-    rate_limited: u64,
-    /// How requests were paced and what was learned.
-    pace: PaceFacts,
 }
 
 fn upload_file(
@@ -219,24 +202,32 @@ fn upload_file(
     upload: &UploadConfig,
     pass: &mut Pass,
     rows: &RowsFile,
+    outputs: &mut Outputs,
     reporter: &Reporter,
-    started: Instant,
 ) -> Result<u8, RunError> {
     let valid_line = report::rows_line(pass);
     let files = &start.files;
+    // Before anything else is started: a results file that cannot be
+    // created refuses the run with nothing to undo.
+    outputs
+        .start_rows(&files.results)
+        .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The in-process sandbox lives as long as this function.
     let (sandbox, url, key): (Option<Embedded>, _, _) = match &upload.target {
         #[cfg(feature = "sandbox")]
         Endpoint::Sandbox => {
             use crate::sandbox;
-            let handle = sandbox::spawn(sandbox::SandboxOptions::default())
-                .map_err(|e| other("cannot start the sandbox", e))?;
+            let handle =
+                sandbox::spawn(sandbox::SandboxOptions::default()).map_err(SetupError::Sandbox)?;
             let url = config::check_url(&handle.base_url()).map_err(SetupError::from)?;
             (Some(handle), url, ApiKey::sandbox())
         }
         #[cfg(not(feature = "sandbox"))]
         Endpoint::Sandbox => {
-            return Err(other("--sandbox", "this binary was built without the sandbox").into());
+            return Err(SetupError::Usage(config::UsageError(
+                "--sandbox: this binary was built without the sandbox; use a build with the `sandbox` feature".into(),
+            ))
+            .into());
         }
         Endpoint::Remote { url, key } => (None, url.clone(), key.clone()),
     };
@@ -267,8 +258,7 @@ fn upload_file(
         upload.concurrency,
         files.folder.path().display()
     ));
-    let client =
-        Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(|e| other("HTTP client", e))?);
+    let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     // Before the journal: an untrusted certificate is a setup error, with
     // nothing sent and nothing to resume.
     crate::upload::api::tls::check(&url, upload.timeout).map_err(SetupError::from)?;
@@ -278,22 +268,11 @@ fn upload_file(
     let (journal, resume) = open_journal(run, start, &header, reporter)?;
     let journal = Arc::new(journal);
     let repeats = pass.take_repeats().ok_or_else(|| {
-        other(
-            "internal error",
-            "the repeated codes of this pass were already read",
-        )
+        SetupError::Internal("the repeated codes of this pass were already read".into())
     })?;
     let planner = Planner::new(upload.mode, repeats, resume, delta.as_ref(), upload.full)
         .map_err(SetupError::from)?;
-    let sent = send(
-        &files.results,
-        upload,
-        rows,
-        planner,
-        &client,
-        journal.clone(),
-        reporter,
-    );
+    let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
         handle.shutdown();
@@ -301,52 +280,34 @@ fn upload_file(
     if let Some(Err(e)) = delta.as_ref().map(state::Delta::finish) {
         tracing::error!("{e}; the next run re-checks the rows that were not recorded");
     }
-    let requests = client.requests_sent();
-    // The uploader is gone, so this is the last holder: the journal is
-    // closed and its final fsync checked on every path from here.
-    let journal_failure = journal.write_failure();
-    let closed = match Arc::try_unwrap(journal) {
-        Ok(journal) => journal.close(),
-        Err(shared) => shared.sync(),
-    };
-    let sent = sent?;
+    let (rows_end, upload_end) = sent?;
     let open = || -> Result<Box<dyn RecordSource>, InputError> { Ok(Box::new(rows.read()?)) };
-    let finished = Finished {
-        counts: sent.counts,
-        written: sent.written,
-        read_err: sent.read_err,
+    let end = RunEnd {
+        rows: rows_end,
         input: report::input_line(pass),
-        error_rows: ErrorRows {
+        cells: InputRows {
             input: &run.input,
             headers: &pass.headers,
             delimiter: pass.info.delimiter.delimiter,
             open: &open,
         },
-        sending: Some(Sending {
-            stop: sent.stop,
-            requests,
-            retries: sent.retries,
-            rate_limited: sent.rate_limited,
-            pace: sent.pace,
-            sandbox: matches!(upload.target, Endpoint::Sandbox),
-            journal_failure,
-            closed,
-        }),
+        upload: Some(upload_end),
     };
-    finish(run, files, reporter, started, finished)
+    finish(run, files, outputs, reporter, end)
 }
 
-/// Runs the uploader over the planned rows and hands back how it ended.
-/// The uploader (and its hold on the journal) is gone when this returns.
+/// Runs the uploader over the planned rows and hands back how the rows
+/// and the sending ended. The uploader is gone and the journal closed
+/// (its final fsync checked) when this returns.
 fn send(
-    results: &Path,
+    outputs: &mut Outputs,
     upload: &UploadConfig,
     rows: &RowsFile,
     planner: Planner<'_>,
     client: &Arc<ApiClient>,
     journal: Arc<Journal>,
     reporter: &Reporter,
-) -> Result<Sent, RunError> {
+) -> Result<(RowsEnd, UploadEnd), RunError> {
     let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
@@ -361,37 +322,46 @@ fn send(
         };
     }
     settings.rate_gauge = reporter.rate_gauge();
-    let uploader = Uploader::new(client.clone(), settings, Some(journal));
+    let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let (counts, written, read_err) = pipeline(&rt, results, rows, planner, &uploader, reporter);
+    let rows_end = pipeline(&rt, outputs, rows, planner, &uploader, reporter);
     signals.abort();
     drop(rt);
-    Ok(Sent {
-        counts,
-        written,
-        read_err,
-        stop: uploader.stop_reason(),
-        retries: uploader
-            .counters()
-            .retries
-            .load(std::sync::atomic::Ordering::Relaxed),
-        rate_limited: uploader.rate_limited(),
-        pace: {
-            let p = uploader.pace_report();
-            PaceFacts {
-                auto: upload.auto_rate,
-                rate: if upload.auto_rate {
-                    upload.max_rate
-                } else {
-                    upload.rate
-                },
-                final_rate: p.final_rate,
-                ceiling: p.ceiling,
-                advertised: p.advertised,
-            }
+    let stop = uploader.stop_reason();
+    let retries = uploader
+        .counters()
+        .retries
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let rate_limited = uploader.rate_limited();
+    let pace = uploader.pace_report();
+    drop(uploader);
+    // The uploader is gone, so this is the last holder: the journal is
+    // closed and its final fsync checked.
+    let closed = match Arc::try_unwrap(journal) {
+        Ok(journal) => journal.close(),
+        Err(shared) => shared.sync(),
+    };
+    let upload_end = UploadEnd {
+        stop,
+        requests: client.requests_sent(),
+        retries,
+        rate_limited,
+        pace: PaceFacts {
+            auto: upload.auto_rate,
+            rate: if upload.auto_rate {
+                upload.max_rate
+            } else {
+                upload.rate
+            },
+            final_rate: pace.final_rate,
+            ceiling: pace.ceiling,
+            advertised: pace.advertised,
         },
-    })
+        sandbox: matches!(upload.target, Endpoint::Sandbox),
+        closed,
+    };
+    Ok((rows_end, upload_end))
 }
 
 /// Opens the delta state of `--state`, bound to this API and key kind.
@@ -436,10 +406,10 @@ fn header(
     sandbox: bool,
 ) -> Result<Header, SetupError> {
     let fp = pass.fingerprint.clone().ok_or_else(|| {
-        other(
-            "internal error",
-            format!("{} was not read to its end", run.input.display()),
-        )
+        SetupError::Internal(format!(
+            "{} has no fingerprint: it was not read to its end",
+            run.input.display()
+        ))
     })?;
     let overwrite = upload.mode == WriteMode::Overwrite;
     let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
@@ -457,8 +427,7 @@ fn open_journal(
 ) -> Result<(Journal, Option<Resume>), SetupError> {
     let path = &start.files.journal;
     if start.resuming {
-        let (journal, old, resume) =
-            Journal::resume(path).map_err(|e| other("cannot resume", e))?;
+        let (journal, old, resume) = Journal::resume(path).map_err(SetupError::Resume)?;
         if let Some(why) = old.mismatch(header) {
             return Err(SetupError::Usage(config::UsageError(format!(
                 "cannot resume the run in {}: {why}",
@@ -479,27 +448,24 @@ fn open_journal(
             run.input.display()
         ));
     }
-    let journal = Journal::create(path, header).map_err(|e| other("journal", e))?;
+    let journal = Journal::create(path, header).map_err(SetupError::Journal)?;
     Ok((journal, None))
 }
 
-/// Planner thread → uploader (on `rt`) → writer thread. Returns the
-/// counts, the finished results file (or why it could not be written) and
-/// a read error of the checked rows, if one cut the run short. A results
+/// Planner thread → uploader (on `rt`) → writer thread. Returns how the
+/// rows ended: the counts, the finished results file (or why it could not
+/// be written) and a read error of the checked rows, if one cut the run
+/// short. A results
 /// file that cannot be written stops the sending at once: the outcomes
 /// still coming are recorded in the journal only, for `--resume`.
 fn pipeline(
     rt: &tokio::runtime::Runtime,
-    results_path: &Path,
+    outputs: &mut Outputs,
     rows: &RowsFile,
     mut planner: Planner<'_>,
     uploader: &Uploader,
     reporter: &Reporter,
-) -> (Counts, io::Result<std::path::PathBuf>, Option<InputError>) {
-    let mut writer = match ResultsWriter::create(results_path) {
-        Ok(w) => w,
-        Err(e) => return (Counts::default(), Err(e), None),
-    };
+) -> RowsEnd {
     let window = results::Window::new(results::WINDOW_ROWS);
     let (row_tx, row_rx) = mpsc::channel::<Planned>(CHANNEL_ROWS);
     let (out_tx, mut out_rx) = mpsc::channel::<Outcome>(CHANNEL_ROWS);
@@ -535,16 +501,17 @@ fn pipeline(
                 }
                 reporter.row_done();
                 if err.is_none() {
-                    err = writer.push(outcome).err();
+                    err = outputs.push(outcome).err();
                     match &err {
-                        None => window.written(writer.rows_written()),
+                        None => window.written(outputs.rows_written()),
                         // Nothing more reaches the file: no new request
                         // starts, and the planner stops instead of waiting
                         // for the window.
                         Some(e) => {
-                            stop.stop(StopReason::Output(
-                                WriteFailure::new(results_path, e).failure(),
-                            ));
+                            stop.stop(StopReason::Output(WriteFailure::new(
+                                outputs.results_path(),
+                                e,
+                            )));
                             window.close();
                         }
                     }
@@ -558,22 +525,33 @@ fn pipeline(
         (counts, write_err, read_err)
     });
     if let Some(e) = write_err {
-        return (counts, Err(e), read_err);
+        return RowsEnd {
+            counts,
+            written: Err(e),
+            read_err,
+        };
     }
     // The checked rows could not be read back: every row still gets a
     // results line.
     if read_err.is_some() {
-        for row in writer.rows_written() + 1..=rows.len() {
+        for row in outputs.rows_written() + 1..=rows.len() {
             counts.add(Status::Skipped);
             let error = "not sent: the run's checked rows could not be read back".to_owned();
             let outcome = Outcome::local(row, 0, String::new(), Status::Skipped, error);
-            if let Err(e) = writer.push(outcome) {
-                return (counts, Err(e), read_err);
+            if let Err(e) = outputs.push(outcome) {
+                return RowsEnd {
+                    counts,
+                    written: Err(e),
+                    read_err,
+                };
             }
         }
     }
-    let written = writer.finish(rows.len());
-    (counts, written, read_err)
+    RowsEnd {
+        written: outputs.finish_rows(rows.len()),
+        counts,
+        read_err,
+    }
 }
 
 /// First SIGINT/SIGTERM: stop sending; requests in flight get `grace` to

@@ -10,15 +10,16 @@
 //! `--keep-runs`. A refused run writes no file. It must not read the
 //! input's rows or send anything.
 
+use std::path::Path;
 use std::time::SystemTime;
 
 use super::next_step::{self, Commands};
 use super::{RunFiles, RunFolder};
+use crate::SetupError;
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputFile;
-use crate::output::{errors_file, results, summary};
+use crate::output::set::Outputs;
 use crate::store::lock::{InputLock, LockError, RunLock};
-use crate::{SetupError, other};
 
 /// A run that may start: it holds the lock and has its folder.
 pub struct Start {
@@ -38,22 +39,33 @@ pub struct Start {
 impl Start {
     /// The checks before a run starts, in the order that gives the right
     /// message first: the locks (another run is busy with this path, this
-    /// file or this state), an unfinished run (the
-    /// user decides: `--resume` or `--restart`), then the files the user named.
-    /// Then the run's folder: a new one, or the unfinished one to resume.
-    pub fn prepare(run: &RunConfig) -> Result<Start, SetupError> {
+    /// file or this state), an unfinished run (the user decides: `--resume`
+    /// or `--restart`), then the files the user named for the run's
+    /// `outputs`. Then the run's folder: a new one, or the unfinished one to
+    /// resume.
+    pub(crate) fn prepare(run: &RunConfig, outputs: &Outputs) -> Result<Start, SetupError> {
         // The one open of the input. A mistyped input name must not leave
         // a runs folder behind. What cannot be read twice (a FIFO) is
         // copied into an unnamed temporary file.
         let input = InputFile::open(&run.input, None)?;
         let out = &run.outputs;
-        let runs_folder = |e| other("cannot create the runs folder", e);
-        out.runs.refuse_foreign_link().map_err(runs_folder)?;
+        let runs_dir = out.runs.dir();
+        let folder_err = |action, path: &Path| {
+            let path = path.to_owned();
+            move |source| SetupError::RunFolder {
+                action,
+                path,
+                source,
+            }
+        };
+        out.runs
+            .refuse_foreign_link()
+            .map_err(folder_err("create the runs folder", runs_dir))?;
         // A run of the same path is named best by its runs folder's lock
         // (its pid and start), so that one is asked first where it exists;
         // the input's own lock then refuses the same file reached another
         // way, before anything is made for this run.
-        let held = if out.runs.dir().is_dir() {
+        let held = if runs_dir.is_dir() {
             Some(RunLock::acquire_at(out.runs.lock_path(), &run.input)?)
         } else {
             None
@@ -68,7 +80,9 @@ impl Start {
             .and_then(|u| u.state.as_deref())
             .map(RunLock::acquire)
             .transpose()?;
-        out.runs.create().map_err(runs_folder)?;
+        out.runs
+            .create()
+            .map_err(folder_err("create the runs folder", runs_dir))?;
         let lock = match held {
             Some(lock) => lock,
             None => RunLock::acquire_at(out.runs.lock_path(), &run.input)?,
@@ -79,7 +93,7 @@ impl Start {
             let unfinished = out
                 .runs
                 .unfinished()
-                .map_err(|e| other("cannot read the runs folder", e))?;
+                .map_err(folder_err("read the runs folder", runs_dir))?;
             match unfinished {
                 Some(f) if upload.resume => resume_from = Some(f),
                 Some(f) if upload.restart => abandon = Some(f),
@@ -87,20 +101,10 @@ impl Start {
                 None => {}
             }
         }
-        let overwrite = out.overwrite;
-        if let Some(path) = &out.results {
-            results::check_writable(path, overwrite)
-                .map_err(|e| SetupError::Other(e.to_string()))?;
-        }
-        if let Some(path) = &out.errors {
-            errors_file::check_writable(path, overwrite)
-                .map_err(|e| SetupError::Other(e.to_string()))?;
-        }
-        summary::check_writable(run.summary_json.as_ref(), overwrite)
-            .map_err(|e| SetupError::Other(e.to_string()))?;
+        outputs.check_writable(out.overwrite)?;
         if let Some(old) = &abandon {
             old.abandon()
-                .map_err(|e| other("cannot mark the earlier run abandoned", e))?;
+                .map_err(folder_err("mark abandoned the run in", old.path()))?;
         }
         let resuming = resume_from.is_some();
         let (folder, foreign_latest) = match resume_from {
@@ -108,13 +112,13 @@ impl Start {
                 let foreign = out
                     .runs
                     .point_latest(&folder)
-                    .map_err(|e| other("cannot update latest", e))?;
+                    .map_err(folder_err("point `latest` at", folder.path()))?;
                 (folder, foreign)
             }
             None => out
                 .runs
                 .new_run(SystemTime::now(), run.upload.is_none())
-                .map_err(|e| other("cannot create the run folder", e))?,
+                .map_err(folder_err("create a run folder in", runs_dir))?,
         };
         // Someone else's `latest` costs this run its pointer, not its work.
         if let Some(foreign) = foreign_latest {

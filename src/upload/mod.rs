@@ -21,9 +21,10 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::model::failure::WriteFailure;
 use crate::model::outcome::{Outcome, Status};
 use crate::model::plan::{Planned, WriteMode};
-use crate::store::journal::Journal;
+use crate::store::journal::{Journal, JournalError};
 use crate::upload::api::retry::{Backoff, parse_retry_after};
 use crate::upload::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
 use pace::{Advertised, PaceReport, PaceSettings, Pacer, Ticket};
@@ -74,7 +75,9 @@ impl UploadSettings {
     }
 }
 
-/// Why the uploader stopped sending before the end of the file.
+/// Why the uploader stopped sending before the end of the file. Each
+/// kind keeps its cause whole, for what the run does next (a journal that
+/// cannot be written ends the run with the failed write's remedy).
 #[derive(Debug, Clone)]
 pub enum StopReason {
     /// The API rejected the key.
@@ -85,15 +88,15 @@ pub enum StopReason {
     Interrupted,
     /// `--max-errors` rows failed.
     TooManyErrors(u64),
-    /// Many requests in a row got no answer at all.
-    Unreachable(String),
+    /// Many requests in a row got no answer at all; the last one's error.
+    Unreachable(ApiError),
     /// The API asked to wait longer than `--max-retry-after`.
     RetryAfterTooLong(Duration),
     /// The journal could not be written, so sending is no longer safe.
-    Journal(String),
+    Journal(Arc<JournalError>),
     /// An output of the run (the results file) could not be written, so
     /// further outcomes would be lost: stop sending at once.
-    Output(String),
+    Output(WriteFailure),
 }
 
 impl std::fmt::Display for StopReason {
@@ -122,7 +125,7 @@ impl std::fmt::Display for StopReason {
                 f,
                 "cannot write the journal ({e}); stopped so nothing is sent unrecorded"
             ),
-            StopReason::Output(e) => write!(f, "{e}; stopped sending"),
+            StopReason::Output(e) => write!(f, "{}; stopped sending", e.failure()),
         }
     }
 }
@@ -282,7 +285,7 @@ impl Uploader {
             && let Some(journal) = &self.journal
             && let Err(e) = journal.outcome(&out)
         {
-            self.stop.stop(StopReason::Journal(e.to_string()));
+            self.stop.stop(StopReason::Journal(Arc::new(e)));
         }
         out
     }
@@ -344,7 +347,7 @@ impl Uploader {
                 if let Some(journal) = &self.journal
                     && let Err(e) = journal.sending(out.row)
                 {
-                    self.stop.stop(StopReason::Journal(e.to_string()));
+                    self.stop.stop(StopReason::Journal(Arc::new(e)));
                     return End::Stopped;
                 }
                 self.guarded(&mut ticket, self.client.create(body.to_vec(), overwrite))
@@ -440,7 +443,7 @@ impl Uploader {
             Err(e) if e.no_response() => {
                 let n = self.without_answer.fetch_add(1, Ordering::Relaxed) + 1;
                 if n >= u64::from(self.settings.unreachable_after) {
-                    self.stop.stop(StopReason::Unreachable(e.to_string()));
+                    self.stop.stop(StopReason::Unreachable(e.clone()));
                 }
             }
             Err(ApiError::Aborted) => {}

@@ -1,11 +1,13 @@
 //! Util: helpers with no knowledge of customers or the API.
 //!
-//! Owns [`spill`] (per-row facts sorted on disk so memory stays flat),
-//! [`redact`] (the API key never reaches an output), [`nofollow`] (the
-//! files the tool makes for itself are never reached through a planted
-//! link) and [`text`] (names compared and values quoted alike everywhere).
-//! It must not import any stage.
+//! Owns [`atomic`] (private files written whole or not at all), [`spill`]
+//! (per-row facts sorted on disk so memory stays flat), [`redact`] (the API
+//! key never reaches an output), [`nofollow`] (the files the tool makes for
+//! itself are never reached through a planted link) and [`text`] (names
+//! compared and values quoted alike everywhere). It must not import any
+//! stage.
 
+pub mod atomic;
 pub mod nofollow;
 pub mod redact;
 pub mod spill;

@@ -1,5 +1,4 @@
-//! Writing the journal: append, fsync, close, and the first write that
-//! failed.
+//! Writing the journal: append, fsync, close.
 //!
 //! Owns the open journal of a run. Each record is one `write` call, so a
 //! killed process leaves at most a torn last line (which reading ignores
@@ -32,8 +31,6 @@ pub struct Journal {
     dirty: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     syncer: Option<JoinHandle<()>>,
-    /// The first failed write, for telling the user what went wrong.
-    failed: Mutex<Option<io::Error>>,
 }
 
 impl Journal {
@@ -88,7 +85,6 @@ impl Journal {
             dirty,
             stop,
             syncer: Some(syncer),
-            failed: Mutex::new(None),
         })
     }
 
@@ -108,12 +104,9 @@ impl Journal {
         let line = format::line(record).map_err(io)?;
         let mut file = self.file()?;
         // One write per record: a kill leaves whole lines plus at most one torn one.
-        if let Err(e) = file.write_all(&line) {
-            if let Ok(mut failed) = self.failed.lock() {
-                failed.get_or_insert_with(|| io::Error::new(e.kind(), e.to_string()));
-            }
-            return Err(io(e));
-        }
+        // The cause stays whole in the error: the run's stop reason keeps
+        // it, and the user is told its remedy (`run::finish`).
+        file.write_all(&line).map_err(io)?;
         self.dirty.store(true, Ordering::Release);
         Ok(())
     }
@@ -123,14 +116,6 @@ impl Journal {
         self.file
             .lock()
             .map_err(|_| JournalError::io(&self.path, io::Error::other("journal lock poisoned")))
-    }
-
-    /// The first write that failed, if one did.
-    pub fn write_failure(&self) -> Option<io::Error> {
-        let failed = self.failed.lock().ok()?;
-        failed
-            .as_ref()
-            .map(|e| io::Error::new(e.kind(), e.to_string()))
     }
 
     /// Syncs what was written so far, for a journal still shared (the
@@ -202,7 +187,6 @@ mod tests {
         j.sending(2).unwrap();
         j.outcome(&done(2, Status::Created, Some(201))).unwrap();
         j.sync().unwrap();
-        assert!(j.write_failure().is_none());
         j.close().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<&str> = text.lines().collect();
