@@ -17,6 +17,7 @@ use std::sync::{Condvar, Mutex, PoisonError};
 use crate::model::outcome::{Outcome, Status};
 use crate::output::set::Named;
 use crate::util::atomic::AtomicFile;
+use crate::util::background::Background;
 
 /// The header of the results file.
 pub const HEADER: [&str; 8] = [
@@ -193,7 +194,43 @@ impl InputOrder {
 
 /// Writes outcomes, given in input order, into the results file.
 pub struct ResultsWriter {
-    out: csv::Writer<BufWriter<AtomicFile>>,
+    out: csv::Writer<Sink>,
+    path: PathBuf,
+}
+
+/// Where the results file's bytes go.
+enum Sink {
+    /// Straight to the file: an import learns that the file cannot be
+    /// written by the row that could not be, and stops sending at once.
+    Direct(BufWriter<AtomicFile>),
+    /// Through a thread of its own: a check writes a row per input row,
+    /// and its pass (the slowest stage) must not wait for the page cache.
+    Batched(Background<AtomicFile>),
+}
+
+impl Sink {
+    fn finish(self) -> io::Result<AtomicFile> {
+        match self {
+            Sink::Direct(w) => w.into_inner().map_err(io::IntoInnerError::into_error),
+            Sink::Batched(w) => w.finish(),
+        }
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Direct(w) => w.write(buf),
+            Sink::Batched(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Direct(w) => w.flush(),
+            Sink::Batched(w) => w.flush(),
+        }
+    }
 }
 
 impl ResultsWriter {
@@ -201,14 +238,29 @@ impl ResultsWriter {
     /// [`ResultsWriter::finish`]; removed if dropped before).
     pub fn create(path: &Path) -> io::Result<ResultsWriter> {
         let file = AtomicFile::create(path)?;
-        let mut out = csv::WriterBuilder::new().from_writer(BufWriter::new(file));
+        ResultsWriter::start(path, Sink::Direct(BufWriter::new(file)))
+    }
+
+    /// [`ResultsWriter::create`] for a check: written on a thread of its
+    /// own, a write error surfacing a few hundred KiB later (nothing is
+    /// sent, so nothing waits for it).
+    pub fn create_batched(path: &Path) -> io::Result<ResultsWriter> {
+        let file = AtomicFile::create(path)?;
+        ResultsWriter::start(path, Sink::Batched(Background::new(file)?))
+    }
+
+    fn start(path: &Path, sink: Sink) -> io::Result<ResultsWriter> {
+        let mut out = csv::WriterBuilder::new().from_writer(sink);
         out.write_record(HEADER)?;
-        Ok(ResultsWriter { out })
+        Ok(ResultsWriter {
+            out,
+            path: path.to_owned(),
+        })
     }
 
     /// The path it will have once finished.
     pub fn path(&self) -> &Path {
-        self.out.get_ref().get_ref().path()
+        &self.path
     }
 
     /// Writes the next row's outcome.
@@ -236,8 +288,7 @@ impl ResultsWriter {
             .out
             .into_inner()
             .map_err(|e| e.into_error())?
-            .into_inner()
-            .map_err(io::IntoInnerError::into_error)?;
+            .finish()?;
         let mut amendments = amendments.peekable();
         if amendments.peek().is_none() {
             return written.commit();

@@ -257,8 +257,14 @@ impl Outputs {
     }
 
     /// Starts the results file at `path`; rows may come from now on.
-    pub fn start_rows(&mut self, path: &Path) -> io::Result<()> {
-        self.results = Some(ResultsWriter::create(path)?);
+    /// `check`: nothing is sent, so the file is written on a thread of its
+    /// own (see [`ResultsWriter::create_batched`]).
+    pub fn start_rows(&mut self, path: &Path, check: bool) -> io::Result<()> {
+        self.results = Some(if check {
+            ResultsWriter::create_batched(path)?
+        } else {
+            ResultsWriter::create(path)?
+        });
         Ok(())
     }
 
@@ -412,7 +418,7 @@ mod tests {
         let path = dir.path().join("r.csv");
         let seen = Arc::new(Mutex::new(Vec::new()));
         let mut outputs = Outputs::with(None, vec![Box::new(Rows(seen.clone()))]);
-        outputs.start_rows(&path).unwrap();
+        outputs.start_rows(&path, false).unwrap();
         for row in [3, 1, 2, 5, 4] {
             outputs.push(outcome(row)).unwrap();
         }
@@ -433,14 +439,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv");
         let mut outputs = Outputs::with(None, Vec::new());
-        outputs.start_rows(&path).unwrap();
+        outputs.start_rows(&path, false).unwrap();
         outputs.push(outcome(2)).unwrap();
         let err = outputs.finish_rows(2).unwrap_err();
         assert!(err.to_string().contains("row 1 has no outcome"), "{err}");
         assert!(!path.exists());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         let mut outputs = Outputs::with(None, Vec::new());
-        outputs.start_rows(&path).unwrap();
+        outputs.start_rows(&path, true).unwrap();
         outputs.push(outcome(1)).unwrap();
         assert!(outputs.finish_rows(2).is_err(), "one row short");
         assert!(!path.exists());

@@ -13,19 +13,22 @@
 //! It must not decide anything about a row.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::check::pass::Checked;
 use crate::input::{InputError, Record, RecordSource};
 use crate::model::checked::{CheckedRow, Verdict};
+use crate::util::background::Background;
 
 const INVALID: u8 = 0;
 const VALID: u8 = 1;
 
 /// Appends checked rows to an unnamed temporary file.
 pub struct RowsWriter {
-    out: BufWriter<File>,
+    /// Written on a thread of its own: the pass is the import's slowest
+    /// stage and must not wait for the page cache.
+    out: Background<File>,
     dir: PathBuf,
     rows: u64,
     /// One row's encoding, reused: the file gets one write per row.
@@ -36,7 +39,7 @@ impl RowsWriter {
     /// A new, empty file in `dir`.
     pub fn create(dir: &Path) -> io::Result<RowsWriter> {
         Ok(RowsWriter {
-            out: BufWriter::with_capacity(256 * 1024, tempfile::tempfile_in(dir)?),
+            out: Background::new(tempfile::tempfile_in(dir)?)?,
             dir: dir.to_owned(),
             rows: 0,
             row: Vec::with_capacity(1024),
@@ -78,10 +81,7 @@ impl RowsWriter {
 
     /// Ends the writing; the rows can now be read, as often as needed.
     pub fn finish(self) -> io::Result<RowsFile> {
-        let file = self
-            .out
-            .into_inner()
-            .map_err(io::IntoInnerError::into_error)?;
+        let file = self.out.finish()?;
         Ok(RowsFile {
             file,
             dir: self.dir,

@@ -130,7 +130,7 @@ fn validate_file(
     outputs: &mut Outputs,
 ) -> Result<u8, RunError> {
     outputs
-        .start_rows(&files.results)
+        .start_rows(&files.results, true)
         .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The row count is known only at the end, and a million rows take a
     // second or two: no bar, no progress lines.
@@ -210,7 +210,7 @@ fn upload_file(
     // Before anything else is started: a results file that cannot be
     // created refuses the run with nothing to undo.
     outputs
-        .start_rows(&files.results)
+        .start_rows(&files.results, false)
         .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The in-process sandbox lives as long as this function.
     let (sandbox, url, key): (Option<Embedded>, _, _) = match &upload.target {

@@ -1,6 +1,7 @@
 //! Util: helpers with no knowledge of customers or the API.
 //!
-//! Owns [`atomic`] (private files written whole or not at all), [`spill`]
+//! Owns [`atomic`] (private files written whole or not at all),
+//! [`background`] (a writer whose writes happen on a thread of its own), [`spill`]
 //! (per-row facts sorted on disk so memory stays flat), [`redact`] (the API
 //! key never reaches an output), [`nofollow`] (the files the tool makes for
 //! itself are never reached through a planted link) and [`text`] (names
@@ -8,6 +9,7 @@
 //! stage.
 
 pub mod atomic;
+pub mod background;
 pub mod nofollow;
 pub mod redact;
 pub mod spill;
