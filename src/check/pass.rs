@@ -81,6 +81,7 @@ impl Pass {
 /// One row as the pass leaves it, lent to the sink.
 pub struct Checked<'a> {
     record: &'a Record,
+    customer: &'a Customer,
     checker: &'a Checker,
 }
 
@@ -97,7 +98,7 @@ impl Checked<'_> {
 
     /// The normalized code, possibly empty.
     pub fn code(&self) -> &str {
-        self.checker.customer.code()
+        self.customer.code()
     }
 
     /// The original cells, as decoded.
@@ -117,7 +118,7 @@ impl Checked<'_> {
 
     /// Appends the JSON body to send to `out`.
     pub fn write_body(&self, out: &mut Vec<u8>) {
-        self.checker.customer.write_json(out);
+        self.customer.write_json(out);
     }
 
     /// The row's outcome when nothing is sent for it: `invalid` with its
@@ -146,6 +147,9 @@ pub fn run(
     let opened = input::open_file(file, options, Some(&fingerprinter))?;
     let (mut reader, info) = (opened.reader, opened.info);
     let headers = reader.headers().clone();
+    // Mapping a record into a customer runs on the reading thread, which
+    // has room to spare; checking it on this one.
+    let mapping = opened.mapping.clone();
     let mut checker = Checker::new(opened.mapping);
     let mapping_description = info.describe(&checker.mapping);
     let mut tally = Tally::default();
@@ -155,14 +159,15 @@ pub fn run(
     std::thread::scope(|scope| -> Result<(), InputError> {
         let (to_check, batches) = mpsc::sync_channel(4);
         let (give_back, returned) = mpsc::channel();
-        scope.spawn(move || read_batches(reader.as_mut(), to_check, returned));
+        scope.spawn(move || read_batches(reader.as_mut(), &mapping, to_check, returned));
         // Leaving this closure drops `batches`, which ends the reader.
         for batch in batches {
-            let batch = batch?;
-            for record in &batch {
-                checker.check(record);
+            let mut batch = batch?;
+            for Mapped { record, customer } in &mut batch {
+                checker.check(record, customer);
                 let checked = Checked {
                     record,
+                    customer,
                     checker: &checker,
                 };
                 tally.add(&checked);
@@ -218,6 +223,7 @@ impl Tally {
     fn add(&mut self, checked: &Checked<'_>) {
         let line = checked.line();
         let rows = checked.checker;
+        let customer = checked.customer;
         self.rows += 1;
         self.changes.add(&rows.checked.changes);
         if !checked.is_valid() {
@@ -227,10 +233,10 @@ impl Tally {
         self.valid += 1;
         // Only rows that are sent: an invalid row's values may be shifted,
         // and it is reported already.
-        if rows.customer.get(Field::Country).is_none() {
+        if customer.get(Field::Country).is_none() {
             self.no_country.add(line, None);
         }
-        if let Some(language) = rows.customer.get(Field::Language)
+        if let Some(language) = customer.get(Field::Language)
             && !validate::LANGUAGES.contains(&language)
         {
             self.unknown_languages.add(line, Some(language));
@@ -238,10 +244,16 @@ impl Tally {
     }
 }
 
-/// Maps and checks one record.
+/// A record and the customer the mapping made of it.
+#[derive(Default)]
+struct Mapped {
+    record: Record,
+    customer: Customer,
+}
+
+/// Checks one mapped record.
 struct Checker {
     mapping: Mapping,
-    customer: Customer,
     checked: Validation,
     problems: Vec<Problem>,
 }
@@ -250,17 +262,15 @@ impl Checker {
     fn new(mapping: Mapping) -> Checker {
         Checker {
             mapping,
-            customer: Customer::default(),
             checked: Validation::default(),
             problems: Vec::new(),
         }
     }
 
-    /// Maps `record` into `self.customer` and lists its problems.
-    fn check(&mut self, record: &Record) {
-        self.mapping
-            .customer_into(&record.fields, &mut self.customer);
-        validate::validate_into(&mut self.customer, &mut self.checked);
+    /// Normalizes and checks `customer` (mapped from `record`) and lists
+    /// the row's problems.
+    fn check(&mut self, record: &Record, customer: &mut Customer) {
+        validate::validate_into(customer, &mut self.checked);
         self.problems.clear();
         // A row whose cells do not line up with the header is not trusted:
         // its values may sit under the wrong columns, so field messages
@@ -277,12 +287,13 @@ impl Checker {
     }
 }
 
-/// The reading side of [`run`]: parses records into batches (reusing the
-/// batches sent back).
+/// The reading side of [`run`]: parses records and maps them into
+/// batches (reusing the batches sent back).
 fn read_batches(
     reader: &mut dyn RecordSource,
-    to_check: mpsc::SyncSender<Result<Vec<Record>, InputError>>,
-    returned: mpsc::Receiver<Vec<Record>>,
+    mapping: &Mapping,
+    to_check: mpsc::SyncSender<Result<Vec<Mapped>, InputError>>,
+    returned: mpsc::Receiver<Vec<Mapped>>,
 ) {
     loop {
         let mut batch = returned.try_recv().unwrap_or_default();
@@ -290,10 +301,14 @@ fn read_batches(
         let mut end = false;
         while n < BATCH {
             if batch.len() == n {
-                batch.push(Record::default());
+                batch.push(Mapped::default());
             }
-            match reader.read(&mut batch[n]) {
-                Ok(true) => n += 1,
+            let item = &mut batch[n];
+            match reader.read(&mut item.record) {
+                Ok(true) => {
+                    mapping.customer_into(&item.record.fields, &mut item.customer);
+                    n += 1;
+                }
                 Ok(false) => {
                     end = true;
                     break;
