@@ -621,6 +621,105 @@ pub fn input_line(pass: &Pass) -> String {
     format!("{}; {}", pass.info.encoding, pass.info.delimiter)
 }
 
+/// The line that ends a check.
+pub fn checked_line(input: &Path, pass: &Pass) -> String {
+    format!(
+        "notify-import: checked {} ({}); nothing was sent",
+        input.display(),
+        rows_line(pass)
+    )
+}
+
+/// Where an import sends, as its run header names it.
+pub enum Target<'a> {
+    /// The embedded sandbox, at this URL.
+    Sandbox(&'a str),
+    /// A real API with a test key.
+    Test(&'a str),
+    /// A real API with a live key: said loudly, it writes into the
+    /// customer's real books.
+    Live(&'a str),
+}
+
+/// What the run header of an import says.
+pub struct ImportHeader<'a> {
+    /// The input as named.
+    pub input: &'a Path,
+    /// The pass's rows line ([`rows_line`]).
+    pub rows: String,
+    /// Where to.
+    pub target: Target<'a>,
+    /// Sent with the API's `Overwrite` flag.
+    pub overwrite: bool,
+    /// `--rate auto`: from `rate` up to `max_rate`.
+    pub auto_rate: bool,
+    /// `--rate`, or where auto starts.
+    pub rate: f64,
+    /// `--max-rate`.
+    pub max_rate: f64,
+    /// `--burst`.
+    pub burst: u32,
+    /// `--concurrency`.
+    pub concurrency: usize,
+    /// The run folder.
+    pub folder: &'a Path,
+}
+
+/// The line that opens an import.
+pub fn import_header(h: &ImportHeader<'_>) -> String {
+    let where_to = match h.target {
+        Target::Sandbox(url) => format!("the embedded sandbox at {url}"),
+        Target::Live(url) => format!("{url} with a LIVE key (REAL customer data)"),
+        Target::Test(url) => format!("{url} with a test key"),
+    };
+    let pace = if h.auto_rate {
+        format!(
+            "pace --rate auto: from {}/s up to --max-rate {}/s, holding under the limit it finds",
+            h.rate, h.max_rate
+        )
+    } else {
+        format!("pace --rate {}/s", h.rate)
+    };
+    format!(
+        "notify-import: importing {} ({}) into {where_to}{}; {pace} (burst {}), {} in flight; files in {}",
+        h.input.display(),
+        h.rows,
+        if h.overwrite { " with overwrite" } else { "" },
+        h.burst,
+        h.concurrency,
+        h.folder.display()
+    )
+}
+
+/// What delta mode says at the start.
+pub fn delta_line(state: &Path, known: u64, full: bool) -> String {
+    format!(
+        "notify-import: delta mode: {} knows {known} customers; {}",
+        state.display(),
+        if full {
+            "--full: every valid row is sent"
+        } else {
+            "rows with the same data as their last import are not sent (unchanged)"
+        }
+    )
+}
+
+/// What a resumed run says at the start.
+pub fn resuming_line(folder: &Path, done: u64, in_doubt: u64) -> String {
+    format!(
+        "notify-import: resuming the run in {}: {done} rows already done, {in_doubt} to check first because an earlier send's answer was lost",
+        folder.display()
+    )
+}
+
+/// What `--resume` says when there is nothing to resume.
+pub fn nothing_to_resume_line(input: &Path) -> String {
+    format!(
+        "notify-import: no unfinished run of {} to resume; starting a new run",
+        input.display()
+    )
+}
+
 /// `N rows: V valid, I invalid`.
 pub fn rows_line(pass: &Pass) -> String {
     format!(

@@ -156,11 +156,7 @@ fn validate_file(
         Some(e) => Err(e),
         None => {
             report_input(&pass, &reporter);
-            reporter.info(&format!(
-                "notify-import: checked {} ({}); nothing was sent",
-                run.input.display(),
-                report::rows_line(&pass)
-            ));
+            reporter.info(&report::checked_line(&run.input, &pass));
             let repeats = pass.take_repeats().into_iter().flatten().map(|d| {
                 d.map(|d| (d.row, d.first_line))
                     .map_err(std::io::Error::other)
@@ -231,33 +227,24 @@ fn upload_file(
         }
         Endpoint::Remote { url, key } => (None, url.clone(), key.clone()),
     };
-    let where_to = match &sandbox {
-        Some(_) => format!("the embedded sandbox at {url}"),
-        // Said loudly: a live run writes into the customer's real books.
-        None if key.kind() == config::KeyKind::Live => {
-            format!("{url} with a LIVE key (REAL customer data)")
-        }
-        None => format!("{url} with a {} key", key.kind()),
+    let url_text = url.to_string();
+    let target = match &sandbox {
+        Some(_) => report::Target::Sandbox(&url_text),
+        None if key.kind() == config::KeyKind::Live => report::Target::Live(&url_text),
+        None => report::Target::Test(&url_text),
     };
-    let pace = if upload.auto_rate {
-        format!(
-            "pace --rate auto: from {}/s up to --max-rate {}/s, holding under the limit it finds",
-            upload.rate, upload.max_rate
-        )
-    } else {
-        format!("pace --rate {}/s", upload.rate)
-    };
-    reporter.info(&format!(
-        "notify-import: importing {} ({valid_line}) into {where_to}{}; {pace} (burst {}), {} in flight; files in {}",
-        run.input.display(),
-        match upload.mode {
-            WriteMode::Overwrite => " with overwrite",
-            WriteMode::Create => "",
-        },
-        upload.burst,
-        upload.concurrency,
-        files.folder.path().display()
-    ));
+    reporter.info(&report::import_header(&report::ImportHeader {
+        input: &run.input,
+        rows: valid_line,
+        target,
+        overwrite: upload.mode == WriteMode::Overwrite,
+        auto_rate: upload.auto_rate,
+        rate: upload.rate,
+        max_rate: upload.max_rate,
+        burst: upload.burst,
+        concurrency: upload.concurrency,
+        folder: files.folder.path(),
+    }));
     let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     // Before the journal: an untrusted certificate is a setup error, with
     // nothing sent and nothing to resume.
@@ -375,16 +362,7 @@ fn open_delta(
         return Ok(None);
     };
     let delta = state::Delta::open(path, &format!("{url} ({} key)", key_kind(key)))?;
-    reporter.info(&format!(
-        "notify-import: delta mode: {} knows {} customers; {}",
-        path.display(),
-        delta.known(),
-        if upload.full {
-            "--full: every valid row is sent"
-        } else {
-            "rows with the same data as their last import are not sent (unchanged)"
-        }
-    ));
+    reporter.info(&report::delta_line(path, delta.known(), upload.full));
     Ok(Some(delta))
 }
 
@@ -434,19 +412,15 @@ fn open_journal(
                 start.files.folder.path().display()
             ))));
         }
-        reporter.info(&format!(
-            "notify-import: resuming the run in {}: {} rows already done, {} to check first because an earlier send's answer was lost",
-            start.files.folder.path().display(),
+        reporter.info(&report::resuming_line(
+            start.files.folder.path(),
             resume.done_rows(),
-            resume.in_doubt_rows()
+            resume.in_doubt_rows(),
         ));
         return Ok((journal, Some(resume)));
     }
     if run.upload.as_ref().is_some_and(|u| u.resume) {
-        reporter.info(&format!(
-            "notify-import: no unfinished run of {} to resume; starting a new run",
-            run.input.display()
-        ));
+        reporter.info(&report::nothing_to_resume_line(&run.input));
     }
     let journal = Journal::create(path, header).map_err(SetupError::Journal)?;
     Ok((journal, None))
