@@ -22,10 +22,12 @@ use csv::StringRecord;
 use crate::check::duplicates::{CodeIndex, Duplicates};
 use crate::check::tally::{ProblemTally, RowSample};
 use crate::check::validate::{self, ChangeTally, Validation};
+use crate::input::decode;
 use crate::input::mapping::Mapping;
 use crate::input::{
     self, Fingerprinter, InputError, InputFile, InputInfo, InputOptions, Record, RecordSource,
 };
+use crate::input::{EncodingChoice, EncodingSource};
 use crate::model::checked::Fingerprint;
 use crate::model::customer::Customer;
 use crate::model::field::Field;
@@ -134,24 +136,83 @@ impl Checked<'_> {
     }
 }
 
+/// What takes the rows of a pass.
+pub trait Sink {
+    /// One row, in input order; `false` stops the pass (without error).
+    fn row(&mut self, row: &Checked<'_>) -> bool;
+
+    /// The pass starts over from the first row, because the file turned
+    /// out to mix UTF-8 and Windows-1252 ([`decode::MixedEncoding`]): forget
+    /// every row taken so far.
+    fn restart(&mut self) -> std::io::Result<()>;
+}
+
+/// A sink made of a closure, for callers that never start over (tests):
+/// a restart is an error.
+#[cfg(test)]
+pub(crate) struct FnSink<F>(pub F);
+
+#[cfg(test)]
+impl<F: FnMut(&Checked<'_>) -> bool> Sink for FnSink<F> {
+    fn row(&mut self, row: &Checked<'_>) -> bool {
+        (self.0)(row)
+    }
+
+    fn restart(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::other("this sink cannot start over"))
+    }
+}
+
 /// Reads every row of `file` once, handing each to `sink` in input order;
-/// the pass stops early (without error) when `sink` returns false. The
-/// repeated-code index sorts in `scratch`.
+/// the pass stops early (without error) when the sink says so. The
+/// repeated-code index sorts in `scratch`. The encoding is decided while
+/// reading; only a file that mixes UTF-8 and Windows-1252 is read twice
+/// (the sink is told to start over).
 pub fn run(
     file: &InputFile,
     options: &InputOptions,
     scratch: &Scratch,
-    mut sink: impl FnMut(&Checked<'_>) -> bool,
+    sink: &mut dyn Sink,
+) -> Result<Pass, InputError> {
+    let mut decided = None;
+    loop {
+        match walk(file, options, scratch, sink, decided) {
+            Err(InputError::Io { source, path }) => match decode::MixedEncoding::within(&source) {
+                Some(mixed) if decided.is_none() => {
+                    decided = Some(EncodingChoice {
+                        encoding: encoding_rs::WINDOWS_1252,
+                        source: EncodingSource::DetectedNotUtf8 { line: mixed.line },
+                        ignored_override: None,
+                    });
+                    sink.restart().map_err(|source| InputError::Io {
+                        path: path.clone(),
+                        source,
+                    })?;
+                }
+                _ => return Err(InputError::Io { source, path }),
+            },
+            done => return done,
+        }
+    }
+}
+
+/// One walk of [`run`] over the whole file.
+fn walk(
+    file: &InputFile,
+    options: &InputOptions,
+    scratch: &Scratch,
+    sink: &mut dyn Sink,
+    decided: Option<EncodingChoice>,
 ) -> Result<Pass, InputError> {
     let fingerprinter = Fingerprinter::default();
-    let opened = input::open_file(file, options, Some(&fingerprinter))?;
-    let (mut reader, info) = (opened.reader, opened.info);
+    let detection = decode::Detection::default();
+    let opened = input::open_for_pass(file, options, &fingerprinter, &detection, decided)?;
+    let (mut reader, mut info) = (opened.reader, opened.info);
     let headers = reader.headers().clone();
     // Mapping a record into a customer runs on the reading thread, which
     // has room to spare; checking it on this one.
     let mapping = opened.mapping.clone();
     let mut checker = Checker::new(opened.mapping);
-    let mapping_description = info.describe(&checker.mapping);
     let mut tally = Tally::default();
     tally.problems.set_labels(&checker.mapping);
     let mut index = CodeIndex::new(scratch);
@@ -172,7 +233,7 @@ pub fn run(
                 };
                 tally.add(&checked);
                 index.push(checked.code(), record.row, record.line, checked.is_valid())?;
-                if !sink(&checked) {
+                if !sink.row(&checked) {
                     stopped = true;
                     return Ok(());
                 }
@@ -181,6 +242,11 @@ pub fn run(
         }
         Ok(())
     })?;
+    // The encoding as the reading found it.
+    if let Some(found) = detection.switched() {
+        info.encoding = found;
+    }
+    let mapping_description = info.describe(&checker.mapping);
     let repeats = index.finish()?;
     let mut problems = tally.problems;
     problems.add_rows(
@@ -346,11 +412,11 @@ mod tests {
         let file = InputFile::open(&path, None).unwrap();
         let roomy = Scratch::in_dir(dir.path());
         let mut seen = Vec::new();
-        let pass = run(&file, options, scratch.unwrap_or(&roomy), |row| {
+        let mut sink = FnSink(|row: &Checked<'_>| {
             seen.push(row.outcome());
             true
-        })
-        .unwrap();
+        });
+        let pass = run(&file, options, scratch.unwrap_or(&roomy), &mut sink).unwrap();
         (pass, seen)
     }
 
@@ -415,10 +481,10 @@ mod tests {
             &file,
             &InputOptions::default(),
             &Scratch::in_dir(dir.path()),
-            |_| {
+            &mut FnSink(|_: &Checked<'_>| {
                 n += 1;
                 n < 10
-            },
+            }),
         )
         .unwrap();
         assert_eq!(n, 10);
@@ -544,5 +610,87 @@ mod tests {
             None,
         );
         assert_eq!((pass.no_country.rows, pass.unknown_languages.rows), (0, 0));
+    }
+
+    /// Keeps each row's outcome; starting over forgets them.
+    #[derive(Default)]
+    struct Collect {
+        rows: Vec<Vec<String>>,
+        restarts: u32,
+    }
+
+    impl Sink for Collect {
+        fn row(&mut self, row: &Checked<'_>) -> bool {
+            self.rows
+                .push(row.cells().iter().map(str::to_owned).collect());
+            true
+        }
+
+        fn restart(&mut self) -> std::io::Result<()> {
+            self.rows.clear();
+            self.restarts += 1;
+            Ok(())
+        }
+    }
+
+    /// The encoding decided in the one pass is the one a read of the whole
+    /// file first would decide, and the rows read the same: for UTF-8, for
+    /// Windows-1252 (switched at its first accent), and for a file that
+    /// mixes both (read again from the start as Windows-1252).
+    #[test]
+    fn the_encoding_found_while_reading_is_the_whole_files() {
+        let mut mixed = "Code,Name\n".as_bytes().to_vec();
+        for i in 0..3000 {
+            mixed.extend_from_slice(format!("{i},Café {i}\n").as_bytes());
+        }
+        mixed.extend_from_slice(b"9999,Caf\xE9\n");
+        let mut ascii_then_1252 = "Code,Name\n".as_bytes().to_vec();
+        for i in 0..3000 {
+            ascii_then_1252.extend_from_slice(format!("{i},Cafe {i}\n").as_bytes());
+        }
+        ascii_then_1252.extend_from_slice(b"9999,Caf\xE9 \x80\n");
+        let cases: [(&str, Vec<u8>, u32); 4] = [
+            ("utf-8", "Code,Name\n1,Café\n2,Ann\n".into(), 0),
+            (
+                "1252 on line 2",
+                b"Code,Name\n1,Caf\xE9\n2,Ann\n".to_vec(),
+                0,
+            ),
+            ("1252 late", ascii_then_1252, 0),
+            ("mixed", mixed, 1),
+        ];
+        for (what, bytes, restarts) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("in.csv");
+            std::fs::write(&path, &bytes).unwrap();
+            let file = InputFile::open(&path, None).unwrap();
+            let mut sink = Collect::default();
+            let pass = run(
+                &file,
+                &InputOptions::default(),
+                &Scratch::in_dir(dir.path()),
+                &mut sink,
+            )
+            .unwrap();
+            assert_eq!(sink.restarts, restarts, "{what}");
+            let up_front = input::open(&path, &InputOptions::default()).unwrap();
+            assert_eq!(pass.info.encoding, up_front.info.encoding, "{what}");
+            assert!(
+                pass.mapping_description
+                    .starts_with(&format!("encoding: {}", up_front.info.encoding)),
+                "{what}"
+            );
+            // The same rows, read the same way, as a reading decided up front.
+            let mut reader = up_front.reader;
+            let mut record = Record::default();
+            let mut expected = Vec::new();
+            while reader.read(&mut record).unwrap() {
+                expected.push(record.fields.iter().map(str::to_owned).collect::<Vec<_>>());
+            }
+            assert_eq!(sink.rows, expected, "{what}");
+            assert_eq!(pass.rows, expected.len() as u64, "{what}");
+            let fp = pass.fingerprint.unwrap();
+            assert_eq!(fp.size, bytes.len() as u64, "{what}");
+        }
     }
 }

@@ -8,8 +8,10 @@
 //!    mistake we report in the decision rather than act on;
 //! 2. `--encoding NAME` (any WHATWG label, e.g. `latin1`, `cp1252`,
 //!    `utf-16le`);
-//! 3. UTF-8 if the *whole* file is valid UTF-8 (one cheap streaming pass:
-//!    a prefix check would let a `ë` on row 90 000 fail the run halfway);
+//! 3. UTF-8 if the *whole* file is valid UTF-8 (a prefix check would let
+//!    a `ë` on row 90 000 fail the run halfway). The one pass of a run
+//!    decides it while it reads ([`Detection`]); [`choose`] decides it by
+//!    a read of its own (the `mapping` command, a check's errors file);
 //! 4. otherwise Windows-1252, what Excel and Dutch bookkeeping packages
 //!    write on Windows. Every byte decodes under it, so this never fails.
 //!
@@ -207,6 +209,219 @@ pub fn decoding_reader(choice: &EncodingChoice, raw: Box<dyn Read + Send>) -> Bo
             .strip_bom(true)
             .build(raw),
     )
+}
+
+/// Whether the encoding of a file without a byte-order mark or
+/// `--encoding` can be decided while it is read, instead of by a read of
+/// the whole file before: [`choose_streaming`] and [`Detecting`].
+///
+/// The rule stays rule 3 of the module docs, decided in the one pass: the
+/// file is read as UTF-8; at its first byte that is not UTF-8, if every
+/// byte before was ASCII (what Windows-1252 exports look like: their first
+/// accent is that byte), the rest is decoded as Windows-1252, which gives
+/// exactly what decoding the whole file so would. If valid non-ASCII UTF-8
+/// came before it, the text already handed on would read differently under
+/// Windows-1252: the reader stops with [`MixedEncoding`] and the caller
+/// reads the file again as Windows-1252 (rare: a file that mixes both).
+#[derive(Debug, Clone, Default)]
+pub struct Detection(std::sync::Arc<std::sync::Mutex<Option<EncodingChoice>>>);
+
+impl Detection {
+    /// The decision, once the reader switched to Windows-1252; `None` while
+    /// (and if) everything read was UTF-8.
+    pub fn switched(&self) -> Option<EncodingChoice> {
+        self.0.lock().ok().and_then(|c| *c)
+    }
+
+    fn set(&self, choice: EncodingChoice) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(choice);
+        }
+    }
+}
+
+/// The text before the first byte that is not UTF-8 held non-ASCII UTF-8:
+/// read the file again as Windows-1252 from its first byte.
+#[derive(Debug, thiserror::Error)]
+#[error("not UTF-8 from line {line} on, after UTF-8 text")]
+pub struct MixedEncoding {
+    /// Physical line of the first byte that is not UTF-8.
+    pub line: u64,
+}
+
+impl MixedEncoding {
+    /// The [`MixedEncoding`] inside an I/O error, if it is one.
+    pub fn within(e: &io::Error) -> Option<&MixedEncoding> {
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<MixedEncoding>())
+    }
+}
+
+/// [`choose`], except that without a byte-order mark or an override only
+/// the first bytes are read: the answer is `None`, and the file is to be
+/// read through [`Detecting`].
+pub fn choose_streaming<R: Read>(
+    path: &Path,
+    open: impl Fn() -> io::Result<R>,
+    override_label: Option<&str>,
+) -> Result<Option<EncodingChoice>, InputError> {
+    if override_label.is_some() {
+        return choose(path, open, override_label).map(Some);
+    }
+    let mut r = open().map_err(|source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut prefix = [0u8; 3];
+    let n = read_up_to(&mut r, &mut prefix).map_err(|source| InputError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if Encoding::for_bom(&prefix[..n]).is_some() {
+        return choose(path, open, None).map(Some);
+    }
+    Ok(None)
+}
+
+/// Reads UTF-8 as it is, switching to Windows-1252 at the first byte that
+/// is not UTF-8 (see [`Detection`]).
+pub struct Detecting<R> {
+    raw: R,
+    detection: Detection,
+    /// Raw bytes read and not yet handed on (a character split by a read
+    /// waits here for its end).
+    pending: Vec<u8>,
+    /// Decoded bytes ready to hand on, from `out_at`.
+    out: Vec<u8>,
+    out_at: usize,
+    /// Newlines handed on so far (for the line of the switch).
+    newlines: u64,
+    non_ascii: bool,
+    /// Set once switched.
+    decoder: Option<encoding_rs::Decoder>,
+    at_end: bool,
+}
+
+impl<R: Read> Detecting<R> {
+    /// Reads `raw`, recording a switch in `detection`.
+    pub fn new(raw: R, detection: Detection) -> Detecting<R> {
+        Detecting {
+            raw,
+            detection,
+            pending: Vec::with_capacity(CHUNK + 4),
+            out: Vec::with_capacity(CHUNK * 3 + 16),
+            out_at: 0,
+            newlines: 0,
+            non_ascii: false,
+            decoder: None,
+            at_end: false,
+        }
+    }
+
+    /// Refills `out` from `raw`; `false` at the end.
+    fn refill(&mut self) -> io::Result<bool> {
+        self.out.clear();
+        self.out_at = 0;
+        while self.out.is_empty() {
+            if self.at_end && self.pending.is_empty() {
+                return Ok(false);
+            }
+            let had = self.pending.len();
+            self.pending.resize(had + CHUNK, 0);
+            let n = loop {
+                match self.raw.read(&mut self.pending[had..]) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        self.pending.truncate(had);
+                        return Err(e);
+                    }
+                }
+            };
+            self.pending.truncate(had + n);
+            self.at_end |= n == 0;
+            self.convert()?;
+        }
+        Ok(true)
+    }
+
+    /// Moves what can be decoded from `pending` to `out`.
+    fn convert(&mut self) -> io::Result<()> {
+        if let Some(decoder) = self.decoder.as_mut() {
+            let (last, bytes) = (self.at_end, std::mem::take(&mut self.pending));
+            windows_1252_into(decoder, &bytes, &mut self.out, last);
+            self.pending = bytes;
+            self.pending.clear();
+            return Ok(());
+        }
+        let (good, bad) = match std::str::from_utf8(&self.pending) {
+            Ok(_) => (self.pending.len(), false),
+            // An incomplete character at the end: more bytes may finish it.
+            Err(e) if e.error_len().is_none() && !self.at_end => (e.valid_up_to(), false),
+            Err(e) => (e.valid_up_to(), true),
+        };
+        let valid = &self.pending[..good];
+        if !self.non_ascii && !valid.is_ascii() {
+            self.non_ascii = true;
+        }
+        if bad {
+            let line = self.newlines + count_newlines(valid) + 1;
+            if self.non_ascii {
+                return Err(io::Error::other(MixedEncoding { line }));
+            }
+            self.detection.set(EncodingChoice {
+                encoding: WINDOWS_1252,
+                source: EncodingSource::DetectedNotUtf8 { line },
+                ignored_override: None,
+            });
+            // Every byte before is ASCII: the same under Windows-1252.
+            self.out.extend_from_slice(valid);
+            let mut decoder = WINDOWS_1252.new_decoder_without_bom_handling();
+            windows_1252_into(
+                &mut decoder,
+                &self.pending[good..],
+                &mut self.out,
+                self.at_end,
+            );
+            self.decoder = Some(decoder);
+            self.pending.clear();
+            return Ok(());
+        }
+        self.newlines += count_newlines(valid);
+        self.out.extend_from_slice(valid);
+        self.pending.drain(..good);
+        Ok(())
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Decodes Windows-1252 `bytes` (every byte decodes) onto `out`.
+fn windows_1252_into(
+    decoder: &mut encoding_rs::Decoder,
+    bytes: &[u8],
+    out: &mut Vec<u8>,
+    last: bool,
+) {
+    let start = out.len();
+    // At most three UTF-8 bytes per input byte.
+    out.resize(start + bytes.len() * 3 + 16, 0);
+    let (_, _, written, _) = decoder.decode_to_utf8(bytes, &mut out[start..], last);
+    out.truncate(start + written);
+}
+
+impl<R: Read> Read for Detecting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.out_at == self.out.len() && !self.refill()? {
+            return Ok(0);
+        }
+        let n = buf.len().min(self.out.len() - self.out_at);
+        buf[..n].copy_from_slice(&self.out[self.out_at..self.out_at + n]);
+        self.out_at += n;
+        Ok(n)
+    }
 }
 
 /// Streams `r` and returns the offset of the first byte that is not

@@ -227,9 +227,52 @@ pub fn open_file(
     options: &InputOptions,
     fingerprint: Option<&Fingerprinter>,
 ) -> Result<OpenedInput, InputError> {
-    open_source(file.path(), options, true, fingerprint, || {
+    let read = Reading {
+        fingerprint,
+        encoding: Encoding::UpFront,
+    };
+    open_source(file.path(), options, true, read, || {
         Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
     })
+}
+
+/// [`open_file`] for the one pass: the encoding is decided while the file
+/// is read ([`decode::Detection`]), or was decided by an earlier attempt
+/// (`decided`, after [`decode::MixedEncoding`]).
+pub fn open_for_pass(
+    file: &InputFile,
+    options: &InputOptions,
+    fingerprint: &Fingerprinter,
+    detection: &decode::Detection,
+    decided: Option<EncodingChoice>,
+) -> Result<OpenedInput, InputError> {
+    let read = Reading {
+        fingerprint: Some(fingerprint),
+        encoding: match decided {
+            Some(choice) => Encoding::Decided(choice),
+            None => Encoding::Streaming(detection),
+        },
+    };
+    open_source(file.path(), options, true, read, || {
+        Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
+    })
+}
+
+/// How [`open_source`] reads the bytes.
+struct Reading<'a> {
+    /// Hash every byte parsed into it.
+    fingerprint: Option<&'a Fingerprinter>,
+    /// How the encoding is decided.
+    encoding: Encoding<'a>,
+}
+
+enum Encoding<'a> {
+    /// Before reading (a whole read when it must check UTF-8).
+    UpFront,
+    /// While reading, recorded here.
+    Streaming(&'a decode::Detection),
+    /// Already.
+    Decided(EncodingChoice),
 }
 
 /// [`open`] for `notify-import mapping`: a file without a CustomerCode
@@ -237,7 +280,11 @@ pub fn open_file(
 /// starting point (with the code candidates).
 pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
     let file = InputFile::open(path, None)?;
-    open_source(path, options, false, None, || {
+    let read = Reading {
+        fingerprint: None,
+        encoding: Encoding::UpFront,
+    };
+    open_source(path, options, false, read, || {
         Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
     })
 }
@@ -250,7 +297,11 @@ pub fn open_bytes(
     options: &InputOptions,
 ) -> Result<OpenedInput, InputError> {
     let data: Arc<[u8]> = data.into();
-    open_source(name, options, true, None, move || {
+    let read = Reading {
+        fingerprint: None,
+        encoding: Encoding::UpFront,
+    };
+    open_source(name, options, true, read, move || {
         Ok(Box::new(io::Cursor::new(Arc::clone(&data))) as Box<dyn Read + Send>)
     })
 }
@@ -261,7 +312,7 @@ fn open_source(
     path: &Path,
     options: &InputOptions,
     require_code: bool,
-    fingerprint: Option<&Fingerprinter>,
+    read: Reading<'_>,
     source: impl Fn() -> io::Result<Box<dyn Read + Send>>,
 ) -> Result<OpenedInput, InputError> {
     let io_err = |source| InputError::Io {
@@ -273,13 +324,33 @@ fn open_source(
         Some(p) => MappingFile::load(p)?,
         None => MappingFile::default(),
     };
-    let encoding = decode::choose(path, &source, options.encoding.as_deref())?;
+    let label = options.encoding.as_deref();
+    let (encoding, detecting) = match read.encoding {
+        Encoding::UpFront => (decode::choose(path, &source, label)?, None),
+        Encoding::Decided(choice) => (choice, None),
+        Encoding::Streaming(detection) => match decode::choose_streaming(path, &source, label)? {
+            Some(choice) => (choice, None),
+            // UTF-8 until the file says otherwise; the pass reports what
+            // it found.
+            None => (
+                EncodingChoice {
+                    encoding: encoding_rs::UTF_8,
+                    source: EncodingSource::DetectedUtf8,
+                    ignored_override: None,
+                },
+                Some(detection),
+            ),
+        },
+    };
     let raw = source().map_err(io_err)?;
-    let raw = match fingerprint {
+    let raw = match read.fingerprint {
         Some(f) => Box::new(f.wrap(raw)) as Box<dyn Read + Send>,
         None => raw,
     };
-    let mut text = decode::decoding_reader(&encoding, raw);
+    let mut text = match detecting {
+        Some(detection) => Box::new(decode::Detecting::new(raw, detection.clone())),
+        None => decode::decoding_reader(&encoding, raw),
+    };
 
     let mut prefix = Vec::with_capacity(sniff::SNIFF_BYTES);
     (&mut text)

@@ -258,6 +258,12 @@ impl ResultsWriter {
         })
     }
 
+    /// True when written on a thread of its own
+    /// ([`ResultsWriter::create_batched`]).
+    pub fn is_batched(&self) -> bool {
+        matches!(self.out.get_ref(), Sink::Batched(_))
+    }
+
     /// The path it will have once finished.
     pub fn path(&self) -> &Path {
         &self.path

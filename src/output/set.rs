@@ -74,6 +74,10 @@ pub(crate) trait Output: Send {
     /// [`Output::rows_done`], as the errors file does.
     fn row(&mut self, _outcome: &Outcome) {}
 
+    /// The rows start over from the first: the pass found that the input
+    /// mixes encodings and reads it again. Forget the rows taken so far.
+    fn restart_rows(&mut self) {}
+
     /// Every row has its outcome and the results file is complete. Returns
     /// the file written, if one was.
     fn rows_done(&mut self, _done: &RowsDone<'_>) -> Result<Option<PathBuf>, Failure> {
@@ -278,6 +282,22 @@ impl Outputs {
     /// Takes one row's outcome, in any order: each output gets the rows in
     /// input order. An error means the results file cannot take rows any
     /// more, and the run must stop sending.
+    /// Forgets every row taken so far (see [`Output::restart_rows`]): the
+    /// results file starts again, empty, at the same path.
+    pub fn restart_rows(&mut self) -> io::Result<()> {
+        let Some(results) = self.results.take() else {
+            return Err(not_started());
+        };
+        let (path, batched) = (results.path().to_owned(), results.is_batched());
+        // Dropped unfinished: its temporary file is removed.
+        drop(results);
+        self.order = InputOrder::default();
+        for output in &mut self.derived {
+            output.restart_rows();
+        }
+        self.start_rows(&path, batched)
+    }
+
     pub fn push(&mut self, outcome: Outcome) -> io::Result<()> {
         let Some(results) = self.results.as_mut() else {
             return Err(not_started());

@@ -159,10 +159,10 @@ mod tests {
             &file,
             &InputOptions::default(),
             &Scratch::in_dir(dir.path()),
-            |row| {
+            &mut pass::FnSink(|row: &pass::Checked<'_>| {
                 writer.push(row).unwrap();
                 true
-            },
+            }),
         )
         .unwrap();
         let rows = writer.finish().unwrap();

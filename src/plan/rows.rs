@@ -79,6 +79,13 @@ impl RowsWriter {
         Ok(())
     }
 
+    /// Forgets the rows written so far: a new, empty file (the pass
+    /// starts over, see [`crate::check::pass::Sink::restart`]).
+    pub fn restart(&mut self) -> io::Result<()> {
+        *self = RowsWriter::create(&self.dir)?;
+        Ok(())
+    }
+
     /// Ends the writing; the rows can now be read, as often as needed.
     pub fn finish(self) -> io::Result<RowsFile> {
         let file = self.out.finish()?;
@@ -254,7 +261,7 @@ mod tests {
             &file,
             &InputOptions::default(),
             &Scratch::in_dir(dir.path()),
-            |row| {
+            &mut pass::FnSink(|row: &pass::Checked<'_>| {
                 writer.push(row).unwrap();
                 let mut body = Vec::new();
                 row.write_body(&mut body);
@@ -270,7 +277,7 @@ mod tests {
                     },
                 });
                 true
-            },
+            }),
         )
         .unwrap();
         let rows = writer.finish().unwrap();

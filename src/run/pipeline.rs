@@ -68,25 +68,17 @@ fn run_started(run: &RunConfig, start: &Start, outputs: &mut Outputs) -> Result<
     let Some(upload) = &run.upload else {
         return validate_file(run, files, file, outputs);
     };
-    let mut rows = RowsWriter::create(folder).map_err(|source| spill_error(folder, source))?;
-    let mut spill_err = None;
-    let mut pass = pass::run(
-        file,
-        &run.input_options,
-        &scratch(files),
-        |row| match rows.push(row) {
-            Ok(()) => true,
-            Err(e) => {
-                spill_err = Some(e);
-                false
-            }
-        },
-    )
-    .map_err(SetupError::from)?;
-    if let Some(source) = spill_err {
+    let mut sink = KeepRows {
+        rows: RowsWriter::create(folder).map_err(|source| spill_error(folder, source))?,
+        failed: None,
+    };
+    let mut pass = pass::run(file, &run.input_options, &scratch(files), &mut sink)
+        .map_err(SetupError::from)?;
+    if let Some(source) = sink.failed {
         return Err(spill_error(folder, source).into());
     }
-    let rows = rows
+    let rows = sink
+        .rows
         .finish()
         .map_err(|source| spill_error(folder, source))?;
     outputs.input(&pass.info, pass.fingerprint.clone());
@@ -96,6 +88,53 @@ fn run_started(run: &RunConfig, start: &Start, outputs: &mut Outputs) -> Result<
     outputs.totals(reporter.recorded());
     reporter.finish();
     result
+}
+
+/// An import's sink: every checked row kept on disk for the planner and
+/// the errors file.
+struct KeepRows {
+    rows: RowsWriter,
+    failed: Option<io::Error>,
+}
+
+impl pass::Sink for KeepRows {
+    fn row(&mut self, row: &pass::Checked<'_>) -> bool {
+        match self.rows.push(row) {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed = Some(e);
+                false
+            }
+        }
+    }
+
+    fn restart(&mut self) -> io::Result<()> {
+        self.rows.restart()
+    }
+}
+
+/// A check's sink: every row's local outcome straight into the outputs.
+struct WriteOutcomes<'a> {
+    outputs: &'a mut Outputs,
+    reporter: &'a Reporter,
+    failed: Option<io::Error>,
+}
+
+impl pass::Sink for WriteOutcomes<'_> {
+    fn row(&mut self, row: &pass::Checked<'_>) -> bool {
+        self.reporter.row_done();
+        match self.outputs.push(row.outcome()) {
+            Ok(()) => true,
+            Err(e) => {
+                self.failed = Some(e);
+                false
+            }
+        }
+    }
+
+    fn restart(&mut self) -> io::Result<()> {
+        self.outputs.restart_rows()
+    }
 }
 
 fn spill_error(dir: &Path, source: io::Error) -> SetupError {
@@ -139,18 +178,14 @@ fn validate_file(
         ..run.output
     };
     let reporter = Reporter::new(0, &output);
-    let mut write_err = None;
-    let mut pass = pass::run(file, &run.input_options, &scratch(files), |row| {
-        reporter.row_done();
-        match outputs.push(row.outcome()) {
-            Ok(()) => true,
-            Err(e) => {
-                write_err = Some(e);
-                false
-            }
-        }
-    })
-    .map_err(SetupError::from)?;
+    let mut sink = WriteOutcomes {
+        outputs: &mut *outputs,
+        reporter: &reporter,
+        failed: None,
+    };
+    let mut pass = pass::run(file, &run.input_options, &scratch(files), &mut sink)
+        .map_err(SetupError::from)?;
+    let write_err = sink.failed;
     outputs.input(&pass.info, pass.fingerprint.clone());
     let written = match write_err {
         Some(e) => Err(e),
