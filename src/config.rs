@@ -158,6 +158,8 @@ pub struct UploadConfig {
     pub state: Option<PathBuf>,
     /// Send every row once even if the state says it is unchanged.
     pub full: bool,
+    /// `--api-key-file`, as given (commands printed for the user repeat it).
+    pub key_file: Option<PathBuf>,
     /// Things worth telling the user once logging is up (e.g. a key file
     /// others can read); config runs before logging exists.
     pub warnings: Vec<String>,
@@ -465,6 +467,7 @@ fn upload_config(
         grace_period: Duration::from_secs_f64(args.grace_period),
         state: args.state.clone(),
         full: args.full,
+        key_file: args.api_key_file.clone(),
         warnings: args
             .api_key_file
             .as_deref()

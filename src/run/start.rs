@@ -13,11 +13,12 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::next_step::{self, Commands};
+use super::next_step::{self, Commands, Flags};
 use super::{RunFiles, RunFolder};
 use crate::SetupError;
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputFile;
+use crate::model::plan::WriteMode;
 use crate::output::set::Outputs;
 use crate::store::lock::{InputLock, LockError, RunLock};
 
@@ -180,11 +181,73 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
     )))
 }
 
-/// The commands printed for this input.
+/// The commands printed for this input, with the flags that decide what
+/// they read and send.
 pub fn commands(run: &RunConfig) -> Commands<'_> {
     let sandbox = run
         .upload
         .as_ref()
         .is_some_and(|u| matches!(u.target, Endpoint::Sandbox));
-    Commands::new(&run.input, run.outputs.runs_dir.as_deref()).sandbox(sandbox)
+    Commands::new(&run.input, run.outputs.runs_dir.as_deref())
+        .sandbox(sandbox)
+        .flags(flags(run))
+}
+
+/// The flags of `run` that its printed commands repeat.
+fn flags(run: &RunConfig) -> Flags {
+    let mut flags = Flags::default();
+    let o = &run.input_options;
+    if let Some(encoding) = &o.encoding {
+        Flags::push(&mut flags.reading, "--encoding", encoding);
+    }
+    if let Some(line) = o.header_line {
+        Flags::push(&mut flags.reading, "--header-line", &line.to_string());
+    }
+    if let Some(d) = o.delimiter {
+        let shown = match d {
+            b'\t' => "tab".to_owned(),
+            other => char::from(other).to_string(),
+        };
+        Flags::push(&mut flags.meaning, "--delimiter", &shown);
+    }
+    if o.max_record_bytes != crate::input::DEFAULT_MAX_RECORD_BYTES {
+        Flags::push(
+            &mut flags.meaning,
+            "--max-record-bytes",
+            &o.max_record_bytes.to_string(),
+        );
+    }
+    if let Some(file) = &o.mapping_file {
+        Flags::push(&mut flags.meaning, "--mapping", &file.display().to_string());
+    }
+    for (field, column) in &o.map {
+        Flags::push_map(&mut flags.meaning, *field, column);
+    }
+    if let Some(country) = &o.default_country {
+        Flags::push(&mut flags.meaning, "--default-country", country);
+    }
+    if let Some(upload) = &run.upload {
+        if let Endpoint::Remote { url, key } = &upload.target {
+            if url.as_str().trim_end_matches('/') != config::DEFAULT_API_URL {
+                Flags::push(&mut flags.target, "--api-url", url.as_str());
+            }
+            if let Some(file) = &upload.key_file {
+                Flags::push(
+                    &mut flags.target,
+                    "--api-key-file",
+                    &file.display().to_string(),
+                );
+            }
+            if key.kind() == config::KeyKind::Live {
+                flags.target.push("--live".to_owned());
+            }
+        }
+        if upload.mode == WriteMode::Overwrite {
+            flags.target.push("--overwrite".to_owned());
+        }
+        if let Some(state) = &upload.state {
+            Flags::push(&mut flags.target, "--state", &state.display().to_string());
+        }
+    }
+    flags
 }
