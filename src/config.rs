@@ -13,7 +13,7 @@ use std::time::Duration;
 pub mod key_file;
 pub mod url;
 
-use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, RateArg};
+use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, OutputArgs, RateArg};
 use crate::input::InputOptions;
 use crate::model::plan::WriteMode;
 use crate::run::Runs;
@@ -284,14 +284,17 @@ impl Config {
                 force: args.force,
                 delimiter: args.delimiter,
             }),
-            Command::Validate(args) => run_config(args.input, None),
+            // A check draws no progress (its row count is known only at
+            // the end); the interval keeps its default.
+            Command::Validate(args) => run_config(args.input, args.output, (false, 10.0), None),
             Command::Import(args) => {
                 let upload = if args.dry_run {
                     None
                 } else {
                     Some(upload_config(&args, &env)?)
                 };
-                run_config(args.input, upload)
+                let progress = (!args.no_progress, args.progress_interval);
+                run_config(args.input, args.output, progress, upload)
             }
         }
     }
@@ -309,15 +312,22 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
     })
 }
 
-fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
+/// `progress`: whether a bar may be shown, and the interval of progress
+/// lines off a terminal (`import` only).
+fn run_config(
+    input: InputArgs,
+    out: OutputArgs,
+    progress: (bool, f64),
+    upload: Option<UploadConfig>,
+) -> Result<Config, UsageError> {
     let input_options = input_options(&input)?;
-    let runs = Runs::for_input(&input.file, input.runs_dir.as_deref()).ok_or_else(|| {
+    let runs = Runs::for_input(&input.file, out.runs_dir.as_deref()).ok_or_else(|| {
         usage(format!(
             "{} does not name a file; give the path of the CSV file",
             input.file.display()
         ))
     })?;
-    if let Some(results) = &input.results
+    if let Some(results) = &out.results
         && *results == input.file
     {
         return Err(usage(format!(
@@ -325,12 +335,12 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
             results.display()
         )));
     }
-    check_errors_path(&input)?;
+    check_errors_path(&input.file, &out)?;
     let mut taken = vec![input.file.as_path()];
-    taken.extend(input.results.as_deref());
-    taken.extend(input.errors.as_deref());
-    let summary_json = summary_target(&input, &taken)?;
-    let progress_interval = progress_interval(input.progress_interval);
+    taken.extend(out.results.as_deref());
+    taken.extend(out.errors.as_deref());
+    let summary_json = summary_target(&out, &taken)?;
+    let progress_interval = progress_interval(progress.1);
     if let Some(state) = upload.as_ref().and_then(|u| u.state.as_ref())
         && taken.contains(&state.as_path())
     {
@@ -344,18 +354,18 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
         input_options,
         outputs: Outputs {
             runs,
-            runs_dir: input.runs_dir,
-            results: input.results,
-            errors: input.errors,
-            overwrite: input.overwrite_outputs,
-            keep_runs: input.keep_runs,
+            runs_dir: out.runs_dir,
+            results: out.results,
+            errors: out.errors,
+            overwrite: out.overwrite_outputs,
+            keep_runs: out.keep_runs,
         },
         upload,
         output: OutputConfig {
-            quiet: input.quiet,
-            progress: !input.no_progress && !input.quiet,
-            verbose: input.verbose,
-            log_format: input.log_format,
+            quiet: out.quiet,
+            progress: progress.0 && !out.quiet,
+            verbose: out.verbose,
+            log_format: out.log_format,
             progress_interval,
         },
         summary_json,
@@ -363,8 +373,8 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
 }
 
 /// `taken`: the input, results and errors paths, which it must not be.
-fn summary_target(input: &InputArgs, taken: &[&Path]) -> Result<Option<SummaryTarget>, UsageError> {
-    Ok(match &input.summary_json {
+fn summary_target(out: &OutputArgs, taken: &[&Path]) -> Result<Option<SummaryTarget>, UsageError> {
+    Ok(match &out.summary_json {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(SummaryTarget::Stdout),
         Some(p) if taken.contains(&p.as_path()) => {
@@ -383,11 +393,11 @@ fn progress_interval(secs: f64) -> Option<Duration> {
 }
 
 /// `--errors` must be none of the run's other files.
-fn check_errors_path(input: &InputArgs) -> Result<(), UsageError> {
-    let Some(errors) = &input.errors else {
+fn check_errors_path(file: &Path, out: &OutputArgs) -> Result<(), UsageError> {
+    let Some(errors) = &out.errors else {
         return Ok(());
     };
-    if *errors == input.file || Some(errors) == input.results.as_ref() {
+    if *errors == file || Some(errors) == out.results.as_ref() {
         return Err(usage(format!(
             "--errors {} is the input or results file; choose another path",
             errors.display()

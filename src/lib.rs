@@ -149,8 +149,11 @@ pub fn run(config: Config) -> Result<u8, RunError> {
         #[cfg(feature = "sandbox")]
         Config::Sandbox(opts) => {
             let rt = runtime()?;
-            rt.block_on(sandbox::serve_until_ctrl_c(opts))
-                .map_err(SetupError::Sandbox)?;
+            let required = opts.required_key.is_some();
+            rt.block_on(sandbox::serve_until_ctrl_c(opts, |url| {
+                println!("{}", run::next_step::after_sandbox_start(url, required));
+            }))
+            .map_err(SetupError::Sandbox)?;
             Ok(exit::OK)
         }
         Config::ShowMapping { input, options } => {
@@ -166,6 +169,9 @@ pub fn run(config: Config) -> Result<u8, RunError> {
         } => {
             output::template::write(path.as_deref(), force, delimiter)
                 .map_err(SetupError::Template)?;
+            if let Some(path) = &path {
+                eprintln!("{}", run::next_step::after_template(path));
+            }
             Ok(exit::OK)
         }
         Config::Run(run) => {

@@ -62,7 +62,7 @@ const SUMMARY_TARGET: &str = "notify_import::summary";
 /// `EnvFilter`: its regex engine was a tenth of a cold build).
 pub fn init_logging(output: &OutputConfig) {
     let level = match (output.quiet, output.verbose) {
-        (true, _) => "error",
+        (true, _) => "warn",
         (false, 0) => "warn",
         (false, 1) => "notify_import=debug,warn",
         (false, _) => "notify_import=trace,info",
@@ -478,12 +478,18 @@ impl Totals<'_> {
     /// The multi-line summary.
     pub fn text(&self) -> String {
         let mut out = String::from("\nSummary\n");
-        let shown = [
-            Status::Created,
-            Status::Exists,
-            Status::Invalid,
-            Status::Failed,
-        ];
+        // Always shown, even at 0: what this kind of run does. A check
+        // (nothing sent, no request count) only tells valid from invalid.
+        let shown: &[Status] = if self.requests.is_none() {
+            &[Status::Valid, Status::Invalid]
+        } else {
+            &[
+                Status::Created,
+                Status::Exists,
+                Status::Invalid,
+                Status::Failed,
+            ]
+        };
         for status in Status::ALL {
             let n = self.counts.get(status);
             if n > 0 || shown.contains(&status) {

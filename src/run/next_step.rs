@@ -266,6 +266,52 @@ fn map_flag(field: Field, column: &str) -> String {
     format!("--map {field}={word}")
 }
 
+/// A key the sandbox and the client's format check both accept.
+#[cfg(feature = "sandbox")]
+pub const SANDBOX_EXAMPLE_KEY: &str = "test_sandbox0example0key0";
+
+/// After `sandbox` started at `url`: the key it accepts and an import
+/// command to paste into another terminal. `required`: it accepts only
+/// the key of `--required-key` (not shown: it may come from the
+/// environment, hidden).
+#[cfg(feature = "sandbox")]
+pub fn after_sandbox_start(url: &str, required: bool) -> String {
+    let (rule, env) = if required {
+        (
+            "it accepts only the key of --required-key (NOTIFY_SANDBOX_KEY)".to_owned(),
+            "NOTIFY_API_KEY=\"$NOTIFY_SANDBOX_KEY\"".to_owned(),
+        )
+    } else {
+        (
+            format!(
+                "it accepts any test_ key (a live_ key is refused), for example {SANDBOX_EXAMPLE_KEY}"
+            ),
+            format!("NOTIFY_API_KEY={SANDBOX_EXAMPLE_KEY}"),
+        )
+    };
+    format!(
+        "key: {rule}\nimport into it from another terminal:\n  {env} {PROGRAM} import customers.csv --api-url {}\nstop it with Ctrl-C",
+        shell_text(url)
+    )
+}
+
+/// After `template PATH`: what it wrote and what to do with it.
+pub fn after_template(path: &Path) -> String {
+    format!(
+        "wrote {}: an example customer on line 1 (above the header, so it is never imported), the column names on line 2; add your customers from line 3 on, then check them: {PROGRAM} validate {}",
+        path.display(),
+        shell_word(path)
+    )
+}
+
+/// The refusal of a first argument that is neither a command nor an
+/// existing file, but close to the command `meant`.
+pub fn did_you_mean(typed: &str, meant: &str) -> String {
+    format!(
+        "'{typed}' is not a command of {PROGRAM} (nor an existing file); did you mean '{meant}'?"
+    )
+}
+
 /// `n` with its digits in groups of three, as people write counts in
 /// prose: `1 394 of 3 000`.
 pub fn grouped(n: u64) -> String {

@@ -10,6 +10,7 @@ mod cron;
 mod fake;
 mod faults;
 mod harness;
+mod help;
 mod hostile;
 mod import;
 mod input;
