@@ -26,9 +26,18 @@ Exit codes:
 Each run writes its files into its own folder, <FILE stem>.runs/<UTC start>/ beside FILE
 (or under --runs-dir); <FILE stem>.runs/latest points at the newest.";
 
+/// `--version`: the version, whether the build has the embedded sandbox,
+/// and the git commit when built from a checkout (see `build.rs`).
+pub const VERSION: &str = env!("NOTIFY_IMPORT_VERSION");
+
 /// Bulk-import customers from a CSV file into the Notify invoicing API.
 #[derive(Debug, Parser)]
-#[command(name = "notify-import", version, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(
+    name = "notify-import",
+    version = VERSION,
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do (default: import).
     #[command(subcommand)]
@@ -47,8 +56,20 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print how FILE's columns map to the API fields, as a mapping file to edit and pass to --mapping.
     Mapping(MappingArgs),
-    /// Write a customer file to start from: the canonical header and one example row to replace.
+    /// Write a customer file to start from: an example line, then the canonical header.
     Template(TemplateArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff; `notify-import man > notify-import.1`).
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `template`.
@@ -277,9 +298,24 @@ pub struct OutputArgs {
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
+    /// Colours in log lines: `auto` on a terminal unless NO_COLOR is set; `always` and `never` beat NO_COLOR.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
     /// Log line format on stderr: `text` for people and cron mail, `json` (one object per line) for log shippers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+/// `--color`: when log lines are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM is dumb.
+    Auto,
+    /// Always (even when piped, and despite NO_COLOR).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Format of log lines on stderr.
@@ -333,8 +369,15 @@ fn progress_interval(s: &str) -> Result<f64, String> {
     )
 }
 
-const SUBCOMMANDS: [&str; 6] = [
-    "import", "validate", "sandbox", "mapping", "template", "help",
+const SUBCOMMANDS: [&str; 8] = [
+    "import",
+    "validate",
+    "sandbox",
+    "mapping",
+    "template",
+    "completions",
+    "man",
+    "help",
 ];
 
 /// Parses arguments, treating `notify-import FILE ...` as `notify-import import FILE ...`.

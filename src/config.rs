@@ -13,7 +13,7 @@ use std::time::Duration;
 pub mod key_file;
 pub mod url;
 
-use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, OutputArgs, RateArg};
+use crate::cli::{ColorChoice, Command, ImportArgs, InputArgs, LogFormat, OutputArgs, RateArg};
 use crate::input::InputOptions;
 use crate::model::plan::WriteMode;
 use crate::run::Runs;
@@ -54,6 +54,10 @@ pub enum Config {
         /// How to read it.
         options: InputOptions,
     },
+    /// Print a shell completion script.
+    Completions(clap_complete::Shell),
+    /// Print the manual page.
+    Man,
     /// Write the template customer file.
     Template {
         /// Where to (`None`: standard output).
@@ -119,6 +123,8 @@ pub struct OutputConfig {
     pub verbose: u8,
     /// Text or JSON log lines.
     pub log_format: LogFormat,
+    /// `--color`.
+    pub color: ColorChoice,
     /// Progress lines off a terminal this often; `None`: never.
     pub progress_interval: Option<Duration>,
 }
@@ -279,6 +285,8 @@ impl Config {
                 options: input_options(&args.input)?,
                 input: args.input.file,
             }),
+            Command::Completions(args) => Ok(Config::Completions(args.shell)),
+            Command::Man => Ok(Config::Man),
             Command::Template(args) => Ok(Config::Template {
                 path: args.path,
                 force: args.force,
@@ -366,6 +374,7 @@ fn run_config(
             progress: progress.0 && !out.quiet,
             verbose: out.verbose,
             log_format: out.log_format,
+            color: out.color,
             progress_interval,
         },
         summary_json,

@@ -11,6 +11,8 @@
 //! codes.
 
 use std::io::{self, IsTerminal, Write};
+
+use crate::cli::ColorChoice;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -79,9 +81,16 @@ pub fn init_logging(output: &OutputConfig) {
         .ok()
         .and_then(|v| v.parse::<Targets>().ok());
     let filter = from_env.unwrap_or_else(|| level.parse().unwrap_or_default());
-    let color = io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    // `--color always|never` beats NO_COLOR, as in cargo and ripgrep.
+    let color = match output.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    };
     let layer = tracing_subscriber::fmt::layer().with_writer(|| BarAwareStderr);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {

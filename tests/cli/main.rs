@@ -6,6 +6,7 @@
 
 mod advice;
 mod bench;
+mod conventions;
 mod cron;
 mod fake;
 mod faults;
