@@ -84,6 +84,24 @@ pub struct RunConfig {
     pub output: OutputConfig,
     /// Where `--summary-json` goes, if asked for.
     pub summary_json: Option<SummaryTarget>,
+    /// `--dry-run`: where the import would have gone (`None` otherwise).
+    pub dry_run_target: Option<DryRunTarget>,
+}
+
+/// The target flags of `import --dry-run`, which sends nothing: the
+/// import it advises goes where the user pointed it.
+#[derive(Debug, Clone, Default)]
+pub struct DryRunTarget {
+    /// `--sandbox`.
+    pub sandbox: bool,
+    /// `--api-url`, else `NOTIFY_API_URL`, as given.
+    pub api_url: Option<String>,
+    /// `--api-key-file`.
+    pub key_file: Option<PathBuf>,
+    /// `--live`.
+    pub live: bool,
+    /// `--overwrite`.
+    pub overwrite: bool,
 }
 
 /// Where a run's files go: its run folder, unless the user named a file.
@@ -294,15 +312,24 @@ impl Config {
             }),
             // A check draws no progress (its row count is known only at
             // the end); the interval keeps its default.
-            Command::Validate(args) => run_config(args.input, args.output, (false, 10.0), None),
+            Command::Validate(args) => {
+                run_config(args.input, args.output, (false, 10.0), None, None)
+            }
             Command::Import(args) => {
-                let upload = if args.dry_run {
-                    None
+                let (upload, dry_run) = if args.dry_run {
+                    let target = DryRunTarget {
+                        sandbox: args.sandbox,
+                        api_url: args.api_url.clone().or_else(|| env(URL_ENV)),
+                        key_file: args.api_key_file.clone(),
+                        live: args.live,
+                        overwrite: args.overwrite,
+                    };
+                    (None, Some(target))
                 } else {
-                    Some(upload_config(&args, &env)?)
+                    (Some(upload_config(&args, &env)?), None)
                 };
                 let progress = (!args.no_progress, args.progress_interval);
-                run_config(args.input, args.output, progress, upload)
+                run_config(args.input, args.output, progress, upload, dry_run)
             }
         }
     }
@@ -327,6 +354,7 @@ fn run_config(
     out: OutputArgs,
     progress: (bool, f64),
     upload: Option<UploadConfig>,
+    dry_run_target: Option<DryRunTarget>,
 ) -> Result<Config, UsageError> {
     let input_options = input_options(&input)?;
     let runs = Runs::for_input(&input.file, out.runs_dir.as_deref()).ok_or_else(|| {
@@ -378,6 +406,7 @@ fn run_config(
             progress_interval,
         },
         summary_json,
+        dry_run_target,
     })))
 }
 

@@ -184,10 +184,11 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
 /// The commands printed for this input, with the flags that decide what
 /// they read and send.
 pub fn commands(run: &RunConfig) -> Commands<'_> {
-    let sandbox = run
-        .upload
-        .as_ref()
-        .is_some_and(|u| matches!(u.target, Endpoint::Sandbox));
+    let sandbox = match (&run.upload, &run.dry_run_target) {
+        (Some(u), _) => matches!(u.target, Endpoint::Sandbox),
+        (None, Some(dry)) => dry.sandbox,
+        (None, None) => false,
+    };
     Commands::new(&run.input, run.outputs.runs_dir.as_deref())
         .sandbox(sandbox)
         .flags(flags(run))
@@ -247,6 +248,29 @@ fn flags(run: &RunConfig) -> Flags {
         }
         if let Some(state) = &upload.state {
             Flags::push(&mut flags.target, "--state", &state.display().to_string());
+        }
+    }
+    // A dry run sent nothing: the import it advises goes where it pointed.
+    if let Some(dry) = &run.dry_run_target {
+        if let Some(url) = dry
+            .api_url
+            .as_deref()
+            .filter(|u| u.trim_end_matches('/') != config::DEFAULT_API_URL)
+        {
+            Flags::push(&mut flags.target, "--api-url", url);
+        }
+        if let Some(file) = &dry.key_file {
+            Flags::push(
+                &mut flags.target,
+                "--api-key-file",
+                &file.display().to_string(),
+            );
+        }
+        if dry.live {
+            flags.target.push("--live".to_owned());
+        }
+        if dry.overwrite {
+            flags.target.push("--overwrite".to_owned());
         }
     }
     flags

@@ -387,3 +387,30 @@ fn after_exit_3_the_resume_command_finishes_the_run() {
             .all(|r| r.status == "overwritten" || r.status == "created")
     );
 }
+
+#[test]
+fn a_dry_run_against_an_api_url_advises_an_import_to_the_same_place() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("klanten.csv", 3);
+    let out = notify_import()
+        .arg("import")
+        .arg(&input)
+        .args(["--dry-run", "--overwrite", "--api-url", &sb.base_url()])
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(sb.stats().requests, 0, "a dry run sends nothing");
+    let cmd = last_command(&out);
+    assert_eq!(
+        cmd,
+        format!(
+            "notify-import import {} --api-url {} --overwrite",
+            input.display(),
+            sb.base_url()
+        )
+    );
+    assert_exit(&run_typed(&cmd, s.dir.path(), None), 0);
+    assert_eq!(sb.customers().len(), 3);
+    assert_eq!(sb.stats().overwrites + sb.stats().creates, 3);
+}
