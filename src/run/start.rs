@@ -164,7 +164,23 @@ fn lock_input(run: &RunConfig, input: &InputFile) -> Result<InputLock, LockError
 
 /// The refusal of a new run while an earlier one is unfinished.
 fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
-    let commands = commands(run);
+    // Its resume goes where that run sent, whatever this one was pointed at.
+    let mut flags = flags(run);
+    if let Some(header) = folder.started_as() {
+        flags
+            .target
+            .retain(|f| !(f.starts_with("--api-url ") || f == "--overwrite" || f == "--live"));
+        if header.api_url.trim_end_matches('/') != config::DEFAULT_API_URL {
+            Flags::push(&mut flags.target, "--api-url", &header.api_url);
+        }
+        if header.key_kind == "live" {
+            flags.target.push("--live".to_owned());
+        }
+        if header.overwrite {
+            flags.target.push("--overwrite".to_owned());
+        }
+    }
+    let commands = commands(run).flags(flags);
     let how_far = match folder.progress() {
         Some((done, rows)) => format!(
             "stopped after {} of {} rows",

@@ -346,6 +346,19 @@ fn after_ctrl_c_against_an_api_url_the_resume_command_finishes_the_run() {
             slow.base_url()
         )
     );
+    // A plain run pointed elsewhere is refused with the same command: the
+    // stopped run's own URL, not this one's.
+    let elsewhere = sandbox();
+    let refused = import(&elsewhere, &input, &["--map", "Name=Firma naam"]);
+    assert_exit(&refused, 2);
+    let err = stderr(&refused);
+    let told = err
+        .split_once("continue it: ")
+        .and_then(|(_, rest)| rest.split_once("; or start a new run"))
+        .map(|(cmd, _)| cmd)
+        .unwrap_or_else(|| panic!("{err}"));
+    assert_eq!(told, cmd);
+    assert_eq!(elsewhere.stats().requests, 0);
     slow.set_faults(Faults::default());
     let typed = run_typed(&cmd, s.dir.path(), None);
     assert_exit(&typed, 0);

@@ -155,7 +155,8 @@ fn after_kill_9_a_plain_run_is_told_to_resume_and_resume_finishes_in_the_same_fo
         " of 40 rows ({}); continue it: notify-import import {} --resume --api-url {}; or start a new run and leave that one as it is: --restart",
         killed.display(),
         input.display(),
-        fresh.base_url()
+        // Where the killed run sent, not where this refused run points.
+        sb.base_url()
     );
     let done: u64 = line
         .strip_prefix(&head)
