@@ -12,15 +12,6 @@ use crate::harness::*;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// The `Next:` line of a run's summary.
-fn next_line(out: &Output) -> String {
-    let err = stderr(out);
-    err.lines()
-        .find_map(|l| l.strip_prefix("Next:"))
-        .map(|l| l.trim().to_owned())
-        .unwrap_or_else(|| panic!("no Next: line in\n{err}"))
-}
-
 /// The commands in an advice line, in order: each starts at
 /// `notify-import ` and runs to `, then: ` or the end of the line.
 fn commands_in(line: &str) -> Vec<String> {
@@ -371,19 +362,8 @@ fn after_ctrl_c_against_an_api_url_the_resume_command_finishes_the_run() {
 #[test]
 fn after_exit_3_the_resume_command_finishes_the_run() {
     let s = Scratch::new();
-    let sb = sandbox_with_faults(Faults {
-        fail_rate: 1.0,
-        ..Faults::default()
-    });
+    let (sb, stop) = stopping_sandbox();
     let input = s.customers("klanten.csv", 4);
-    let stop = [
-        "--max-attempts",
-        "1",
-        "--max-errors",
-        "1",
-        "--concurrency",
-        "1",
-    ];
     let out = import(&sb, &input, &[&stop[..], &["--overwrite"]].concat());
     assert_exit(&out, 3);
     let cmd = last_command(&out);

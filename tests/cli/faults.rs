@@ -406,19 +406,8 @@ fn resume_refuses_a_modified_input() {
 #[test]
 fn an_unfinished_run_blocks_a_new_one_and_overwrite_outputs_does_not_discard_it() {
     let s = Scratch::new();
-    let sb = sandbox_with_faults(Faults {
-        fail_rate: 1.0,
-        ..Faults::default()
-    });
+    let (sb, stop) = stopping_sandbox();
     let input = s.customers("in.csv", 2);
-    let stop = [
-        "--max-attempts",
-        "1",
-        "--max-errors",
-        "1",
-        "--concurrency",
-        "1",
-    ];
     assert_exit(&run(&sb, &input, &stop), 3);
     let requests = sb.stats().requests;
     for flags in [&[][..], &["--force"], &["--overwrite-outputs"]] {

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use notify_import::sandbox::Faults;
@@ -30,33 +29,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
-}
-
-/// The `Next:` line of a run's summary.
-fn next_line(out: &Output) -> String {
-    let err = stderr(out);
-    err.lines()
-        .find_map(|l| l.strip_prefix("Next:"))
-        .map(|l| l.trim().to_owned())
-        .unwrap_or_else(|| panic!("no Next: line in\n{err}"))
-}
-
-/// A sandbox whose every create fails, and the flags that make the first
-/// failure stop the run (exit 3), leaving it unfinished.
-fn stopping_sandbox() -> (SandboxHandle, [&'static str; 6]) {
-    let sb = sandbox_with_faults(Faults {
-        fail_rate: 1.0,
-        ..Faults::default()
-    });
-    let flags = [
-        "--max-attempts",
-        "1",
-        "--max-errors",
-        "1",
-        "--concurrency",
-        "1",
-    ];
-    (sb, flags)
 }
 
 #[test]
