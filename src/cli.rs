@@ -26,9 +26,18 @@ Exit codes:
 Each run writes its files into its own folder, <FILE stem>.runs/<UTC start>/ beside FILE
 (or under --runs-dir); <FILE stem>.runs/latest points at the newest.";
 
+/// `--version`: the version, whether the build has the embedded sandbox,
+/// and the git commit when built from a checkout (see `build.rs`).
+pub const VERSION: &str = env!("NOTIFY_IMPORT_VERSION");
+
 /// Bulk-import customers from a CSV file into the Notify invoicing API.
 #[derive(Debug, Parser)]
-#[command(name = "notify-import", version, after_help = AFTER_HELP, max_term_width = 100)]
+#[command(
+    name = "notify-import",
+    version = VERSION,
+    after_help = AFTER_HELP,
+    max_term_width = 100
+)]
 pub struct Cli {
     /// What to do (default: import).
     #[command(subcommand)]
@@ -47,8 +56,20 @@ pub enum Command {
     Sandbox(SandboxArgs),
     /// Print how FILE's columns map to the API fields, as a mapping file to edit and pass to --mapping.
     Mapping(MappingArgs),
-    /// Write a customer file to start from: the canonical header and one example row to replace.
+    /// Write a customer file to start from: an example line, then the canonical header.
     Template(TemplateArgs),
+    /// Print a shell completion script: bash, zsh, fish, powershell or elvish.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff; `notify-import man > notify-import.1`).
+    Man,
+}
+
+/// Arguments of `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_name = "SHELL", value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `template`.
@@ -80,110 +101,161 @@ pub struct MappingArgs {
 #[derive(Debug, Args)]
 #[command(after_help = AFTER_HELP, args_override_self = true)]
 pub struct ImportArgs {
-    /// The file and output options.
+    /// The file and how to read it.
     #[command(flatten)]
     pub input: InputArgs,
 
     /// Start the embedded sandbox in-process and import into it (no account needed).
     // Kept (hidden) in a build without the sandbox so that using it gets a
     // clear message from config rather than "unexpected argument".
-    #[arg(long, conflicts_with_all = ["api_url", "api_key_file", "live"], hide = cfg!(not(feature = "sandbox")))]
+    #[arg(long, help_heading = "Target", conflicts_with_all = ["api_url", "api_key_file", "live"], hide = cfg!(not(feature = "sandbox")))]
     pub sandbox: bool,
 
     /// Base URL of the Notify API.
     #[arg(
         long,
+        help_heading = "Target",
         value_name = "URL",
         help = "Base URL of the Notify API [env: NOTIFY_API_URL] [default: https://api.notify.cm/v2]"
     )]
     pub api_url: Option<String>,
 
     /// Read the API key from this file (first line) instead of NOTIFY_API_KEY.
-    #[arg(long, value_name = "PATH")]
+    #[arg(help_heading = "Target", long, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
 
     /// Allow a live_ key (real data). Without it only test_ keys are accepted.
-    #[arg(long)]
+    #[arg(help_heading = "Target", long)]
     pub live: bool,
 
     /// Update customers whose CustomerCode already exists (sends Overwrite=true).
-    #[arg(long)]
+    #[arg(help_heading = "Target", long)]
     pub overwrite: bool,
 
     /// Requests per second: the API's limit if you know it, or `auto` to
     /// start at 10/s and find the limit (up to --max-rate).
-    #[arg(long, default_value = "10", value_name = "N|auto", value_parser = parse_rate)]
+    #[arg(help_heading = "Pace", long, default_value = "10", value_name = "N|auto", value_parser = parse_rate)]
     pub rate: RateArg,
 
     /// Highest rate `--rate auto` may try, requests per second.
-    #[arg(long, default_value_t = 100.0, value_name = "N", value_parser = rate)]
+    #[arg(help_heading = "Pace", long, default_value_t = 100.0, value_name = "N", value_parser = rate)]
     pub max_rate: f64,
 
     /// Requests allowed at once above the steady rate.
-    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(help_heading = "Pace", long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub burst: u32,
 
     /// Maximum requests in flight.
-    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1..=256))]
+    #[arg(help_heading = "Pace", long, default_value_t = 8, value_name = "N", value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1..=256))]
     pub concurrency: usize,
 
     /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = timeout)]
+    #[arg(help_heading = "Pace", long, default_value_t = 30.0, value_name = "SECS", value_parser = timeout)]
     pub timeout: f64,
 
     /// Validate and write the results file (valid/invalid) without sending anything.
-    #[arg(long)]
+    #[arg(help_heading = "Target", long)]
     pub dry_run: bool,
 
     /// Continue the stopped run of FILE in its run folder: rows already done are not sent again.
-    #[arg(long)]
+    #[arg(help_heading = "Recovery", long)]
     pub resume: bool,
 
     /// Start a new run although an earlier one of FILE stopped unfinished; that run is marked abandoned and its files stay as they are.
-    #[arg(long, conflicts_with_all = ["resume", "dry_run"])]
+    #[arg(help_heading = "Recovery", long, conflicts_with_all = ["resume", "dry_run"])]
     pub restart: bool,
 
     /// Attempts per row before it is marked failed (429 answers do not count).
-    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(help_heading = "Pace", long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub max_attempts: u32,
 
     /// Longest Retry-After to honour, in seconds; a longer one stops the run (resumable).
-    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    #[arg(help_heading = "Pace", long, default_value_t = 60, value_name = "SECS")]
     pub max_retry_after: u64,
 
     /// Stop cleanly after N failed rows (invalid rows do not count).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(help_heading = "Recovery", long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_errors: Option<u64>,
 
     /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
-    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = grace_period)]
+    #[arg(help_heading = "Recovery", long, default_value_t = 10.0, value_name = "SECS", value_parser = grace_period)]
     pub grace_period: f64,
 
     /// Delta mode: remember what was imported in this SQLite file and send only new and changed rows (unchanged rows are `unchanged`).
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["sandbox", "dry_run"])]
+    #[arg(help_heading = "Target", long, value_name = "PATH", conflicts_with_all = ["sandbox", "dry_run"])]
     pub state: Option<PathBuf>,
 
     /// With --state: send every row this once, unchanged ones too (the state is still updated).
-    #[arg(long, requires = "state")]
+    #[arg(help_heading = "Target", long, requires = "state")]
     pub full: bool,
+
+    /// Where the results go and what is shown.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Never show a progress bar (it is shown only on a terminal anyway).
+    #[arg(help_heading = "Output", long)]
+    pub no_progress: bool,
+
+    /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
+    #[arg(help_heading = "Output", long, default_value_t = 10.0, value_name = "SECS", value_parser = progress_interval)]
+    pub progress_interval: f64,
 }
 
 /// Arguments of `validate`.
 #[derive(Debug, Args)]
-#[command(after_help = AFTER_HELP)]
+#[command(after_help = AFTER_HELP, args_override_self = true)]
 pub struct ValidateArgs {
-    /// The file and output options.
+    /// The file and how to read it.
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// Where the results go and what is shown.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
-/// Arguments shared by every command that reads a customer file.
+/// How to read the customer file: every command that reads one.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Input")]
 pub struct InputArgs {
     /// The CSV file with customers (header row required, a CustomerCode column).
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
+    /// Text encoding of FILE (any WHATWG label, e.g. windows-1252, utf-8, utf-16le) [default: detected: BOM, else UTF-8 if valid, else Windows-1252].
+    #[arg(long, value_name = "NAME")]
+    pub encoding: Option<String>,
+
+    /// Field delimiter: , ; | or tab (also "tab", "\t") [default: detected from the header and first records].
+    #[arg(long, value_name = "CHAR", value_parser = crate::input::parse_delimiter)]
+    pub delimiter: Option<u8>,
+
+    /// The line of the header row (1-based), when the detected one is wrong [default: the first of the first 20 lines that names a code or name column and two more].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_line: Option<u64>,
+
+    /// Take a field from a column: --map Name=Bedrijfsnaam, or by position: --map Phone=#26 (repeatable; overrides the header names).
+    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
+    pub map: Vec<(crate::model::field::Field, String)>,
+
+    /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
+    #[arg(long, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+
+    /// Country of the rows without one (an empty cell, or no Country column); without it Notify stores NL.
+    #[arg(long, value_name = "XX", value_parser = crate::check::validate::parse_country_arg)]
+    pub default_country: Option<String>,
+
+    /// Largest record in bytes; a longer one (typically an unclosed quote) refuses the file.
+    #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES, value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1024..))]
+    pub max_record_bytes: usize,
+}
+
+/// Where a run's files go and what it shows: `validate` and `import`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
     /// Where to write the results CSV.
     #[arg(
         long,
@@ -214,57 +286,36 @@ pub struct InputArgs {
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub keep_runs: u32,
 
-    /// Text encoding of FILE (any WHATWG label, e.g. windows-1252, utf-8, utf-16le) [default: detected: BOM, else UTF-8 if valid, else Windows-1252].
-    #[arg(long, value_name = "NAME")]
-    pub encoding: Option<String>,
+    /// Write a machine-readable summary of the run (JSON, schema in schema/summary.schema.json); `-` for stdout.
+    #[arg(long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
 
-    /// Field delimiter: , ; | or tab (also "tab", "\t") [default: detected from the header and first records].
-    #[arg(long, value_name = "CHAR", value_parser = crate::input::parse_delimiter)]
-    pub delimiter: Option<u8>,
-
-    /// Largest record in bytes; a longer one (typically an unclosed quote) refuses the file.
-    #[arg(long, value_name = "BYTES", default_value_t = crate::input::DEFAULT_MAX_RECORD_BYTES, value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1024..))]
-    pub max_record_bytes: usize,
-
-    /// Take a field from a column: --map Name=Bedrijfsnaam, or by position: --map Phone=#26 (repeatable; overrides the header names).
-    #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
-    pub map: Vec<(crate::model::field::Field, String)>,
-
-    /// A TOML mapping file (field = "Column", field = ["Col1", "Col2"] joined, field = { value = "fixed" }).
-    #[arg(long, value_name = "FILE")]
-    pub mapping: Option<PathBuf>,
-
-    /// The line of the header row (1-based), when the detected one is wrong [default: the first of the first 20 lines that names a code or name column and two more].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub header_line: Option<u64>,
-
-    /// Country of the rows without one (an empty cell, or no Country column); without it Notify stores NL.
-    #[arg(long, value_name = "XX", value_parser = crate::check::validate::parse_country_arg)]
-    pub default_country: Option<String>,
-
-    /// Print only errors and the final summary.
+    /// Print only warnings (one line each), errors and the final summary.
     #[arg(short, long)]
     pub quiet: bool,
-
-    /// Never show a progress bar (it is shown only on a terminal anyway).
-    #[arg(long)]
-    pub no_progress: bool,
 
     /// More log output (-v debug, -vv trace).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
 
-    /// Write a machine-readable summary of the run (JSON, schema in schema/summary.schema.json); `-` for stdout.
-    #[arg(long, value_name = "PATH")]
-    pub summary_json: Option<PathBuf>,
+    /// Colours in log lines: `auto` on a terminal unless NO_COLOR is set; `always` and `never` beat NO_COLOR.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 
     /// Log line format on stderr: `text` for people and cron mail, `json` (one object per line) for log shippers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
 
-    /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
-    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = progress_interval)]
-    pub progress_interval: f64,
+/// `--color`: when log lines are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set or TERM is dumb.
+    Auto,
+    /// Always (even when piped, and despite NO_COLOR).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// Format of log lines on stderr.
@@ -318,11 +369,22 @@ fn progress_interval(s: &str) -> Result<f64, String> {
     )
 }
 
-const SUBCOMMANDS: [&str; 6] = [
-    "import", "validate", "sandbox", "mapping", "template", "help",
+const SUBCOMMANDS: [&str; 8] = [
+    "import",
+    "validate",
+    "sandbox",
+    "mapping",
+    "template",
+    "completions",
+    "man",
+    "help",
 ];
 
 /// Parses arguments, treating `notify-import FILE ...` as `notify-import import FILE ...`.
+///
+/// A first argument that is neither a command nor an existing file, but
+/// close to a command's name (`valdate`, `imprt`), is refused with the
+/// command it probably meant, before any key or file is looked at.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
 where
     I: IntoIterator<Item = T>,
@@ -336,9 +398,64 @@ where
         }
     };
     if needs_default {
+        if let Some(first) = args.get(1).and_then(|a| a.to_str())
+            && !first.starts_with('-')
+            && !std::path::Path::new(first).exists()
+            && let Some(meant) = closest_command(first)
+        {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            return Err(cmd.error(
+                clap::error::ErrorKind::InvalidSubcommand,
+                crate::run::next_step::did_you_mean(first, meant),
+            ));
+        }
         args.insert(1, OsString::from("import"));
     }
     Cli::try_parse_from(args)
+}
+
+/// The command `typed` is most likely a misspelling of: at most two
+/// edits (a transposition counts as one) away, and not shorter than three
+/// letters.
+fn closest_command(typed: &str) -> Option<&'static str> {
+    if typed.chars().count() < 3 {
+        return None;
+    }
+    let typed = typed.to_lowercase();
+    SUBCOMMANDS
+        .iter()
+        .filter(|c| **c != "help")
+        .map(|c| (edit_distance(&typed, c), *c))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal-string-alignment distance: insertions, deletions,
+/// substitutions and transpositions of neighbours, one each.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
@@ -404,6 +521,27 @@ mod tests {
                 "{flag} {good}"
             );
         }
+    }
+
+    #[test]
+    fn a_misspelt_command_gets_a_suggestion_before_anything_else() {
+        for (typed, meant) in [
+            ("valdate", "validate"),
+            ("imprt", "import"),
+            ("vaildate", "validate"),
+            ("templat", "template"),
+        ] {
+            let err = parse_from(["notify-import", typed, "x.csv"]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::InvalidSubcommand);
+            assert!(
+                err.to_string()
+                    .contains(&format!("did you mean '{meant}'?")),
+                "{err}"
+            );
+        }
+        // A file name far from every command is still the import shorthand.
+        assert!(parse_from(["notify-import", "klanten.csv"]).is_ok());
+        assert_eq!(closest_command("csv"), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::time::Duration;
 pub mod key_file;
 pub mod url;
 
-use crate::cli::{Command, ImportArgs, InputArgs, LogFormat, RateArg};
+use crate::cli::{ColorChoice, Command, ImportArgs, InputArgs, LogFormat, OutputArgs, RateArg};
 use crate::input::InputOptions;
 use crate::model::plan::WriteMode;
 use crate::run::Runs;
@@ -54,6 +54,10 @@ pub enum Config {
         /// How to read it.
         options: InputOptions,
     },
+    /// Print a shell completion script.
+    Completions(clap_complete::Shell),
+    /// Print the manual page.
+    Man,
     /// Write the template customer file.
     Template {
         /// Where to (`None`: standard output).
@@ -80,6 +84,24 @@ pub struct RunConfig {
     pub output: OutputConfig,
     /// Where `--summary-json` goes, if asked for.
     pub summary_json: Option<SummaryTarget>,
+    /// `--dry-run`: where the import would have gone (`None` otherwise).
+    pub dry_run_target: Option<DryRunTarget>,
+}
+
+/// The target flags of `import --dry-run`, which sends nothing: the
+/// import it advises goes where the user pointed it.
+#[derive(Debug, Clone, Default)]
+pub struct DryRunTarget {
+    /// `--sandbox`.
+    pub sandbox: bool,
+    /// `--api-url`, else `NOTIFY_API_URL`, as given.
+    pub api_url: Option<String>,
+    /// `--api-key-file`.
+    pub key_file: Option<PathBuf>,
+    /// `--live`.
+    pub live: bool,
+    /// `--overwrite`.
+    pub overwrite: bool,
 }
 
 /// Where a run's files go: its run folder, unless the user named a file.
@@ -119,6 +141,8 @@ pub struct OutputConfig {
     pub verbose: u8,
     /// Text or JSON log lines.
     pub log_format: LogFormat,
+    /// `--color`.
+    pub color: ColorChoice,
     /// Progress lines off a terminal this often; `None`: never.
     pub progress_interval: Option<Duration>,
 }
@@ -158,6 +182,8 @@ pub struct UploadConfig {
     pub state: Option<PathBuf>,
     /// Send every row once even if the state says it is unchanged.
     pub full: bool,
+    /// `--api-key-file`, as given (commands printed for the user repeat it).
+    pub key_file: Option<PathBuf>,
     /// Things worth telling the user once logging is up (e.g. a key file
     /// others can read); config runs before logging exists.
     pub warnings: Vec<String>,
@@ -277,19 +303,33 @@ impl Config {
                 options: input_options(&args.input)?,
                 input: args.input.file,
             }),
+            Command::Completions(args) => Ok(Config::Completions(args.shell)),
+            Command::Man => Ok(Config::Man),
             Command::Template(args) => Ok(Config::Template {
                 path: args.path,
                 force: args.force,
                 delimiter: args.delimiter,
             }),
-            Command::Validate(args) => run_config(args.input, None),
+            // A check draws no progress (its row count is known only at
+            // the end); the interval keeps its default.
+            Command::Validate(args) => {
+                run_config(args.input, args.output, (false, 10.0), None, None)
+            }
             Command::Import(args) => {
-                let upload = if args.dry_run {
-                    None
+                let (upload, dry_run) = if args.dry_run {
+                    let target = DryRunTarget {
+                        sandbox: args.sandbox,
+                        api_url: args.api_url.clone().or_else(|| env(URL_ENV)),
+                        key_file: args.api_key_file.clone(),
+                        live: args.live,
+                        overwrite: args.overwrite,
+                    };
+                    (None, Some(target))
                 } else {
-                    Some(upload_config(&args, &env)?)
+                    (Some(upload_config(&args, &env)?), None)
                 };
-                run_config(args.input, upload)
+                let progress = (!args.no_progress, args.progress_interval);
+                run_config(args.input, args.output, progress, upload, dry_run)
             }
         }
     }
@@ -307,15 +347,23 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
     })
 }
 
-fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, UsageError> {
+/// `progress`: whether a bar may be shown, and the interval of progress
+/// lines off a terminal (`import` only).
+fn run_config(
+    input: InputArgs,
+    out: OutputArgs,
+    progress: (bool, f64),
+    upload: Option<UploadConfig>,
+    dry_run_target: Option<DryRunTarget>,
+) -> Result<Config, UsageError> {
     let input_options = input_options(&input)?;
-    let runs = Runs::for_input(&input.file, input.runs_dir.as_deref()).ok_or_else(|| {
+    let runs = Runs::for_input(&input.file, out.runs_dir.as_deref()).ok_or_else(|| {
         usage(format!(
             "{} does not name a file; give the path of the CSV file",
             input.file.display()
         ))
     })?;
-    if let Some(results) = &input.results
+    if let Some(results) = &out.results
         && *results == input.file
     {
         return Err(usage(format!(
@@ -323,12 +371,12 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
             results.display()
         )));
     }
-    check_errors_path(&input)?;
+    check_errors_path(&input.file, &out)?;
     let mut taken = vec![input.file.as_path()];
-    taken.extend(input.results.as_deref());
-    taken.extend(input.errors.as_deref());
-    let summary_json = summary_target(&input, &taken)?;
-    let progress_interval = progress_interval(input.progress_interval);
+    taken.extend(out.results.as_deref());
+    taken.extend(out.errors.as_deref());
+    let summary_json = summary_target(&out, &taken)?;
+    let progress_interval = progress_interval(progress.1);
     if let Some(state) = upload.as_ref().and_then(|u| u.state.as_ref())
         && taken.contains(&state.as_path())
     {
@@ -342,27 +390,29 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
         input_options,
         outputs: Outputs {
             runs,
-            runs_dir: input.runs_dir,
-            results: input.results,
-            errors: input.errors,
-            overwrite: input.overwrite_outputs,
-            keep_runs: input.keep_runs,
+            runs_dir: out.runs_dir,
+            results: out.results,
+            errors: out.errors,
+            overwrite: out.overwrite_outputs,
+            keep_runs: out.keep_runs,
         },
         upload,
         output: OutputConfig {
-            quiet: input.quiet,
-            progress: !input.no_progress && !input.quiet,
-            verbose: input.verbose,
-            log_format: input.log_format,
+            quiet: out.quiet,
+            progress: progress.0 && !out.quiet,
+            verbose: out.verbose,
+            log_format: out.log_format,
+            color: out.color,
             progress_interval,
         },
         summary_json,
+        dry_run_target,
     })))
 }
 
 /// `taken`: the input, results and errors paths, which it must not be.
-fn summary_target(input: &InputArgs, taken: &[&Path]) -> Result<Option<SummaryTarget>, UsageError> {
-    Ok(match &input.summary_json {
+fn summary_target(out: &OutputArgs, taken: &[&Path]) -> Result<Option<SummaryTarget>, UsageError> {
+    Ok(match &out.summary_json {
         None => None,
         Some(p) if p.as_os_str() == "-" => Some(SummaryTarget::Stdout),
         Some(p) if taken.contains(&p.as_path()) => {
@@ -381,11 +431,11 @@ fn progress_interval(secs: f64) -> Option<Duration> {
 }
 
 /// `--errors` must be none of the run's other files.
-fn check_errors_path(input: &InputArgs) -> Result<(), UsageError> {
-    let Some(errors) = &input.errors else {
+fn check_errors_path(file: &Path, out: &OutputArgs) -> Result<(), UsageError> {
+    let Some(errors) = &out.errors else {
         return Ok(());
     };
-    if *errors == input.file || Some(errors) == input.results.as_ref() {
+    if *errors == file || Some(errors) == out.results.as_ref() {
         return Err(usage(format!(
             "--errors {} is the input or results file; choose another path",
             errors.display()
@@ -465,6 +515,7 @@ fn upload_config(
         grace_period: Duration::from_secs_f64(args.grace_period),
         state: args.state.clone(),
         full: args.full,
+        key_file: args.api_key_file.clone(),
         warnings: args
             .api_key_file
             .as_deref()

@@ -135,9 +135,34 @@ pub enum SetupError {
     /// The template cannot be written (its message names the file).
     #[error("cannot write the template: {0}")]
     Template(#[source] io::Error),
+    /// The manual page cannot be written to standard output.
+    #[error("cannot write the manual page: {0}")]
+    Man(#[source] io::Error),
     /// A bug: a step of the run was reached in a state it never should be.
     #[error("internal error: {0}; please report it")]
     Internal(String),
+}
+
+/// The manual page: the program's own sections, then each command's
+/// synopsis and options under a heading of its own (one page, so `man
+/// notify-import` shows every flag).
+fn man_page(out: &mut dyn io::Write) -> io::Result<()> {
+    use clap::CommandFactory;
+    let cmd = cli::Cli::command();
+    clap_mangen::Man::new(cmd.clone()).render(out)?;
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = sub.get_name();
+        if name == "help" {
+            continue;
+        }
+        writeln!(out, ".SH \"COMMAND: {}\"", name.to_uppercase())?;
+        let sub = sub.clone().bin_name(format!("notify-import {name}"));
+        let man = clap_mangen::Man::new(sub);
+        man.render_synopsis_section(out)?;
+        man.render_description_section(out)?;
+        man.render_options_section(out)?;
+    }
+    Ok(())
 }
 
 /// Runs what `config` asks for and returns the process exit code; an
@@ -149,14 +174,31 @@ pub fn run(config: Config) -> Result<u8, RunError> {
         #[cfg(feature = "sandbox")]
         Config::Sandbox(opts) => {
             let rt = runtime()?;
-            rt.block_on(sandbox::serve_until_ctrl_c(opts))
-                .map_err(SetupError::Sandbox)?;
+            let required = opts.required_key.is_some();
+            rt.block_on(sandbox::serve_until_ctrl_c(opts, |url| {
+                println!("{}", run::next_step::after_sandbox_start(url, required));
+            }))
+            .map_err(SetupError::Sandbox)?;
             Ok(exit::OK)
         }
         Config::ShowMapping { input, options } => {
             let opened = input::open_for_mapping(&input, &options).map_err(SetupError::from)?;
             eprint!("{}", opened.info.describe(&opened.mapping));
             print!("{}", opened.mapping.describe());
+            Ok(exit::OK)
+        }
+        Config::Completions(shell) => {
+            use clap::CommandFactory;
+            let mut cmd = cli::Cli::command();
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut cmd, "notify-import", &mut out);
+            Ok(exit::OK)
+        }
+        Config::Man => {
+            let mut out = io::stdout().lock();
+            man_page(&mut out)
+                .and_then(|()| io::Write::flush(&mut out))
+                .map_err(SetupError::Man)?;
             Ok(exit::OK)
         }
         Config::Template {
@@ -166,6 +208,9 @@ pub fn run(config: Config) -> Result<u8, RunError> {
         } => {
             output::template::write(path.as_deref(), force, delimiter)
                 .map_err(SetupError::Template)?;
+            if let Some(path) = &path {
+                eprintln!("{}", run::next_step::after_template(path));
+            }
             Ok(exit::OK)
         }
         Config::Run(run) => {

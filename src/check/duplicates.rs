@@ -190,7 +190,12 @@ pub fn problem(first_line: u64) -> Problem {
     )
 }
 
-/// The message of a repeated code (`N` for the run header's count).
+/// The run header's tally of repeated codes (one line for rows whose
+/// first lines differ).
+pub const KIND_TEXT: &str =
+    "repeats the code of an earlier line; only the first row with a code is sent";
+
+/// The message of a repeated code.
 pub fn message(first_line: impl std::fmt::Display) -> String {
     format!("duplicate of line {first_line}; only the first row with a code is sent")
 }

@@ -440,7 +440,7 @@ mod tests {
         let kinds = pass.problems.iter();
         let repeated = kinds
             .iter()
-            .find(|(kind, _, _)| kind.contains("duplicate of line N"))
+            .find(|(kind, _, _)| kind.contains("repeats the code of an earlier line"))
             .expect("repeats in the tally");
         assert_eq!((repeated.1, repeated.2), (2, &[3, 5][..]));
         let repeats: Vec<Duplicate> = pass.take_repeats().unwrap().map(Result::unwrap).collect();

@@ -162,7 +162,7 @@ fn kind_text(first: &Problem) -> String {
             format!("has more or fewer fields than the header's {header}")
         }
         ProblemKind::UnnamedColumn => unnamed_column_message("N"),
-        ProblemKind::Repeated => duplicates::message("N"),
+        ProblemKind::Repeated => duplicates::KIND_TEXT.to_owned(),
     }
 }
 
@@ -252,7 +252,7 @@ mod tests {
         assert_eq!(
             tallied(&problems),
             [
-                ("CustomerCode: duplicate of line N; only the first row with a code is sent".to_owned(), 2),
+                ("CustomerCode: repeats the code of an earlier line; only the first row with a code is sent".to_owned(), 2),
                 ("Postalcode: is longer than 10 characters".to_owned(), 2),
                 ("has more or fewer fields than the header's 5".to_owned(), 2),
                 ("Name: is longer than 250 characters".to_owned(), 1),

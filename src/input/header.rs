@@ -199,6 +199,45 @@ pub fn all_keys() -> Vec<(Role, String)> {
     keys
 }
 
+/// The columns most likely to hold `field` among `columns` (header
+/// names that feed no field), best first, at most `max`: those whose name
+/// contains a name known for it (`Firma naam` holds `naam`), the longer
+/// the known name the likelier; when none does, the first columns.
+pub fn likeliest_columns(field: Field, columns: &[String], max: usize) -> Vec<String> {
+    let known: Vec<String> = all_keys()
+        .into_iter()
+        .filter(|(role, key)| *role == Role::Field(field) && key.len() >= 3)
+        .map(|(_, key)| key)
+        .collect();
+    let mut scored: Vec<(usize, usize, &String)> = columns
+        .iter()
+        .enumerate()
+        .filter_map(|(i, column)| {
+            let key = header_key(column);
+            let best = known
+                .iter()
+                .filter(|k| key.contains(k.as_str()))
+                .map(String::len)
+                .max()?;
+            Some((best, i, column))
+        })
+        .collect();
+    if scored.is_empty() {
+        return columns
+            .iter()
+            .filter(|c| !c.trim().is_empty())
+            .take(max)
+            .cloned()
+            .collect();
+    }
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored
+        .into_iter()
+        .take(max)
+        .map(|(_, _, c)| c.clone())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +247,17 @@ mod tests {
             Some((Role::Field(f), _)) => Some(f),
             _ => None,
         }
+    }
+
+    #[test]
+    fn likeliest_columns_contain_a_known_name() {
+        let columns: Vec<String> = ["Omschrijving", "Firma naam", "Klantnaam extra", "Stad"]
+            .map(String::from)
+            .into();
+        let got = likeliest_columns(Field::Name, &columns, 3);
+        assert_eq!(got, ["Klantnaam extra", "Firma naam"]);
+        let plain: Vec<String> = ["X", "Y"].map(String::from).into();
+        assert_eq!(likeliest_columns(Field::Name, &plain, 1), ["X"]);
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //! codes.
 
 use std::io::{self, IsTerminal, Write};
+
+use crate::cli::ColorChoice;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -62,7 +64,7 @@ const SUMMARY_TARGET: &str = "notify_import::summary";
 /// `EnvFilter`: its regex engine was a tenth of a cold build).
 pub fn init_logging(output: &OutputConfig) {
     let level = match (output.quiet, output.verbose) {
-        (true, _) => "error",
+        (true, _) => "warn",
         (false, 0) => "warn",
         (false, 1) => "notify_import=debug,warn",
         (false, _) => "notify_import=trace,info",
@@ -79,9 +81,16 @@ pub fn init_logging(output: &OutputConfig) {
         .ok()
         .and_then(|v| v.parse::<Targets>().ok());
     let filter = from_env.unwrap_or_else(|| level.parse().unwrap_or_default());
-    let color = io::stderr().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none()
-        && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    // `--color always|never` beats NO_COLOR, as in cargo and ripgrep.
+    let color = match output.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        }
+    };
     let layer = tracing_subscriber::fmt::layer().with_writer(|| BarAwareStderr);
     let registry = tracing_subscriber::registry().with(filter);
     let _ = if json {
@@ -478,12 +487,18 @@ impl Totals<'_> {
     /// The multi-line summary.
     pub fn text(&self) -> String {
         let mut out = String::from("\nSummary\n");
-        let shown = [
-            Status::Created,
-            Status::Exists,
-            Status::Invalid,
-            Status::Failed,
-        ];
+        // Always shown, even at 0: what this kind of run does. A check
+        // (nothing sent, no request count) only tells valid from invalid.
+        let shown: &[Status] = if self.requests.is_none() {
+            &[Status::Valid, Status::Invalid]
+        } else {
+            &[
+                Status::Created,
+                Status::Exists,
+                Status::Invalid,
+                Status::Failed,
+            ]
+        };
         for status in Status::ALL {
             let n = self.counts.get(status);
             if n > 0 || shown.contains(&status) {

@@ -1,15 +1,29 @@
 //! `notify-import template`: a customer file to start from.
 //!
-//! Owns the example row. It must pass every rule of [`crate::check::validate`]
-//! without being changed by normalization (a test checks both), so the
-//! template never shows a format the import would rewrite or refuse. It
-//! must not hold rules of its own: the header is [`Field::ALL`] in API
-//! names, which the mapping recognizes as they are.
+//! Owns the example customer. Its values must pass every rule of
+//! [`crate::check::validate`] without being changed by normalization (a
+//! test checks both), so the template never shows a format the import
+//! would rewrite or refuse. It must not hold rules of its own: the header
+//! is [`Field::ALL`] in API names, which the mapping recognizes as they
+//! are.
+//!
+//! The example can never be imported by mistake: it is the *first* line,
+//! above the header, where the header detection skips it as a line that
+//! names no columns (as it skips an export's title line), and its code
+//! cell says so. A reserved code rejected by the rules would do the same,
+//! but only by adding a rule to the check for one file's sake, and a
+//! forgotten example would still count as an invalid row in every run;
+//! above the header it is simply not data, and the user's first customer
+//! goes on line 3 with nothing to delete. The file a user fills in holds
+//! no row they did not write.
 
 use std::io::{self, Write};
 use std::path::Path;
 
 use crate::model::field::Field;
+
+/// What the example line's code cell says before the code.
+pub const EXAMPLE_MARK: &str = "Example above the header (never imported)";
 
 /// One realistic customer, in [`Field::ALL`] order.
 const EXAMPLE: [(Field, &str); 13] = [
@@ -38,7 +52,7 @@ pub enum Flavour {
     File,
 }
 
-/// The template: the canonical header and one example row.
+/// The template: an example line, then the canonical header.
 pub fn text(delimiter: u8, flavour: Flavour) -> io::Result<Vec<u8>> {
     let mut buf = Vec::new();
     if flavour == Flavour::File {
@@ -51,13 +65,15 @@ pub fn text(delimiter: u8, flavour: Flavour) -> io::Result<Vec<u8>> {
             Flavour::File => csv::Terminator::CRLF,
         })
         .from_writer(buf);
+    let mut example = EXAMPLE.map(|(_, v)| v.to_owned());
+    example[0] = format!("{EXAMPLE_MARK}: {}", example[0]);
+    out.write_record(&example)?;
     out.write_record(Field::ALL.map(Field::api_name))?;
-    out.write_record(EXAMPLE.map(|(_, v)| v))?;
     out.into_inner().map_err(|e| e.into_error())
 }
 
 /// Writes the template to `path` (refusing to replace a file unless
-/// `force`), or to standard output.
+/// `force`), or to standard output. The caller says what was written.
 pub fn write(path: Option<&Path>, force: bool, delimiter: u8) -> io::Result<()> {
     let Some(path) = path else {
         return io::stdout().write_all(&text(delimiter, Flavour::Stdout)?);
@@ -95,25 +111,22 @@ mod tests {
     }
 
     #[test]
-    fn the_template_reads_back_as_one_valid_unchanged_row() {
+    fn the_example_is_valid_and_unchanged_but_above_the_header() {
+        let (mut customer, mut checked) = (Customer::default(), Validation::default());
+        for (field, value) in EXAMPLE {
+            customer.set_str(field, value);
+        }
+        validate::validate_into(&mut customer, &mut checked);
+        assert!(checked.problems.is_empty(), "{:?}", checked.problems);
+        assert!(checked.changes.is_empty(), "{:?}", checked.changes);
         for (delimiter, flavour) in [(b',', Flavour::Stdout), (b';', Flavour::File)] {
             let bytes = text(delimiter, flavour).unwrap();
             let mut opened =
                 input::open_bytes(Path::new("t.csv"), bytes, &InputOptions::default()).unwrap();
             assert_eq!(opened.info.delimiter.delimiter, delimiter);
             assert!(opened.mapping.unknown_columns().is_empty());
-            let (mut rec, mut customer, mut checked) = (
-                Record::default(),
-                Customer::default(),
-                Validation::default(),
-            );
-            assert!(opened.reader.read(&mut rec).unwrap());
-            assert!(opened.mapping.width_problem(&rec.fields).is_none());
-            opened.mapping.customer_into(&rec.fields, &mut customer);
-            validate::validate_into(&mut customer, &mut checked);
-            assert!(checked.problems.is_empty(), "{:?}", checked.problems);
-            assert!(checked.changes.is_empty(), "{:?}", checked.changes);
-            assert!(!opened.reader.read(&mut rec).unwrap(), "one example row");
+            let mut rec = Record::default();
+            assert!(!opened.reader.read(&mut rec).unwrap(), "no data row");
         }
     }
 
@@ -129,7 +142,7 @@ mod tests {
         assert!(
             std::fs::read(&path)
                 .unwrap()
-                .starts_with(b"\xEF\xBB\xBFCustomerCode,")
+                .starts_with(b"\xEF\xBB\xBFExample above the header")
         );
     }
 }

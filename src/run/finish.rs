@@ -27,7 +27,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use super::next_step::Commands;
+use super::next_step::{Commands, Unmapped};
 use super::start::commands;
 use super::{RunError, RunFiles};
 use crate::config::RunConfig;
@@ -89,7 +89,16 @@ impl End<'_> {
         commands: &Commands<'_>,
         not_imported: u64,
         errors: Option<&Path>,
+        unmapped: Option<&Unmapped>,
     ) -> Option<String> {
+        match (self.kind, unmapped) {
+            // Every row lacks the field: the remedy is a mapping.
+            (EndKind::Checked, Some(u)) => return Some(commands.after_unmapped(u, true)),
+            (EndKind::Reached, Some(u)) if not_imported > 0 => {
+                return Some(commands.after_unmapped(u, false));
+            }
+            _ => {}
+        }
         match self.kind {
             EndKind::Checked => Some(commands.after_check(not_imported, errors)),
             EndKind::Reached => commands.after_import(not_imported, errors),
@@ -114,6 +123,8 @@ pub(crate) struct RunEnd<'a> {
     pub cells: InputRows<'a>,
     /// How the sending ended; `None` for a check, which sends nothing.
     pub upload: Option<UploadEnd>,
+    /// A required field no column feeds (every row invalid for it).
+    pub unmapped: Option<Unmapped>,
 }
 
 /// How a run's rows ended, check or import.
@@ -163,6 +174,7 @@ pub(crate) fn finish(
         input,
         cells,
         upload,
+        unmapped,
     } = run_end;
     let commands = commands(run);
     let end = match &upload {
@@ -237,7 +249,12 @@ pub(crate) fn finish(
         reporter,
     });
     let errors = written.get(errors_file::NAME);
-    let next = end.next_step(&commands, errors_file::count(&counts), errors);
+    let next = end.next_step(
+        &commands,
+        errors_file::count(&counts),
+        errors,
+        unmapped.as_ref(),
+    );
     reporter.summary(&Totals {
         counts: &counts,
         elapsed: outputs.started().elapsed(),
@@ -303,7 +320,7 @@ mod tests {
         let errors = Some(Path::new("k.runs/a/errors.csv"));
         let stop = StopReason::Interrupted;
         let stopped = end(EndKind::Stopped(&stop), true)
-            .next_step(&commands, 9, errors)
+            .next_step(&commands, 9, errors, None)
             .unwrap();
         assert!(
             stopped.ends_with("notify-import import k.csv --resume"),
@@ -311,13 +328,13 @@ mod tests {
         );
         assert!(!stopped.contains("fix"), "{stopped}");
         let nothing = end(EndKind::Stopped(&stop), false)
-            .next_step(&commands, 9, errors)
+            .next_step(&commands, 9, errors, None)
             .unwrap();
         assert!(!nothing.contains("--resume"), "{nothing}");
-        let finished = end(EndKind::Reached, true).next_step(&commands, 9, errors);
+        let finished = end(EndKind::Reached, true).next_step(&commands, 9, errors, None);
         assert!(finished.unwrap().contains("k.runs/a/errors.csv"));
         assert_eq!(
-            end(EndKind::Reached, true).next_step(&commands, 0, None),
+            end(EndKind::Reached, true).next_step(&commands, 0, None, None),
             None
         );
     }

@@ -439,6 +439,12 @@ impl RunFolder {
             .map(|p| (p.done, p.header.rows))
     }
 
+    /// How this run was started, from its journal's header (`None` when
+    /// it cannot be read).
+    pub fn started_as(&self) -> Option<journal::Header> {
+        journal::header(&self.journal()).ok()
+    }
+
     /// Marks this run abandoned (`--restart`): its files stay as they are,
     /// it no longer blocks a run and is never resumed.
     pub fn abandon(&self) -> io::Result<()> {

@@ -6,21 +6,76 @@
 //! (import), an import with rows not imported (fix and import the errors
 //! file), a stop before the end (`--resume`, and nothing about fixing rows
 //! that had no problem), a stopped `--sandbox` run (not resumable: start
-//! again). It must not print: [`crate::output::report`] shows the line.
+//! again), a required field no column feeds (`--map Field=Column`, naming
+//! the likeliest columns, rather than "fix the rows"). It must not print:
+//! [`crate::output::report`] shows the line.
+//!
+//! Every command carries the flags that decide what the typed command
+//! reads and sends, so it does what the line says: how to read the input
+//! (`--encoding`, `--delimiter`, `--header-line`, `--max-record-bytes`),
+//! what its columns mean (`--mapping`, `--map`, `--default-country`),
+//! where and how to send (`--api-url`, `--api-key-file`, `--live`,
+//! `--overwrite`, `--state`) and where its runs are (`--runs-dir`). The
+//! errors file is read differently from the input it came from (UTF-8
+//! with its header on the first line), so a command about it drops
+//! `--encoding` and `--header-line`. The key itself is never part of a
+//! command.
 
 use std::path::Path;
+
+use crate::model::field::Field;
 
 /// The program name as the user types it.
 const PROGRAM: &str = "notify-import";
 
+/// The flags of a run that its commands repeat, as shell words.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    /// How to read the input file itself: `--encoding`, `--header-line`
+    /// (not repeated for the errors file).
+    pub reading: Vec<String>,
+    /// How to read any file of these rows: `--delimiter`,
+    /// `--max-record-bytes`, `--mapping`, `--map`, `--default-country`.
+    pub meaning: Vec<String>,
+    /// Where and how to send: `--api-url`, `--api-key-file`, `--live`,
+    /// `--overwrite`, `--state` (import commands only).
+    pub target: Vec<String>,
+}
+
+impl Flags {
+    /// Adds `--flag value` to `to` (the value quoted for the shell).
+    pub fn push(to: &mut Vec<String>, flag: &str, value: &str) {
+        to.push(format!("{flag} {}", shell_text(value)));
+    }
+
+    /// Adds `--map FIELD=COLUMN` to `to` (the column quoted for the shell).
+    pub fn push_map(to: &mut Vec<String>, field: Field, column: &str) {
+        to.push(map_flag(field, column));
+    }
+}
+
+/// A required field that no column feeds, with the columns most likely
+/// to hold it (best first; none when no column is free).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unmapped {
+    /// The field.
+    pub field: Field,
+    /// Header names of columns that feed no field, likeliest first.
+    pub likeliest: Vec<String>,
+}
+
 /// Builds the commands for one input, with the flags needed to find its
-/// runs again.
-#[derive(Debug, Clone, Copy)]
+/// runs again and to read and send it as this run did.
+#[derive(Debug, Clone)]
 pub struct Commands<'a> {
     input: &'a Path,
     runs_dir: Option<&'a Path>,
     /// Import commands repeat `--sandbox` (a trial stays a trial).
     sandbox: bool,
+    flags: Flags,
+    /// Commands about the errors file: the input's own reading flags do
+    /// not apply.
+    errors_file: bool,
 }
 
 impl<'a> Commands<'a> {
@@ -31,6 +86,8 @@ impl<'a> Commands<'a> {
             input,
             runs_dir,
             sandbox: false,
+            flags: Flags::default(),
+            errors_file: false,
         }
     }
 
@@ -39,7 +96,25 @@ impl<'a> Commands<'a> {
         Commands { sandbox, ..self }
     }
 
-    fn with_runs_dir(&self, mut cmd: String) -> String {
+    /// The same, repeating `flags`.
+    pub fn flags(self, flags: Flags) -> Commands<'a> {
+        Commands { flags, ..self }
+    }
+
+    /// `cmd` followed by the flags that apply to it.
+    fn finish(&self, mut cmd: String, import: bool) -> String {
+        let mut words: Vec<&String> = Vec::new();
+        if !self.errors_file {
+            words.extend(&self.flags.reading);
+        }
+        words.extend(&self.flags.meaning);
+        if import {
+            words.extend(&self.flags.target);
+        }
+        for w in words {
+            cmd.push(' ');
+            cmd.push_str(w);
+        }
         if let Some(dir) = self.runs_dir {
             cmd.push_str(" --runs-dir ");
             cmd.push_str(&shell_word(dir));
@@ -47,21 +122,37 @@ impl<'a> Commands<'a> {
         cmd
     }
 
-    /// `notify-import import INPUT` (`--sandbox` after a sandbox run).
+    /// `notify-import import INPUT` with this run's flags (`--sandbox`
+    /// after a sandbox run).
     pub fn import(&self) -> String {
         let sandbox = if self.sandbox { " --sandbox" } else { "" };
-        self.with_runs_dir(format!(
-            "{PROGRAM} import {}{sandbox}",
-            shell_word(self.input)
-        ))
+        self.finish(
+            format!("{PROGRAM} import {}{sandbox}", shell_word(self.input)),
+            true,
+        )
+    }
+
+    /// `notify-import validate INPUT` with the flags that say how to read it.
+    pub fn validate(&self) -> String {
+        self.finish(
+            format!("{PROGRAM} validate {}", shell_word(self.input)),
+            false,
+        )
     }
 
     /// `notify-import import INPUT --resume` (never with `--sandbox`).
     pub fn resume(&self) -> String {
-        self.with_runs_dir(format!(
-            "{PROGRAM} import {} --resume",
-            shell_word(self.input)
-        ))
+        self.finish(
+            format!("{PROGRAM} import {} --resume", shell_word(self.input)),
+            true,
+        )
+    }
+
+    /// The same commands with `--map FIELD=COLUMN` added.
+    fn with_map(&self, field: Field, column: &str) -> Commands<'a> {
+        let mut more = self.clone();
+        more.flags.meaning.push(map_flag(field, column));
+        more
     }
 
     /// After `validate` / `--dry-run`.
@@ -74,10 +165,45 @@ impl<'a> Commands<'a> {
             None => String::new(),
         };
         format!(
-            "fix the invalid rows in {}{copy}, check again with {PROGRAM} validate {}, then: {}",
+            "fix the invalid rows in {}{copy}, check again with {}, then: {}",
             self.input.display(),
-            shell_word(self.input),
+            self.validate(),
             self.import()
+        )
+    }
+
+    /// After a run in which a required field had no column: every row is
+    /// invalid for it, and the remedy is a mapping, not the rows. `check`:
+    /// the run was a check (the advice is to check again).
+    pub fn after_unmapped(&self, missing: &Unmapped, check: bool) -> String {
+        let field = missing.field;
+        let Some(best) = missing.likeliest.first() else {
+            return format!(
+                "no column of {} holds {field} and every column is taken; add a {field} column, then: {}",
+                self.input.display(),
+                if check {
+                    self.validate()
+                } else {
+                    self.import()
+                }
+            );
+        };
+        let named: Vec<String> = missing.likeliest.iter().map(|c| format!("{c:?}")).collect();
+        let which = if named.len() > 1 {
+            format!("the likeliest are {}", named.join(", "))
+        } else {
+            format!("the likeliest is {}", named[0])
+        };
+        let mapped = self.with_map(field, best);
+        format!(
+            "no column of {} has a name known for {field} ({which}); take {field} from a column with --map, then {}: {}",
+            self.input.display(),
+            if check { "check again" } else { "import again" },
+            if check {
+                mapped.validate()
+            } else {
+                mapped.import()
+            }
         )
     }
 
@@ -94,7 +220,8 @@ impl<'a> Commands<'a> {
                 Commands {
                     input: e,
                     runs_dir: None,
-                    ..*self
+                    errors_file: true,
+                    ..self.clone()
                 }
                 .import()
             ),
@@ -133,6 +260,58 @@ impl<'a> Commands<'a> {
     }
 }
 
+/// `--map FIELD=COLUMN` as one shell word.
+fn map_flag(field: Field, column: &str) -> String {
+    let word = shell_text(column);
+    format!("--map {field}={word}")
+}
+
+/// A key the sandbox and the client's format check both accept.
+#[cfg(feature = "sandbox")]
+pub const SANDBOX_EXAMPLE_KEY: &str = "test_sandbox0example0key0";
+
+/// After `sandbox` started at `url`: the key it accepts and an import
+/// command to paste into another terminal. `required`: it accepts only
+/// the key of `--required-key` (not shown: it may come from the
+/// environment, hidden).
+#[cfg(feature = "sandbox")]
+pub fn after_sandbox_start(url: &str, required: bool) -> String {
+    let (rule, env) = if required {
+        (
+            "it accepts only the key of --required-key (NOTIFY_SANDBOX_KEY)".to_owned(),
+            "NOTIFY_API_KEY=\"$NOTIFY_SANDBOX_KEY\"".to_owned(),
+        )
+    } else {
+        (
+            format!(
+                "it accepts any test_ key (a live_ key is refused), for example {SANDBOX_EXAMPLE_KEY}"
+            ),
+            format!("NOTIFY_API_KEY={SANDBOX_EXAMPLE_KEY}"),
+        )
+    };
+    format!(
+        "key: {rule}\nimport into it from another terminal:\n  {env} {PROGRAM} import customers.csv --api-url {}\nstop it with Ctrl-C",
+        shell_text(url)
+    )
+}
+
+/// After `template PATH`: what it wrote and what to do with it.
+pub fn after_template(path: &Path) -> String {
+    format!(
+        "wrote {}: an example customer on line 1 (above the header, so it is never imported), the column names on line 2; add your customers from line 3 on, then check them: {PROGRAM} validate {}",
+        path.display(),
+        shell_word(path)
+    )
+}
+
+/// The refusal of a first argument that is neither a command nor an
+/// existing file, but close to the command `meant`.
+pub fn did_you_mean(typed: &str, meant: &str) -> String {
+    format!(
+        "'{typed}' is not a command of {PROGRAM} (nor an existing file); did you mean '{meant}'?"
+    )
+}
+
 /// `n` with its digits in groups of three, as people write counts in
 /// prose: `1 394 of 3 000`.
 pub fn grouped(n: u64) -> String {
@@ -150,13 +329,18 @@ pub fn grouped(n: u64) -> String {
 /// `path` as one shell word: as is when it has no special characters,
 /// else single-quoted.
 pub fn shell_word(path: &Path) -> String {
-    let text = path.display().to_string();
+    shell_text(&path.display().to_string())
+}
+
+/// `text` as one shell word: as is when it has no special characters,
+/// else single-quoted.
+pub fn shell_text(text: &str) -> String {
     let plain = !text.is_empty()
         && text
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-./:=+,@%".contains(c));
     if plain {
-        text
+        text.to_owned()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
     }
@@ -203,6 +387,55 @@ mod tests {
         );
         // An unfinished real run is continued without the sandbox.
         assert_eq!(c.resume(), "notify-import import k.csv --resume");
+    }
+
+    #[test]
+    fn commands_carry_the_flags_that_decide_what_is_read_and_sent() {
+        let mut flags = Flags::default();
+        Flags::push(&mut flags.reading, "--encoding", "windows-1252");
+        Flags::push(&mut flags.meaning, "--mapping", "k.mapping.toml");
+        Flags::push_map(&mut flags.meaning, Field::Name, "Firma naam");
+        Flags::push(&mut flags.target, "--api-url", "http://127.0.0.1:8799/v2");
+        let c = Commands::new(Path::new("k.csv"), None).flags(flags);
+        assert_eq!(
+            c.validate(),
+            "notify-import validate k.csv --encoding windows-1252 --mapping k.mapping.toml --map Name='Firma naam'"
+        );
+        assert_eq!(
+            c.resume(),
+            "notify-import import k.csv --resume --encoding windows-1252 --mapping k.mapping.toml --map Name='Firma naam' --api-url http://127.0.0.1:8799/v2"
+        );
+        // The errors file is UTF-8 with its header first: no --encoding.
+        let next = c.after_import(1, Some(Path::new("e.csv"))).unwrap();
+        assert!(
+            next.ends_with(
+                "then: notify-import import e.csv --mapping k.mapping.toml --map Name='Firma naam' --api-url http://127.0.0.1:8799/v2"
+            ),
+            "{next}"
+        );
+    }
+
+    #[test]
+    fn a_missing_column_is_advised_as_a_map() {
+        let c = Commands::new(Path::new("odd.csv"), None);
+        let missing = Unmapped {
+            field: Field::Name,
+            likeliest: vec!["Firma naam".into(), "Omschrijving".into()],
+        };
+        let check = c.after_unmapped(&missing, true);
+        assert!(
+            check.contains(r#"the likeliest are "Firma naam", "Omschrijving""#)
+                && check.ends_with(
+                    "check again: notify-import validate odd.csv --map Name='Firma naam'"
+                ),
+            "{check}"
+        );
+        assert!(!check.contains("fix"), "{check}");
+        let import = c.after_unmapped(&missing, false);
+        assert!(
+            import.ends_with("import again: notify-import import odd.csv --map Name='Firma naam'"),
+            "{import}"
+        );
     }
 
     #[test]

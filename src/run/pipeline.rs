@@ -21,9 +21,11 @@ use tokio::sync::mpsc;
 
 use crate::check::pass::{self, Pass};
 use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
-use crate::input::{self, InputError, InputFile, RecordSource};
+use crate::input::header::likeliest_columns;
+use crate::input::{self, ColumnStats, InputError, InputFile, Mapping, MappingFile, RecordSource};
 use crate::model::checked::CheckedRow;
 use crate::model::failure::WriteFailure;
+use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{Planned, WriteMode};
 use crate::output::report::{self, PaceFacts, Reporter};
@@ -32,6 +34,7 @@ use crate::output::set::{InputRows, Outputs};
 use crate::plan::rows::{RowsFile, RowsWriter};
 use crate::plan::{self, Planner};
 use crate::run::finish::{RowsEnd, RunEnd, UploadEnd, finish};
+use crate::run::next_step::Unmapped;
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
@@ -150,6 +153,33 @@ fn scratch(files: &RunFiles) -> Scratch {
     Scratch::in_dir(files.folder.path())
 }
 
+/// The required field no column feeds, if any, with the columns likeliest
+/// to hold it. Only the name can be missing here: a file without a code
+/// column is refused before any row is read.
+fn unmapped(run: &RunConfig, pass: &Pass) -> Option<Unmapped> {
+    if pass.invalid() == 0 {
+        return None;
+    }
+    let o = &run.input_options;
+    let file = match &o.mapping_file {
+        Some(path) => MappingFile::load(path).ok()?,
+        None => MappingFile::default(),
+    };
+    let mapping = Mapping::resolve_with(
+        &run.input,
+        &pass.headers,
+        &file,
+        &o.map,
+        &ColumnStats::default(),
+    )
+    .ok()?;
+    let field = Field::Name;
+    mapping.source(field).is_none().then(|| Unmapped {
+        field,
+        likeliest: likeliest_columns(field, mapping.unknown_columns(), 3),
+    })
+}
+
 /// Tells the log and the user what the pass found.
 fn report_input(pass: &Pass, reporter: &Reporter) {
     if let Some(warning) = report::unknown_columns_warning(pass) {
@@ -220,6 +250,7 @@ fn validate_file(
             open: &open,
         },
         upload: None,
+        unmapped: unmapped(run, &pass),
     };
     let result = finish(run, files, outputs, &reporter, end);
     outputs.totals(reporter.recorded());
@@ -314,6 +345,7 @@ fn upload_file(
             open: &open,
         },
         upload: Some(upload_end),
+        unmapped: unmapped(run, pass),
     };
     finish(run, files, outputs, reporter, end)
 }

@@ -13,11 +13,12 @@
 use std::path::Path;
 use std::time::SystemTime;
 
-use super::next_step::{self, Commands};
+use super::next_step::{self, Commands, Flags};
 use super::{RunFiles, RunFolder};
 use crate::SetupError;
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputFile;
+use crate::model::plan::WriteMode;
 use crate::output::set::Outputs;
 use crate::store::lock::{InputLock, LockError, RunLock};
 
@@ -163,7 +164,23 @@ fn lock_input(run: &RunConfig, input: &InputFile) -> Result<InputLock, LockError
 
 /// The refusal of a new run while an earlier one is unfinished.
 fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
-    let commands = commands(run);
+    // Its resume goes where that run sent, whatever this one was pointed at.
+    let mut flags = flags(run);
+    if let Some(header) = folder.started_as() {
+        flags
+            .target
+            .retain(|f| !(f.starts_with("--api-url ") || f == "--overwrite" || f == "--live"));
+        if header.api_url.trim_end_matches('/') != config::DEFAULT_API_URL {
+            Flags::push(&mut flags.target, "--api-url", &header.api_url);
+        }
+        if header.key_kind == "live" {
+            flags.target.push("--live".to_owned());
+        }
+        if header.overwrite {
+            flags.target.push("--overwrite".to_owned());
+        }
+    }
+    let commands = commands(run).flags(flags);
     let how_far = match folder.progress() {
         Some((done, rows)) => format!(
             "stopped after {} of {} rows",
@@ -180,11 +197,97 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
     )))
 }
 
-/// The commands printed for this input.
+/// The commands printed for this input, with the flags that decide what
+/// they read and send.
 pub fn commands(run: &RunConfig) -> Commands<'_> {
-    let sandbox = run
-        .upload
-        .as_ref()
-        .is_some_and(|u| matches!(u.target, Endpoint::Sandbox));
-    Commands::new(&run.input, run.outputs.runs_dir.as_deref()).sandbox(sandbox)
+    let sandbox = match (&run.upload, &run.dry_run_target) {
+        (Some(u), _) => matches!(u.target, Endpoint::Sandbox),
+        (None, Some(dry)) => dry.sandbox,
+        (None, None) => false,
+    };
+    Commands::new(&run.input, run.outputs.runs_dir.as_deref())
+        .sandbox(sandbox)
+        .flags(flags(run))
+}
+
+/// The flags of `run` that its printed commands repeat.
+fn flags(run: &RunConfig) -> Flags {
+    let mut flags = Flags::default();
+    let o = &run.input_options;
+    if let Some(encoding) = &o.encoding {
+        Flags::push(&mut flags.reading, "--encoding", encoding);
+    }
+    if let Some(line) = o.header_line {
+        Flags::push(&mut flags.reading, "--header-line", &line.to_string());
+    }
+    if let Some(d) = o.delimiter {
+        let shown = match d {
+            b'\t' => "tab".to_owned(),
+            other => char::from(other).to_string(),
+        };
+        Flags::push(&mut flags.meaning, "--delimiter", &shown);
+    }
+    if o.max_record_bytes != crate::input::DEFAULT_MAX_RECORD_BYTES {
+        Flags::push(
+            &mut flags.meaning,
+            "--max-record-bytes",
+            &o.max_record_bytes.to_string(),
+        );
+    }
+    if let Some(file) = &o.mapping_file {
+        Flags::push(&mut flags.meaning, "--mapping", &file.display().to_string());
+    }
+    for (field, column) in &o.map {
+        Flags::push_map(&mut flags.meaning, *field, column);
+    }
+    if let Some(country) = &o.default_country {
+        Flags::push(&mut flags.meaning, "--default-country", country);
+    }
+    if let Some(upload) = &run.upload {
+        if let Endpoint::Remote { url, key } = &upload.target {
+            if url.as_str().trim_end_matches('/') != config::DEFAULT_API_URL {
+                Flags::push(&mut flags.target, "--api-url", url.as_str());
+            }
+            if let Some(file) = &upload.key_file {
+                Flags::push(
+                    &mut flags.target,
+                    "--api-key-file",
+                    &file.display().to_string(),
+                );
+            }
+            if key.kind() == config::KeyKind::Live {
+                flags.target.push("--live".to_owned());
+            }
+        }
+        if upload.mode == WriteMode::Overwrite {
+            flags.target.push("--overwrite".to_owned());
+        }
+        if let Some(state) = &upload.state {
+            Flags::push(&mut flags.target, "--state", &state.display().to_string());
+        }
+    }
+    // A dry run sent nothing: the import it advises goes where it pointed.
+    if let Some(dry) = &run.dry_run_target {
+        if let Some(url) = dry
+            .api_url
+            .as_deref()
+            .filter(|u| u.trim_end_matches('/') != config::DEFAULT_API_URL)
+        {
+            Flags::push(&mut flags.target, "--api-url", url);
+        }
+        if let Some(file) = &dry.key_file {
+            Flags::push(
+                &mut flags.target,
+                "--api-key-file",
+                &file.display().to_string(),
+            );
+        }
+        if dry.live {
+            flags.target.push("--live".to_owned());
+        }
+        if dry.overwrite {
+            flags.target.push("--overwrite".to_owned());
+        }
+    }
+    flags
 }

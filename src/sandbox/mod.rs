@@ -177,9 +177,13 @@ impl std::fmt::Debug for SandboxHandle {
 }
 
 /// Runs the sandbox on the caller's runtime for `notify-import sandbox`:
-/// prints `sandbox listening on http://127.0.0.1:PORT/v2` to stdout, then
+/// prints `sandbox listening on http://127.0.0.1:PORT/v2` to stdout, calls
+/// `ready` with that URL (the caller tells the user how to use it), then
 /// serves until SIGINT (or SIGTERM on Unix).
-pub async fn serve_until_ctrl_c(opts: SandboxOptions) -> std::io::Result<()> {
+pub async fn serve_until_ctrl_c(
+    opts: SandboxOptions,
+    ready: impl FnOnce(&str),
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, opts.port))
         .await
         .map_err(|e| context(e, &format!("cannot listen on 127.0.0.1:{}", opts.port)))?;
@@ -191,6 +195,7 @@ pub async fn serve_until_ctrl_c(opts: SandboxOptions) -> std::io::Result<()> {
     writeln!(stdout, "sandbox listening on {}", base_url(addr))?;
     stdout.flush()?;
     drop(stdout);
+    ready(&base_url(addr));
 
     let token = CancellationToken::new();
     let server = tokio::spawn(server::serve(listener, app, token.clone()));

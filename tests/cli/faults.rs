@@ -346,9 +346,10 @@ fn sigkill_at_any_point_then_resume_completes_without_duplicates_or_resends() {
                 err.contains("an earlier run of ")
                     && err.contains(" of 30 rows (")
                     && err.contains("continue it: notify-import import ")
-                    && err.contains(
-                        " --resume; or start a new run and leave that one as it is: --restart"
-                    ),
+                    && err.contains(&format!(
+                        " --resume --api-url {}; or start a new run and leave that one as it is: --restart",
+                        sb.base_url()
+                    )),
                 "{err}"
             );
             assert_eq!(fresh.stats().requests, 0, "seed {seed}");
@@ -405,19 +406,8 @@ fn resume_refuses_a_modified_input() {
 #[test]
 fn an_unfinished_run_blocks_a_new_one_and_overwrite_outputs_does_not_discard_it() {
     let s = Scratch::new();
-    let sb = sandbox_with_faults(Faults {
-        fail_rate: 1.0,
-        ..Faults::default()
-    });
+    let (sb, stop) = stopping_sandbox();
     let input = s.customers("in.csv", 2);
-    let stop = [
-        "--max-attempts",
-        "1",
-        "--max-errors",
-        "1",
-        "--concurrency",
-        "1",
-    ];
     assert_exit(&run(&sb, &input, &stop), 3);
     let requests = sb.stats().requests;
     for flags in [&[][..], &["--force"], &["--overwrite-outputs"]] {

@@ -344,3 +344,31 @@ pub fn assert_nowhere(secret: &str, out: &std::process::Output, dir: &Path) {
         assert!(!contains(&bytes), "key in {}", file.display());
     }
 }
+
+/// The `Next:` line of a run's summary.
+#[track_caller]
+pub fn next_line(out: &Output) -> String {
+    let err = stderr(out);
+    err.lines()
+        .find_map(|l| l.strip_prefix("Next:"))
+        .map(|l| l.trim().to_owned())
+        .unwrap_or_else(|| panic!("no Next: line in\n{err}"))
+}
+
+/// A sandbox whose every create fails, and the flags that make the first
+/// failure stop the run (exit 3), leaving it unfinished.
+pub fn stopping_sandbox() -> (SandboxHandle, [&'static str; 6]) {
+    let sb = sandbox_with_faults(sandbox::Faults {
+        fail_rate: 1.0,
+        ..sandbox::Faults::default()
+    });
+    let flags = [
+        "--max-attempts",
+        "1",
+        "--max-errors",
+        "1",
+        "--concurrency",
+        "1",
+    ];
+    (sb, flags)
+}

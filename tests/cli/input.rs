@@ -399,11 +399,33 @@ fn the_template_validates_cleanly_and_is_not_overwritten() {
             .output()
             .unwrap()
     };
-    assert_exit(&template(&["--delimiter", ";"]), 0);
+    let out = template(&["--delimiter", ";"]);
+    assert_exit(&out, 0);
+    // It says what it wrote and the command to run next.
+    let told = stderr(&out);
+    assert!(
+        told.starts_with(&format!(
+            "wrote {}: an example customer on line 1",
+            path.display()
+        )) && told.trim_end().ends_with(&format!(
+            "then check them: notify-import validate {}",
+            path.display()
+        )),
+        "{told}"
+    );
+    // The example is above the header: never a row, valid or not.
     let out = validate(&path, &[]);
     assert_exit(&out, 0);
+    assert!(results(&s.path("template.runs/latest/results.csv")).is_empty());
+    // The user's first customer, on line 3, is the only row.
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.ends_with("Language\r\n"), "{text:?}");
+    text.push_str("K1;Mijn Klant B.V.;;;;;;;;;;;\r\n");
+    std::fs::write(&path, text).unwrap();
+    assert_exit(&validate(&path, &[]), 0);
     let rows = results(&s.path("template.runs/latest/results.csv"));
     assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].line, rows[0].customer_code.as_str()), (3, "K1"));
     assert_eq!(rows[0].status, "valid");
 
     std::fs::write(&path, "mine").unwrap();
@@ -413,9 +435,16 @@ fn the_template_validates_cleanly_and_is_not_overwritten() {
 
     let out = notify_import().arg("template").output().unwrap();
     assert_exit(&out, 0);
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    assert!(stdout.starts_with(&format!("{HEADER}\n")), "{stdout}");
-    assert_eq!(stdout.lines().count(), 2);
+    let stdout = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(
+        stdout.starts_with("Example above the header (never imported): 10001,")
+            && stdout.ends_with(&format!("\n{HEADER}\n")),
+        "{stdout}"
+    );
+    assert!(
+        stderr(&out).is_empty(),
+        "standard output holds the template alone"
+    );
 }
 
 /// A fixture of `tests/data/` copied to the scratch directory.

@@ -4,11 +4,14 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod advice;
 mod bench;
+mod conventions;
 mod cron;
 mod fake;
 mod faults;
 mod harness;
+mod help;
 mod hostile;
 mod import;
 mod input;

@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::Duration;
 
 use notify_import::sandbox::Faults;
@@ -30,33 +29,6 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
     walk(dir, dir, &mut out);
     out
-}
-
-/// The `Next:` line of a run's summary.
-fn next_line(out: &Output) -> String {
-    let err = stderr(out);
-    err.lines()
-        .find_map(|l| l.strip_prefix("Next:"))
-        .map(|l| l.trim().to_owned())
-        .unwrap_or_else(|| panic!("no Next: line in\n{err}"))
-}
-
-/// A sandbox whose every create fails, and the flags that make the first
-/// failure stop the run (exit 3), leaving it unfinished.
-fn stopping_sandbox() -> (SandboxHandle, [&'static str; 6]) {
-    let sb = sandbox_with_faults(Faults {
-        fail_rate: 1.0,
-        ..Faults::default()
-    });
-    let flags = [
-        "--max-attempts",
-        "1",
-        "--max-errors",
-        "1",
-        "--concurrency",
-        "1",
-    ];
-    (sb, flags)
 }
 
 #[test]
@@ -152,9 +124,11 @@ fn after_kill_9_a_plain_run_is_told_to_resume_and_resume_finishes_in_the_same_fo
         input.display()
     );
     let tail = format!(
-        " of 40 rows ({}); continue it: notify-import import {} --resume; or start a new run and leave that one as it is: --restart",
+        " of 40 rows ({}); continue it: notify-import import {} --resume --api-url {}; or start a new run and leave that one as it is: --restart",
         killed.display(),
-        input.display()
+        input.display(),
+        // Where the killed run sent, not where this refused run points.
+        sb.base_url()
     );
     let done: u64 = line
         .strip_prefix(&head)
@@ -257,9 +231,10 @@ fn each_outcome_ends_with_its_own_next_step() {
     assert_eq!(
         next_line(&out),
         format!(
-            "fix the rows in {} (its error column says why), then: notify-import import {}",
+            "fix the rows in {} (its error column says why), then: notify-import import {} --api-url {}",
             errors.display(),
-            errors.display()
+            errors.display(),
+            sb.base_url()
         )
     );
 
@@ -268,7 +243,11 @@ fn each_outcome_ends_with_its_own_next_step() {
     let (failing, stop) = stopping_sandbox();
     let out = import(&failing, &other, &stop);
     assert_exit(&out, 3);
-    let resume = format!("notify-import import {} --resume", other.display());
+    let resume = format!(
+        "notify-import import {} --resume --api-url {}",
+        other.display(),
+        failing.base_url()
+    );
     assert_eq!(
         next_line(&out),
         format!("continue where it stopped (rows already done are not sent again): {resume}")
@@ -287,8 +266,9 @@ fn each_outcome_ends_with_its_own_next_step() {
     let line = next_line(&out);
     assert!(
         line.ends_with(&format!(
-            "notify-import import {} --resume",
-            third.display()
+            "notify-import import {} --resume --api-url {}",
+            third.display(),
+            slow.base_url()
         )),
         "{line}"
     );
@@ -386,7 +366,11 @@ fn a_write_failure_after_sending_stops_at_once_exits_3_and_resume_completes() {
     assert_exit(&out, 3);
     let err = stderr(&out);
     let last = err.lines().last().unwrap_or_default();
-    let resume = format!("notify-import import {} --resume", input.display());
+    let resume = format!(
+        "notify-import import {} --resume --api-url {}",
+        input.display(),
+        sb.base_url()
+    );
     assert!(
         last.starts_with("notify-import: error: file size limit reached writing ")
             && last.contains("; every sent row is in the journal; ")
@@ -486,8 +470,9 @@ fn runs_dir_holds_the_run_folders_and_the_commands_repeat_it() {
     assert!(folders[0].join("summary.json").exists());
     assert!(
         next_line(&out).ends_with(&format!(
-            "notify-import import {} --resume --runs-dir {}",
+            "notify-import import {} --resume --api-url {} --runs-dir {}",
             input.display(),
+            sb.base_url(),
             dir.display()
         )),
         "{}",
