@@ -270,8 +270,15 @@ fn upload_file(
     let repeats = pass.take_repeats().ok_or_else(|| {
         SetupError::Internal("the repeated codes of this pass were already read".into())
     })?;
-    let planner = Planner::new(upload.mode, repeats, resume, delta.as_ref(), upload.full)
-        .map_err(SetupError::from)?;
+    let planner = Planner::new(
+        upload.mode,
+        repeats,
+        resume,
+        delta.as_ref(),
+        upload.full,
+        upload.timeout,
+    )
+    .map_err(SetupError::from)?;
     let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
@@ -312,6 +319,7 @@ fn send(
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
     settings.max_errors = upload.max_errors;
+    settings.timeout = upload.timeout;
     if upload.auto_rate {
         settings.pace = upload::pace::PaceSettings {
             start: upload.rate,

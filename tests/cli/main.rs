@@ -6,6 +6,7 @@
 
 mod bench;
 mod cron;
+mod doubt;
 mod fake;
 mod faults;
 mod harness;
