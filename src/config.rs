@@ -142,6 +142,8 @@ pub struct UploadConfig {
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// `--stall-timeout`: no successful answer for this long stops the run.
+    pub stall_timeout: Duration,
     /// Continue the unfinished run.
     pub resume: bool,
     /// Start a new run and mark the unfinished one abandoned.
@@ -457,6 +459,7 @@ fn upload_config(
         burst: args.burst,
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),
+        stall_timeout: args.stall_timeout,
         resume: args.resume,
         restart: args.restart,
         max_attempts: args.max_attempts,

@@ -320,6 +320,10 @@ fn send(
     settings.max_retry_after = upload.max_retry_after;
     settings.max_errors = upload.max_errors;
     settings.timeout = upload.timeout;
+    settings.stall_timeout = upload.stall_timeout;
+    // A row alone never outlasts a stall of the whole run: a 429 storm
+    // ends as a stall (rows skipped, resumable), not as failed rows.
+    settings.row_deadline = settings.row_deadline.max(upload.stall_timeout);
     if upload.auto_rate {
         settings.pace = upload::pace::PaceSettings {
             start: upload.rate,

@@ -6,10 +6,10 @@
 //! run or a killed one, is never repeated before a search for its code
 //! says the customer does not exist, and that search waits until the
 //! create can no longer land), journaling each send and its time before
-//! it happens, and stopping: on an auth failure, a redirect, too many failed rows, an
-//! unreachable API, a too-long Retry-After, or a signal, no new request
-//! starts and every remaining row comes out `skipped`. Pacing lives in
-//! `pace`. It must not read the input, parse arguments or write results.
+//! it happens, and stopping: on an auth failure, a redirect, too many
+//! failed rows, an unreachable API, no success for `--stall-timeout`, a
+//! too-long Retry-After, or a signal, no new request starts and every
+//! remaining row comes out `skipped`. Pacing lives in `pace`. It must not read the input, parse arguments or write results.
 
 pub mod api;
 pub(crate) mod pace;
@@ -61,6 +61,8 @@ pub(crate) struct UploadSettings {
     /// given to act on a create after its connection closed, before the
     /// code is looked up.
     pub timeout: Duration,
+    /// No successful answer for this long stops the run (`--stall-timeout`).
+    pub stall_timeout: Duration,
 }
 
 impl UploadSettings {
@@ -78,6 +80,7 @@ impl UploadSettings {
             backoff_max: Duration::from_secs(10),
             unreachable_after: 10,
             timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -99,6 +102,13 @@ pub enum StopReason {
     Unreachable(ApiError),
     /// The API asked to wait longer than `--max-retry-after`.
     RetryAfterTooLong(Duration),
+    /// No request succeeded for `--stall-timeout`; the last failure.
+    Stalled {
+        /// `--stall-timeout`.
+        after: Duration,
+        /// The last failed answer, if any came.
+        last: Option<ApiError>,
+    },
     /// The journal could not be written, so sending is no longer safe.
     Journal(Arc<JournalError>),
     /// An output of the run (the results file) could not be written, so
@@ -128,6 +138,19 @@ impl std::fmt::Display for StopReason {
                 "the API asked to wait {} s, more than --max-retry-after; continue later with --resume",
                 d.as_secs()
             ),
+            StopReason::Stalled { after, last } => {
+                write!(
+                    f,
+                    "no request has succeeded for {} (--stall-timeout)",
+                    humantime::format_duration(*after)
+                )?;
+                if let Some(last) = last {
+                    write!(f, "; the last answer: {last}")?;
+                }
+                f.write_str(
+                    "; the API is not taking requests, nothing is wrong with the rows: continue with --resume when it is back (or a lower --rate if it keeps answering 429)",
+                )
+            }
             StopReason::Journal(e) => write!(
                 f,
                 "cannot write the journal ({e}); stopped so nothing is sent unrecorded"
@@ -186,7 +209,19 @@ pub(crate) struct Uploader {
     journal: Option<Arc<Journal>>,
     failed_rows: AtomicU64,
     without_answer: AtomicU64,
+    /// The last successful answer (or the start), and the last failure
+    /// since: for `--stall-timeout`.
+    progress: Mutex<Progress>,
     counters: UploadCounters,
+}
+
+/// What the stall watchdog reads.
+struct Progress {
+    /// The last answer that was not a failure (429, 5xx, no answer), or
+    /// the start of the upload.
+    last_success: Instant,
+    /// The last failure after it.
+    last_failure: Option<ApiError>,
 }
 
 /// The instant of the runtime's clock at wall-clock time `at` (now if past).
@@ -239,6 +274,10 @@ impl Uploader {
             journal,
             failed_rows: AtomicU64::new(0),
             without_answer: AtomicU64::new(0),
+            progress: Mutex::new(Progress {
+                last_success: Instant::now(),
+                last_failure: None,
+            }),
             counters: UploadCounters::default(),
         }
     }
@@ -276,13 +315,65 @@ impl Uploader {
         });
         // The consumer only forwards outcomes, so buffer_unordered keeps
         // polling in-flight requests (futures-rs#2387).
+        if let Ok(mut p) = self.progress.lock() {
+            p.last_success = Instant::now();
+        }
         let done = items
             .map(|item| self.handle(item))
             .buffer_unordered(self.settings.concurrency.max(1));
-        let mut done = std::pin::pin!(done);
-        while let Some(outcome) = done.next().await {
-            if outcomes.send(outcome).await.is_err() {
-                break;
+        let drain = async {
+            let mut done = std::pin::pin!(done);
+            while let Some(outcome) = done.next().await {
+                if outcomes.send(outcome).await.is_err() {
+                    break;
+                }
+            }
+        };
+        // The watchdog never ends: the rows do.
+        tokio::select! {
+            () = drain => {}
+            () = self.watch_stall() => {}
+        }
+    }
+
+    /// Stops the run once no request has succeeded for `--stall-timeout`
+    /// (every row's 429s or 5xx would otherwise run into its own deadline,
+    /// one after the other); then waits forever.
+    async fn watch_stall(&self) {
+        let after = self.settings.stall_timeout;
+        loop {
+            let (since, last) = match self.progress.lock() {
+                Ok(p) => (p.last_success, p.last_failure.clone()),
+                Err(_) => return std::future::pending().await,
+            };
+            if Instant::now() >= since + after {
+                self.stop.stop(StopReason::Stalled { after, last });
+                return std::future::pending().await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(since + after) => {}
+                () = self.stop.token.cancelled() => return std::future::pending().await,
+            }
+        }
+    }
+
+    /// Notes an answer for the stall watchdog: a success moves its
+    /// deadline, a failure is what it reports.
+    fn note_answer<T>(&self, result: &Result<T, ApiError>) {
+        let Ok(mut p) = self.progress.lock() else {
+            return;
+        };
+        match result {
+            Err(ApiError::Aborted) => {}
+            Err(
+                e @ (ApiError::RateLimited { .. }
+                | ApiError::Server { .. }
+                | ApiError::Transport { .. }),
+            ) => p.last_failure = Some(e.clone()),
+            // An answer the API gave on purpose, a rejection too: it works.
+            _ => {
+                p.last_success = Instant::now();
+                p.last_failure = None;
             }
         }
     }
@@ -551,6 +642,7 @@ impl Uploader {
             r = request => r,
             _ = self.stop.hard.cancelled() => Err(ApiError::Aborted),
         };
+        self.note_answer(&result);
         match &result {
             Err(e) if e.no_response() => {
                 let n = self.without_answer.fetch_add(1, Ordering::Relaxed) + 1;
