@@ -286,6 +286,11 @@ impl Config {
             }),
             Command::Validate(args) => run_config(args.input, None),
             Command::Import(args) => {
+                if args.dry_run && args.resume {
+                    return Err(usage(
+                        "--resume continues an import that stopped after sending, and --dry-run sends nothing: leave out one of them (--dry-run alone checks the file, as `notify-import validate FILE` does)",
+                    ));
+                }
                 let upload = if args.dry_run {
                     None
                 } else {
@@ -638,6 +643,16 @@ mod tests {
             panic!("expected a run")
         };
         assert!(run.outputs.overwrite);
+    }
+
+    #[test]
+    fn a_dry_run_cannot_resume() {
+        let err = config(&["in.csv", "--dry-run", "--resume"], &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("--resume continues an import that stopped after sending, and --dry-run sends nothing"),
+            "{err}"
+        );
     }
 
     #[test]

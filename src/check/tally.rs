@@ -163,6 +163,7 @@ fn kind_text(first: &Problem) -> String {
         }
         ProblemKind::UnnamedColumn => unnamed_column_message("N"),
         ProblemKind::Repeated => duplicates::message("N"),
+        ProblemKind::OddCharacter(odd) => rules::odd_character_message(odd).to_owned(),
     }
 }
 
