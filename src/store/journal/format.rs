@@ -42,6 +42,11 @@ pub struct Header {
     /// a run can never be resumed. Absent (false) in older journals.
     #[serde(default)]
     pub sandbox: bool,
+    /// The run's `--timeout` in milliseconds: a resumed run waits for this
+    /// run's creates at least as long as this run would have. Absent in
+    /// older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 impl Header {
@@ -66,6 +71,7 @@ impl Header {
             rows,
             started_unix,
             sandbox: false,
+            timeout_ms: None,
         }
     }
 

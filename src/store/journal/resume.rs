@@ -38,6 +38,8 @@ pub struct Resume {
     /// The latest time a create of that run whose answer proved nothing
     /// can land.
     last_lands_by: Option<SystemTime>,
+    /// That run's `--timeout`, if its journal says.
+    timeout: Option<Duration>,
     dir: PathBuf,
 }
 
@@ -64,8 +66,10 @@ impl Resume {
     /// time plus twice `timeout` (its connection stayed open at most
     /// `timeout`, and the server is then given `timeout` to act on it).
     /// One time for the whole run, not one a row, so memory stays flat.
-    /// `None` when nothing was sent.
+    /// `None` when nothing was sent. That run's own `--timeout` is used
+    /// where it was longer.
     pub fn lands_by(&self, timeout: Duration) -> Option<SystemTime> {
+        let timeout = self.timeout.map_or(timeout, |then| then.max(timeout));
         let unanswered = self.last_unanswered.map(|sent| sent + timeout * 2);
         unanswered.max(self.last_lands_by)
     }
@@ -261,6 +265,7 @@ pub(super) fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
         next: None,
         last_unanswered,
         last_lands_by: read.lands_by.map(from_millis),
+        timeout: read.header.timeout_ms.map(Duration::from_millis),
         dir: scratch.dir,
     };
     Ok((read.header, resume, read.valid_len))
