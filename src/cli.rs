@@ -20,7 +20,7 @@ Exit codes:
   0    every row created, overwritten or already existing (or valid, in a dry run)
   1    the run finished, but some rows are invalid, failed or skipped
   2    usage or setup error, nothing sent (bad flag, unreadable file, bad key, file-level CSV problem)
-  3    stopped after sending began (key rejected, API unreachable, disk full); continue with --resume
+  3    stopped after sending began (key rejected, API unreachable or stalled, disk full); continue with --resume
   130  interrupted (Ctrl-C / SIGTERM); results are written; continue with --resume
 
 Each run writes its files into its own folder, <FILE stem>.runs/<UTC start>/ beside FILE
@@ -152,6 +152,10 @@ pub struct ImportArgs {
     /// Per-request timeout in seconds.
     #[arg(help_heading = "Pace", long, default_value_t = 30.0, value_name = "SECS", value_parser = timeout)]
     pub timeout: f64,
+
+    /// Stop the run (exit 3, resumable) when no request has succeeded for this long: a 429 storm or an API that only fails (e.g. 90s, 10m, 1h).
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = stall_timeout)]
+    pub stall_timeout: std::time::Duration,
 
     /// Validate and write the results file (valid/invalid) without sending anything.
     #[arg(help_heading = "Target", long)]
@@ -353,6 +357,19 @@ fn timeout(s: &str) -> Result<f64, String> {
     )
 }
 
+fn stall_timeout(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d)
+            if d >= std::time::Duration::from_secs(1)
+                && d <= std::time::Duration::from_secs(7 * 86_400) =>
+        {
+            Ok(d)
+        }
+        Ok(_) => Err("must be between 1s and 7 days".to_owned()),
+        Err(e) => Err(format!("{e}; write a duration such as 90s, 10m or 1h")),
+    }
+}
+
 fn grace_period(s: &str) -> Result<f64, String> {
     number_where(
         s,
@@ -507,6 +524,8 @@ mod tests {
             ("--max-errors", "0", "1"),
             ("--max-record-bytes", "1023", "1024"),
             ("--progress-interval", "86401", "0"),
+            ("--stall-timeout", "500ms", "2s"),
+            ("--stall-timeout", "ten minutes", "1h 30m"),
         ] {
             // `=`: a bare `-1` would be taken for a flag.
             let err = parse_from(["notify-import", "a.csv", &format!("{flag}={bad}")]).unwrap_err();

@@ -166,6 +166,8 @@ pub struct UploadConfig {
     pub concurrency: usize,
     /// Per-request timeout.
     pub timeout: Duration,
+    /// `--stall-timeout`: no successful answer for this long stops the run.
+    pub stall_timeout: Duration,
     /// Continue the unfinished run.
     pub resume: bool,
     /// Start a new run and mark the unfinished one abandoned.
@@ -316,6 +318,11 @@ impl Config {
                 run_config(args.input, args.output, (false, 10.0), None, None)
             }
             Command::Import(args) => {
+                if args.dry_run && args.resume {
+                    return Err(usage(
+                        "--resume continues an import that stopped after sending, and --dry-run sends nothing: leave out one of them (--dry-run alone checks the file, as `notify-import validate FILE` does)",
+                    ));
+                }
                 let (upload, dry_run) = if args.dry_run {
                     let target = DryRunTarget {
                         sandbox: args.sandbox,
@@ -507,6 +514,7 @@ fn upload_config(
         burst: args.burst,
         concurrency: args.concurrency,
         timeout: Duration::from_secs_f64(args.timeout),
+        stall_timeout: args.stall_timeout,
         resume: args.resume,
         restart: args.restart,
         max_attempts: args.max_attempts,
@@ -686,6 +694,16 @@ mod tests {
             panic!("expected a run")
         };
         assert!(run.outputs.overwrite);
+    }
+
+    #[test]
+    fn a_dry_run_cannot_resume() {
+        let err = config(&["in.csv", "--dry-run", "--resume"], &[]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("--resume continues an import that stopped after sending, and --dry-run sends nothing"),
+            "{err}"
+        );
     }
 
     #[test]

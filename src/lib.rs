@@ -52,7 +52,7 @@ use std::path::PathBuf;
 use crate::config::{Config, UsageError};
 use crate::input::InputError;
 use crate::model::failure::WriteFailure;
-use crate::output::set::OutputExists;
+use crate::output::set::OutputRefused;
 pub use crate::run::RunError;
 use crate::store::journal::JournalError;
 use crate::upload::api::ApiError;
@@ -105,9 +105,9 @@ pub enum SetupError {
         #[source]
         source: io::Error,
     },
-    /// A file the user named for an output exists.
+    /// A file the user named for an output exists, or its folder does not.
     #[error(transparent)]
-    Outputs(#[from] OutputExists),
+    Outputs(#[from] OutputRefused),
     /// A file of the run could not be written before anything was sent.
     #[error("{}; {}, then start the run again", .0.failure(), .0.remedy())]
     Write(WriteFailure),

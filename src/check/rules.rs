@@ -11,6 +11,10 @@
 //!   `XK` for Kosovo);
 //! - `Email`/`InvoiceEmail` is one bare address with a dotted domain (no
 //!   display name, no IP literal);
+//! - no value holds U+FFFD (what decoding put in place of a lone UTF-16
+//!   surrogate or a byte invalid in the file's encoding) or a NUL: either
+//!   would be sent silently, as `"�x"` or `\u0000`; the value's other
+//!   rules are not checked then;
 //! - `Phone`/`Mobile` holds only digits, spaces and `+ - ( ) / .`, with `+`
 //!   once and before the first digit, and at least [`MIN_PHONE_DIGITS`]
 //!   digits, then optionally an extension (`x89`, `ext. 12`, `toestel 3`,
@@ -31,7 +35,7 @@ use super::country::is_country;
 use super::normalize::Change;
 use crate::model::customer::Customer;
 use crate::model::field::Field;
-use crate::model::problem::{EmailFault, PhoneFault, Problem, ProblemKind};
+use crate::model::problem::{EmailFault, OddCharacter, PhoneFault, Problem, ProblemKind};
 use crate::util::text::quoted;
 
 /// Fewest digits a phone number may have. A national number with its area
@@ -50,6 +54,10 @@ pub(super) fn check_into(c: &Customer, changes: &[Change], problems: &mut Vec<Pr
             }
             continue;
         };
+        if let Some((kind, message)) = odd_character(value) {
+            problems.push(Problem::new(field, kind, message));
+            continue;
+        }
         if let Some(max) = max_chars(field)
             && let Some(message) = too_long(value, max)
         {
@@ -70,6 +78,42 @@ pub(super) fn check_into(c: &Customer, changes: &[Change], problems: &mut Vec<Pr
         };
         if let Some((kind, message)) = format_problem {
             problems.push(Problem::new(field, kind, message));
+        }
+    }
+}
+
+/// A character that has no place in a value: what decoding made of
+/// something it could not decode, or a NUL. Found without allocating: both
+/// are rare, and the common value is plain text.
+fn odd_character(value: &str) -> Option<(ProblemKind, String)> {
+    let (at, c) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| matches!(c, '\u{FFFD}' | '\0'))?;
+    let odd = if c == '\0' {
+        OddCharacter::Nul
+    } else {
+        OddCharacter::Undecodable
+    };
+    let message = format!(
+        "{} at character {}; {}",
+        odd_character_message(odd),
+        at + 1,
+        match odd {
+            OddCharacter::Nul => "remove it (the file may be damaged, or not text)",
+            OddCharacter::Undecodable =>
+                "a lone UTF-16 surrogate or a byte invalid in the file's encoding: fix the text, or give the right --encoding",
+        }
+    );
+    Some((ProblemKind::OddCharacter(odd), message))
+}
+
+/// What an [`OddCharacter`] problem says, for every row of the kind.
+pub(super) fn odd_character_message(odd: OddCharacter) -> &'static str {
+    match odd {
+        OddCharacter::Nul => "holds a NUL character (byte 0)",
+        OddCharacter::Undecodable => {
+            "holds a character that could not be decoded (shown as \u{FFFD})"
         }
     }
 }
@@ -305,6 +349,36 @@ mod tests {
     use crate::check::validate::tests::{bad, customer, field_value, ok, problems};
     use crate::check::validate::validate;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_undecodable_character_or_a_nul_makes_the_value_invalid() {
+        let mut c = Customer::default();
+        c.set(Field::CustomerCode, "C1");
+        c.set(Field::Name, "\u{FFFD}x");
+        c.set(Field::Phone, "0301\u{0}234567");
+        let p = validate(&mut c);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert_eq!(
+            p[0].kind,
+            ProblemKind::OddCharacter(OddCharacter::Undecodable)
+        );
+        assert!(
+            p[0].to_string().starts_with(
+                "Name: holds a character that could not be decoded (shown as \u{FFFD}) at character 1"
+            ),
+            "{}",
+            p[0]
+        );
+        assert!(p[0].message.contains("--encoding"), "{}", p[0]);
+        assert_eq!(p[1].kind, ProblemKind::OddCharacter(OddCharacter::Nul));
+        assert!(
+            p[1].to_string()
+                .starts_with("Phone: holds a NUL character (byte 0) at character 5; remove it"),
+            "{}",
+            p[1]
+        );
+        assert!(!p[1].message.contains('\0'));
+    }
 
     #[test]
     fn code_and_name_are_required() {

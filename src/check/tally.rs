@@ -163,6 +163,7 @@ fn kind_text(first: &Problem) -> String {
         }
         ProblemKind::UnnamedColumn => unnamed_column_message("N"),
         ProblemKind::Repeated => duplicates::KIND_TEXT.to_owned(),
+        ProblemKind::OddCharacter(odd) => rules::odd_character_message(odd).to_owned(),
     }
 }
 

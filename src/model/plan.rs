@@ -5,6 +5,7 @@
 //! it is. It must hold no logic.
 
 use std::fmt;
+use std::time::SystemTime;
 
 use crate::model::outcome::Outcome;
 
@@ -57,9 +58,10 @@ pub struct Request {
     pub code: String,
     /// JSON request body.
     pub body: Vec<u8>,
-    /// An earlier run sent this row and never learned the answer: look
-    /// the code up before creating.
-    pub in_doubt: bool,
+    /// An earlier run sent this row and never learned whether it was
+    /// created: look the code up before creating, after this time (when
+    /// that create can no longer land).
+    pub in_doubt: Option<SystemTime>,
     /// How to write it.
     pub mode: WriteMode,
 }

@@ -55,6 +55,19 @@ pub enum ProblemKind {
     },
     /// The customer code repeats an earlier row's; only the first is sent.
     Repeated,
+    /// A character no customer's value holds on purpose, which would be
+    /// sent silently.
+    OddCharacter(OddCharacter),
+}
+
+/// Which character ([`ProblemKind::OddCharacter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OddCharacter {
+    /// U+FFFD, what decoding put in place of what it could not decode (a
+    /// lone UTF-16 surrogate, a byte invalid in the file's encoding).
+    Undecodable,
+    /// U+0000, a NUL byte.
+    Nul,
 }
 
 /// What is wrong with an e-mail address ([`ProblemKind::BadEmail`]).

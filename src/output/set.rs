@@ -106,13 +106,27 @@ pub struct Named {
     pub instead: &'static str,
 }
 
-/// A named output file exists and `--overwrite-outputs` was not given.
+/// A file the user named for an output cannot be written there.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "{} {} already exists{}; pass --overwrite-outputs to replace it, or leave out {} {}",
-    .0.flag, .0.path.display(), .0.note, .0.flag, .0.instead
-)]
-pub struct OutputExists(pub Named);
+pub enum OutputRefused {
+    /// It exists and `--overwrite-outputs` was not given.
+    #[error(
+        "{} {} already exists{}; pass --overwrite-outputs to replace it, or leave out {} {}",
+        .0.flag, .0.path.display(), .0.note, .0.flag, .0.instead
+    )]
+    Exists(Named),
+    /// The folder it would go in does not exist (a typo, or not made yet).
+    #[error(
+        "{} {}: the folder {} does not exist; create it first (mkdir -p {}), or name a file in an existing folder, or leave out {} {}",
+        .named.flag, .named.path.display(), .folder.display(), .folder.display(), .named.flag, .named.instead
+    )]
+    NoFolder {
+        /// The file named.
+        named: Named,
+        /// Its folder.
+        folder: PathBuf,
+    },
+}
 
 /// Where the input's rows can be read again, with their original cells:
 /// an import's checked rows kept in the run folder, or a check's input
@@ -240,16 +254,23 @@ impl Outputs {
         }
     }
 
-    /// Refuses a file the user named that exists, unless `overwrite`;
-    /// checked before anything is written.
-    pub fn check_writable(&self, overwrite: bool) -> Result<(), OutputExists> {
+    /// Refuses a file the user named whose folder does not exist, or that
+    /// exists, unless `overwrite`; checked before anything is written.
+    pub fn check_writable(&self, overwrite: bool) -> Result<(), OutputRefused> {
         let results = self.results_named.clone().map(results::named);
         let named = results
             .into_iter()
             .chain(self.derived.iter().filter_map(|o| o.named()));
         for named in named {
+            let folder = match named.path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                _ => PathBuf::from("."),
+            };
+            if !folder.exists() {
+                return Err(OutputRefused::NoFolder { named, folder });
+            }
             if named.path.exists() && !overwrite {
-                return Err(OutputExists(named));
+                return Err(OutputRefused::Exists(named));
             }
         }
         Ok(())
@@ -501,5 +522,26 @@ mod tests {
         let err = outputs.check_writable(false).unwrap_err();
         assert!(err.to_string().starts_with("--results "), "{err}");
         assert_eq!(std::fs::read_to_string(&taken).unwrap(), "mine");
+    }
+
+    #[test]
+    fn a_named_file_in_a_missing_folder_is_refused_naming_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let nodir = dir.path().join("nodir");
+        let outputs = Outputs::with(Some(nodir.join("x.csv")), Vec::new());
+        let err = outputs.check_writable(true).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "--results {}: the folder {} does not exist; create it first (mkdir -p {})",
+                nodir.join("x.csv").display(),
+                nodir.display(),
+                nodir.display()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("removed"), "{err}");
+        assert!(!nodir.exists(), "nothing made");
+        let bare = Outputs::with(Some(PathBuf::from("x-not-there.csv")), Vec::new());
+        assert!(bare.check_writable(false).is_ok(), "the current folder");
     }
 }

@@ -12,6 +12,8 @@
 
 pub mod rows;
 
+use std::time::Duration;
+
 use crate::check::duplicates::{self, Duplicate, Duplicates};
 use crate::input::InputError;
 use crate::model::checked::{CheckedRow, Verdict};
@@ -30,6 +32,8 @@ pub struct Planner<'a> {
     /// `--full`: send every valid row even when the delta state says it is
     /// unchanged.
     full: bool,
+    /// `--timeout`: how long the resumed run's creates could stay open.
+    timeout: Duration,
 }
 
 impl<'a> Planner<'a> {
@@ -40,6 +44,7 @@ impl<'a> Planner<'a> {
         resume: Option<Resume>,
         delta: Option<&'a Delta>,
         full: bool,
+        timeout: Duration,
     ) -> Result<Planner<'a>, InputError> {
         let next_repeat = repeats.next().transpose()?;
         Ok(Planner {
@@ -49,6 +54,7 @@ impl<'a> Planner<'a> {
             resume,
             delta,
             full,
+            timeout,
         })
     }
 
@@ -90,7 +96,11 @@ impl<'a> Planner<'a> {
                 }));
             }
         };
-        let in_doubt = self.resume.as_ref().is_some_and(|r| r.is_in_doubt(row.row));
+        let in_doubt = self
+            .resume
+            .as_ref()
+            .filter(|r| r.is_in_doubt(row.row))
+            .and_then(|r| r.lands_by(self.timeout));
         let mut mode = self.mode;
         if let Some(delta) = self.delta {
             let hash = state::payload_hash(&body);
@@ -172,6 +182,7 @@ mod tests {
             None,
             delta,
             full,
+            Duration::from_secs(30),
         )
         .unwrap();
         let mut read = rows.read().unwrap();

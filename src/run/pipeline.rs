@@ -323,8 +323,15 @@ fn upload_file(
     let repeats = pass.take_repeats().ok_or_else(|| {
         SetupError::Internal("the repeated codes of this pass were already read".into())
     })?;
-    let planner = Planner::new(upload.mode, repeats, resume, delta.as_ref(), upload.full)
-        .map_err(SetupError::from)?;
+    let planner = Planner::new(
+        upload.mode,
+        repeats,
+        resume,
+        delta.as_ref(),
+        upload.full,
+        upload.timeout,
+    )
+    .map_err(SetupError::from)?;
     let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
@@ -366,6 +373,11 @@ fn send(
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
     settings.max_errors = upload.max_errors;
+    settings.timeout = upload.timeout;
+    settings.stall_timeout = upload.stall_timeout;
+    // A row alone never outlasts a stall of the whole run: a 429 storm
+    // ends as a stall (rows skipped, resumable), not as failed rows.
+    settings.row_deadline = settings.row_deadline.max(upload.stall_timeout);
     if upload.auto_rate {
         settings.pace = upload::pace::PaceSettings {
             start: upload.rate,
@@ -459,6 +471,7 @@ fn header(
     let overwrite = upload.mode == WriteMode::Overwrite;
     let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
     header.sandbox = sandbox;
+    header.timeout_ms = Some(u64::try_from(upload.timeout.as_millis()).unwrap_or(u64::MAX));
     Ok(header)
 }
 

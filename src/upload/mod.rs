@@ -2,12 +2,14 @@
 //!
 //! Owns the per-row request plan: concurrency (at most `concurrency` rows
 //! in flight), retries by error kind with backoff, the no-duplicate rule
-//! (a create whose answer was lost is never repeated before a search for
-//! its code says the customer does not exist), journaling each send before
-//! it happens, and stopping: on an auth failure, a redirect, too many failed rows, an
-//! unreachable API, a too-long Retry-After, or a signal, no new request
-//! starts and every remaining row comes out `skipped`. Pacing lives in
-//! `pace`. It must not read the input, parse arguments or write results.
+//! (a create whose answer does not prove that nothing was created, in this
+//! run or a killed one, is never repeated before a search for its code
+//! says the customer does not exist, and that search waits until the
+//! create can no longer land), journaling each send and its time before
+//! it happens, and stopping: on an auth failure, a redirect, too many
+//! failed rows, an unreachable API, no success for `--stall-timeout`, a
+//! too-long Retry-After, or a signal, no new request starts and every
+//! remaining row comes out `skipped`. Pacing lives in `pace`. It must not read the input, parse arguments or write results.
 
 pub mod api;
 pub(crate) mod pace;
@@ -55,6 +57,12 @@ pub(crate) struct UploadSettings {
     /// Consecutive requests without any HTTP answer before the API is
     /// declared unreachable.
     pub unreachable_after: u32,
+    /// The per-request timeout (`--timeout`): also how long a server is
+    /// given to act on a create after its connection closed, before the
+    /// code is looked up.
+    pub timeout: Duration,
+    /// No successful answer for this long stops the run (`--stall-timeout`).
+    pub stall_timeout: Duration,
 }
 
 impl UploadSettings {
@@ -71,6 +79,8 @@ impl UploadSettings {
             backoff_base: Duration::from_millis(250),
             backoff_max: Duration::from_secs(10),
             unreachable_after: 10,
+            timeout: Duration::from_secs(30),
+            stall_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -92,6 +102,13 @@ pub enum StopReason {
     Unreachable(ApiError),
     /// The API asked to wait longer than `--max-retry-after`.
     RetryAfterTooLong(Duration),
+    /// No request succeeded for `--stall-timeout`; the last failure.
+    Stalled {
+        /// `--stall-timeout`.
+        after: Duration,
+        /// The last failed answer, if any came.
+        last: Option<ApiError>,
+    },
     /// The journal could not be written, so sending is no longer safe.
     Journal(Arc<JournalError>),
     /// An output of the run (the results file) could not be written, so
@@ -121,6 +138,19 @@ impl std::fmt::Display for StopReason {
                 "the API asked to wait {} s, more than --max-retry-after; continue later with --resume",
                 d.as_secs()
             ),
+            StopReason::Stalled { after, last } => {
+                write!(
+                    f,
+                    "no request has succeeded for {} (--stall-timeout)",
+                    humantime::format_duration(*after)
+                )?;
+                if let Some(last) = last {
+                    write!(f, "; the last answer: {last}")?;
+                }
+                f.write_str(
+                    "; the API is not taking requests, nothing is wrong with the rows: continue with --resume when it is back (or a lower --rate if it keeps answering 429)",
+                )
+            }
             StopReason::Journal(e) => write!(
                 f,
                 "cannot write the journal ({e}); stopped so nothing is sent unrecorded"
@@ -179,7 +209,31 @@ pub(crate) struct Uploader {
     journal: Option<Arc<Journal>>,
     failed_rows: AtomicU64,
     without_answer: AtomicU64,
+    /// The last successful answer (or the start), and the last failure
+    /// since: for `--stall-timeout`.
+    progress: Mutex<Progress>,
     counters: UploadCounters,
+}
+
+/// What the stall watchdog reads.
+struct Progress {
+    /// The last answer that was not a failure (429, 5xx, no answer), or
+    /// the start of the upload.
+    last_success: Instant,
+    /// The last failure after it.
+    last_failure: Option<ApiError>,
+}
+
+/// The instant of the runtime's clock at wall-clock time `at` (now if past).
+fn instant_of(at: SystemTime) -> Instant {
+    Instant::now()
+        + at.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO)
+}
+
+/// The wall-clock time of the runtime's instant `at`.
+fn system_time_of(at: Instant) -> SystemTime {
+    SystemTime::now() + at.saturating_duration_since(Instant::now())
 }
 
 /// How a row's attempts ended.
@@ -220,6 +274,10 @@ impl Uploader {
             journal,
             failed_rows: AtomicU64::new(0),
             without_answer: AtomicU64::new(0),
+            progress: Mutex::new(Progress {
+                last_success: Instant::now(),
+                last_failure: None,
+            }),
             counters: UploadCounters::default(),
         }
     }
@@ -257,13 +315,65 @@ impl Uploader {
         });
         // The consumer only forwards outcomes, so buffer_unordered keeps
         // polling in-flight requests (futures-rs#2387).
+        if let Ok(mut p) = self.progress.lock() {
+            p.last_success = Instant::now();
+        }
         let done = items
             .map(|item| self.handle(item))
             .buffer_unordered(self.settings.concurrency.max(1));
-        let mut done = std::pin::pin!(done);
-        while let Some(outcome) = done.next().await {
-            if outcomes.send(outcome).await.is_err() {
-                break;
+        let drain = async {
+            let mut done = std::pin::pin!(done);
+            while let Some(outcome) = done.next().await {
+                if outcomes.send(outcome).await.is_err() {
+                    break;
+                }
+            }
+        };
+        // The watchdog never ends: the rows do.
+        tokio::select! {
+            () = drain => {}
+            () = self.watch_stall() => {}
+        }
+    }
+
+    /// Stops the run once no request has succeeded for `--stall-timeout`
+    /// (every row's 429s or 5xx would otherwise run into its own deadline,
+    /// one after the other); then waits forever.
+    async fn watch_stall(&self) {
+        let after = self.settings.stall_timeout;
+        loop {
+            let (since, last) = match self.progress.lock() {
+                Ok(p) => (p.last_success, p.last_failure.clone()),
+                Err(_) => return std::future::pending().await,
+            };
+            if Instant::now() >= since + after {
+                self.stop.stop(StopReason::Stalled { after, last });
+                return std::future::pending().await;
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(since + after) => {}
+                () = self.stop.token.cancelled() => return std::future::pending().await,
+            }
+        }
+    }
+
+    /// Notes an answer for the stall watchdog: a success moves its
+    /// deadline, a failure is what it reports.
+    fn note_answer<T>(&self, result: &Result<T, ApiError>) {
+        let Ok(mut p) = self.progress.lock() else {
+            return;
+        };
+        match result {
+            Err(ApiError::Aborted) => {}
+            Err(
+                e @ (ApiError::RateLimited { .. }
+                | ApiError::Server { .. }
+                | ApiError::Transport { .. }),
+            ) => p.last_failure = Some(e.clone()),
+            // An answer the API gave on purpose, a rejection too: it works.
+            _ => {
+                p.last_success = Instant::now();
+                p.last_failure = None;
             }
         }
     }
@@ -276,26 +386,54 @@ impl Uploader {
         let overwrite = request.mode == WriteMode::Overwrite;
         let (row, line) = (request.row, request.line);
         let mut out = Outcome::local(row, line, request.code, Status::Skipped, String::new());
-        let mut in_doubt = request.in_doubt;
+        let mut doubt = request.in_doubt.map(instant_of);
         let end = self
-            .attempt_row(&mut out, &request.body, &mut in_doubt, overwrite)
+            .attempt_row(&mut out, &request.body, &mut doubt, overwrite)
             .await;
-        self.finish_row(&mut out, end, in_doubt, overwrite);
-        if out.status != Status::Skipped
-            && let Some(journal) = &self.journal
-            && let Err(e) = journal.outcome(&out)
-        {
-            self.stop.stop(StopReason::Journal(Arc::new(e)));
+        self.finish_row(&mut out, end, doubt.is_some(), overwrite);
+        if let Some(journal) = &self.journal {
+            let mut recorded = Ok(());
+            if out.status != Status::Skipped {
+                recorded = journal.outcome(&out);
+            }
+            if recorded.is_ok()
+                && doubt.is_none()
+                && out.attempts > 0
+                && matches!(out.status, Status::Skipped | Status::Failed)
+            {
+                // Sent, but nothing can have gone through: a resumed run
+                // sends it again without waiting to look it up.
+                recorded = journal.cleared(out.row);
+            }
+            if let Err(e) = recorded {
+                self.stop.stop(StopReason::Journal(Arc::new(e)));
+            }
         }
         out
     }
 
-    /// Runs the attempts for one row until it has an end.
+    /// When a create of this run whose answer `err` proved nothing can no
+    /// longer land. A 2xx with an unusable body was handled to its end
+    /// already: now. Otherwise the server (or the API behind a gateway)
+    /// may still be at work on it after the connection closed (now): it
+    /// is given `--timeout`, as long as this client gives it to answer.
+    fn landing_horizon(&self, err: &ApiError) -> Instant {
+        if err.was_handled() {
+            Instant::now()
+        } else {
+            Instant::now() + self.settings.timeout
+        }
+    }
+
+    /// Runs the attempts for one row until it has an end. `doubt`, while
+    /// set, says a create of this row may have gone through, and from
+    /// when it can no longer land: the code is looked up (from then on)
+    /// before anything is sent again.
     async fn attempt_row(
         &self,
         out: &mut Outcome,
         body: &[u8],
-        in_doubt: &mut bool,
+        doubt: &mut Option<Instant>,
         overwrite: bool,
     ) -> End {
         let s = &self.settings;
@@ -315,6 +453,13 @@ impl Uploader {
                     s.row_deadline.as_secs()
                 ));
             }
+            // A look-up before the doubtful create has landed could miss
+            // it, and the create sent next would make the customer twice.
+            if let Some(lands_by) = *doubt
+                && !self.sleep_until(lands_by).await
+            {
+                return End::Stopped;
+            }
             let Some(mut ticket) = self.pacer.acquire(&self.stop.token).await else {
                 return End::Stopped;
             };
@@ -322,7 +467,8 @@ impl Uploader {
                 self.counters.retries.fetch_add(1, Ordering::Relaxed);
             }
             out.attempts += 1;
-            let result = if *in_doubt {
+            let searched = doubt.is_some();
+            let result = if searched {
                 // An earlier create may have gone through: look before sending again.
                 match self
                     .guarded(&mut ticket, self.client.search(&out.code))
@@ -333,25 +479,24 @@ impl Uploader {
                     // again and report (and record in the delta state) only
                     // what the server confirmed.
                     Ok(Some(_)) if overwrite => {
-                        *in_doubt = false;
+                        *doubt = None;
                         continue;
                     }
                     Ok(Some(id)) => return End::FoundAfterDoubt(id),
                     Ok(None) => {
-                        *in_doubt = false;
+                        *doubt = None;
                         continue;
                     }
                     Err(e) => Err(e),
                 }
             } else {
-                if let Some(journal) = &self.journal
-                    && let Err(e) = journal.sending(out.row)
-                {
-                    self.stop.stop(StopReason::Journal(Arc::new(e)));
-                    return End::Stopped;
-                }
-                self.guarded(&mut ticket, self.client.create(body.to_vec(), overwrite))
+                match self
+                    .send_create(&mut ticket, out.row, body, overwrite)
                     .await
+                {
+                    Some(result) => result,
+                    None => return End::Stopped,
+                }
             };
             let err = match result {
                 Ok(CreateOutcome::Created { id }) => return End::Created(id),
@@ -360,6 +505,17 @@ impl Uploader {
             };
             out.http_status = err.http_status().or(out.http_status);
             last = err.to_string();
+            if !searched && err.leaves_create_in_doubt() {
+                let lands_by = self.landing_horizon(&err);
+                *doubt = Some(lands_by);
+                // So a resumed run waits as long, and no longer.
+                if let Some(journal) = &self.journal
+                    && let Err(e) = journal.lands_by(out.row, system_time_of(lands_by))
+                {
+                    self.stop.stop(StopReason::Journal(Arc::new(e)));
+                    return End::Stopped;
+                }
+            }
             match err.kind() {
                 ErrorKind::Duplicate => return self.resolve_duplicate(out, &err).await,
                 ErrorKind::Auth | ErrorKind::Redirected => {
@@ -373,9 +529,6 @@ impl Uploader {
                     }
                 }
                 ErrorKind::Transient | ErrorKind::InDoubt => {
-                    if err.kind() == ErrorKind::InDoubt {
-                        *in_doubt = true;
-                    }
                     failures += 1;
                     if failures < s.max_attempts && !self.sleep(backoff.next_delay()).await {
                         return End::Stopped;
@@ -383,6 +536,39 @@ impl Uploader {
                 }
             }
         }
+    }
+
+    /// Sends a create for `row` with `ticket`: journaled first, with its
+    /// time, and journaled again if a pause made it wait after that, so
+    /// the journal's last send time is never earlier than the request.
+    /// `None` when the run stopped before it went out.
+    async fn send_create(
+        &self,
+        ticket: &mut Ticket,
+        row: u64,
+        body: &[u8],
+        overwrite: bool,
+    ) -> Option<Result<CreateOutcome, ApiError>> {
+        loop {
+            if !self.ready(ticket).await {
+                return None;
+            }
+            if let Some(journal) = &self.journal
+                && let Err(e) = journal.sending(row)
+            {
+                self.pacer.finished(*ticket);
+                self.stop.stop(StopReason::Journal(Arc::new(e)));
+                return None;
+            }
+            // A pause may have begun during the journal write.
+            if self.pacer.is_current(*ticket) {
+                break;
+            }
+        }
+        Some(
+            self.answered(ticket, self.client.create(body.to_vec(), overwrite))
+                .await,
+        )
     }
 
     /// Stops the run for an answer that no other row can get past: a
@@ -417,28 +603,46 @@ impl Uploader {
         true
     }
 
-    /// Awaits a request, unless the run abandons requests in flight; also
-    /// tracks whether the API answers at all, and tells the pacer which
-    /// answers passed the server's limiter (5xx do, but are no recovery).
+    /// Awaits a request once its ticket may go ([`Uploader::ready`]);
+    /// see [`Uploader::answered`].
     async fn guarded<T>(
         &self,
         ticket: &mut Ticket,
         request: impl Future<Output = Result<T, ApiError>>,
     ) -> Result<T, ApiError> {
-        // A pause may have begun since the ticket was taken (the journal
-        // write lies between): then this request re-enters after it too.
-        // The request future has not run yet, so nothing was sent.
+        if !self.ready(ticket).await {
+            return Err(ApiError::Aborted);
+        }
+        self.answered(ticket, request).await
+    }
+
+    /// Waits until `ticket` may go: a pause may have begun since it was
+    /// taken, and then the request re-enters after it too. False when the
+    /// run stopped meanwhile (the ticket is then finished).
+    async fn ready(&self, ticket: &mut Ticket) -> bool {
         while !self.pacer.is_current(*ticket) {
             self.pacer.finished(*ticket);
             match self.pacer.acquire(&self.stop.token).await {
                 Some(t) => *ticket = t,
-                None => return Err(ApiError::Aborted),
+                None => return false,
             }
         }
+        true
+    }
+
+    /// Awaits a request, unless the run abandons requests in flight; also
+    /// tracks whether the API answers at all, and tells the pacer which
+    /// answers passed the server's limiter (5xx do, but are no recovery).
+    async fn answered<T>(
+        &self,
+        ticket: &mut Ticket,
+        request: impl Future<Output = Result<T, ApiError>>,
+    ) -> Result<T, ApiError> {
         let result = tokio::select! {
             r = request => r,
             _ = self.stop.hard.cancelled() => Err(ApiError::Aborted),
         };
+        self.note_answer(&result);
         match &result {
             Err(e) if e.no_response() => {
                 let n = self.without_answer.fetch_add(1, Ordering::Relaxed) + 1;
@@ -459,6 +663,17 @@ impl Uploader {
         }
         self.pacer.finished(*ticket);
         result
+    }
+
+    /// Sleeps until `at`, unless the run stops meanwhile (then false).
+    async fn sleep_until(&self, at: Instant) -> bool {
+        if at <= Instant::now() {
+            return true;
+        }
+        tokio::select! {
+            _ = self.stop.token.cancelled() => false,
+            _ = tokio::time::sleep_until(at) => true,
+        }
     }
 
     /// Sleeps, unless the run stops meanwhile (then false).

@@ -213,7 +213,11 @@ fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
     let s = Scratch::new();
     let sb = slow_sandbox(100);
     let input = s.customers("in.csv", 30);
-    let mut child = spawn_import(&sb, &input, &["--rate", "1000", "--concurrency", "1"]);
+    let mut child = spawn_import(
+        &sb,
+        &input,
+        &["--rate", "1000", "--concurrency", "1", "--timeout", "1"],
+    );
     wait_until(LIMIT, "creates before the kill", || sb.stats().creates >= 3);
     child.kill().unwrap(); // SIGKILL: no cleanup of any kind
     let _ = child.wait();
@@ -223,7 +227,7 @@ fn the_lock_of_a_killed_run_does_not_block_the_next_run() {
     );
 
     sb.set_faults(Faults::default());
-    let out = import(&sb, &input, &["--resume"]);
+    let out = import(&sb, &input, &["--resume", "--timeout", "1"]);
     assert_exit(&out, 0);
     let rows = results(&s.path("in.runs/latest/results.csv"));
     assert_eq!(rows.len(), 30);

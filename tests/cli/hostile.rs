@@ -324,3 +324,52 @@ fn an_untrusted_certificate_is_a_setup_error_with_nothing_to_resume() {
     assert_eq!(requests[0].method, "HEAD");
     assert_eq!(requests[0].header("authorization"), None);
 }
+
+/// A permanent 429 storm (issue 23 case 6: each row used to get its own
+/// 300 s deadline, then exit 1 with "fix the rows"): with
+/// `--stall-timeout 2s` the run stops with exit 3 within seconds, says why
+/// without blaming the rows, leaves every row `skipped` (none `failed`),
+/// and offers `--resume`; the server saw a bounded number of requests.
+#[test]
+fn a_permanent_429_storm_stops_at_the_stall_timeout_resumable_and_blames_no_row() {
+    let api = FakeServer::start(|_| {
+        Reply::json(
+            429,
+            &json!({"status": 429, "title": "Too Many Requests", "detail": "slow down"}),
+        )
+        .header("Retry-After", "1")
+    });
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 20);
+    let started = std::time::Instant::now();
+    let child = import_command(&api.base_url(), &input)
+        .args(["--stall-timeout", "2s", "--concurrency", "4"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child, std::time::Duration::from_secs(60));
+
+    assert_exit(&out, 3);
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "no request has succeeded for 2s (--stall-timeout); the last answer: HTTP 429"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("nothing is wrong with the rows"), "{err}");
+    assert!(!err.contains("fix the rows"), "{err}");
+    assert!(
+        err.contains("notify-import import ") && err.contains(" --resume"),
+        "{err}"
+    );
+    let rows = results(&s.path("in.runs/latest/results.csv"));
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r.status == "skipped"), "{rows:?}");
+    assert!(latest_run(&input).join("journal").exists(), "resumable");
+    let requests = api.requests().len();
+    assert!((1..100).contains(&requests), "{requests} requests");
+}

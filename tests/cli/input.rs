@@ -719,3 +719,99 @@ fn the_printed_mapping_of_every_fixture_imports_the_same_when_passed_back() {
         assert_eq!(results(&plain), results(&mapped), "{name}");
     }
 }
+
+/// Issue 23: a lone UTF-16 surrogate (decoded as U+FFFD from a UTF-16
+/// file) and a NUL byte in a value make the row `invalid` with a clear
+/// problem, instead of being sent silently as `"�x"` / `\u0000`: the
+/// sandbox receives only the clean rows.
+#[test]
+fn a_lone_surrogate_or_a_nul_in_a_value_makes_the_row_invalid_and_unsent() {
+    let s = Scratch::new();
+    let nul = s.path("nul.csv");
+    std::fs::write(
+        &nul,
+        b"CustomerCode,Name,Country\nA,Ann\x00x,NL\nB,Bob,NL\n".as_slice(),
+    )
+    .unwrap();
+    let utf16 = s.path("utf16.csv");
+    let mut bytes = vec![0xFF, 0xFE];
+    for unit in "CustomerCode,Name,Country\nC,\u{1}x,NL\nD,Dirk,NL\n".encode_utf16() {
+        // The placeholder becomes a lone high surrogate.
+        let unit = if unit == 1 { 0xD800 } else { unit };
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    std::fs::write(&utf16, bytes).unwrap();
+
+    for (input, bad, good, expected) in [
+        (
+            &nul,
+            "A",
+            "B",
+            "Name: holds a NUL character (byte 0) at character 4; remove it",
+        ),
+        (
+            &utf16,
+            "C",
+            "D",
+            "Name: holds a character that could not be decoded (shown as \u{FFFD}) at character 1; a lone UTF-16 surrogate",
+        ),
+    ] {
+        let sb = sandbox();
+        let out = import(&sb, input, &[]);
+        assert_exit(&out, 1);
+        let rows = results(&latest_run(input).join("results.csv"));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].customer_code.as_str(), rows[0].status.as_str()),
+            (bad, "invalid")
+        );
+        assert!(rows[0].error.starts_with(expected), "{:?}", rows[0]);
+        assert_eq!(
+            (rows[1].customer_code.as_str(), rows[1].status.as_str()),
+            (good, "created")
+        );
+        let sent: Vec<String> = sb
+            .customers()
+            .into_iter()
+            .map(|c| c.customer_code)
+            .collect();
+        assert_eq!(sent, [good]);
+    }
+}
+
+/// Issue 23: `--resume --dry-run` is refused (it used to ignore
+/// `--resume`), and `--results` in a missing folder says so (it used to
+/// say "its folder was removed"); both exit 2 and make nothing.
+#[test]
+fn resume_with_dry_run_and_results_in_a_missing_folder_are_refused_clearly() {
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 2);
+    let out = notify_import()
+        .arg("import")
+        .arg(&input)
+        .args(["--dry-run", "--resume"])
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("--resume continues an import that stopped after sending, and --dry-run sends nothing: leave out one of them"),
+        "{err}"
+    );
+    assert!(!s.path("in.runs").exists());
+
+    let missing = s.path("nodir/x.csv");
+    let out = validate(&input, &["--results", missing.to_str().unwrap()]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "--results {}: the folder {} does not exist; create it first",
+            missing.display(),
+            s.path("nodir").display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("removed"), "{err}");
+    assert!(!s.path("nodir").exists());
+}

@@ -8,6 +8,7 @@ mod advice;
 mod bench;
 mod conventions;
 mod cron;
+mod doubt;
 mod fake;
 mod faults;
 mod harness;

@@ -104,7 +104,11 @@ fn after_kill_9_a_plain_run_is_told_to_resume_and_resume_finishes_in_the_same_fo
         ..Faults::default()
     });
     let input = s.customers("klanten.csv", 40);
-    let mut child = spawn_import(&sb, &input, &["--rate", "1000", "--concurrency", "1"]);
+    let mut child = spawn_import(
+        &sb,
+        &input,
+        &["--rate", "1000", "--concurrency", "1", "--timeout", "1"],
+    );
     wait_until(LIMIT, "creates before the kill", || sb.stats().creates >= 3);
     child.kill().unwrap(); // SIGKILL: no cleanup
     let _ = child.wait();
@@ -143,7 +147,7 @@ fn after_kill_9_a_plain_run_is_told_to_resume_and_resume_finishes_in_the_same_fo
     );
 
     sb.set_faults(Faults::default());
-    let out = import(&sb, &input, &["--resume"]);
+    let out = import(&sb, &input, &["--resume", "--timeout", "1"]);
     assert_exit(&out, 0);
     assert_eq!(
         run_folders(&s.path("klanten.runs")),

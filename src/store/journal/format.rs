@@ -42,6 +42,11 @@ pub struct Header {
     /// a run can never be resumed. Absent (false) in older journals.
     #[serde(default)]
     pub sandbox: bool,
+    /// The run's `--timeout` in milliseconds: a resumed run waits for this
+    /// run's creates at least as long as this run would have. Absent in
+    /// older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 impl Header {
@@ -66,6 +71,7 @@ impl Header {
             rows,
             started_unix,
             sandbox: false,
+            timeout_ms: None,
         }
     }
 
@@ -129,8 +135,23 @@ impl Header {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "lowercase")]
 pub(super) enum Record {
-    /// A create request for row `r` is about to be sent.
-    Send { r: u64 },
+    /// A create request for row `r` is about to be sent, at `at`
+    /// (milliseconds since the Unix epoch; absent in older journals): a
+    /// resumed run looks the code up only once that request can no longer
+    /// land.
+    Send {
+        r: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        at: Option<u64>,
+    },
+    /// No create of row `r` sent so far can have gone through (each was
+    /// refused, rate limited or rejected, or a look-up found nothing):
+    /// unless it is sent again, a resumed run need not look it up.
+    Clear { r: u64 },
+    /// A create of row `r` got an answer that does not prove nothing was
+    /// created; that create can no longer land after `by` (milliseconds
+    /// since the Unix epoch).
+    Lands { r: u64, by: u64 },
     /// The final outcome of row `r`.
     Done {
         r: u64,
@@ -170,7 +191,10 @@ impl Record {
     /// The row the record is about.
     pub(super) fn row(&self) -> u64 {
         match self {
-            Record::Send { r } | Record::Done { r, .. } => *r,
+            Record::Send { r, .. }
+            | Record::Clear { r }
+            | Record::Lands { r, .. }
+            | Record::Done { r, .. } => *r,
         }
     }
 
@@ -211,6 +235,17 @@ pub(super) fn line(value: &impl Serialize) -> io::Result<Vec<u8>> {
     Ok(line)
 }
 
+/// `time` as a `send` record holds it: milliseconds since the Unix epoch.
+pub(super) fn millis(time: SystemTime) -> u64 {
+    time.duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The time a `send` record's `at` names.
+pub(super) fn from_millis(ms: u64) -> SystemTime {
+    SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(ms)
+}
+
 /// The status a record names.
 pub(super) fn parse_status(s: &str) -> Option<Status> {
     Status::ALL.into_iter().find(|st| st.as_str() == s)
@@ -243,7 +278,7 @@ mod tests {
         let back = Record::parse(&bytes[..bytes.len() - 1]).unwrap();
         assert_eq!(back.row(), 7);
         assert_eq!(back.into_outcome(), Some(o));
-        assert!(Record::Send { r: 3 }.into_outcome().is_none());
+        assert!(Record::Send { r: 3, at: None }.into_outcome().is_none());
     }
 
     #[test]

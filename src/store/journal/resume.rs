@@ -8,12 +8,14 @@
 //! journal (that is [`super::writer`]) and decides nothing about what to
 //! send: it answers what the journal says.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use super::JournalError;
-use super::format::{Header, Record, parse_status};
+use super::format::{Header, Record, from_millis, parse_status};
 use crate::model::outcome::{Outcome, Status};
 use crate::util::spill::{self, Sorted, Spill};
 
@@ -30,6 +32,14 @@ pub struct Resume {
     outcomes: Sorted<DoneLine>,
     /// The first outcome not yet asked for.
     next: Option<DoneLine>,
+    /// When the last create of that run whose answer never came was sent
+    /// (at the latest).
+    last_unanswered: Option<SystemTime>,
+    /// The latest time a create of that run whose answer proved nothing
+    /// can land.
+    last_lands_by: Option<SystemTime>,
+    /// That run's `--timeout`, if its journal says.
+    timeout: Option<Duration>,
     dir: PathBuf,
 }
 
@@ -48,6 +58,20 @@ impl Resume {
     /// exist, so the code is looked up before any new create.
     pub fn is_in_doubt(&self, row: u64) -> bool {
         self.sent.contains(row) && !self.done.contains(row)
+    }
+
+    /// After when no create of that run can land any more, so its rows in
+    /// doubt may be looked up: the latest horizon its answers set, and for
+    /// a create whose answer never came (the process was killed) its send
+    /// time plus twice `timeout` (its connection stayed open at most
+    /// `timeout`, and the server is then given `timeout` to act on it).
+    /// One time for the whole run, not one a row, so memory stays flat.
+    /// `None` when nothing was sent. That run's own `--timeout` is used
+    /// where it was longer.
+    pub fn lands_by(&self, timeout: Duration) -> Option<SystemTime> {
+        let timeout = self.timeout.map_or(timeout, |then| then.max(timeout));
+        let unanswered = self.last_unanswered.map(|sent| sent + timeout * 2);
+        unanswered.max(self.last_lands_by)
     }
 
     /// The final outcome recorded for `row` (the last one, if several).
@@ -105,6 +129,13 @@ impl RowSet {
             self.words.resize(word + 1, 0);
         }
         self.words[word] |= 1 << bit;
+    }
+
+    fn remove(&mut self, row: u64) {
+        let (word, bit) = ((row / 64) as usize, row % 64);
+        if let Some(w) = self.words.get_mut(word) {
+            *w &= !(1 << bit);
+        }
     }
 
     fn contains(&self, row: u64) -> bool {
@@ -216,11 +247,25 @@ pub(super) fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
     let scratch = spill::Scratch::beside(path);
     let mut outcomes = Spill::new(&scratch);
     let read = read(path, |line| outcomes.push(line))?;
+    // A journal of an older version has no send times: its last write
+    // came after its last send.
+    let last_unanswered = match read.unanswered.values().max() {
+        Some(SendTime::Untimed) => Some(
+            std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map_err(io)?,
+        ),
+        Some(SendTime::At(ms)) => Some(from_millis(*ms)),
+        None => None,
+    };
     let resume = Resume {
         sent: read.sent,
         done: read.done,
         outcomes: outcomes.sorted().map_err(io)?,
         next: None,
+        last_unanswered,
+        last_lands_by: read.lands_by.map(from_millis),
+        timeout: read.header.timeout_ms.map(Duration::from_millis),
         dir: scratch.dir,
     };
     Ok((read.header, resume, read.valid_len))
@@ -231,7 +276,21 @@ struct Pass {
     header: Header,
     sent: RowSet,
     done: RowSet,
+    /// Rows whose last create has no later record: its answer never came
+    /// (in flight when the process died). As many as were in flight.
+    unanswered: HashMap<u64, SendTime>,
+    /// The latest `lands` time, ms since the Unix epoch.
+    lands_by: Option<u64>,
     valid_len: u64,
+}
+
+/// When a `send` record says its create went out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SendTime {
+    /// Milliseconds since the Unix epoch.
+    At(u64),
+    /// No time (an older journal): the file's last change is the bound.
+    Untimed,
 }
 
 /// One pass over a journal; every final outcome goes to `keep`.
@@ -253,6 +312,8 @@ fn read(
     let mut header: Option<Header> = None;
     let mut sent = RowSet::default();
     let mut done = RowSet::default();
+    let mut unanswered = HashMap::new();
+    let mut lands_by: Option<u64> = None;
     let mut valid_len = 0u64;
     let mut n = 0;
     loop {
@@ -283,8 +344,20 @@ fn read(
             ));
         }
         match record {
-            Record::Send { r } => sent.insert(r),
+            Record::Send { r, at } => {
+                sent.insert(r);
+                unanswered.insert(r, at.map_or(SendTime::Untimed, SendTime::At));
+            }
+            Record::Clear { r } => {
+                sent.remove(r);
+                unanswered.remove(&r);
+            }
+            Record::Lands { r, by } => {
+                unanswered.remove(&r);
+                lands_by = lands_by.max(Some(by));
+            }
             Record::Done { r, s, h, .. } => {
+                unanswered.remove(&r);
                 let status =
                     parse_status(&s).ok_or_else(|| corrupt(n, format!("unknown status {s:?}")))?;
                 if is_final(status, h) {
@@ -305,6 +378,8 @@ fn read(
         header,
         sent,
         done,
+        unanswered,
+        lands_by,
         valid_len,
     })
 }
@@ -341,6 +416,81 @@ mod tests {
             "a 503 after a send is retried, searching first"
         );
         assert_eq!(resume.in_doubt_rows(), 2);
+
+        // Cleared (nothing can have gone through) until sent again.
+        let path = dir.path().join("cleared");
+        let j = Journal::create(&path, &header()).unwrap();
+        for row in [1, 2] {
+            j.sending(row).unwrap();
+            j.cleared(row).unwrap();
+        }
+        j.sending(2).unwrap();
+        j.close().unwrap();
+        let (_j, _, resume) = Journal::resume(&path).unwrap();
+        let doubt: Vec<u64> = (1..=3).filter(|r| resume.is_in_doubt(*r)).collect();
+        assert_eq!(doubt, [2]);
+    }
+
+    #[test]
+    fn a_create_in_doubt_lands_by_its_horizon_or_twice_the_timeout_after_its_send() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let t = Duration::from_secs(5);
+        let before = SystemTime::now() - Duration::from_millis(5);
+        let j = Journal::create(&path, &header()).unwrap();
+        // Row 1: answered in doubt, lands by a known time; row 2: no answer.
+        j.sending(1).unwrap();
+        let horizon = SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000);
+        j.lands_by(1, horizon).unwrap();
+        j.sending(2).unwrap();
+        j.close().unwrap();
+        let (_j, _, resume) = Journal::resume(&path).unwrap();
+        assert_eq!(resume.lands_by(t), Some(horizon));
+        assert_eq!(
+            resume
+                .lands_by(Duration::from_secs(4_000_000_000))
+                .map(|l| l > horizon),
+            Some(true)
+        );
+
+        // Row 2 answered too: only the horizons count.
+        let j = Journal::create(&dir.path().join("answered"), &header()).unwrap();
+        j.sending(2).unwrap();
+        let soon = SystemTime::now() + t;
+        j.lands_by(2, soon).unwrap();
+        j.close().unwrap();
+        let (_j, _, resume) = Journal::resume(&dir.path().join("answered")).unwrap();
+        let got = resume.lands_by(t).unwrap();
+        assert!(
+            got <= soon && got + Duration::from_millis(1) >= soon,
+            "{got:?}"
+        );
+
+        // Unanswered only: its send plus twice the timeout.
+        let j = Journal::create(&dir.path().join("killed"), &header()).unwrap();
+        j.sending(3).unwrap();
+        j.close().unwrap();
+        let (_j, _, resume) = Journal::resume(&dir.path().join("killed")).unwrap();
+        let got = resume.lands_by(t).unwrap();
+        assert!(
+            got >= before + t * 2 && got <= SystemTime::now() + t * 2,
+            "{got:?}"
+        );
+
+        // An older journal's untimed send: the file's last change.
+        let text = format!(
+            "{}\n{{\"t\":\"send\",\"r\":1,\"at\":5000}}\n{{\"t\":\"send\",\"r\":2}}\n",
+            serde_json::to_string(&header()).unwrap()
+        );
+        std::fs::write(&path, text).unwrap();
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        let (_j, _, resume) = Journal::resume(&path).unwrap();
+        assert_eq!(resume.lands_by(t), Some(mtime + t * 2));
+
+        let j = Journal::create(&dir.path().join("none"), &header()).unwrap();
+        j.close().unwrap();
+        let (_j, _, resume) = Journal::resume(&dir.path().join("none")).unwrap();
+        assert_eq!(resume.lands_by(t), None);
     }
 
     #[test]

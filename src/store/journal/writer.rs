@@ -88,10 +88,28 @@ impl Journal {
         })
     }
 
-    /// Records that a create for `row` is about to be sent. Must succeed
-    /// before the request goes out.
+    /// Records that a create for `row` is about to be sent, and when.
+    /// Must succeed before the request goes out, and be written again if
+    /// it goes out later than planned (a resumed run waits from the last).
     pub fn sending(&self, row: u64) -> Result<(), JournalError> {
-        self.append(&Record::Send { r: row })
+        self.append(&Record::Send {
+            r: row,
+            at: Some(format::millis(std::time::SystemTime::now())),
+        })
+    }
+
+    /// Records that the last create of `row` may have gone through, and
+    /// can no longer land after `by`.
+    pub fn lands_by(&self, row: u64, by: std::time::SystemTime) -> Result<(), JournalError> {
+        self.append(&Record::Lands {
+            r: row,
+            by: format::millis(by),
+        })
+    }
+
+    /// Records that no create of `row` sent so far can have gone through.
+    pub fn cleared(&self, row: u64) -> Result<(), JournalError> {
+        self.append(&Record::Clear { r: row })
     }
 
     /// Records a row's final outcome.
@@ -192,7 +210,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         assert!(text.ends_with('\n'));
-        assert_eq!(lines[1], r#"{"t":"send","r":2}"#);
+        assert!(lines[1].starts_with(r#"{"t":"send","r":2,"at":"#), "{text}");
     }
 
     #[cfg(unix)]

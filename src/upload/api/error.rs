@@ -111,8 +111,9 @@ pub enum ErrorKind {
     Redirected,
     /// 429: the whole pool must slow down and wait.
     RateLimited,
-    /// The request provably did not change anything (5xx problem JSON,
-    /// connection refused): retry as is.
+    /// The request provably did not change anything (connection refused;
+    /// a 5xx problem JSON to a search): retry as is. A 5xx to a create is
+    /// in doubt all the same ([`ApiError::leaves_create_in_doubt`]).
     Transient,
     /// The request may have reached the server and created the customer
     /// (read timeout, connection dropped after sending, unusable 2xx,
@@ -141,6 +142,30 @@ impl ApiError {
                 ..
             } => ErrorKind::InDoubt,
             ApiError::BadResponse { .. } | ApiError::Aborted => ErrorKind::InDoubt,
+        }
+    }
+
+    /// Whether this answer to a create leaves its row in doubt, not proving
+    /// that nothing was created: the [`ErrorKind::InDoubt`] answers and
+    /// any 5xx (the API's own 500 may follow a create that went through; a
+    /// gateway's 502/504 may come while the API is still at work on it).
+    pub fn leaves_create_in_doubt(&self) -> bool {
+        self.kind() == ErrorKind::InDoubt || matches!(self, ApiError::Server { .. })
+    }
+
+    /// Whether the API finished handling the request, though what it did
+    /// is unknown: a 2xx with an unusable body (too large, not JSON, no
+    /// usable id), or a 5xx in the API's own problem JSON other than the
+    /// gateway statuses 502 and 504. Such a request cannot land later. Any
+    /// other answer in doubt (no answer, a proxy's page, a gateway's
+    /// timeout) may come while the API is still at work on it.
+    pub fn was_handled(&self) -> bool {
+        match self {
+            ApiError::BadResponse { .. } => true,
+            ApiError::Server {
+                status, from_api, ..
+            } => *from_api && !matches!(status, 502 | 504),
+            _ => false,
         }
     }
 
@@ -351,6 +376,37 @@ mod tests {
         assert_eq!(junk.kind(), ErrorKind::InDoubt);
         assert_eq!(err(429, "").kind(), ErrorKind::RateLimited);
         assert_eq!(err(400, "{}").kind(), ErrorKind::Invalid);
+    }
+
+    #[test]
+    fn any_5xx_to_a_create_leaves_it_in_doubt_and_only_a_2xx_was_handled() {
+        let problem = r#"{"status":500,"title":"Internal Server Error","detail":"oops"}"#;
+        let gateway = r#"{"status":504,"title":"Gateway Timeout"}"#;
+        for (e, handled) in [
+            (err(500, problem), true),
+            (err(503, problem), true),
+            (err(504, gateway), false),
+            (err(502, "<html>"), false),
+            (err(500, ""), false),
+        ] {
+            assert!(e.leaves_create_in_doubt(), "{e}");
+            assert_eq!(e.was_handled(), handled, "{e}");
+        }
+        for e in [err(429, ""), err(422, "{}"), err(409, "{}")] {
+            assert!(!e.leaves_create_in_doubt(), "{e}");
+        }
+        let refused = ApiError::Transport {
+            message: "refused".into(),
+            nothing_sent: true,
+        };
+        assert!(!refused.leaves_create_in_doubt());
+        let timed_out = ApiError::Transport {
+            message: "request timed out".into(),
+            nothing_sent: false,
+        };
+        assert!(timed_out.leaves_create_in_doubt() && !timed_out.was_handled());
+        let junk = ApiError::bad_response(StatusCode::CREATED, "no id");
+        assert!(junk.leaves_create_in_doubt() && junk.was_handled());
     }
 
     #[test]
