@@ -258,6 +258,10 @@ pub struct InputArgs {
     #[arg(long, value_name = "PATH")]
     pub summary_json: Option<PathBuf>,
 
+    /// Do not write report.html (the run as a page to read, print or send) into the run folder.
+    #[arg(long)]
+    pub no_report: bool,
+
     /// Log line format on stderr: `text` for people and cron mail, `json` (one object per line) for log shippers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

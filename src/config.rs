@@ -97,6 +97,8 @@ pub struct Outputs {
     pub overwrite: bool,
     /// `--keep-runs`: run folders kept (0: all).
     pub keep_runs: u32,
+    /// `report.html` in the run folder (off with `--no-report`).
+    pub report: bool,
 }
 
 /// Destination of the JSON summary.
@@ -347,6 +349,7 @@ fn run_config(input: InputArgs, upload: Option<UploadConfig>) -> Result<Config, 
             errors: input.errors,
             overwrite: input.overwrite_outputs,
             keep_runs: input.keep_runs,
+            report: !input.no_report,
         },
         upload,
         output: OutputConfig {

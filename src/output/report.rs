@@ -358,6 +358,8 @@ pub struct TotalsOwned {
     pub stopped: Option<String>,
     /// How requests were paced (`None` when nothing could be sent).
     pub pace: Option<PaceFacts>,
+    /// What to do next: the words of the summary's `Next:` line.
+    pub next: Option<String>,
 }
 
 /// How a run paced its requests and what it learned about the API's limit.
@@ -424,6 +426,8 @@ pub struct Totals<'a> {
     pub next: Option<String>,
     /// How requests were paced (`None` when nothing could be sent).
     pub pace: Option<PaceFacts>,
+    /// Where `report.html` goes (`None` with `--no-report`).
+    pub report: Option<&'a Path>,
 }
 
 impl Totals<'_> {
@@ -438,6 +442,7 @@ impl Totals<'_> {
             errors: self.errors.map(Path::to_owned),
             stopped: self.stopped.clone(),
             pace: self.pace.clone(),
+            next: self.next.clone(),
         }
     }
 
@@ -462,6 +467,9 @@ impl Totals<'_> {
         );
         if let Some(errors) = self.errors {
             line.push_str(&format!("; errors: {}", errors.display()));
+        }
+        if let Some(report) = self.report {
+            line.push_str(&format!("; report: {}", report.display()));
         }
         if let Some(why) = &self.stopped {
             line.push_str(&format!("; stopped early: {why}"));
@@ -520,6 +528,12 @@ impl Totals<'_> {
             out.push_str(&format!(
                 "\nErrors:  {} (the rows not imported, each with its error)",
                 errors.display()
+            ));
+        }
+        if let Some(report) = self.report {
+            out.push_str(&format!(
+                "\nReport:  {} (the run as a page to read, print or send)",
+                report.display()
             ));
         }
         // Last, so it is what the user reads before typing again.

@@ -250,6 +250,7 @@ pub(crate) fn finish(
         stopped: stopped.clone(),
         next,
         pace: upload.as_ref().map(|u| u.pace.clone()),
+        report: files.report.as_deref(),
     });
     if let Some(why) = &stopped {
         tracing::error!("{why}");

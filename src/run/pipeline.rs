@@ -81,7 +81,7 @@ fn run_started(run: &RunConfig, start: &Start, outputs: &mut Outputs) -> Result<
         .rows
         .finish()
         .map_err(|source| spill_error(folder, source))?;
-    outputs.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass);
     let reporter = Reporter::new(pass.rows, &run.output);
     report_input(&pass, &reporter);
     let result = upload_file(run, start, upload, &mut pass, &rows, outputs, &reporter);
@@ -186,7 +186,7 @@ fn validate_file(
     let mut pass = pass::run(file, &run.input_options, &scratch(files), &mut sink)
         .map_err(SetupError::from)?;
     let write_err = sink.failed;
-    outputs.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass);
     let written = match write_err {
         Some(e) => Err(e),
         None => {
