@@ -7,7 +7,9 @@
 //! summary's facts, never a copy), how the input was read and mapped, the
 //! target, the counts per status (as a bar) and per problem kind, the rows
 //! to fix (the first [`ROWS_SHOWN`]; the rest are in the errors file), and
-//! for an import the pace. Its facts are the ones `summary.json` has
+//! for an import the pace, with requests and 429 answers per second over
+//! time as an inline SVG chart (the pace and any learned ceiling drawn on
+//! it). Its facts are the ones `summary.json` has
 //! ([`RunDone`]), so the two never disagree.
 //!
 //! The page is one self-contained file: CSS inline, no script, no font,
@@ -35,6 +37,7 @@ use crate::config::{Endpoint, KeyKind};
 use crate::exit;
 use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
+use crate::model::timeline::Timeline;
 use crate::output::errors_file;
 use crate::output::report::{PaceFacts, TotalsOwned};
 use crate::output::set::{Failure, Output, RowsDone, RunDone};
@@ -144,7 +147,8 @@ fn first_rows_to_fix(results: &Path) -> Result<Vec<RowToFix>, Failure> {
 /// What the page shows, gathered from the run's facts.
 struct View<'a> {
     check: bool,
-    input: String,
+    /// The input's file name, for the title.
+    name: String,
     counts: Counts,
     totals: Option<&'a TotalsOwned>,
     rows: &'a [RowToFix],
@@ -159,6 +163,8 @@ struct View<'a> {
     mapping: Rows,
     problems: &'a [(String, u64, Vec<u64>)],
     pace: Option<Vec<(&'static str, String)>>,
+    /// Requests and 429s over time, for an import that sent any.
+    chart: Option<Markup>,
 }
 
 /// Scrubbed of the key: for every text that may hold a server's words.
@@ -179,10 +185,14 @@ impl<'a> View<'a> {
         let counts = totals.map(|t| t.counts.clone()).unwrap_or_default();
         let check = run.upload.is_none();
         let input = run.input.display().to_string();
+        let name = run
+            .input
+            .file_name()
+            .map_or_else(|| input.clone(), |n| n.to_string_lossy().into_owned());
         let happened = match result {
-            Ok(code) => happened(check, &input, &counts, *code, totals),
+            Ok(code) => happened(check, &name, &counts, *code, totals),
             Err(e) => format!(
-                "The run of {input} ended with an error: {}",
+                "The run of {name} ended with an error: {}",
                 clean(&e.to_string())
             ),
         };
@@ -232,9 +242,11 @@ impl<'a> View<'a> {
         let pace = totals
             .filter(|_| !check)
             .map(|t| pace_facts(t, &counts, secs));
+        let chart = totals.and_then(|t| chart(t.timeline.as_ref()?, t.pace.as_ref()));
         View {
+            chart,
             check,
-            input,
+            name,
             counts,
             totals,
             rows,
@@ -332,6 +344,82 @@ fn pace_lines(p: &PaceFacts) -> Vec<(&'static str, String)> {
         out.push(("Advertised by the API", format!("{a:.1} req/s")));
     }
     out
+}
+
+/// The chart's drawing area, in the SVG's units.
+const CHART: (f64, f64, f64, f64) = (52.0, 990.0, 14.0, 196.0);
+
+/// Requests per second over time as a line, 429 answers per second as
+/// bars, the pace and the learned ceiling as dashed lines; `None` when no
+/// request was sent.
+fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
+    let points = timeline.points();
+    if points.iter().all(|p| p.0 == 0) {
+        return None;
+    }
+    let step = timeline.step().as_secs_f64();
+    let per_sec = |n: u64| n as f64 / step;
+    let highest = points
+        .iter()
+        .map(|p| per_sec(p.0))
+        .chain(pace.map(|p| p.rate))
+        .chain(pace.and_then(|p| p.ceiling))
+        .fold(1.0_f64, f64::max)
+        * 1.1;
+    let (left, right, top, bottom) = CHART;
+    let width = (right - left) / points.len() as f64;
+    let x = |i: usize| left + i as f64 * width;
+    let y = |rate: f64| bottom - rate / highest * (bottom - top);
+    let line: Vec<String> = points
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| {
+            let at = y(per_sec(p.0));
+            [
+                format!("{:.1},{at:.1}", x(i)),
+                format!("{:.1},{at:.1}", x(i + 1)),
+            ]
+        })
+        .collect();
+    let seconds = points.len() as f64 * step;
+    let level = |rate: f64, class: &'static str, label: String| {
+        html! {
+            line class=(class) x1=(left) x2=(right) y1=(format!("{:.1}", y(rate))) y2=(format!("{:.1}", y(rate))) {}
+            text class="label" x=(right - 4.0) y=(format!("{:.1}", y(rate) - 4.0)) text-anchor="end" { (label) }
+        }
+    };
+    Some(html! {
+        svg class="chart" viewBox="0 0 1000 222" role="img"
+            aria-label="requests and 429 answers per second over time" {
+            line class="axis" x1=(left) x2=(right) y1=(bottom) y2=(bottom) {}
+            line class="axis" x1=(left) x2=(left) y1=(top) y2=(bottom) {}
+            text x=(left - 6.0) y=(top + 10.0) text-anchor="end" { (format!("{highest:.0}")) }
+            text x=(left - 6.0) y=(bottom) text-anchor="end" { "0" }
+            text x=(left) y="216" { "0 s" }
+            text x=(right) y="216" text-anchor="end" { (format!("{seconds:.0} s")) }
+            @for (i, p) in points.iter().enumerate() {
+                @if p.1 > 0 {
+                    rect class="r429" x=(format!("{:.1}", x(i))) y=(format!("{:.1}", y(per_sec(p.1))))
+                        width=(format!("{:.1}", width.max(1.5)))
+                        height=(format!("{:.1}", bottom - y(per_sec(p.1)))) {}
+                }
+            }
+            polyline class="req" points=(line.join(" ")) {}
+            @if let Some(p) = pace {
+                (level(p.rate, "pace", p.chosen()))
+                @if let Some(c) = p.ceiling {
+                    (level(c, "ceiling", format!("learned ceiling {c:.1}/s")))
+                }
+            }
+        }
+        p class="legend" {
+            span class="key s-valid" {} "requests per second "
+            span class="key s-failed" {} "429 answers per second "
+            span class="key s-created" {} "pace "
+            span class="key s-invalid" {} "learned ceiling"
+            @if step > 1.0 { " (each point " (format!("{step:.0}")) " s)" }
+        }
+    })
 }
 
 /// Label and value, for a table of facts.
@@ -488,7 +576,7 @@ fn status_heading(status: Status) -> &'static str {
 
 fn page(v: &View<'_>) -> Markup {
     let kind = if v.check { "Check" } else { "Import" };
-    let title = format!("{kind} of {}", v.input);
+    let title = format!("{kind} of {}", v.name);
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -548,6 +636,9 @@ fn page(v: &View<'_>) -> Markup {
                 @if let Some(pace) = &v.pace {
                     section id="pace" {
                         h2 { "Pace" }
+                        @if let Some(chart) = &v.chart {
+                            (chart)
+                        }
                         (table_of(pace))
                     }
                 }
@@ -615,6 +706,14 @@ svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
 .s-failed{fill:var(--failed);background:var(--failed)}
 .s-skipped{fill:var(--skipped);background:var(--skipped)}
 .rest{color:var(--muted)}
+svg.chart{display:block;width:100%;height:auto;margin:.5rem 0 0}
+svg.chart text{fill:var(--muted);font-size:13px}
+svg.chart .axis{stroke:var(--line);stroke-width:1}
+svg.chart .req{fill:none;stroke:var(--valid);stroke-width:2}
+svg.chart .r429{fill:var(--failed);opacity:.85}
+svg.chart .pace{stroke:var(--ok);stroke-width:1.5;stroke-dasharray:8 5}
+svg.chart .ceiling{stroke:var(--invalid);stroke-width:1.5;stroke-dasharray:3 3}
+.legend{color:var(--muted);font-size:.9em;margin:.25rem 0 .75rem}
 @page{size:A4;margin:15mm}
 @media print{:root{--fg:#000;--muted:#444;--bg:#fff;--line:#bbb;--head:#f0f0f0}
 body{margin:0;max-width:none;padding:0;font-size:10.5pt}
@@ -680,7 +779,7 @@ mod tests {
         counts.add(Status::Invalid);
         let view = View {
             check: true,
-            input: "<b>.csv".into(),
+            name: "<b>.csv".into(),
             counts,
             totals: None,
             rows: &rows,
@@ -692,6 +791,7 @@ mod tests {
             mapping: Vec::new(),
             problems: &[],
             pace: None,
+            chart: None,
         };
         let html = page(&view).into_string();
         assert!(!html.contains("<script>"), "{html}");

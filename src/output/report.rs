@@ -27,6 +27,7 @@ use crate::check::tally::RowSample;
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
+use crate::model::timeline::Timeline;
 
 /// The bar currently on screen, so log lines can be printed above it.
 static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -360,6 +361,8 @@ pub struct TotalsOwned {
     pub pace: Option<PaceFacts>,
     /// What to do next: the words of the summary's `Next:` line.
     pub next: Option<String>,
+    /// Requests and 429 answers over time (`None` when nothing was sent).
+    pub timeline: Option<Timeline>,
 }
 
 /// How a run paced its requests and what it learned about the API's limit.
@@ -428,6 +431,8 @@ pub struct Totals<'a> {
     pub pace: Option<PaceFacts>,
     /// Where `report.html` goes (`None` with `--no-report`).
     pub report: Option<&'a Path>,
+    /// Requests and 429 answers over time (`None` when nothing was sent).
+    pub timeline: Option<&'a Timeline>,
 }
 
 impl Totals<'_> {
@@ -443,6 +448,7 @@ impl Totals<'_> {
             stopped: self.stopped.clone(),
             pace: self.pace.clone(),
             next: self.next.clone(),
+            timeline: self.timeline.cloned(),
         }
     }
 

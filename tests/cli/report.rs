@@ -197,6 +197,8 @@ fn an_import_report_has_the_summary_counts_and_the_pace() {
         "{pace}"
     );
     assert!(select(&html, "#target td").join(" ").contains("test"));
+    // Requests over time, drawn from what was sent.
+    assert_eq!(select(&html, "#pace svg.chart polyline").len(), 1);
     assert!(!text.contains(TEST_KEY), "the key never reaches the report");
 }
 
