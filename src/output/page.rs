@@ -174,13 +174,7 @@ fn clean(text: &str) -> String {
 
 impl<'a> View<'a> {
     fn of(done: &'a RunDone<'a>, rows: &'a [RowToFix]) -> View<'a> {
-        let RunDone {
-            run,
-            files,
-            result,
-            facts,
-            elapsed,
-        } = done;
+        let (run, facts, result) = (done.run, done.facts, done.result);
         let totals = facts.totals.as_ref();
         let counts = totals.map(|t| t.counts.clone()).unwrap_or_default();
         let check = run.upload.is_none();
@@ -213,7 +207,7 @@ impl<'a> View<'a> {
                 },
             ),
         });
-        let secs = elapsed.as_secs_f64();
+        let secs = done.elapsed.as_secs_f64();
         let mut run_facts = vec![
             (
                 "Started",
@@ -224,7 +218,7 @@ impl<'a> View<'a> {
                 "Tool",
                 format!("{} {}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION")),
             ),
-            ("Run folder", files.folder.path().display().to_string()),
+            ("Run folder", done.files.folder.path().display().to_string()),
         ];
         if let Some(t) = totals {
             run_facts.push(("Results", t.results.display().to_string()));
@@ -460,18 +454,6 @@ fn capitalized(text: &str) -> String {
     }
 }
 
-/// The statuses drawn, in the order of the bar.
-const BAR: [Status; 8] = [
-    Status::Created,
-    Status::Overwritten,
-    Status::Exists,
-    Status::Unchanged,
-    Status::Valid,
-    Status::Invalid,
-    Status::Failed,
-    Status::Skipped,
-];
-
 /// The widths of the bar's parts, out of 1000: proportional, but a status
 /// with any row stays visible.
 fn bar_widths(counts: &Counts) -> Vec<(Status, f64)> {
@@ -479,7 +461,7 @@ fn bar_widths(counts: &Counts) -> Vec<(Status, f64)> {
     if total == 0 {
         return Vec::new();
     }
-    let raw: Vec<(Status, f64)> = BAR
+    let raw: Vec<(Status, f64)> = Status::ALL
         .iter()
         .filter(|s| counts.get(**s) > 0)
         .map(|s| (*s, (counts.get(*s) as f64 * 1000.0 / total as f64).max(6.0)))
@@ -601,7 +583,7 @@ fn page(v: &View<'_>) -> Markup {
                     h2 { "Rows per status" }
                     (status_bar(&v.counts))
                     table class="counts" {
-                        @for status in BAR {
+                        @for status in Status::ALL {
                             @if v.counts.get(status) > 0 {
                                 tr data-status=(status.as_str()) {
                                     td { span class={ "key s-" (status.as_str()) } {} (status.as_str()) }
