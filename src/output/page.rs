@@ -30,6 +30,7 @@
 //! not decide outcomes or exit codes: it shows the ones the run hands it.
 
 use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -105,7 +106,12 @@ impl Output for HtmlReport {
     /// finished results file.
     fn rows_done(&mut self, done: &RowsDone<'_>) -> Result<Option<PathBuf>, Failure> {
         if self.seen != *done.counts {
+            let started = Instant::now();
             self.rows = first_rows_to_fix(done.results)?;
+            tracing::debug!(
+                "report: the first rows to fix read back from the results file in {:?}",
+                started.elapsed()
+            );
         }
         Ok(None)
     }
@@ -114,9 +120,15 @@ impl Output for HtmlReport {
         let Some(path) = &done.files.report else {
             return Ok(());
         };
-        let page = page(&View::of(done, &self.rows));
-        atomic::write(path, page.into_string().as_bytes())
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let started = Instant::now();
+        let page = page(&View::of(done, &self.rows)).into_string();
+        atomic::write(path, page.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
+        tracing::debug!(
+            "report: {} ({} bytes) written in {:?}",
+            path.display(),
+            page.len(),
+            started.elapsed()
+        );
         Ok(())
     }
 }
