@@ -306,6 +306,10 @@ pub struct OutputArgs {
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 
+    /// Do not write report.html (the run as a page to read, print or send) into the run folder.
+    #[arg(long)]
+    pub no_report: bool,
+
     /// Log line format on stderr: `text` for people and cron mail, `json` (one object per line) for log shippers.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

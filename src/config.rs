@@ -119,6 +119,8 @@ pub struct Outputs {
     pub overwrite: bool,
     /// `--keep-runs`: run folders kept (0: all).
     pub keep_runs: u32,
+    /// `report.html` in the run folder (off with `--no-report`).
+    pub report: bool,
 }
 
 /// Destination of the JSON summary.
@@ -402,6 +404,7 @@ fn run_config(
             errors: out.errors,
             overwrite: out.overwrite_outputs,
             keep_runs: out.keep_runs,
+            report: !out.no_report,
         },
         upload,
         output: OutputConfig {

@@ -14,8 +14,9 @@
 //! - [`upload`]: customers → outcomes over the network ([`upload::api`] is
 //!   the HTTP client, `upload::pace` the request rate).
 //! - [`output`]: outcomes → what the user gets back: a run's outputs as
-//!   one set (`output::set`: results file, errors file, `summary.json` /
-//!   `--summary-json`), progress and the printed summary.
+//!   one set (`output::set`: results file, errors file, `report.html`
+//!   (`output::page`), `summary.json` / `--summary-json`), progress and the
+//!   printed summary.
 //! - `store`: what outlives the process (the journal: its format, writer
 //!   and resume; delta state; the run locks); it looks up and records, and
 //!   decides nothing.

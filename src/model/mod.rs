@@ -6,8 +6,9 @@
 //! shares), [`customer`] (the payload), [`problem`] (a broken rule, and
 //! which rule it is), [`checked`] (a row as the pass leaves it),
 //! [`outcome`] (statuses, a row's outcome, counts), [`plan`] (a row's fate
-//! as the planner decides it, and the write mode) and [`failure`] (a failed
-//! write of a run's file, which stops the sending or ends the run). It imports nothing
+//! as the planner decides it, and the write mode) [`failure`] (a failed
+//! write of a run's file, which stops the sending or ends the run) and
+//! [`timeline`] (an import's requests and 429s over time). It imports nothing
 //! else from the crate and holds no behaviour beyond encoding these types.
 
 pub mod checked;
@@ -17,3 +18,4 @@ pub mod field;
 pub mod outcome;
 pub mod plan;
 pub mod problem;
+pub mod timeline;

@@ -29,6 +29,7 @@ use crate::check::tally::RowSample;
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
+use crate::model::timeline::Timeline;
 
 /// The bar currently on screen, so log lines can be printed above it.
 static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -367,6 +368,10 @@ pub struct TotalsOwned {
     pub stopped: Option<String>,
     /// How requests were paced (`None` when nothing could be sent).
     pub pace: Option<PaceFacts>,
+    /// What to do next: the words of the summary's `Next:` line.
+    pub next: Option<String>,
+    /// Requests and 429 answers over time (`None` when nothing was sent).
+    pub timeline: Option<Timeline>,
 }
 
 /// How a run paced its requests and what it learned about the API's limit.
@@ -433,6 +438,10 @@ pub struct Totals<'a> {
     pub next: Option<String>,
     /// How requests were paced (`None` when nothing could be sent).
     pub pace: Option<PaceFacts>,
+    /// Where `report.html` goes (`None` with `--no-report`).
+    pub report: Option<&'a Path>,
+    /// Requests and 429 answers over time (`None` when nothing was sent).
+    pub timeline: Option<&'a Timeline>,
 }
 
 impl Totals<'_> {
@@ -447,6 +456,8 @@ impl Totals<'_> {
             errors: self.errors.map(Path::to_owned),
             stopped: self.stopped.clone(),
             pace: self.pace.clone(),
+            next: self.next.clone(),
+            timeline: self.timeline.cloned(),
         }
     }
 
@@ -471,6 +482,9 @@ impl Totals<'_> {
         );
         if let Some(errors) = self.errors {
             line.push_str(&format!("; errors: {}", errors.display()));
+        }
+        if let Some(report) = self.report {
+            line.push_str(&format!("; report: {}", report.display()));
         }
         if let Some(why) = &self.stopped {
             line.push_str(&format!("; stopped early: {why}"));
@@ -535,6 +549,12 @@ impl Totals<'_> {
             out.push_str(&format!(
                 "\nErrors:  {} (the rows not imported, each with its error)",
                 errors.display()
+            ));
+        }
+        if let Some(report) = self.report {
+            out.push_str(&format!(
+                "\nReport:  {} (the run as a page to read, print or send)",
+                report.display()
             ));
         }
         // Last, so it is what the user reads before typing again.

@@ -16,8 +16,8 @@
 //! outputs are made from it. Those are its own rules, so it is a field of
 //! the set, not a member of the list.
 //!
-//! **Every other output** ([`Output`]: the errors file, the summary; next
-//! the plan file and the HTML report) is derived: it may take each row
+//! **Every other output** ([`Output`]: the errors file, the HTML report,
+//! the summary; next the plan file) is derived: it may take each row
 //! ([`Output::row`]), writes once the rows are over ([`Output::rows_done`],
 //! with the finished results file and the input's cells) or once the run
 //! is over ([`Output::run_done`], with the exit code or the error), and a
@@ -38,11 +38,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use csv::StringRecord;
 
+use crate::check::pass::Pass;
 use crate::config::RunConfig;
-use crate::input::{InputError, InputInfo, RecordSource};
+use crate::input::{InputError, RecordSource};
 use crate::model::checked::Fingerprint;
 use crate::model::outcome::{Counts, Outcome};
 use crate::output::errors_file::ErrorsFile;
+use crate::output::page::HtmlReport;
 use crate::output::report::{Reporter, TotalsOwned};
 use crate::output::results::{self, InputOrder, ResultsWriter};
 use crate::output::summary::Summary;
@@ -193,6 +195,14 @@ pub(crate) struct InputFacts {
     pub delimiter: String,
     /// Of the bytes the pass parsed; `None` if it did not read to the end.
     pub fingerprint: Option<Fingerprint>,
+    /// Where the header row is, in words (`line 3; lines 1–2 skipped`).
+    pub header: String,
+    /// How the input was read and mapped, as the run header says it: one
+    /// line per decision (encoding, delimiter, each field's source).
+    pub description: String,
+    /// Invalid rows per kind of problem, most frequent first: the kind in
+    /// words, its rows and its first lines.
+    pub problems: Vec<(String, u64, Vec<u64>)>,
 }
 
 /// The files the derived outputs wrote once the rows were over, by
@@ -230,9 +240,14 @@ impl Outputs {
         let mut derived: Vec<Box<dyn Output>> = vec![
             // After the results file, which it is made from.
             Box::new(ErrorsFile::new(run.outputs.errors.clone())),
-            // Last: it lists the files the others wrote.
-            Box::new(Summary::in_run_folder()),
         ];
+        if run.outputs.report {
+            // After the errors file, which it points to for the rows it
+            // leaves out.
+            derived.push(Box::new(HtmlReport::new()));
+        }
+        // Last: it lists the files the others wrote.
+        derived.push(Box::new(Summary::in_run_folder()));
         if let Some(target) = &run.summary_json {
             derived.push(Box::new(Summary::to(target.clone())));
         }
@@ -373,12 +388,22 @@ impl Outputs {
         written
     }
 
-    /// Keeps how the input was read, for the outputs that describe it.
-    pub fn input(&mut self, info: &InputInfo, fingerprint: Option<Fingerprint>) {
+    /// Keeps how the pass read the input and what it found, for the
+    /// outputs that describe it.
+    pub fn input(&mut self, pass: &Pass) {
+        let info = &pass.info;
         self.facts.input = Some(InputFacts {
             encoding: info.encoding.name().to_owned(),
             delimiter: char::from(info.delimiter.delimiter).to_string(),
-            fingerprint,
+            fingerprint: pass.fingerprint.clone(),
+            header: info.header.to_string(),
+            description: pass.mapping_description.clone(),
+            problems: pass
+                .problems
+                .iter()
+                .into_iter()
+                .map(|(kind, rows, lines)| (kind.to_owned(), rows, lines.to_vec()))
+                .collect(),
         });
     }
 

@@ -175,6 +175,8 @@ pub struct Files {
     pub results: Option<String>,
     /// The errors CSV (rows to fix and re-import), when one was written.
     pub errors: Option<String>,
+    /// `report.html`, the run as a page, when it was written.
+    pub report: Option<String>,
     /// The journal, when one was left for `--resume`.
     pub journal: Option<String>,
     /// The delta state database.
@@ -328,6 +330,8 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             run_folder: display(files.folder.path()),
             results: totals.map(|f| display(&f.results)),
             errors: totals.and_then(|f| f.errors.as_deref()).map(display),
+            // Written just before (registered earlier), unless it failed.
+            report: files.report.as_deref().filter(|r| r.exists()).map(display),
             journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
             state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
         },

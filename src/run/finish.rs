@@ -34,6 +34,7 @@ use crate::config::RunConfig;
 use crate::exit;
 use crate::input::InputError;
 use crate::model::outcome::Counts;
+use crate::model::timeline::Timeline;
 use crate::output::errors_file;
 use crate::output::report::{PaceFacts, Reporter, Totals};
 use crate::output::set::{InputRows, Outputs, RowsDone};
@@ -153,6 +154,8 @@ pub(crate) struct UploadEnd {
     pub sandbox: bool,
     /// Closing (and syncing) the journal.
     pub closed: Result<(), JournalError>,
+    /// Requests and 429 answers over time.
+    pub timeline: Timeline,
 }
 
 /// The one place a run's end becomes an exit code or a [`RunError`], a
@@ -267,6 +270,8 @@ pub(crate) fn finish(
         stopped: stopped.clone(),
         next,
         pace: upload.as_ref().map(|u| u.pace.clone()),
+        report: files.report.as_deref(),
+        timeline: upload.as_ref().map(|u| &u.timeline),
     });
     if let Some(why) = &stopped {
         tracing::error!("{why}");

@@ -5,7 +5,7 @@
 //! `--runs-dir`): one folder per run named after its UTC start
 //! (`2026-12-02T182601Z`, `-2`, `-3`… when two start in the same second,
 //! `-check` for `validate` / `--dry-run`) holding `results.csv`,
-//! `errors.csv`, `summary.json` and `journal`; the `latest` pointer (a
+//! `errors.csv`, `summary.json`, `report.html` and `journal`; the `latest` pointer (a
 //! symlink where the OS allows, else a text file with the folder's name);
 //! the lock file shared by every run of the input; finding the unfinished
 //! run (a journal, not marked `abandoned`, not a sandbox run); marking one
@@ -36,6 +36,8 @@ pub const RESULTS: &str = "results.csv";
 pub const ERRORS: &str = "errors.csv";
 /// The run's own summary document.
 pub const SUMMARY: &str = "summary.json";
+/// The run as a page to read, print or send (off with `--no-report`).
+pub const REPORT: &str = "report.html";
 /// The journal (left only by a run that stopped before the end).
 pub const JOURNAL: &str = "journal";
 /// Marks a run `--restart` left behind: never resumed, never blocking.
@@ -353,12 +355,21 @@ pub struct RunFiles {
     pub journal: PathBuf,
     /// The run's own summary document, always in the folder.
     pub summary: PathBuf,
+    /// `report.html` in the folder; `None` with `--no-report`.
+    pub report: Option<PathBuf>,
 }
 
 impl RunFiles {
-    /// The files of a run in `folder`, with the paths the user named.
-    pub fn new(folder: RunFolder, results: Option<&Path>, errors: Option<&Path>) -> RunFiles {
+    /// The files of a run in `folder`, with the paths the user named;
+    /// `report`: whether it writes `report.html`.
+    pub fn new(
+        folder: RunFolder,
+        results: Option<&Path>,
+        errors: Option<&Path>,
+        report: bool,
+    ) -> RunFiles {
         RunFiles {
+            report: report.then(|| folder.path.join(REPORT)),
             results: results.map_or_else(|| folder.results(), Path::to_owned),
             errors: errors.map_or_else(|| folder.errors(), Path::to_owned),
             journal: folder.journal(),

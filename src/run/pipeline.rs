@@ -15,7 +15,7 @@
 use std::io;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -28,6 +28,7 @@ use crate::model::failure::WriteFailure;
 use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{Planned, WriteMode};
+use crate::model::timeline::Timeline;
 use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::results;
 use crate::output::set::{InputRows, Outputs};
@@ -84,7 +85,7 @@ fn run_started(run: &RunConfig, start: &Start, outputs: &mut Outputs) -> Result<
         .rows
         .finish()
         .map_err(|source| spill_error(folder, source))?;
-    outputs.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass);
     let reporter = Reporter::new(pass.rows, &run.output);
     report_input(&pass, &reporter);
     let result = upload_file(run, start, upload, &mut pass, &rows, outputs, &reporter);
@@ -216,7 +217,7 @@ fn validate_file(
     let mut pass = pass::run(file, &run.input_options, &scratch(files), &mut sink)
         .map_err(SetupError::from)?;
     let write_err = sink.failed;
-    outputs.input(&pass.info, pass.fingerprint.clone());
+    outputs.input(&pass);
     let written = match write_err {
         Some(e) => Err(e),
         None => {
@@ -391,7 +392,9 @@ fn send(
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let rows_end = pipeline(&rt, outputs, rows, planner, &uploader, reporter);
+    let (rows_end, timeline) = sampled(client, &uploader, || {
+        pipeline(&rt, outputs, rows, planner, &uploader, reporter)
+    });
     signals.abort();
     drop(rt);
     let stop = uploader.stop_reason();
@@ -426,8 +429,41 @@ fn send(
         },
         sandbox: matches!(upload.target, Endpoint::Sandbox),
         closed,
+        timeline,
     };
     Ok((rows_end, upload_end))
+}
+
+/// Runs `work` (the sending) while a thread samples the requests and 429
+/// answers once a second, for the report's chart; the uploader needs no
+/// hook for it, and one sample a second costs nothing a run can see.
+fn sampled<T>(client: &ApiClient, uploader: &Uploader, work: impl FnOnce() -> T) -> (T, Timeline) {
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let sampler = scope.spawn(move || {
+            let start = Instant::now();
+            let mut timeline = Timeline::default();
+            let mut next = Duration::from_secs(1);
+            loop {
+                let wait = next.saturating_sub(start.elapsed());
+                let over = !matches!(
+                    stopped.recv_timeout(wait),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                );
+                // A tick counts at its nominal second, so a late wake-up
+                // does not push its requests into the next one.
+                let at = if over { start.elapsed() } else { next };
+                timeline.sample(at, client.requests_sent(), uploader.rate_limited());
+                if over {
+                    return timeline;
+                }
+                next += Duration::from_secs(1);
+            }
+        });
+        let out = work();
+        drop(stop);
+        (out, sampler.join().unwrap_or_default())
+    })
 }
 
 /// Opens the delta state of `--state`, bound to this API and key kind.

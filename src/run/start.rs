@@ -134,7 +134,12 @@ impl Start {
             // Old folders staying is no reason to stop this run.
             Err(e) => tracing::warn!("--keep-runs: cannot remove an old run folder: {e}"),
         }
-        let files = RunFiles::new(folder, out.results.as_deref(), out.errors.as_deref());
+        let files = RunFiles::new(
+            folder,
+            out.results.as_deref(),
+            out.errors.as_deref(),
+            out.report,
+        );
         Ok(Start {
             _lock: lock,
             _input_lock: input_lock,

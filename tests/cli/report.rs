@@ -1,0 +1,216 @@
+//! `report.html` (issue 22): parsed with an HTML5 parser, its counts are
+//! summary.json's, every row to fix is listed with its line, nothing loads
+//! from anywhere or runs, and hostile cells are shown as text.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use scraper::{Html, Selector};
+
+use crate::cron::{assert_valid_summary, read_json};
+use crate::harness::*;
+
+const SCRIPT: &str = "<script>alert(1)</script>";
+const IMG: &str = "\"><img src=x onerror=alert(1)>";
+
+fn select(html: &Html, css: &str) -> Vec<String> {
+    let selector = Selector::parse(css).unwrap();
+    html.select(&selector)
+        .map(|e| e.text().collect::<String>())
+        .collect()
+}
+
+/// Parses the report of the run in `folder`, checking that it is private,
+/// self-contained and script-free.
+fn report(folder: &Path) -> (Html, String) {
+    let path = folder.join("report.html");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "report.html is private");
+    }
+    let text = std::fs::read_to_string(&path).unwrap();
+    let html = Html::parse_document(&text);
+    assert!(
+        html.errors.is_empty(),
+        "HTML5 parse errors: {:?}",
+        html.errors
+    );
+    let everything = Selector::parse("*").unwrap();
+    for element in html.select(&everything) {
+        let name = element.value().name();
+        assert!(
+            !["script", "img", "iframe", "link", "object", "embed", "base"].contains(&name),
+            "a <{name}> element"
+        );
+        for (attr, value) in element.value().attrs() {
+            assert!(!attr.starts_with("on"), "an event handler {attr}={value:?}");
+            let lower = value.to_ascii_lowercase();
+            assert!(
+                !lower.contains("http:") && !lower.contains("https:") && !lower.contains("//"),
+                "<{name} {attr}={value:?}> could load from elsewhere"
+            );
+        }
+    }
+    for style in select(&html, "style") {
+        assert!(
+            !style.contains("url(") && !style.contains("@import"),
+            "{style}"
+        );
+    }
+    (html, text)
+}
+
+/// The counts per status as the page shows them.
+fn shown_counts(html: &Html) -> BTreeMap<String, u64> {
+    let rows = Selector::parse("table.counts tr[data-status]").unwrap();
+    let n = Selector::parse("td.n").unwrap();
+    html.select(&rows)
+        .map(|tr| {
+            let status = tr.value().attr("data-status").unwrap().to_owned();
+            let count = tr.select(&n).next().unwrap().text().collect::<String>();
+            (status, count.trim().parse().unwrap())
+        })
+        .collect()
+}
+
+/// The counts per status of summary.json, those above zero.
+fn summary_counts(doc: &serde_json::Value) -> BTreeMap<String, u64> {
+    doc["counts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .filter(|(_, n)| *n > 0)
+        .collect()
+}
+
+#[test]
+fn a_check_report_has_the_summary_counts_every_invalid_row_and_hostile_cells_as_text() {
+    let s = Scratch::new();
+    let input = s.file(
+        "klanten.csv",
+        &format!(
+            "{HEADER}\n\
+             C001,Good B.V.,Straat 1,1234 AB,Utrecht,NL,,,,a@example.nl,,,dutch\n\
+             {SCRIPT},,Straat 2,1234 AB,Utrecht,NL,,,,b@example.nl,,,dutch\n\
+             C003,\"{}\",Straat 3,1234 AB,Utrecht,NL,,,,\"{}\",,,dutch\n\
+             C001,Again B.V.,Straat 4,1234 AB,Utrecht,NL,,,,d@example.nl,,,dutch\n\
+             C005,Fine B.V.,Straat 5,1234 AB,Utrecht,NL,,,,e@example.nl,,,dutch\n\
+             C006,Short B.V.\n",
+            IMG.replace('"', "\"\""),
+            IMG.replace('"', "\"\"")
+        ),
+    );
+    let out = validate(&input, &[]);
+    assert_exit(&out, 1);
+    let folder = latest_run(&input);
+    let report_path = folder.join("report.html");
+    assert!(
+        stderr(&out).contains(&format!("Report:  {}", report_path.display())),
+        "{}",
+        stderr(&out)
+    );
+    let doc = read_json(&folder.join("summary.json"));
+    assert_valid_summary(&doc);
+    assert_eq!(doc["files"]["report"], report_path.display().to_string());
+
+    let (html, text) = report(&folder);
+    assert_eq!(shown_counts(&html), summary_counts(&doc));
+    let total = select(&html, "table.counts tr.total td.n");
+    assert_eq!(total, [doc["rows"].to_string()]);
+
+    // Every invalid row of the results file, with its line, in order
+    // (the repeated code too, which a check learns only at the end).
+    let results = results(&folder.join("results.csv"));
+    let invalid: Vec<String> = results
+        .iter()
+        .filter(|r| r.status == "invalid")
+        .map(|r| r.line.to_string())
+        .collect();
+    assert_eq!(invalid.len(), 4, "{results:?}");
+    assert_eq!(select(&html, "table.rows td.line"), invalid);
+
+    // Hostile cells are text, never markup.
+    assert!(!text.contains("<script>alert") && !text.contains("<img"));
+    assert!(
+        select(&html, "table.rows td.code")
+            .iter()
+            .any(|c| c == SCRIPT)
+    );
+    assert!(
+        select(&html, "table.rows td.error")
+            .iter()
+            .any(|c| c.contains(IMG))
+    );
+
+    // The next step in the terminal's words.
+    let next = stderr(&out)
+        .lines()
+        .find_map(|l| l.strip_prefix("Next:    ").map(str::to_owned))
+        .unwrap();
+    assert_eq!(select(&html, "p.next"), [format!("Next: {next}")]);
+}
+
+#[test]
+fn the_rows_listed_stop_at_a_thousand_and_point_to_the_errors_file() {
+    let s = Scratch::new();
+    let mut text = format!("{HEADER}\n");
+    for i in 1..=1003 {
+        text.push_str(&format!("C{i:05},,Straat,1234 AB,Utrecht,NL,,,,,,,\n"));
+    }
+    let input = s.file("many.csv", &text);
+    assert_exit(&validate(&input, &[]), 1);
+    let folder = latest_run(&input);
+    let (html, _) = report(&folder);
+    assert_eq!(select(&html, "table.rows td.line").len(), 1000);
+    let rest = select(&html, "p.rest").join(" ");
+    assert!(
+        rest.contains("3 more") && rest.contains(&folder.join("errors.csv").display().to_string()),
+        "{rest}"
+    );
+}
+
+#[test]
+fn an_import_report_has_the_summary_counts_and_the_pace() {
+    let sandbox = sandbox();
+    let s = Scratch::new();
+    let input = s.path("customers.csv");
+    copy_sample("customers.csv", &input);
+    let out = import(&sandbox, &input, &[]);
+    assert_exit(&out, 1);
+    let folder = latest_run(&input);
+    let doc = read_json(&folder.join("summary.json"));
+    let (html, text) = report(&folder);
+    assert_eq!(shown_counts(&html), summary_counts(&doc));
+    let results = results(&folder.join("results.csv"));
+    let to_fix: Vec<String> = results
+        .iter()
+        .filter(|r| r.status != "created")
+        .map(|r| r.line.to_string())
+        .collect();
+    assert_eq!(select(&html, "table.rows td.line"), to_fix);
+    let pace = select(&html, "#pace td").join(" | ");
+    assert!(
+        pace.starts_with(&format!("{} |", doc["requests"])),
+        "{pace}"
+    );
+    assert!(select(&html, "#target td").join(" ").contains("test"));
+    // Requests over time, drawn from what was sent.
+    assert_eq!(select(&html, "#pace svg.chart polyline").len(), 1);
+    assert!(!text.contains(TEST_KEY), "the key never reaches the report");
+}
+
+#[test]
+fn no_report_writes_none_and_says_none() {
+    let s = Scratch::new();
+    let input = s.customers("k.csv", 3);
+    let out = validate(&input, &["--no-report"]);
+    assert_exit(&out, 0);
+    let folder = latest_run(&input);
+    assert!(!folder.join("report.html").exists());
+    assert!(!stderr(&out).contains("Report:"), "{}", stderr(&out));
+    let doc = read_json(&folder.join("summary.json"));
+    assert!(doc["files"]["report"].is_null());
+}
