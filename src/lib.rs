@@ -6,8 +6,11 @@
 //! - [`model`]: the types every stage shares (fields, the customer
 //!   payload, problems, statuses and outcomes, a row's plan). It imports
 //!   nothing else from the crate.
-//! - [`input`]: file → records (encoding, delimiter, column mapping).
-//! - [`check`]: records → customers, and which rows may be sent (offline).
+//! - [`input`]: file → records: the one open of the input
+//!   ([`input::InputFile`]), encoding, delimiter, header, the records of a
+//!   [`input::RecordSource`], the column mapping.
+//! - [`check`]: records → checked rows in one pass ([`check::pass`]),
+//!   offline: mapping, validation, the repeated-code index.
 //! - [`plan`]: checked rows → each row's fate (the only place it is
 //!   decided: invalid, repeated, done before, unchanged, or send with a
 //!   write mode).
@@ -26,6 +29,7 @@
 //!
 //! Around them: [`cli`] / [`config`] (raw arguments, then checked
 //! settings), [`util`] (`atomic`: outputs written whole, mode 0600;
+//! `background`: writes on a thread of their own;
 //! `redact`: the API key never reaches an output; `spill`: per-row facts
 //! sorted on disk so memory stays flat; `nofollow`: the tool's own files
 //! are never reached through a planted link; `text`: names compared and
