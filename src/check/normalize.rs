@@ -188,10 +188,20 @@ impl fmt::Display for ChangeTally {
 
 /// Normalizes `c` in place and adds what was changed to `changes`, in
 /// field order.
-pub(super) fn normalize_into(c: &mut Customer, changes: &mut Vec<Change>) {
+/// Returns the fields (a bit per [`Field::index`]) whose value held a
+/// byte the fast path does not vouch for (a control character, NUL, or a
+/// lead byte of U+FFFD among others): only those can break the
+/// odd-character rule, so the rules look at them alone.
+pub(super) fn normalize_into(c: &mut Customer, changes: &mut Vec<Change>) -> u16 {
+    let mut suspect = 0u16;
     // Country first: whether a postcode is Dutch depends on it.
     for field in NORMALIZE_ORDER {
-        if let Some((value, kinds)) = normalized(c, field) {
+        let mut plain = true;
+        let normal = normalized(c, field, &mut plain);
+        if !plain {
+            suspect |= 1 << field.index();
+        }
+        if let Some((value, kinds)) = normal {
             let to = value.clone();
             let from = c.replace(field, value);
             changes.push(Change {
@@ -205,6 +215,7 @@ pub(super) fn normalize_into(c: &mut Customer, changes: &mut Vec<Change>) {
     if changes.len() > 1 {
         changes.sort_by_key(|ch| ch.field);
     }
+    suspect
 }
 
 /// Field order for normalizing: Country before Postalcode.
@@ -226,7 +237,8 @@ const NORMALIZE_ORDER: [Field; 13] = [
 
 /// The normalized value of `field` and what was done, or `None` when it
 /// is already normal (the common case, which allocates nothing).
-fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
+/// `plain` is cleared when the value left the fast path.
+fn normalized(c: &Customer, field: Field, plain: &mut bool) -> Option<(String, ChangeKinds)> {
     let raw = c.get(field)?;
     let mut kinds = ChangeKinds::default();
     let value = match strip_formula_marker(raw) {
@@ -236,7 +248,9 @@ fn normalized(c: &Customer, field: Field) -> Option<(String, ChangeKinds)> {
         }
         None => raw,
     };
-    let spaced = clean_whitespace(value, field != Field::CustomerCode, &mut kinds)
+    let collapse = field != Field::CustomerCode;
+    *plain = plainly_spaced(value.as_bytes(), collapse);
+    let spaced = clean_whitespace(value, collapse, *plain, &mut kinds)
         .or_else(|| (value.len() != raw.len()).then(|| value.to_owned()));
     let clean: &str = spaced.as_deref().unwrap_or(value);
     let converted = match field {
@@ -282,8 +296,13 @@ fn strip_formula_marker(value: &str) -> Option<&str> {
 
 /// Trims `value` and, if `collapse`, turns inner whitespace runs into one
 /// space; `None` if nothing changes.
-fn clean_whitespace(value: &str, collapse: bool, kinds: &mut ChangeKinds) -> Option<String> {
-    if plainly_spaced(value.as_bytes(), collapse) {
+fn clean_whitespace(
+    value: &str,
+    collapse: bool,
+    plain: bool,
+    kinds: &mut ChangeKinds,
+) -> Option<String> {
+    if plain {
         return None;
     }
     let trimmed = value.trim();
@@ -311,7 +330,8 @@ fn clean_whitespace(value: &str, collapse: bool, kinds: &mut ChangeKinds) -> Opt
 /// byte C2 (U+0085, U+00A0), E1 (U+1680), E2 (U+2000–U+205F) or E3
 /// (U+3000), so `é` (C3 A9) stays on the fast path and NBSP does not.
 /// Anything else, including ASCII control characters, takes the exact
-/// char-wise path.
+/// char-wise path; so does the lead byte EF of U+FFFD (and of the rare
+/// characters U+F000–U+FFFF), for the odd-character rule's sake.
 fn plainly_spaced(bytes: &[u8], collapse: bool) -> bool {
     /// Per byte: 1 = space, 2 = needs the slow path, 0 = plain.
     static CLASS: [u8; 256] = {
@@ -320,7 +340,7 @@ fn plainly_spaced(bytes: &[u8], collapse: bool) -> bool {
         while b < 256 {
             class[b] = match b as u8 {
                 b' ' => 1,
-                0x00..=0x1F | 0x7F | 0xC2 | 0xE1 | 0xE2 | 0xE3 => 2,
+                0x00..=0x1F | 0x7F | 0xC2 | 0xE1 | 0xE2 | 0xE3 | 0xEF => 2,
                 _ => 0,
             };
             b += 1;

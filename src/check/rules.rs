@@ -45,8 +45,14 @@ use crate::util::text::quoted;
 pub const MIN_PHONE_DIGITS: usize = 6;
 
 /// Adds every rule `c` breaks to `problems`, in field order. `changes`
-/// are normalization's, for quoting values as read.
-pub(super) fn check_into(c: &Customer, changes: &[Change], problems: &mut Vec<Problem>) {
+/// are normalization's, for quoting values as read; `suspect` its fields
+/// (a bit per [`Field::index`]) that may hold an odd character.
+pub(super) fn check_into(
+    c: &Customer,
+    changes: &[Change],
+    suspect: u16,
+    problems: &mut Vec<Problem>,
+) {
     for field in Field::ALL {
         let Some(value) = c.get(field) else {
             if matches!(field, Field::CustomerCode | Field::Name) {
@@ -54,7 +60,9 @@ pub(super) fn check_into(c: &Customer, changes: &[Change], problems: &mut Vec<Pr
             }
             continue;
         };
-        if let Some((kind, message)) = odd_character(value) {
+        if suspect & (1 << field.index()) != 0
+            && let Some((kind, message)) = odd_character(value)
+        {
             problems.push(Problem::new(field, kind, message));
             continue;
         }

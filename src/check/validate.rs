@@ -67,8 +67,8 @@ pub fn validate_into(c: &mut Customer, out: &mut Validation) {
     let Validation { problems, changes } = out;
     problems.clear();
     changes.clear();
-    normalize::normalize_into(c, changes);
-    rules::check_into(c, changes, problems);
+    let suspect = normalize::normalize_into(c, changes);
+    rules::check_into(c, changes, suspect, problems);
 }
 
 /// The problems as one line for the results file's `error` cell.
