@@ -8,8 +8,11 @@
 //! when an advertised quota is spent) moves the schedule to the end of the
 //! pause with no burst credit, and bumps an epoch: a worker whose slot was
 //! reserved before the pause re-reserves after it, so requests re-enter one
-//! by one at the reduced rate. A last gate at send time lets at most
-//! `burst` requests leave in any period, even when workers wake late.
+//! by one at the reduced rate. A last gate at send time runs the same
+//! schedule on the instants requests actually leave, so workers that woke
+//! late together leave at most `burst` at once. Both keep absolute
+//! deadlines: a late wake-up does not move the next request's slot, so
+//! timer lateness never adds up.
 //!
 //! A second gate keeps the rate's worth of requests or fewer in any
 //! second (plus 10 ms of slack for arrival jitter): window limiters count
@@ -69,10 +72,15 @@ const PROBE_STEP: f64 = 1.02;
 /// back for long.
 const TENTATIVE_PROBE_EVERY: Duration = Duration::from_secs(3);
 const TENTATIVE_PROBE_STEP: f64 = 1.05;
-/// No more than the rate's worth of requests leave in any window this
-/// long: one second (what window limiters count) and a little slack for
-/// the jitter between sending and arriving.
-const SECOND_GATE: Duration = Duration::from_millis(1010);
+/// No more than the rate's worth of requests leave in any second and this
+/// much (the rate's worth rounded up, over the time they take at the rate,
+/// and this slack for the jitter between sending and arriving).
+const SECOND_SLACK: Duration = Duration::from_millis(10);
+/// How early against the send gate's own schedule a request may leave:
+/// timer wake-ups come late by up to a tick (1 ms) and more on a busy
+/// machine, and a request that woke late must not hold back the next, or
+/// the lateness adds up (at most a period: no more than one extra request).
+const WAKE_JITTER: Duration = Duration::from_millis(2);
 /// Bound of the send log the gates read (memory stays flat at any rate).
 const SENT_LOG_MAX: usize = 100_000;
 /// Below this share of the hold level the rate climbs fast (a tenth of the
@@ -177,7 +185,10 @@ struct State {
     epoch: u64,
     /// Whether the first slot was reserved (credit from set-up is dropped).
     started: bool,
-    /// Send instants of the last requests (as many as the gates read).
+    /// The send gate's theoretical arrival time: like `tat`, but advanced
+    /// by the requests that actually left.
+    gate_tat: Instant,
+    /// Send instants of the last requests (as many as the second gate reads).
     sent: VecDeque<Instant>,
     ceiling: Option<f64>,
     /// The ceiling is an estimate from a short episode (or slow start),
@@ -240,16 +251,26 @@ pub struct Pacer {
     probed: tokio::sync::watch::Sender<bool>,
     /// Set by the worker that sends the first request.
     probe_claimed: std::sync::atomic::AtomicBool,
+    /// Tests only: wake-ups come late as a real timer's do.
+    #[cfg(test)]
+    late: Mutex<Option<tests::Late>>,
 }
 
 /// Longest period (and burst window) the schedule uses, so instant
 /// arithmetic cannot overflow whatever the flags say.
 const LONGEST: Duration = Duration::from_secs(24 * 3600);
 
-/// Requests allowed in any [`SECOND_GATE`] at `rate`.
-fn per_second(rate: f64) -> usize {
+/// The second gate at `rate`: `n` requests (the rate's worth in a second,
+/// rounded up) must span at least `span` (their time at the rate, and the
+/// slack), so no second and slack ever sees more than the rate's worth.
+fn second_gate(rate: f64, period: Duration) -> (usize, Duration) {
     // Saturating float-to-int cast: at least one, at most the log's bound.
-    (rate.floor() as usize).clamp(1, SENT_LOG_MAX)
+    let n = (rate.ceil() as usize).clamp(1, SENT_LOG_MAX);
+    let span = period
+        .saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
+        .min(LONGEST)
+        + SECOND_SLACK;
+    (n, span)
 }
 
 fn period_of(rate: f64) -> Duration {
@@ -283,10 +304,13 @@ impl Pacer {
             in_flight: AtomicU64::new(0),
             probed: tokio::sync::watch::Sender::new(!settings.probe_first),
             probe_claimed: std::sync::atomic::AtomicBool::new(false),
+            #[cfg(test)]
+            late: Mutex::new(None),
             state: Mutex::new(State {
                 rate: start,
                 period: period_of(start),
                 tat: now,
+                gate_tat: now,
                 not_before: now,
                 epoch: 0,
                 started: false,
@@ -354,13 +378,13 @@ impl Pacer {
             let (slot, epoch) = match self.reserve() {
                 Ok(reserved) => reserved,
                 Err(pause_end) => {
-                    if !sleep_until(pause_end, stop).await {
+                    if !self.sleep_until(pause_end, stop).await {
                         return None;
                     }
                     continue 'reserve;
                 }
             };
-            if !sleep_until(slot, stop).await {
+            if !self.sleep_until(slot, stop).await {
                 return None;
             }
             // 2. Leave, unless a pause began meanwhile (re-reserve after
@@ -375,7 +399,7 @@ impl Pacer {
                     }
                     Leave::Paused => continue 'reserve,
                     Leave::WaitUntil(t) => {
-                        if !sleep_until(t, stop).await {
+                        if !self.sleep_until(t, stop).await {
                             return None;
                         }
                     }
@@ -411,20 +435,30 @@ impl Pacer {
             return Leave::Paused;
         }
         let now = Instant::now();
-        let burst = self.settings.burst as usize;
-        // At most `burst` in any period, and at most the rate's worth in
-        // any second: a worker that woke late may catch up, but never so
-        // much that a one-second window sees more than the rate.
-        let per_second = per_second(s.rate);
-        for (n, window) in [(burst, s.period), (per_second, SECOND_GATE)] {
-            if let Some(oldest) = s.sent.len().checked_sub(n).and_then(|i| s.sent.get(i))
-                && now < *oldest + window
-            {
-                return Leave::WaitUntil(*oldest + window);
-            }
+        // The send gate: the schedule again, on the instants requests
+        // actually leave, so workers that woke late together leave at most
+        // `burst` at once and then a period apart. Its deadlines are
+        // absolute: a request that left late does not move the next one's,
+        // and a late wake-up up to WAKE_JITTER is caught up, so lateness
+        // never adds up (it did when each request had to wait a whole
+        // period after the previous one's actual send).
+        let allowance = self.tau(&s) + WAKE_JITTER.min(s.period);
+        let earliest = s.gate_tat.checked_sub(allowance).unwrap_or(now);
+        if now < earliest {
+            return Leave::WaitUntil(earliest);
         }
+        // At most the rate's worth in any second (and slack): a worker that
+        // woke late may catch up, but never so much that a one-second
+        // window sees more than the rate.
+        let (n, span) = second_gate(s.rate, s.period);
+        if let Some(oldest) = s.sent.len().checked_sub(n).and_then(|i| s.sent.get(i))
+            && now < *oldest + span
+        {
+            return Leave::WaitUntil(*oldest + span);
+        }
+        s.gate_tat = s.gate_tat.max(now) + s.period;
         s.sent.push_back(now);
-        while s.sent.len() > burst.max(per_second) {
+        while s.sent.len() > n {
             s.sent.pop_front();
         }
         Leave::Go
@@ -582,7 +616,7 @@ impl Pacer {
             let burst = f64::from(self.settings.burst);
             let room = adv
                 .window
-                .filter(|w| *w > SECOND_GATE)
+                .filter(|w| *w > Duration::from_secs(1) + SECOND_SLACK)
                 .map_or(policy, |w| policy - burst / w.as_secs_f64());
             s.advertised_cap = Some((policy * ADVERTISED_SHARE).min(room).max(policy * 0.5));
             let cap = self.top(&s);
@@ -722,20 +756,108 @@ impl Pacer {
     }
 }
 
-/// Sleeps until `t`; false when `stop` fires first.
-async fn sleep_until(t: Instant, stop: &CancellationToken) -> bool {
-    if t <= Instant::now() {
-        return !stop.is_cancelled();
-    }
-    tokio::select! {
-        _ = stop.cancelled() => false,
-        _ = tokio::time::sleep_until(t) => true,
+impl Pacer {
+    /// Sleeps until `t` (in tests, as late as a real timer); false when
+    /// `stop` fires first.
+    async fn sleep_until(&self, t: Instant, stop: &CancellationToken) -> bool {
+        #[cfg(test)]
+        let t = match self
+            .late
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            Some(late) => late.wake(t),
+            None => t,
+        };
+        if t <= Instant::now() {
+            return !stop.is_cancelled();
+        }
+        tokio::select! {
+            _ = stop.cancelled() => false,
+            _ = tokio::time::sleep_until(t) => true,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Wake-ups as tokio's timer gives them outside a paused clock: at the
+    /// next whole millisecond after the deadline, and a little later still
+    /// on a busy machine (up to `extra`).
+    pub(super) struct Late {
+        origin: Instant,
+        extra: Duration,
+        rng: fastrand::Rng,
+    }
+
+    impl Late {
+        pub(super) fn wake(&mut self, t: Instant) -> Instant {
+            let tick = Duration::from_millis(1).as_nanos();
+            let since = t.saturating_duration_since(self.origin).as_nanos();
+            let rounded = since.div_ceil(tick) * tick;
+            let extra = self
+                .rng
+                .u64(0..=u64::try_from(self.extra.as_nanos()).unwrap_or(0));
+            self.origin
+                + Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX))
+                + Duration::from_nanos(extra)
+        }
+    }
+
+    /// A pacer whose wake-ups come late as a real timer's.
+    fn late_pacer(rate: f64, burst: u32, extra: Duration) -> Pacer {
+        let p = pacer(rate, burst);
+        *p.late.lock().expect("lock") = Some(Late {
+            // Off the millisecond grid, as a real start is.
+            origin: Instant::now() - Duration::from_micros(300),
+            extra,
+            rng: fastrand::Rng::with_seed(7),
+        });
+        p
+    }
+
+    /// Requests that leave within `secs` seconds with 8 workers.
+    async fn sent_within(p: &Arc<Pacer>, secs: u64) -> usize {
+        let stop = CancellationToken::new();
+        let end = Instant::now() + Duration::from_secs(secs);
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (p, stop) = (p.clone(), stop.clone());
+            tasks.spawn(async move {
+                let mut n = 0;
+                while p.acquire(&stop).await.is_some() && Instant::now() < end {
+                    n += 1;
+                }
+                n
+            });
+        }
+        tasks.join_all().await.into_iter().sum()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn late_wake_ups_do_not_add_up_at_burst_1() {
+        // The figures (against an unlimited server, --burst 1):
+        // 95% of 50/s, 82% of 200/s, 69% of 400/s, when each request
+        // waited a whole period after the previous one's late send.
+        for rate in [10.0, 50.0, 200.0, 400.0, 1000.0] {
+            let p = Arc::new(late_pacer(rate, 1, Duration::from_micros(300)));
+            let n = sent_within(&p, 10).await as f64;
+            assert!(n >= 0.98 * rate * 10.0, "{n} in 10 s at {rate}/s");
+            assert!(n <= rate * 10.0 + 1.0, "{n} in 10 s at {rate}/s");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fractional_rate_is_not_rounded_down_by_the_second_gate() {
+        // A rate held under a ceiling is rarely whole: 48.5/s was paced at
+        // 48 in every 1.01 s (47.5/s) when the gate rounded it down.
+        let p = Arc::new(pacer(48.5, 1));
+        let n = sent_within(&p, 20).await as f64;
+        assert!(n >= 0.985 * 48.5 * 20.0, "{n} in 20 s at 48.5/s");
+    }
 
     fn pacer(rate: f64, burst: u32) -> Pacer {
         let settings = PaceSettings {
@@ -838,7 +960,7 @@ mod tests {
         for (i, t) in at.iter().enumerate() {
             let n = at[i..]
                 .iter()
-                .take_while(|u| **u < *t + SECOND_GATE)
+                .take_while(|u| **u < *t + Duration::from_secs(1) + SECOND_SLACK)
                 .count();
             assert!(n <= 50, "{n} requests within a second from {i}");
         }
