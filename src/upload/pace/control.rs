@@ -1,22 +1,5 @@
-//! Pacing shared by every worker: one request schedule, the adaptive rate
-//! and the pool-wide pauses.
-//!
-//! Owns "when may the next request go". There is one schedule on tokio's
-//! clock, built once and never rebuilt (GCRA: a theoretical arrival time
-//! that every [`Pacer::acquire`] advances by one period to reserve its own
-//! slot). A rate change only changes the period. A pause (after a 429, or
-//! when an advertised quota is spent) moves the schedule to the end of the
-//! pause with no burst credit, and bumps an epoch: a worker whose slot was
-//! reserved before the pause re-reserves after it, so requests re-enter one
-//! by one at the reduced rate. A last gate at send time runs the same
-//! schedule on the instants requests actually leave, so workers that woke
-//! late together leave at most `burst` at once. Both keep absolute
-//! deadlines: a late wake-up does not move the next request's slot, so
-//! timer lateness never adds up.
-//!
-//! A second gate keeps the rate's worth of requests or fewer in any
-//! second (plus 10 ms of slack for arrival jitter): window limiters count
-//! per second, and a catch-up burst after a stall must not add up to more.
+//! What the rate is: the learned ceiling, probes, slow start, advertised
+//! limits, and the pause after a 429.
 //!
 //! The rate follows AIMD with a learned ceiling: what the server was seen
 //! to admit, never more. A 429 on a request sent after the latest pause
@@ -47,207 +30,85 @@
 //! second, the rate admitted over the last one times 1.3.
 //! Limits advertised by the server cap the rate; the first request goes
 //! alone so they are known in time.
-//!
-//! It must not send requests, parse headers or decide about rows.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+
+use super::schedule::{SECOND_SLACK, period_of};
+use super::{Advertised, Pacer, State, Ticket};
 
 /// Held this close under the learned ceiling. The ceiling is what the
 /// server admitted, so it is safe to use whole; the second gate's slack
 /// already keeps the pace about 1% under it, and arrival jitter needs no
 /// more (at 0.97 the final rate ended 5% under the ceiling).
 pub const MARGIN: f64 = 0.995;
+
 /// Share of an advertised limit used: the server said what it allows, so
 /// only a little room is kept for jitter at its window edges.
 pub const ADVERTISED_SHARE: f64 = 0.98;
+
 /// The rate never drops below this share of the target (so a run recovers).
-const MIN_RATE_SHARE: f64 = 0.02;
+pub(super) const MIN_RATE_SHARE: f64 = 0.02;
+
 /// Rate rises at most this often, and not within this long after a pause.
 const ADJUST_EVERY: Duration = Duration::from_secs(1);
+
 /// After this long at the hold level without a 429 the ceiling is probed;
 /// each probe that brings a 429 doubles the wait, up to the longest. A
 /// probe of a measured ceiling usually costs a 429 and its pause (a whole
 /// second when the server rounds Retry-After up), so it is rare: the limit
 /// is probed for a passing squeeze, not for every run.
-const PROBE_EVERY: Duration = Duration::from_secs(30);
+pub(super) const PROBE_EVERY: Duration = Duration::from_secs(30);
+
 const PROBE_EVERY_LONGEST: Duration = Duration::from_secs(240);
+
 /// Each probe raises the ceiling by this factor.
 const PROBE_STEP: f64 = 1.02;
+
 /// While the ceiling is only an estimate from less than a second of
 /// sending (a window's count, or a bucket's burst: the two look alike),
 /// it is probed this often, first by this factor, each step that held
 /// twice as far as the last, so an estimate too low does not hold the run
 /// back for long.
 const TENTATIVE_PROBE_EVERY: Duration = Duration::from_secs(3);
-const TENTATIVE_PROBE_STEP: f64 = 1.05;
-/// No more than the rate's worth of requests leave in any second and this
-/// much (the rate's worth rounded up, over the time they take at the rate,
-/// and this slack for the jitter between sending and arriving).
-const SECOND_SLACK: Duration = Duration::from_millis(10);
-/// How early against the send gate's own schedule a request may leave:
-/// timer wake-ups come late by up to a tick (1 ms) and more on a busy
-/// machine, and a request that woke late must not hold back the next, or
-/// the lateness adds up (at most a period: no more than one extra request).
-const WAKE_JITTER: Duration = Duration::from_millis(2);
-/// Bound of the send log the gates read (memory stays flat at any rate).
-const SENT_LOG_MAX: usize = 100_000;
+
+pub(super) const TENTATIVE_PROBE_STEP: f64 = 1.05;
+
 /// Below this share of the hold level the rate climbs fast (a tenth of the
 /// target per step); above it slowly (2% of the hold level per step).
 const FAST_BELOW: f64 = 0.8;
+
 /// Before any ceiling is known (`--rate auto`), each step sets the rate
 /// to what the server admitted over the last second times this (its probe
 /// step): slow start, so an unknown limit is found in seconds and never
 /// overshot by more than the step.
 const SLOW_START: f64 = 1.3;
+
 /// A 429 that comes back before this much sending after a pause means the
 /// previous decrease was far too small: halve instead of stepping down.
 const QUICK: Duration = Duration::from_millis(250);
+
 /// Admitted answers are measured over this window to estimate the
 /// server's limit when a 429 arrives: long, so a bucket's burst (taken
 /// off) and a window's edges weigh little in it.
 const ADMIT_WINDOW: Duration = Duration::from_secs(10);
+
 /// The estimate needs at least this much sending since the last pause.
 const ADMIT_MIN: Duration = Duration::from_secs(1);
+
 /// Bound of the admitted-answer log (memory stays flat at any rate).
 const ADMIT_LOG_MAX: usize = 100_000;
+
 /// Pause after a 429 without `Retry-After`, in periods of the rate after
 /// the decrease: until the next slot the server's answer implies (its
 /// limit is the new rate), doubling while episodes follow each other with
 /// no admitted answer between them.
 const BACKOFF_PERIODS: u32 = 1;
+
 /// Longest pause after a 429 without `Retry-After`.
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
-
-/// How the pacer starts and where it may go.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PaceSettings {
-    /// Rate at start, requests/s.
-    pub start: f64,
-    /// Highest rate it may use: `--rate`, or `--max-rate` with `auto`.
-    pub target: f64,
-    /// Requests allowed in any one period (`--burst`, at least 1).
-    pub burst: u32,
-    /// `--rate auto`: the limit is unknown, so look for it.
-    pub auto: bool,
-    /// Send the first request alone and wait for its answer before any
-    /// other: it may advertise the server's limit, which must be known
-    /// before the pool starts (or a slow first answer lets the whole pool
-    /// go at `--rate`, above an advertised limit).
-    pub probe_first: bool,
-}
-
-impl PaceSettings {
-    /// A fixed `--rate` with `--burst`.
-    pub fn fixed(rate: f64, burst: u32) -> PaceSettings {
-        PaceSettings {
-            start: rate,
-            target: rate,
-            burst,
-            auto: false,
-            probe_first: true,
-        }
-    }
-}
-
-/// Proof that a request may go, tied to the schedule it was taken from.
-/// Hand it back with the request's answer.
-#[derive(Debug, Clone, Copy)]
-pub struct Ticket {
-    epoch: u64,
-}
-
-/// What the server advertised about its limit in one answer.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct Advertised {
-    /// Requests per second its policy allows.
-    pub rate: Option<f64>,
-    /// The window that policy counts over.
-    pub window: Option<Duration>,
-    /// A limit per window of unknown length (`X-RateLimit-Limit`).
-    pub limit: Option<u64>,
-    /// Requests left in the current window.
-    pub remaining: Option<u64>,
-    /// Until the window resets.
-    pub reset: Option<Duration>,
-}
-
-/// What the pacer settled on, for the summary.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct PaceReport {
-    /// The rate achieved at the end of the run, requests/s: admitted
-    /// answers per second over its last seconds (the pace in force until
-    /// an answer came, the whole run when it was short).
-    pub final_rate: f64,
-    /// The learned ceiling: what the server admitted, if a 429 taught it.
-    pub ceiling: Option<f64>,
-    /// The rate allowed by an advertised policy, if one was seen.
-    pub advertised: Option<f64>,
-    /// 429 answers.
-    pub rate_limited: u64,
-    /// Decreases (429 episodes).
-    pub episodes: u64,
-    /// Pool-wide pauses because the advertised quota was spent.
-    pub quota_waits: u64,
-}
-
-struct State {
-    rate: f64,
-    period: Duration,
-    /// Theoretical arrival time: the schedule.
-    tat: Instant,
-    /// No request leaves before this (end of the latest pause).
-    not_before: Instant,
-    /// Bumped by every pause; tickets from older epochs are stale.
-    epoch: u64,
-    /// Whether the first slot was reserved (credit from set-up is dropped).
-    started: bool,
-    /// The send gate's theoretical arrival time: like `tat`, but advanced
-    /// by the requests that actually left.
-    gate_tat: Instant,
-    /// Send instants of the last requests (as many as the second gate reads).
-    sent: VecDeque<Instant>,
-    /// What the server was seen to admit, requests/s: never above it.
-    ceiling: Option<f64>,
-    /// The ceiling is an estimate from a short episode (or slow start),
-    /// not a measure of a second or more of sending: probed sooner.
-    tentative: bool,
-    /// While probing, the rate is held this far above the ceiling (1.0
-    /// otherwise); a probe that holds raises the ceiling only to what the
-    /// server admitted meanwhile.
-    probe: f64,
-    /// The next probe's factor while the ceiling is tentative.
-    tentative_step: f64,
-    /// When sending began (the first slot), for the achieved rate.
-    began: Option<Instant>,
-    /// Admitted answers in all, and when the last came.
-    admitted_total: u64,
-    last_admitted: Option<Instant>,
-    advertised: Option<f64>,
-    /// The rate used under the advertised policy.
-    advertised_cap: Option<f64>,
-    /// Longest reset seen: a lower bound of the window of a bare limit.
-    longest_reset: Duration,
-    last_adjust: Instant,
-    /// Since when the rate has been at the hold level without a 429.
-    probe_from: Instant,
-    /// When the ceiling was last raised by a probe.
-    probed_at: Option<Instant>,
-    /// Current wait between probes of a measured ceiling.
-    probe_every: Duration,
-    /// Admitted answers to requests sent after the latest pause.
-    admitted_since_pause: u64,
-    /// When admitted answers arrived, within [`ADMIT_WINDOW`].
-    admitted: VecDeque<Instant>,
-    backoff_level: u32,
-    rng: fastrand::Rng,
-    report: PaceReport,
-}
 
 impl State {
     /// Admitted answers that arrived within `window` before `now` (the log
@@ -260,259 +121,7 @@ impl State {
     }
 }
 
-/// What a worker whose slot has come does next.
-enum Leave {
-    Go,
-    Paused,
-    WaitUntil(Instant),
-}
-
-/// The shared pacer.
-pub struct Pacer {
-    settings: PaceSettings,
-    min_rate: f64,
-    state: Mutex<State>,
-    gauge: Arc<AtomicU64>,
-    /// Tickets handed out whose request has not finished.
-    in_flight: AtomicU64,
-    /// True once the first request has its answer (see `probe_first`).
-    probed: tokio::sync::watch::Sender<bool>,
-    /// Set by the worker that sends the first request.
-    probe_claimed: std::sync::atomic::AtomicBool,
-    /// Tests only: wake-ups come late as a real timer's do.
-    #[cfg(test)]
-    late: Mutex<Option<tests::Late>>,
-}
-
-/// Longest period (and burst window) the schedule uses, so instant
-/// arithmetic cannot overflow whatever the flags say.
-const LONGEST: Duration = Duration::from_secs(24 * 3600);
-
-/// The second gate at `rate`: `n` requests (the rate's worth in a second,
-/// rounded up) must span at least `span` (their time at the rate, and the
-/// slack), so no second and slack ever sees more than the rate's worth.
-fn second_gate(rate: f64, period: Duration) -> (usize, Duration) {
-    // Saturating float-to-int cast: at least one, at most the log's bound.
-    let n = (rate.ceil() as usize).clamp(1, SENT_LOG_MAX);
-    let span = period
-        .saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
-        .min(LONGEST)
-        + SECOND_SLACK;
-    (n, span)
-}
-
-fn period_of(rate: f64) -> Duration {
-    Duration::try_from_secs_f64(1.0 / rate)
-        .unwrap_or(LONGEST)
-        .clamp(Duration::from_nanos(1), LONGEST)
-}
-
 impl Pacer {
-    /// A pacer; `gauge` receives the current rate (`f64` bits) for the
-    /// progress line.
-    pub fn new(settings: PaceSettings, gauge: Arc<AtomicU64>) -> Pacer {
-        let target = if settings.target.is_finite() && settings.target > 0.0 {
-            settings.target
-        } else {
-            1.0
-        };
-        let start = settings.start.clamp(f64::MIN_POSITIVE, target);
-        let settings = PaceSettings {
-            start,
-            target,
-            burst: settings.burst.max(1),
-            ..settings
-        };
-        let now = Instant::now();
-        gauge.store(start.to_bits(), Ordering::Relaxed);
-        Pacer {
-            min_rate: target * MIN_RATE_SHARE,
-            settings,
-            gauge,
-            in_flight: AtomicU64::new(0),
-            probed: tokio::sync::watch::Sender::new(!settings.probe_first),
-            probe_claimed: std::sync::atomic::AtomicBool::new(false),
-            #[cfg(test)]
-            late: Mutex::new(None),
-            state: Mutex::new(State {
-                rate: start,
-                period: period_of(start),
-                tat: now,
-                gate_tat: now,
-                not_before: now,
-                epoch: 0,
-                started: false,
-                sent: VecDeque::new(),
-                ceiling: None,
-                tentative: false,
-                probe: 1.0,
-                began: None,
-                admitted_total: 0,
-                last_admitted: None,
-                tentative_step: TENTATIVE_PROBE_STEP,
-                advertised: None,
-                advertised_cap: None,
-                longest_reset: Duration::ZERO,
-                last_adjust: now,
-                probe_from: now,
-                probed_at: None,
-                probe_every: PROBE_EVERY,
-                admitted_since_pause: 0,
-                admitted: VecDeque::new(),
-                backoff_level: 0,
-                rng: fastrand::Rng::new(),
-                report: PaceReport::default(),
-            }),
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // The state stays consistent between statements; a panic elsewhere
-        // must not stop every worker.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// The current rate, requests per second.
-    #[cfg(test)]
-    pub fn current_rate(&self) -> f64 {
-        self.lock().rate
-    }
-
-    /// What the pacer learned and where it ended.
-    pub fn report(&self) -> PaceReport {
-        let s = self.lock();
-        PaceReport {
-            final_rate: self.achieved(&s),
-            ceiling: s.ceiling,
-            advertised: s.advertised,
-            ..s.report
-        }
-    }
-
-    /// 429 answers seen so far.
-    pub fn rate_limited_count(&self) -> u64 {
-        self.lock().report.rate_limited
-    }
-
-    /// Waits until a request may go; `None` when `stop` fires first.
-    pub async fn acquire(&self, stop: &CancellationToken) -> Option<Ticket> {
-        if !*self.probed.borrow() && self.probe_claimed.swap(true, Ordering::AcqRel) {
-            // The first request is out: wait for its answer.
-            let mut rx = self.probed.subscribe();
-            tokio::select! {
-                _ = stop.cancelled() => return None,
-                r = rx.wait_for(|done| *done) => if r.is_err() { return None },
-            }
-        }
-        'reserve: loop {
-            // 1. Wait out any pause, then reserve this request's own slot.
-            let (slot, epoch) = match self.reserve() {
-                Ok(reserved) => reserved,
-                Err(pause_end) => {
-                    if !self.sleep_until(pause_end, stop).await {
-                        return None;
-                    }
-                    continue 'reserve;
-                }
-            };
-            if !self.sleep_until(slot, stop).await {
-                return None;
-            }
-            // 2. Leave, unless a pause began meanwhile (re-reserve after
-            // it) or the last `burst` requests all left within one period
-            // (late wake-ups: wait for the oldest to age out).
-            loop {
-                match self.leave(epoch) {
-                    Leave::Go if stop.is_cancelled() => return None,
-                    Leave::Go => {
-                        self.in_flight.fetch_add(1, Ordering::Relaxed);
-                        return Some(Ticket { epoch });
-                    }
-                    Leave::Paused => continue 'reserve,
-                    Leave::WaitUntil(t) => {
-                        if !self.sleep_until(t, stop).await {
-                            return None;
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// A slot and its epoch, or the end of the pause to wait out first.
-    fn reserve(&self) -> Result<(Instant, u64), Instant> {
-        let mut s = self.lock();
-        let now = Instant::now();
-        if s.not_before > now {
-            return Err(s.not_before);
-        }
-        if !s.started {
-            // Credit that built up while the input was read is dropped, and
-            // sending starts now: the admitted rate is measured from here.
-            s.started = true;
-            s.tat = now + self.tau(&s);
-            s.not_before = now;
-            s.last_adjust = now;
-        }
-        s.began.get_or_insert(now);
-        let earliest = s.tat.checked_sub(self.tau(&s)).unwrap_or(now);
-        let slot = earliest.max(now);
-        s.tat = s.tat.max(slot) + s.period;
-        Ok((slot, s.epoch))
-    }
-
-    fn leave(&self, epoch: u64) -> Leave {
-        let mut s = self.lock();
-        if s.epoch != epoch {
-            return Leave::Paused;
-        }
-        let now = Instant::now();
-        // The send gate: the schedule again, on the instants requests
-        // actually leave, so workers that woke late together leave at most
-        // `burst` at once and then a period apart. Its deadlines are
-        // absolute: a request that left late does not move the next one's,
-        // and a late wake-up up to WAKE_JITTER is caught up, so lateness
-        // never adds up (it did when each request had to wait a whole
-        // period after the previous one's actual send).
-        let allowance = self.tau(&s) + WAKE_JITTER.min(s.period);
-        let earliest = s.gate_tat.checked_sub(allowance).unwrap_or(now);
-        if now < earliest {
-            return Leave::WaitUntil(earliest);
-        }
-        // At most the rate's worth in any second (and slack): a worker that
-        // woke late may catch up, but never so much that a one-second
-        // window sees more than the rate.
-        let (n, span) = second_gate(s.rate, s.period);
-        if let Some(oldest) = s.sent.len().checked_sub(n).and_then(|i| s.sent.get(i))
-            && now < *oldest + span
-        {
-            return Leave::WaitUntil(*oldest + span);
-        }
-        s.gate_tat = s.gate_tat.max(now) + s.period;
-        s.sent.push_back(now);
-        while s.sent.len() > n {
-            s.sent.pop_front();
-        }
-        Leave::Go
-    }
-
-    /// Whether no pause began since `ticket` was handed out; a request
-    /// not yet sent should take a new ticket otherwise.
-    pub fn is_current(&self, ticket: Ticket) -> bool {
-        self.lock().epoch == ticket.epoch
-    }
-
-    /// `ticket`'s request is over (answered, failed or never sent). Call
-    /// once per ticket, after the other `on_*` calls for it.
-    pub fn finished(&self, _ticket: Ticket) {
-        let _ = self
-            .in_flight
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-        // The first request is over: the pool may start.
-        self.probed
-            .send_if_modified(|done| !std::mem::replace(done, true));
-    }
-
     /// A 429 came back for the request sent with `ticket`. Slows down
     /// once per episode and pauses the pool for `retry_after` or, without
     /// one, until the next slot at the decreased rate (doubling, jittered,
@@ -696,13 +305,6 @@ impl Pacer {
         }
     }
 
-    /// How far ahead of the schedule a burst may go.
-    fn tau(&self, s: &State) -> Duration {
-        s.period
-            .saturating_mul(self.settings.burst - 1)
-            .min(LONGEST)
-    }
-
     /// The highest rate allowed: the target, capped by an advertised policy.
     fn top(&self, s: &State) -> f64 {
         let t = self.settings.target;
@@ -718,7 +320,7 @@ impl Pacer {
 
     /// Admitted answers per second over the last seconds of sending (the
     /// whole run when shorter): the rate achieved, as the server saw it.
-    fn achieved(&self, s: &State) -> f64 {
+    pub(super) fn achieved(&self, s: &State) -> f64 {
         let (Some(began), Some(last)) = (s.began, s.last_admitted) else {
             return 0.0;
         };
@@ -800,16 +402,6 @@ impl Pacer {
         s.probe_from = now;
     }
 
-    fn pause(&self, s: &mut State, until: Instant) {
-        s.not_before = s.not_before.max(until);
-        s.epoch += 1;
-        // Re-enter one by one: the first slot is the end of the pause, and
-        // no burst credit is carried across it.
-        s.tat = s.not_before + self.tau(s);
-        s.started = true;
-        s.admitted_since_pause = 0;
-    }
-
     fn set_rate(&self, s: &mut State, rate: f64) {
         let rate = rate.clamp(self.min_rate, self.settings.target);
         if rate != s.rate {
@@ -821,215 +413,13 @@ impl Pacer {
     }
 }
 
-impl Pacer {
-    /// Sleeps until `t` (in tests, as late as a real timer); false when
-    /// `stop` fires first.
-    async fn sleep_until(&self, t: Instant, stop: &CancellationToken) -> bool {
-        #[cfg(test)]
-        let t = match self
-            .late
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_mut()
-        {
-            Some(late) => late.wake(t),
-            None => t,
-        };
-        if t <= Instant::now() {
-            return !stop.is_cancelled();
-        }
-        tokio::select! {
-            _ = stop.cancelled() => false,
-            _ = tokio::time::sleep_until(t) => true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::PaceSettings;
+    use super::super::tests::*;
     use super::*;
-
-    /// Wake-ups as tokio's timer gives them outside a paused clock: at the
-    /// next whole millisecond after the deadline, and a little later still
-    /// on a busy machine (up to `extra`).
-    pub(super) struct Late {
-        origin: Instant,
-        extra: Duration,
-        rng: fastrand::Rng,
-    }
-
-    impl Late {
-        pub(super) fn wake(&mut self, t: Instant) -> Instant {
-            let tick = Duration::from_millis(1).as_nanos();
-            let since = t.saturating_duration_since(self.origin).as_nanos();
-            let rounded = since.div_ceil(tick) * tick;
-            let extra = self
-                .rng
-                .u64(0..=u64::try_from(self.extra.as_nanos()).unwrap_or(0));
-            self.origin
-                + Duration::from_nanos(u64::try_from(rounded).unwrap_or(u64::MAX))
-                + Duration::from_nanos(extra)
-        }
-    }
-
-    /// A pacer whose wake-ups come late as a real timer's.
-    fn late_pacer(rate: f64, burst: u32, extra: Duration) -> Pacer {
-        let p = pacer(rate, burst);
-        *p.late.lock().expect("lock") = Some(Late {
-            // Off the millisecond grid, as a real start is.
-            origin: Instant::now() - Duration::from_micros(300),
-            extra,
-            rng: fastrand::Rng::with_seed(7),
-        });
-        p
-    }
-
-    /// Requests that leave within `secs` seconds with 8 workers.
-    async fn sent_within(p: &Arc<Pacer>, secs: u64) -> usize {
-        let stop = CancellationToken::new();
-        let end = Instant::now() + Duration::from_secs(secs);
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..8 {
-            let (p, stop) = (p.clone(), stop.clone());
-            tasks.spawn(async move {
-                let mut n = 0;
-                while p.acquire(&stop).await.is_some() && Instant::now() < end {
-                    n += 1;
-                }
-                n
-            });
-        }
-        tasks.join_all().await.into_iter().sum()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn late_wake_ups_do_not_add_up_at_burst_1() {
-        // The figures (against an unlimited server, --burst 1):
-        // 95% of 50/s, 82% of 200/s, 69% of 400/s, when each request
-        // waited a whole period after the previous one's late send.
-        for rate in [10.0, 50.0, 200.0, 400.0, 1000.0] {
-            let p = Arc::new(late_pacer(rate, 1, Duration::from_micros(300)));
-            let n = sent_within(&p, 10).await as f64;
-            assert!(n >= 0.98 * rate * 10.0, "{n} in 10 s at {rate}/s");
-            assert!(n <= rate * 10.0 + 1.0, "{n} in 10 s at {rate}/s");
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_fractional_rate_is_not_rounded_down_by_the_second_gate() {
-        // A rate held under a ceiling is rarely whole: 48.5/s was paced at
-        // 48 in every 1.01 s (47.5/s) when the gate rounded it down.
-        let p = Arc::new(pacer(48.5, 1));
-        let n = sent_within(&p, 20).await as f64;
-        assert!(n >= 0.985 * 48.5 * 20.0, "{n} in 20 s at 48.5/s");
-    }
-
-    fn pacer(rate: f64, burst: u32) -> Pacer {
-        let settings = PaceSettings {
-            probe_first: false,
-            ..PaceSettings::fixed(rate, burst)
-        };
-        Pacer::new(settings, Arc::default())
-    }
-
-    /// Paced time advances only when every task waits, so instants are exact.
-    async fn acquire_all(p: &Arc<Pacer>, workers: usize, each: usize) -> Vec<Instant> {
-        let stop = CancellationToken::new();
-        let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..workers {
-            let (p, stop) = (p.clone(), stop.clone());
-            tasks.spawn(async move {
-                let mut at = Vec::new();
-                for _ in 0..each {
-                    p.acquire(&stop).await.expect("not stopped");
-                    at.push(Instant::now());
-                }
-                at
-            });
-        }
-        let mut all: Vec<Instant> = tasks.join_all().await.into_iter().flatten().collect();
-        all.sort();
-        all
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn sixteen_workers_cross_a_pause_one_slot_each() {
-        let p = Arc::new(pacer(100.0, 1));
-        let stop = CancellationToken::new();
-        // Run a while, then a 429 on a fresh request pauses everyone.
-        let before = acquire_all(&p, 16, 2).await;
-        assert_eq!(before.len(), 32);
-        let t = p.acquire(&stop).await.expect("ticket");
-        let pause_start = Instant::now();
-        p.on_rate_limited(t, Some(Duration::from_secs(1)));
-        let rate = p.current_rate();
-        assert!(rate < 100.0, "slowed down: {rate}");
-        let after = acquire_all(&p, 16, 3).await;
-        let period = period_of(rate);
-        assert!(after[0] >= pause_start + Duration::from_secs(1));
-        for w in after.windows(2) {
-            // No two share a slot: the pool re-enters one by one.
-            assert!(w[1] - w[0] >= period, "{:?} apart", w[1] - w[0]);
-        }
-        for w in before.windows(2) {
-            assert!(w[1] - w[0] >= Duration::from_millis(10));
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn workers_waiting_for_a_slot_when_the_pause_begins_wait_it_out() {
-        let p = Arc::new(pacer(10.0, 1));
-        let stop = CancellationToken::new();
-        let first = p.acquire(&stop).await.expect("ticket");
-        // 8 workers reserve slots 100 ms apart; a 429 arrives meanwhile.
-        let q = p.clone();
-        let waiters = tokio::spawn(async move { acquire_all(&q, 8, 1).await });
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        let paused_at = Instant::now();
-        p.on_rate_limited(first, Some(Duration::from_secs(2)));
-        let at = waiters.await.expect("joined");
-        let during: Vec<_> = at
-            .iter()
-            .filter(|t| **t > paused_at && **t < paused_at + Duration::from_secs(2))
-            .collect();
-        assert!(during.is_empty(), "sent during the pause: {during:?}");
-        let period = period_of(p.current_rate());
-        let after: Vec<_> = at.iter().filter(|t| **t > paused_at).collect();
-        for w in after.windows(2) {
-            assert!(*w[1] - *w[0] >= period);
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn burst_is_never_exceeded_in_any_period() {
-        let p = Arc::new(pacer(50.0, 3));
-        let at = acquire_all(&p, 16, 10).await;
-        let period = Duration::from_millis(20);
-        for (i, t) in at.iter().enumerate() {
-            let n = at[i..].iter().take_while(|u| **u < *t + period).count();
-            assert!(n <= 3, "{n} within one period from {i}");
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn catching_up_after_a_stall_never_puts_more_than_the_rate_in_a_second() {
-        let p = Arc::new(pacer(50.0, 5));
-        let mut at = acquire_all(&p, 16, 4).await;
-        // Every worker stalls (a slow answer): the schedule's burst credit
-        // builds up, and is spent at once when they come back.
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        at.extend(acquire_all(&p, 16, 8).await);
-        let period = Duration::from_millis(20);
-        let bunched = at.windows(3).any(|w| w[2] - w[0] < period);
-        assert!(bunched, "the burst was used after the stall");
-        for (i, t) in at.iter().enumerate() {
-            let n = at[i..]
-                .iter()
-                .take_while(|u| **u < *t + Duration::from_secs(1) + SECOND_SLACK)
-                .count();
-            assert!(n <= 50, "{n} requests within a second from {i}");
-        }
-    }
+    use std::sync::{Arc, Mutex};
+    use tokio_util::sync::CancellationToken;
 
     #[tokio::test(start_paused = true)]
     async fn a_window_count_refused_within_a_second_is_the_ceiling_and_holds_a_probe() {
@@ -1088,28 +478,6 @@ mod tests {
         assert_eq!(p.current_rate(), low, "a 5xx is not recovery");
         p.on_admitted(t, true);
         assert!(p.current_rate() > low);
-    }
-
-    /// Answers `t`'s request as admitted every 100 ms for `secs` seconds.
-    async fn answer_for(p: &Pacer, t: Ticket, secs: u64) {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(secs) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            p.on_admitted(t, true);
-        }
-    }
-
-    /// Two seconds of clean sending at 60/s, then a 429: a measured ceiling.
-    async fn learn_60(p: &Pacer) -> Ticket {
-        let stop = CancellationToken::new();
-        let mut t = p.acquire(&stop).await.expect("t");
-        for _ in 0..120 {
-            tokio::time::sleep(Duration::from_micros(16_667)).await;
-            p.on_admitted(t, true);
-            t = p.acquire(&stop).await.expect("t");
-        }
-        p.on_rate_limited(t, Some(Duration::ZERO));
-        t
     }
 
     #[tokio::test(start_paused = true)]
@@ -1176,30 +544,6 @@ mod tests {
             now <= ceiling * MARGIN * PROBE_STEP * PROBE_STEP + 1e-9,
             "{now}"
         );
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_slow_start_leaves_no_burst_credit_and_no_false_measure() {
-        let p = pacer(100.0, 5);
-        // The input took a minute to check before the first request.
-        tokio::time::sleep(Duration::from_secs(60)).await;
-        let stop = CancellationToken::new();
-        let mut at = Vec::new();
-        let mut t = p.acquire(&stop).await.expect("t");
-        for _ in 0..10 {
-            at.push(Instant::now());
-            p.on_admitted(t, true);
-            t = p.acquire(&stop).await.expect("t");
-        }
-        // Evenly spaced from the first request: no catch-up burst.
-        for w in at.windows(2) {
-            assert_eq!(w[1] - w[0], Duration::from_millis(10));
-        }
-        // 0.1 s of sending is too short to measure: the rate halves, and
-        // the 5 answers beyond --burst in 0.1 s bound the limit (50/s).
-        p.on_rate_limited(t, Some(Duration::ZERO));
-        assert_eq!(p.report().ceiling, Some(50.0));
-        assert_eq!(p.current_rate(), 50.0 * MARGIN);
     }
 
     #[tokio::test(start_paused = true)]
@@ -1331,42 +675,5 @@ mod tests {
         p.on_admitted(t, true);
         let t = p.acquire(&stop).await.expect("t");
         assert_eq!(p.on_rate_limited(t, None), period_of(p.current_rate()));
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_pool_waits_for_the_first_answer() {
-        let p = Arc::new(Pacer::new(PaceSettings::fixed(1000.0, 5), Arc::default()));
-        let stop = CancellationToken::new();
-        let first = p.acquire(&stop).await.expect("first");
-        let q = p.clone();
-        let others = tokio::spawn(async move { acquire_all(&q, 4, 1).await });
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        assert!(
-            !others.is_finished(),
-            "nobody may go before the first answer"
-        );
-        // The answer advertises 10/s: the pool starts at that pace.
-        p.on_advertised(Advertised {
-            rate: Some(10.0),
-            window: Some(Duration::from_secs(1)),
-            ..Advertised::default()
-        });
-        let answered = Instant::now();
-        p.finished(first);
-        let at = others.await.expect("joined");
-        assert!(at[0] >= answered);
-        for w in at.windows(2) {
-            assert!(w[1] - w[0] >= period_of(p.current_rate()));
-        }
-    }
-
-    #[tokio::test]
-    async fn stop_ends_a_wait() {
-        let p = pacer(1.0, 1);
-        let stop = CancellationToken::new();
-        let t = p.acquire(&stop).await.expect("t");
-        p.on_rate_limited(t, Some(Duration::from_secs(3600)));
-        stop.cancel();
-        assert!(p.acquire(&stop).await.is_none());
     }
 }
