@@ -517,15 +517,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn aimd_holds_under_the_learned_ceiling_and_reprobes_slowly() {
         let p = pacer(100.0, 1);
-        let stop = CancellationToken::new();
-        // Two seconds of clean sending at 60/s, then a 429.
-        let mut t = p.acquire(&stop).await.expect("t");
-        for _ in 0..120 {
-            tokio::time::sleep(Duration::from_micros(16_667)).await;
-            p.on_admitted(t, true);
-            t = p.acquire(&stop).await.expect("t");
-        }
-        p.on_rate_limited(t, Some(Duration::ZERO));
+        let t = learn_60(&p).await;
         let r = p.report();
         let ceiling = r.ceiling.expect("learned");
         // What got through (60/s, less the one request of --burst), not
