@@ -16,7 +16,9 @@
 //!
 //! The pool pauses for `Retry-After`, or without one until the next slot
 //! at the decreased rate, doubling while 429s follow each other with
-//! nothing admitted between them.
+//! nothing admitted between them. Such a 429 does not lower the rate
+//! again: the pause was too short (a window that has not drained), not
+//! the rate too high.
 //!
 //! A probe paces a step above the ceiling; when it holds, the ceiling
 //! rises to what was admitted meanwhile, not to the probe's level. A
@@ -131,9 +133,13 @@ impl Pacer {
         let mut s = self.lock();
         let now = Instant::now();
         s.report.rate_limited += 1;
-        // Sent after the latest pause began: the rate in force is too high.
+        // Sent after the latest pause began: the rate in force is too high,
+        // unless nothing at all got through since that pause: then the
+        // pause was too short (a window that has not drained), not the
+        // rate too high, and only the next pause grows.
         let new_episode = ticket.epoch == s.epoch;
-        if new_episode {
+        let refused_again = s.admitted_since_pause == 0 && s.report.episodes > 0;
+        if new_episode && !refused_again {
             self.decrease(&mut s, now);
         }
         let wait = match retry_after {
@@ -536,6 +542,28 @@ mod tests {
             now <= ceiling * MARGIN * PROBE_STEP * PROBE_STEP + 1e-9,
             "{now}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_before_anything_got_through_after_a_pause_only_lengthens_it() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        let t = learn_60(&p).await;
+        p.on_admitted(t, true);
+        let rate = p.current_rate();
+        // A window that has not drained (haproxy counts the refused too):
+        // 429 after 429 with nothing admitted. The rate stays (it was
+        // halved each time: 58 to 7/s in three short pauses), the pause
+        // grows.
+        let mut last = Duration::ZERO;
+        for _ in 0..3 {
+            let t = p.acquire(&stop).await.expect("t");
+            let wait = p.on_rate_limited(t, None);
+            assert!(wait >= last, "{wait:?} after {last:?}");
+            last = wait;
+        }
+        assert_eq!(p.current_rate(), rate);
+        assert_eq!(p.report().episodes, 1);
     }
 
     #[tokio::test(start_paused = true)]
