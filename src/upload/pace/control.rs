@@ -92,6 +92,10 @@ const SLOW_START: f64 = 1.3;
 /// previous decrease was far too small: halve instead of stepping down.
 const QUICK: Duration = Duration::from_millis(250);
 
+/// A 429 whose measure is within this share of the ceiling lowers the
+/// ceiling by STEP_DOWN at most (a measure further below: the limit fell).
+const NEAR: f64 = 0.9;
+const STEP_DOWN: f64 = 0.98;
 /// Admitted answers are measured over this window to estimate the
 /// server's limit when a 429 arrives: long, so a bucket's burst (taken
 /// off) and a window's edges weigh little in it.
@@ -378,6 +382,12 @@ impl Pacer {
             if let Some(held) = held {
                 // The climb lowers the measure; the estimate held.
                 measured = measured.max(held).min(r);
+            } else if let Some(c) = s.ceiling.filter(|c| measured > *c * NEAR) {
+                // Refused at about the ceiling: arrival jitter, or a
+                // ceiling a little high. Step down a little; the measure
+                // over a few seconds (less the burst) is lower than what
+                // got through, and took 50/s windows to 46/s.
+                measured = measured.max((c * STEP_DOWN).min(r));
             }
             (Some(measured), measured * MARGIN, slow_start)
         } else if admitted < r * QUICK.as_secs_f64() {
@@ -564,6 +574,27 @@ mod tests {
         }
         assert_eq!(p.current_rate(), rate);
         assert_eq!(p.report().episodes, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_429_at_about_the_ceiling_steps_it_down_a_little() {
+        let p = pacer(100.0, 5);
+        let stop = CancellationToken::new();
+        let t = learn_60(&p).await;
+        let learned = p.report().ceiling.expect("learned");
+        // Two seconds at the hold level, then a 429 (arrival jitter): the
+        // measure less --burst is 2.5/s under what got through.
+        p.on_admitted(t, true);
+        let mut t = p.acquire(&stop).await.expect("t");
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(2) {
+            p.on_admitted(t, true);
+            t = p.acquire(&stop).await.expect("t");
+        }
+        p.on_rate_limited(t, Some(Duration::ZERO));
+        let now = p.report().ceiling.expect("ceiling");
+        assert!(now >= learned * STEP_DOWN - 1e-9, "{learned} -> {now}");
+        assert!(now <= learned, "{learned} -> {now}");
     }
 
     #[tokio::test(start_paused = true)]
