@@ -8,10 +8,11 @@
 //! pause with no burst credit, and bumps an epoch: a worker whose slot was
 //! reserved before the pause re-reserves after it, so requests re-enter one
 //! by one at the reduced rate. A last gate at send time runs the same
-//! schedule on the instants requests actually leave, so workers that woke
-//! late together leave at most `burst` at once. Both keep absolute
-//! deadlines: a late wake-up does not move the next request's slot, so
-//! timer lateness never adds up.
+//! schedule on the instants requests actually leave. Both keep absolute
+//! deadlines: a late wake-up does not move the next request's slot, and
+//! up to 20 ms of lateness (five requests' worth at most) is made up at no
+//! more than twice the rate (`burst` in any half period), so timer
+//! lateness never adds up and a long stall is never made up in a burst.
 //!
 //! A second gate keeps the rate's worth of requests or fewer in any
 //! second (plus 10 ms of slack for arrival jitter): window limiters count
