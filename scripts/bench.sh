@@ -10,16 +10,17 @@
 #                               figures mean nothing
 #   scripts/bench.sh --check    exit 1 if a target is missed
 #   scripts/bench.sh --json F   also write the figures as JSON to F
-#   scripts/bench.sh --pacing   the pacing table only (about 12 minutes)
+#   scripts/bench.sh --pacing   the pacing table only (about 15 minutes)
 #   scripts/bench.sh --quick    figures 1, 2 and 5 only (validate speed and
 #                               memory, time to first request): under a
 #                               minute after the build; run it before
 #                               closing any change to input or checks
 #
-# Every run ends with the pacing table (issue 11): each sandbox limiter at
-# 50/s with --rate = limit, 2 x limit, RateLimit headers and --rate auto,
-# and the same against real nginx limit_req and haproxy http_req_rate in
-# front of the standalone sandbox. When nginx or haproxy is missing the
+# Every run ends with the pacing table (issues 11 and 23): each sandbox
+# limiter at 50/s with --rate = limit (--burst 5 and --burst 1), 2 x limit,
+# RateLimit headers and --rate auto, the same against real nginx limit_req
+# and haproxy http_req_rate in front of the standalone sandbox, and an
+# unlimited sandbox at --rate 10 to 1000 with --burst 1. When nginx or haproxy is missing the
 # script tries `apt-get install` (as root, or with passwordless sudo) and
 # prints a skip line when that fails; never in --tiny mode or under CI.
 #
@@ -78,13 +79,18 @@ if [[ $tiny == 1 ]]; then
     # import and resume (RSS beside mid)
     sizes=(300 100 200 20 200)
     pace=(40 60)
+    # --rate and rows of the runs against an unlimited server (--burst 1)
+    free_rates=(10 1000)
+    free_rows=(20 60)
     reps=1
     budget=90
 else
     sizes=(1000000 100000 4000 1000 400000)
     pace=(1500 3000)
+    free_rates=(10 50 200 400 1000)
+    free_rows=(100 400 1600 3200 8000)
     reps=3
-    budget=1200
+    budget=1500
 fi
 
 # nginx and haproxy for the pacing table: found, installed, or skipped.
@@ -122,7 +128,7 @@ trap 'rm -rf "$work"' EXIT
 if [[ $quick == 1 ]]; then
     inputs=("${sizes[0]}" "${sizes[1]}" 10)
 else
-    inputs=("${pace[@]}")
+    inputs=("${pace[@]}" "${free_rows[@]}")
     [[ $only_pacing == 1 ]] || inputs+=("${sizes[@]}" 10)
 fi
 for rows in "${inputs[@]}"; do
@@ -135,5 +141,6 @@ python3 "$root/scripts/bench.py" \
     --import-rows "${sizes[4]}" \
     --reps "$reps" --budget "$budget" \
     --pace-rows "${pace[0]}" --pace-auto-rows "${pace[1]}" \
+    --pace-free "${free_rates[*]}" --pace-free-rows "${free_rows[*]}" \
     ${proxies[@]+"${proxies[@]}"} ${note:+--proxy-note "$note"} \
     $([[ $tiny == 1 ]] && echo --tiny) ${extra[@]+"${extra[@]}"}

@@ -381,9 +381,10 @@ pub struct PaceFacts {
     pub auto: bool,
     /// `--rate`, or `--max-rate` with `auto`.
     pub rate: f64,
-    /// The rate at the end of the run, requests/s.
+    /// The rate achieved at the end of the run (admitted answers per
+    /// second over its last seconds), requests/s.
     pub final_rate: f64,
-    /// The learned ceiling: the rate at which 429s began.
+    /// The learned ceiling: what the server admitted when 429s began.
     pub ceiling: Option<f64>,
     /// The rate allowed by the policy the API advertised.
     pub advertised: Option<f64>,

@@ -138,9 +138,11 @@ pub struct Pace {
     pub mode: &'static str,
     /// `--rate`, or `--max-rate` with `auto`: the highest rate allowed.
     pub max_rate: f64,
-    /// The rate the pacer ended at, requests/s.
+    /// The rate achieved at the end of the run, requests/s: answers the
+    /// server admitted per second over its last seconds.
     pub effective_rate: f64,
-    /// The rate at which 429s began (`null` if none came).
+    /// What the server admitted when 429s began, requests/s (`null` if
+    /// none came).
     pub learned_ceiling: Option<f64>,
     /// The rate the API's advertised policy allows (`null` if none).
     pub advertised_rate: Option<f64>,
