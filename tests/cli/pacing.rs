@@ -208,8 +208,13 @@ fn rate_auto_learns_a_50_per_second_limit() {
     assert_eq!(pace["max_rate"], 100.0);
     let ceiling = pace["learned_ceiling"].as_f64().expect("a ceiling");
     assert!((40.0..=55.0).contains(&ceiling), "learned {ceiling}");
+    // The rate achieved over the run's last 10 s, measured: it may land a
+    // hair above the ceiling it was paced under, never far.
     let effective = pace["effective_rate"].as_f64().unwrap();
-    assert!(effective <= ceiling, "{effective} above {ceiling}");
+    assert!(
+        effective <= ceiling * 1.05,
+        "{effective} well above {ceiling}"
+    );
 }
 
 #[test]
