@@ -400,10 +400,11 @@ impl PaceFacts {
         }
     }
 
-    /// Where it ended and what it learned, e.g. `ended at 47.5 req/s;
+    /// What it achieved at the end (over the last 10 s) and learned, e.g.
+    /// `achieved 47.5 req/s at the end;
     /// learned ceiling 50.0 req/s`.
     pub fn outcome(&self) -> String {
-        let mut out = format!("ended at {:.1} req/s", self.final_rate);
+        let mut out = format!("achieved {:.1} req/s at the end", self.final_rate);
         match self.ceiling {
             Some(c) => out.push_str(&format!("; learned ceiling {c:.1} req/s")),
             None => out.push_str("; no 429, no ceiling learned"),
@@ -801,7 +802,7 @@ mod tests {
         assert_eq!(p.chosen(), "--rate auto (up to 100/s)");
         assert_eq!(
             p.outcome(),
-            "ended at 47.5 req/s; learned ceiling 50.0 req/s"
+            "achieved 47.5 req/s at the end; learned ceiling 50.0 req/s"
         );
     }
 }
