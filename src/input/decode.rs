@@ -348,9 +348,7 @@ impl<R: Read> Detecting<R> {
     /// Moves what can be decoded from `pending` to `out`.
     fn convert(&mut self) -> io::Result<()> {
         if let Some(decoder) = self.decoder.as_mut() {
-            let (last, bytes) = (self.at_end, std::mem::take(&mut self.pending));
-            windows_1252_into(decoder, &bytes, &mut self.out, last);
-            self.pending = bytes;
+            windows_1252_into(decoder, &self.pending, &mut self.out, self.at_end);
             self.pending.clear();
             return Ok(());
         }

@@ -217,18 +217,13 @@ impl InputInfo {
 /// A run opens its input once with [`InputFile::open`] and uses
 /// [`open_file`]; this is the shorthand for one reading.
 pub fn open(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
-    open_file(&InputFile::open(path, None)?, options, None)
+    open_file(&InputFile::open(path, None)?, options)
 }
 
-/// [`open`] on a file already opened; with `fingerprint`, every byte the
-/// records are parsed from is hashed into it.
-pub fn open_file(
-    file: &InputFile,
-    options: &InputOptions,
-    fingerprint: Option<&Fingerprinter>,
-) -> Result<OpenedInput, InputError> {
+/// [`open`] on a file already opened.
+pub fn open_file(file: &InputFile, options: &InputOptions) -> Result<OpenedInput, InputError> {
     let read = Reading {
-        fingerprint,
+        fingerprint: None,
         encoding: Encoding::UpFront,
     };
     open_source(file.path(), options, true, read, || {

@@ -65,13 +65,3 @@ pub struct Request {
     /// How to write it.
     pub mode: WriteMode,
 }
-
-impl Planned {
-    /// The data row this plan is for.
-    pub fn row(&self) -> u64 {
-        match self {
-            Planned::Send(request) => request.row,
-            Planned::Done(outcome) => outcome.row,
-        }
-    }
-}

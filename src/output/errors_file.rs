@@ -37,7 +37,7 @@ use crate::input::mapping::used_width;
 use crate::input::{InputError, Record, RecordSource};
 use crate::model::outcome::{Counts, Status};
 use crate::output::results;
-use crate::output::set::{Failure, Named, Output, RowsDone};
+use crate::output::set::{Failure, InputRows, Named, Output, RowsDone};
 use crate::util::atomic::AtomicFile;
 
 /// Its name among the outputs ([`Output::name`]).
@@ -109,13 +109,6 @@ impl Output for ErrorsFile {
         let Some(rows) = done.rows else {
             return Ok(None);
         };
-        let mut source = (rows.open)()?;
-        let rows = Rows {
-            input: rows.input,
-            headers: rows.headers,
-            delimiter: rows.delimiter,
-            source: source.as_mut(),
-        };
         Ok(match write(rows, done.results, path)? {
             0 => None,
             _ => Some(path.clone()),
@@ -161,23 +154,12 @@ pub enum ErrorsFileError {
     },
 }
 
-/// The rows an errors file is made from.
-pub struct Rows<'a> {
-    /// The input, as the user named it (for messages).
-    pub input: &'a Path,
-    /// The input's header row.
-    pub headers: &'a StringRecord,
-    /// The input's delimiter, which the errors file keeps.
-    pub delimiter: u8,
-    /// Every data row's cells, in input order.
-    pub source: &'a mut dyn RecordSource,
-}
-
 /// Writes the rows that `results` marks `invalid`, `failed` or `skipped`
 /// to `errors`; returns how many. With none, nothing is written (an
 /// existing file is left alone) and the answer is 0.
-pub fn write(rows: Rows<'_>, results: &Path, errors: &Path) -> Result<u64, ErrorsFileError> {
+pub fn write(rows: &InputRows<'_>, results: &Path, errors: &Path) -> Result<u64, ErrorsFileError> {
     let input = rows.input;
+    let mut source = (rows.open)()?;
     let mut outcomes = csv::ReaderBuilder::new()
         .flexible(true)
         .from_path(results)
@@ -203,7 +185,13 @@ pub fn write(rows: Rows<'_>, results: &Path, errors: &Path) -> Result<u64, Error
         results,
         columns,
     };
-    let count = pair.copy_rows(rows.headers, rows.source, &mut outcomes, &mut out, errors)?;
+    let count = pair.copy_rows(
+        rows.headers,
+        source.as_mut(),
+        &mut outcomes,
+        &mut out,
+        errors,
+    )?;
     if count == 0 {
         return Ok(0);
     }
@@ -406,15 +394,18 @@ mod tests {
         }
         w.finish().unwrap();
         let errors = dir.join("in.errors.csv");
-        let mut opened = crate::input::open(&input_path, options).unwrap();
+        let opened = crate::input::open(&input_path, options).unwrap();
         let headers = opened.reader.headers().clone();
-        let rows = Rows {
+        let open = || -> Result<Box<dyn RecordSource>, InputError> {
+            Ok(crate::input::open(&input_path, options)?.reader)
+        };
+        let rows = InputRows {
             input: &input_path,
             headers: &headers,
             delimiter: opened.info.delimiter.delimiter,
-            source: opened.reader.as_mut(),
+            open: &open,
         };
-        let got = write(rows, &results_path, &errors);
+        let got = write(&rows, &results_path, &errors);
         (got, errors)
     }
 

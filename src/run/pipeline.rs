@@ -235,7 +235,7 @@ fn validate_file(
     counts.add_rows(Status::Invalid, pass.invalid());
     // The errors file reads the input again through the one open handle.
     let open = || -> Result<Box<dyn RecordSource>, InputError> {
-        Ok(input::open_file(file, &run.input_options, None)?.reader)
+        Ok(input::open_file(file, &run.input_options)?.reader)
     };
     let end = RunEnd {
         rows: RowsEnd {
