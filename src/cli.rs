@@ -62,6 +62,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff; `notify-import man > notify-import.1`).
     Man,
+    /// Print the effective settings of an import and where each comes from (flag, environment, profile, default).
+    Config(ConfigArgs),
 }
 
 /// Arguments of `completions`.
@@ -94,6 +96,10 @@ pub struct MappingArgs {
     /// The file and how to read it.
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// Arguments of `import`. A repeated flag takes its last value, so a shell
@@ -204,6 +210,10 @@ pub struct ImportArgs {
     /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
     #[arg(help_heading = "Output", long, default_value_t = 10.0, value_name = "SECS", value_parser = progress_interval)]
     pub progress_interval: f64,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// Arguments of `validate`.
@@ -217,6 +227,10 @@ pub struct ValidateArgs {
     /// Where the results go and what is shown.
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// How to read the customer file: every command that reads one.
@@ -315,6 +329,36 @@ pub struct OutputArgs {
     pub log_format: LogFormat,
 }
 
+// ---- Profiles and `config` (issue 20): the settings file's flags. ----
+
+/// Which profile of which settings file: `import`, `validate`, `mapping`
+/// and `config`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Profile")]
+pub struct ProfileArgs {
+    /// Take settings from [profiles.NAME] of the config file; a flag beats an environment variable, which beats the profile.
+    #[arg(long, value_name = "NAME", env = "NOTIFY_IMPORT_PROFILE")]
+    pub profile: Option<String>,
+
+    /// The config file with the profiles [default: ./notify-import.toml, else notify-import/config.toml in the user's config directory].
+    #[arg(long, value_name = "PATH", env = "NOTIFY_IMPORT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Which profile of which file.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    /// Import flags to weigh in, after `--` (e.g. `-- --rate 5 --api-url URL`).
+    #[arg(last = true, value_name = "IMPORT FLAGS", allow_hyphen_values = true)]
+    pub import: Vec<OsString>,
+}
+
+// ---- end of profiles and `config` ----
+
 /// `--color`: when log lines are coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -390,7 +434,7 @@ fn progress_interval(s: &str) -> Result<f64, String> {
     )
 }
 
-const SUBCOMMANDS: [&str; 8] = [
+const SUBCOMMANDS: [&str; 9] = [
     "import",
     "validate",
     "sandbox",
@@ -398,6 +442,7 @@ const SUBCOMMANDS: [&str; 8] = [
     "template",
     "completions",
     "man",
+    "config",
     "help",
 ];
 
@@ -407,6 +452,17 @@ const SUBCOMMANDS: [&str; 8] = [
 /// close to a command's name (`valdate`, `imprt`), is refused with the
 /// command it probably meant, before any key or file is looked at.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(normalize(args)?)
+}
+
+/// The arguments as clap parses them: `import` inserted where the
+/// shorthand `notify-import FILE ...` leaves it out, or the refusal of a
+/// misspelt command.
+pub fn normalize<I, T>(args: I) -> Result<Vec<OsString>, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -432,7 +488,17 @@ where
         }
         args.insert(1, OsString::from("import"));
     }
-    Cli::try_parse_from(args)
+    Ok(args)
+}
+
+/// Parses normalized `args` (see [`normalize`]) and keeps clap's matches,
+/// which say whether each value came from a flag, the environment or a
+/// default.
+pub fn parse_matches(args: &[OsString]) -> Result<(Cli, clap::ArgMatches), clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok((cli, matches))
 }
 
 /// The command `typed` is most likely a misspelling of: at most two

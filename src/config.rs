@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod key_file;
+pub mod layers;
+pub mod profile;
 pub mod url;
+
+pub use layers::{LoadError, Provenance, load};
 
 use crate::cli::{ColorChoice, Command, ImportArgs, InputArgs, LogFormat, OutputArgs, RateArg};
 use crate::input::InputOptions;
@@ -58,6 +62,8 @@ pub enum Config {
     Completions(clap_complete::Shell),
     /// Print the manual page.
     Man,
+    /// `config`: print the effective settings and where each came from.
+    ShowSettings(crate::output::report::SettingsShown),
     /// Write the template customer file.
     Template {
         /// Where to (`None`: standard output).
@@ -86,6 +92,8 @@ pub struct RunConfig {
     pub summary_json: Option<SummaryTarget>,
     /// `--dry-run`: where the import would have gone (`None` otherwise).
     pub dry_run_target: Option<DryRunTarget>,
+    /// The profile taken, and the recorded run a `--resume` continues.
+    pub provenance: Provenance,
 }
 
 /// The target flags of `import --dry-run`, which sends nothing: the
@@ -308,6 +316,9 @@ impl Config {
                 input: args.input.file,
             }),
             Command::Completions(args) => Ok(Config::Completions(args.shell)),
+            Command::Config(_) => Err(usage(
+                "internal error: `config` is answered by config::load; please report it",
+            )),
             Command::Man => Ok(Config::Man),
             Command::Template(args) => Ok(Config::Template {
                 path: args.path,
@@ -417,6 +428,7 @@ fn run_config(
         },
         summary_json,
         dry_run_target,
+        provenance: Provenance::default(),
     })))
 }
 
@@ -452,6 +464,19 @@ fn check_errors_path(file: &Path, out: &OutputArgs) -> Result<(), UsageError> {
         )));
     }
     Ok(())
+}
+
+/// The argument ids that choose the write mode (what a profile's `mode`
+/// and a recorded run's mode stand for).
+pub const MODE_IDS: [&str; 1] = ["overwrite"];
+
+/// The write mode the arguments ask for.
+pub fn write_mode(args: &ImportArgs) -> WriteMode {
+    if args.overwrite {
+        WriteMode::Overwrite
+    } else {
+        WriteMode::Create
+    }
 }
 
 /// The target URL from `--api-url`, `NOTIFY_API_URL` or the default, checked.
@@ -506,11 +531,7 @@ fn upload_config(
     };
     Ok(UploadConfig {
         target,
-        mode: if args.overwrite {
-            WriteMode::Overwrite
-        } else {
-            WriteMode::Create
-        },
+        mode: write_mode(args),
         rate,
         auto_rate,
         max_rate: args.max_rate,

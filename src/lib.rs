@@ -206,6 +206,10 @@ pub fn run(config: Config) -> Result<u8, RunError> {
                 .map_err(SetupError::Man)?;
             Ok(exit::OK)
         }
+        Config::ShowSettings(shown) => {
+            print!("{}", output::report::settings_text(&shown));
+            Ok(exit::OK)
+        }
         Config::Template {
             path,
             force,

@@ -700,6 +700,8 @@ pub struct ImportHeader<'a> {
     pub concurrency: usize,
     /// The run folder.
     pub folder: &'a Path,
+    /// The profile whose settings it took: its name and file.
+    pub profile: Option<(&'a str, &'a Path)>,
 }
 
 /// The line that opens an import.
@@ -718,15 +720,92 @@ pub fn import_header(h: &ImportHeader<'_>) -> String {
         format!("pace --rate {}/s", h.rate)
     };
     format!(
-        "notify-import: importing {} ({}) into {where_to}{}; {pace} (burst {}), {} in flight; files in {}",
+        "notify-import: importing {} ({}) into {where_to}{}{}; {pace} (burst {}), {} in flight; files in {}",
         h.input.display(),
         h.rows,
         if h.overwrite { " with overwrite" } else { "" },
+        h.profile
+            .map(|(name, file)| profile_note(name, file))
+            .unwrap_or_default(),
         h.burst,
         h.concurrency,
         h.folder.display()
     )
 }
+
+// ---- `config` and profiles (issue 20) ----
+
+/// One setting as `config` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingRow {
+    /// Its name (the profile key).
+    pub name: String,
+    /// The effective value.
+    pub value: String,
+    /// Where it came from: `flag`, `env NAME`, `profile NAME in FILE line
+    /// N`, `default`.
+    pub source: String,
+}
+
+/// What `config` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsShown {
+    /// The profile used and what chose it, if one was.
+    pub profile: Option<String>,
+    /// The config file in use or found, if any.
+    pub file: Option<PathBuf>,
+    /// The profiles that file has.
+    pub profiles: Vec<String>,
+    /// Where a config file is looked for.
+    pub looked_at: String,
+    /// The settings.
+    pub rows: Vec<SettingRow>,
+}
+
+/// The text of `config`: the file and profile, then one line per setting
+/// with its value and where it came from (a flag beats an environment
+/// variable, which beats the profile, which beats the default).
+pub fn settings_text(s: &SettingsShown) -> String {
+    let mut out = String::new();
+    match &s.file {
+        Some(f) => out.push_str(&format!(
+            "config file: {}{}\n",
+            f.display(),
+            if s.profiles.is_empty() {
+                " (no profiles)".to_owned()
+            } else {
+                format!(" (profiles: {})", s.profiles.join(", "))
+            }
+        )),
+        None => out.push_str(&format!("config file: none (looked at {})\n", s.looked_at)),
+    }
+    out.push_str(&format!(
+        "profile: {}\n",
+        s.profile.as_deref().unwrap_or("none (choose one with --profile NAME)")
+    ));
+    let name_w = s.rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let value_w = s
+        .rows
+        .iter()
+        .map(|r| r.value.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    for r in &s.rows {
+        out.push_str(&format!(
+            "  {:name_w$}  {:value_w$}  ({})\n",
+            r.name, r.value, r.source
+        ));
+    }
+    out
+}
+
+/// The run header's note of the profile whose settings it took.
+pub fn profile_note(name: &str, file: &Path) -> String {
+    format!(" (profile {name} from {})", file.display())
+}
+
+// ---- end of `config` and profiles ----
 
 /// What delta mode says at the start.
 pub fn delta_line(state: &Path, known: u64, full: bool) -> String {

@@ -17,6 +17,7 @@ pub mod finish;
 pub mod folder;
 pub mod next_step;
 pub(crate) mod pipeline;
+pub mod settings;
 pub mod start;
 
 pub use error::RunError;

@@ -76,6 +76,9 @@ pub struct Commands<'a> {
     /// Commands about the errors file: the input's own reading flags do
     /// not apply.
     errors_file: bool,
+    /// The run recorded how it was started (`run.toml`): its resume needs
+    /// no flag but those that find its runs folder.
+    recorded: bool,
 }
 
 impl<'a> Commands<'a> {
@@ -88,7 +91,13 @@ impl<'a> Commands<'a> {
             sandbox: false,
             flags: Flags::default(),
             errors_file: false,
+            recorded: false,
         }
+    }
+
+    /// The same, for a run that recorded its settings in `run.toml`.
+    pub fn recorded(self, recorded: bool) -> Commands<'a> {
+        Commands { recorded, ..self }
     }
 
     /// The same, for a `--sandbox` run.
@@ -140,8 +149,18 @@ impl<'a> Commands<'a> {
         )
     }
 
-    /// `notify-import import INPUT --resume` (never with `--sandbox`).
+    /// `notify-import import INPUT --resume` (never with `--sandbox`):
+    /// after a run that recorded its settings, only `--runs-dir` besides
+    /// (the rest, key file included, comes from its `run.toml`).
     pub fn resume(&self) -> String {
+        if self.recorded {
+            let mut cmd = format!("{PROGRAM} import {} --resume", shell_word(self.input));
+            if let Some(dir) = self.runs_dir {
+                cmd.push_str(" --runs-dir ");
+                cmd.push_str(&shell_word(dir));
+            }
+            return cmd;
+        }
         self.finish(
             format!("{PROGRAM} import {} --resume", shell_word(self.input)),
             true,

@@ -311,6 +311,11 @@ fn upload_file(
         burst: upload.burst,
         concurrency: upload.concurrency,
         folder: files.folder.path(),
+        profile: run
+            .provenance
+            .profile
+            .as_ref()
+            .map(|p| (p.name.as_str(), p.file.as_path())),
     }));
     let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     // Before the journal: an untrusted certificate is a setup error, with

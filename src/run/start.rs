@@ -102,7 +102,9 @@ impl Start {
                 None => {}
             }
         }
-        outputs.check_writable(out.overwrite)?;
+        // A resume continues the output files its run named.
+        let own = super::settings::own_outputs(run, resume_from.as_ref())?;
+        outputs.check_writable(out.overwrite, &own)?;
         if let Some(old) = &abandon {
             old.abandon()
                 .map_err(folder_err("mark abandoned the run in", old.path()))?;
@@ -121,6 +123,11 @@ impl Start {
                 .new_run(SystemTime::now(), run.upload.is_none())
                 .map_err(folder_err("create a run folder in", runs_dir))?,
         };
+        if !resuming {
+            super::settings::RunSettings::of(run)
+                .write(folder.path())
+                .map_err(folder_err("write run.toml in", folder.path()))?;
+        }
         // Someone else's `latest` costs this run its pointer, not its work.
         if let Some(foreign) = foreign_latest {
             tracing::warn!("{foreign}");
@@ -185,7 +192,9 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
             flags.target.push("--overwrite".to_owned());
         }
     }
-    let commands = commands(run).flags(flags);
+    let commands = commands(run)
+        .flags(flags)
+        .recorded(super::settings::RunSettings::read(folder.path()).is_ok_and(|s| s.is_some()));
     let how_far = match folder.progress() {
         Some((done, rows)) => format!(
             "stopped after {} of {} rows",
@@ -213,6 +222,7 @@ pub fn commands(run: &RunConfig) -> Commands<'_> {
     Commands::new(&run.input, run.outputs.runs_dir.as_deref())
         .sandbox(sandbox)
         .flags(flags(run))
+        .recorded(true)
 }
 
 /// The flags of `run` that its printed commands repeat.
@@ -247,6 +257,10 @@ fn flags(run: &RunConfig) -> Flags {
     }
     if let Some(country) = &o.default_country {
         Flags::push(&mut flags.meaning, "--default-country", country);
+    }
+    // The profile's other settings (its API URL, key file) come with it.
+    if let Some(profile) = &run.provenance.profile {
+        flags.meaning.extend(profile.words());
     }
     if let Some(upload) = &run.upload {
         if let Endpoint::Remote { url, key } = &upload.target {
