@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use clap::parser::ValueSource;
 
 use super::profile::{self, Found, Profile};
-use super::{Config, UsageError, URL_ENV};
+use super::{Config, URL_ENV, UsageError};
 use crate::cli::{self, Cli, Command, ImportArgs, ProfileArgs};
 use crate::run::Runs;
 use crate::run::settings::{self, RunSettings};
@@ -496,7 +496,11 @@ fn check_resume(
                 "--resume continues the run in {} as it was started, but its mapping file {} {} since ({hash} then, {} now): that would change what is sent; put back the mapping it started with, or start a new run and leave that one as it is: --restart",
                 folder.display(),
                 path.display(),
-                if now.is_some() { "changed" } else { "cannot be read" },
+                if now.is_some() {
+                    "changed"
+                } else {
+                    "cannot be read"
+                },
                 now.as_deref().unwrap_or("unreadable")
             )));
         }
@@ -574,20 +578,32 @@ fn describe(
         .map(|id| source_of(id, None))
         .find(|s| s != "default")
         .unwrap_or_else(|| "default".to_owned());
-    row("mode", super::write_mode(args).as_str().to_owned(), mode_source);
+    row(
+        "mode",
+        super::write_mode(args).as_str().to_owned(),
+        mode_source,
+    );
     let rate = match args.rate {
         cli::RateArg::Auto => "auto".to_owned(),
         cli::RateArg::Fixed(r) => r.to_string(),
     };
     row("rate", rate, source_of("rate", None));
-    row("max_rate", args.max_rate.to_string(), source_of("max_rate", None));
+    row(
+        "max_rate",
+        args.max_rate.to_string(),
+        source_of("max_rate", None),
+    );
     row("burst", args.burst.to_string(), source_of("burst", None));
     row(
         "concurrency",
         args.concurrency.to_string(),
         source_of("concurrency", None),
     );
-    row("timeout", args.timeout.to_string(), source_of("timeout", None));
+    row(
+        "timeout",
+        args.timeout.to_string(),
+        source_of("timeout", None),
+    );
     row(
         "stall_timeout",
         humantime::format_duration(args.stall_timeout).to_string(),
@@ -636,22 +652,24 @@ fn describe(
         shown_path(args.state.as_deref()),
         source_of("state", None),
     );
-    let profile = match &layered.profile {
-        Some(p) => Some(format!(
+    let profile = layered.profile.as_ref().map(|p| {
+        format!(
             "{} ({})",
             p.describe(),
-            match (p.found, matches.value_source("profile")) {
-                (_, Some(ValueSource::EnvVariable)) => "chosen by NOTIFY_IMPORT_PROFILE",
-                _ => "chosen by --profile",
+            if matches.value_source("profile") == Some(ValueSource::EnvVariable) {
+                "chosen by NOTIFY_IMPORT_PROFILE"
+            } else {
+                "chosen by --profile"
             }
-        )),
-        None => None,
-    };
+        )
+    });
     let file = match pa.config.as_deref() {
         Some(p) => Some(p.to_owned()),
         None => profile::locate(None, env).map(|(p, _)| p),
     };
-    let profiles = file.as_deref().map(|f| profile::names(f).unwrap_or_default());
+    let profiles = file
+        .as_deref()
+        .map(|f| profile::names(f).unwrap_or_default());
     SettingsShown {
         profile,
         file,
@@ -700,14 +718,29 @@ mod tests {
         };
         let env = [("NOTIFY_API_KEY", KEY)];
         let (u, p) = url(run(&["a.csv", "--config", f, "--profile", "test"], &env).unwrap());
-        assert_eq!((u.as_str(), p.as_deref()), ("https://profile.example/v2", Some("test")));
+        assert_eq!(
+            (u.as_str(), p.as_deref()),
+            ("https://profile.example/v2", Some("test"))
+        );
         let env2 = [("NOTIFY_API_KEY", KEY), (URL_ENV, "https://env.example/v2")];
         let (u, _) = url(run(&["a.csv", "--config", f, "--profile", "test"], &env2).unwrap());
         assert_eq!(u, "https://env.example/v2");
-        let args = ["a.csv", "--config", f, "--profile", "test", "--api-url", "https://flag.example/v2"];
+        let args = [
+            "a.csv",
+            "--config",
+            f,
+            "--profile",
+            "test",
+            "--api-url",
+            "https://flag.example/v2",
+        ];
         let (u, _) = url(run(&args, &env2).unwrap());
         assert_eq!(u, "https://flag.example/v2");
-        let Config::Run(r) = run(&["a.csv", "--config", f, "--profile", "test", "--burst", "7"], &env).unwrap() else {
+        let Config::Run(r) = run(
+            &["a.csv", "--config", f, "--profile", "test", "--burst", "7"],
+            &env,
+        )
+        .unwrap() else {
             panic!()
         };
         let u = r.upload.unwrap();
@@ -720,13 +753,23 @@ mod tests {
         let file = dir.path().join("n.toml");
         std::fs::write(&file, "[profiles.test]\nburst = 3\n").unwrap();
         let f = file.to_str().unwrap();
-        let Err(LoadError::Usage(e)) = run(&["validate", "a.csv", "--config", f, "--profile", "live"], &[]) else {
+        let Err(LoadError::Usage(e)) = run(
+            &["validate", "a.csv", "--config", f, "--profile", "live"],
+            &[],
+        ) else {
             panic!()
         };
         assert!(e.to_string().contains("no profile \"live\""), "{e}");
         let missing = dir.path().join("none.toml");
         let Err(LoadError::Usage(e)) = run(
-            &["validate", "a.csv", "--config", missing.to_str().unwrap(), "--profile", "x"],
+            &[
+                "validate",
+                "a.csv",
+                "--config",
+                missing.to_str().unwrap(),
+                "--profile",
+                "x",
+            ],
             &[],
         ) else {
             panic!()

@@ -7,7 +7,7 @@
 //! ([`KEYS`]), and its errors, each naming the file and line. A profile
 //! never holds the API key: a key in the file is refused. Paths in a
 //! profile are relative to the file's folder. It turns a profile into
-//! flags ([`Profile::words`]) and checks nothing those flags' parsers
+//! flags ([`Value::words`]) and checks nothing those flags' parsers
 //! check: which value wins is [`super::layers`]'s.
 
 use std::collections::BTreeMap;
@@ -224,8 +224,12 @@ struct Document {
 }
 
 fn read(path: &Path) -> Result<BTreeMap<String, Vec<Value>>, UsageError> {
-    let bytes = read_capped(path)
-        .map_err(|e| UsageError(format!("cannot read the config file {}: {e}", path.display())))?;
+    let bytes = read_capped(path).map_err(|e| {
+        UsageError(format!(
+            "cannot read the config file {}: {e}",
+            path.display()
+        ))
+    })?;
     let text = String::from_utf8(bytes).map_err(|_| {
         UsageError(format!(
             "the config file {} is not UTF-8 text; save it as UTF-8",
@@ -315,7 +319,9 @@ fn words(key: Key, value: &toml::Value, base: &Path) -> Result<(Vec<String>, Str
         (Kind::Mode, _) => Err("must be a mode's name in quotes, e.g. \"create\"".to_owned()),
         (Kind::Number, V::Integer(n)) => Ok((vec![flag, n.to_string()], n.to_string())),
         (Kind::Number, V::Float(n)) => Ok((vec![flag, n.to_string()], n.to_string())),
-        (Kind::Number, V::String(s)) if key.name == "rate" => Ok((vec![flag, s.clone()], s.clone())),
+        (Kind::Number, V::String(s)) if key.name == "rate" => {
+            Ok((vec![flag, s.clone()], s.clone()))
+        }
         (Kind::Number, _) => Err("must be a number".to_owned()),
         (Kind::Path, V::String(s)) if !s.is_empty() => {
             let path = base.join(s);
@@ -376,7 +382,11 @@ mod tests {
             ]
         );
         assert_eq!(p.get("burst").unwrap().line, 6);
-        assert!(load(&path, Found::Flag, "test").unwrap().values[0].words.is_empty());
+        assert!(
+            load(&path, Found::Flag, "test").unwrap().values[0]
+                .words
+                .is_empty()
+        );
     }
 
     #[test]
@@ -390,13 +400,19 @@ mod tests {
         assert!(!err.contains("test_abc"));
         let (_d, path) = file("[profiles.live]\nrate = 5\n");
         let err = load(&path, Found::Flag, "tset").unwrap_err().to_string();
-        assert!(err.contains("no profile \"tset\"") && err.contains("it has live"), "{err}");
+        assert!(
+            err.contains("no profile \"tset\"") && err.contains("it has live"),
+            "{err}"
+        );
         let (_d, path) = file("[profile.live]\nrate = 5\n");
         let err = load(&path, Found::Flag, "live").unwrap_err().to_string();
         assert!(err.contains("c.toml line 1"), "{err}");
         let (_d, path) = file("[profiles.live]\nlive = \"yes\"\n");
         let err = load(&path, Found::Flag, "live").unwrap_err().to_string();
-        assert!(err.contains("line 2: live in [profiles.live] must be true or false"), "{err}");
+        assert!(
+            err.contains("line 2: live in [profiles.live] must be true or false"),
+            "{err}"
+        );
     }
 
     #[test]

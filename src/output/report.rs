@@ -781,7 +781,9 @@ pub fn settings_text(s: &SettingsShown) -> String {
     }
     out.push_str(&format!(
         "profile: {}\n",
-        s.profile.as_deref().unwrap_or("none (choose one with --profile NAME)")
+        s.profile
+            .as_deref()
+            .unwrap_or("none (choose one with --profile NAME)")
     ));
     let name_w = s.rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
     let value_w = s

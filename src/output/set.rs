@@ -570,6 +570,9 @@ mod tests {
         assert!(!err.contains("removed"), "{err}");
         assert!(!nodir.exists(), "nothing made");
         let bare = Outputs::with(Some(PathBuf::from("x-not-there.csv")), Vec::new());
-        assert!(bare.check_writable(false, &[]).is_ok(), "the current folder");
+        assert!(
+            bare.check_writable(false, &[]).is_ok(),
+            "the current folder"
+        );
     }
 }

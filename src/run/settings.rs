@@ -257,11 +257,7 @@ impl RunSettings {
             command: command.to_owned(),
             input: absolute(&run.input),
             profile: run.provenance.profile.as_ref().map(|p| p.name.clone()),
-            config_file: run
-                .provenance
-                .profile
-                .as_ref()
-                .map(|p| absolute(&p.file)),
+            config_file: run.provenance.profile.as_ref().map(|p| absolute(&p.file)),
             input_options,
             target,
             pace,

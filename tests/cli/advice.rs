@@ -330,7 +330,10 @@ fn after_ctrl_c_against_an_api_url_the_resume_command_finishes_the_run() {
     let stopped = latest_run(&input);
     let cmd = last_command(&out);
     // Everything else comes from the run's run.toml.
-    assert_eq!(cmd, format!("notify-import import {} --resume", input.display()));
+    assert_eq!(
+        cmd,
+        format!("notify-import import {} --resume", input.display())
+    );
     // A plain run pointed elsewhere is refused with the same command: the
     // stopped run's own URL, not this one's.
     let elsewhere = sandbox();
@@ -361,7 +364,10 @@ fn after_exit_3_the_resume_command_finishes_the_run() {
     let out = import(&sb, &input, &[&stop[..], &["--overwrite"]].concat());
     assert_exit(&out, 3);
     let cmd = last_command(&out);
-    assert_eq!(cmd, format!("notify-import import {} --resume", input.display()));
+    assert_eq!(
+        cmd,
+        format!("notify-import import {} --resume", input.display())
+    );
     sb.set_faults(Faults::default());
     let typed = run_typed(&cmd, s.dir.path(), None);
     assert_exit(&typed, 0);

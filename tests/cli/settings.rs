@@ -117,7 +117,11 @@ fn run_toml_records_how_the_run_started_and_never_the_key() {
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains(&TEST_KEY[5..]), "the key is never recorded");
     assert_nowhere(TEST_KEY, &out, &s.path("odd.runs"));
-    assert!(!std::fs::read_to_string(&results).unwrap().contains(&TEST_KEY[5..]));
+    assert!(
+        !std::fs::read_to_string(&results)
+            .unwrap()
+            .contains(&TEST_KEY[5..])
+    );
     let doc: toml::Table = toml::from_str(&text).unwrap();
     let get = |section: &str, key: &str| doc[section][key].clone();
     let abs = |p: &Path| std::path::absolute(p).unwrap().display().to_string();
@@ -137,7 +141,9 @@ fn run_toml_records_how_the_run_started_and_never_the_key() {
     assert_eq!(get("input_options", "default_country").as_str(), Some("BE"));
     let url = sb.base_url();
     assert_eq!(
-        get("target", "api_url").as_str().map(|u| u.trim_end_matches('/')),
+        get("target", "api_url")
+            .as_str()
+            .map(|u| u.trim_end_matches('/')),
         Some(url.trim_end_matches('/'))
     );
     assert_eq!(
@@ -183,7 +189,10 @@ fn a_resume_that_would_change_what_is_sent_is_refused_naming_the_difference() {
     let m = mapping.to_str().unwrap();
     stopped_run(&s, &sb, &input, &["--mapping", m]);
     let elsewhere = sandbox();
-    let other_mapping = s.file("other.toml", "CustomerCode = \"Nummer\"\nName = \"Plaats\"\n");
+    let other_mapping = s.file(
+        "other.toml",
+        "CustomerCode = \"Nummer\"\nName = \"Plaats\"\n",
+    );
     let url = sb.base_url();
     let other_url = elsewhere.base_url();
     let f = input.to_str().unwrap();
@@ -238,7 +247,10 @@ fn a_resume_that_would_change_what_is_sent_is_refused_naming_the_difference() {
     let out = run_in(s.dir.path(), &["import", f, "--resume"]);
     assert_exit(&out, 2);
     assert!(
-        stderr(&out).contains(&format!("its mapping file {} changed", std::path::absolute(&mapping).unwrap().display())),
+        stderr(&out).contains(&format!(
+            "its mapping file {} changed",
+            std::path::absolute(&mapping).unwrap().display()
+        )),
         "{}",
         stderr(&out)
     );
@@ -295,7 +307,10 @@ fn the_printed_resume_command_works_typed_with_the_key_file_it_recorded() {
     );
     let next = next_line(&out);
     let cmd = next[next.find("notify-import ").unwrap()..].to_owned();
-    assert_eq!(cmd, format!("notify-import import {} --resume", input.display()));
+    assert_eq!(
+        cmd,
+        format!("notify-import import {} --resume", input.display())
+    );
     sb.set_faults(Faults::default());
     let words: Vec<&str> = cmd.split(' ').collect();
     // No key in the environment: run.toml names the key file.
@@ -323,7 +338,10 @@ fn a_profile_supplies_settings_and_a_flag_beats_the_environment_which_beats_the_
     profile_file(&s, &by_profile.base_url(), "");
     let input = s.customers("klanten.csv", 2);
     // The cron recipe: the profile alone (found in the current folder).
-    let out = run_in(s.dir.path(), &["import", "klanten.csv", "--profile", "nightly", "--quiet"]);
+    let out = run_in(
+        s.dir.path(),
+        &["import", "klanten.csv", "--profile", "nightly", "--quiet"],
+    );
     assert_exit(&out, 0);
     assert_eq!(by_profile.customers().len(), 2);
     // The environment beats the profile.
@@ -373,10 +391,20 @@ fn config_prints_each_setting_and_where_it_came_from() {
             .unwrap_or_else(|| panic!("no {name} in\n{text}"))
             .to_owned()
     };
-    assert!(line("api_url").contains("http://127.0.0.1:8/v2") && line("api_url").ends_with("(env NOTIFY_API_URL)"), "{text}");
-    assert!(line("burst").contains(" 9 ") && line("burst").ends_with("(flag)"), "{text}");
+    assert!(
+        line("api_url").contains("http://127.0.0.1:8/v2")
+            && line("api_url").ends_with("(env NOTIFY_API_URL)"),
+        "{text}"
+    );
+    assert!(
+        line("burst").contains(" 9 ") && line("burst").ends_with("(flag)"),
+        "{text}"
+    );
     let from_profile = |n: usize| format!("(profile nightly in {} line {n})", file.display());
-    assert!(line("rate").contains("500") && line("rate").ends_with(&from_profile(5)), "{text}");
+    assert!(
+        line("rate").contains("500") && line("rate").ends_with(&from_profile(5)),
+        "{text}"
+    );
     assert!(
         line("api_key").contains("notify.key") && line("api_key").ends_with(&from_profile(4)),
         "{text}"
@@ -390,11 +418,12 @@ fn a_mistake_in_the_config_file_names_file_and_line_and_sends_nothing() {
     let s = Scratch::new();
     let sb = sandbox();
     let input = s.customers("klanten.csv", 2);
-    let file = s.file(
-        "n.toml",
-        "[profiles.nightly]\nrate = 5\nburts = 2\n",
+    let file = s.file("n.toml", "[profiles.nightly]\nrate = 5\nburts = 2\n");
+    let out = import(
+        &sb,
+        &input,
+        &["--config", file.to_str().unwrap(), "--profile", "nightly"],
     );
-    let out = import(&sb, &input, &["--config", file.to_str().unwrap(), "--profile", "nightly"]);
     assert_exit(&out, 2);
     assert!(
         stderr(&out).contains(&format!("{} line 3: unknown key `burts`", file.display())),
@@ -403,13 +432,37 @@ fn a_mistake_in_the_config_file_names_file_and_line_and_sends_nothing() {
     );
     // Every profile of the file is checked; then the name.
     std::fs::write(&file, "[profiles.nightly]\nrate = 5\n").unwrap();
-    let out = import(&sb, &input, &["--config", file.to_str().unwrap(), "--profile", "nigthly"]);
+    let out = import(
+        &sb,
+        &input,
+        &["--config", file.to_str().unwrap(), "--profile", "nigthly"],
+    );
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("there is no profile \"nigthly\""), "{}", stderr(&out));
-    s.file("k.toml", "[profiles.nightly]\napi_key = \"test_abcdefghijklmnopqrstuvwxyz\"\n");
-    let out = import(&sb, &input, &["--config", s.path("k.toml").to_str().unwrap(), "--profile", "nightly"]);
+    assert!(
+        stderr(&out).contains("there is no profile \"nigthly\""),
+        "{}",
+        stderr(&out)
+    );
+    s.file(
+        "k.toml",
+        "[profiles.nightly]\napi_key = \"test_abcdefghijklmnopqrstuvwxyz\"\n",
+    );
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--config",
+            s.path("k.toml").to_str().unwrap(),
+            "--profile",
+            "nightly",
+        ],
+    );
     assert_exit(&out, 2);
-    assert!(stderr(&out).contains("never holds the API key"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("never holds the API key"),
+        "{}",
+        stderr(&out)
+    );
     assert!(!stderr(&out).contains("abcdefghijklmn"));
     assert_eq!(sb.stats().requests, 0);
 }
