@@ -188,6 +188,7 @@ fn a_resume_that_would_change_what_is_sent_is_refused_naming_the_difference() {
     let (input, mapping) = odd_input(&s, 3);
     let m = mapping.to_str().unwrap();
     stopped_run(&s, &sb, &input, &["--mapping", m]);
+    let sent = sb.stats().requests;
     let elsewhere = sandbox();
     let other_mapping = s.file(
         "other.toml",
@@ -255,8 +256,11 @@ fn a_resume_that_would_change_what_is_sent_is_refused_naming_the_difference() {
         stderr(&out)
     );
     assert_eq!(elsewhere.stats().requests, 0);
-    let before = sb.stats().requests;
-    assert_eq!(sb.stats().requests, before, "nothing more sent");
+    assert_eq!(
+        sb.stats().requests,
+        sent,
+        "nothing sent by a refused resume"
+    );
 }
 
 #[test]
@@ -291,7 +295,7 @@ fn a_resume_continues_its_own_named_outputs_and_may_change_the_pace() {
     assert_exit(&out2, 0);
     assert_universal(&s.path("i.csv"), 5, &sb);
     assert_eq!(sb.customers().len(), 5);
-    drop(out);
+    assert!(stderr(&out).contains("--resume"));
 }
 
 #[test]
@@ -369,7 +373,7 @@ fn a_profile_supplies_settings_and_a_flag_beats_the_environment_which_beats_the_
         stderr(&out)
     );
     assert_eq!(by_env.customers().len(), 2);
-    drop(input);
+    assert!(input.exists());
 }
 
 #[test]
@@ -465,4 +469,80 @@ fn a_mistake_in_the_config_file_names_file_and_line_and_sends_nothing() {
     );
     assert!(!stderr(&out).contains("abcdefghijklmn"));
     assert_eq!(sb.stats().requests, 0);
+}
+
+#[test]
+fn a_stopped_cron_run_of_a_profile_resumes_with_the_profile_or_the_printed_command() {
+    let s = Scratch::new();
+    let sb = failing();
+    profile_file(
+        &s,
+        &sb.base_url(),
+        "max_attempts = 1\nmax_errors = 1\nconcurrency = 1\nruns_dir = \"runs\"",
+    );
+    s.customers("klanten.csv", 3);
+    let cron = ["import", "klanten.csv", "--profile", "nightly", "--quiet"];
+    let out = run_in(s.dir.path(), &cron);
+    assert_exit(&out, 3);
+    // --quiet: the advice ends the one summary line.
+    let err = stderr(&out);
+    let at = err.find("notify-import import ").expect("a resume command");
+    let cmd = err[at..].lines().next().unwrap();
+    // The runs are elsewhere (the profile's runs_dir): the command finds
+    // them; everything else comes from run.toml.
+    assert_eq!(
+        cmd,
+        "notify-import import klanten.csv --resume --runs-dir runs"
+    );
+    // The printed command finishes the run (key file and all from run.toml).
+    sb.set_faults(Faults::default());
+    let words: Vec<&str> = cmd.split(' ').collect();
+    let out = run_in(s.dir.path(), &words[1..]);
+    assert_exit(&out, 0);
+    let results = |s: &Scratch| {
+        latest_run(
+            &std::path::absolute(s.path("runs"))
+                .unwrap()
+                .join("klanten.csv"),
+        )
+        .join("results.csv")
+    };
+    assert_universal(&results(&s), 3, &sb);
+    assert_eq!(sb.customers().len(), 3);
+    // Another stop; the cron line with --resume is accepted too: the
+    // profile's values are the run's own.
+    sb.set_faults(Faults {
+        fail_rate: 1.0,
+        ..Faults::default()
+    });
+    assert_exit(&run_in(s.dir.path(), &cron), 3);
+    sb.set_faults(Faults::default());
+    let mut resumed = cron.to_vec();
+    resumed.push("--resume");
+    assert_exit(&run_in(s.dir.path(), &resumed), 0);
+    assert_universal(&results(&s), 3, &sb);
+}
+
+#[test]
+fn a_resume_against_another_url_from_the_environment_is_refused() {
+    let s = Scratch::new();
+    let sb = failing();
+    let input = s.customers("klanten.csv", 2);
+    stopped_run(&s, &sb, &input, &[]);
+    let other = sandbox();
+    let out = notify_import()
+        .args(["import", input.to_str().unwrap(), "--resume"])
+        .env("NOTIFY_API_URL", other.base_url())
+        .output()
+        .unwrap();
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains(&format!(
+            "but --api-url {} was from NOTIFY_API_URL",
+            other.base_url()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(other.stats().requests, 0);
 }
