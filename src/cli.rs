@@ -348,13 +348,13 @@ pub struct ProfileArgs {
 /// Arguments of `config`.
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
-    /// Which profile of which file.
-    #[command(flatten)]
-    pub profile: ProfileArgs,
-
     /// Import flags to weigh in, after `--` (e.g. `-- --rate 5 --api-url URL`).
     #[arg(last = true, value_name = "IMPORT FLAGS", allow_hyphen_values = true)]
     pub import: Vec<OsString>,
+
+    /// Which profile of which file.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 // ---- end of profiles and `config` ----

@@ -239,6 +239,9 @@ fn layered(
     let given = |id: &str| explicit.iter().any(|e| e == id);
     let pa = profile_args(cli).cloned().unwrap_or_default();
     let profile = chosen_profile(&pa, matches, env)?;
+    if let Some(p) = &profile {
+        check_values(p)?;
+    }
     let import = match &cli.command {
         Command::Import(a) => Some(a),
         _ => None,
@@ -306,6 +309,29 @@ fn layered(
         explicit,
         from_profile,
     })
+}
+
+/// Each value of `profile` as its flag's parser sees it, so a bad one
+/// (`rate = 0`) is refused naming the file and line, whatever the command.
+fn check_values(profile: &Profile) -> Result<(), UsageError> {
+    for value in &profile.values {
+        let mut args: Vec<OsString> = vec!["notify-import".into(), "import".into(), "FILE".into()];
+        args.extend(value.words.iter().map(OsString::from));
+        if let Err(e) = cli::parse_matches(&args) {
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or_default();
+            let why = first.strip_prefix("error: ").unwrap_or(first);
+            return Err(UsageError(format!(
+                "{} line {}: {} = {} in [profiles.{}]: {why}",
+                profile.file.display(),
+                value.line,
+                value.key.name,
+                value.shown,
+                profile.name
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The unfinished run of the input of `args` and its `run.toml`, if it
@@ -745,6 +771,29 @@ mod tests {
         };
         let u = r.upload.unwrap();
         assert_eq!((u.burst, u.concurrency), (7, 4));
+    }
+
+    #[test]
+    fn a_bad_value_names_the_file_and_line_for_every_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("n.toml");
+        std::fs::write(&file, "[profiles.test]\nburst = 3\nrate = 0\n").unwrap();
+        let f = file.to_str().unwrap();
+        for args in [
+            &["validate", "a.csv", "--config", f, "--profile", "test"][..],
+            &["a.csv", "--config", f, "--profile", "test"],
+        ] {
+            let Err(LoadError::Usage(e)) = run(args, &[("NOTIFY_API_KEY", KEY)]) else {
+                panic!("{args:?}")
+            };
+            let e = e.to_string();
+            assert!(
+                e.starts_with(&format!(
+                    "{f} line 3: rate = 0 in [profiles.test]: invalid value '0' for '--rate"
+                )),
+                "{e}"
+            );
+        }
     }
 
     #[test]
