@@ -124,6 +124,11 @@ pub fn load(
             let (cli, _) = cli::parse_matches(&layered.args)?;
             let mut config = Config::from_cli_with_env(cli, &env)?;
             if let Config::Run(run) = &mut config {
+                if let (Some(upload), Some(p)) = (&mut run.upload, &layered.profile)
+                    && let Some(warning) = others_may_write(&p.file)
+                {
+                    upload.warnings.push(warning);
+                }
                 run.provenance = layered.provenance;
             }
             Ok(config)
@@ -158,6 +163,29 @@ pub fn load(
             )))
         }
         _ => Ok(Config::from_cli_with_env(cli, env)?),
+    }
+}
+
+/// A warning when others may change the config file: its profile says
+/// where customers are sent and which key file is read.
+fn others_may_write(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(path).ok()?.permissions().mode();
+        (mode & 0o022 != 0).then(|| {
+            format!(
+                "the config file {} can be changed by other users (mode {:o}), and its profile says where customers are sent; run `chmod go-w {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
     }
 }
 

@@ -348,6 +348,26 @@ fn a_profile_supplies_settings_and_a_flag_beats_the_environment_which_beats_the_
     );
     assert_exit(&out, 0);
     assert_eq!(by_profile.customers().len(), 2);
+    assert!(!stderr(&out).contains("can be changed by other users"));
+    // A config file others may change is worth a warning, even --quiet.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let file = s.path("notify-import.toml");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let out = run_in(
+            s.dir.path(),
+            &["import", "klanten.csv", "--profile", "nightly", "--quiet"],
+        );
+        assert_exit(&out, 0);
+        assert!(
+            stderr(&out)
+                .contains("the config file notify-import.toml can be changed by other users"),
+            "{}",
+            stderr(&out)
+        );
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
     // The environment beats the profile.
     let out = notify_import()
         .args(["import", "klanten.csv", "--profile", "nightly"])
