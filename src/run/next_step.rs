@@ -435,6 +435,21 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_run_resumes_without_its_flags_but_finds_its_runs() {
+        let mut flags = Flags::default();
+        Flags::push(&mut flags.meaning, "--mapping", "k.mapping.toml");
+        Flags::push(&mut flags.target, "--api-url", "http://127.0.0.1:8799/v2");
+        let c = Commands::new(Path::new("k.csv"), Some(Path::new("/var/n"))).flags(flags);
+        assert!(c.resume().contains("--api-url"));
+        let c = c.recorded(true);
+        assert_eq!(
+            c.resume(),
+            "notify-import import k.csv --resume --runs-dir /var/n"
+        );
+        assert!(c.import().contains("--mapping k.mapping.toml"));
+    }
+
+    #[test]
     fn a_missing_column_is_advised_as_a_map() {
         let c = Commands::new(Path::new("odd.csv"), None);
         let missing = Unmapped {

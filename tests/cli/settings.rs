@@ -566,3 +566,42 @@ fn a_resume_against_another_url_from_the_environment_is_refused() {
     );
     assert_eq!(other.stats().requests, 0);
 }
+
+#[test]
+fn a_stopped_run_without_run_toml_is_continued_with_the_flags_it_was_given() {
+    // A run of an earlier version recorded nothing: its advice carries the
+    // flags again, and the journal checks them.
+    let s = Scratch::new();
+    let sb = failing();
+    let input = s.customers("klanten.csv", 3);
+    stopped_run(&s, &sb, &input, &[]);
+    std::fs::remove_file(latest_run(&input).join("run.toml")).unwrap();
+    let elsewhere = sandbox();
+    let out = import(&elsewhere, &input, &[]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    let cmd = err
+        .split_once("continue it: ")
+        .and_then(|(_, rest)| rest.split_once("; or start a new run"))
+        .map(|(cmd, _)| cmd.to_owned())
+        .unwrap_or_else(|| panic!("{err}"));
+    // Where the stopped run sent (its journal says), with this run's key.
+    assert_eq!(
+        cmd,
+        format!(
+            "notify-import import {} --resume --api-url {}",
+            input.display(),
+            sb.base_url(),
+        )
+    );
+    sb.set_faults(Faults::default());
+    let words: Vec<&str> = cmd.split(' ').collect();
+    let typed = notify_import()
+        .args(&words[1..])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    assert_exit(&typed, 0);
+    assert_universal(&latest_run(&input).join("results.csv"), 3, &sb);
+    assert_eq!(elsewhere.stats().requests, 0);
+}
