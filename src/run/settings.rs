@@ -271,20 +271,21 @@ impl RunSettings {
     }
 
     /// The file's text: a comment saying what it is, then the settings.
-    pub fn to_text(&self) -> String {
-        let body = toml::to_string(self).unwrap_or_default();
-        format!(
+    pub fn to_text(&self) -> Result<String, toml::ser::Error> {
+        let body = toml::to_string(self)?;
+        Ok(format!(
             "# How this run was started (notify-import {}). `notify-import import FILE --resume`\n# continues it with these settings; the API key itself is never written here.\n{body}",
             env!("CARGO_PKG_VERSION")
-        )
+        ))
     }
 
     /// Writes `run.toml` into the new run folder `folder` (mode 0600,
     /// never through a link).
     pub fn write(&self, folder: &Path) -> std::io::Result<()> {
         let path = folder.join(RUN_TOML);
+        let text = self.to_text().map_err(std::io::Error::other)?;
         let mut file = nofollow::create_new(&path)?;
-        file.write_all(self.to_text().as_bytes())?;
+        file.write_all(text.as_bytes())?;
         file.sync_all()
     }
 
