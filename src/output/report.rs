@@ -757,6 +757,25 @@ pub fn nothing_to_resume_line(input: &Path) -> String {
     )
 }
 
+/// Under the import header: the unfinished run this one left behind.
+pub fn abandoned_line(folder: &Path, why: &str) -> String {
+    format!(
+        "notify-import: the unfinished run in {} is left as it was and marked abandoned ({why}); this is a new run",
+        folder.display()
+    )
+}
+
+/// Under the import header: codes earlier runs left in doubt.
+pub fn inherited_doubt_line(codes: u64) -> String {
+    let codes = match codes {
+        1 => "1 code".to_owned(),
+        n => format!("{} codes", crate::run::next_step::grouped(n)),
+    };
+    format!(
+        "notify-import: {codes} an earlier run left in doubt (its create's answer was lost) are looked up before anything is sent for them"
+    )
+}
+
 /// `N rows: V valid, I invalid`.
 pub fn rows_line(pass: &Pass) -> String {
     format!(

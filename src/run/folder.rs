@@ -9,7 +9,7 @@
 //! symlink where the OS allows, else a text file with the folder's name);
 //! the lock file shared by every run of the input; finding the unfinished
 //! run (a journal, not marked `abandoned`, not a sandbox run); marking one
-//! abandoned; and removing the oldest finished folders beyond
+//! abandoned; finding what the newest earlier run left in doubt; and removing the oldest finished folders beyond
 //! `--keep-runs`.
 //!
 //! Nothing here is reached through someone else's link: `NAME.runs` may
@@ -27,6 +27,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::store::doubt::{self, Doubt, DoubtError, Target};
 use crate::store::journal;
 use crate::util::nofollow;
 
@@ -200,6 +201,31 @@ impl Runs {
             .find(RunFolder::is_unfinished))
     }
 
+    /// What the newest earlier import to `target` leaves in doubt (see
+    /// [`Doubt::inherit`]): runs to another target are passed over, and
+    /// so are check runs and folders with neither a `doubt` file nor a
+    /// journal (a run refused at its start).
+    pub fn inherit(
+        &self,
+        target: &Target,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Doubt>, DoubtError> {
+        let folders = self.folders().map_err(|source| DoubtError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        for folder in folders.iter().rev().filter(|f| !f.is_check()) {
+            let (file, journal) = (folder.doubt(), folder.journal());
+            if !file.exists() && !journal.exists() {
+                continue;
+            }
+            if let Some(doubt) = Doubt::inherit(&file, &journal, target, timeout)? {
+                return Ok(Some(doubt));
+            }
+        }
+        Ok(None)
+    }
+
     /// Creates the folder of a new run started at `now` and points
     /// `latest` at it (see [`Runs::point_latest`]; when that fails, the
     /// new, empty folder is removed again). The same-second counter is
@@ -357,6 +383,9 @@ pub struct RunFiles {
     pub summary: PathBuf,
     /// `report.html` in the folder; `None` with `--no-report`.
     pub report: Option<PathBuf>,
+    /// The unfinished run this one left behind, if it did (set by the
+    /// start).
+    pub abandoned: Option<super::recovery::Abandoned>,
 }
 
 impl RunFiles {
@@ -375,6 +404,7 @@ impl RunFiles {
             journal: folder.journal(),
             summary: folder.summary(),
             folder,
+            abandoned: None,
         }
     }
 }
@@ -456,15 +486,20 @@ impl RunFolder {
         journal::header(&self.journal()).ok()
     }
 
-    /// Marks this run abandoned (`--restart`): its files stay as they are,
-    /// it no longer blocks a run and is never resumed.
-    pub fn abandon(&self) -> io::Result<()> {
+    /// Marks this run abandoned (`--restart`, or its input changed): its
+    /// files stay as they are, it no longer blocks a run and is never
+    /// resumed. `why` ends the mark's one line.
+    pub fn abandon(&self, why: &str) -> io::Result<()> {
         use io::Write;
         let at = humantime::format_rfc3339_seconds(SystemTime::now());
         // A new file: nothing in its place is followed or replaced.
-        nofollow::create_new(&self.path.join(ABANDONED))?.write_all(
-            format!("abandoned by --restart at {at}; this run is never resumed\n").as_bytes(),
-        )
+        nofollow::create_new(&self.path.join(ABANDONED))?
+            .write_all(format!("abandoned at {at}: {why}; this run is never resumed\n").as_bytes())
+    }
+
+    /// The `doubt` file in this folder ([`crate::store::doubt`]).
+    pub fn doubt(&self) -> PathBuf {
+        self.path.join(doubt::FILE)
     }
 }
 
@@ -556,7 +591,7 @@ mod tests {
         let left: Vec<String> = runs.folders().unwrap().iter().map(|f| f.name()).collect();
         assert_eq!(left, [old[1].name(), old[3].name(), current.name()]);
         // Abandoned counts as finished.
-        old[1].abandon().unwrap();
+        old[1].abandon("test").unwrap();
         assert!(!old[1].is_unfinished());
         assert_eq!(runs.prune(2, &current).unwrap(), [old[1].path().to_owned()]);
         assert_eq!(runs.prune(0, &current).unwrap(), Vec::<PathBuf>::new());
@@ -614,7 +649,7 @@ mod tests {
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "precious").unwrap();
         std::os::unix::fs::symlink(&victim, folder.path().join(ABANDONED)).unwrap();
-        assert!(folder.abandon().is_err());
+        assert!(folder.abandon("test").is_err());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 

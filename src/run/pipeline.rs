@@ -312,6 +312,12 @@ fn upload_file(
         concurrency: upload.concurrency,
         folder: files.folder.path(),
     }));
+    if let Some(old) = &files.abandoned {
+        reporter.info(&report::abandoned_line(&old.folder, &old.why));
+    }
+    if let Some(doubt) = start.doubt.as_ref().filter(|d| !d.is_empty()) {
+        reporter.info(&report::inherited_doubt_line(doubt.len()));
+    }
     let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     // Before the journal: an untrusted certificate is a setup error, with
     // nothing sent and nothing to resume.
@@ -332,7 +338,8 @@ fn upload_file(
         upload.full,
         upload.timeout,
     )
-    .map_err(SetupError::from)?;
+    .map_err(SetupError::from)?
+    .with_doubt(start.doubt.clone());
     let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {

@@ -491,7 +491,7 @@ impl Uploader {
                 }
             } else {
                 match self
-                    .send_create(&mut ticket, out.row, body, overwrite)
+                    .send_create(&mut ticket, out.row, &out.code, body, overwrite)
                     .await
                 {
                     Some(result) => result,
@@ -546,6 +546,7 @@ impl Uploader {
         &self,
         ticket: &mut Ticket,
         row: u64,
+        code: &str,
         body: &[u8],
         overwrite: bool,
     ) -> Option<Result<CreateOutcome, ApiError>> {
@@ -554,7 +555,7 @@ impl Uploader {
                 return None;
             }
             if let Some(journal) = &self.journal
-                && let Err(e) = journal.sending(row)
+                && let Err(e) = journal.sending(row, code)
             {
                 self.pacer.finished(*ticket);
                 self.stop.stop(StopReason::Journal(Arc::new(e)));
@@ -761,7 +762,7 @@ impl Uploader {
                 out.status = Status::Failed;
                 out.error = if in_doubt {
                     format!(
-                        "{msg} (the customer may exist: --resume looks it up before sending again)"
+                        "{msg} (the customer may exist: the next import of this input looks it up before sending it again)"
                     )
                 } else {
                     msg
@@ -770,7 +771,7 @@ impl Uploader {
             End::Stopped => {
                 out.status = Status::Skipped;
                 out.error = if in_doubt {
-                    "not finished: the run stopped after a send whose answer was lost; --resume looks the code up before sending again".into()
+                    "not finished: the run stopped after a send whose answer was lost; the next import of this input looks the code up before sending it again".into()
                 } else if out.attempts > 0 {
                     "not finished: the run stopped between attempts; --resume continues".into()
                 } else {

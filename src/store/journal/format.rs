@@ -135,14 +135,18 @@ impl Header {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "lowercase")]
 pub(super) enum Record {
-    /// A create request for row `r` is about to be sent, at `at`
-    /// (milliseconds since the Unix epoch; absent in older journals): a
-    /// resumed run looks the code up only once that request can no longer
-    /// land.
+    /// A create request for row `r` (code `c`) is about to be sent, at
+    /// `at` (milliseconds since the Unix epoch; absent in older journals):
+    /// a resumed run looks the code up only once that request can no
+    /// longer land.
     Send {
         r: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<u64>,
+        /// The row's code, so a later run of a changed file can look it
+        /// up (absent in older journals).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        c: Option<String>,
     },
     /// No create of row `r` sent so far can have gone through (each was
     /// refused, rate limited or rejected, or a look-up found nothing):
@@ -278,7 +282,15 @@ mod tests {
         let back = Record::parse(&bytes[..bytes.len() - 1]).unwrap();
         assert_eq!(back.row(), 7);
         assert_eq!(back.into_outcome(), Some(o));
-        assert!(Record::Send { r: 3, at: None }.into_outcome().is_none());
+        assert!(
+            Record::Send {
+                r: 3,
+                at: None,
+                c: None
+            }
+            .into_outcome()
+            .is_none()
+        );
     }
 
     #[test]

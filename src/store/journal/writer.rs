@@ -88,13 +88,15 @@ impl Journal {
         })
     }
 
-    /// Records that a create for `row` is about to be sent, and when.
+    /// Records that a create for `row` (code `code`) is about to be
+    /// sent, and when.
     /// Must succeed before the request goes out, and be written again if
     /// it goes out later than planned (a resumed run waits from the last).
-    pub fn sending(&self, row: u64) -> Result<(), JournalError> {
+    pub fn sending(&self, row: u64, code: &str) -> Result<(), JournalError> {
         self.append(&Record::Send {
             r: row,
             at: Some(format::millis(std::time::SystemTime::now())),
+            c: Some(code.to_owned()),
         })
     }
 
@@ -177,7 +179,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let j = Journal::create(&path, &header()).unwrap();
-        j.sending(1).unwrap();
+        j.sending(1, "C").unwrap();
         j.close().unwrap();
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(br#"{"t":"done","r":1,"l":2,"c":"C1","s":"crea"#)
@@ -202,7 +204,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let j = Journal::create(&path, &header()).unwrap();
-        j.sending(2).unwrap();
+        j.sending(2, "C").unwrap();
         j.outcome(&done(2, Status::Created, Some(201))).unwrap();
         j.sync().unwrap();
         j.close().unwrap();
