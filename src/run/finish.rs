@@ -199,7 +199,7 @@ pub(crate) fn finish(
     };
     if upload.is_some() && !end.keeps_journal() {
         // What the journal leaves in doubt goes on to the next run.
-        super::recovery::carry(run, files);
+        super::recovery::carry(run, files, matches!(end.kind, EndKind::Reached));
         // Nothing to resume, and the folder no longer blocks a run.
         let _ = std::fs::remove_file(&files.journal);
     }

@@ -105,14 +105,18 @@ pub fn inherited(run: &RunConfig, runs: &Runs, resumed: Option<&RunFolder>) -> O
 
 /// At the end of a run whose journal goes (it reached the end of its
 /// input, or sent nothing): writes into its folder what is still in
-/// doubt, for the next run. A failure is said, and costs only the
+/// doubt, for the next run (see [`Doubt::left_at_end`]). A failure is said, and costs only the
 /// look-ups of the next run.
-pub fn carry(run: &RunConfig, files: &RunFiles) {
+pub fn carry(run: &RunConfig, files: &RunFiles, reached_end: bool) {
     let (Some(target), Some(upload)) = (target(run), run.upload.as_ref()) else {
         return;
     };
     let path = files.folder.doubt();
-    let left = Doubt::inherit(&path, &files.journal, &target, upload.timeout)
+    let left = match reached_end {
+        true => Doubt::left_at_end(&path, &files.journal, &target, upload.timeout),
+        false => Doubt::inherit(&path, &files.journal, &target, upload.timeout),
+    };
+    let left = left
         .map(|d| d.unwrap_or_else(|| Doubt::none(target)))
         .and_then(|d| d.write(&path).map(|()| d));
     if let Err(e) = left {

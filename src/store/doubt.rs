@@ -193,7 +193,34 @@ impl Doubt {
         target: &Target,
         timeout: Duration,
     ) -> Result<Option<Doubt>, DoubtError> {
-        let mut doubt = Doubt::read(doubt_file)?.filter(|d| d.target == *target);
+        Doubt::left(doubt_file, journal_file, target, timeout, false)
+    }
+
+    /// What a run that reached the end of its input leaves in doubt: only
+    /// what its journal says. Every row came to it, and each inherited
+    /// code it had a row for was journaled when the row came; the others
+    /// are not in its file (or in a row not sent): they are not passed on
+    /// for ever.
+    pub fn left_at_end(
+        doubt_file: &Path,
+        journal_file: &Path,
+        target: &Target,
+        timeout: Duration,
+    ) -> Result<Option<Doubt>, DoubtError> {
+        Doubt::left(doubt_file, journal_file, target, timeout, true)
+    }
+
+    fn left(
+        doubt_file: &Path,
+        journal_file: &Path,
+        target: &Target,
+        timeout: Duration,
+        reached_end: bool,
+    ) -> Result<Option<Doubt>, DoubtError> {
+        let mut doubt = match reached_end {
+            false => Doubt::read(doubt_file)?.filter(|d| d.target == *target),
+            true => None,
+        };
         if !journal_file.exists() {
             return Ok(doubt);
         }
@@ -290,6 +317,16 @@ mod tests {
             "B's send plus twice the timeout"
         );
         assert!(left.contains("B") && !left.contains("A"));
+
+        let at_end = Doubt::left_at_end(&doubt, &journal, &target(), Duration::from_secs(1))
+            .unwrap()
+            .unwrap();
+        let codes: Vec<&str> = at_end.codes.iter().map(String::as_str).collect();
+        assert_eq!(
+            codes,
+            ["B", "C"],
+            "OLD2 had no row in a run that reached its end"
+        );
 
         let other = Target {
             key_kind: "live".into(),

@@ -387,6 +387,12 @@ impl Uploader {
         let (row, line) = (request.row, request.line);
         let mut out = Outcome::local(row, line, request.code, Status::Skipped, String::new());
         let mut doubt = request.in_doubt.map(instant_of);
+        // So that a run stopped before its look-up passes the doubt on.
+        if let (Some(by), Some(journal)) = (request.in_doubt, &self.journal)
+            && let Err(e) = journal.in_doubt(row, &out.code, by)
+        {
+            self.stop.stop(StopReason::Journal(Arc::new(e)));
+        }
         let end = self
             .attempt_row(&mut out, &request.body, &mut doubt, overwrite)
             .await;

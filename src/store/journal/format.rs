@@ -156,6 +156,11 @@ pub(super) enum Record {
     /// created; that create can no longer land after `by` (milliseconds
     /// since the Unix epoch).
     Lands { r: u64, by: u64 },
+    /// Row `r` (code `c`) comes to this run in doubt: an earlier run's
+    /// create of its code may have gone through, and can no longer land
+    /// after `by` (milliseconds since the Unix epoch). Read as a send
+    /// whose answer proved nothing: looked up before anything is sent.
+    Doubt { r: u64, c: String, by: u64 },
     /// The final outcome of row `r`.
     Done {
         r: u64,
@@ -198,6 +203,7 @@ impl Record {
             Record::Send { r, .. }
             | Record::Clear { r }
             | Record::Lands { r, .. }
+            | Record::Doubt { r, .. }
             | Record::Done { r, .. } => *r,
         }
     }

@@ -297,7 +297,7 @@ pub fn doubtful(
         }
         let (r, c) = match Record::parse(text) {
             Ok(Record::Send { r, c: Some(c), .. }) => (r, c),
-            Ok(Record::Done { r, c, .. }) => (r, c),
+            Ok(Record::Doubt { r, c, .. } | Record::Done { r, c, .. }) => (r, c),
             _ => continue,
         };
         if pass.sent.contains(r) && !pass.done.contains(r) {
@@ -437,6 +437,10 @@ fn read(
             }
             Record::Lands { r, by } => {
                 unanswered.remove(&r);
+                lands_by = lands_by.max(Some(by));
+            }
+            Record::Doubt { r, by, .. } => {
+                sent.insert(r);
                 lands_by = lands_by.max(Some(by));
             }
             Record::Done { r, s, h, .. } => {

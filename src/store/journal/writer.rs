@@ -109,6 +109,21 @@ impl Journal {
         })
     }
 
+    /// Records that `row` (code `code`) came to this run in doubt, from
+    /// an earlier run whose create of it can no longer land after `by`.
+    pub fn in_doubt(
+        &self,
+        row: u64,
+        code: &str,
+        by: std::time::SystemTime,
+    ) -> Result<(), JournalError> {
+        self.append(&Record::Doubt {
+            r: row,
+            c: code.to_owned(),
+            by: format::millis(by),
+        })
+    }
+
     /// Records that no create of `row` sent so far can have gone through.
     pub fn cleared(&self, row: u64) -> Result<(), JournalError> {
         self.append(&Record::Clear { r: row })

@@ -1,0 +1,277 @@
+//! Issue 20, recovery: an interrupted cron run does not block the next
+//! night's new export, and codes a finished run left in doubt (answer
+//! lost, look-up failed) are looked up by the next plain run before
+//! anything is sent for them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use notify_import::sandbox::Faults;
+use serde_json::json;
+
+use crate::cron::{assert_valid_summary, read_json};
+use crate::fake::{FakeServer, Reply, Request};
+use crate::harness::*;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// Every file under `dir` (links not followed), by path relative to
+/// `dir`, with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    files_under(dir)
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p.strip_prefix(dir).unwrap().to_owned(), bytes)
+        })
+        .collect()
+}
+
+/// A night's export: `n` customers with codes `<prefix>0001`...
+fn export(s: &Scratch, name: &str, prefix: &str, n: usize) -> PathBuf {
+    let mut text = format!("{HEADER}\n");
+    for i in 1..=n {
+        text.push_str(&format!(
+            "{prefix}{i:04},Klant {i} B.V.,Straat {i},1234 AB,Utrecht,NL,Jan {i},0301234{i:03},,klant{i}@example.nl,,,dutch\n"
+        ));
+    }
+    s.file(name, &text)
+}
+
+/// Night 1 is interrupted (SIGINT) part way; night 2's export, a new
+/// file at the same path, is imported by the same command with no flag:
+/// a new run (exit 0, not 2) whose header names the earlier run, which is
+/// left byte for byte as it was, marked abandoned; night 2's summary
+/// records it, and the sandbox has every night-2 customer, once. Then the
+/// same again with a night-3 file of exactly night 2's size (told apart
+/// by its content), after a kill -9.
+#[cfg(unix)]
+#[test]
+fn an_interrupted_night_does_not_block_the_next_nights_new_file() {
+    let s = Scratch::new();
+    let sb = sandbox_with_faults(Faults {
+        latency_ms: 50,
+        ..Faults::default()
+    });
+    let input = export(&s, "nacht.csv", "A", 40);
+    let slow = ["--rate", "1000", "--concurrency", "1", "--timeout", "1"];
+    let child = spawn_import(&sb, &input, &slow);
+    wait_until(LIMIT, "night 1 under way", || sb.stats().creates >= 3);
+    let out = interrupt(child, LIMIT);
+    assert_exit(&out, 130);
+    let night1 = latest_run(&input);
+    assert!(night1.join("journal").exists(), "night 1 is unfinished");
+    let before = snapshot(&night1);
+    assert!(sb.stats().creates < 40);
+
+    // Night 2: a new export at the same path.
+    export(&s, "nacht.csv", "B", 30);
+    let out = import(&sb, &input, &[]);
+    assert_exit(&out, 0);
+    let night2 = latest_run(&input);
+    assert_ne!(night2, night1);
+    let err = stderr(&out);
+    let named = format!(
+        "the unfinished run in {} is left as it was and marked abandoned",
+        night1.display()
+    );
+    assert!(err.contains(&named), "{err}");
+    assert!(!err.contains("--resume"), "no resume advice: {err}");
+    let mut after = snapshot(&night1);
+    let mark = after
+        .remove(Path::new("abandoned"))
+        .expect("night 1 marked abandoned");
+    assert!(
+        String::from_utf8(mark)
+            .unwrap()
+            .contains("the input changed"),
+        "the mark says why"
+    );
+    assert_eq!(
+        after, before,
+        "night 1's files are byte for byte as they were"
+    );
+
+    let rows = results(&night2.join("results.csv"));
+    assert_eq!(rows.len(), 30);
+    assert!(rows.iter().all(|r| r.status == "created"), "{rows:?}");
+    let by_code = sb.stats().creates_by_code;
+    for i in 1..=30 {
+        assert_eq!(by_code.get(&format!("B{i:04}")), Some(&1), "B{i:04}");
+    }
+    assert!(by_code.values().all(|n| *n == 1), "{by_code:?}");
+    let summary = read_json(&night2.join("summary.json"));
+    assert_valid_summary(&summary);
+    assert_eq!(
+        summary["abandoned_run"]["folder"].as_str(),
+        Some(night1.to_str().unwrap())
+    );
+    assert_eq!(summary["left_in_doubt"], 0);
+
+    // Night 3 dies by kill -9; night 4's file has night 3's size exactly.
+    let night3_input = export(&s, "nacht.csv", "C", 40);
+    let mut child = spawn_import(&sb, &night3_input, &slow);
+    wait_until(LIMIT, "night 3 under way", || {
+        sb.stats()
+            .creates_by_code
+            .keys()
+            .any(|c| c.starts_with('C'))
+    });
+    child.kill().unwrap();
+    let _ = child.wait();
+    let night3 = latest_run(&input);
+    let before = snapshot(&night3);
+    let size = std::fs::metadata(&input).unwrap().len();
+    export(&s, "nacht.csv", "D", 40);
+    assert_eq!(std::fs::metadata(&input).unwrap().len(), size);
+    let out = import(&sb, &input, &[]);
+    assert_exit(&out, 0);
+    let mut after = snapshot(&night3);
+    assert!(after.remove(Path::new("abandoned")).is_some());
+    assert_eq!(after, before);
+    let by_code = sb.stats().creates_by_code;
+    assert_eq!(by_code.keys().filter(|c| c.starts_with('D')).count(), 40);
+    assert!(by_code.values().all(|n| *n == 1), "{by_code:?}");
+
+    // The same file after an interruption still asks: resume or restart.
+    let child = spawn_import(&sb, &export(&s, "nacht.csv", "E", 40), &slow);
+    wait_until(LIMIT, "night 5 under way", || {
+        sb.stats()
+            .creates_by_code
+            .keys()
+            .any(|c| c.starts_with('E'))
+    });
+    assert_exit(&interrupt(child, LIMIT), 130);
+    let out = import(&sb, &input, &[]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("--resume"), "{}", stderr(&out));
+}
+
+/// What the ledger server does with searches.
+#[derive(Default)]
+struct Ledger {
+    /// Creates that landed, per code.
+    creates: BTreeMap<String, usize>,
+}
+
+/// A server that does not reject a repeated code: every create lands;
+/// while `lossy` is set, creates answer 502 (a gateway's page: the answer
+/// is lost) and searches 503 (the look-up fails).
+fn lossy_api(lossy: Arc<AtomicBool>) -> (FakeServer, Arc<Mutex<Ledger>>) {
+    let ledger = Arc::new(Mutex::new(Ledger::default()));
+    let book = ledger.clone();
+    let server = FakeServer::start(move |req: &Request| {
+        let lost = lossy.load(Ordering::SeqCst);
+        let found = |code: &str| json!({"id": format!("id-{code}"), "customerCode": code});
+        if let Some(code) = req.customer_code() {
+            *book
+                .lock()
+                .unwrap()
+                .creates
+                .entry(code.clone())
+                .or_default() += 1;
+            return if lost {
+                Reply {
+                    status: 502,
+                    body: b"<html><h1>502 Bad Gateway</h1></html>".to_vec(),
+                    ..Reply::default()
+                }
+            } else {
+                Reply::json(201, &found(&code))
+            };
+        }
+        if lost {
+            return Reply::json(503, &json!({"status": 503, "title": "Service Unavailable"}));
+        }
+        match req.searched_code() {
+            Some(code) if book.lock().unwrap().creates.contains_key(&code) => {
+                Reply::json(200, &found(&code))
+            }
+            _ => Reply::json(404, &json!({"status": 404, "title": "Not Found"})),
+        }
+    });
+    (server, ledger)
+}
+
+/// Run 1 loses every answer and cannot look anything up: its rows end
+/// `failed`, in doubt, and its advice is a plain re-run. Run 2, that
+/// command as printed (no `--resume`), looks each code up before sending
+/// anything: every customer exists exactly once on a server that would
+/// take a second create, and is reported with its id.
+#[test]
+fn rows_left_in_doubt_by_a_finished_run_are_looked_up_by_the_next_plain_run() {
+    let lossy = Arc::new(AtomicBool::new(true));
+    let (api, ledger) = lossy_api(lossy.clone());
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 3);
+    let run = |args: &[&str]| {
+        notify_import()
+            .args(args)
+            .args(["--timeout", "1", "--max-attempts", "2", "--rate", "1000"])
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap()
+    };
+    let url = api.base_url();
+    let out = run(&["import", "in.csv", "--api-url", &url]);
+    assert_exit(&out, 1);
+    let first = latest_run(&input);
+    assert!(!first.join("journal").exists(), "run 1 finished");
+    let rows = results(&first.join("results.csv"));
+    assert!(rows.iter().all(|r| r.status == "failed"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r
+            .error
+            .contains("the next import of this input looks it up")),
+        "{rows:?}"
+    );
+    let summary = read_json(&first.join("summary.json"));
+    assert_valid_summary(&summary);
+    assert_eq!(summary["left_in_doubt"], 3);
+    let next = next_line(&out);
+    assert!(
+        next.starts_with("3 customers may exist although their answers were lost"),
+        "{next}"
+    );
+    let command = next.rsplit_once(": ").unwrap().1;
+    assert!(
+        !command.contains("--resume") && !command.contains('\''),
+        "{command}"
+    );
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(
+        words[..3],
+        ["notify-import", "import", "in.csv"],
+        "{command}"
+    );
+    assert_eq!(ledger.lock().unwrap().creates.len(), 3);
+
+    lossy.store(false, Ordering::SeqCst);
+    let posts_before = crate::fake::posts_by_code(&api);
+    let out = run(&words[1..]);
+    assert_exit(&out, 0);
+    let creates = ledger.lock().unwrap().creates.clone();
+    assert_eq!(creates.len(), 3);
+    assert!(
+        creates.values().all(|n| *n == 1),
+        "created twice: {creates:?}"
+    );
+    assert_eq!(
+        crate::fake::posts_by_code(&api),
+        posts_before,
+        "nothing was sent again"
+    );
+    let second = latest_run(&input);
+    assert_ne!(second, first);
+    for row in results(&second.join("results.csv")) {
+        assert_eq!(row.status, "created", "{row:?}");
+        assert_eq!(row.customer_id, format!("id-{}", row.customer_code));
+    }
+    let summary = read_json(&second.join("summary.json"));
+    assert_eq!(summary["left_in_doubt"], 0, "settled");
+    assert!(stderr(&out).contains("3 codes an earlier run left in doubt"));
+}
