@@ -395,7 +395,7 @@ fn send(
             probe_first: true,
         };
     }
-    settings.rate_gauge = reporter.rate_gauge();
+    settings.answered = reporter.answered_gauge();
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));

@@ -39,6 +39,9 @@ pub(crate) struct UploadSettings {
     /// Where the pacer publishes its current rate (`f64` bits), for the
     /// progress line.
     pub rate_gauge: Arc<AtomicU64>,
+    /// Requests that got an HTTP answer so far, for the progress line's
+    /// achieved rate.
+    pub answered: Arc<AtomicU64>,
     /// Rows in flight.
     pub concurrency: usize,
     /// Failed attempts per row before it is `failed` (429s not counted:
@@ -71,6 +74,7 @@ impl UploadSettings {
         UploadSettings {
             pace: PaceSettings::fixed(rate, burst),
             rate_gauge: Arc::default(),
+            answered: Arc::default(),
             concurrency,
             max_attempts: 5,
             max_retry_after: Duration::from_secs(60),
@@ -650,6 +654,9 @@ impl Uploader {
             _ = self.stop.hard.cancelled() => Err(ApiError::Aborted),
         };
         self.note_answer(&result);
+        if !matches!(&result, Err(e) if matches!(e, ApiError::Aborted) || e.no_response()) {
+            self.settings.answered.fetch_add(1, Ordering::Relaxed);
+        }
         match &result {
             Err(e) if e.no_response() => {
                 let n = self.without_answer.fetch_add(1, Ordering::Relaxed) + 1;
