@@ -515,6 +515,7 @@ fn header(
     let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
     header.sandbox = sandbox;
     header.timeout_ms = Some(u64::try_from(upload.timeout.as_millis()).unwrap_or(u64::MAX));
+    header.mapping = Some(crate::run::recovery::mapping_words(run));
     Ok(header)
 }
 

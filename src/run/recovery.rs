@@ -11,12 +11,17 @@
 //! inherited at the start ([`inherited`]), passed on at the end
 //! ([`carry`]); the file is [`crate::store::doubt`]'s.
 //!
+//! Also the words the journal keeps for how the columns were mapped
+//! ([`mapping_words`]), so `--resume` refuses another `--mapping` or
+//! `--map`.
+//!
 //! It never writes into another run's folder (the `abandoned` mark is the
 //! start's, [`super::start`]), never talks to the network and decides
 //! nothing about a row: the planner reads the codes.
 
 use std::path::PathBuf;
 
+use super::next_step::Flags;
 use super::{RunFiles, RunFolder, Runs};
 use crate::config::{Endpoint, KeyKind, RunConfig};
 use crate::input::InputFile;
@@ -142,4 +147,28 @@ pub fn left_in_doubt(run: &RunConfig, files: &RunFiles) -> u64 {
     .ok()
     .flatten()
     .map_or(0, |d| d.len())
+}
+
+/// How `run` maps the columns, for the journal, so `--resume` refuses a
+/// run that would map them otherwise: `--mapping FILE` with the hash of
+/// its content (an edited file maps otherwise), then each `--map`, as the
+/// words the user types; `default` without either.
+pub fn mapping_words(run: &RunConfig) -> String {
+    let o = &run.input_options;
+    let mut words = Vec::new();
+    if let Some(file) = &o.mapping_file {
+        let hash = std::fs::read(file).map_or_else(
+            |_| "unreadable".to_owned(),
+            |bytes| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)),
+        );
+        words.push(format!("--mapping {} (content {hash})", file.display()));
+    }
+    for (field, column) in &o.map {
+        Flags::push_map(&mut words, *field, column);
+    }
+    if words.is_empty() {
+        "the default mapping".to_owned()
+    } else {
+        words.join(" ")
+    }
 }

@@ -275,3 +275,52 @@ fn rows_left_in_doubt_by_a_finished_run_are_looked_up_by_the_next_plain_run() {
     assert_eq!(summary["left_in_doubt"], 0, "settled");
     assert!(stderr(&out).contains("3 codes an earlier run left in doubt"));
 }
+
+/// `--resume` maps the columns as the stopped run did: another `--map`,
+/// or none, is refused naming the difference; the same one finishes.
+#[cfg(unix)]
+#[test]
+fn resume_refuses_another_map_and_continues_with_the_same() {
+    let s = Scratch::new();
+    let sb = sandbox_with_faults(Faults {
+        latency_ms: 50,
+        ..Faults::default()
+    });
+    let mut text = "Klantnummer,Firma naam,Bedrijf\n".to_owned();
+    for i in 1..=40 {
+        text.push_str(&format!("K{i:04},Firma {i},Bedrijf {i}\n"));
+    }
+    let input = s.file("map.csv", &text);
+    let map = [
+        "--map",
+        "CustomerCode=Klantnummer",
+        "--map",
+        "Name=Firma naam",
+    ];
+    let slow = ["--rate", "1000", "--concurrency", "1", "--timeout", "1"];
+    let child = spawn_import(&sb, &input, &[&map[..], &slow[..]].concat());
+    wait_until(LIMIT, "creates before the interrupt", || {
+        sb.stats().creates >= 3
+    });
+    assert_exit(&interrupt(child, LIMIT), 130);
+    let creates = sb.stats().creates;
+
+    for other in [
+        &["--map", "CustomerCode=Klantnummer", "--map", "Name=Bedrijf"][..],
+        &["--map", "CustomerCode=Klantnummer"][..],
+    ] {
+        let out = import(&sb, &input, &[other, &["--resume"]].concat());
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains("that run mapped the columns with --map CustomerCode=Klantnummer --map Name='Firma naam'"),
+            "{err}"
+        );
+        assert_eq!(sb.stats().creates, creates, "nothing sent");
+    }
+    let out = import(&sb, &input, &[&map[..], &["--resume"]].concat());
+    assert_exit(&out, 0);
+    let rows = results(&latest_run(&input).join("results.csv"));
+    assert_eq!(rows.len(), 40);
+    assert!(rows.iter().all(|r| r.status == "created"), "{rows:?}");
+}

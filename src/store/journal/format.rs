@@ -47,6 +47,12 @@ pub struct Header {
     /// older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// How the columns were mapped: `--mapping` (with its content's hash)
+    /// and `--map`, as words, or `the default mapping` without either. A
+    /// resumed run must map them alike. Absent in older journals (not
+    /// compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
 }
 
 impl Header {
@@ -72,6 +78,7 @@ impl Header {
             started_unix,
             sandbox: false,
             timeout_ms: None,
+            mapping: None,
         }
     }
 
@@ -93,6 +100,13 @@ impl Header {
             return Some(format!(
                 "the input file changed since that run ({} bytes then, {} now, different content); import the new file as a new run with --restart",
                 self.input.size, now.input.size
+            ));
+        }
+        if let (Some(then), Some(now)) = (&self.mapping, &now.mapping)
+            && then != now
+        {
+            return Some(format!(
+                "that run mapped the columns with {then}, this one with {now}; give the same --mapping and --map as that run"
             ));
         }
         if self.api_url != now.api_url {
@@ -275,6 +289,16 @@ mod tests {
         let mut c = header();
         c.input.size = 11;
         assert!(a.mismatch(&c).unwrap().contains("input file changed"));
+        let mut d = header();
+        d.mapping = Some("--map Name=Firma".into());
+        assert_eq!(a.mismatch(&d), None, "an older journal does not say");
+        let mut e = header();
+        e.mapping = Some("default".into());
+        let why = e.mismatch(&d).unwrap();
+        assert!(
+            why.contains("--map Name=Firma") && why.contains("default"),
+            "{why}"
+        );
         assert!(a.mismatch(&header()).is_none());
     }
 
