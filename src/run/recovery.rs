@@ -19,7 +19,7 @@
 //! start's, [`super::start`]), never talks to the network and decides
 //! nothing about a row: the planner reads the codes.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::next_step::Flags;
 use super::{RunFiles, RunFolder, Runs};
@@ -150,9 +150,10 @@ pub fn left_in_doubt(run: &RunConfig, files: &RunFiles) -> u64 {
 }
 
 /// How `run` maps the columns, for the journal, so `--resume` refuses a
-/// run that would map them otherwise: `--mapping FILE` with the hash of
-/// its content (an edited file maps otherwise), then each `--map`, as the
-/// words the user types; `default` without either.
+/// run that would map them otherwise: `--mapping` with the file's name
+/// and the hash of its content (an edited file maps otherwise), then each
+/// `--map`, as the words the user types; `the default mapping` without
+/// either.
 pub fn mapping_words(run: &RunConfig) -> String {
     let o = &run.input_options;
     let mut words = Vec::new();
@@ -161,7 +162,12 @@ pub fn mapping_words(run: &RunConfig) -> String {
             |_| "unreadable".to_owned(),
             |bytes| format!("{:016x}", xxhash_rust::xxh3::xxh3_64(&bytes)),
         );
-        words.push(format!("--mapping {} (content {hash})", file.display()));
+        // The name, not the path: the same file given another way maps alike.
+        let name = file.file_name().unwrap_or(file.as_os_str());
+        words.push(format!(
+            "--mapping {} (content {hash})",
+            Path::new(name).display()
+        ));
     }
     for (field, column) in &o.map {
         Flags::push_map(&mut words, *field, column);
