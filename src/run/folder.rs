@@ -472,12 +472,24 @@ impl RunFolder {
         journal::header(&journal).map_or(true, |h| !h.sandbox)
     }
 
-    /// Rows done and rows in all, as the journal says; `None` if it cannot
-    /// be read.
+    /// Rows finished (every status but `skipped`: invalid and repeated
+    /// rows too) and rows in all, as its summary says; where the run left
+    /// none (killed), the rows its journal saw finished, which are only
+    /// rows it sent. `None` if neither can be read.
     pub fn progress(&self) -> Option<(u64, u64)> {
-        journal::progress(&self.journal())
+        let summary = std::fs::read(self.summary())
             .ok()
-            .map(|p| (p.done, p.header.rows))
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|doc| {
+                let rows = doc["rows"].as_u64().filter(|n| *n > 0)?;
+                let skipped = doc["counts"]["skipped"].as_u64()?;
+                Some((rows.saturating_sub(skipped), rows))
+            });
+        summary.or_else(|| {
+            journal::progress(&self.journal())
+                .ok()
+                .map(|p| (p.done, p.header.rows))
+        })
     }
 
     /// How this run was started, from its journal's header (`None` when

@@ -324,3 +324,33 @@ fn resume_refuses_another_map_and_continues_with_the_same() {
     assert_eq!(rows.len(), 40);
     assert!(rows.iter().all(|r| r.status == "created"), "{rows:?}");
 }
+
+/// "stopped after X of Y rows" counts every row the stopped run finished:
+/// its invalid rows and its failed one, not only the rows it sent.
+#[test]
+fn stopped_after_counts_every_finished_row_not_only_the_sent_ones() {
+    let s = Scratch::new();
+    let (sb, flags) = stopping_sandbox();
+    let mut text = format!("{HEADER}\n");
+    for i in 1..=10 {
+        // Rows 1-3 have no name: invalid, never sent.
+        let name = if i <= 3 {
+            String::new()
+        } else {
+            format!("Klant {i}")
+        };
+        text.push_str(&format!("C{i:04},{name},,,,NL,,,,,,,\n"));
+    }
+    let input = s.file("k.csv", &text);
+    let out = import(&sb, &input, &flags);
+    assert_exit(&out, 3);
+    let stopped = latest_run(&input);
+    let rows = results(&stopped.join("results.csv"));
+    let finished = rows.iter().filter(|r| r.status != "skipped").count();
+    assert_eq!(finished, 4, "3 invalid and 1 failed: {rows:?}");
+
+    let out = import(&sb, &input, &[]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("stopped after 4 of 10 rows"), "{err}");
+}
