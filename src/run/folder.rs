@@ -18,8 +18,10 @@
 //! [`crate::util::nofollow`]. A `latest` that this tool did not make (a
 //! directory, a file of other content) is left as it is and reported.
 //!
-//! Inside another run's folder it only ever adds the `abandoned` mark (or
-//! removes the whole folder when it is finished and beyond `--keep-runs`).
+//! Inside another run's folder it only ever adds the `abandoned` mark (or,
+//! when that run is finished and beyond `--keep-runs`, removes the files a
+//! run writes, and the folder if that empties it: never what else is in
+//! it, such as the runs of an import of its errors file).
 //! It must not decide outcomes or exit codes.
 
 use std::fs;
@@ -335,7 +337,10 @@ impl Runs {
     /// Removes the oldest finished run folders so that at most `keep` run
     /// folders remain; unfinished ones and `current` are never removed
     /// (they may leave more than `keep`). `keep == 0` keeps every run.
-    /// Returns the folders removed.
+    /// Only the files a run writes are removed ([`RunFolder::remove`]): a
+    /// folder holding anything else (the runs of its errors file, a link,
+    /// a file of the user's) keeps it, and stays. Returns the folders
+    /// removed.
     pub fn prune(&self, keep: u32, current: &RunFolder) -> io::Result<Vec<PathBuf>> {
         if keep == 0 {
             return Ok(Vec::new());
@@ -347,11 +352,43 @@ impl Runs {
             if folder == *current || folder.is_unfinished() {
                 continue;
             }
-            fs::remove_dir_all(&folder.path)?;
-            removed.push(folder.path);
+            let kept = folder.remove()?;
+            if kept.is_empty() {
+                removed.push(folder.path);
+            } else {
+                tracing::warn!(
+                    "--keep-runs: kept {}: it holds what no run of this input wrote ({}); move that away for it to go",
+                    folder.path.display(),
+                    kept.join(", ")
+                );
+            }
         }
         Ok(removed)
     }
+}
+
+/// The files a run writes in its folder: `--keep-runs` removes these and
+/// nothing else. `run.toml` records how the run was started.
+const RUN_FILES: [&str; 8] = [
+    RESULTS,
+    ERRORS,
+    SUMMARY,
+    REPORT,
+    JOURNAL,
+    ABANDONED,
+    doubt::FILE,
+    "run.toml",
+];
+
+/// One of [`RUN_FILES`], or what a killed write of one left behind
+/// (`.NAME.XXXXXX.tmp`, see [`crate::util::atomic`]).
+fn is_run_file(name: &str) -> bool {
+    let leftover = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".tmp"))
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(file, _)| file);
+    RUN_FILES.contains(&name) || leftover.is_some_and(|f| RUN_FILES.contains(&f))
 }
 
 /// A `latest` this tool did not make, left as it is.
@@ -509,6 +546,31 @@ impl RunFolder {
             .write_all(format!("abandoned at {at}: {why}; this run is never resumed\n").as_bytes())
     }
 
+    /// Removes the files a run writes in this folder (a link in their
+    /// place is removed as a link, never followed), then the folder if
+    /// nothing else is in it. Returns the names of what it left: anything
+    /// else, above all a folder (the runs of an import of this run's
+    /// errors file live in `errors.runs` inside it).
+    fn remove(&self) -> io::Result<Vec<String>> {
+        let mut kept = Vec::new();
+        for entry in fs::read_dir(&self.path)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let ours = name.to_str().is_some_and(is_run_file);
+            // `file_type` does not follow a link: a link is not a directory.
+            if ours && !entry.file_type()?.is_dir() {
+                fs::remove_file(entry.path())?;
+            } else {
+                kept.push(name.to_string_lossy().into_owned());
+            }
+        }
+        if kept.is_empty() {
+            fs::remove_dir(&self.path)?;
+        }
+        kept.sort();
+        Ok(kept)
+    }
+
     /// The `doubt` file in this folder ([`crate::store::doubt`]).
     pub fn doubt(&self) -> PathBuf {
         self.path.join(doubt::FILE)
@@ -607,6 +669,50 @@ mod tests {
         assert!(!old[1].is_unfinished());
         assert_eq!(runs.prune(2, &current).unwrap(), [old[1].path().to_owned()]);
         assert_eq!(runs.prune(0, &current).unwrap(), Vec::<PathBuf>::new());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keep_runs_removes_only_a_runs_own_files_never_through_a_link_nor_a_nested_run() {
+        let (dir, runs) = fresh();
+        let old: Vec<RunFolder> = (0..3)
+            .map(|i| runs.new_run(at(i), false).unwrap().0)
+            .collect();
+        for f in &old {
+            std::fs::write(f.results(), "r").unwrap();
+            std::fs::write(f.summary(), "{}").unwrap();
+            std::fs::write(f.path().join(".results.csv.a1b2c3.tmp"), "torn").unwrap();
+        }
+        // The oldest holds the runs of an import of its errors file, and a
+        // link named like a run's file that leads to another run's folder.
+        let nested = old[0].path().join("errors.runs").join("2026-11-30T010000Z");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(nested.join("results.csv"), "another run").unwrap();
+        // The second holds a link, named as a run's file, into the third.
+        std::fs::remove_file(old[1].results()).unwrap();
+        std::os::unix::fs::symlink(old[2].path(), old[1].results()).unwrap();
+        let victim = dir.path().join("victim.csv");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, old[1].errors()).unwrap();
+
+        let current = runs.new_run(at(9), false).unwrap().0;
+        let removed = runs.prune(1, &current).unwrap();
+        assert_eq!(
+            removed,
+            [old[1].path().to_owned(), old[2].path().to_owned()]
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(
+            std::fs::read_to_string(nested.join("results.csv")).unwrap(),
+            "another run"
+        );
+        // Its own files went; the nested run and the folder stay.
+        let left: Vec<String> = std::fs::read_dir(old[0].path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["errors.runs"]);
+        assert!(is_run_file(".summary.json.XyZ123.tmp") && !is_run_file(".notes.tmp"));
     }
 
     #[test]

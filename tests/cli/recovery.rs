@@ -354,3 +354,58 @@ fn stopped_after_counts_every_finished_row_not_only_the_sent_ones() {
     let err = stderr(&out);
     assert!(err.contains("stopped after 4 of 10 rows"), "{err}");
 }
+
+/// `--keep-runs` removes only what runs of this input wrote: the runs of
+/// an import of an old run's errors file (nested in its folder) stay, with
+/// that folder, and a link planted in an old folder in place of one of its
+/// files is removed as a link, never followed.
+#[cfg(unix)]
+#[test]
+fn keep_runs_never_removes_a_nested_run_nor_follows_a_planted_link() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.path("klanten.csv");
+    copy_sample("customers.csv", &input);
+    assert_exit(&import(&sb, &input, &[]), 1);
+    let first = latest_run(&input);
+    // The errors file imported as it is: its runs are inside `first`.
+    assert_exit(&import(&sb, &first.join("errors.csv"), &[]), 1);
+    let nested = run_folders(&first.join("errors.runs"));
+    assert_eq!(nested.len(), 1);
+    let nested_files = files_under(&nested[0]);
+    assert!(!nested_files.is_empty());
+
+    assert_exit(&import(&sb, &input, &[]), 1);
+    let second = latest_run(&input);
+    let victim = s.file("victim.txt", "precious");
+    std::fs::remove_file(second.join("summary.json")).unwrap();
+    std::os::unix::fs::symlink(&victim, second.join("summary.json")).unwrap();
+    let elsewhere = s.path("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::write(elsewhere.join("keep.csv"), "mine").unwrap();
+    std::fs::remove_file(second.join("results.csv")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, second.join("results.csv")).unwrap();
+
+    let out = import(&sb, &input, &["--keep-runs", "1"]);
+    assert_exit(&out, 1);
+    let left = run_folders(&s.path("klanten.runs"));
+    assert_eq!(left, [first.clone(), latest_run(&input)], "the second went");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(
+        std::fs::read_to_string(elsewhere.join("keep.csv")).unwrap(),
+        "mine"
+    );
+    for f in &nested_files {
+        assert!(f.exists(), "{} kept", f.display());
+    }
+    let names: Vec<String> = std::fs::read_dir(&first)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["errors.runs"], "the first run's own files went");
+    assert!(
+        stderr(&out).contains("--keep-runs: kept"),
+        "{}",
+        stderr(&out)
+    );
+}
