@@ -453,6 +453,8 @@ pub struct PaceFacts {
     pub ceiling: Option<f64>,
     /// The rate allowed by the policy the API advertised.
     pub advertised: Option<f64>,
+    /// How long sending was paused in all (429 answers, a spent quota).
+    pub paused: Duration,
 }
 
 impl PaceFacts {
@@ -910,6 +912,7 @@ mod tests {
             final_rate: 47.5,
             ceiling: Some(50.0),
             advertised: None,
+            paused: Duration::ZERO,
         };
         assert_eq!(p.chosen(), "--rate auto (up to 100/s)");
         assert_eq!(

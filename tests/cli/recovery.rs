@@ -409,3 +409,35 @@ fn keep_runs_never_removes_a_nested_run_nor_follows_a_planted_link() {
         stderr(&out)
     );
 }
+
+/// The report of an import that met 429s says how long sending was
+/// paused (issue 22), in the pace table beside the 429 count.
+#[test]
+fn the_report_shows_the_time_spent_paused() {
+    let sb = sandbox_with_faults(Faults {
+        rate: Some(4.0),
+        burst: 1,
+        ..Faults::default()
+    });
+    let s = Scratch::new();
+    let input = s.customers("k.csv", 8);
+    let out = notify_import()
+        .arg("import")
+        .arg(&input)
+        .args(["--api-url", &sb.base_url(), "--rate", "40", "--burst", "4"])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let folder = latest_run(&input);
+    let summary = read_json(&folder.join("summary.json"));
+    assert!(summary["rate_limited"].as_u64().unwrap() > 0, "{summary}");
+    let page = std::fs::read_to_string(folder.join("report.html")).unwrap();
+    let row = page
+        .split("Time spent paused")
+        .nth(1)
+        .and_then(|rest| rest.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no paused time in the report"));
+    assert!(row.contains(" s (after 429 answers"), "{row}");
+    assert!(!row.contains("none"), "{row}");
+}
