@@ -213,6 +213,16 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
         }
     }
     let commands = commands(run).flags(flags);
+    // No resume can read a journal whose start cannot be read: only the
+    // way that works is offered.
+    if folder.started_as().is_none() {
+        return SetupError::Usage(config::UsageError(format!(
+            "an earlier run of {} stopped ({}), and its journal cannot be read, so it cannot be resumed; start a new run and leave that one as it is: {} --restart",
+            run.input.display(),
+            folder.path().display(),
+            commands.import()
+        )));
+    }
     let how_far = match folder.progress() {
         Some((done, rows)) => format!(
             "stopped after {} of {} rows",

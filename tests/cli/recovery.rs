@@ -441,3 +441,31 @@ fn the_report_shows_the_time_spent_paused() {
     assert!(row.contains(" s (after 429 answers"), "{row}");
     assert!(!row.contains("none"), "{row}");
 }
+
+/// An unfinished run whose journal cannot be read cannot be resumed: the
+/// refusal offers only what works, `--restart`, and that command works.
+#[test]
+fn an_unreadable_journal_is_not_offered_for_resume() {
+    let s = Scratch::new();
+    let (sb, stop) = stopping_sandbox();
+    let input = s.customers("k.csv", 3);
+    assert_exit(&import(&sb, &input, &stop), 3);
+    let stopped = latest_run(&input);
+    std::fs::write(stopped.join("journal"), "not a journal\n").unwrap();
+    sb.set_faults(Faults::default());
+    let out = import(&sb, &input, &[]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(err.contains("cannot be resumed"), "{err}");
+    assert!(!err.contains("--resume"), "{err}");
+    let command = err.trim_end().rsplit_once("as it is: ").unwrap().1;
+    assert!(command.ends_with(" --restart"), "{command}");
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let out = notify_import()
+        .args(&words[1..])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(stopped.join("abandoned").exists());
+}

@@ -98,7 +98,7 @@ impl Header {
         }
         if self.input != now.input {
             return Some(format!(
-                "the input file changed since that run ({} bytes then, {} now, different content); import the new file as a new run with --restart",
+                "the input file changed since that run ({} bytes then, {} now, different content); import the new file without --resume: a new run starts and leaves that one as it is",
                 self.input.size, now.input.size
             ));
         }
