@@ -4,9 +4,10 @@
 //! repeated code (only its first row is sent), done in an earlier run
 //! (`--resume`), unchanged since its last import (delta state), or send
 //! with a [`WriteMode`], looked up first when an earlier run left it in
-//! doubt (the journal of a resumed run, or [`Doubt`] by code). It reads what `store/` recorded (journal, delta
-//! state) but `store/` decides nothing; the uploader executes the plan as
-//! it is. [`rows`] keeps an import's checked rows on disk in between.
+//! doubt (the journal of a resumed run, or the codes of
+//! `store::doubt`). It reads what `store/` recorded (journal,
+//! delta state, doubt) but `store/` decides nothing; the uploader executes
+//! the plan as it is. [`rows`] keeps an import's checked rows on disk in between.
 //!
 //! It must not read the input (the pass did), touch the network, or write
 //! outputs.
