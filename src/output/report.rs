@@ -824,10 +824,11 @@ pub fn nothing_to_resume_line(input: &Path) -> String {
     )
 }
 
-/// Under the import header: the unfinished run this one left behind.
+/// Under the import header (a warning): the unfinished run this one
+/// left behind.
 pub fn abandoned_line(folder: &Path, why: &str) -> String {
     format!(
-        "notify-import: the unfinished run in {} is left as it was and marked abandoned ({why}); this is a new run",
+        "the unfinished run in {} is left as it was and marked abandoned ({why}); this is a new run",
         folder.display()
     )
 }

@@ -313,7 +313,8 @@ fn upload_file(
         folder: files.folder.path(),
     }));
     if let Some(old) = &files.abandoned {
-        reporter.info(&report::abandoned_line(&old.folder, &old.why));
+        // A warning: a cron job run with --quiet hears of it too.
+        tracing::warn!("{}", report::abandoned_line(&old.folder, &old.why));
     }
     if let Some(doubt) = start.doubt.as_ref().filter(|d| !d.is_empty()) {
         reporter.info(&report::inherited_doubt_line(doubt.len()));

@@ -46,8 +46,9 @@ fn export(s: &Scratch, name: &str, prefix: &str, n: usize) -> PathBuf {
 /// a new run (exit 0, not 2) whose header names the earlier run, which is
 /// left byte for byte as it was, marked abandoned; night 2's summary
 /// records it, and the sandbox has every night-2 customer, once. Then the
-/// same again with a night-3 file of exactly night 2's size (told apart
-/// by its content), after a kill -9.
+/// same after a kill -9, with a night-4 file of exactly night 3's size
+/// (told apart by its content), under `--quiet`; and the same file after
+/// an interruption is still refused with the advice to resume.
 #[cfg(unix)]
 #[test]
 fn an_interrupted_night_does_not_block_the_next_nights_new_file() {
@@ -127,8 +128,14 @@ fn an_interrupted_night_does_not_block_the_next_nights_new_file() {
     let size = std::fs::metadata(&input).unwrap().len();
     export(&s, "nacht.csv", "D", 40);
     assert_eq!(std::fs::metadata(&input).unwrap().len(), size);
-    let out = import(&sb, &input, &[]);
+    // The cron recipe's --quiet still says what was left behind.
+    let out = import(&sb, &input, &["--quiet"]);
     assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains(&format!("the unfinished run in {}", night3.display())),
+        "{}",
+        stderr(&out)
+    );
     let mut after = snapshot(&night3);
     assert!(after.remove(Path::new("abandoned")).is_some());
     assert_eq!(after, before);
