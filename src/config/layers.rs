@@ -320,7 +320,16 @@ fn layered(
             };
             check_resume(g, &recorded, &folder, &sources)?;
             let mut with_recorded = head.to_vec();
-            with_recorded.extend(recorded.words().into_iter().map(OsString::from));
+            // `--map` is the one flag that adds up rather than overrides:
+            // given again (and checked equal above), the recorded entries
+            // would be doubled.
+            let words = recorded.words();
+            let gave_map = !g.input.map.is_empty();
+            for pair in words.chunks(2) {
+                if !(gave_map && pair[0] == "--map") {
+                    with_recorded.extend(pair.iter().map(OsString::from));
+                }
+            }
             with_recorded.extend(profile_words);
             with_recorded.extend(user.iter().cloned());
             args = with_recorded;

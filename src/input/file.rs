@@ -8,7 +8,9 @@
 //! an unnamed temporary file, which the OS removes when the run ends.
 //!
 //! Also owns the input's fingerprint: it is hashed from the very bytes the
-//! pass parses ([`Fingerprinter`]), never by reading the file again.
+//! pass parses ([`Fingerprinter`]), never by reading the file again (but
+//! once, before the pass, when an unfinished run of the same size is in
+//! the way: [`InputFile::fingerprint_if_size`]).
 //!
 //! It must not interpret the bytes: decoding and parsing come after it.
 
@@ -100,6 +102,22 @@ impl InputFile {
             file: Arc::clone(&self.file),
             pos: 0,
         }
+    }
+}
+
+impl InputFile {
+    /// The fingerprint of the whole file, read once more from the start.
+    /// Only for deciding, before the pass, whether an unfinished run was
+    /// of this very file (the pass comes too late: the answer decides the
+    /// run's folder); its size is compared first, so a changed export is
+    /// mostly told apart without reading it.
+    pub fn fingerprint_if_size(&self, size: u64) -> io::Result<Option<Fingerprint>> {
+        if self.file.metadata()?.len() != size {
+            return Ok(None);
+        }
+        let fingerprinter = Fingerprinter::default();
+        io::copy(&mut fingerprinter.wrap(self.from_start()), &mut io::sink())?;
+        Ok(fingerprinter.finish())
     }
 }
 

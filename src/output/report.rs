@@ -115,8 +115,12 @@ pub struct Reporter {
     quiet: bool,
     json: bool,
     done: Arc<AtomicU64>,
-    /// The pacer's current rate (`f64` bits; 0 while nothing is sent).
-    pace: Arc<AtomicU64>,
+    /// Requests answered so far (the uploader counts them).
+    answered: Arc<AtomicU64>,
+    /// When the reporter was made: the clock of [`Recent`].
+    started: Instant,
+    /// The bar's recent rates.
+    recent: Mutex<Recent>,
     ticker: Mutex<Option<Ticker>>,
     recorded: Mutex<Option<TotalsOwned>>,
 }
@@ -150,29 +154,31 @@ impl Reporter {
             *active = Some(bar.clone());
         }
         let done = Arc::new(AtomicU64::new(0));
-        let pace = Arc::new(AtomicU64::new(0));
+        let answered = Arc::new(AtomicU64::new(0));
         // Lines instead of a bar wherever the bar cannot be drawn.
         let lines = output.progress && !output.quiet && (!on_terminal || json);
         let ticker = output
             .progress_interval
             .filter(|_| lines)
-            .and_then(|every| start_ticker(total, every, json, done.clone(), pace.clone()));
+            .and_then(|every| start_ticker(total, every, json, done.clone(), answered.clone()));
         Reporter {
             bar,
             shown,
             quiet: output.quiet,
             json,
             done,
-            pace,
+            answered,
+            started: Instant::now(),
+            recent: Mutex::new(Recent::default()),
             ticker: Mutex::new(ticker),
             recorded: Mutex::new(None),
         }
     }
 
-    /// The gauge the pacer writes its current rate to, shown on the
-    /// progress line.
-    pub fn rate_gauge(&self) -> Arc<AtomicU64> {
-        self.pace.clone()
+    /// The counter the uploader adds each answered request to: the
+    /// progress line shows how many were answered a second lately.
+    pub fn answered_gauge(&self) -> Arc<AtomicU64> {
+        self.answered.clone()
     }
 
     /// One row finished.
@@ -186,9 +192,15 @@ impl Reporter {
         let n = self.done.fetch_add(1, Ordering::Relaxed);
         if self.shown && n.is_multiple_of(64) {
             // The message allocates: refreshed every 64 rows, not each.
-            let pace = f64::from_bits(self.pace.load(Ordering::Relaxed));
-            if pace > 0.0 {
-                self.bar.set_message(format!("pace {pace:.1} req/s"));
+            let answered = self.answered.load(Ordering::Relaxed);
+            if answered > 0
+                && let Ok(mut recent) = self.recent.lock()
+            {
+                recent.push(self.started.elapsed(), n + 1, answered);
+                if let Some(rates) = recent.rates() {
+                    self.bar
+                        .set_message(format!("{:.1} req/s", rates.requests_per_sec));
+                }
             }
         }
     }
@@ -266,27 +278,28 @@ fn start_ticker(
     every: Duration,
     json: bool,
     done: Arc<AtomicU64>,
-    pace: Arc<AtomicU64>,
+    answered: Arc<AtomicU64>,
 ) -> Option<Ticker> {
     let (stop, stopped) = mpsc::channel::<()>();
     let started = Instant::now();
     let thread = std::thread::Builder::new()
         .name("progress".into())
         .spawn(move || {
+            let mut recent = Recent::default();
+            recent.push(Duration::ZERO, 0, 0);
             // Ends when the sender is dropped (Disconnected): no busy loop,
             // no sleep, and `finish` returns at once.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                let mut line =
-                    Progress::now(done.load(Ordering::Relaxed), total, started.elapsed());
-                let rate = f64::from_bits(pace.load(Ordering::Relaxed));
-                line.pace = (rate > 0.0).then_some(rate);
+                let rows = done.load(Ordering::Relaxed);
+                recent.push(started.elapsed(), rows, answered.load(Ordering::Relaxed));
+                let line = Progress::now(rows, total, &recent);
                 if json {
                     tracing::info!(
                         target: RUN_TARGET,
                         done = line.done,
                         total = line.total,
-                        rows_per_sec = line.rate,
-                        pace_per_sec = line.pace,
+                        rows_per_sec = line.rates.map(|r| r.rows_per_sec),
+                        requests_per_sec = line.rates.map(|r| r.requests_per_sec),
                         eta_secs = line.eta.map(|d| d.as_secs()),
                         "{}",
                         line.text()
@@ -302,28 +315,75 @@ fn start_ticker(
     Some(Ticker { stop, thread })
 }
 
-/// One progress line: done/total, rate, ETA, current pace.
+/// How far back the progress line's rates look.
+const RECENT: Duration = Duration::from_secs(10);
+
+/// The rows finished and requests answered over the last [`RECENT`]:
+/// what the run achieves now, not its average since the start (which a
+/// slow start or a long 429 pause skews for the rest of the run) nor the
+/// pace it is allowed. Fed cumulative counts with the time since the
+/// start, so a test drives it with a clock of its own.
+#[derive(Debug, Default)]
+struct Recent {
+    /// (time since the start, rows finished, requests answered), oldest
+    /// first; the oldest is the last one at or before the window's start.
+    samples: std::collections::VecDeque<(Duration, u64, u64)>,
+}
+
+/// Rates over the recent window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rates {
+    rows_per_sec: f64,
+    requests_per_sec: f64,
+}
+
+impl Recent {
+    fn push(&mut self, at: Duration, rows: u64, requests: u64) {
+        self.samples.push_back((at, rows, requests));
+        while self.samples.len() > 2
+            && self
+                .samples
+                .get(1)
+                .is_some_and(|s| at.saturating_sub(s.0) >= RECENT)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// The rates over the window; `None` until it spans a second.
+    fn rates(&self) -> Option<Rates> {
+        let (t0, rows0, req0) = *self.samples.front()?;
+        let (t1, rows1, req1) = *self.samples.back()?;
+        let secs = t1.saturating_sub(t0).as_secs_f64();
+        (secs >= 1.0).then(|| Rates {
+            rows_per_sec: rows1.saturating_sub(rows0) as f64 / secs,
+            requests_per_sec: req1.saturating_sub(req0) as f64 / secs,
+        })
+    }
+}
+
+/// One progress line: done/total, the recent rates and the ETA they give.
 #[derive(Debug, Clone, PartialEq)]
 struct Progress {
     done: u64,
     total: u64,
-    rate: f64,
-    /// The pacer's current request rate, when requests are sent.
-    pace: Option<f64>,
+    /// Over the last [`RECENT`]; `None` in the first second.
+    rates: Option<Rates>,
     eta: Option<Duration>,
 }
 
 impl Progress {
-    fn now(done: u64, total: u64, elapsed: Duration) -> Progress {
-        let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+    fn now(done: u64, total: u64, recent: &Recent) -> Progress {
+        let rates = recent.rates();
         let left = total.saturating_sub(done);
-        let eta = (rate > 0.0).then(|| Duration::from_secs((left as f64 / rate).ceil() as u64));
+        let eta = rates
+            .map(|r| r.rows_per_sec)
+            .filter(|r| *r > 0.0)
+            .map(|r| Duration::from_secs((left as f64 / r).ceil() as u64));
         Progress {
             done,
             total,
-            rate,
-            pace: None,
+            rates,
             eta,
         }
     }
@@ -338,13 +398,18 @@ impl Progress {
             Some(d) => humantime::format_duration(d).to_string(),
             None => "unknown".to_owned(),
         };
-        let pace = self
-            .pace
-            .map(|p| format!(", pace {p:.1} req/s"))
-            .unwrap_or_default();
+        let rates = match self.rates {
+            Some(r) => format!(
+                "{:.1} rows/s, {:.1} req/s answered over the last {} s",
+                r.rows_per_sec,
+                r.requests_per_sec,
+                RECENT.as_secs()
+            ),
+            None => "rate not yet known".to_owned(),
+        };
         format!(
-            "progress: {}/{} rows ({pct:.0}%), {:.1} rows/s, eta {eta}{pace}",
-            self.done, self.total, self.rate
+            "progress: {}/{} rows ({pct:.0}%), {rates}, eta {eta}",
+            self.done, self.total
         )
     }
 }
@@ -388,6 +453,8 @@ pub struct PaceFacts {
     pub ceiling: Option<f64>,
     /// The rate allowed by the policy the API advertised.
     pub advertised: Option<f64>,
+    /// How long sending was paused in all (429 answers, a spent quota).
+    pub paused: Duration,
 }
 
 impl PaceFacts {
@@ -838,6 +905,26 @@ pub fn nothing_to_resume_line(input: &Path) -> String {
     )
 }
 
+/// Under the import header (a warning): the unfinished run this one
+/// left behind.
+pub fn abandoned_line(folder: &Path, why: &str) -> String {
+    format!(
+        "the unfinished run in {} is left as it was and marked abandoned ({why}); this is a new run",
+        folder.display()
+    )
+}
+
+/// Under the import header: codes earlier runs left in doubt.
+pub fn inherited_doubt_line(codes: u64) -> String {
+    let codes = match codes {
+        1 => "1 code".to_owned(),
+        n => format!("{} codes", crate::run::next_step::grouped(n)),
+    };
+    format!(
+        "notify-import: {codes} an earlier run left in doubt (its create's answer was lost) are looked up before anything is sent for them"
+    )
+}
+
 /// `N rows: V valid, I invalid`.
 pub fn rows_line(pass: &Pass) -> String {
     format!(
@@ -853,22 +940,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn progress_line_has_done_total_rate_and_eta() {
-        let p = Progress::now(250, 1000, Duration::from_secs(25));
-        assert_eq!(p.rate, 10.0);
-        assert_eq!(p.eta, Some(Duration::from_secs(75)));
+    fn progress_line_has_done_total_the_recent_rates_and_the_eta_they_give() {
+        let mut recent = Recent::default();
+        recent.push(Duration::ZERO, 0, 0);
+        let start = Progress::now(0, 10, &recent);
+        assert!(
+            start.text().ends_with("rate not yet known, eta unknown"),
+            "{}",
+            start.text()
+        );
+        // A minute at 100 rows/s (120 req/s), then a 429 storm: 10 s at
+        // 10 rows/s (10 req/s). The whole-run average (87 rows/s) and the
+        // allowed pace say nothing about when it ends; the last 10 s do.
+        for sec in 1..=60u64 {
+            recent.push(Duration::from_secs(sec), sec * 100, sec * 120);
+        }
+        for sec in 61..=70u64 {
+            recent.push(
+                Duration::from_secs(sec),
+                6000 + (sec - 60) * 10,
+                7200 + (sec - 60) * 10,
+            );
+        }
+        let p = Progress::now(6100, 7000, &recent);
+        assert_eq!(
+            p.rates,
+            Some(Rates {
+                rows_per_sec: 10.0,
+                requests_per_sec: 10.0
+            })
+        );
+        assert_eq!(p.eta, Some(Duration::from_secs(90)));
         assert_eq!(
             p.text(),
-            "progress: 250/1000 rows (25%), 10.0 rows/s, eta 1m 15s"
+            "progress: 6100/7000 rows (87%), 10.0 rows/s, 10.0 req/s answered over the last 10 s, eta 1m 30s"
         );
-        let start = Progress::now(0, 10, Duration::from_secs(1));
-        assert!(start.text().ends_with("eta unknown"), "{}", start.text());
-        let mut paced = Progress::now(250, 1000, Duration::from_secs(25));
-        paced.pace = Some(47.5);
-        assert_eq!(
-            paced.text(),
-            "progress: 250/1000 rows (25%), 10.0 rows/s, eta 1m 15s, pace 47.5 req/s"
+        assert!(
+            recent.samples.len() <= 12,
+            "bounded: {}",
+            recent.samples.len()
         );
+        // Samples a tick apart at an uneven clock still span the window.
+        recent.push(Duration::from_millis(75_500), 6155, 7255);
+        let r = recent.rates().unwrap();
+        assert!((r.rows_per_sec - 10.0).abs() < 1e-9, "{r:?}");
     }
 
     #[test]
@@ -879,6 +994,7 @@ mod tests {
             final_rate: 47.5,
             ceiling: Some(50.0),
             advertised: None,
+            paused: Duration::ZERO,
         };
         assert_eq!(p.chosen(), "--rate auto (up to 100/s)");
         assert_eq!(

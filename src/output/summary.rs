@@ -73,6 +73,22 @@ pub struct RunSummary {
     pub delta: Option<DeltaInfo>,
     /// Files the run wrote or left behind.
     pub files: Files,
+    /// The unfinished run this one left behind (`--restart`, or the input
+    /// changed since it); `null` when it left none.
+    pub abandoned_run: Option<AbandonedRun>,
+    /// Codes whose create may have gone through without a run seeing it
+    /// (answer lost, look-up failed): the next import to the same API
+    /// looks each up before sending it. 0 for a check.
+    pub left_in_doubt: u64,
+}
+
+/// An unfinished run left as it was.
+#[derive(Debug, Serialize)]
+pub struct AbandonedRun {
+    /// Its folder, marked `abandoned` and otherwise untouched.
+    pub folder: String,
+    /// Why: `by --restart`, or how the input changed.
+    pub reason: String,
 }
 
 /// Name and version.
@@ -337,6 +353,11 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
             state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
         },
+        abandoned_run: files.abandoned.as_ref().map(|a| AbandonedRun {
+            folder: display(&a.folder),
+            reason: a.why.clone(),
+        }),
+        left_in_doubt: crate::run::recovery::left_in_doubt(run, files),
     }
 }
 

@@ -3,9 +3,11 @@
 //! Owns the decision for every checked row: invalid (a local rule), a
 //! repeated code (only its first row is sent), done in an earlier run
 //! (`--resume`), unchanged since its last import (delta state), or send
-//! with a [`WriteMode`]. It reads what `store/` recorded (journal, delta
-//! state) but `store/` decides nothing; the uploader executes the plan as
-//! it is. [`rows`] keeps an import's checked rows on disk in between.
+//! with a [`WriteMode`], looked up first when an earlier run left it in
+//! doubt (the journal of a resumed run, or the codes of
+//! `store::doubt`). It reads what `store/` recorded (journal,
+//! delta state, doubt) but `store/` decides nothing; the uploader executes
+//! the plan as it is. [`rows`] keeps an import's checked rows on disk in between.
 //!
 //! It must not read the input (the pass did), touch the network, or write
 //! outputs.
@@ -19,6 +21,7 @@ use crate::input::InputError;
 use crate::model::checked::{CheckedRow, Verdict};
 use crate::model::outcome::{Outcome, Status};
 use crate::model::plan::{Planned, Request, WriteMode};
+use crate::store::doubt::Doubt;
 use crate::store::journal::Resume;
 use crate::store::state::{self, Delta};
 
@@ -34,6 +37,8 @@ pub struct Planner<'a> {
     full: bool,
     /// `--timeout`: how long the resumed run's creates could stay open.
     timeout: Duration,
+    /// Codes earlier runs left in doubt ([`Planner::with_doubt`]).
+    doubt: Option<Doubt>,
 }
 
 impl<'a> Planner<'a> {
@@ -55,7 +60,17 @@ impl<'a> Planner<'a> {
             delta,
             full,
             timeout,
+            doubt: None,
         })
+    }
+
+    /// Codes earlier runs left in doubt at this run's target (their
+    /// answer was lost and the look-up failed, or they were in flight
+    /// when a run was killed): a row with one of them is looked up
+    /// before it is sent, as a resumed row in doubt is.
+    pub fn with_doubt(mut self, doubt: Option<Doubt>) -> Self {
+        self.doubt = doubt.filter(|d| !d.is_empty());
+        self
     }
 
     /// The delta state the plan reads, for recording the outcomes.
@@ -100,7 +115,12 @@ impl<'a> Planner<'a> {
             .resume
             .as_ref()
             .filter(|r| r.is_in_doubt(row.row))
-            .and_then(|r| r.lands_by(self.timeout));
+            .and_then(|r| r.lands_by(self.timeout))
+            .or_else(|| {
+                let d = self.doubt.as_ref().filter(|d| d.contains(&row.code))?;
+                // Its create cannot land any more: look it up now.
+                Some(d.lands_by.unwrap_or(std::time::SystemTime::UNIX_EPOCH))
+            });
         let mut mode = self.mode;
         if let Some(delta) = self.delta {
             let hash = state::payload_hash(&body);

@@ -198,6 +198,8 @@ pub(crate) fn finish(
         },
     };
     if upload.is_some() && !end.keeps_journal() {
+        // What the journal leaves in doubt goes on to the next run.
+        super::recovery::carry(run, files, matches!(end.kind, EndKind::Reached));
         // Nothing to resume, and the folder no longer blocks a run.
         let _ = std::fs::remove_file(&files.journal);
     }
@@ -252,12 +254,18 @@ pub(crate) fn finish(
         reporter,
     });
     let errors = written.get(errors_file::NAME);
-    let next = end.next_step(
+    let mut next = end.next_step(
         &commands,
         errors_file::count(&counts),
         errors,
         unmapped.as_ref(),
     );
+    if matches!(end.kind, EndKind::Reached) && unmapped.is_none() {
+        let in_doubt = super::recovery::left_in_doubt(run, files);
+        if in_doubt > 0 {
+            next = Some(commands.after_doubt(in_doubt, errors));
+        }
+    }
     reporter.summary(&Totals {
         counts: &counts,
         elapsed: outputs.started().elapsed(),

@@ -4,7 +4,8 @@
 //! Owns the choice of that line from how the run ended: a check with
 //! invalid rows (fix the input, check again, then import), a check without
 //! (import), an import with rows not imported (fix and import the errors
-//! file), a stop before the end (`--resume`, and nothing about fixing rows
+//! file), an import that left rows in doubt (import the input again: it
+//! looks them up first), a stop before the end (`--resume`, and nothing about fixing rows
 //! that had no problem), a stopped `--sandbox` run (not resumable: start
 //! again), a required field no column feeds (`--map Field=Column`, naming
 //! the likeliest columns, rather than "fix the rows"). It must not print:
@@ -248,6 +249,33 @@ impl<'a> Commands<'a> {
                 "{not_imported} rows were not imported; their reasons are in the results file"
             ),
         })
+    }
+
+    /// After an import that reached the end but left `in_doubt` codes in
+    /// doubt (an answer lost, the look-up failed): a plain new run of the
+    /// same input looks each up before sending anything for it (an import
+    /// of the errors file would not: its runs are elsewhere). `errors`:
+    /// where the rows not imported are listed, if anywhere.
+    pub fn after_doubt(&self, in_doubt: u64, errors: Option<&Path>) -> String {
+        let codes = match in_doubt {
+            1 => "1 customer may exist although its answer was lost (the look-up failed too)"
+                .to_owned(),
+            n => format!(
+                "{} customers may exist although their answers were lost (the look-ups failed too)",
+                grouped(n)
+            ),
+        };
+        let rest = match errors {
+            Some(e) => format!(
+                " (every row not imported is in {}, with the reason)",
+                e.display()
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{codes}; run the import again, which looks them up before sending anything for them{rest}: {}",
+            self.import()
+        )
     }
 
     /// The command that continues a run that failed after sending: its

@@ -317,6 +317,13 @@ fn upload_file(
             .as_ref()
             .map(|p| (p.name.as_str(), p.file.as_path())),
     }));
+    if let Some(old) = &files.abandoned {
+        // A warning: a cron job run with --quiet hears of it too.
+        tracing::warn!("{}", report::abandoned_line(&old.folder, &old.why));
+    }
+    if let Some(doubt) = start.doubt.as_ref().filter(|d| !d.is_empty()) {
+        reporter.info(&report::inherited_doubt_line(doubt.len()));
+    }
     let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     // Before the journal: an untrusted certificate is a setup error, with
     // nothing sent and nothing to resume.
@@ -337,7 +344,8 @@ fn upload_file(
         upload.full,
         upload.timeout,
     )
-    .map_err(SetupError::from)?;
+    .map_err(SetupError::from)?
+    .with_doubt(start.doubt.clone());
     let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
@@ -393,7 +401,7 @@ fn send(
             probe_first: true,
         };
     }
-    settings.rate_gauge = reporter.rate_gauge();
+    settings.answered = reporter.answered_gauge();
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
@@ -431,6 +439,7 @@ fn send(
             final_rate: pace.final_rate,
             ceiling: pace.ceiling,
             advertised: pace.advertised,
+            paused: pace.paused,
         },
         sandbox: matches!(upload.target, Endpoint::Sandbox),
         closed,
@@ -513,6 +522,7 @@ fn header(
     let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
     header.sandbox = sandbox;
     header.timeout_ms = Some(u64::try_from(upload.timeout.as_millis()).unwrap_or(u64::MAX));
+    header.mapping = Some(crate::run::recovery::mapping_words(run));
     Ok(header)
 }
 

@@ -39,6 +39,9 @@ pub(crate) struct UploadSettings {
     /// Where the pacer publishes its current rate (`f64` bits), for the
     /// progress line.
     pub rate_gauge: Arc<AtomicU64>,
+    /// Requests that got an HTTP answer so far, for the progress line's
+    /// achieved rate.
+    pub answered: Arc<AtomicU64>,
     /// Rows in flight.
     pub concurrency: usize,
     /// Failed attempts per row before it is `failed` (429s not counted:
@@ -71,6 +74,7 @@ impl UploadSettings {
         UploadSettings {
             pace: PaceSettings::fixed(rate, burst),
             rate_gauge: Arc::default(),
+            answered: Arc::default(),
             concurrency,
             max_attempts: 5,
             max_retry_after: Duration::from_secs(60),
@@ -387,6 +391,12 @@ impl Uploader {
         let (row, line) = (request.row, request.line);
         let mut out = Outcome::local(row, line, request.code, Status::Skipped, String::new());
         let mut doubt = request.in_doubt.map(instant_of);
+        // So that a run stopped before its look-up passes the doubt on.
+        if let (Some(by), Some(journal)) = (request.in_doubt, &self.journal)
+            && let Err(e) = journal.in_doubt(row, &out.code, by)
+        {
+            self.stop.stop(StopReason::Journal(Arc::new(e)));
+        }
         let end = self
             .attempt_row(&mut out, &request.body, &mut doubt, overwrite)
             .await;
@@ -491,7 +501,7 @@ impl Uploader {
                 }
             } else {
                 match self
-                    .send_create(&mut ticket, out.row, body, overwrite)
+                    .send_create(&mut ticket, out.row, &out.code, body, overwrite)
                     .await
                 {
                     Some(result) => result,
@@ -546,6 +556,7 @@ impl Uploader {
         &self,
         ticket: &mut Ticket,
         row: u64,
+        code: &str,
         body: &[u8],
         overwrite: bool,
     ) -> Option<Result<CreateOutcome, ApiError>> {
@@ -554,7 +565,7 @@ impl Uploader {
                 return None;
             }
             if let Some(journal) = &self.journal
-                && let Err(e) = journal.sending(row)
+                && let Err(e) = journal.sending(row, code)
             {
                 self.pacer.finished(*ticket);
                 self.stop.stop(StopReason::Journal(Arc::new(e)));
@@ -643,6 +654,9 @@ impl Uploader {
             _ = self.stop.hard.cancelled() => Err(ApiError::Aborted),
         };
         self.note_answer(&result);
+        if !matches!(&result, Err(e) if matches!(e, ApiError::Aborted) || e.no_response()) {
+            self.settings.answered.fetch_add(1, Ordering::Relaxed);
+        }
         match &result {
             Err(e) if e.no_response() => {
                 let n = self.without_answer.fetch_add(1, Ordering::Relaxed) + 1;
@@ -761,7 +775,7 @@ impl Uploader {
                 out.status = Status::Failed;
                 out.error = if in_doubt {
                     format!(
-                        "{msg} (the customer may exist: --resume looks it up before sending again)"
+                        "{msg} (the customer may exist: the next import of this input looks it up before sending it again)"
                     )
                 } else {
                     msg
@@ -770,7 +784,7 @@ impl Uploader {
             End::Stopped => {
                 out.status = Status::Skipped;
                 out.error = if in_doubt {
-                    "not finished: the run stopped after a send whose answer was lost; --resume looks the code up before sending again".into()
+                    "not finished: the run stopped after a send whose answer was lost; the next import of this input looks the code up before sending it again".into()
                 } else if out.attempts > 0 {
                     "not finished: the run stopped between attempts; --resume continues".into()
                 } else {

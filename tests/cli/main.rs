@@ -18,6 +18,7 @@ mod import;
 mod input;
 mod one_pass;
 mod pacing;
+mod recovery;
 mod report;
 mod runs;
 mod security;

@@ -119,6 +119,11 @@ pub fn unnamed_column_message(column: impl std::fmt::Display) -> String {
     )
 }
 
+/// The problem kind of [`unnamed_column_message`], for a tally of rows
+/// with values in different unnamed columns.
+pub const UNNAMED_COLUMN_KIND: &str =
+    "has a value in a column with no name in the header (is the row shifted?)";
+
 /// The cells of `rec` before `end` up to the last non-blank one: the
 /// width without trailing empty cells (trailing delimiters).
 pub fn used_width(rec: &StringRecord, end: usize) -> usize {

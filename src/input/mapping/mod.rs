@@ -31,7 +31,7 @@ use super::header::Role;
 use crate::model::field::Field;
 
 pub use super::header::header_key;
-pub use apply::{unnamed_column_message, used_width};
+pub use apply::{UNNAMED_COLUMN_KIND, unnamed_column_message, used_width};
 pub use file::{MappingFile, Target, field_by_name, parse_map_arg};
 
 /// Where a field's value comes from.
