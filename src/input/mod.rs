@@ -172,9 +172,20 @@ impl InputInfo {
             names.join(" + ")
         };
         for field in Field::ALL {
-            let line = match mapping.source(field) {
-                None => "(no column)".to_string(),
-                Some(fs) => {
+            let conflict = mapping.conflicts().iter().find(|c| c.field == field);
+            let line = match (mapping.source(field), conflict) {
+                (None, Some(c)) => format!(
+                    "(not mapped: {} and {} hold different values, e.g. line {}: {:?} and {:?}; choose with --map {field}=#{} or --map {field}=#{})",
+                    column(c.first),
+                    column(c.second),
+                    c.line,
+                    c.values.0,
+                    c.values.1,
+                    c.first + 1,
+                    c.second + 1
+                ),
+                (None, None) => "(no column)".to_string(),
+                (Some(fs), _) => {
                     let mut what = match &fs.source {
                         Source::Column(c) => format!("column {}", column(*c)),
                         Source::Join(cs) => format!("columns {} joined", joined(cs)),
@@ -386,31 +397,18 @@ fn open_source(
             },
             e => e,
         })?;
-    let mut map = options.map.clone();
-    let mut guesses = Vec::new();
-    let mut mapping = loop {
-        match Mapping::resolve_with(path, reader.headers(), &file_entries, &map, &preview.stats) {
-            // `mapping` prints a starting point whatever the file: it takes
-            // the first of two filled columns and says to choose.
-            Err(InputError::AmbiguousColumn {
-                field,
-                first,
-                second,
-                ..
-            }) if !require_code && !map.iter().any(|(f, _)| *f == field) => {
-                map.push((field, format!("#{first}")));
-                guesses.push(format!(
-                    "{field}: columns #{first} and #{second} both hold values; #{first} taken here, choose with {field} = \"#N\""
-                ));
-            }
-            other => break other?,
-        }
-    };
-    for guess in guesses {
-        mapping.add_note(guess);
-    }
+    // One decision for every command: `mapping` prints it (a field two
+    // columns hold differently, or a missing code, as a choice to make),
+    // the others refuse the file on it.
+    let mut mapping = Mapping::resolve_with(
+        path,
+        reader.headers(),
+        &file_entries,
+        &options.map,
+        &preview.stats,
+    )?;
     if require_code {
-        mapping.require_code(path)?;
+        mapping.require_complete(path)?;
     }
     if let Some(code) = &options.default_country {
         mapping.set_default_country(code);
@@ -625,9 +623,10 @@ pub enum InputError {
         /// Columns in the header.
         columns: usize,
     },
-    /// Two columns claim the same field.
+    /// Two columns with one name could be the column `--map` or the
+    /// mapping file names.
     #[error(
-        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both map to {field} and both hold values; choose one with --map {field}=#{first} (or =#{second}, or a column name), or rename one"
+        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both match the column named for {field}; choose one with --map {field}=#{first} (or =#{second}), or rename one"
     )]
     AmbiguousColumn {
         /// The input file.
@@ -642,6 +641,31 @@ pub enum InputError {
         second: usize,
         /// Header text of the second claimant.
         second_column: String,
+    },
+    /// Two columns claim a field equally well and hold different values
+    /// on the same row.
+    #[error(
+        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both map to {field} and hold different values on the same rows (line {line}: {:?} and {:?}); choose one with --map {field}=#{first} or --map {field}=#{second} (or by column name), or rename the other",
+        values.0,
+        values.1
+    )]
+    ConflictingColumns {
+        /// The input file.
+        path: PathBuf,
+        /// The field claimed twice.
+        field: Field,
+        /// 1-based column number of the first claimant.
+        first: usize,
+        /// Header text of the first claimant.
+        first_column: String,
+        /// 1-based column number of the second claimant.
+        second: usize,
+        /// Header text of the second claimant.
+        second_column: String,
+        /// A line where they differ.
+        line: u64,
+        /// Their values on that line.
+        values: (String, String),
     },
     /// `--map` or the mapping file names a column the file does not have.
     #[error(
