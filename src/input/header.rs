@@ -55,14 +55,30 @@ pub enum Role {
 }
 
 impl Role {
-    /// The person's name parts and the contact: the account's own person
-    /// comes before a billing address's attention line.
-    fn is_personal(self) -> bool {
-        matches!(
-            self,
-            Role::FirstName | Role::Infix | Role::LastName | Role::Field(Field::Contact)
-        )
+    /// Which level of a record a role is read from first (see
+    /// [`Claim::preference`]).
+    fn order(self) -> Order {
+        match self {
+            Role::FirstName | Role::Infix | Role::LastName | Role::Field(Field::Contact) => {
+                Order::Person
+            }
+            Role::Field(
+                Field::Name | Field::Address | Field::Postalcode | Field::City | Field::Country,
+            ) => Order::Address,
+            Role::Field(_) => Order::Account,
+        }
     }
+}
+
+/// How a role ranks the levels ([`Claim::preference`]).
+enum Order {
+    /// The address on the invoice: billing, account, contact person.
+    Address,
+    /// The account's own phone, e-mail, code, ...: account, billing,
+    /// contact person.
+    Account,
+    /// The person: the account's own (or its contact person), billing.
+    Person,
 }
 
 /// How strongly a cell names its role; lower is stronger. When several
@@ -128,17 +144,22 @@ pub struct Claim {
 impl Claim {
     /// The order of preference between claims of one role, lower first:
     /// shipping columns last (even after generic names), then specific
-    /// names before generic ones, then the level: for addresses, phones
-    /// and e-mail the billing column, then the account's, then its
-    /// contact person's; for the person (first, last name, contact) the
-    /// account's own (or its contact person) before the billing
-    /// address's.
+    /// names before generic ones, then the level. For the address and
+    /// the company name (what the invoice shows) the billing column, then
+    /// the account's, then its contact person's; for the account's phone,
+    /// e-mail, language, ... the account's, then billing, then contact
+    /// person; for the person (first, last name, contact) the account's
+    /// own or its contact person before the billing address's.
     pub fn preference(&self) -> (bool, Rank, u8) {
-        let level = match (self.level, self.role.is_personal()) {
-            (Level::Billing, false) | (Level::Account | Level::Contact, true) => 0,
-            (Level::Account, false) | (Level::Billing, true) => 1,
-            (Level::Contact, false) => 2,
-            (Level::Shipping, _) => 3,
+        let level = match (self.role.order(), self.level) {
+            (_, Level::Shipping) => 3,
+            (Order::Address, Level::Billing) => 0,
+            (Order::Address, Level::Account) => 1,
+            (Order::Address | Order::Account, Level::Contact) => 2,
+            (Order::Account, Level::Account) => 0,
+            (Order::Account, Level::Billing) => 1,
+            (Order::Person, Level::Account | Level::Contact) => 0,
+            (Order::Person, Level::Billing) => 1,
         };
         (self.level == Level::Shipping, self.rank, level)
     }
@@ -177,8 +198,9 @@ pub fn classify(cell: &str) -> Option<Claim> {
         }
         return Some(claim);
     }
-    let inner = inner?;
     // `s.code_client`, `partner.zip`: the technical name after the dot.
+    // Words in parentheses are a remark (`Bemerkung (Telefon)`), not a name.
+    let inner = inner.filter(|i| i.contains(['.', '_']))?;
     let technical = inner.rsplit_once('.').map_or(inner, |(_, name)| name);
     lookup_words(&words(technical))
 }
@@ -219,8 +241,14 @@ fn lookup_words(words: &[String]) -> Option<Claim> {
             return None;
         }
         for end in (start + 1..=words.len()).rev() {
+            // Trailing level words name an address (`Postcode
+            // bezorgadres`), and only after a name that is no level word
+            // itself (Magento's `_address_default_billing_` is a flag).
             let suffix = level_of_words(&words[end..]);
-            if end < words.len() && suffix.is_none() {
+            if end < words.len()
+                && (!matches!(suffix, Some(Level::Billing | Level::Shipping))
+                    || level_word(&words[start..end].concat()).is_some())
+            {
                 continue;
             }
             let level = prefix
@@ -241,6 +269,14 @@ fn lookup_words(words: &[String]) -> Option<Claim> {
                 });
             }
             if let Some((role, rank)) = lookup_key(&key) {
+                // `defaultBillingAddress.id`, `id_address`, `Invoice
+                // number`: an address's or invoice's number, not the
+                // customer's code.
+                if role == Role::Field(Field::CustomerCode)
+                    && matches!(level, Level::Billing | Level::Shipping)
+                {
+                    return None;
+                }
                 return Some(Claim { role, rank, level });
             }
             if start == 0 && end == 1 && words.len() == 1 {
@@ -661,6 +697,16 @@ mod tests {
         // A code of the customer stays one.
         assert_eq!(level("Customer Code"), Some((CustomerCode, Account)));
         assert_eq!(level("Code"), Some((CustomerCode, Account)));
+        // An address's or invoice's number is not the customer's code.
+        assert_eq!(field("defaultBillingAddress.id"), None);
+        assert_eq!(field("id_address"), None);
+        assert_eq!(field("Invoice Number"), None);
+        assert_eq!(level("id_customer"), Some((CustomerCode, Account)));
+        // Words in parentheses are a remark, not a name.
+        assert_eq!(field("Bemerkung (Telefon)"), None);
+        assert_eq!(field("Kreditlimit (Debitor)"), None);
+        assert_eq!(field("Address (2)"), None);
+        assert_eq!(field("_address_default_billing_"), None);
         // A generic name glued to a level word is not taken.
         assert_eq!(field("Factuurnummer"), None);
         assert_eq!(field("Invoicenumber"), None);
@@ -693,6 +739,10 @@ mod tests {
     fn the_account_person_comes_before_the_billing_one_and_addresses_the_other_way() {
         let pref = |cell: &str| classify(cell).unwrap().preference();
         assert!(pref("first_name") < pref("billing_first_name"));
+        assert!(pref("Phone") < pref("Billing Phone"));
+        assert!(pref("Phone") < pref("Contact Phone"));
+        assert!(pref("Email") < pref("billing_email"));
+        assert!(pref("billing_company") < pref("company"));
         assert!(pref("billing_first_name") < pref("shipping_first_name"));
         assert!(pref("Contact") < pref("Billing Attention"));
         assert!(pref("billing_city") < pref("city"));

@@ -301,6 +301,7 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Office phone",
             "Landline",
             "Phone (work)",
+            "BusPhone",
         ],
         &["Telefon", "Telefonnummer", "Telefon geschäftlich"],
         &["Téléphone", "Tél", "Numéro de téléphone", "Téléphone fixe"],
@@ -325,6 +326,8 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Cell phone",
             "Cellphone",
             "Mobile telephone",
+            "MobPhone",
+            "phone_mobile",
         ],
         &[
             "Mobil",
@@ -454,7 +457,7 @@ pub const SYNONYMS: &[Synonyms] = &[
         Role::Infix,
         &["Tussenvoegsel", "Voorvoegsel", "Tussenvoegsels"],
         &["Infix", "Middle name"],
-        &["Namenszusatz"],
+        &["Namenszusatz", "Namensvorsatz"],
         &["Particule"],
     ),
     syn(

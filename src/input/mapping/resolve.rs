@@ -211,9 +211,41 @@ impl Mapping {
                 .map(|&(_, c)| c)
                 .collect();
             let choice = if role == Role::Field(Field::Name) {
-                mapping.choose_name(&equal, stats)
+                // A weaker name column (`name` beside Odoo's
+                // `company_name`) may still fill the rows without one.
+                let mut weaker: Vec<(Claim, usize)> = pool
+                    .iter()
+                    .copied()
+                    .filter(|(claim, c)| {
+                        !equal.contains(c) && claim.level != header::Level::Shipping
+                    })
+                    .collect();
+                weaker.sort_by_key(|&(claim, c)| (claim.preference(), c));
+                let weaker: Vec<usize> = weaker.into_iter().map(|(_, c)| c).collect();
+                mapping.choose_name(&equal, &weaker, stats)
             } else {
-                mapping.choose(role, &equal, &empty, stats)
+                match mapping.choose(role, &equal, &empty, stats) {
+                    // The best level where it has values, the next level
+                    // where it is empty (DATEV's `Straße (Rechnungsadresse)`
+                    // is filled only where it differs from `Straße`).
+                    Choice::Column(c) if role != Role::Field(Field::CustomerCode) => {
+                        let weaker = pool
+                            .iter()
+                            .filter(|(claim, w)| {
+                                !equal.contains(w)
+                                    && (claim.level != header::Level::Shipping || best.0)
+                                    && stats.gaps_filled(c, *w) > 0
+                            })
+                            .min_by_key(|&&(claim, w)| (claim.preference(), w))
+                            .map(|&(_, w)| w);
+                        // The run header's field line says so.
+                        match weaker {
+                            Some(w) => Choice::Coalesce(c, w),
+                            None => Choice::Column(c),
+                        }
+                    }
+                    other => other,
+                }
             };
             let (column, coalesced) = match choice {
                 Choice::Column(c) => (c, None),
@@ -375,15 +407,24 @@ impl Mapping {
     /// Name among `equal` company-like columns: the one filled in the most
     /// sampled rows (the leftmost of equals), never refused: a display
     /// name beside a legal one is a choice, not a contradiction. The next
-    /// one fills the rows where it is empty, unless the person's name
-    /// does (see `compose_names`).
-    fn choose_name(&mut self, equal: &[usize], stats: &ColumnStats) -> Choice {
+    /// one (or the first of the `weaker` name columns) that has values
+    /// where it is empty fills those rows, unless the person's name does
+    /// (see `compose_names`).
+    fn choose_name(&mut self, equal: &[usize], weaker: &[usize], stats: &ColumnStats) -> Choice {
         let ranked = by_filled(equal, stats);
         let Some(&chosen) = ranked.first() else {
             return Choice::Undecided;
         };
+        let next = ranked[1..]
+            .iter()
+            .chain(weaker)
+            .copied()
+            .find(|&c| stats.gaps_filled(chosen, c) > 0);
         if ranked.len() == 1 {
-            return Choice::Column(chosen);
+            return match next {
+                Some(next) => Choice::Coalesce(chosen, next),
+                None => Choice::Column(chosen),
+            };
         }
         let counts: Vec<String> = ranked[1..]
             .iter()
@@ -398,11 +439,7 @@ impl Mapping {
             stats.rows,
             counts.join(", ")
         ));
-        match ranked[1..]
-            .iter()
-            .copied()
-            .find(|&c| stats.gaps_filled(chosen, c) > 0)
-        {
+        match next {
             Some(next) => Choice::Coalesce(chosen, next),
             None => Choice::Column(chosen),
         }
@@ -440,6 +477,15 @@ impl Mapping {
             taken[c] = true;
         }
         let parts_filled = parts.iter().any(|&c| stats.has_values(c));
+        // Zoho's `Contact Name` is the customer's display name: a contact
+        // column that repeats Name is no contact person.
+        let name_column = match self.fields[Field::Name.index()] {
+            Some(FieldSource {
+                source: Source::Column(n) | Source::Fallback(n, _),
+                ..
+            }) => Some(n),
+            _ => None,
+        };
         let contact = &mut self.fields[Field::Contact.index()];
         match contact {
             None => *contact = Some(FieldSource::new(Source::Join(parts.clone()), Origin::Alias)),
@@ -454,7 +500,13 @@ impl Mapping {
                     _ => false,
                 };
                 let empty = !stats.has_values(column) && parts_filled;
-                if better || empty {
+                let repeats = parts_filled
+                    && name_column.is_some_and(|n| {
+                        stats.filled_rows(column) > 0
+                            && stats.conflict(n, column).is_none()
+                            && stats.gaps_filled(n, column) == 0
+                    });
+                if better || empty || repeats {
                     *contact = Some(FieldSource::new(Source::Join(parts.clone()), Origin::Alias));
                     taken[column] = false;
                     self.set_aside
@@ -466,6 +518,13 @@ impl Mapping {
                             "Contact: {names} (the account's person) chosen over #{} {:?} ({level} address)",
                             column + 1,
                             self.headers[column]
+                        )
+                    } else if repeats {
+                        format!(
+                            "Contact: {names} chosen over #{} {:?} (it repeats the Name in the first {} rows)",
+                            column + 1,
+                            self.headers[column],
+                            stats.rows
                         )
                     } else {
                         format!(
