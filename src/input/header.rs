@@ -246,8 +246,7 @@ fn lookup_words(words: &[String]) -> Option<Claim> {
             // itself (Magento's `_address_default_billing_` is a flag).
             let suffix = level_of_words(&words[end..]);
             if end < words.len()
-                && (!matches!(suffix, Some(Level::Billing | Level::Shipping))
-                    || level_word(&words[start..end].concat()).is_some())
+                && (suffix.is_none() || level_word(&words[start..end].concat()).is_some())
             {
                 continue;
             }

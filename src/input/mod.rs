@@ -644,28 +644,12 @@ pub enum InputError {
     },
     /// Two columns claim a field equally well and hold different values
     /// on the same row.
-    #[error(
-        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both map to {field} and hold different values on the same rows (line {line}: {:?} and {:?}); choose one with --map {field}=#{first} or --map {field}=#{second} (or by column name), or rename the other",
-        values.0,
-        values.1
-    )]
+    #[error("{path}: {conflict}")]
     ConflictingColumns {
         /// The input file.
         path: PathBuf,
-        /// The field claimed twice.
-        field: Field,
-        /// 1-based column number of the first claimant.
-        first: usize,
-        /// Header text of the first claimant.
-        first_column: String,
-        /// 1-based column number of the second claimant.
-        second: usize,
-        /// Header text of the second claimant.
-        second_column: String,
-        /// A line where they differ.
-        line: u64,
-        /// Their values on that line.
-        values: (String, String),
+        /// The two columns and where they differ.
+        conflict: Box<ColumnConflict>,
     },
     /// `--map` or the mapping file names a column the file does not have.
     #[error(
@@ -692,6 +676,45 @@ pub enum InputError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// Two columns that claim one field with different values
+/// ([`InputError::ConflictingColumns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnConflict {
+    /// The field claimed twice.
+    pub field: Field,
+    /// 1-based column number of the first claimant.
+    pub first: usize,
+    /// Header text of the first claimant.
+    pub first_column: String,
+    /// 1-based column number of the second claimant.
+    pub second: usize,
+    /// Header text of the second claimant.
+    pub second_column: String,
+    /// A line where they differ.
+    pub line: u64,
+    /// Their values on that line.
+    pub values: (String, String),
+}
+
+impl fmt::Display for ColumnConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.field;
+        write!(
+            f,
+            "columns {:?} and {:?} (#{} and #{}) both map to {field} and hold different values on the same rows (line {}: {:?} and {:?}); choose one with --map {field}=#{} or --map {field}=#{} (or by column name), or rename the other",
+            self.first_column,
+            self.second_column,
+            self.first,
+            self.second,
+            self.line,
+            self.values.0,
+            self.values.1,
+            self.first,
+            self.second
+        )
+    }
 }
 
 /// A delimiter as the user would type it after `--delimiter`.

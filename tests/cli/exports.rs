@@ -447,3 +447,53 @@ fn shop_and_erp_exports_send_company_or_person_and_clean_values() {
     assert_eq!(get(&got["10003"], |c| &c.address), "Kerkstraat 40");
     assert_eq!(get(&got["10003"], |c| &c.contact), "Pieter Janssens");
 }
+
+/// Magento's composite export has no customer number: `mapping` still
+/// prints everything it maps, with the likely codes (e-mail first, not
+/// the city or a name that happen to differ in the first rows); named in
+/// the printed file, the export imports.
+#[test]
+fn a_webshop_export_without_a_code_gets_its_mapping_and_the_code_candidates() {
+    let s = Scratch::new();
+    let input = data(&s, "magento-customer-composite.csv");
+    let out = notify_import().arg("mapping").arg(&input).output().unwrap();
+    assert_exit(&out, 0);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let candidates = text
+        .lines()
+        .find(|l| l.starts_with("#   candidates"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(candidates.contains("#1 \"email\""), "{candidates}");
+    for known in ["_address_city", "firstname", "_address_street"] {
+        assert!(!candidates.contains(known), "{candidates}");
+    }
+    assert!(text.contains("\nAddress = \"_address_street\""), "{text}");
+    let out = validate(&input, &[]);
+    assert_exit(&out, 2);
+    assert!(stderr(&out).contains("#1 \"email\""), "{}", stderr(&out));
+
+    let edited = text.replace("# CustomerCode = \"\"", "CustomerCode = \"email\"");
+    let mapping = s.file("magento.mapping.toml", &edited);
+    let sb = sandbox();
+    let out = import(
+        &sb,
+        &input,
+        &[
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--results",
+            s.path("magento.results.csv").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    let got = by_code(&sb);
+    assert_eq!(got.len(), 3);
+    let bakker = &got["m.bakker@example.nl"];
+    assert_eq!(get(bakker, |c| &c.name), "Bloemenwinkel Bakker");
+    assert_eq!(get(bakker, |c| &c.contact), "Marieke Bakker");
+    assert_eq!(get(bakker, |c| &c.address), "Grote Houtstraat 88");
+    assert_eq!(
+        get(&got["t.peeters@example.be"], |c| &c.name),
+        "Tom Peeters"
+    );
+}

@@ -10,17 +10,36 @@
 //!    `billing_`-style prefixes do not matter).
 //!
 //! A column named by 1 or 2 is taken: aliases do not also map it to another
-//! field. When several columns match one field, the strongest match wins
-//! (a specific name over a generic one, billing over shipping); between
-//! equals, the one with values in the previewed rows wins and the run
-//! header says so. Two equal columns that both hold values is an error
-//! naming both, never a guess; so is a named column or field that does not
-//! exist.
+//! field. When several columns claim one field, the preferred claim wins
+//! among the columns with values in the sample (`header::Claim::preference`:
+//! shipping columns last, specific names before generic ones, then the
+//! level: the billing column before the account's for the address and
+//! the company name, the account's own for its phone, e-mail and code,
+//! the account's person for the contact); where the chosen column is
+//! empty, the next level's fills in (DATEV's `Straße (Rechnungsadresse)`,
+//! else `Straße`). Between equal claims:
+//!
+//! - Name: the company-like column filled in the most sampled rows, never
+//!   refused (a display name beside a legal name is a choice), and the
+//!   run header says so;
+//! - any other field: refused only when two of them hold different values
+//!   on one sampled row ([`Mapping::require_complete`] names both, the
+//!   line and the `--map` that picks each); otherwise the fuller one, the
+//!   other where it is empty, and a later row where they differ is that
+//!   row's problem.
+//!
+//! The sample is the preview's ([`ColumnStats`]: the rows in the first
+//! 64 KiB), the same in every command, so `mapping` prints exactly the
+//! decision `validate` and `import` act on; `mapping` shows a refused
+//! field as a choice to make instead of failing. A named column or field
+//! that does not exist is an error.
 //!
 //! Name parts: First + (infix +) Last name columns feed Contact when the
-//! file has no contact column, and Name where the company cell of a row is
-//! empty (private customers in a shop export), or Name when there is no
-//! company column at all. A mapping file can do the same
+//! file has no contact column, or its contact column belongs to a less
+//! preferred address (`ship-to_contact`), is empty, or repeats the Name
+//! (Zoho's `Contact Name`); they feed Name where the company cell of a
+//! row is empty (private customers in a shop export), or Name when there
+//! is no company column at all. A mapping file can do the same
 //! (`Name = { column = "Company", else = ["First", "Last"] }`). Every
 //! decision is kept ([`Origin`]) and can be printed as a mapping file the
 //! user can edit and pass back ([`Mapping::describe`]).
@@ -38,9 +57,9 @@ use std::path::Path;
 use csv::StringRecord;
 
 use super::{Conflict, FieldSource, Mapping, MappingFile, Origin, Source, Target, header_key};
-use crate::input::InputError;
 use crate::input::header::{self, Claim, Rank, Role};
 use crate::input::preview::ColumnStats;
+use crate::input::{ColumnConflict, InputError};
 use crate::model::field::Field;
 
 /// Address aliases that name only the street, so a house number column
@@ -304,8 +323,16 @@ impl Mapping {
                 mapping.unknown.push(name.clone());
             }
         }
+        // A column known to hold another field (a city, a first name) is
+        // no code, even when its first rows happen to be distinct; an
+        // e-mail address may be.
         mapping.code_candidates = (0..mapping.headers.len())
             .filter(|&c| stats.is_key_like(c) && !mapping.headers[c].trim().is_empty())
+            .filter(|&c| {
+                header::classify(&mapping.headers[c]).is_none_or(|claim| {
+                    matches!(claim.role, Role::Field(Field::CustomerCode | Field::Email))
+                })
+            })
             .collect();
         Ok(mapping)
     }
@@ -570,13 +597,15 @@ impl Mapping {
         if let Some(conflict) = self.conflicts.first() {
             return Err(InputError::ConflictingColumns {
                 path: path.to_path_buf(),
-                field: conflict.field,
-                first: conflict.first + 1,
-                first_column: self.headers[conflict.first].clone(),
-                second: conflict.second + 1,
-                second_column: self.headers[conflict.second].clone(),
-                line: conflict.line,
-                values: conflict.values.clone(),
+                conflict: Box::new(ColumnConflict {
+                    field: conflict.field,
+                    first: conflict.first + 1,
+                    first_column: self.headers[conflict.first].clone(),
+                    second: conflict.second + 1,
+                    second_column: self.headers[conflict.second].clone(),
+                    line: conflict.line,
+                    values: conflict.values.clone(),
+                }),
             });
         }
         if self.fields[Field::CustomerCode.index()].is_some() {
@@ -925,21 +954,19 @@ mod tests {
         let names = ["CustomerCode", "Email", "Name", "E-mail"];
         let err = map_rows(&names, &["1,a@x.nl,A,a@x.nl", "2,b@x.nl,B,c@x.nl"]).unwrap_err();
         match &err {
-            InputError::ConflictingColumns {
-                field,
-                first,
-                first_column,
-                second,
-                second_column,
-                line,
-                values,
-                ..
-            } => {
-                assert_eq!(*field, Field::Email);
-                assert_eq!((*first, first_column.as_str()), (2, "Email"));
-                assert_eq!((*second, second_column.as_str()), (4, "E-mail"));
-                assert_eq!(*line, 3);
-                assert_eq!(values, &("b@x.nl".to_string(), "c@x.nl".to_string()));
+            InputError::ConflictingColumns { conflict, .. } => {
+                assert_eq!(
+                    **conflict,
+                    ColumnConflict {
+                        field: Field::Email,
+                        first: 2,
+                        first_column: "Email".into(),
+                        second: 4,
+                        second_column: "E-mail".into(),
+                        line: 3,
+                        values: ("b@x.nl".into(), "c@x.nl".into()),
+                    }
+                );
             }
             other => panic!("unexpected {other:?}"),
         }
@@ -1018,8 +1045,19 @@ mod tests {
             "shipping_city",
             "Ort (Rechnungsadresse)",
         ];
+        // The billing city where it is filled, else the account's.
         let m = map_rows(&names, &["1,Ede,Delft,Gouda,", "2,Ede,,Gouda,"]).unwrap();
-        assert_eq!(m.column(Field::City), Some(2));
+        assert_eq!(
+            m.source(Field::City).unwrap().source,
+            Source::Fallback(2, vec![1])
+        );
+        let c = m.customer(&headers(&["2", "Ede", "", "Gouda", ""]));
+        assert_eq!(c.get(Field::City), Some("Ede"));
+        // Different cities at different levels are no conflict.
+        assert!(
+            m.set_aside_problem(&headers(&["1", "Ede", "Delft", "Gouda", ""]))
+                .is_none()
+        );
         // An empty billing column does not hide the account's.
         let m = map_rows(&names, &["1,Ede,,Gouda,", "2,Ede,,Gouda,"]).unwrap();
         assert_eq!(m.column(Field::City), Some(1));
