@@ -281,9 +281,10 @@ enum Encoding<'a> {
     Decided(EncodingChoice),
 }
 
-/// [`open`] for `notify-import mapping`: a file without a CustomerCode
-/// column is not refused, so the mapping found so far can be printed as a
-/// starting point (with the code candidates).
+/// [`open`] for `notify-import mapping`: the same decision, but a file
+/// without a CustomerCode column, or with a field two columns hold
+/// differently, is not refused, so the mapping can be printed as a
+/// starting point (with the code candidates and the choice to make).
 pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
     let file = InputFile::open(path, None)?;
     let read = Reading {
@@ -317,7 +318,7 @@ pub fn open_bytes(
 fn open_source(
     path: &Path,
     options: &InputOptions,
-    require_code: bool,
+    require_complete: bool,
     read: Reading<'_>,
     source: impl Fn() -> io::Result<Box<dyn Read + Send>>,
 ) -> Result<OpenedInput, InputError> {
@@ -407,7 +408,7 @@ fn open_source(
         &options.map,
         &preview.stats,
     )?;
-    if require_code {
+    if require_complete {
         mapping.require_complete(path)?;
     }
     if let Some(code) = &options.default_country {

@@ -444,6 +444,43 @@ mod tests {
     }
 
     #[test]
+    fn stats_compare_two_columns_row_by_row() {
+        let p = preview(
+            "Code,Phone,Tel,Mobile\n1,020-1,020-1,\n2,, 030-2 ,06-1\n3,040-3,050-3,\n",
+            b',',
+        );
+        assert_eq!(p.stats.sample.len(), 3);
+        assert_eq!(
+            p.stats.sample[1],
+            (
+                3,
+                vec!["2".into(), String::new(), "030-2".into(), "06-1".into()]
+            )
+        );
+        // Trimmed values compared; the first row where both differ.
+        assert_eq!(p.stats.conflict(1, 2), Some((4, "040-3", "050-3")));
+        assert_eq!(p.stats.conflict(1, 3), None);
+        assert_eq!(p.stats.gaps_filled(1, 2), 1);
+        assert_eq!(p.stats.gaps_filled(2, 1), 0);
+        assert_eq!(p.stats.filled_rows(3), 1);
+        // A short row lacks the cell: empty, not a panic.
+        let p = preview("Code,Phone,Tel\n1,020-1\n", b',');
+        assert_eq!(p.stats.conflict(1, 2), None);
+        assert_eq!(p.stats.gaps_filled(2, 1), 1);
+    }
+
+    #[test]
+    fn the_sample_is_bounded_by_the_preview() {
+        let mut text = String::from("Code,Name\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{i},N{i}\n"));
+        }
+        let p = preview(&text, b',');
+        assert_eq!(p.stats.rows, 9_999);
+        assert_eq!(p.stats.sample.len(), p.stats.rows);
+    }
+
+    #[test]
     fn a_header_below_a_title_is_found_under_any_delimiter() {
         let text = b"Export\n\nCode;Naam;Plaats\n1;A;B\n";
         assert_eq!(header_below_line_1(text, true), Some(3));

@@ -497,3 +497,38 @@ fn a_webshop_export_without_a_code_gets_its_mapping_and_the_code_candidates() {
         "Tom Peeters"
     );
 }
+
+/// The decision is made on the rows in the first 64 KiB, the same for
+/// every command; a billing address that first appears after them is
+/// still used, and a Rechnungsadresse that differs from the Straße is no
+/// row's problem.
+#[test]
+fn a_billing_address_first_filled_after_the_sample_is_still_used() {
+    let s = Scratch::new();
+    let mut text = String::from(
+        "Konto;Name (Adressatentyp Unternehmen);Straße;Ort;Straße (Rechnungsadresse);Ort (Rechnungsadresse)\n",
+    );
+    for i in 0..1500 {
+        text.push_str(&format!(
+            "{};Firma Nummer {i} GmbH;Hauptstraße {i};Köln;;\n",
+            10000 + i
+        ));
+    }
+    text.push_str("11500;Letzte GmbH;Hauptstraße 1;Köln;Postfach 12;Bonn\n");
+    assert!(text.len() > 64 * 1024);
+    let input = s.file("late-billing.csv", &text);
+    let printed = printed_mapping(&input);
+    assert_eq!(
+        printed["Address"],
+        r#"{ column = "Straße (Rechnungsadresse)", else = ["Straße"] }"#
+    );
+    assert_eq!(
+        printed["City"],
+        r#"{ column = "Ort (Rechnungsadresse)", else = ["Ort"] }"#
+    );
+    let out = validate(
+        &input,
+        &["--results", s.path("late.results.csv").to_str().unwrap()],
+    );
+    assert_exit(&out, 0);
+}

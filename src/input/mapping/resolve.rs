@@ -17,7 +17,7 @@
 //! the company name, the account's own for its phone, e-mail and code,
 //! the account's person for the contact); where the chosen column is
 //! empty, the next level's fills in (DATEV's `Straße (Rechnungsadresse)`,
-//! else `Straße`). Between equal claims:
+//! else `Straße`), also when the preferred one is empty in the sample. Between equal claims:
 //!
 //! - Name: the company-like column filled in the most sampled rows, never
 //!   refused (a display name beside a legal name is a choice), and the
@@ -266,7 +266,34 @@ impl Mapping {
                     other => other,
                 }
             };
+            let preference_of = |column: usize| {
+                all.iter()
+                    .find(|&&(_, c)| c == column)
+                    .map(|(claim, _)| claim.preference())
+            };
             let (column, coalesced) = match choice {
+                // A preferred level empty in the sample still comes first
+                // where a later row fills it: a DATEV file's
+                // `(Rechnungsadresse)` set is empty for most accounts.
+                Choice::Column(c) if improvable(role) => {
+                    let chosen = preference_of(c);
+                    let better = all
+                        .iter()
+                        .filter(|&&(claim, w)| {
+                            stats.rows > 0
+                                && stats.filled_rows(w) == 0
+                                && claim.level != header::Level::Shipping
+                                && chosen.is_some_and(|p| {
+                                    claim.preference() < p && claim.preference().1 == p.1
+                                })
+                        })
+                        .min_by_key(|&&(claim, w)| (claim.preference(), w))
+                        .map(|&(_, w)| w);
+                    match better {
+                        Some(b) => (b, Some(c)),
+                        None => (c, None),
+                    }
+                }
                 Choice::Column(c) => (c, None),
                 Choice::Coalesce(c, other) => (c, Some(other)),
                 Choice::Undecided => continue,
@@ -274,13 +301,22 @@ impl Mapping {
             taken[column] = true;
             // A column passed over that was as good or better, had it
             // held values, is checked on every row: a value there that the
-            // chosen column lacks would otherwise be dropped unseen.
+            // chosen column lacks would otherwise be dropped unseen. A
+            // column of the same level that fills the chosen one's gaps
+            // counts only where both hold different values; one of
+            // another level (billing, else the account's) never does.
             if matches!(role, Role::Field(f) if f != Field::Name) {
+                let chosen = preference_of(column);
                 for &(claim, c) in &all {
-                    if c != column && claim.preference() <= best {
-                        mapping
-                            .set_aside
-                            .push((role, c, column, coalesced == Some(c)));
+                    if c == column {
+                        continue;
+                    }
+                    let fills = coalesced == Some(c);
+                    if fills && Some(claim.preference()) != chosen {
+                        continue;
+                    }
+                    if fills || claim.preference() <= best {
+                        mapping.set_aside.push((role, c, column, fills));
                     }
                 }
             }
@@ -762,6 +798,14 @@ enum Choice {
     Undecided,
 }
 
+/// Roles whose column a preferred level empty in the sample still comes
+/// before: not the code (one column), not Name and Contact (their own
+/// rules, `choose_name` and `compose_names`).
+fn improvable(role: Role) -> bool {
+    matches!(role, Role::Field(f)
+        if !matches!(f, Field::CustomerCode | Field::Name | Field::Contact))
+}
+
 /// How notes name a role.
 fn role_label(role: Role) -> &'static str {
     match role {
@@ -1058,16 +1102,31 @@ mod tests {
             m.set_aside_problem(&headers(&["1", "Ede", "Delft", "Gouda", ""]))
                 .is_none()
         );
-        // An empty billing column does not hide the account's.
+        // An empty billing column does not hide a filled account one, but
+        // still comes first where a later row fills it.
         let m = map_rows(&names, &["1,Ede,,Gouda,", "2,Ede,,Gouda,"]).unwrap();
-        assert_eq!(m.column(Field::City), Some(1));
-        // ... but a value there later is that row's problem.
+        assert_eq!(
+            m.source(Field::City).unwrap().source,
+            Source::Fallback(2, vec![1])
+        );
+        let c = m.customer(&headers(&["3", "Ede", "Delft", "", ""]));
+        assert_eq!(c.get(Field::City), Some("Delft"));
         assert!(
             m.set_aside_problem(&headers(&["3", "Ede", "Delft", "", ""]))
+                .is_none()
+        );
+        // ... while the other, equal billing column set aside is checked.
+        assert!(
+            m.set_aside_problem(&headers(&["3", "Ede", "", "", "Köln"]))
                 .is_some()
         );
+        // Only the shipping city in the first rows: it, unless a later
+        // row has a billing one.
         let m = map_rows(&names, &["1,,,Gouda,", "2,,,Gouda,"]).unwrap();
-        assert_eq!(m.column(Field::City), Some(3));
+        assert_eq!(
+            m.source(Field::City).unwrap().source,
+            Source::Fallback(2, vec![3])
+        );
         // Two billing columns that differ are refused.
         let err = map_rows(&names, &["1,Ede,Delft,Gouda,Köln"]).unwrap_err();
         assert!(
