@@ -172,9 +172,20 @@ impl InputInfo {
             names.join(" + ")
         };
         for field in Field::ALL {
-            let line = match mapping.source(field) {
-                None => "(no column)".to_string(),
-                Some(fs) => {
+            let conflict = mapping.conflicts().iter().find(|c| c.field == field);
+            let line = match (mapping.source(field), conflict) {
+                (None, Some(c)) => format!(
+                    "(not mapped: {} and {} hold different values, e.g. line {}: {:?} and {:?}; choose with --map {field}=#{} or --map {field}=#{})",
+                    column(c.first),
+                    column(c.second),
+                    c.line,
+                    c.values.0,
+                    c.values.1,
+                    c.first + 1,
+                    c.second + 1
+                ),
+                (None, None) => "(no column)".to_string(),
+                (Some(fs), _) => {
                     let mut what = match &fs.source {
                         Source::Column(c) => format!("column {}", column(*c)),
                         Source::Join(cs) => format!("columns {} joined", joined(cs)),
@@ -270,9 +281,10 @@ enum Encoding<'a> {
     Decided(EncodingChoice),
 }
 
-/// [`open`] for `notify-import mapping`: a file without a CustomerCode
-/// column is not refused, so the mapping found so far can be printed as a
-/// starting point (with the code candidates).
+/// [`open`] for `notify-import mapping`: the same decision, but a file
+/// without a CustomerCode column, or with a field two columns hold
+/// differently, is not refused, so the mapping can be printed as a
+/// starting point (with the code candidates and the choice to make).
 pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
     let file = InputFile::open(path, None)?;
     let read = Reading {
@@ -306,7 +318,7 @@ pub fn open_bytes(
 fn open_source(
     path: &Path,
     options: &InputOptions,
-    require_code: bool,
+    require_complete: bool,
     read: Reading<'_>,
     source: impl Fn() -> io::Result<Box<dyn Read + Send>>,
 ) -> Result<OpenedInput, InputError> {
@@ -386,31 +398,18 @@ fn open_source(
             },
             e => e,
         })?;
-    let mut map = options.map.clone();
-    let mut guesses = Vec::new();
-    let mut mapping = loop {
-        match Mapping::resolve_with(path, reader.headers(), &file_entries, &map, &preview.stats) {
-            // `mapping` prints a starting point whatever the file: it takes
-            // the first of two filled columns and says to choose.
-            Err(InputError::AmbiguousColumn {
-                field,
-                first,
-                second,
-                ..
-            }) if !require_code && !map.iter().any(|(f, _)| *f == field) => {
-                map.push((field, format!("#{first}")));
-                guesses.push(format!(
-                    "{field}: columns #{first} and #{second} both hold values; #{first} taken here, choose with {field} = \"#N\""
-                ));
-            }
-            other => break other?,
-        }
-    };
-    for guess in guesses {
-        mapping.add_note(guess);
-    }
-    if require_code {
-        mapping.require_code(path)?;
+    // One decision for every command: `mapping` prints it (a field two
+    // columns hold differently, or a missing code, as a choice to make),
+    // the others refuse the file on it.
+    let mut mapping = Mapping::resolve_with(
+        path,
+        reader.headers(),
+        &file_entries,
+        &options.map,
+        &preview.stats,
+    )?;
+    if require_complete {
+        mapping.require_complete(path)?;
     }
     if let Some(code) = &options.default_country {
         mapping.set_default_country(code);
@@ -625,9 +624,10 @@ pub enum InputError {
         /// Columns in the header.
         columns: usize,
     },
-    /// Two columns claim the same field.
+    /// Two columns with one name could be the column `--map` or the
+    /// mapping file names.
     #[error(
-        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both map to {field} and both hold values; choose one with --map {field}=#{first} (or =#{second}, or a column name), or rename one"
+        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both match the column named for {field}; choose one with --map {field}=#{first} (or =#{second}), or rename one"
     )]
     AmbiguousColumn {
         /// The input file.
@@ -642,6 +642,15 @@ pub enum InputError {
         second: usize,
         /// Header text of the second claimant.
         second_column: String,
+    },
+    /// Two columns claim a field equally well and hold different values
+    /// on the same row.
+    #[error("{path}: {conflict}")]
+    ConflictingColumns {
+        /// The input file.
+        path: PathBuf,
+        /// The two columns and where they differ.
+        conflict: Box<ColumnConflict>,
     },
     /// `--map` or the mapping file names a column the file does not have.
     #[error(
@@ -668,6 +677,45 @@ pub enum InputError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// Two columns that claim one field with different values
+/// ([`InputError::ConflictingColumns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnConflict {
+    /// The field claimed twice.
+    pub field: Field,
+    /// 1-based column number of the first claimant.
+    pub first: usize,
+    /// Header text of the first claimant.
+    pub first_column: String,
+    /// 1-based column number of the second claimant.
+    pub second: usize,
+    /// Header text of the second claimant.
+    pub second_column: String,
+    /// A line where they differ.
+    pub line: u64,
+    /// Their values on that line.
+    pub values: (String, String),
+}
+
+impl fmt::Display for ColumnConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.field;
+        write!(
+            f,
+            "columns {:?} and {:?} (#{} and #{}) both map to {field} and hold different values on the same rows (line {}: {:?} and {:?}); choose one with --map {field}=#{} or --map {field}=#{} (or by column name), or rename the other",
+            self.first_column,
+            self.second_column,
+            self.first,
+            self.second,
+            self.line,
+            self.values.0,
+            self.values.1,
+            self.first,
+            self.second
+        )
+    }
 }
 
 /// A delimiter as the user would type it after `--delimiter`.

@@ -9,6 +9,7 @@ mod bench;
 mod conventions;
 mod cron;
 mod doubt;
+mod exports;
 mod fake;
 mod faults;
 mod harness;
