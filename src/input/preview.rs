@@ -147,10 +147,54 @@ pub fn find_header(
         }
     };
     let data = read_records(text, options, header.line, None);
+    // The first record is the header.
+    let stats = column_stats(data.iter().skip(1).map(|(_, cells)| cells));
+    Preview { header, stats }
+}
+
+/// [`find_header`] for rows already split into cells (a workbook's, as
+/// (row number, cells)): the header among the rows on the first
+/// [`HEADER_SEARCH_LINES`] lines (or `forced`), the stats over the rows
+/// after it.
+pub fn find_header_in_rows(rows: &[(u64, Vec<String>)], forced: Option<u64>) -> Preview {
+    let search: Vec<(u64, Vec<String>)> = rows
+        .iter()
+        .filter(|(line, _)| *line <= HEADER_SEARCH_LINES)
+        .cloned()
+        .collect();
+    let first = rows.first().map_or(1, |(line, _)| *line);
+    let header = match forced {
+        Some(line) => HeaderChoice {
+            line,
+            forced: true,
+            skipped: skipped_kinds(&search, line, false),
+        },
+        None => {
+            let line = if search.is_empty() {
+                first
+            } else {
+                detect(&search, false)
+            };
+            HeaderChoice {
+                line,
+                forced: false,
+                skipped: skipped_kinds(&search, line, false),
+            }
+        }
+    };
+    let stats = column_stats(
+        rows.iter()
+            .filter(|(line, _)| *line > header.line)
+            .map(|(_, cells)| cells),
+    );
+    Preview { header, stats }
+}
+
+/// Filled, unique and record-id counts per column over `rows`.
+fn column_stats<'a>(rows: impl Iterator<Item = &'a Vec<String>>) -> ColumnStats {
     let mut stats = ColumnStats::default();
     let mut seen: Vec<HashSet<&str>> = Vec::new();
-    // The first record is the header.
-    for (_, rec) in data.iter().skip(1) {
+    for rec in rows {
         stats.rows += 1;
         for (c, cell) in rec.iter().enumerate() {
             if stats.filled.len() <= c {
@@ -172,7 +216,7 @@ pub fn find_header(
             }
         }
     }
-    Preview { header, stats }
+    stats
 }
 
 /// The header line of `text` when it is not line 1, found by trying every

@@ -134,12 +134,16 @@ impl Start {
             // Old folders staying is no reason to stop this run.
             Err(e) => tracing::warn!("--keep-runs: cannot remove an old run folder: {e}"),
         }
-        let files = RunFiles::new(
+        let mut files = RunFiles::new(
             folder,
             out.results.as_deref(),
             out.errors.as_deref(),
             out.report,
         );
+        // A workbook's rows go back into a workbook, to fix in Excel.
+        if out.errors.is_none() && input.is_workbook() {
+            files.errors = files.folder.errors_workbook();
+        }
         Ok(Start {
             _lock: lock,
             _input_lock: input_lock,
@@ -221,6 +225,9 @@ fn flags(run: &RunConfig) -> Flags {
     let o = &run.input_options;
     if let Some(encoding) = &o.encoding {
         Flags::push(&mut flags.reading, "--encoding", encoding);
+    }
+    if let Some(sheet) = &o.sheet {
+        Flags::push(&mut flags.reading, "--sheet", sheet);
     }
     if let Some(line) = o.header_line {
         Flags::push(&mut flags.reading, "--header-line", &line.to_string());

@@ -22,3 +22,4 @@ mod report;
 mod runs;
 mod security;
 mod validate;
+mod workbook;
