@@ -92,6 +92,9 @@ enum Message {
     /// Rows with cells but no value, passed over.
     Blank(u64),
     Failed(InputError),
+    /// The whole sheet was sent: a thread that stops without saying so
+    /// (a panic in the reader) must not pass for the end of the sheet.
+    End,
 }
 
 /// The rows of one sheet, read on a thread of their own.
@@ -128,7 +131,14 @@ impl SheetRows {
                     self.done = true;
                     return Err(e);
                 }
-                Err(_) => self.done = true,
+                Ok(Message::End) => self.done = true,
+                Err(_) => {
+                    self.done = true;
+                    return Err(InputError::Workbook {
+                        path: self.path.clone(),
+                        message: "the sheet could not be read to its end (the workbook reader stopped at something it does not understand); open the file in Excel or LibreOffice and save it again, or save the sheet as CSV UTF-8".into(),
+                    });
+                }
             }
         }
     }
@@ -195,6 +205,26 @@ impl Book {
 /// Opens sheet `wanted` (`--sheet`: a name, else a 1-based position), or
 /// the first sheet with data, of the workbook in `bytes`.
 pub fn open(
+    path: &Path,
+    format: WorkbookFormat,
+    bytes: Arc<[u8]>,
+    wanted: Option<&str>,
+) -> Result<(SheetChoice, SheetRows), InputError> {
+    // calamine has panicked on damaged files before: that is this file's
+    // problem, not a crash.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        open_caught(path, format, bytes, wanted)
+    }))
+    .unwrap_or_else(|_| {
+        Err(unreadable(
+            path,
+            format,
+            "the reader stopped at something it does not understand",
+        ))
+    })
+}
+
+fn open_caught(
     path: &Path,
     format: WorkbookFormat,
     bytes: Arc<[u8]>,
@@ -310,8 +340,14 @@ pub fn open(
                     Err(e) => Err(Some(unreadable(&thread_path, format, e))),
                 },
             };
-            if let Err(Some(e)) = sent {
-                let _ = to.send(Message::Failed(e));
+            match sent {
+                Ok(()) => {
+                    let _ = to.send(Message::End);
+                }
+                Err(Some(e)) => {
+                    let _ = to.send(Message::Failed(e));
+                }
+                Err(None) => {}
             }
         })
         .map_err(|source| InputError::Io {
@@ -559,5 +595,137 @@ impl RecordSource for SheetSource {
     /// Rows with formatted cells but no value, anywhere in the sheet.
     fn skipped_empty_records(&self) -> u64 {
         self.rows.blank_rows()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use rust_xlsxwriter::Workbook;
+
+    use crate::input::{self, InputError, InputOptions, Record};
+
+    /// An XLSX of sheets (name, rows of (column, text)).
+    fn xlsx(sheets: &[(&str, &[&[(u16, &str)]])]) -> Vec<u8> {
+        let mut book = Workbook::new();
+        for (name, rows) in sheets {
+            let ws = book.add_worksheet();
+            ws.set_name(*name).unwrap();
+            for (r, row) in rows.iter().enumerate() {
+                for (c, text) in row.iter() {
+                    ws.write_string(r as u32, *c, *text).unwrap();
+                }
+            }
+        }
+        book.save_to_buffer().unwrap()
+    }
+
+    fn read_all(
+        bytes: Vec<u8>,
+        options: &InputOptions,
+    ) -> Result<Vec<(u64, Vec<String>, bool)>, InputError> {
+        let mut opened = input::open_bytes(Path::new("k.xlsx"), bytes, options)?;
+        let mut rec = Record::default();
+        let mut out = Vec::new();
+        while opened.reader.read(&mut rec)? {
+            let wide = opened.mapping.width_problem(&rec.fields).is_some();
+            out.push((
+                rec.line,
+                rec.fields.iter().map(str::to_owned).collect(),
+                wide,
+            ));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn rows_are_as_wide_as_the_header_and_a_value_beyond_it_is_flagged() {
+        let bytes = xlsx(&[(
+            "Klanten",
+            &[
+                &[(0, "Code"), (1, "Naam"), (2, "Plaats")],
+                &[(0, "1"), (1, "A")],
+                &[],
+                &[(0, "2"), (1, "B"), (2, "Ede"), (4, "notitie")],
+            ],
+        )]);
+        let rows = read_all(bytes, &InputOptions::default()).unwrap();
+        assert_eq!(
+            rows,
+            [
+                (2, vec!["1".into(), "A".into(), String::new()], false),
+                (
+                    4,
+                    vec![
+                        "2".into(),
+                        "B".into(),
+                        "Ede".into(),
+                        String::new(),
+                        "notitie".into()
+                    ],
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_header_line_can_be_forced_and_must_exist() {
+        let bytes = xlsx(&[(
+            "S",
+            &[
+                &[(0, "x")],
+                &[(0, "Nummer"), (1, "Omschrijving")],
+                &[(0, "7"), (1, "Zeven")],
+            ],
+        )]);
+        let options = InputOptions {
+            header_line: Some(2),
+            map: vec![
+                (crate::model::field::Field::CustomerCode, "Nummer".into()),
+                (crate::model::field::Field::Name, "Omschrijving".into()),
+            ],
+            ..InputOptions::default()
+        };
+        let rows = read_all(bytes.clone(), &options).unwrap();
+        assert_eq!(rows, [(3, vec!["7".into(), "Zeven".into()], false)]);
+        let options = InputOptions {
+            header_line: Some(9),
+            ..options
+        };
+        let err = read_all(bytes, &options).unwrap_err();
+        assert!(
+            matches!(err, InputError::NoHeaderAt { line: 9, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_workbook_without_any_value_is_refused_naming_its_sheets() {
+        let bytes = xlsx(&[("Blad1", &[]), ("Blad2", &[&[(0, "  ")]])]);
+        let err = read_all(bytes, &InputOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "k.xlsx: no sheet of the workbook holds any value (sheets: 1 \"Blad1\", 2 \"Blad2\"); fill in the customer list, or save the file again in the program that made it"
+        );
+    }
+
+    #[test]
+    fn a_damaged_workbook_is_an_error_not_a_panic() {
+        let mut bytes = xlsx(&[("S", &[&[(0, "Code"), (1, "Naam")], &[(0, "1"), (1, "A")]])]);
+        // Keep the ZIP directory, spoil the compressed parts.
+        let cut = bytes.len() / 3;
+        for b in &mut bytes[30..cut] {
+            *b ^= 0x5A;
+        }
+        let err = read_all(bytes, &InputOptions::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("cannot be read")
+                || text.contains("could not be read")
+                || text.contains("damaged"),
+            "{text}"
+        );
     }
 }
