@@ -376,9 +376,9 @@ fn open_source(
     }
     let source = || source().map(|s| s as Box<dyn Read + Send>);
     let (encoding, detecting) = match read.encoding {
-        Encoding::UpFront => (decode::choose(path, &source, label)?, None),
+        Encoding::UpFront => (decode::choose(path, source, label)?, None),
         Encoding::Decided(choice) => (choice, None),
-        Encoding::Streaming(detection) => match decode::choose_streaming(path, &source, label)? {
+        Encoding::Streaming(detection) => match decode::choose_streaming(path, source, label)? {
             Some(choice) => (choice, None),
             // UTF-8 until the file says otherwise; the pass reports what
             // it found.

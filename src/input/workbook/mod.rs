@@ -606,8 +606,11 @@ mod tests {
 
     use crate::input::{self, InputError, InputOptions, Record};
 
-    /// An XLSX of sheets (name, rows of (column, text)).
-    fn xlsx(sheets: &[(&str, &[&[(u16, &str)]])]) -> Vec<u8> {
+    /// A sheet's name and its rows of (column, text).
+    type Sheet<'a> = (&'a str, &'a [&'a [(u16, &'a str)]]);
+
+    /// An XLSX of `sheets`.
+    fn xlsx(sheets: &[Sheet<'_>]) -> Vec<u8> {
         let mut book = Workbook::new();
         for (name, rows) in sheets {
             let ws = book.add_worksheet();
