@@ -486,6 +486,21 @@ fn open_workbook(
         ahead.push(row);
     }
     let cells: Vec<(u64, Vec<String>)> = ahead.iter().map(|r| (r.line, r.cells.clone())).collect();
+    if ahead.is_empty() {
+        let others: Vec<String> = sheet.others.iter().map(|n| format!("{n:?}")).collect();
+        return Err(InputError::Workbook {
+            path: path.to_path_buf(),
+            message: format!(
+                "sheet {:?} holds no value; choose the sheet with the customers with --sheet (the others: {})",
+                sheet.name,
+                if others.is_empty() {
+                    "none".to_owned()
+                } else {
+                    others.join(", ")
+                }
+            ),
+        });
+    }
     let preview = preview::find_header_in_rows(&cells, options.header_line);
     // The header is the first row on or after the line chosen.
     let Some(at) = ahead.iter().position(|r| r.line >= preview.header.line) else {

@@ -541,3 +541,35 @@ fn ods_xls_and_xlsx_saved_by_libreoffice_import_alike() {
         assert!(err.contains("(\"#N/A\"; line 5)"), "{name}: {err}");
     }
 }
+
+/// An Excel binary workbook (XLSB, from calamine's own tests): the
+/// visible sheet is read before hidden ones, which `--sheet` still
+/// reaches; its lines are the sheet's rows.
+#[test]
+fn an_xlsb_workbook_reads_its_visible_sheet_first() {
+    let s = Scratch::new();
+    let input = s.path("any.xlsb");
+    std::fs::copy(Path::new(DATA).join("calamine-any-sheets.xlsb"), &input).unwrap();
+    let map = ["--map", "CustomerCode=#1", "--map", "Name=#2"];
+    let out = validate(&input, &map);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(
+        err.contains("workbook: XLSB workbook, sheet \"Visible\" (the first with data); other sheets: \"Hidden\", \"VeryHidden\""),
+        "{err}"
+    );
+    let rows = results(&latest_run(&input).join("results.csv"));
+    let got: Vec<(u64, &str, &str)> = rows
+        .iter()
+        .map(|r| (r.line, r.customer_code.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(got[..2], [(2, "3", "valid"), (3, "5", "valid")]);
+    assert_eq!((got[2].0, got[2].2), (5, "invalid"));
+    let out = validate(&input, &[&map[..], &["--sheet", "Hidden"]].concat());
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("sheet \"Hidden\" holds no value; choose the sheet with the customers with --sheet (the others: \"Visible\", \"VeryHidden\")"),
+        "{}",
+        stderr(&out)
+    );
+}
