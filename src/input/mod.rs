@@ -523,7 +523,7 @@ fn open_workbook(
         .rposition(|c| !c.trim().is_empty())
         .map_or(0, |i| i + 1);
     let headers = StringRecord::from(header_row.cells[..used].to_vec());
-    let mapping = map_columns(
+    let mut mapping = map_columns(
         path,
         options,
         require_code,
@@ -531,6 +531,15 @@ fn open_workbook(
         &headers,
         &preview.stats,
     )?;
+    // Said, not refused: a command line reused for a workbook export.
+    for (flag, given) in [
+        ("--encoding", options.encoding.is_some()),
+        ("--delimiter", options.delimiter.is_some()),
+    ] {
+        if given {
+            mapping.add_note(format!("{flag} does not apply to a workbook: ignored"));
+        }
+    }
     Ok(OpenedInput {
         reader: Box::new(workbook::SheetSource::new(headers, ahead, rows)),
         mapping,

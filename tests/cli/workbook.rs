@@ -225,9 +225,9 @@ fn an_excel_workbook_imports_with_every_cell_as_the_user_sees_it() {
 
 #[test]
 fn the_date_column_and_codes_read_as_text_in_the_errors_workbook() {
-    // A check writes every invalid row back: here all of them, as Name is
-    // mapped to the (date) column "Klant sinds" by --map, and the dates
-    // and zero-padded codes must read as the sheet shows them.
+    // A check writes every invalid row back: here all of them, as Email
+    // is mapped to the (date) column "Klant sinds" by --map; the dates and
+    // zero-padded codes must read as the sheet shows them.
     let s = Scratch::new();
     let input = s.path("klanten.xlsx");
     excel_workbook(&input);
@@ -272,8 +272,13 @@ fn sheet_chooses_by_name_or_position_and_names_the_sheets_when_wrong() {
         "{}",
         stderr(&out)
     );
-    let out = validate(&input, &["--sheet", "klanten"]);
+    let out = validate(&input, &["--sheet", "klanten", "--delimiter", ";"]);
     assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("--delimiter does not apply to a workbook: ignored"),
+        "{}",
+        stderr(&out)
+    );
     let out = validate(&input, &["--sheet", "Notities"]);
     assert_exit(&out, 2);
     assert!(
