@@ -237,7 +237,7 @@ pub struct ValidateArgs {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// The CSV file with customers (header row required, a CustomerCode column).
+    /// The customer file: CSV, or a workbook (xlsx, xlsm, xlsb, xls, ods); a header row and a CustomerCode column required.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
@@ -252,6 +252,10 @@ pub struct InputArgs {
     /// The line of the header row (1-based), when the detected one is wrong [default: the first of the first 20 lines that names a code or name column and two more].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub header_line: Option<u64>,
+
+    /// The sheet of a workbook (xlsx, xlsm, xlsb, xls, ods) to read: its name, or its position from 1 [default: the first sheet with data].
+    #[arg(long, value_name = "NAME|N")]
+    pub sheet: Option<String>,
 
     /// Take a field from a column: --map Name=Bedrijfsnaam, or by position: --map Phone=#26 (repeatable; overrides the header names).
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]

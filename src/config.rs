@@ -364,6 +364,7 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
         mapping_file: input.mapping.clone(),
         header_line: input.header_line,
         default_country: input.default_country.clone(),
+        sheet: input.sheet.clone(),
     })
 }
 

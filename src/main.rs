@@ -24,7 +24,13 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("notify-import: error: {e}");
+            // Errors quote the input's header and cells: no control
+            // character of theirs reaches the terminal.
+            let text = e.to_string();
+            eprintln!(
+                "notify-import: error: {}",
+                notify_import::util::text::printable(&text)
+            );
             ExitCode::from(e.exit_code())
         }
     }

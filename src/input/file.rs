@@ -62,7 +62,10 @@ impl InputFile {
                 .read_to_end(&mut start)
                 .map_err(io_err)?;
             let utf16 = start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF");
-            if !utf16 && start.contains(&0) {
+            // A workbook (ZIP, OLE) is binary by nature.
+            let workbook = start.starts_with(b"PK\x03\x04")
+                || start.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+            if !utf16 && !workbook && start.contains(&0) {
                 return Err(io_err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "is not a text file (it holds NUL bytes); name a CSV file",
@@ -93,6 +96,16 @@ impl InputFile {
     /// of a FIFO or device.
     pub fn regular(&self) -> Option<Arc<File>> {
         (!self.spooled).then(|| Arc::clone(&self.file))
+    }
+
+    /// The file is a workbook (by its content, see [`super::format`]); its
+    /// errors file is then a workbook too. A file that cannot be read
+    /// counts as not one (reading it reports why).
+    pub fn is_workbook(&self) -> bool {
+        matches!(
+            super::format::detect(&mut self.from_start(), false),
+            Ok(super::format::FileKind::Workbook(_))
+        )
     }
 
     /// A reader from the first byte, with its own position: readers of
@@ -133,6 +146,23 @@ impl Read for At {
         let n = read_at(&self.file, buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+impl io::Seek for At {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let to = match pos {
+            io::SeekFrom::Start(n) => Some(n),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            io::SeekFrom::End(d) => self.file.metadata()?.len().checked_add_signed(d),
+        };
+        self.pos = to.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )
+        })?;
+        Ok(self.pos)
     }
 }
 

@@ -219,6 +219,41 @@ pub fn find_header(
     Preview { header, stats }
 }
 
+/// [`find_header`] for rows already split into cells (a workbook's, as
+/// (row number, cells)): the header among the rows on the first
+/// [`HEADER_SEARCH_LINES`] lines (or `forced`), the stats over the rows
+/// after it.
+pub fn find_header_in_rows(rows: &[(u64, Vec<String>)], forced: Option<u64>) -> Preview {
+    let search: Vec<(u64, Vec<String>)> = rows
+        .iter()
+        .filter(|(line, _)| *line <= HEADER_SEARCH_LINES)
+        .cloned()
+        .collect();
+    let first = rows.first().map_or(1, |(line, _)| *line);
+    let header = match forced {
+        Some(line) => HeaderChoice {
+            line,
+            forced: true,
+            skipped: skipped_kinds(&search, line, false),
+        },
+        None => {
+            let line = if search.is_empty() {
+                first
+            } else {
+                detect(&search, false)
+            };
+            HeaderChoice {
+                line,
+                forced: false,
+                skipped: skipped_kinds(&search, line, false),
+            }
+        }
+    };
+    let stats =
+        ColumnStats::from_rows(rows.iter().filter(|(line, _)| *line > header.line).cloned());
+    Preview { header, stats }
+}
+
 /// The header line of `text` when it is not line 1, found by trying every
 /// candidate delimiter (the sniffer alone would read a title or format
 /// line as the header): the delimiter under which a header row names the

@@ -11,6 +11,7 @@
 //! them.
 
 pub(crate) mod errors_file;
+pub(crate) mod errors_workbook;
 pub(crate) mod page;
 pub(crate) mod report;
 pub mod results;

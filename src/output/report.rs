@@ -41,6 +41,9 @@ impl Write for BarAwareStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let bar = ACTIVE_BAR.lock().ok().and_then(|b| b.clone());
         let text = crate::util::redact::scrub_bytes(buf);
+        // The formatter escapes ESC in messages and uses it for colours;
+        // every other control character of a message is escaped here.
+        let text = escape_controls(&text);
         match bar {
             Some(bar) => bar.suspend(|| io::stderr().write_all(&text))?,
             None => io::stderr().write_all(&text)?,
@@ -51,6 +54,24 @@ impl Write for BarAwareStderr {
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// `bytes` with control characters other than line feed, tab and ESC
+/// written as `\u{..}` (see [`crate::util::text::printable`]).
+fn escape_controls(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let unsafe_byte = |b: &u8| *b < 0x20 && !matches!(*b, b'\n' | b'\t' | 0x1B) || *b == 0x7F;
+    if !bytes.iter().any(unsafe_byte) {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    for b in bytes {
+        if unsafe_byte(b) {
+            out.extend_from_slice(format!("\\u{{{b:x}}}").as_bytes());
+        } else {
+            out.push(*b);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Target of the run header and progress lines when they go through
@@ -224,6 +245,8 @@ impl Reporter {
             return;
         }
         let text = crate::util::redact::scrub(text);
+        // The run header and summary quote the input's header names.
+        let text = crate::util::text::printable(&text);
         self.bar.suspend(|| {
             let _ = writeln!(io::stderr(), "{text}");
         });
@@ -687,6 +710,7 @@ pub fn input_report(pass: &Pass) -> String {
     let indent = |text: &str| -> String { text.lines().map(|l| format!("  {l}\n")).collect() };
     let mut description = pass.mapping_description.clone();
     description.push_str(&input_warnings(&pass.no_country, &pass.unknown_languages));
+    description.push_str(&workbook_warnings(&pass.cell_numbers, &pass.cell_errors));
     let mut out = format!("{}:\n{}", pass.info.path.display(), indent(&description));
     let changes = pass.changes.to_string();
     if !changes.is_empty() {
@@ -720,9 +744,40 @@ pub fn unknown_columns_warning(pass: &Pass) -> Option<String> {
     })
 }
 
-/// The encoding and delimiter, for the summary.
+/// The run-header warnings about a workbook's cells: numbers where codes
+/// or phone numbers go, and error cells read as empty; empty when there
+/// is nothing to say.
+pub fn workbook_warnings(numbers: &RowSample, errors: &RowSample) -> String {
+    let mut out = String::new();
+    let names = |sample: &RowSample| -> String {
+        let names: Vec<String> = sample.values.iter().map(|v| format!("{v:?}")).collect();
+        names.join(", ")
+    };
+    if numbers.rows > 0 {
+        out.push_str(&format!(
+            "warning: {} with a code or phone number stored as a number in the sheet ({}; {}): a leading zero may already be lost (0612… becomes 612…); check these rows, format the column as Text in the sheet and retype them\n",
+            rows_text(numbers.rows),
+            names(numbers),
+            numbers.lines_text()
+        ));
+    }
+    if errors.rows > 0 {
+        out.push_str(&format!(
+            "warning: {} with an error cell ({}; {}) in an imported column, read as empty: fix the formula in the sheet\n",
+            rows_text(errors.rows),
+            names(errors),
+            errors.lines_text()
+        ));
+    }
+    out
+}
+
+/// The encoding and delimiter (or the sheet), for the summary.
 pub fn input_line(pass: &Pass) -> String {
-    format!("{}; {}", pass.info.encoding, pass.info.delimiter)
+    match &pass.info.sheet {
+        Some(sheet) => format!("{} workbook, sheet {:?}", sheet.format, sheet.name),
+        None => format!("{}; {}", pass.info.encoding, pass.info.delimiter),
+    }
 }
 
 /// The line that ends a check.

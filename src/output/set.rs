@@ -193,6 +193,9 @@ pub(crate) struct InputFacts {
     pub encoding: String,
     /// The delimiter, the character itself.
     pub delimiter: String,
+    /// The sheet, for a workbook (then encoding and delimiter mean
+    /// nothing).
+    pub sheet: Option<String>,
     /// Of the bytes the pass parsed; `None` if it did not read to the end.
     pub fingerprint: Option<Fingerprint>,
     /// Where the header row is, in words (`line 3; lines 1–2 skipped`).
@@ -398,6 +401,7 @@ impl Outputs {
         self.facts.input = Some(InputFacts {
             encoding: info.encoding.name().to_owned(),
             delimiter: char::from(info.delimiter.delimiter).to_string(),
+            sheet: info.sheet.as_ref().map(|s| s.name.clone()),
             fingerprint: pass.fingerprint.clone(),
             header: info.header.to_string(),
             description: pass.mapping_description.clone(),

@@ -113,8 +113,11 @@ pub struct Input {
     /// Character encoding the file was read as (WHATWG name, e.g.
     /// `UTF-8`, `windows-1252`); `null` if the run stopped before reading.
     pub encoding: Option<String>,
-    /// Field delimiter, the character itself; `null` as for `encoding`.
+    /// Field delimiter, the character itself; `null` as for `encoding`,
+    /// and for a workbook.
     pub delimiter: Option<String>,
+    /// The sheet read, for a workbook; `null` for CSV.
+    pub sheet: Option<String>,
 }
 
 /// Rows per status (every status of the results contract).
@@ -304,8 +307,13 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             path: display(&run.input),
             size_bytes: fingerprint.map(|f| f.size),
             fingerprint: fingerprint.map(|f| format!("xxh3-128:{}", f.hash)),
-            encoding: input.map(|i| i.encoding.clone()),
-            delimiter: input.map(|i| i.delimiter.clone()),
+            encoding: input
+                .filter(|i| i.sheet.is_none())
+                .map(|i| i.encoding.clone()),
+            delimiter: input
+                .filter(|i| i.sheet.is_none())
+                .map(|i| i.delimiter.clone()),
+            sheet: input.and_then(|i| i.sheet.clone()),
         },
         rows,
         counts: StatusCounts::from(&counts),

@@ -37,6 +37,8 @@ use crate::util::nofollow;
 pub const RESULTS: &str = "results.csv";
 /// The errors file in a run folder (written only when a row was not imported).
 pub const ERRORS: &str = "errors.csv";
+/// The errors file of a workbook input, in a run's folder.
+pub const ERRORS_WORKBOOK: &str = "errors.xlsx";
 /// The run's own summary document.
 pub const SUMMARY: &str = "summary.json";
 /// The run as a page to read, print or send (off with `--no-report`).
@@ -481,6 +483,11 @@ impl RunFolder {
     /// `errors.csv` in this folder.
     pub fn errors(&self) -> PathBuf {
         self.path.join(ERRORS)
+    }
+
+    /// `errors.xlsx` in this folder (for a workbook input).
+    pub fn errors_workbook(&self) -> PathBuf {
+        self.path.join(ERRORS_WORKBOOK)
     }
 
     /// `summary.json` in this folder.

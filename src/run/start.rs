@@ -173,6 +173,10 @@ impl Start {
             folder: f.path().to_owned(),
             why,
         });
+        // A workbook's rows go back into a workbook, to fix in Excel.
+        if out.errors.is_none() && input.is_workbook() {
+            files.errors = files.folder.errors_workbook();
+        }
         Ok(Start {
             _lock: lock,
             _input_lock: input_lock,
@@ -268,6 +272,9 @@ fn flags(run: &RunConfig) -> Flags {
     let o = &run.input_options;
     if let Some(encoding) = &o.encoding {
         Flags::push(&mut flags.reading, "--encoding", encoding);
+    }
+    if let Some(sheet) = &o.sheet {
+        Flags::push(&mut flags.reading, "--sheet", sheet);
     }
     if let Some(line) = o.header_line {
         Flags::push(&mut flags.reading, "--header-line", &line.to_string());

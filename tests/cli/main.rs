@@ -25,3 +25,4 @@ mod runs;
 mod security;
 mod settings;
 mod validate;
+mod workbook;
