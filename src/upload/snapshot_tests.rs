@@ -310,22 +310,41 @@ async fn nothing_to_learn_sends_nothing() {
 }
 
 #[tokio::test]
-async fn rate_limits_and_server_errors_are_waited_out() {
+async fn a_429_is_waited_out_and_a_failing_list_gives_up_after_its_attempts() {
     let dir = tempfile::tempdir().unwrap();
     let sb = sandbox_holding(dir.path(), 300, ListShape::Id);
+    // One request a second: the second page comes too soon.
     sb.set_faults(sandbox::Faults {
-        rate: Some(20.0),
+        rate: Some(1.0),
         burst: 1,
         retry_after: sandbox::RetryAfterStyle::Fractional,
         ..sandbox::Faults::default()
     });
     let uploader = uploader_for(&sb.base_url());
     let codes = (0..300).map(|i| format!("K{i}"));
-    let (snapshot, _) = learn_codes(&uploader, dir.path(), codes).await;
+    let (snapshot, _) = learn_codes(&uploader, dir.path(), codes.clone()).await;
     assert_eq!(snapshot.unwrap().len(), 300);
     let stats = sb.stats();
     assert_eq!(stats.lists, 2);
     assert!(stats.rate_limited_429 > 0, "{stats:?}");
+    assert_eq!(uploader.rate_limited(), stats.rate_limited_429);
+
+    sb.set_faults(sandbox::Faults {
+        fail_rate: 1.0,
+        ..sandbox::Faults::default()
+    });
+    let before = sb.stats().requests;
+    let (failed, _) = learn_codes(&uploader, dir.path(), codes).await;
+    assert!(
+        matches!(
+            failed,
+            Err(SnapshotError::Api(ApiError::Server { status: 503, .. }))
+        ),
+        "{:?}",
+        failed.map(|s| s.len())
+    );
+    // max_attempts (2) tries of the first page, no more.
+    assert_eq!(sb.stats().requests - before, 2);
 }
 
 /// A one-shot HTTP server on 127.0.0.1 answering one list page whose next
@@ -390,4 +409,61 @@ async fn a_next_link_to_another_address_is_refused_and_not_followed() {
         "nothing may connect to the other address"
     );
     assert_eq!(uploader.client.requests_sent(), 1);
+}
+
+#[tokio::test]
+async fn the_client_patches_and_deletes_as_the_docs_say() {
+    let dir = tempfile::tempdir().unwrap();
+    let held = dir.path().join("held.csv");
+    std::fs::write(
+        &held,
+        "Code,Name,City,HasInvoices\nA,Ann,Ede,\nB,Bob,Delft,yes\n",
+    )
+    .unwrap();
+    let sb = sandbox::spawn(SandboxOptions {
+        customers: Some(held),
+        ..SandboxOptions::default()
+    })
+    .unwrap();
+    let uploader = uploader_for(&sb.base_url());
+    let client = &uploader.client;
+    let a = client.search_customer("A").await.unwrap().expect("held");
+    // The documented search answer: the id and the code, no fields.
+    assert_eq!(a.customer.get(Field::Name), None);
+    let full = client.customer_at(&a.id).await.unwrap().expect("held");
+    assert_eq!(full.customer.get(Field::City), Some("Ede"));
+    let patched = client
+        .patch(&a.id, br#"{"City":"","Name":"Anna"}"#.to_vec())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            patched.customer.get(Field::Name),
+            patched.customer.get(Field::City)
+        ),
+        (Some("Anna"), None)
+    );
+    assert!(matches!(
+        client.patch("unknown-id", b"{}".to_vec()).await,
+        Err(ApiError::Rejected { status: 404, .. })
+    ));
+    let b = client.search("B").await.unwrap().expect("held");
+    assert_eq!(
+        client.delete(&b).await.unwrap(),
+        crate::upload::api::DeleteOutcome::Refused("Customer is not empty".into())
+    );
+    assert_eq!(
+        client.delete(&a.id).await.unwrap(),
+        crate::upload::api::DeleteOutcome::Deleted
+    );
+    assert_eq!(
+        client.delete(&a.id).await.unwrap(),
+        crate::upload::api::DeleteOutcome::NotFound
+    );
+    assert!(client.customer_at(&a.id).await.unwrap().is_none());
+    let stats = sb.stats();
+    assert_eq!(
+        (stats.updates, stats.deletes, stats.deletes_refused),
+        (1, 1, 1)
+    );
 }
