@@ -4,7 +4,7 @@
 //!
 //! Owns [`field`] (the API's field names, the only module the sandbox
 //! shares), [`customer`] (the payload), [`problem`] (a broken rule, and
-//! which rule it is), [`checked`] (a row as the pass leaves it),
+//! which rule it is), [`remote`] (a customer as Notify holds it), [`checked`] (a row as the pass leaves it),
 //! [`outcome`] (statuses, a row's outcome, counts), [`plan`] (a row's fate
 //! as the planner decides it, and the write mode) [`failure`] (a failed
 //! write of a run's file, which stops the sending or ends the run) and
@@ -18,4 +18,5 @@ pub mod field;
 pub mod outcome;
 pub mod plan;
 pub mod problem;
+pub mod remote;
 pub mod timeline;

@@ -931,6 +931,105 @@ pub fn profile_note(name: &str, file: &Path) -> String {
 
 // ---- end of `config` and profiles ----
 
+/// How far learning Notify's state has come (see `upload::snapshot`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LearnFacts {
+    /// Distinct codes of the file.
+    pub codes: u64,
+    /// List pages read.
+    pub pages: u64,
+    /// Customers those pages held.
+    pub listed: u64,
+    /// Codes searched one by one.
+    pub searches: u64,
+    /// Reads of a found customer's fields.
+    pub lookups: u64,
+    /// The file's codes Notify holds.
+    pub found: u64,
+    /// Whether the list was read to its end.
+    pub listed_all: bool,
+}
+
+/// The line that keeps a terminal user company while Notify's customers
+/// are read: a spinner on a terminal, nothing off one, with `--quiet`,
+/// `--no-progress` or JSON logs (the summary line says what it cost).
+pub struct LearnProgress {
+    bar: ProgressBar,
+}
+
+impl LearnProgress {
+    /// A progress line for the output settings.
+    pub fn new(output: &OutputConfig) -> LearnProgress {
+        let shown = output.progress
+            && !output.quiet
+            && output.log_format != LogFormat::Json
+            && io::stderr().is_terminal();
+        let bar = if shown {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+            let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        LearnProgress { bar }
+    }
+
+    /// Shows how far it has come.
+    pub fn update(&self, facts: &LearnFacts) {
+        if !self.bar.is_hidden() {
+            self.bar.set_message(learn_progress_text(facts));
+        }
+    }
+
+    /// Removes the line.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for LearnProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The progress line's text.
+pub fn learn_progress_text(f: &LearnFacts) -> String {
+    let mut text = format!(
+        "reading the customers Notify holds: {} {} ({} customers), {} of {} codes found",
+        f.pages,
+        if f.pages == 1 { "page" } else { "pages" },
+        f.listed,
+        f.found,
+        f.codes
+    );
+    if f.searches > 0 {
+        text.push_str(&format!(", {} searched", f.searches));
+    }
+    text
+}
+
+/// What learning cost, once done.
+pub fn learned_line(f: &LearnFacts) -> String {
+    let how = if f.listed_all {
+        format!("the whole list ({} pages, {} customers)", f.pages, f.listed)
+    } else {
+        format!(
+            "{} list pages ({} customers), then {} codes searched",
+            f.pages, f.listed, f.searches
+        )
+    };
+    format!(
+        "notify-import: Notify holds {} of the file's {} codes; read {how}: {} requests",
+        f.found,
+        f.codes,
+        f.pages + f.searches + f.lookups
+    )
+}
+
 /// What delta mode says at the start.
 pub fn delta_line(state: &Path, known: u64, full: bool) -> String {
     format!(

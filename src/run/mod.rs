@@ -6,6 +6,8 @@
 //! telling the user what to do next ([`next_step`]), and the checks that
 //! may refuse a run before it starts ([`start`]), what a run takes over
 //! from the runs before it and hands on ([`recovery`]). Which outputs a run has
+//! may refuse a run before it starts ([`start`]), and learning what
+//! Notify holds with its progress line (`learn`). Which outputs a run has
 //! is [`crate::output::set`]'s.
 //!
 //! The wiring of the stages for one run is [`pipeline`]; it holds no rules.
@@ -16,6 +18,7 @@
 pub mod error;
 pub mod finish;
 pub mod folder;
+pub(crate) mod learn;
 pub mod next_step;
 pub(crate) mod pipeline;
 pub mod recovery;

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub(crate) mod pace;
+pub mod snapshot;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -13,6 +13,7 @@ mod exports;
 mod fake;
 mod faults;
 mod harness;
+mod held;
 mod help;
 mod hostile;
 mod import;

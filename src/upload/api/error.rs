@@ -84,6 +84,18 @@ pub enum ApiError {
         /// scrubbed; `(no Location header)` when there was none.
         location: String,
     },
+    /// A list page's `links.next.href` names another scheme, host or
+    /// port than `--api-url`: it is not followed, since the bearer key
+    /// would go with the request to an address the user did not name.
+    #[error(
+        "HTTP {status}: the API's next-page link points to {link}, another address than --api-url; it is not followed (the API key would be sent there)"
+    )]
+    ForeignLink {
+        /// HTTP status of the page that carried the link.
+        status: u16,
+        /// The link, scrubbed and without credentials.
+        link: String,
+    },
     /// The run stopped while the request was in flight.
     #[error("stopped while the request was in flight")]
     Aborted,
@@ -106,8 +118,9 @@ pub enum ErrorKind {
     Duplicate,
     /// 401/403: the key was rejected; the run must stop.
     Auth,
-    /// 3xx: the URL points elsewhere; the run must stop. The row stays in
-    /// doubt (a `303` may follow a create that worked).
+    /// 3xx, or a next-page link to another address: the URL points
+    /// elsewhere; the run must stop. The row stays in doubt (a `303` may
+    /// follow a create that worked).
     Redirected,
     /// 429: the whole pool must slow down and wait.
     RateLimited,
@@ -126,7 +139,7 @@ impl ApiError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             ApiError::Auth { .. } => ErrorKind::Auth,
-            ApiError::Redirected { .. } => ErrorKind::Redirected,
+            ApiError::Redirected { .. } | ApiError::ForeignLink { .. } => ErrorKind::Redirected,
             ApiError::Duplicate { .. } => ErrorKind::Duplicate,
             ApiError::Rejected { .. } => ErrorKind::Invalid,
             ApiError::RateLimited { .. } => ErrorKind::RateLimited,
@@ -182,6 +195,7 @@ impl ApiError {
             | ApiError::Rejected { status, .. }
             | ApiError::Server { status, .. }
             | ApiError::Redirected { status, .. }
+            | ApiError::ForeignLink { status, .. }
             | ApiError::BadResponse { status, .. } => Some(*status),
             ApiError::RateLimited { .. } => Some(429),
             ApiError::Transport { .. } | ApiError::Aborted => None,
@@ -268,6 +282,18 @@ impl ApiError {
             // TLS errors quote the server's certificate names.
             message: untrusted::text(&message),
             nothing_sent,
+        }
+    }
+
+    /// A next-page link to another address than the API's, from a page
+    /// answered with `status`.
+    pub fn foreign_link(status: StatusCode, link: &Url) -> ApiError {
+        let mut shown = link.clone();
+        // Credentials in it are not ours to print.
+        let _ = shown.set_password(None);
+        ApiError::ForeignLink {
+            status: status.as_u16(),
+            link: untrusted::text(shown.as_str()),
         }
     }
 

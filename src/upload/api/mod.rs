@@ -12,7 +12,10 @@ pub(crate) mod retry;
 pub(crate) mod tls;
 pub(crate) mod untrusted;
 
-pub use client::{ApiClient, CreateOutcome, MAX_BODY};
+pub use client::{
+    ApiClient, CreateOutcome, DeleteOutcome, ListPage, MAX_BODY, MAX_PAGE_BODY, PAGE_LIMIT,
+    SearchHit,
+};
 pub use error::{ApiError, ErrorKind};
 pub use ratelimit::RateLimitInfo;
 pub use tls::TlsError;
