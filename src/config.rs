@@ -154,8 +154,13 @@ pub struct OutputConfig {
 pub struct UploadConfig {
     /// Where to send.
     pub target: Endpoint,
-    /// How rows are written (`--overwrite`: the API's own flag).
+    /// How rows are written (`--mode`; `--overwrite` is `--mode overwrite`).
     pub mode: WriteMode,
+    /// `--clear-empty`: a blank cell of a mapped column clears Notify's
+    /// value (upsert and update only).
+    pub clear_empty: bool,
+    /// `plan`: read Notify and write the plan; never write to Notify.
+    pub plan_only: bool,
     /// Requests per second: the fixed rate, or the start with `auto_rate`.
     pub rate: f64,
     /// `--rate auto`: look for the API's limit, up to `max_rate`.
@@ -319,6 +324,7 @@ impl Config {
             Command::Validate(args) => {
                 run_config(args.input, args.output, (false, 10.0), None, None)
             }
+            Command::Plan(args) => plan_config(args, &env),
             Command::Import(args) => {
                 if args.dry_run && args.resume {
                     return Err(usage(
@@ -342,6 +348,33 @@ impl Config {
             }
         }
     }
+}
+
+/// `plan`: an import's settings that send nothing but reads. The flags
+/// that only mean something for sending are refused.
+fn plan_config(
+    args: ImportArgs,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Config, UsageError> {
+    for (given, flag) in [
+        (args.dry_run, "--dry-run"),
+        (args.resume, "--resume"),
+        (args.restart, "--restart"),
+        (args.state.is_some(), "--state"),
+        (args.full, "--full"),
+        (args.output.results.is_some(), "--results"),
+        (args.output.errors.is_some(), "--errors"),
+    ] {
+        if given {
+            return Err(usage(format!(
+                "{flag} is an import flag; `plan` writes nothing to Notify and its plan.csv into its run folder: leave out {flag}"
+            )));
+        }
+    }
+    let mut upload = upload_config(&args, env)?;
+    upload.plan_only = true;
+    let progress = (!args.no_progress, args.progress_interval);
+    run_config(args.input, args.output, progress, Some(upload), None)
 }
 
 fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
@@ -506,11 +539,9 @@ fn upload_config(
     };
     Ok(UploadConfig {
         target,
-        mode: if args.overwrite {
-            WriteMode::Overwrite
-        } else {
-            WriteMode::Create
-        },
+        mode: write_mode(args)?,
+        clear_empty: args.clear_empty,
+        plan_only: false,
         rate,
         auto_rate,
         max_rate: args.max_rate,
@@ -534,6 +565,37 @@ fn upload_config(
             .into_iter()
             .collect(),
     })
+}
+
+/// `--mode`, with `--overwrite` as its alias; `--clear-empty` only
+/// where blank cells are compared.
+fn write_mode(args: &ImportArgs) -> Result<WriteMode, UsageError> {
+    let mode = match (args.mode.map(WriteMode::from), args.overwrite) {
+        (None, false) => WriteMode::Create,
+        (None | Some(WriteMode::Overwrite), true) => WriteMode::Overwrite,
+        (Some(mode), false) => mode,
+        (Some(mode), true) => {
+            return Err(usage(format!(
+                "--overwrite is --mode overwrite, and --mode {mode} was given too: leave out one of them"
+            )));
+        }
+    };
+    if args.clear_empty && !mode.compares() {
+        return Err(usage(format!(
+            "--clear-empty clears Notify's values where a cell is blank, which only --mode upsert or --mode update do (--mode {mode} {}): add --mode upsert, or leave out --clear-empty",
+            if mode == WriteMode::Overwrite {
+                "resends whole rows"
+            } else {
+                "never changes an existing customer"
+            }
+        )));
+    }
+    if mode.compares() && args.state.is_some() {
+        return Err(usage(format!(
+            "--state (delta mode) is for --mode create and overwrite; --mode {mode} compares each row with what Notify holds and sends nothing for unchanged rows already: leave out --state"
+        )));
+    }
+    Ok(mode)
 }
 
 fn read_key(

@@ -29,6 +29,7 @@ use crate::check::tally::RowSample;
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
+use crate::model::plan::WriteMode;
 use crate::model::timeline::Timeline;
 
 /// The bar currently on screen, so log lines can be printed above it.
@@ -190,6 +191,18 @@ impl Reporter {
             if pace > 0.0 {
                 self.bar.set_message(format!("pace {pace:.1} req/s"));
             }
+        }
+    }
+
+    /// Reading Notify's customer list: `listed` customers in `pages`
+    /// pages so far, shown on the bar's message (a terminal only; the
+    /// line after it says what it cost).
+    pub fn learning(&self, listed: u64, pages: u64) {
+        if self.shown {
+            self.bar.set_message(format!(
+                "reading Notify's customers: {listed} in {pages} page{}",
+                plural(pages)
+            ));
         }
     }
 
@@ -686,8 +699,10 @@ pub struct ImportHeader<'a> {
     pub rows: String,
     /// Where to.
     pub target: Target<'a>,
-    /// Sent with the API's `Overwrite` flag.
-    pub overwrite: bool,
+    /// How rows are written (`--mode`).
+    pub mode: WriteMode,
+    /// `--clear-empty`.
+    pub clear_empty: bool,
     /// `--rate auto`: from `rate` up to `max_rate`.
     pub auto_rate: bool,
     /// `--rate`, or where auto starts.
@@ -721,11 +736,48 @@ pub fn import_header(h: &ImportHeader<'_>) -> String {
         "notify-import: importing {} ({}) into {where_to}{}; {pace} (burst {}), {} in flight; files in {}",
         h.input.display(),
         h.rows,
-        if h.overwrite { " with overwrite" } else { "" },
+        match (h.mode, h.clear_empty) {
+            (WriteMode::Create, _) => "",
+            (WriteMode::Overwrite, _) => " with overwrite (the API's Overwrite flag)",
+            (WriteMode::Upsert, false) => {
+                " in upsert mode (new codes created, changed fields of existing customers updated, blank cells kept)"
+            }
+            (WriteMode::Upsert, true) => {
+                " in upsert mode (new codes created, changed fields of existing customers updated, blank cells cleared)"
+            }
+            (WriteMode::Update, false) => {
+                " in update mode (changed fields of existing customers updated, nothing created, blank cells kept)"
+            }
+            (WriteMode::Update, true) => {
+                " in update mode (changed fields of existing customers updated, nothing created, blank cells cleared)"
+            }
+        },
         h.burst,
         h.concurrency,
         h.folder.display()
     )
+}
+
+/// What learning Notify's customers cost and found, once it is done.
+pub fn learned_line(codes: u64, found: u64, pages: u64, searches: u64, requests: u64) -> String {
+    let how = match (pages, searches) {
+        (0, 0) => "no request".to_owned(),
+        (p, 0) => format!("{p} list page{}", plural(p)),
+        (0, s) => format!("{s} search{}", if s == 1 { "" } else { "es" }),
+        (p, s) => format!(
+            "{p} list page{} and {s} search{}",
+            plural(p),
+            if s == 1 { "" } else { "es" }
+        ),
+    };
+    format!(
+        "notify-import: Notify holds {found} of the file's {codes} codes ({how}, {requests} request{} in all)",
+        plural(requests)
+    )
+}
+
+fn plural(n: u64) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 /// What delta mode says at the start.

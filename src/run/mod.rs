@@ -20,5 +20,5 @@ pub(crate) mod pipeline;
 pub mod start;
 
 pub use error::RunError;
-pub use folder::{RunFiles, RunFolder, Runs};
+pub use folder::{RunFiles, RunFolder, RunKind, Runs};
 pub use start::Start;

@@ -13,7 +13,7 @@
 //! rules of its own: a row's fate is the planner's ([`crate::plan`]).
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -23,15 +23,17 @@ use crate::check::pass::{self, Pass};
 use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
 use crate::input::header::likeliest_columns;
 use crate::input::{self, ColumnStats, InputError, InputFile, Mapping, MappingFile, RecordSource};
-use crate::model::checked::CheckedRow;
+use crate::model::checked::{CheckedRow, Verdict};
 use crate::model::failure::WriteFailure;
 use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{Planned, WriteMode};
+use crate::model::remote::Existing;
 use crate::model::timeline::Timeline;
 use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::results;
 use crate::output::set::{InputRows, Outputs};
+use crate::plan::diff::Clearable;
 use crate::plan::rows::{RowsFile, RowsWriter};
 use crate::plan::{self, Planner};
 use crate::run::finish::{RowsEnd, RunEnd, UploadEnd, finish};
@@ -39,7 +41,8 @@ use crate::run::next_step::Unmapped;
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
-use crate::upload::api::ApiClient;
+use crate::upload::api::{ApiClient, ErrorKind};
+use crate::upload::snapshot::{self, FileCodes, Learned, Snapshot, SnapshotError};
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
 use crate::util::spill::Scratch;
 use crate::{SetupError, runtime};
@@ -304,7 +307,8 @@ fn upload_file(
         input: &run.input,
         rows: valid_line,
         target,
-        overwrite: upload.mode == WriteMode::Overwrite,
+        mode: upload.mode,
+        clear_empty: upload.clear_empty,
         auto_rate: upload.auto_rate,
         rate: upload.rate,
         max_rate: upload.max_rate,
@@ -333,7 +337,13 @@ fn upload_file(
         upload.timeout,
     )
     .map_err(SetupError::from)?;
-    let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
+    let compare = upload.mode.compares().then(|| Compare {
+        clear: clearable(upload, pass),
+        dir: files.folder.path(),
+    });
+    let sent = send(
+        outputs, upload, rows, planner, compare, &client, journal, reporter,
+    );
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
         handle.shutdown();
@@ -358,14 +368,114 @@ fn upload_file(
     finish(run, files, outputs, reporter, end)
 }
 
+/// How a run in upsert or update mode compares rows with Notify.
+struct Compare<'a> {
+    /// The fields a blank cell clears.
+    clear: Clearable,
+    /// The run folder (temporary files, and the checked rows).
+    dir: &'a Path,
+}
+
+/// The fields `--clear-empty` clears when blank: those a column feeds.
+fn clearable(upload: &UploadConfig, pass: &Pass) -> Clearable {
+    if upload.clear_empty {
+        Clearable::of(pass.mapped.iter().copied())
+    } else {
+        Clearable::NONE
+    }
+}
+
+/// What Notify holds, as the planner asks it.
+struct Held {
+    snapshot: Snapshot,
+    dir: PathBuf,
+}
+
+impl plan::Holds for Held {
+    fn existing(&mut self, code: &str) -> Result<Option<Existing>, InputError> {
+        self.snapshot.get(code).map_err(|e| InputError::Spill {
+            dir: self.dir.clone(),
+            source: io::Error::other(e.to_string()),
+        })
+    }
+}
+
+/// The valid rows' codes, for learning what Notify holds of them.
+fn file_codes(rows: &RowsFile, scratch: &Scratch) -> Result<FileCodes, RunError> {
+    let mut codes = FileCodes::new(scratch);
+    let mut read = rows.read().map_err(SetupError::from)?;
+    let mut row = CheckedRow::default();
+    while read.next_into(&mut row).map_err(SetupError::from)? {
+        if matches!(row.verdict, Verdict::Valid(_)) {
+            codes
+                .push(&row.code)
+                .map_err(|e| snapshot_error(scratch, e))?;
+        }
+    }
+    Ok(codes)
+}
+
+/// A snapshot's temporary files failing is a setup error: nothing was
+/// sent.
+fn snapshot_error(scratch: &Scratch, e: SnapshotError) -> RunError {
+    spill_error(&scratch.dir, io::Error::other(e.to_string())).into()
+}
+
+/// Learns what Notify holds for the file's codes, on `rt` through the
+/// uploader's pace and stop handle. A read that keeps failing stops the
+/// run as a failed send would (nothing was written: every row is then
+/// skipped, and `--resume` learns again).
+fn learn_snapshot(
+    rt: &tokio::runtime::Runtime,
+    uploader: &Uploader,
+    rows: &RowsFile,
+    dir: &Path,
+    reporter: &Reporter,
+) -> Result<Option<Snapshot>, RunError> {
+    let scratch = Scratch::in_dir(dir);
+    let codes = file_codes(rows, &scratch)?;
+    let progress = |learned: &Learned| reporter.learning(learned.listed, learned.pages);
+    match rt.block_on(snapshot::learn(uploader, codes, &progress)) {
+        Ok(snapshot) => {
+            let l = snapshot.learned();
+            reporter.info(&report::learned_line(
+                l.codes,
+                l.found,
+                l.pages,
+                l.searches,
+                l.requests(),
+            ));
+            Ok(Some(snapshot))
+        }
+        Err(SnapshotError::Stopped(reason)) => {
+            uploader.stop_handle().stop(reason);
+            Ok(None)
+        }
+        Err(SnapshotError::Api(e)) => {
+            let stop = match e.kind() {
+                ErrorKind::Auth => StopReason::Auth(e),
+                ErrorKind::Redirected => StopReason::Redirected(e),
+                _ => StopReason::Unreachable(e),
+            };
+            uploader.stop_handle().stop(stop);
+            Ok(None)
+        }
+        Err(e @ SnapshotError::Spill { .. }) => Err(snapshot_error(&scratch, e)),
+    }
+}
+
 /// Runs the uploader over the planned rows and hands back how the rows
-/// and the sending ended. The uploader is gone and the journal closed
-/// (its final fsync checked) when this returns.
+/// and the sending ended. With `compare`, what Notify holds is learnt
+/// first and the planner compares every row with it. The uploader is
+/// gone and the journal closed (its final fsync checked) when this
+/// returns.
+#[allow(clippy::too_many_arguments)]
 fn send(
     outputs: &mut Outputs,
     upload: &UploadConfig,
     rows: &RowsFile,
     planner: Planner<'_>,
+    compare: Option<Compare<'_>>,
     client: &Arc<ApiClient>,
     journal: Arc<Journal>,
     reporter: &Reporter,
@@ -392,11 +502,25 @@ fn send(
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let (rows_end, timeline) = sampled(client, &uploader, || {
-        pipeline(&rt, outputs, rows, planner, &uploader, reporter)
+    let (rows_end, timeline) = sampled(client, &uploader, || -> Result<RowsEnd, RunError> {
+        let planner = match compare {
+            None => planner,
+            Some(c) => match learn_snapshot(&rt, &uploader, rows, c.dir, reporter)? {
+                Some(snapshot) => {
+                    let held = Held {
+                        snapshot,
+                        dir: c.dir.to_owned(),
+                    };
+                    planner.comparing(Box::new(held), c.clear, c.dir)
+                }
+                None => return Ok(skip_all(outputs, rows, &uploader)),
+            },
+        };
+        Ok(pipeline(&rt, outputs, rows, planner, &uploader, reporter))
     });
     signals.abort();
     drop(rt);
+    let rows_end = rows_end?;
     let stop = uploader.stop_reason();
     let retries = uploader
         .counters()
@@ -432,6 +556,41 @@ fn send(
         timeline,
     };
     Ok((rows_end, upload_end))
+}
+
+/// Every row `skipped`, as the run stopped (`uploader`'s reason) before
+/// planning them: learning what Notify holds failed.
+fn skip_all(outputs: &mut Outputs, rows: &RowsFile, uploader: &Uploader) -> RowsEnd {
+    let why = uploader
+        .stop_reason()
+        .map_or_else(String::new, |r| format!(": {r}"));
+    let mut counts = Counts::default();
+    let mut read = match rows.read() {
+        Ok(read) => Some(read),
+        Err(_) => None,
+    };
+    let mut row = CheckedRow::default();
+    for n in 1..=rows.len() {
+        let (line, code) = match read.as_mut().map(|r| r.next_into(&mut row)) {
+            Some(Ok(true)) => (row.line, std::mem::take(&mut row.code)),
+            _ => (0, String::new()),
+        };
+        let error =
+            format!("not sent: the run stopped while reading the customers Notify holds{why}");
+        counts.add(Status::Skipped);
+        if let Err(e) = outputs.push(Outcome::local(n, line, code, Status::Skipped, error)) {
+            return RowsEnd {
+                counts,
+                written: Err(e),
+                read_err: None,
+            };
+        }
+    }
+    RowsEnd {
+        written: outputs.finish_rows(rows.len()),
+        counts,
+        read_err: None,
+    }
 }
 
 /// Runs `work` (the sending) while a thread samples the requests and 429
@@ -506,6 +665,12 @@ fn header(
     })?;
     let overwrite = upload.mode == WriteMode::Overwrite;
     let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
+    // Older journals said only `overwrite`: a create or overwrite run
+    // still writes its header as they did, so they resume alike.
+    if upload.mode.compares() || upload.clear_empty {
+        header.mode = Some(upload.mode.as_str().to_owned());
+    }
+    header.clear_empty = upload.clear_empty;
     header.sandbox = sandbox;
     header.timeout_ms = Some(u64::try_from(upload.timeout.as_millis()).unwrap_or(u64::MAX));
     Ok(header)

@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use super::JournalError;
 use super::format::{Header, Record, from_millis, parse_status};
 use crate::model::outcome::{Outcome, Status};
+use crate::model::plan::Update;
 use crate::util::spill::{self, Sorted, Spill};
 
 /// What an earlier, stopped run already did. Flat in memory: two bits a
@@ -32,6 +33,9 @@ pub struct Resume {
     outcomes: Sorted<DoneLine>,
     /// The first outcome not yet asked for.
     next: Option<DoneLine>,
+    /// The last `patch` record of the row [`Resume::finished`] was last
+    /// asked about.
+    update: Option<(u64, Update)>,
     /// When the last create of that run whose answer never came was sent
     /// (at the latest).
     last_unanswered: Option<SystemTime>,
@@ -76,13 +80,22 @@ impl Resume {
 
     /// The final outcome recorded for `row` (the last one, if several).
     /// Rows must be asked for in increasing order, as the input gives them.
+    /// Also reads the row's before-image, for [`Resume::update`].
     pub fn finished(&mut self, row: u64) -> io::Result<Option<Outcome>> {
         let mut found = None;
+        self.update = None;
         loop {
             if self.next.is_none() {
                 self.next = self.outcomes.next().transpose()?;
             }
             match self.next.take_if(|line| line.row <= row) {
+                Some(line) if line.row == row && line.json.starts_with(PATCH_PREFIX) => {
+                    let update = Record::parse(&line.json)
+                        .ok()
+                        .and_then(Record::into_update)
+                        .ok_or_else(|| self.unreadable(row))?;
+                    self.update = Some((row, update));
+                }
                 Some(line) if line.row == row => found = Some(line),
                 Some(_) => {}
                 None => break,
@@ -95,12 +108,23 @@ impl Resume {
             .ok()
             .and_then(Record::into_outcome)
             .map(Some)
-            .ok_or_else(|| {
-                io::Error::other(format!(
-                    "a recorded outcome of row {row} no longer reads back from {}",
-                    self.dir.display()
-                ))
-            })
+            .ok_or_else(|| self.unreadable(row))
+    }
+
+    fn unreadable(&self, row: u64) -> io::Error {
+        io::Error::other(format!(
+            "a recorded outcome of row {row} no longer reads back from {}",
+            self.dir.display()
+        ))
+    }
+
+    /// The update that run sent (or was about to send) for `row`, with
+    /// the before-image it journaled: the last one, if several. Asked
+    /// after [`Resume::finished`] for the same row. A resumed run sends it
+    /// again as it is (a `PATCH` is idempotent) and never compares anew:
+    /// Notify may hold the new values by now.
+    pub fn update(&mut self, row: u64) -> Option<Update> {
+        self.update.take_if(|(r, _)| *r == row).map(|(_, u)| u)
     }
 
     /// Where the sorted outcomes are kept.
@@ -189,6 +213,10 @@ impl spill::Record for DoneLine {
     }
 }
 
+/// How a `patch` record's line starts ([`super::format::line`] writes
+/// the tag first), so the outcomes read back need not parse it to tell.
+const PATCH_PREFIX: &[u8] = br#"{"t":"patch""#;
+
 /// Whether a recorded outcome ends the row for good. Failures that a
 /// retry may fix (5xx, timeouts, gave up) are tried again on resume.
 fn is_final(status: Status, http: Option<u16>) -> bool {
@@ -263,6 +291,7 @@ pub(super) fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
         done: read.done,
         outcomes: outcomes.sorted().map_err(io)?,
         next: None,
+        update: None,
         last_unanswered,
         last_lands_by: read.lands_by.map(from_millis),
         timeout: read.header.timeout_ms.map(Duration::from_millis),
@@ -355,6 +384,15 @@ fn read(
             Record::Lands { r, by } => {
                 unanswered.remove(&r);
                 lands_by = lands_by.max(Some(by));
+            }
+            Record::Patch { .. } => {
+                // Kept with the outcomes, sorted by row: memory stays flat.
+                let line = DoneLine {
+                    row,
+                    seq: n as u64,
+                    json: text.to_vec(),
+                };
+                keep(line).map_err(io)?;
             }
             Record::Done { r, s, h, .. } => {
                 unanswered.remove(&r);
