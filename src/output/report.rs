@@ -30,6 +30,7 @@ use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
 use crate::model::plan::WriteMode;
+use crate::output::plan_file::{Action, PlanFacts};
 use crate::model::timeline::Timeline;
 
 /// The bar currently on screen, so log lines can be printed above it.
@@ -756,6 +757,53 @@ pub fn import_header(h: &ImportHeader<'_>) -> String {
         h.concurrency,
         h.folder.display()
     )
+}
+
+/// The line that opens a plan.
+pub fn plan_header(
+    input: &Path,
+    rows: &str,
+    target: Target<'_>,
+    mode: WriteMode,
+    folder: &Path,
+) -> String {
+    let where_to = match target {
+        Target::Sandbox(url) => format!("the embedded sandbox at {url}"),
+        Target::Live(url) => format!("{url} with a LIVE key (read only)"),
+        Target::Test(url) => format!("{url} with a test key"),
+    };
+    format!(
+        "notify-import: planning an import of {} ({rows}) into {where_to} with --mode {mode}: Notify is read, nothing is written there; files in {}",
+        input.display(),
+        folder.display()
+    )
+}
+
+/// What a plan found: rows per action, and the fields that change most.
+pub fn plan_lines(facts: &PlanFacts) -> String {
+    let mut out = String::from("Plan (--mode ");
+    out.push_str(facts.mode);
+    out.push_str(")\n");
+    for action in Action::ALL {
+        let n = facts.count(action);
+        let always = matches!(action, Action::Create | Action::Update | Action::Unchanged);
+        if n > 0 || (always && facts.mode != "create" && facts.mode != "overwrite") {
+            out.push_str(&format!("  {:<12}{n:>8}\n", action.as_str()));
+        }
+    }
+    if !facts.fields.is_empty() {
+        let most: Vec<String> = facts
+            .fields
+            .iter()
+            .take(5)
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect();
+        out.push_str(&format!("  fields that change most: {}\n", most.join(", ")));
+    }
+    if let Some(file) = &facts.file {
+        out.push_str(&format!("  plan: {}", file.display()));
+    }
+    out.trim_end().to_owned()
 }
 
 /// What learning Notify's customers cost and found, once it is done.

@@ -180,6 +180,9 @@ pub(crate) fn finish(
         unmapped,
     } = run_end;
     let commands = commands(run);
+    // A plan reads Notify and writes nothing there: it ends as a check
+    // does, with nothing to resume.
+    let planned = run.upload.as_ref().is_some_and(|u| u.plan_only);
     let end = match &upload {
         None => End {
             kind: EndKind::Checked,
@@ -191,9 +194,10 @@ pub(crate) fn finish(
                 (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => EndKind::WriteFailed,
                 (Some(stop), _, _) => EndKind::Stopped(stop),
                 (None, Some(_), _) => EndKind::RowsUnreadable,
+                (None, None, Ok(_)) if planned => EndKind::Checked,
                 (None, None, Ok(_)) => EndKind::Reached,
             },
-            anything_sent: u.requests > 0,
+            anything_sent: u.requests > 0 && !planned,
             sandbox: u.sandbox,
         },
     };
@@ -252,12 +256,17 @@ pub(crate) fn finish(
         reporter,
     });
     let errors = written.get(errors_file::NAME);
-    let next = end.next_step(
-        &commands,
-        errors_file::count(&counts),
-        errors,
-        unmapped.as_ref(),
-    );
+    let next = match end.kind {
+        EndKind::Checked if planned && unmapped.is_none() => {
+            Some(commands.after_plan(errors_file::count(&counts), errors))
+        }
+        _ => end.next_step(
+            &commands,
+            errors_file::count(&counts),
+            errors,
+            unmapped.as_ref(),
+        ),
+    };
     reporter.summary(&Totals {
         counts: &counts,
         elapsed: outputs.started().elapsed(),

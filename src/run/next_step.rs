@@ -172,6 +172,22 @@ impl<'a> Commands<'a> {
         )
     }
 
+    /// After a plan: the import that makes its changes (with the same
+    /// mode and flags), once the invalid rows, if any, are fixed.
+    pub fn after_plan(&self, invalid: u64, errors: Option<&Path>) -> String {
+        if invalid == 0 {
+            return format!("to make these changes: {}", self.import());
+        }
+        let copy = match errors {
+            Some(e) => format!(" (the rows are in {})", e.display()),
+            None => String::new(),
+        };
+        format!(
+            "{invalid} rows are invalid and would not be sent{copy}; fix them, or make the other changes: {}",
+            self.import()
+        )
+    }
+
     /// After a run in which a required field had no column: every row is
     /// invalid for it, and the remedy is a mapping, not the rows. `check`:
     /// the run was a check (the advice is to check again).
