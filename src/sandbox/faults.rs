@@ -65,10 +65,11 @@ pub struct Faults {
     pub latency_ms: u64,
     /// Draw each delay uniformly from `0..=latency_ms` instead.
     pub latency_random: bool,
-    /// Share of creates answered `503` before anything is stored.
+    /// Share of creates answered `503` before anything is stored; updates,
+    /// deletes and list pages take the same dice.
     pub fail_rate: f64,
     /// Share of successful creates that are stored and then have their
-    /// connection closed without a response.
+    /// connection closed without a response; updates and deletes too.
     pub drop_rate: f64,
     /// Trickle the body of each successful create answer: wait this long
     /// before every small chunk (0 = off). Headers go out at once.

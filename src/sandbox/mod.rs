@@ -10,6 +10,7 @@
 //!
 //! Files: `options.rs` (start-up settings, CLI flags), `faults.rs` (fault
 //! knobs and dice), `limit.rs` (the rate-limit algorithms), `payload.rs` (request decoding and field rules),
+//! `preload.rs` (the `--customers` file),
 //! `store.rs` (the customer table), `wire.rs` (response shapes),
 //! `stats.rs` (counters), `routes.rs` (handlers), `server.rs` (connections).
 
@@ -17,6 +18,7 @@ mod faults;
 mod limit;
 mod options;
 mod payload;
+mod preload;
 mod routes;
 mod server;
 mod stats;
@@ -34,7 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use faults::{Faults, JunkMode, RetryAfterStyle};
 pub use limit::{Limiter, RateHeaders};
-pub use options::{DuplicateMode, SandboxArgs, SandboxOptions};
+pub use options::{DuplicateMode, ListShape, SandboxArgs, SandboxOptions};
 pub use routes::LoggedRequest;
 pub use stats::Stats;
 pub use store::StoredCustomer;
@@ -62,6 +64,9 @@ pub fn spawn(opts: SandboxOptions) -> std::io::Result<SandboxHandle> {
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let state = Shared::new(&opts, base_url(addr));
+    if let Some(path) = &opts.customers {
+        state.preload(path)?;
+    }
     let shutdown = CancellationToken::new();
 
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
@@ -189,10 +194,21 @@ pub async fn serve_until_ctrl_c(
         .map_err(|e| context(e, &format!("cannot listen on 127.0.0.1:{}", opts.port)))?;
     let addr = listener.local_addr()?;
     let state = Shared::new(&opts, base_url(addr));
+    let held = match &opts.customers {
+        Some(path) => Some((path, state.preload(path)?)),
+        None => None,
+    };
     let app = routes::router(state);
 
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "sandbox listening on {}", base_url(addr))?;
+    if let Some((path, n)) = held {
+        writeln!(
+            stdout,
+            "sandbox holds {n} customers from {}",
+            path.display()
+        )?;
+    }
     stdout.flush()?;
     drop(stdout);
     ready(&base_url(addr));

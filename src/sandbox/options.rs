@@ -5,6 +5,8 @@
 //! hold behaviour: the routes read these values, this module only carries
 //! and documents them.
 
+use std::path::PathBuf;
+
 use clap::{Args, ValueEnum};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +25,19 @@ pub enum DuplicateMode {
     Conflict,
 }
 
+/// The shape of the items of `GET /v2/customers`: the docs' list page
+/// shows two.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum, Serialize, Deserialize)]
+pub enum ListShape {
+    /// `id` (Notify's id) and `customerCode` (the caller's code), as the
+    /// page's curl example and every single-customer answer.
+    #[default]
+    Id,
+    /// `customerCode` holding Notify's id and `number` the caller's code,
+    /// as the page's response table.
+    Number,
+}
+
 /// Everything [`spawn`](super::spawn) needs to start a sandbox.
 #[derive(Debug, Clone)]
 pub struct SandboxOptions {
@@ -35,6 +50,11 @@ pub struct SandboxOptions {
     /// Initial fault knobs; change them later with
     /// [`SandboxHandle::set_faults`](super::SandboxHandle::set_faults).
     pub faults: Faults,
+    /// Item shape of the customer list.
+    pub list_shape: ListShape,
+    /// A CSV in the import format whose rows the sandbox starts with
+    /// (see [`SandboxArgs::customers`]).
+    pub customers: Option<PathBuf>,
 }
 
 impl Default for SandboxOptions {
@@ -44,6 +64,8 @@ impl Default for SandboxOptions {
             required_key: None,
             duplicate: DuplicateMode::Existing,
             faults: Faults::default(),
+            list_shape: ListShape::Id,
+            customers: None,
         }
     }
 }
@@ -101,12 +123,13 @@ pub struct SandboxArgs {
     #[arg(long)]
     pub latency_random: bool,
 
-    /// Share of creates answered 503 before anything is stored (0..1).
+    /// Share of creates (and updates, deletes, list pages) answered 503
+    /// before anything is stored (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
     pub fail_rate: f64,
 
-    /// Share of successful creates that are stored and then have their
-    /// connection closed without any response (0..1).
+    /// Share of successful creates (and updates, deletes) that are stored
+    /// and then have their connection closed without any response (0..1).
     #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
     pub drop_rate: f64,
 
@@ -133,6 +156,20 @@ pub struct SandboxArgs {
     /// Answer creates for this CustomerCode with 400 (repeatable), to try server-side rejections.
     #[arg(long = "reject-code", value_name = "CODE")]
     pub reject_codes: Vec<String>,
+
+    /// Item shape of GET /v2/customers: `id` (id + customerCode, as the
+    /// docs' curl example) or `number` (Notify's id under customerCode,
+    /// the code under number, as the docs' response table).
+    #[arg(long, value_enum, default_value_t = ListShape::Id)]
+    pub list_shape: ListShape,
+
+    /// Start with these customers: a CSV in the import format (any
+    /// encoding, delimiter and header names the import reads). Optional
+    /// columns: `NotifyId` (keep this id instead of a new one) and
+    /// `HasInvoices` (yes/true/1/x: a delete is refused with `Customer
+    /// is not empty`). The last row is the newest.
+    #[arg(long, value_name = "FILE")]
+    pub customers: Option<PathBuf>,
 }
 
 impl SandboxArgs {
@@ -158,6 +195,8 @@ impl SandboxArgs {
                 seed: self.seed,
                 reject_codes: self.reject_codes,
             },
+            list_shape: self.list_shape,
+            customers: self.customers,
         }
     }
 }
@@ -215,6 +254,10 @@ mod tests {
             "sliding-window",
             "--rate-headers",
             "draft",
+            "--list-shape",
+            "number",
+            "--customers",
+            "held.csv",
         ])
         .expect("flags parse");
         let o = cli.args.into_options();
@@ -229,6 +272,11 @@ mod tests {
         assert_eq!(o.faults.seed, 7);
         assert_eq!(o.faults.limiter, Limiter::SlidingWindow);
         assert_eq!(o.faults.rate_headers, RateHeaders::Draft);
+        assert_eq!(o.list_shape, ListShape::Number);
+        assert_eq!(
+            o.customers.as_deref(),
+            Some(std::path::Path::new("held.csv"))
+        );
     }
 
     #[test]

@@ -163,6 +163,18 @@ fn check(field: Field, value: &str, purpose: Purpose) -> Result<(), PayloadError
     Ok(())
 }
 
+/// Checks values that did not come over the wire (a `--customers`
+/// file's row) by the same rules as a create.
+pub(crate) fn checked(values: BTreeMap<Field, String>) -> Result<Payload, PayloadError> {
+    for (field, value) in &values {
+        check(*field, value, Purpose::Create)?;
+    }
+    if !values.contains_key(&Field::CustomerCode) {
+        return Err(invalid("Field CustomerCode is required"));
+    }
+    Ok(Payload { values })
+}
+
 /// Decodes and checks a create or update body.
 pub(crate) fn parse(
     content_type: Option<&str>,

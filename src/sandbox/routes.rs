@@ -3,10 +3,13 @@
 //! Owns the router, the shared state, the gate every API request passes
 //! (count, in-flight gauge, auth, rate limit, latency) and the handlers. For
 //! a create the order is: fault dice → 503 / HTML 502 (nothing stored) →
-//! decode + check → store → drop / junk / slow body (already stored). It must
+//! decode + check → store → drop / junk / slow body (already stored); a
+//! PATCH or DELETE meets the same dice (503 / HTML 502 before any change,
+//! drop after it), a list page only the first two. It must
 //! not hold field rules (`payload.rs`), table logic (`store.rs`) or the
 //! random choices (`faults.rs`).
 
+use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -22,11 +25,11 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use super::faults::{FaultState, JunkMode};
-use super::options::{DuplicateMode, SandboxOptions};
+use super::options::{DuplicateMode, ListShape, SandboxOptions};
 use super::payload::{self, PayloadError, Purpose};
 use super::server::DropConnection;
 use super::stats::{self, InFlight, InFlightTicket, Stats};
-use super::store::{CreateOutcome, Store, StoredCustomer};
+use super::store::{CreateOutcome, DeleteOutcome, Store, StoredCustomer};
 use super::wire::{self, CustomerBody, Link, Links, ListBody, SearchHit};
 use crate::model::field::Field;
 
@@ -57,6 +60,7 @@ pub(crate) struct Shared {
     duplicate: DuplicateMode,
     required_key: Option<String>,
     base_url: String,
+    list_shape: ListShape,
 }
 
 pub(crate) type AppState = Arc<Shared>;
@@ -72,7 +76,13 @@ impl Shared {
             duplicate: opts.duplicate,
             required_key: opts.required_key.clone(),
             base_url,
+            list_shape: opts.list_shape,
         })
+    }
+
+    /// Adds the customers of a `--customers` file; how many.
+    pub fn preload(&self, path: &std::path::Path) -> std::io::Result<u64> {
+        super::preload::load(path, &mut self.data().store)
     }
 
     fn data(&self) -> MutexGuard<'_, Data> {
@@ -118,6 +128,35 @@ pub struct LoggedRequest {
     pub status: u16,
     /// The Retry-After header sent, if any.
     pub retry_after: Option<String>,
+    /// The query string, if any (a list page's `limit` and `from`).
+    pub query: Option<String>,
+    /// The fields a create or update body carried, by API name, as
+    /// decoded (`""` for a field sent empty); `None` for other requests
+    /// and for bodies that could not be decoded.
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+/// The decoded fields of a create or update, handed from the handler to
+/// the log in the answer's extensions.
+#[derive(Clone)]
+struct SentFields(BTreeMap<String, String>);
+
+impl SentFields {
+    fn of(payload: &payload::Payload) -> SentFields {
+        SentFields(
+            payload
+                .values
+                .iter()
+                .map(|(f, v)| (f.api_name().to_owned(), v.clone()))
+                .collect(),
+        )
+    }
+}
+
+/// Attaches a request's decoded fields to its answer, for the log.
+fn with_fields(mut resp: Response, fields: SentFields) -> Response {
+    resp.extensions_mut().insert(fields);
+    resp
 }
 
 /// The whole app: `/v2/...` behind the gate, `/__stats` open.
@@ -125,7 +164,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/customers", get(list).post(create))
         .route("/customers/search", get(search))
-        .route("/customers/{id}", get(get_one).patch(update))
+        .route("/customers/{id}", get(get_one).patch(update).delete(delete))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(state.clone(), gate))
@@ -213,12 +252,15 @@ async fn gate(State(app): State<AppState>, req: Request, next: Next) -> Response
     let at = app.started.elapsed();
     let method = req.method().to_string();
     let path = req.uri().path().to_owned();
-    let resp = checks(app.clone(), req, next).await;
+    let query = req.uri().query().map(str::to_owned);
+    let mut resp = checks(app.clone(), req, next).await;
     let entry = LoggedRequest {
         at,
         answered: app.started.elapsed(),
         method,
         path,
+        query,
+        fields: resp.extensions_mut().remove::<SentFields>().map(|f| f.0),
         status: resp.status().as_u16(),
         retry_after: resp
             .headers()
@@ -236,8 +278,10 @@ async fn gate(State(app): State<AppState>, req: Request, next: Next) -> Response
 /// What every API request passes, in this order, before its handler.
 async fn checks(app: AppState, mut req: Request, next: Next) -> Response {
     let now = stats::unix_micros();
+    let method = req.method().to_string();
     app.count(|s| {
         s.requests += 1;
+        *s.requests_by_method.entry(method).or_default() += 1;
         if s.first_request_unix_us == 0 {
             s.first_request_unix_us = now;
         }
@@ -330,6 +374,16 @@ fn overwrite_flag(query: Option<&str>) -> Result<bool, String> {
 }
 
 async fn create(State(app): State<AppState>, req: Request) -> Response {
+    let mut sent = None;
+    let resp = create_answer(app, req, &mut sent).await;
+    match sent {
+        Some(fields) => with_fields(resp, fields),
+        None => resp,
+    }
+}
+
+/// The answer to a create; `sent` gets the decoded fields.
+async fn create_answer(app: AppState, req: Request, sent: &mut Option<SentFields>) -> Response {
     let plan = app.faults.plan_post();
     if plan.fail {
         app.count(|s| s.faults_injected += 1);
@@ -357,6 +411,7 @@ async fn create(State(app): State<AppState>, req: Request) -> Response {
         Ok(p) => p,
         Err(e) => return payload_error(e),
     };
+    *sent = Some(SentFields::of(&payload));
     let code = payload.get(Field::CustomerCode).unwrap_or_default();
     if app.faults.rejects(code) {
         app.count(|s| s.faults_injected += 1);
@@ -497,6 +552,10 @@ async fn search(State(app): State<AppState>, req: Request) -> Response {
 }
 
 async fn list(State(app): State<AppState>, uri: Uri) -> Response {
+    let plan = app.faults.plan_post();
+    if let Some(resp) = failed_before(&app, &plan) {
+        return resp;
+    }
     let query = uri.query();
     let limit = match query_value(query, &["limit", "Limit"]) {
         None => MAX_PAGE,
@@ -512,28 +571,87 @@ async fn list(State(app): State<AppState>, uri: Uri) -> Response {
         },
     };
     let from = query_value(query, &["from", "From"]);
-    let data = app.data();
+    let mut data = app.data();
+    data.stats.lists += 1;
     let Ok(page) = data.store.page(from.as_deref(), limit) else {
         return wire::problem(
             StatusCode::NOT_FOUND,
             format!("No customer exists with id {}.", from.unwrap_or_default()),
         );
     };
+    data.stats.listed += page.items.len() as u64;
+    drop(data);
     let link = |id: String| {
         Link::new(format!(
             "{}/customers?from={id}&limit={limit}",
             app.base_url
         ))
     };
+    let shape = app.list_shape;
     let body = ListBody {
         count: page.items.len(),
-        customers: page.items.iter().map(CustomerBody::new).collect(),
+        customers: page
+            .items
+            .iter()
+            .map(|c| match shape {
+                ListShape::Id => CustomerBody::new(c),
+                ListShape::Number => CustomerBody::new(c).number_shape(),
+            })
+            .collect(),
         links: Links {
             previous: page.previous.map(link),
             next: page.next.map(link),
         },
     };
     wire::hal(StatusCode::OK, &body)
+}
+
+/// The faults that strike before anything changes: a 503 (`fail_rate`)
+/// or a proxy's HTML 502 (`--junk html502`).
+fn failed_before(app: &AppState, plan: &super::faults::PostPlan) -> Option<Response> {
+    if plan.fail {
+        app.count(|s| s.faults_injected += 1);
+        return Some(wire::problem(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The service is temporarily unavailable, try again later",
+        ));
+    }
+    if plan.junk == Some(JunkMode::Html502) {
+        app.count(|s| s.faults_injected += 1);
+        return Some(wire::html_502());
+    }
+    None
+}
+
+/// A `drop_rate` fault after the change was made: the connection closes
+/// without an answer (this never returns then). Returns at once when the
+/// dice said no.
+async fn dropped_after(app: &AppState, plan: &super::faults::PostPlan, req_ext: &Extensions) {
+    let (Some(killer), true) = (req_ext.killer.clone(), plan.drop) else {
+        return;
+    };
+    app.count(|s| s.faults_injected += 1);
+    if let Some(t) = &req_ext.in_flight {
+        t.release();
+    }
+    killer.fire();
+    // The connection task drops this future together with the socket.
+    std::future::pending::<()>().await;
+}
+
+/// What a handler takes from the request before it consumes the body.
+struct Extensions {
+    killer: Option<DropConnection>,
+    in_flight: Option<InFlightTicket>,
+}
+
+impl Extensions {
+    fn of(req: &Request) -> Extensions {
+        Extensions {
+            killer: req.extensions().get::<DropConnection>().cloned(),
+            in_flight: req.extensions().get::<InFlightTicket>().cloned(),
+        }
+    }
 }
 
 fn unknown_id(id: &str) -> Response {
@@ -552,9 +670,27 @@ async fn get_one(State(app): State<AppState>, Path(id): Path<String>) -> Respons
 }
 
 async fn update(State(app): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
-    if app.data().store.get(&id).is_none() {
-        return unknown_id(&id);
+    let mut sent = None;
+    let resp = update_answer(app, id, req, &mut sent).await;
+    match sent {
+        Some(fields) => with_fields(resp, fields),
+        None => resp,
     }
+}
+
+/// The answer to a PATCH: only the fields sent change, `""` clears one,
+/// the rules are those of a create; `sent` gets the decoded fields.
+async fn update_answer(
+    app: AppState,
+    id: String,
+    req: Request,
+    sent: &mut Option<SentFields>,
+) -> Response {
+    let plan = app.faults.plan_post();
+    if let Some(resp) = failed_before(&app, &plan) {
+        return resp;
+    }
+    let ext = Extensions::of(&req);
     let ct = content_type(&req);
     let body = match read_body(req).await {
         Ok(b) => b,
@@ -564,12 +700,59 @@ async fn update(State(app): State<AppState>, Path(id): Path<String>, req: Reques
         Ok(p) => p,
         Err(e) => return payload_error(e),
     };
-    let mut data = app.data();
-    match data.store.update(&id, &payload) {
-        Some(c) => {
+    *sent = Some(SentFields::of(&payload));
+    let updated = {
+        let mut data = app.data();
+        let updated = data.store.update(&id, &payload);
+        if updated.is_some() {
             data.stats.updates += 1;
-            wire::hal(StatusCode::OK, &CustomerBody::new(&c))
         }
-        None => unknown_id(&id),
+        updated
+    };
+    let Some(customer) = updated else {
+        return unknown_id(&id);
+    };
+    dropped_after(&app, &plan, &ext).await;
+    let resp = match plan.junk {
+        Some(JunkMode::EmptyOk) => {
+            app.count(|s| s.faults_injected += 1);
+            wire::empty_ok()
+        }
+        _ => wire::hal(StatusCode::OK, &CustomerBody::new(&customer)),
+    };
+    match plan.slow_body {
+        Some(pause) => {
+            app.count(|s| s.faults_injected += 1);
+            trickle(resp, pause).await
+        }
+        None => resp,
+    }
+}
+
+/// `DELETE /customers/{id}`: 204; 400 `Customer is not empty` for a
+/// customer with invoices; 404 for an unknown id.
+async fn delete(State(app): State<AppState>, Path(id): Path<String>, req: Request) -> Response {
+    let plan = app.faults.plan_post();
+    if let Some(resp) = failed_before(&app, &plan) {
+        return resp;
+    }
+    let ext = Extensions::of(&req);
+    let outcome = {
+        let mut data = app.data();
+        let outcome = data.store.delete(&id);
+        match outcome {
+            DeleteOutcome::Deleted => data.stats.deletes += 1,
+            DeleteOutcome::NotEmpty => data.stats.deletes_refused += 1,
+            DeleteOutcome::Unknown => {}
+        }
+        outcome
+    };
+    match outcome {
+        DeleteOutcome::Deleted => {
+            dropped_after(&app, &plan, &ext).await;
+            StatusCode::NO_CONTENT.into_response()
+        }
+        DeleteOutcome::NotEmpty => wire::problem(StatusCode::BAD_REQUEST, "Customer is not empty"),
+        DeleteOutcome::Unknown => unknown_id(&id),
     }
 }

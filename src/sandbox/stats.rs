@@ -23,6 +23,17 @@ pub struct Stats {
     pub overwrites: u64,
     /// Successful `PATCH /v2/customers/{id}` calls.
     pub updates: u64,
+    /// List pages served (`GET /v2/customers` that reached the list).
+    pub lists: u64,
+    /// Customers on the list pages served, all pages together.
+    pub listed: u64,
+    /// Customers deleted (`DELETE /v2/customers/{id}` answered 204).
+    pub deletes: u64,
+    /// Deletes refused because the customer has invoices (400).
+    pub deletes_refused: u64,
+    /// API requests received per HTTP method (`GET`, `POST`, `PATCH`,
+    /// `DELETE`...), rejected ones included.
+    pub requests_by_method: BTreeMap<String, u64>,
     /// Creates for an existing code without `Overwrite` (answered 200 or 409).
     pub duplicate_create_attempts: u64,
     /// Search requests that reached the search handler.

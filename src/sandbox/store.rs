@@ -52,6 +52,10 @@ pub struct StoredCustomer {
     pub registration_number: Option<String>,
     /// Language (default `dutch`).
     pub language: Option<String>,
+    /// Marked as having invoices (a `--customers` file's `HasInvoices`
+    /// column): a delete is refused with `Customer is not empty`.
+    #[serde(default)]
+    pub has_invoices: bool,
 }
 
 impl StoredCustomer {
@@ -71,6 +75,7 @@ impl StoredCustomer {
             invoice_email: None,
             registration_number: None,
             language: None,
+            has_invoices: false,
         }
     }
 
@@ -142,6 +147,17 @@ pub(crate) enum CreateOutcome {
     Conflict,
 }
 
+/// Result of a delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DeleteOutcome {
+    /// Removed.
+    Deleted,
+    /// The customer has invoices: kept.
+    NotEmpty,
+    /// No customer has that id.
+    Unknown,
+}
+
 /// One page of the newest-first list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Page {
@@ -198,6 +214,51 @@ impl Store {
             customer.set(*field, Some(value));
         }
         Some(customer.clone())
+    }
+
+    /// Adds a customer as it is (a `--customers` file's row): `id` fresh
+    /// when `None`. Refuses a code or id already held.
+    pub fn preload(
+        &mut self,
+        payload: &Payload,
+        id: Option<String>,
+        has_invoices: bool,
+    ) -> Result<StoredCustomer, String> {
+        let code = payload.get(Field::CustomerCode).unwrap_or_default();
+        if self.by_code.contains_key(code) {
+            return Err(format!("the code {code:?} is given twice"));
+        }
+        let id = id.unwrap_or_else(|| Uuid::new_v4().to_string());
+        if self.by_id.contains_key(&id) {
+            return Err(format!("the id {id:?} is given twice"));
+        }
+        let mut customer = StoredCustomer::new(id, code.to_owned());
+        customer.replace_all(payload);
+        customer.has_invoices = has_invoices;
+        let i = self.customers.len();
+        self.by_code.insert(customer.customer_code.clone(), i);
+        self.by_id.insert(customer.id.clone(), i);
+        self.customers.push(customer.clone());
+        Ok(customer)
+    }
+
+    /// Deletes the customer `id` unless it has invoices.
+    pub fn delete(&mut self, id: &str) -> DeleteOutcome {
+        let Some(&i) = self.by_id.get(id) else {
+            return DeleteOutcome::Unknown;
+        };
+        if self.customers[i].has_invoices {
+            return DeleteOutcome::NotEmpty;
+        }
+        let gone = self.customers.remove(i);
+        self.by_id.remove(&gone.id);
+        self.by_code.remove(&gone.customer_code);
+        // Later customers moved down one place.
+        for (j, c) in self.customers.iter().enumerate().skip(i) {
+            self.by_id.insert(c.id.clone(), j);
+            self.by_code.insert(c.customer_code.clone(), j);
+        }
+        DeleteOutcome::Deleted
     }
 
     pub fn get(&self, id: &str) -> Option<&StoredCustomer> {
@@ -285,6 +346,34 @@ mod tests {
         assert!(s.update("nope", &Payload::default()).is_none());
         assert_eq!(s.find_code("A").map(|c| c.id.clone()), Some(a.id));
         assert!(s.find_code("a").is_none());
+    }
+
+    #[test]
+    fn delete_keeps_customers_with_invoices_and_the_pages_whole() {
+        let mut s = Store::default();
+        let mut ids = Vec::new();
+        for (i, invoices) in [false, true, false, false].into_iter().enumerate() {
+            let p = payload(&[(Field::CustomerCode, &format!("C{i}"))]);
+            ids.push(s.preload(&p, None, invoices).expect("new code").id);
+        }
+        let dup = payload(&[(Field::CustomerCode, "C0")]);
+        assert!(s.preload(&dup, None, false).is_err());
+        assert_eq!(s.delete(&ids[1]), DeleteOutcome::NotEmpty);
+        assert_eq!(s.delete(&ids[0]), DeleteOutcome::Deleted);
+        assert_eq!(s.delete(&ids[0]), DeleteOutcome::Unknown);
+        assert!(s.find_code("C0").is_none());
+        assert_eq!(
+            s.find_code("C3").map(|c| c.id.clone()),
+            Some(ids[3].clone())
+        );
+        assert_eq!(s.get(&ids[2]).map(|c| c.customer_code.as_str()), Some("C2"));
+        let page = s.page(Some(&ids[2]), 5).expect("known id");
+        let codes: Vec<_> = page
+            .items
+            .iter()
+            .map(|c| c.customer_code.as_str())
+            .collect();
+        assert_eq!(codes, ["C2", "C1"]);
     }
 
     #[test]

@@ -703,3 +703,122 @@ async fn every_limiter_refuses_past_its_rate_and_advertises_when_asked() {
         assert_eq!(log.json().as_array().map(Vec::len), Some(3));
     }
 }
+
+#[tokio::test]
+async fn preloaded_customers_delete_and_the_ledger() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let held = dir.path().join("held.csv");
+    std::fs::write(
+        &held,
+        "Debiteurnummer,Naam,Plaats,HasInvoices\nD1,Ann,Ede,no\nD2,Bob,Delft,yes\n",
+    )
+    .expect("write");
+    let sb = start(SandboxOptions {
+        customers: Some(held),
+        ..SandboxOptions::default()
+    });
+    let id_of = |code: &str| {
+        sb.customers()
+            .into_iter()
+            .find(|c| c.customer_code == code)
+            .map(|c| c.id)
+            .expect("preloaded")
+    };
+    let (d1, d2) = (id_of("D1"), id_of("D2"));
+    let url = |id: &str| format!("{}/customers/{id}", sb.base_url());
+
+    let patched = send(
+        client()
+            .patch(url(&d1))
+            .bearer_auth(KEY)
+            .json(&json!({"City": "", "Name": "Anna"})),
+    )
+    .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    let p = patched.json();
+    assert_eq!(
+        (p["name"].as_str(), p["address"]["city"].as_str()),
+        (Some("Anna"), Some(""))
+    );
+
+    let refused = send(client().delete(url(&d2)).bearer_auth(KEY)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_eq!(refused.json()["detail"], "Customer is not empty");
+    let gone = send(client().delete(url(&d1)).bearer_auth(KEY)).await;
+    assert_eq!(gone.status, StatusCode::NO_CONTENT);
+    assert!(gone.text.is_empty());
+    let again = send(client().delete(url(&d1)).bearer_auth(KEY)).await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        again.json()["detail"],
+        format!("No customer exists with id {d1}.")
+    );
+    let codes: Vec<String> = sb
+        .customers()
+        .into_iter()
+        .map(|c| c.customer_code)
+        .collect();
+    assert_eq!(codes, ["D2"]);
+
+    let stats = sb.stats();
+    assert_eq!(
+        (stats.deletes, stats.deletes_refused, stats.updates),
+        (1, 1, 1)
+    );
+    assert_eq!(stats.requests_by_method.get("DELETE"), Some(&3));
+    assert_eq!(stats.requests_by_method.get("PATCH"), Some(&1));
+    let log = sb.request_log();
+    let patch = log.iter().find(|r| r.method == "PATCH").expect("logged");
+    let sent: Vec<(&str, &str)> = patch
+        .fields
+        .as_ref()
+        .expect("fields logged")
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(sent, [("City", ""), ("Name", "Anna")]);
+    assert!(
+        log.iter()
+            .filter(|r| r.method == "DELETE")
+            .all(|r| r.fields.is_none())
+    );
+}
+
+#[tokio::test]
+async fn the_list_speaks_either_documented_item_shape() {
+    for shape in [ListShape::Id, ListShape::Number] {
+        let sb = start(SandboxOptions {
+            list_shape: shape,
+            ..SandboxOptions::default()
+        });
+        let created = create(&sb, json!({"CustomerCode": "10001", "Name": "Ann"})).await;
+        let id = created.json()["id"].as_str().expect("id").to_owned();
+        let page = send(
+            client()
+                .get(format!("{}/customers?Limit=1", sb.base_url()))
+                .bearer_auth(KEY),
+        )
+        .await
+        .json();
+        let item = &page["customers"][0];
+        match shape {
+            ListShape::Id => {
+                assert_eq!(
+                    (item["id"].as_str(), item["customerCode"].as_str()),
+                    (Some(id.as_str()), Some("10001"))
+                );
+                assert!(item.get("number").is_none());
+            }
+            ListShape::Number => {
+                assert_eq!(
+                    (item["customerCode"].as_str(), item["number"].as_str()),
+                    (Some(id.as_str()), Some("10001"))
+                );
+                assert!(item.get("id").is_none());
+            }
+        }
+        assert_eq!(item["name"], "Ann");
+        assert!(page["links"]["next"].is_null() && page.get("_links").is_none());
+        assert_eq!(sb.stats().lists, 1);
+    }
+}

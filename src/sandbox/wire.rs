@@ -29,6 +29,8 @@ pub(crate) struct CustomerBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<&'a str>,
     customer_code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    number: Option<&'a str>,
     name: &'a str,
     address: Address<'a>,
     contact: &'a str,
@@ -48,6 +50,7 @@ impl<'a> CustomerBody<'a> {
             resource: "customer",
             id: Some(&c.id),
             customer_code: &c.customer_code,
+            number: None,
             name: s(&c.name),
             address: Address {
                 address: s(&c.address),
@@ -63,6 +66,16 @@ impl<'a> CustomerBody<'a> {
             registration_number: s(&c.registration_number),
             language: c.language.as_deref().unwrap_or(DEFAULT_LANGUAGE),
         }
+    }
+
+    /// The list table's shape: Notify's id under `customerCode`, the
+    /// caller's code under `number`, no `id`.
+    pub fn number_shape(mut self) -> Self {
+        if let Some(id) = self.id.take() {
+            self.number = Some(self.customer_code);
+            self.customer_code = id;
+        }
+        self
     }
 
     /// The same object with `id` left out (a junk fault).
