@@ -21,4 +21,5 @@ mod pacing;
 mod report;
 mod runs;
 mod security;
+mod sync;
 mod validate;
