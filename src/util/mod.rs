@@ -2,7 +2,8 @@
 //!
 //! Owns [`atomic`] (private files written whole or not at all),
 //! [`background`] (a writer whose writes happen on a thread of its own), [`spill`]
-//! (per-row facts sorted on disk so memory stays flat), [`redact`] (the API
+//! (per-row facts sorted on disk so memory stays flat), [`lookup`]
+//! (sorted records found by key from disk), [`redact`] (the API
 //! key never reaches an output), [`nofollow`] (the files the tool makes for
 //! itself are never reached through a planted link) and [`text`] (names
 //! compared and values quoted alike everywhere). It must not import any
@@ -10,6 +11,7 @@
 
 pub mod atomic;
 pub mod background;
+pub mod lookup;
 pub mod nofollow;
 pub mod redact;
 pub mod spill;
