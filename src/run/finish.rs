@@ -202,8 +202,15 @@ pub(crate) fn finish(
         },
     };
     if upload.is_some() && !end.keeps_journal() {
-        // Nothing to resume, and the folder no longer blocks a run.
-        let _ = std::fs::remove_file(&files.journal);
+        // Nothing to resume, and the folder no longer blocks a run. What
+        // a finished run sent stays readable, for `undo` (the ids it
+        // created, the before-images of what it updated).
+        let done = files.folder.finished_journal();
+        if !(end.anything_sent && files.journal.exists())
+            || std::fs::rename(&files.journal, &done).is_err()
+        {
+            let _ = std::fs::remove_file(&files.journal);
+        }
     }
     let resume = || commands.continue_after_failure(end.sandbox);
     // Write failures first: they decide what is safe to say.

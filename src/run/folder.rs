@@ -40,6 +40,10 @@ pub const SUMMARY: &str = "summary.json";
 pub const REPORT: &str = "report.html";
 /// The journal (left only by a run that stopped before the end).
 pub const JOURNAL: &str = "journal";
+/// The journal of a run that finished after sending: what it created and
+/// the before-images of what it updated, for `undo`. No longer `journal`,
+/// so the run does not read as unfinished.
+pub const FINISHED_JOURNAL: &str = "journal.done";
 /// Marks a run `--restart` left behind: never resumed, never blocking.
 pub const ABANDONED: &str = "abandoned";
 /// Points at the newest run folder.
@@ -456,6 +460,11 @@ impl RunFolder {
     /// `summary.json` in this folder.
     pub fn summary(&self) -> PathBuf {
         self.path.join(SUMMARY)
+    }
+
+    /// The journal of this run once it finished ([`FINISHED_JOURNAL`]).
+    pub fn finished_journal(&self) -> PathBuf {
+        self.path.join(FINISHED_JOURNAL)
     }
 
     /// The journal in this folder.

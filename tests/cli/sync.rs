@@ -222,11 +222,11 @@ fn upsert_creates_new_codes_patches_only_changed_fields_and_skips_the_unchanged(
         patches,
         BTreeMap::from([
             (
-                format!("/v2/customers/{}", before["K002"].id),
+                format!("/customers/{}", before["K002"].id),
                 field_map(&[("Address", "Arnhemseweg 12"), ("City", "Wageningen")])
             ),
             (
-                format!("/v2/customers/{}", before["K003"].id),
+                format!("/customers/{}", before["K003"].id),
                 field_map(&[("Email", "kantoor@post.nl")])
             ),
         ]),
@@ -244,9 +244,33 @@ fn upsert_creates_new_codes_patches_only_changed_fields_and_skips_the_unchanged(
     let doc = summary(&folder);
     assert_eq!(doc["counts"]["updated"], 2);
     assert_eq!(doc["counts"]["unchanged"], 1);
-    // The before-images are in the journal until the run is over; the
-    // run finished, so it is gone: nothing to resume.
+    // Finished: nothing to resume, and what it changed stays readable
+    // (for undo): the ids it created, the before-images it replaced.
     assert!(!folder.join("journal").exists());
+    let done = std::fs::read_to_string(folder.join("journal.done")).unwrap();
+    let records: Vec<serde_json::Value> = done
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let patch = records
+        .iter()
+        .find(|r| r["t"] == "patch" && r["c"] == "K002")
+        .expect("K002's before-image");
+    assert_eq!(patch["id"], before["K002"].id.as_str());
+    assert_eq!(
+        patch["ch"],
+        serde_json::json!({
+            "Address": {"old": "Stationsweg 4", "new": "Arnhemseweg 12"},
+            "City": {"old": "Ede", "new": "Wageningen"}
+        })
+    );
+    assert!(
+        records
+            .iter()
+            .any(|r| r["t"] == "done" && r["c"] == "K004" && r["s"] == "created" && r["id"] == rows[3].customer_id.as_str()),
+        "the created customer's id: {done}"
+    );
 
     // The same file again: nothing differs, nothing is written.
     let writes_before = writes(&sb.request_log()).len();
@@ -331,13 +355,13 @@ fn mode_flags_that_contradict_each_other_are_refused_before_anything_is_sent() {
     assert_eq!(sb.stats().requests, 0);
 }
 
-/// `rows` customers K0001…: the first half held by Notify with another
-/// city, the second half new.
+/// `rows` customers K0001…: every other one held by Notify with another
+/// city, the rest new, so a kill lands among updates and creates alike.
 fn half_held(s: &Scratch, rows: usize) -> (PathBuf, SandboxHandle) {
     let mut held = String::from("CustomerCode,Name,City\n");
     let mut file = String::from("CustomerCode,Name,City\n");
     for i in 1..=rows {
-        if i <= rows / 2 {
+        if i % 2 == 1 {
             held.push_str(&format!("K{i:04},Klant {i},Ede\n"));
         }
         file.push_str(&format!("K{i:04},Klant {i},Wageningen\n"));
@@ -359,9 +383,6 @@ fn sigkill_during_upsert_then_resume_leaves_every_customer_right_and_none_create
         latency_ms: 40,
         ..Faults::default()
     });
-    // Alternating updates and creates would be nicer; the file's order
-    // (updates first) still has the kill land among one kind or the
-    // other: both are asserted below.
     let mut child = spawn_import(
         &sb,
         &input,
@@ -378,10 +399,12 @@ fn sigkill_during_upsert_then_resume_leaves_every_customer_right_and_none_create
     );
     wait_until(LIMIT, "writes before the kill", || {
         let st = sb.stats();
-        st.updates >= 10
+        st.updates >= 5 && st.creates >= 5
     });
     child.kill().unwrap(); // SIGKILL: no cleanup
     let _ = child.wait();
+    let at_kill = sb.stats();
+    assert!(at_kill.updates + at_kill.creates < 60, "killed mid-run");
     let killed = latest_run(&input);
     let journal = std::fs::read_to_string(killed.join("journal")).unwrap();
     assert!(
@@ -396,12 +419,13 @@ fn sigkill_during_upsert_then_resume_leaves_every_customer_right_and_none_create
     );
     assert_exit(&out, 0);
     let rows = assert_universal(&killed.join("results.csv"), 60, &sb);
-    for r in &rows[..30] {
-        assert_eq!(r.status, "updated", "{r:?}");
-        assert_eq!(Some(&r.customer_id), ids_before.get(&r.customer_code));
-    }
-    for r in &rows[30..] {
-        assert_eq!(r.status, "created", "{r:?}");
+    for r in &rows {
+        if r.row % 2 == 1 {
+            assert_eq!(r.status, "updated", "{r:?}");
+            assert_eq!(Some(&r.customer_id), ids_before.get(&r.customer_code));
+        } else {
+            assert_eq!(r.status, "created", "{r:?}");
+        }
     }
     let now = by_code(&sb);
     assert_eq!(now.len(), 60);
@@ -410,4 +434,17 @@ fn sigkill_during_upsert_then_resume_leaves_every_customer_right_and_none_create
         "every customer in the file's state"
     );
     assert!(sb.stats().creates_by_code.values().all(|n| *n == 1));
+    // Rows the killed run had updated were sent again from the journal,
+    // never compared anew: every before-image is still Notify's value
+    // from before the first run.
+    let done = std::fs::read_to_string(killed.join("journal.done")).unwrap();
+    let olds: Vec<String> = done
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["t"] == "patch")
+        .map(|r| r["ch"]["City"]["old"].as_str().unwrap_or("?").to_owned())
+        .collect();
+    assert!(olds.len() >= 30, "{} before-images", olds.len());
+    assert!(olds.iter().all(|o| o == "Ede"), "{olds:?}");
 }
