@@ -30,8 +30,8 @@ use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
 use crate::model::plan::WriteMode;
-use crate::output::plan_file::{Action, PlanFacts};
 use crate::model::timeline::Timeline;
+use crate::output::plan_file::{Action, PlanFacts};
 
 /// The bar currently on screen, so log lines can be printed above it.
 static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);

@@ -30,8 +30,8 @@ use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{FieldChange, Planned, Write, WriteMode};
 use crate::model::remote::Existing;
 use crate::model::timeline::Timeline;
-use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::plan_file::{self, Action, PlanFacts, PlanRow, PlanWriter};
+use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::results;
 use crate::output::set::{InputRows, Outputs};
 use crate::plan::diff::Clearable;
@@ -481,8 +481,17 @@ fn write_plan(
         for n in outputs.rows_written() + 1..=rows.len() {
             counts.add(Status::Skipped);
             let error = "not planned: the run's checked rows could not be read back".to_owned();
-            if let Err(e) = outputs.push(Outcome::local(n, 0, String::new(), Status::Skipped, error)) {
-                return Ok((RowsEnd { counts, written: Err(e), read_err }, facts));
+            if let Err(e) =
+                outputs.push(Outcome::local(n, 0, String::new(), Status::Skipped, error))
+            {
+                return Ok((
+                    RowsEnd {
+                        counts,
+                        written: Err(e),
+                        read_err,
+                    },
+                    facts,
+                ));
             }
         }
         return Ok((
