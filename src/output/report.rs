@@ -518,8 +518,10 @@ impl Totals<'_> {
     pub fn text(&self) -> String {
         let mut out = String::from("\nSummary\n");
         // Always shown, even at 0: what this kind of run does. A check
-        // (nothing sent, no request count) only tells valid from invalid.
-        let shown: &[Status] = if self.requests.is_none() {
+        // (nothing sent, no request count) and a plan (reads only: its
+        // rows are valid or invalid) only tell valid from invalid.
+        let checked = self.requests.is_none() || self.counts.get(Status::Valid) > 0;
+        let shown: &[Status] = if checked {
             &[Status::Valid, Status::Invalid]
         } else {
             &[
