@@ -17,7 +17,7 @@ The API key is read from the NOTIFY_API_KEY environment variable or from --api-k
 never from a command-line argument.
 
 Exit codes:
-  0    every row created, overwritten or already existing (or valid, in a dry run)
+  0    every row ended as asked: created, updated, unchanged, exists, overwritten, not_found (update mode), valid (a check)
   1    the run finished, but some rows are invalid, failed or skipped
   2    usage or setup error, nothing sent (bad flag, unreadable file, bad key, file-level CSV problem)
   3    stopped after sending began (key rejected, API unreachable or stalled, disk full); continue with --resume
@@ -49,6 +49,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate FILE, then upload its valid rows (the default command).
     Import(ImportArgs),
+    /// Show what `import` would change in Notify, per row and field, without writing anything there (it reads Notify's customers): writes plan.csv in a run folder.
+    Plan(ImportArgs),
     /// Check FILE offline (no key, no network) and write the results file with valid/invalid.
     Validate(ValidateArgs),
     /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
@@ -134,9 +136,17 @@ pub struct ImportArgs {
     #[arg(help_heading = "Target", long)]
     pub live: bool,
 
-    /// Update customers whose CustomerCode already exists (sends Overwrite=true).
+    /// How rows are written to Notify [default: create].
+    #[arg(help_heading = "Target", long, value_enum, value_name = "MODE")]
+    pub mode: Option<ModeArg>,
+
+    /// The same as --mode overwrite: resend every field of customers whose CustomerCode exists, with the API's own Overwrite=true flag (Notify advises its update API instead: --mode upsert).
     #[arg(help_heading = "Target", long)]
     pub overwrite: bool,
+
+    /// With --mode upsert or update: a blank cell of a mapped column clears Notify's value (sends ""); without it a blank cell keeps Notify's value.
+    #[arg(help_heading = "Target", long)]
+    pub clear_empty: bool,
 
     /// Requests per second: the API's limit if you know it, or `auto` to
     /// start at 10/s and find the limit (up to --max-rate).
@@ -214,6 +224,31 @@ pub struct ImportArgs {
     /// `--profile`, `--config`.
     #[command(flatten)]
     pub profile: ProfileArgs,
+}
+
+/// `--mode`: how rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModeArg {
+    /// New codes are created; customers whose code exists are left alone (`exists`).
+    Create,
+    /// New codes are created; for existing customers only the fields that differ are sent (PATCH), and nothing when none does (`unchanged`).
+    Upsert,
+    /// As upsert, but codes Notify does not have are not created (`not_found`).
+    Update,
+    /// Every row is sent with the API's Overwrite=true flag, all fields of existing customers resent (Notify advises upsert instead).
+    Overwrite,
+}
+
+impl From<ModeArg> for crate::model::plan::WriteMode {
+    fn from(mode: ModeArg) -> Self {
+        use crate::model::plan::WriteMode;
+        match mode {
+            ModeArg::Create => WriteMode::Create,
+            ModeArg::Upsert => WriteMode::Upsert,
+            ModeArg::Update => WriteMode::Update,
+            ModeArg::Overwrite => WriteMode::Overwrite,
+        }
+    }
 }
 
 /// Arguments of `validate`.
@@ -438,8 +473,9 @@ fn progress_interval(s: &str) -> Result<f64, String> {
     )
 }
 
-const SUBCOMMANDS: [&str; 9] = [
+const SUBCOMMANDS: [&str; 10] = [
     "import",
+    "plan",
     "validate",
     "sandbox",
     "mapping",

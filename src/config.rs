@@ -108,8 +108,10 @@ pub struct DryRunTarget {
     pub key_file: Option<PathBuf>,
     /// `--live`.
     pub live: bool,
-    /// `--overwrite`.
-    pub overwrite: bool,
+    /// `--mode` (`--overwrite` is `--mode overwrite`).
+    pub mode: WriteMode,
+    /// `--clear-empty`.
+    pub clear_empty: bool,
 }
 
 /// Where a run's files go: its run folder, unless the user named a file.
@@ -162,8 +164,13 @@ pub struct OutputConfig {
 pub struct UploadConfig {
     /// Where to send.
     pub target: Endpoint,
-    /// How rows are written (`--overwrite`: the API's own flag).
+    /// How rows are written (`--mode`; `--overwrite` is `--mode overwrite`).
     pub mode: WriteMode,
+    /// `--clear-empty`: a blank cell of a mapped column clears Notify's
+    /// value (upsert and update only).
+    pub clear_empty: bool,
+    /// `plan`: read Notify and write the plan; never write to Notify.
+    pub plan_only: bool,
     /// Requests per second: the fixed rate, or the start with `auto_rate`.
     pub rate: f64,
     /// `--rate auto`: look for the API's limit, up to `max_rate`.
@@ -330,6 +337,7 @@ impl Config {
             Command::Validate(args) => {
                 run_config(args.input, args.output, (false, 10.0), None, None)
             }
+            Command::Plan(args) => plan_config(args, &env),
             Command::Import(args) => {
                 if args.dry_run && args.resume {
                     return Err(usage(
@@ -342,7 +350,8 @@ impl Config {
                         api_url: args.api_url.clone().or_else(|| env(URL_ENV)),
                         key_file: args.api_key_file.clone(),
                         live: args.live,
-                        overwrite: args.overwrite,
+                        mode: write_mode(&args)?,
+                        clear_empty: args.clear_empty,
                     };
                     (None, Some(target))
                 } else {
@@ -353,6 +362,33 @@ impl Config {
             }
         }
     }
+}
+
+/// `plan`: an import's settings that send nothing but reads. The flags
+/// that only mean something for sending are refused.
+fn plan_config(
+    args: ImportArgs,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Config, UsageError> {
+    for (given, flag) in [
+        (args.dry_run, "--dry-run"),
+        (args.resume, "--resume"),
+        (args.restart, "--restart"),
+        (args.state.is_some(), "--state"),
+        (args.full, "--full"),
+        (args.output.results.is_some(), "--results"),
+        (args.output.errors.is_some(), "--errors"),
+    ] {
+        if given {
+            return Err(usage(format!(
+                "{flag} is an import flag; `plan` writes nothing to Notify and its plan.csv into its run folder: leave out {flag}"
+            )));
+        }
+    }
+    let mut upload = upload_config(&args, env)?;
+    upload.plan_only = true;
+    let progress = (!args.no_progress, args.progress_interval);
+    run_config(args.input, args.output, progress, Some(upload), None)
 }
 
 fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
@@ -469,15 +505,13 @@ fn check_errors_path(file: &Path, out: &OutputArgs) -> Result<(), UsageError> {
 
 /// The argument ids that choose the write mode (what a profile's `mode`
 /// and a recorded run's mode stand for).
-pub const MODE_IDS: [&str; 1] = ["overwrite"];
+pub const MODE_IDS: [&str; 2] = ["mode", "overwrite"];
 
-/// The write mode the arguments ask for.
-pub fn write_mode(args: &ImportArgs) -> WriteMode {
-    if args.overwrite {
-        WriteMode::Overwrite
-    } else {
-        WriteMode::Create
-    }
+/// The write mode the arguments ask for, for showing and comparing; a
+/// contradiction among them is refused by [`write_mode`] when the run is
+/// configured.
+pub fn requested_mode(args: &ImportArgs) -> WriteMode {
+    write_mode(args).unwrap_or_default()
 }
 
 /// The target URL from `--api-url`, `NOTIFY_API_URL` or the default, checked.
@@ -532,7 +566,9 @@ fn upload_config(
     };
     Ok(UploadConfig {
         target,
-        mode: write_mode(args),
+        mode: write_mode(args)?,
+        clear_empty: args.clear_empty,
+        plan_only: false,
         rate,
         auto_rate,
         max_rate: args.max_rate,
@@ -556,6 +592,37 @@ fn upload_config(
             .into_iter()
             .collect(),
     })
+}
+
+/// `--mode`, with `--overwrite` as its alias; `--clear-empty` only
+/// where blank cells are compared.
+pub fn write_mode(args: &ImportArgs) -> Result<WriteMode, UsageError> {
+    let mode = match (args.mode.map(WriteMode::from), args.overwrite) {
+        (None, false) => WriteMode::Create,
+        (None | Some(WriteMode::Overwrite), true) => WriteMode::Overwrite,
+        (Some(mode), false) => mode,
+        (Some(mode), true) => {
+            return Err(usage(format!(
+                "--overwrite is --mode overwrite, and --mode {mode} was given too: leave out one of them"
+            )));
+        }
+    };
+    if args.clear_empty && !mode.compares() {
+        return Err(usage(format!(
+            "--clear-empty clears Notify's values where a cell is blank, which only --mode upsert or --mode update do (--mode {mode} {}): add --mode upsert, or leave out --clear-empty",
+            if mode == WriteMode::Overwrite {
+                "resends whole rows"
+            } else {
+                "never changes an existing customer"
+            }
+        )));
+    }
+    if mode.compares() && args.state.is_some() {
+        return Err(usage(format!(
+            "--state (delta mode) is for --mode create and overwrite; --mode {mode} compares each row with what Notify holds and sends nothing for unchanged rows already: leave out --state"
+        )));
+    }
+    Ok(mode)
 }
 
 fn read_key(
@@ -626,6 +693,58 @@ mod tests {
         Config::from_cli_with_env(cli, move |name| {
             env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
+    }
+
+    /// The write mode and `--clear-empty` of `import a.csv ARGS` (or the
+    /// usage error).
+    fn mode_of(args: &[&str]) -> Result<(WriteMode, bool, bool), String> {
+        let mut full = vec!["import", "a.csv"];
+        full.extend_from_slice(args);
+        match config(&full, &[(KEY_ENV, KEY)]) {
+            Ok(Config::Run(run)) => {
+                let u = run.upload.as_ref().unwrap();
+                Ok((u.mode, u.clear_empty, u.plan_only))
+            }
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.0),
+        }
+    }
+
+    #[test]
+    fn mode_defaults_to_create_and_overwrite_is_its_alias() {
+        assert_eq!(mode_of(&[]), Ok((WriteMode::Create, false, false)));
+        assert_eq!(
+            mode_of(&["--overwrite"]),
+            Ok((WriteMode::Overwrite, false, false))
+        );
+        assert_eq!(
+            mode_of(&["--mode", "overwrite", "--overwrite"]),
+            Ok((WriteMode::Overwrite, false, false))
+        );
+        assert_eq!(
+            mode_of(&["--mode", "update", "--clear-empty"]),
+            Ok((WriteMode::Update, true, false))
+        );
+        for (args, says) in [
+            (
+                &["--mode", "upsert", "--overwrite"][..],
+                "leave out one of them",
+            ),
+            (&["--clear-empty"][..], "add --mode upsert"),
+            (
+                &["--mode", "upsert", "--state", "s.db"][..],
+                "leave out --state",
+            ),
+        ] {
+            let err = mode_of(args).unwrap_err();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+        let plan = config(&["plan", "a.csv", "--mode", "upsert"], &[(KEY_ENV, KEY)]);
+        assert!(
+            matches!(plan, Ok(Config::Run(r)) if r.upload.as_ref().is_some_and(|u| u.plan_only))
+        );
+        let err = config(&["plan", "a.csv", "--resume"], &[(KEY_ENV, KEY)]).unwrap_err();
+        assert!(err.0.contains("--resume is an import flag"), "{err}");
     }
 
     #[test]

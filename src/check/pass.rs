@@ -57,6 +57,9 @@ pub struct Pass {
     pub valid: u64,
     /// Header names that matched no field.
     pub unknown_columns: Vec<String>,
+    /// The fields the mapping feeds (a column, columns or a fixed value):
+    /// the ones `--clear-empty` may clear when blank.
+    pub mapped: Vec<Field>,
     /// Valid rows that reach Notify without a country (it stores NL).
     pub no_country: RowSample,
     /// Valid rows whose language is none the API knows (sent as is).
@@ -272,6 +275,10 @@ fn walk(
         rows: tally.rows,
         valid: tally.valid - repeats.were_valid,
         unknown_columns: checker.mapping.unknown_columns().to_vec(),
+        mapped: Field::ALL
+            .into_iter()
+            .filter(|f| checker.mapping.source(*f).is_some())
+            .collect(),
         no_country: tally.no_country,
         unknown_languages: tally.unknown_languages,
         cell_numbers: tally.cell_numbers,

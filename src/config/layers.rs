@@ -283,6 +283,8 @@ fn layered(
         let target = matches!(value.key.name, "api_url" | "api_key_file" | "live");
         let skip = !accepts(&id)
             || given(&id)
+            // `--overwrite` is `--mode overwrite`: either beats the profile's mode.
+            || (value.key.name == "mode" && super::MODE_IDS.iter().any(|m| given(m)))
             || (value.key.name == "api_url" && env(URL_ENV).is_some())
             || (sandbox && (target || value.key.name == "state"))
             || (dry_run && value.key.name == "state");
@@ -475,7 +477,7 @@ fn check_resume(
         map.join(" --map "),
         map == ri.map,
     ));
-    let mode = super::write_mode(g).as_str();
+    let mode = super::requested_mode(g).as_str();
     for id in super::MODE_IDS {
         checks.push((
             id,
@@ -643,7 +645,7 @@ fn describe(
         .unwrap_or_else(|| "default".to_owned());
     row(
         "mode",
-        super::write_mode(args).as_str().to_owned(),
+        super::requested_mode(args).as_str().to_owned(),
         mode_source,
     );
     let rate = match args.rate {

@@ -34,7 +34,7 @@ pub enum Kind {
     Path,
     /// `true` gives the bare flag (`--live`).
     Switch,
-    /// The write mode by name (`create`, `overwrite`).
+    /// The write mode by name (`create`, `upsert`, `update`, `overwrite`).
     Mode,
 }
 
@@ -59,7 +59,7 @@ pub const KEYS: [Key; 18] = [
     key("api_url", "--api-url", Kind::Text),
     key("api_key_file", "--api-key-file", Kind::Path),
     key("live", "--live", Kind::Switch),
-    key("mode", "--overwrite", Kind::Mode),
+    key("mode", "--mode", Kind::Mode),
     key("rate", "--rate", Kind::Number),
     key("max_rate", "--max-rate", Kind::Number),
     key("burst", "--burst", Kind::Number),
@@ -83,13 +83,18 @@ const SECRET_KEYS: [&str; 6] = ["api_key", "key", "token", "secret", "password",
 /// place that knows how the command line spells a mode.
 pub fn mode_words(mode: &str) -> Option<Vec<String>> {
     use crate::model::plan::WriteMode;
-    [WriteMode::Create, WriteMode::Overwrite]
-        .into_iter()
-        .find(|m| m.as_str() == mode)
-        .map(|m| match m {
-            WriteMode::Create => Vec::new(),
-            WriteMode::Overwrite => vec!["--overwrite".to_owned()],
-        })
+    [
+        WriteMode::Create,
+        WriteMode::Upsert,
+        WriteMode::Update,
+        WriteMode::Overwrite,
+    ]
+    .into_iter()
+    .find(|m| m.as_str() == mode)
+    .map(|m| match m {
+        WriteMode::Create => Vec::new(),
+        m => vec!["--mode".to_owned(), m.as_str().to_owned()],
+    })
 }
 
 /// How the config file was found.
@@ -374,7 +379,8 @@ mod tests {
                 "--api-key-file",
                 &key,
                 "--live",
-                "--overwrite",
+                "--mode",
+                "overwrite",
                 "--rate",
                 "auto",
                 "--burst",

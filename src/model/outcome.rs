@@ -10,6 +10,9 @@ use std::fmt;
 pub enum Status {
     /// A new customer was created (201).
     Created,
+    /// An existing customer's changed fields were sent with `PATCH`
+    /// (`--mode upsert` or `update`).
+    Updated,
     /// An existing customer with the code was updated (`--overwrite`).
     Overwritten,
     /// The code already existed; the customer was left alone.
@@ -22,17 +25,23 @@ pub enum Status {
     Skipped,
     /// Dry run: the row would be sent.
     Valid,
-    /// Delta mode: same payload as the last successful import, not sent.
+    /// Nothing to send: Notify already holds these values (`--mode
+    /// upsert`/`update`), or delta mode's last import sent the same payload.
     Unchanged,
+    /// `--mode update`: the code is not in Notify, and update mode creates
+    /// nothing. Not an error.
+    NotFound,
 }
 
 impl Status {
     /// Every status, in the order summaries list them.
-    pub const ALL: [Status; 8] = [
+    pub const ALL: [Status; 10] = [
         Status::Created,
+        Status::Updated,
         Status::Overwritten,
         Status::Exists,
         Status::Unchanged,
+        Status::NotFound,
         Status::Valid,
         Status::Invalid,
         Status::Failed,
@@ -43,6 +52,7 @@ impl Status {
     pub const fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
+            Status::Updated => "updated",
             Status::Overwritten => "overwritten",
             Status::Exists => "exists",
             Status::Invalid => "invalid",
@@ -50,6 +60,7 @@ impl Status {
             Status::Skipped => "skipped",
             Status::Valid => "valid",
             Status::Unchanged => "unchanged",
+            Status::NotFound => "not_found",
         }
     }
 
@@ -58,10 +69,12 @@ impl Status {
         matches!(
             self,
             Status::Created
+                | Status::Updated
                 | Status::Overwritten
                 | Status::Exists
                 | Status::Valid
                 | Status::Unchanged
+                | Status::NotFound
         )
     }
 }
@@ -87,7 +100,7 @@ pub struct Outcome {
     pub customer_id: Option<String>,
     /// HTTP status of the last response, when there was one.
     pub http_status: Option<u16>,
-    /// Requests made for this row (creates and searches).
+    /// Requests made for this row (creates, updates and searches).
     pub attempts: u32,
     /// Every problem, or the API's message; empty on success.
     pub error: String,
@@ -112,7 +125,7 @@ impl Outcome {
 /// Rows per status.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
-    counts: [u64; 8],
+    counts: [u64; Status::ALL.len()],
 }
 
 impl Counts {

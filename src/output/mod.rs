@@ -4,7 +4,8 @@
 //! before the run, fed rows in input order, written at the end),
 //! [`results`] (the results CSV), `errors_file` (the rows to fix and
 //! import again), `page` (`report.html`, the run as a page to read, print
-//! or send), `summary` (`summary.json`, `--summary-json`), `report`
+//! or send), `plan_file` (`plan.csv`: what an import would change),
+//! `summary` (`summary.json`, `--summary-json`), `report`
 //! (logs, progress, the summary text) and `template` (a file to start
 //! from). Every file it writes is written whole, mode 0600
 //! ([`crate::util::atomic`]). It must not decide outcomes, only record
@@ -13,6 +14,7 @@
 pub(crate) mod errors_file;
 pub(crate) mod errors_workbook;
 pub(crate) mod page;
+pub(crate) mod plan_file;
 pub(crate) mod report;
 pub mod results;
 pub(crate) mod set;

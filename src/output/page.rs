@@ -40,6 +40,7 @@ use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::timeline::Timeline;
 use crate::output::errors_file;
+use crate::output::plan_file::{Action, PlanFacts};
 use crate::output::report::{PaceFacts, TotalsOwned};
 use crate::output::set::{Failure, Output, RowsDone, RunDone};
 use crate::run::next_step::grouped;
@@ -177,6 +178,8 @@ struct View<'a> {
     pace: Option<Vec<(&'static str, String)>>,
     /// Requests and 429s over time, for an import that sent any.
     chart: Option<Markup>,
+    /// What a plan found (`plan` only).
+    plan: Option<&'a PlanFacts>,
 }
 
 /// Scrubbed of the key: for every text that may hold a server's words.
@@ -189,14 +192,16 @@ impl<'a> View<'a> {
         let (run, facts, result) = (done.run, done.facts, done.result);
         let totals = facts.totals.as_ref();
         let counts = totals.map(|t| t.counts.clone()).unwrap_or_default();
-        let check = run.upload.is_none();
+        let plan = facts.plan.as_ref();
+        // A plan sends nothing: its page reads as a check's, plus the plan.
+        let check = run.upload.is_none() || run.upload.as_ref().is_some_and(|u| u.plan_only);
         let input = run.input.display().to_string();
         let name = run
             .input
             .file_name()
             .map_or_else(|| input.clone(), |n| n.to_string_lossy().into_owned());
         let happened = match result {
-            Ok(code) => happened(check, &name, &counts, *code, totals),
+            Ok(code) => happened(check, plan.is_some(), &name, &counts, *code, totals),
             Err(e) => format!(
                 "The run of {name} ended with an error: {}",
                 clean(&e.to_string())
@@ -246,7 +251,7 @@ impl<'a> View<'a> {
         reading.insert(0, ("File".to_owned(), input.clone()));
         let problems = facts.input.as_ref().map_or(&[][..], |i| &i.problems[..]);
         let pace = totals
-            .filter(|_| !check)
+            .filter(|_| run.upload.is_some())
             .map(|t| pace_facts(t, &counts, secs));
         let chart = totals.and_then(|t| chart(t.timeline.as_ref()?, t.pace.as_ref()));
         View {
@@ -264,6 +269,7 @@ impl<'a> View<'a> {
             mapping,
             problems,
             pace,
+            plan,
         }
     }
 }
@@ -271,6 +277,7 @@ impl<'a> View<'a> {
 /// What happened, in one sentence: the counts and the exit code's meaning.
 fn happened(
     check: bool,
+    plan: bool,
     input: &str,
     counts: &Counts,
     code: u8,
@@ -285,7 +292,9 @@ fn happened(
         1 => "1 row".to_owned(),
         n => format!("{} rows", grouped(n)),
     };
-    let what = if check {
+    let what = if plan {
+        format!("Planned an import of {input}: {rows}")
+    } else if check {
         format!("Checked {input}: {rows}")
     } else {
         format!("Imported {input}: {rows}")
@@ -579,8 +588,83 @@ fn status_heading(status: Status) -> &'static str {
     }
 }
 
+/// A plan's section: rows per action, the fields that change most, the
+/// customers to create and, for each to update, its fields old → new
+/// (each list capped at [`crate::output::plan_file::SHOWN`]; `plan.csv`
+/// has them all).
+fn plan_section(p: &PlanFacts) -> Markup {
+    let creates = p.count(Action::Create);
+    let updates = p.count(Action::Update) + p.count(Action::Overwrite);
+    let file = p.file.as_ref().map(|f| f.display().to_string());
+    let rest = |listed: usize, all: u64| all.saturating_sub(listed as u64);
+    html! {
+        p { "What " code { "import --mode " (p.mode) } " would do; nothing was written to Notify." }
+        table class="counts" {
+            @for action in Action::ALL {
+                @if p.count(action) > 0 {
+                    tr data-action=(action.as_str()) {
+                        td { (action.as_str()) }
+                        td class="n" { (grouped(p.count(action))) }
+                    }
+                }
+            }
+        }
+        @if !p.fields.is_empty() {
+            h3 { "Fields that change most" }
+            table class="kinds" {
+                thead { tr { th { "Field" } th class="n" { "Rows" } } }
+                tbody {
+                    @for (field, n) in &p.fields {
+                        tr { td { (field.api_name()) } td class="n" { (grouped(*n)) } }
+                    }
+                }
+            }
+        }
+        @if !p.updates.is_empty() {
+            h3 { "To update (" (grouped(updates)) ")" }
+            table class="rows" data-action="update" {
+                thead { tr { th { "Line" } th { "Code" } th { "Field" } th { "Now in Notify" } th { "From the file" } } }
+                tbody {
+                    @for u in &p.updates {
+                        @for (i, (field, old, new)) in u.changes.iter().enumerate() {
+                            tr {
+                                td class="line" { @if i == 0 { (u.line) } }
+                                td class="code" { @if i == 0 { (clean(&u.code)) } }
+                                td { (field.api_name()) }
+                                td class="old" { (clean(old)) }
+                                td class="new" { @if new.is_empty() { em { "(cleared)" } } @else { (clean(new)) } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if rest(p.updates.len(), updates) > 0 {
+                p class="rest" { "The first " (grouped(p.updates.len() as u64)) " are listed; all are in " code { (file.clone().unwrap_or_default()) } "." }
+            }
+        }
+        @if !p.creates.is_empty() {
+            h3 { "To create (" (grouped(creates)) ")" }
+            table class="rows" data-action="create" {
+                thead { tr { th { "Line" } th { "Code" } } }
+                tbody {
+                    @for c in &p.creates {
+                        tr { td class="line" { (c.line) } td class="code" { (clean(&c.code)) } }
+                    }
+                }
+            }
+            @if rest(p.creates.len(), creates) > 0 {
+                p class="rest" { "The first " (grouped(p.creates.len() as u64)) " are listed; all are in " code { (file.unwrap_or_default()) } "." }
+            }
+        }
+    }
+}
+
 fn page(v: &View<'_>) -> Markup {
-    let kind = if v.check { "Check" } else { "Import" };
+    let kind = match (v.plan, v.check) {
+        (Some(_), _) => "Plan",
+        (None, true) => "Check",
+        (None, false) => "Import",
+    };
     let title = format!("{kind} of {}", v.name);
     html! {
         (DOCTYPE)
@@ -636,8 +720,14 @@ fn page(v: &View<'_>) -> Markup {
                     h2 { "Rows to fix" }
                     (rows_to_fix(v))
                 }
-                // A plan's changes and an undo's restores go here: a field
-                // of `View` each, and one `section` (issue 19).
+                // An undo's restores go here too: a field of `View`, and
+                // one `section` (issue 19).
+                @if let Some(plan) = v.plan {
+                    section id="plan" {
+                        h2 { "Plan" }
+                        (plan_section(plan))
+                    }
+                }
                 @if let Some(pace) = &v.pace {
                     section id="pace" {
                         h2 { "Pace" }
@@ -704,8 +794,8 @@ table.rows td.code{width:9rem;font-family:ui-monospace,"DejaVu Sans Mono",monosp
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
 svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
 .key{display:inline-block;width:.8em;height:.8em;margin-right:.45em;border-radius:2px;vertical-align:-1px}
-.s-created,.s-overwritten{fill:var(--ok);background:var(--ok)}
-.s-exists,.s-unchanged{fill:var(--exists);background:var(--exists)}
+.s-created,.s-updated,.s-overwritten{fill:var(--ok);background:var(--ok)}
+.s-exists,.s-unchanged,.s-not_found{fill:var(--exists);background:var(--exists)}
 .s-valid{fill:var(--valid);background:var(--valid)}
 .s-invalid{fill:var(--invalid);background:var(--invalid)}
 .s-failed{fill:var(--failed);background:var(--failed)}
@@ -765,7 +855,7 @@ mod tests {
         let mut counts = Counts::default();
         counts.add_rows(Status::Valid, 1200);
         counts.add_rows(Status::Invalid, 3);
-        let text = happened(true, "k.csv", &counts, exit::ROWS_FAILED, None);
+        let text = happened(true, false, "k.csv", &counts, exit::ROWS_FAILED, None);
         assert_eq!(
             text,
             "Checked k.csv: 1 203 rows, 1 200 valid, 3 invalid. Some rows are invalid and would not be sent; nothing was sent."
@@ -782,6 +872,18 @@ mod tests {
         }];
         let mut counts = Counts::default();
         counts.add(Status::Invalid);
+        let plan = PlanFacts {
+            mode: "upsert",
+            actions: vec![(Action::Update, 1)],
+            fields: vec![(Field::City, 1)],
+            creates: Vec::new(),
+            updates: vec![crate::output::plan_file::Listed {
+                line: 3,
+                code: "<i>C1</i>".into(),
+                changes: vec![(Field::City, "<u>Ede</u>".into(), "Delft".into())],
+            }],
+            file: None,
+        };
         let view = View {
             check: true,
             name: "<b>.csv".into(),
@@ -797,8 +899,14 @@ mod tests {
             problems: &[],
             pace: None,
             chart: None,
+            plan: Some(&plan),
         };
         let html = page(&view).into_string();
+        assert!(html.contains("&lt;u&gt;Ede&lt;/u&gt;") && !html.contains("<u>Ede"));
+        assert!(
+            html.contains("&lt;i&gt;C1&lt;/i&gt;"),
+            "the plan's cells too"
+        );
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>"), "{html}");

@@ -29,7 +29,9 @@ use crate::check::tally::RowSample;
 use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
+use crate::model::plan::WriteMode;
 use crate::model::timeline::Timeline;
+use crate::output::plan_file::{Action, PlanFacts};
 
 /// The bar currently on screen, so log lines can be printed above it.
 static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -223,6 +225,27 @@ impl Reporter {
                         .set_message(format!("{:.1} req/s", rates.requests_per_sec));
                 }
             }
+        }
+    }
+
+    /// Takes the rows bar off the screen while another line has it (the
+    /// one that shows Notify's customers being read: two bars drawn to
+    /// one terminal line would take turns); [`Reporter::show_bar`] puts
+    /// it back.
+    pub fn hide_bar(&self) {
+        if self.shown {
+            self.bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+    }
+
+    /// Puts the rows bar back after [`Reporter::hide_bar`], its clock
+    /// restarted: no row was done while it was away, and its rate and
+    /// estimate count from now.
+    pub fn show_bar(&self) {
+        if self.shown {
+            self.bar.reset();
+            self.bar
+                .set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
         }
     }
 
@@ -534,6 +557,9 @@ pub struct Totals<'a> {
     pub report: Option<&'a Path>,
     /// Requests and 429 answers over time (`None` when nothing was sent).
     pub timeline: Option<&'a Timeline>,
+    /// How an import wrote rows (`None` for a check or a plan): what its
+    /// summary lists even at 0.
+    pub mode: Option<WriteMode>,
 }
 
 impl Totals<'_> {
@@ -594,16 +620,37 @@ impl Totals<'_> {
     pub fn text(&self) -> String {
         let mut out = String::from("\nSummary\n");
         // Always shown, even at 0: what this kind of run does. A check
-        // (nothing sent, no request count) only tells valid from invalid.
-        let shown: &[Status] = if self.requests.is_none() {
-            &[Status::Valid, Status::Invalid]
-        } else {
-            &[
+        // (nothing sent, no request count) and a plan (reads only: its
+        // rows are valid or invalid) only tell valid from invalid.
+        let checked = self.requests.is_none() || self.counts.get(Status::Valid) > 0;
+        let shown: &[Status] = match self.mode {
+            _ if checked => &[Status::Valid, Status::Invalid],
+            Some(WriteMode::Upsert) => &[
+                Status::Created,
+                Status::Updated,
+                Status::Unchanged,
+                Status::Invalid,
+                Status::Failed,
+            ],
+            Some(WriteMode::Update) => &[
+                Status::Updated,
+                Status::Unchanged,
+                Status::NotFound,
+                Status::Invalid,
+                Status::Failed,
+            ],
+            Some(WriteMode::Overwrite) => &[
+                Status::Created,
+                Status::Overwritten,
+                Status::Invalid,
+                Status::Failed,
+            ],
+            Some(WriteMode::Create) | None => &[
                 Status::Created,
                 Status::Exists,
                 Status::Invalid,
                 Status::Failed,
-            ]
+            ],
         };
         for status in Status::ALL {
             let n = self.counts.get(status);
@@ -808,8 +855,10 @@ pub struct ImportHeader<'a> {
     pub rows: String,
     /// Where to.
     pub target: Target<'a>,
-    /// Sent with the API's `Overwrite` flag.
-    pub overwrite: bool,
+    /// How rows are written (`--mode`).
+    pub mode: WriteMode,
+    /// `--clear-empty`.
+    pub clear_empty: bool,
     /// `--rate auto`: from `rate` up to `max_rate`.
     pub auto_rate: bool,
     /// `--rate`, or where auto starts.
@@ -845,7 +894,22 @@ pub fn import_header(h: &ImportHeader<'_>) -> String {
         "notify-import: importing {} ({}) into {where_to}{}{}; {pace} (burst {}), {} in flight; files in {}",
         h.input.display(),
         h.rows,
-        if h.overwrite { " with overwrite" } else { "" },
+        match (h.mode, h.clear_empty) {
+            (WriteMode::Create, _) => "",
+            (WriteMode::Overwrite, _) => " with overwrite (the API's Overwrite flag)",
+            (WriteMode::Upsert, false) => {
+                " in upsert mode (new codes created, changed fields of existing customers updated, blank cells kept)"
+            }
+            (WriteMode::Upsert, true) => {
+                " in upsert mode (new codes created, changed fields of existing customers updated, blank cells cleared)"
+            }
+            (WriteMode::Update, false) => {
+                " in update mode (changed fields of existing customers updated, nothing created, blank cells kept)"
+            }
+            (WriteMode::Update, true) => {
+                " in update mode (changed fields of existing customers updated, nothing created, blank cells cleared)"
+            }
+        },
         h.profile
             .map(|(name, file)| profile_note(name, file))
             .unwrap_or_default(),
@@ -930,6 +994,53 @@ pub fn profile_note(name: &str, file: &Path) -> String {
 }
 
 // ---- end of `config` and profiles ----
+
+/// The line that opens a plan.
+pub fn plan_header(
+    input: &Path,
+    rows: &str,
+    target: Target<'_>,
+    mode: WriteMode,
+    folder: &Path,
+) -> String {
+    let where_to = match target {
+        Target::Sandbox(url) => format!("the embedded sandbox at {url}"),
+        Target::Live(url) => format!("{url} with a LIVE key (read only)"),
+        Target::Test(url) => format!("{url} with a test key"),
+    };
+    format!(
+        "notify-import: planning an import of {} ({rows}) into {where_to} with --mode {mode}: Notify is read, nothing is written there; files in {}",
+        input.display(),
+        folder.display()
+    )
+}
+
+/// What a plan found: rows per action, and the fields that change most.
+pub fn plan_lines(facts: &PlanFacts) -> String {
+    let mut out = String::from("Plan (--mode ");
+    out.push_str(facts.mode);
+    out.push_str(")\n");
+    for action in Action::ALL {
+        let n = facts.count(action);
+        let always = matches!(action, Action::Create | Action::Update | Action::Unchanged);
+        if n > 0 || (always && facts.mode != "create" && facts.mode != "overwrite") {
+            out.push_str(&format!("  {:<12}{n:>8}\n", action.as_str()));
+        }
+    }
+    if !facts.fields.is_empty() {
+        let most: Vec<String> = facts
+            .fields
+            .iter()
+            .take(5)
+            .map(|(f, n)| format!("{f} {n}"))
+            .collect();
+        out.push_str(&format!("  fields that change most: {}\n", most.join(", ")));
+    }
+    if let Some(file) = &facts.file {
+        out.push_str(&format!("  plan: {}", file.display()));
+    }
+    out.trim_end().to_owned()
+}
 
 /// How far learning Notify's state has come (see `upload::snapshot`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -45,6 +45,7 @@ use crate::model::checked::Fingerprint;
 use crate::model::outcome::{Counts, Outcome};
 use crate::output::errors_file::ErrorsFile;
 use crate::output::page::HtmlReport;
+use crate::output::plan_file::PlanFacts;
 use crate::output::report::{Reporter, TotalsOwned};
 use crate::output::results::{self, InputOrder, ResultsWriter};
 use crate::output::summary::Summary;
@@ -184,6 +185,8 @@ pub(crate) struct RunFacts {
     pub input: Option<InputFacts>,
     /// The totals of the printed summary, once the rows are over.
     pub totals: Option<TotalsOwned>,
+    /// What a plan found (`plan` only).
+    pub plan: Option<PlanFacts>,
 }
 
 /// How the input was read.
@@ -268,6 +271,7 @@ impl Outputs {
                 started_at: SystemTime::now(),
                 input: None,
                 totals: None,
+                plan: None,
             },
         }
     }
@@ -412,6 +416,11 @@ impl Outputs {
                 .map(|(kind, rows, lines)| (kind.to_owned(), rows, lines.to_vec()))
                 .collect(),
         });
+    }
+
+    /// Keeps what a plan found, for the summary and the report.
+    pub fn plan(&mut self, facts: PlanFacts) {
+        self.facts.plan = Some(facts);
     }
 
     /// Keeps the totals of the summary the user was shown.

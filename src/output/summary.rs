@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::config::{Endpoint, SummaryTarget};
 use crate::exit;
 use crate::model::outcome::{Counts, Status};
+use crate::output::plan_file::{Action, PlanFacts};
 use crate::output::set::{Failure, Named, Output, RunDone};
 use crate::run::RunError;
 use crate::util::{atomic, redact};
@@ -34,8 +35,12 @@ pub struct RunSummary {
     pub schema_version: u32,
     /// The tool that wrote it.
     pub tool: Tool,
-    /// `import`, or `check` for `validate` / `--dry-run` (nothing sent).
+    /// `import`, `check` for `validate` / `--dry-run` (nothing sent), or
+    /// `plan` (Notify read, nothing written there).
     pub mode: &'static str,
+    /// How rows are written (`--mode`): `create`, `upsert`, `update` or
+    /// `overwrite`; `null` for a check.
+    pub write_mode: Option<&'static str>,
     /// The process exit code.
     pub exit_code: u8,
     /// The exit code in words.
@@ -71,6 +76,8 @@ pub struct RunSummary {
     pub target: Option<TargetInfo>,
     /// Delta mode; `null` without `--state`.
     pub delta: Option<DeltaInfo>,
+    /// What a plan found; `null` for any other run.
+    pub plan: Option<PlanInfo>,
     /// Files the run wrote or left behind.
     pub files: Files,
     /// The unfinished run this one left behind (`--restart`, or the input
@@ -125,12 +132,16 @@ pub struct Input {
 pub struct StatusCounts {
     /// `created`.
     pub created: u64,
+    /// `updated`.
+    pub updated: u64,
     /// `overwritten`.
     pub overwritten: u64,
     /// `exists`.
     pub exists: u64,
     /// `unchanged`.
     pub unchanged: u64,
+    /// `not_found`.
+    pub not_found: u64,
     /// `valid`.
     pub valid: u64,
     /// `invalid`.
@@ -139,6 +150,70 @@ pub struct StatusCounts {
     pub failed: u64,
     /// `skipped`.
     pub skipped: u64,
+}
+
+/// What a plan found: rows per action and the fields that would change.
+#[derive(Debug, Serialize)]
+pub struct PlanInfo {
+    /// Rows per action; they add up to `rows` (unless the plan stopped).
+    pub actions: PlanActions,
+    /// Per field, the rows it would change in, most first.
+    pub fields: Vec<FieldCount>,
+    /// `plan.csv`, when it was written.
+    pub file: Option<String>,
+}
+
+/// Rows per action of `plan.csv`.
+#[derive(Debug, Serialize)]
+pub struct PlanActions {
+    /// `create`.
+    pub create: u64,
+    /// `update`.
+    pub update: u64,
+    /// `overwrite`.
+    pub overwrite: u64,
+    /// `unchanged`.
+    pub unchanged: u64,
+    /// `exists`.
+    pub exists: u64,
+    /// `not_found`.
+    pub not_found: u64,
+    /// `invalid`.
+    pub invalid: u64,
+}
+
+/// One field and the rows it would change in.
+#[derive(Debug, Serialize)]
+pub struct FieldCount {
+    /// The API's name of the field (`City`).
+    pub field: &'static str,
+    /// Rows.
+    pub rows: u64,
+}
+
+impl From<&PlanFacts> for PlanInfo {
+    fn from(p: &PlanFacts) -> PlanInfo {
+        PlanInfo {
+            actions: PlanActions {
+                create: p.count(Action::Create),
+                update: p.count(Action::Update),
+                overwrite: p.count(Action::Overwrite),
+                unchanged: p.count(Action::Unchanged),
+                exists: p.count(Action::Exists),
+                not_found: p.count(Action::NotFound),
+                invalid: p.count(Action::Invalid),
+            },
+            fields: p
+                .fields
+                .iter()
+                .map(|(f, rows)| FieldCount {
+                    field: f.api_name(),
+                    rows: *rows,
+                })
+                .collect(),
+            file: p.file.as_deref().map(display),
+        }
+    }
 }
 
 /// Achieved rates.
@@ -289,11 +364,12 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             name: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
         },
-        mode: if run.upload.is_some() {
-            "import"
-        } else {
-            "check"
+        mode: match &run.upload {
+            Some(u) if u.plan_only => "plan",
+            Some(_) => "import",
+            None => "check",
         },
+        write_mode: run.upload.as_ref().map(|u| u.mode.as_str()),
         exit_code,
         result: result_word(exit_code),
         error,
@@ -352,6 +428,7 @@ fn document(done: &RunDone<'_>) -> RunSummary {
                 full: u.full,
             })
         }),
+        plan: facts.plan.as_ref().map(PlanInfo::from),
         files: Files {
             run_folder: display(files.folder.path()),
             results: totals.map(|f| display(&f.results)),
@@ -373,9 +450,11 @@ impl From<&Counts> for StatusCounts {
     fn from(c: &Counts) -> StatusCounts {
         StatusCounts {
             created: c.get(Status::Created),
+            updated: c.get(Status::Updated),
             overwritten: c.get(Status::Overwritten),
             exists: c.get(Status::Exists),
             unchanged: c.get(Status::Unchanged),
+            not_found: c.get(Status::NotFound),
             valid: c.get(Status::Valid),
             invalid: c.get(Status::Invalid),
             failed: c.get(Status::Failed),

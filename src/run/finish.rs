@@ -180,6 +180,9 @@ pub(crate) fn finish(
         unmapped,
     } = run_end;
     let commands = commands(run);
+    // A plan reads Notify and writes nothing there: it ends as a check
+    // does, with nothing to resume.
+    let planned = run.upload.as_ref().is_some_and(|u| u.plan_only);
     let end = match &upload {
         None => End {
             kind: EndKind::Checked,
@@ -191,17 +194,25 @@ pub(crate) fn finish(
                 (_, _, Err(_)) | (Some(StopReason::Journal(_)), _, _) => EndKind::WriteFailed,
                 (Some(stop), _, _) => EndKind::Stopped(stop),
                 (None, Some(_), _) => EndKind::RowsUnreadable,
+                (None, None, Ok(_)) if planned => EndKind::Checked,
                 (None, None, Ok(_)) => EndKind::Reached,
             },
-            anything_sent: u.requests > 0,
+            anything_sent: u.requests > 0 && !planned,
             sandbox: u.sandbox,
         },
     };
     if upload.is_some() && !end.keeps_journal() {
         // What the journal leaves in doubt goes on to the next run.
         super::recovery::carry(run, files, matches!(end.kind, EndKind::Reached));
-        // Nothing to resume, and the folder no longer blocks a run.
-        let _ = std::fs::remove_file(&files.journal);
+        // Nothing to resume, and the folder no longer blocks a run. What
+        // a finished run sent stays readable, for `undo` (the ids it
+        // created, the before-images of what it updated).
+        let done = files.folder.finished_journal();
+        if !(end.anything_sent && files.journal.exists())
+            || std::fs::rename(&files.journal, &done).is_err()
+        {
+            let _ = std::fs::remove_file(&files.journal);
+        }
     }
     let resume = || commands.continue_after_failure(end.sandbox);
     // Write failures first: they decide what is safe to say.
@@ -254,13 +265,23 @@ pub(crate) fn finish(
         reporter,
     });
     let errors = written.get(errors_file::NAME);
-    let mut next = end.next_step(
-        &commands,
-        errors_file::count(&counts),
-        errors,
-        unmapped.as_ref(),
-    );
-    if matches!(end.kind, EndKind::Reached) && unmapped.is_none() {
+    let mut next = match end.kind {
+        EndKind::Checked if planned && unmapped.is_none() => {
+            Some(commands.after_plan(errors_file::count(&counts), errors))
+        }
+        // Stopped while reading Notify: nothing to resume, plan again.
+        EndKind::Stopped(_) | EndKind::RowsUnreadable if planned => Some(format!(
+            "nothing was written to Notify; plan again: {}",
+            commands.plan()
+        )),
+        _ => end.next_step(
+            &commands,
+            errors_file::count(&counts),
+            errors,
+            unmapped.as_ref(),
+        ),
+    };
+    if matches!(end.kind, EndKind::Reached) && unmapped.is_none() && !planned {
         let in_doubt = super::recovery::left_in_doubt(run, files);
         if in_doubt > 0 {
             next = Some(commands.after_doubt(in_doubt, errors));
@@ -280,6 +301,7 @@ pub(crate) fn finish(
         pace: upload.as_ref().map(|u| u.pace.clone()),
         report: files.report.as_deref(),
         timeline: upload.as_ref().map(|u| &u.timeline),
+        mode: run.upload.as_ref().filter(|_| !planned).map(|u| u.mode),
     });
     if let Some(why) = &stopped {
         tracing::error!("{why}");

@@ -45,6 +45,10 @@ pub const SUMMARY: &str = "summary.json";
 pub const REPORT: &str = "report.html";
 /// The journal (left only by a run that stopped before the end).
 pub const JOURNAL: &str = "journal";
+/// The journal of a run that finished after sending: what it created and
+/// the before-images of what it updated, for `undo`. No longer `journal`,
+/// so the run does not read as unfinished.
+pub const FINISHED_JOURNAL: &str = "journal.done";
 /// Marks a run `--restart` left behind: never resumed, never blocking.
 pub const ABANDONED: &str = "abandoned";
 /// Points at the newest run folder.
@@ -53,6 +57,29 @@ pub const LATEST: &str = "latest";
 pub const LOCK: &str = "lock";
 
 const CHECK_SUFFIX: &str = "-check";
+const PLAN_SUFFIX: &str = "-plan";
+
+/// What a run folder holds: an import's, a check's (`-check`) or a
+/// plan's (`-plan`) files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RunKind {
+    /// `import`: it sends, keeps a journal and may be resumed.
+    Import,
+    /// `validate` / `--dry-run`: nothing sent.
+    Check,
+    /// `plan`: Notify read, nothing written there.
+    Plan,
+}
+
+impl RunKind {
+    const fn suffix(self) -> &'static str {
+        match self {
+            RunKind::Import => "",
+            RunKind::Check => CHECK_SUFFIX,
+            RunKind::Plan => PLAN_SUFFIX,
+        }
+    }
+}
 
 /// The runs of one input: `NAME.runs/`.
 #[derive(Debug, Clone)]
@@ -72,16 +99,20 @@ pub struct RunFolder {
 struct Key {
     stamp: String,
     seq: u32,
-    check: bool,
+    kind: RunKind,
 }
 
 impl Key {
     /// `2026-12-02T182601Z[-N][-check]`; `None` for any other name, so
     /// files a user put in the runs folder are never taken for runs.
     fn parse(name: &str) -> Option<Key> {
-        let (rest, check) = match name.strip_suffix(CHECK_SUFFIX) {
-            Some(rest) => (rest, true),
-            None => (name, false),
+        let (rest, kind) = match (
+            name.strip_suffix(CHECK_SUFFIX),
+            name.strip_suffix(PLAN_SUFFIX),
+        ) {
+            (Some(rest), _) => (rest, RunKind::Check),
+            (None, Some(rest)) => (rest, RunKind::Plan),
+            (None, None) => (name, RunKind::Import),
         };
         let stamp = rest.get(..18)?;
         let b = stamp.as_bytes();
@@ -99,7 +130,7 @@ impl Key {
         Some(Key {
             stamp: stamp.to_owned(),
             seq,
-            check,
+            kind,
         })
     }
 
@@ -108,8 +139,7 @@ impl Key {
             1 => String::new(),
             n => format!("-{n}"),
         };
-        let check = if self.check { CHECK_SUFFIX } else { "" };
-        format!("{}{seq}{check}", self.stamp)
+        format!("{}{seq}{}", self.stamp, self.kind.suffix())
     }
 }
 
@@ -238,20 +268,26 @@ impl Runs {
     pub fn new_run(
         &self,
         now: SystemTime,
-        check: bool,
+        kind: RunKind,
     ) -> io::Result<(RunFolder, Option<ForeignLatest>)> {
         let stamp = stamp(now);
         for seq in 1..10_000 {
             let key = Key {
                 stamp: stamp.clone(),
                 seq,
-                check,
+                kind,
             };
-            let twin = Key {
-                check: !check,
-                ..key.clone()
-            };
-            if self.dir.join(twin.name()).exists() {
+            let twin_exists = [RunKind::Import, RunKind::Check, RunKind::Plan]
+                .into_iter()
+                .filter(|k| *k != kind)
+                .any(|k| {
+                    let twin = Key {
+                        kind: k,
+                        ..key.clone()
+                    };
+                    self.dir.join(twin.name()).exists()
+                });
+            if twin_exists {
                 continue;
             }
             let path = self.dir.join(key.name());
@@ -371,14 +407,17 @@ impl Runs {
 
 /// The files a run writes in its folder: `--keep-runs` removes these and
 /// nothing else. `run.toml` records how the run was started.
-const RUN_FILES: [&str; 8] = [
+const RUN_FILES: [&str; 11] = [
     RESULTS,
     ERRORS,
+    ERRORS_WORKBOOK,
     SUMMARY,
     REPORT,
     JOURNAL,
+    FINISHED_JOURNAL,
     ABANDONED,
     doubt::FILE,
+    crate::output::plan_file::FILE,
     "run.toml",
 ];
 
@@ -472,7 +511,12 @@ impl RunFolder {
 
     /// A `validate` / `--dry-run` run.
     pub fn is_check(&self) -> bool {
-        self.key.check
+        self.key.kind == RunKind::Check
+    }
+
+    /// A `plan` run.
+    pub fn is_plan(&self) -> bool {
+        self.key.kind == RunKind::Plan
     }
 
     /// `results.csv` in this folder.
@@ -495,6 +539,11 @@ impl RunFolder {
         self.path.join(SUMMARY)
     }
 
+    /// The journal of this run once it finished ([`FINISHED_JOURNAL`]).
+    pub fn finished_journal(&self) -> PathBuf {
+        self.path.join(FINISHED_JOURNAL)
+    }
+
     /// The journal in this folder.
     pub fn journal(&self) -> PathBuf {
         self.path.join(JOURNAL)
@@ -506,7 +555,7 @@ impl RunFolder {
     /// its process). A journal that cannot be read counts as unfinished:
     /// the user decides, with `--resume` (which explains) or `--restart`.
     pub fn is_unfinished(&self) -> bool {
-        if self.key.check || self.path.join(ABANDONED).exists() {
+        if self.key.kind != RunKind::Import || self.path.join(ABANDONED).exists() {
             return false;
         }
         let journal = self.journal();
@@ -607,10 +656,10 @@ mod tests {
         let runs = Runs::for_input(&dir.path().join("klanten.csv"), None).unwrap();
         assert_eq!(runs.dir(), dir.path().join("klanten.runs"));
         runs.create().unwrap();
-        let a = runs.new_run(at(0), true).unwrap().0;
-        let b = runs.new_run(at(0), false).unwrap().0;
-        let c = runs.new_run(at(0), false).unwrap().0;
-        let d = runs.new_run(at(1), false).unwrap().0;
+        let a = runs.new_run(at(0), RunKind::Check).unwrap().0;
+        let b = runs.new_run(at(0), RunKind::Import).unwrap().0;
+        let c = runs.new_run(at(0), RunKind::Import).unwrap().0;
+        let d = runs.new_run(at(1), RunKind::Import).unwrap().0;
         assert_eq!(a.name(), "2026-11-30T005320Z-check");
         assert_eq!(b.name(), "2026-11-30T005320Z-2");
         assert_eq!(c.name(), "2026-11-30T005320Z-3");
@@ -623,6 +672,11 @@ mod tests {
             std::fs::read_link(runs.dir().join(LATEST)).unwrap(),
             PathBuf::from(d.name())
         );
+        let e = runs.new_run(at(1), RunKind::Plan).unwrap().0;
+        assert_eq!(e.name(), "2026-11-30T005321Z-2-plan");
+        assert!(e.is_plan() && !e.is_unfinished());
+        let names: Vec<String> = runs.folders().unwrap().iter().map(|f| f.name()).collect();
+        assert_eq!(names.last(), Some(&e.name()), "a plan is a run like any");
     }
 
     #[test]
@@ -645,7 +699,7 @@ mod tests {
     fn prune_keeps_unfinished_and_current_runs() {
         let (_dir, runs) = fresh();
         let old: Vec<RunFolder> = (0..4)
-            .map(|i| runs.new_run(at(i), false).unwrap().0)
+            .map(|i| runs.new_run(at(i), RunKind::Import).unwrap().0)
             .collect();
         // The second oldest stopped and may be resumed: a journal.
         let header = journal::Header::new(
@@ -663,7 +717,7 @@ mod tests {
             .close()
             .unwrap();
         assert!(old[1].is_unfinished());
-        let current = runs.new_run(at(9), false).unwrap().0;
+        let current = runs.new_run(at(9), RunKind::Import).unwrap().0;
         let removed = runs.prune(2, &current).unwrap();
         assert_eq!(
             removed,
@@ -683,7 +737,7 @@ mod tests {
     fn keep_runs_removes_only_a_runs_own_files_never_through_a_link_nor_a_nested_run() {
         let (dir, runs) = fresh();
         let old: Vec<RunFolder> = (0..3)
-            .map(|i| runs.new_run(at(i), false).unwrap().0)
+            .map(|i| runs.new_run(at(i), RunKind::Import).unwrap().0)
             .collect();
         for f in &old {
             std::fs::write(f.results(), "r").unwrap();
@@ -702,7 +756,7 @@ mod tests {
         std::fs::write(&victim, "precious").unwrap();
         std::os::unix::fs::symlink(&victim, old[1].errors()).unwrap();
 
-        let current = runs.new_run(at(9), false).unwrap().0;
+        let current = runs.new_run(at(9), RunKind::Import).unwrap().0;
         let removed = runs.prune(1, &current).unwrap();
         assert_eq!(
             removed,
@@ -728,7 +782,7 @@ mod tests {
         let latest = runs.dir().join(LATEST);
         std::fs::create_dir(&latest).unwrap();
         std::fs::write(latest.join("mine.txt"), "keep").unwrap();
-        let (folder, foreign) = runs.new_run(at(0), false).unwrap();
+        let (folder, foreign) = runs.new_run(at(0), RunKind::Import).unwrap();
         let foreign = foreign.expect("reported");
         assert_eq!(
             (foreign.what, &foreign.folder),
@@ -747,7 +801,7 @@ mod tests {
 
         std::fs::remove_dir_all(&latest).unwrap();
         std::fs::write(&latest, "my notes\n").unwrap();
-        let (_, foreign) = runs.new_run(at(1), false).unwrap();
+        let (_, foreign) = runs.new_run(at(1), RunKind::Import).unwrap();
         assert_eq!(foreign.map(|f| f.what), Some("a file"));
         assert_eq!(std::fs::read_to_string(&latest).unwrap(), "my notes\n");
     }
@@ -757,7 +811,7 @@ mod tests {
         let (_dir, runs) = fresh();
         let latest = runs.dir().join(LATEST);
         std::fs::write(&latest, "2026-11-30T005320Z\n").unwrap();
-        let (folder, foreign) = runs.new_run(at(5), false).unwrap();
+        let (folder, foreign) = runs.new_run(at(5), RunKind::Import).unwrap();
         assert!(foreign.is_none());
         #[cfg(unix)]
         assert_eq!(
@@ -770,7 +824,7 @@ mod tests {
     #[test]
     fn the_abandoned_mark_is_never_written_through_a_link() {
         let (dir, runs) = fresh();
-        let (folder, _) = runs.new_run(at(0), false).unwrap();
+        let (folder, _) = runs.new_run(at(0), RunKind::Import).unwrap();
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "precious").unwrap();
         std::os::unix::fs::symlink(&victim, folder.path().join(ABANDONED)).unwrap();

@@ -25,7 +25,6 @@ pub(crate) fn facts(l: &Learned) -> LearnFacts {
 
 /// Learns what Notify holds for `codes` on `rt`, with the progress line
 /// on a terminal; says what it cost (not with `--quiet`).
-#[allow(dead_code)] // its caller is `plan`/`import --mode` (branch sync)
 pub(crate) fn learn(
     rt: &tokio::runtime::Runtime,
     uploader: &Uploader,

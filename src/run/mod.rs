@@ -26,5 +26,5 @@ pub mod settings;
 pub mod start;
 
 pub use error::RunError;
-pub use folder::{RunFiles, RunFolder, Runs};
+pub use folder::{RunFiles, RunFolder, RunKind, Runs};
 pub use start::Start;

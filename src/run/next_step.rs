@@ -142,6 +142,15 @@ impl<'a> Commands<'a> {
         )
     }
 
+    /// `notify-import plan INPUT` with this run's flags.
+    pub fn plan(&self) -> String {
+        let sandbox = if self.sandbox { " --sandbox" } else { "" };
+        self.finish(
+            format!("{PROGRAM} plan {}{sandbox}", shell_word(self.input)),
+            true,
+        )
+    }
+
     /// `notify-import validate INPUT` with the flags that say how to read it.
     pub fn validate(&self) -> String {
         self.finish(
@@ -188,6 +197,22 @@ impl<'a> Commands<'a> {
             "fix the invalid rows in {}{copy}, check again with {}, then: {}",
             self.input.display(),
             self.validate(),
+            self.import()
+        )
+    }
+
+    /// After a plan: the import that makes its changes (with the same
+    /// mode and flags), once the invalid rows, if any, are fixed.
+    pub fn after_plan(&self, invalid: u64, errors: Option<&Path>) -> String {
+        if invalid == 0 {
+            return format!("to make these changes: {}", self.import());
+        }
+        let copy = match errors {
+            Some(e) => format!(" (the rows are in {})", e.display()),
+            None => String::new(),
+        };
+        format!(
+            "{invalid} rows are invalid and would not be sent{copy}; fix them, or make the other changes: {}",
             self.import()
         )
     }

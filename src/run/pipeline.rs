@@ -13,25 +13,28 @@
 //! rules of its own: a row's fate is the planner's ([`crate::plan`]).
 
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
 use crate::check::pass::{self, Pass};
-use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
+use crate::config::{self, ApiKey, Endpoint, OutputConfig, RunConfig, UploadConfig};
 use crate::input::header::likeliest_columns;
 use crate::input::{self, ColumnStats, InputError, InputFile, Mapping, MappingFile, RecordSource};
-use crate::model::checked::CheckedRow;
+use crate::model::checked::{CheckedRow, Verdict};
 use crate::model::failure::WriteFailure;
 use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
-use crate::model::plan::{Planned, WriteMode};
+use crate::model::plan::{FieldChange, Planned, Write, WriteMode};
+use crate::model::remote::Existing;
 use crate::model::timeline::Timeline;
+use crate::output::plan_file::{self, Action, PlanFacts, PlanRow, PlanWriter};
 use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::results;
 use crate::output::set::{InputRows, Outputs};
+use crate::plan::diff::Clearable;
 use crate::plan::rows::{RowsFile, RowsWriter};
 use crate::plan::{self, Planner};
 use crate::run::finish::{RowsEnd, RunEnd, UploadEnd, finish};
@@ -39,7 +42,8 @@ use crate::run::next_step::Unmapped;
 use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
-use crate::upload::api::ApiClient;
+use crate::upload::api::{ApiClient, ErrorKind};
+use crate::upload::snapshot::{FileCodes, Snapshot, SnapshotError};
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
 use crate::util::spill::Scratch;
 use crate::{SetupError, runtime};
@@ -88,7 +92,11 @@ fn run_started(run: &RunConfig, start: &Start, outputs: &mut Outputs) -> Result<
     outputs.input(&pass);
     let reporter = Reporter::new(pass.rows, &run.output);
     report_input(&pass, &reporter);
-    let result = upload_file(run, start, upload, &mut pass, &rows, outputs, &reporter);
+    let result = if upload.plan_only {
+        plan_file(run, start, upload, &mut pass, &rows, outputs, &reporter)
+    } else {
+        upload_file(run, start, upload, &mut pass, &rows, outputs, &reporter)
+    };
     outputs.totals(reporter.recorded());
     reporter.finish();
     result
@@ -259,6 +267,291 @@ fn validate_file(
     result
 }
 
+/// The API a run talks to: the in-process sandbox (alive as long as its
+/// handle), or the URL and key given.
+fn connect(upload: &UploadConfig) -> Result<(Option<Embedded>, reqwest::Url, ApiKey), RunError> {
+    Ok(match &upload.target {
+        #[cfg(feature = "sandbox")]
+        Endpoint::Sandbox => {
+            use crate::sandbox;
+            let handle =
+                sandbox::spawn(sandbox::SandboxOptions::default()).map_err(SetupError::Sandbox)?;
+            let url = config::check_url(&handle.base_url()).map_err(SetupError::from)?;
+            (Some(handle), url, ApiKey::sandbox())
+        }
+        #[cfg(not(feature = "sandbox"))]
+        Endpoint::Sandbox => {
+            return Err(SetupError::Usage(config::UsageError(
+                "--sandbox: this binary was built without the sandbox; use a build with the `sandbox` feature".into(),
+            ))
+            .into());
+        }
+        Endpoint::Remote { url, key } => (None, url.clone(), key.clone()),
+    })
+}
+
+/// The uploader's settings from the run's (`reporter` shows its pace).
+fn upload_settings(upload: &UploadConfig, reporter: &Reporter) -> UploadSettings {
+    let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
+    settings.max_attempts = upload.max_attempts;
+    settings.max_retry_after = upload.max_retry_after;
+    settings.max_errors = upload.max_errors;
+    settings.timeout = upload.timeout;
+    settings.stall_timeout = upload.stall_timeout;
+    // A row alone never outlasts a stall of the whole run: a 429 storm
+    // ends as a stall (rows skipped, resumable), not as failed rows.
+    settings.row_deadline = settings.row_deadline.max(upload.stall_timeout);
+    if upload.auto_rate {
+        settings.pace = upload::pace::PaceSettings {
+            start: upload.rate,
+            target: upload.max_rate,
+            burst: upload.burst,
+            auto: true,
+            probe_first: true,
+        };
+    }
+    settings.answered = reporter.answered_gauge();
+    settings
+}
+
+/// `plan`: reads what Notify holds for the file's codes (list pages or
+/// searches, paced like an import), plans every row as the import would,
+/// and writes `plan.csv` beside a check's results (valid or invalid).
+/// No write request is ever made: there is no uploader of rows here, and
+/// the planner never touches the network.
+fn plan_file(
+    run: &RunConfig,
+    start: &Start,
+    upload: &UploadConfig,
+    pass: &mut Pass,
+    rows: &RowsFile,
+    outputs: &mut Outputs,
+    reporter: &Reporter,
+) -> Result<u8, RunError> {
+    let files = &start.files;
+    let folder = files.folder.path();
+    outputs
+        .start_rows(&files.results, true)
+        .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
+    let (sandbox, url, key) = connect(upload)?;
+    let url_text = url.to_string();
+    let target = match &sandbox {
+        Some(_) => report::Target::Sandbox(&url_text),
+        None if key.kind() == config::KeyKind::Live => report::Target::Live(&url_text),
+        None => report::Target::Test(&url_text),
+    };
+    reporter.info(&report::plan_header(
+        &run.input,
+        &report::rows_line(pass),
+        target,
+        upload.mode,
+        folder,
+    ));
+    let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
+    crate::upload::api::tls::check(&url, upload.timeout).map_err(SetupError::from)?;
+    let repeats = pass.take_repeats().ok_or_else(|| {
+        SetupError::Internal("the repeated codes of this pass were already read".into())
+    })?;
+    let planner = Planner::new(upload.mode, repeats, None, None, false, upload.timeout)
+        .map_err(SetupError::from)?;
+    // The uploader only paces and retries the reads; no row reaches it.
+    let uploader = Uploader::new(client.clone(), upload_settings(upload, reporter), None);
+    let rt = runtime()?;
+    let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
+    let learned = learn_snapshot(&rt, &uploader, rows, folder, &run.output, reporter);
+    signals.abort();
+    drop(rt);
+    #[cfg(feature = "sandbox")]
+    if let Some(handle) = sandbox {
+        handle.shutdown();
+    }
+    let rows_end = match learned? {
+        Some(snapshot) => {
+            let held = Held {
+                snapshot,
+                dir: folder.to_owned(),
+            };
+            let planner = planner.comparing(Box::new(held), clearable(upload, pass), folder);
+            let path = folder.join(plan_file::FILE);
+            let (rows_end, facts) =
+                write_plan(outputs, rows, planner, &path, upload.mode, reporter)?;
+            reporter.info(&report::plan_lines(&facts));
+            outputs.plan(facts);
+            rows_end
+        }
+        None => skip_all(outputs, rows, &uploader),
+    };
+    let pace = uploader.pace_report();
+    let upload_end = UploadEnd {
+        stop: uploader.stop_reason(),
+        requests: client.requests_sent(),
+        retries: uploader
+            .counters()
+            .retries
+            .load(std::sync::atomic::Ordering::Relaxed),
+        rate_limited: uploader.rate_limited(),
+        pace: PaceFacts {
+            auto: upload.auto_rate,
+            rate: if upload.auto_rate {
+                upload.max_rate
+            } else {
+                upload.rate
+            },
+            final_rate: pace.final_rate,
+            ceiling: pace.ceiling,
+            advertised: pace.advertised,
+            paused: pace.paused,
+        },
+        sandbox: matches!(upload.target, Endpoint::Sandbox),
+        closed: Ok(()),
+        timeline: Timeline::default(),
+    };
+    drop(uploader);
+    let open = || -> Result<Box<dyn RecordSource>, InputError> { Ok(Box::new(rows.read()?)) };
+    let end = RunEnd {
+        rows: rows_end,
+        input: report::input_line(pass),
+        cells: InputRows {
+            input: &run.input,
+            headers: &pass.headers,
+            delimiter: pass.info.delimiter.delimiter,
+            open: &open,
+        },
+        upload: Some(upload_end),
+        unmapped: unmapped(run, pass),
+    };
+    finish(run, files, outputs, reporter, end)
+}
+
+/// Plans every row in input order into `plan.csv` at `path` and a check's
+/// outcome (valid, or invalid with its problems) into the results.
+fn write_plan(
+    outputs: &mut Outputs,
+    rows: &RowsFile,
+    mut planner: Planner<'_>,
+    path: &Path,
+    mode: WriteMode,
+    reporter: &Reporter,
+) -> Result<(RowsEnd, PlanFacts), RunError> {
+    let plan_err = |e: io::Error| RunError::writing(path, &e, false, String::new());
+    let mut writer = PlanWriter::create(path, mode.as_str()).map_err(plan_err)?;
+    let mut counts = Counts::default();
+    let mut read_err = None;
+    let mut row = CheckedRow::default();
+    let mut read = rows.read().map_err(SetupError::from)?;
+    loop {
+        let planned = match read.next_into(&mut row) {
+            Ok(false) => break,
+            Ok(true) => planner.plan(std::mem::take(&mut row)),
+            Err(e) => Err(e),
+        };
+        let planned = match planned {
+            Ok(p) => p,
+            Err(e) => {
+                read_err = Some(e);
+                break;
+            }
+        };
+        let (outcome, action, changes, id) = plan_row(planned);
+        writer
+            .push(&PlanRow {
+                row: outcome.row,
+                line: outcome.line,
+                code: &outcome.code,
+                action,
+                changes: &changes,
+                id: id.as_deref(),
+            })
+            .map_err(plan_err)?;
+        counts.add(outcome.status);
+        reporter.row_done();
+        if let Err(e) = outputs.push(outcome) {
+            return Ok((
+                RowsEnd {
+                    counts,
+                    written: Err(e),
+                    read_err,
+                },
+                writer.facts(),
+            ));
+        }
+    }
+    if read_err.is_some() {
+        // Every row still gets a results line; the plan stays unwritten.
+        let facts = writer.facts();
+        for n in outputs.rows_written() + 1..=rows.len() {
+            counts.add(Status::Skipped);
+            let error = "not planned: the run's checked rows could not be read back".to_owned();
+            if let Err(e) =
+                outputs.push(Outcome::local(n, 0, String::new(), Status::Skipped, error))
+            {
+                return Ok((
+                    RowsEnd {
+                        counts,
+                        written: Err(e),
+                        read_err,
+                    },
+                    facts,
+                ));
+            }
+        }
+        return Ok((
+            RowsEnd {
+                written: outputs.finish_rows(rows.len()),
+                counts,
+                read_err,
+            },
+            facts,
+        ));
+    }
+    let facts = writer.finish().map_err(plan_err)?;
+    Ok((
+        RowsEnd {
+            written: outputs.finish_rows(rows.len()),
+            counts,
+            read_err,
+        },
+        facts,
+    ))
+}
+
+/// A planned row as the plan shows it: the check's outcome for the
+/// results (valid, or invalid with its problems), the action, what it
+/// changes and Notify's id.
+fn plan_row(planned: Planned) -> (Outcome, Action, Vec<FieldChange>, Option<String>) {
+    let valid = |row, line, code| Outcome::local(row, line, code, Status::Valid, String::new());
+    match planned {
+        Planned::Done(o) => {
+            let action = match o.status {
+                Status::Unchanged => Action::Unchanged,
+                Status::NotFound => Action::NotFound,
+                Status::Exists => Action::Exists,
+                _ => Action::Invalid,
+            };
+            let id = o.customer_id.clone();
+            let outcome = if action == Action::Invalid {
+                Outcome {
+                    status: Status::Invalid,
+                    ..o
+                }
+            } else {
+                valid(o.row, o.line, o.code)
+            };
+            (outcome, action, Vec::new(), id)
+        }
+        Planned::Send(r) => {
+            let outcome = valid(r.row, r.line, r.code);
+            match r.write {
+                Write::Update(u) => (outcome, Action::Update, u.changes, Some(u.id)),
+                Write::Create {
+                    existing: Some(u), ..
+                } => (outcome, Action::Overwrite, u.changes, Some(u.id)),
+                Write::Create { .. } => (outcome, Action::Create, Vec::new(), None),
+            }
+        }
+    }
+}
+
 fn upload_file(
     run: &RunConfig,
     start: &Start,
@@ -276,24 +569,7 @@ fn upload_file(
         .start_rows(&files.results, false)
         .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     // The in-process sandbox lives as long as this function.
-    let (sandbox, url, key): (Option<Embedded>, _, _) = match &upload.target {
-        #[cfg(feature = "sandbox")]
-        Endpoint::Sandbox => {
-            use crate::sandbox;
-            let handle =
-                sandbox::spawn(sandbox::SandboxOptions::default()).map_err(SetupError::Sandbox)?;
-            let url = config::check_url(&handle.base_url()).map_err(SetupError::from)?;
-            (Some(handle), url, ApiKey::sandbox())
-        }
-        #[cfg(not(feature = "sandbox"))]
-        Endpoint::Sandbox => {
-            return Err(SetupError::Usage(config::UsageError(
-                "--sandbox: this binary was built without the sandbox; use a build with the `sandbox` feature".into(),
-            ))
-            .into());
-        }
-        Endpoint::Remote { url, key } => (None, url.clone(), key.clone()),
-    };
+    let (sandbox, url, key) = connect(upload)?;
     let url_text = url.to_string();
     let target = match &sandbox {
         Some(_) => report::Target::Sandbox(&url_text),
@@ -304,7 +580,8 @@ fn upload_file(
         input: &run.input,
         rows: valid_line,
         target,
-        overwrite: upload.mode == WriteMode::Overwrite,
+        mode: upload.mode,
+        clear_empty: upload.clear_empty,
         auto_rate: upload.auto_rate,
         rate: upload.rate,
         max_rate: upload.max_rate,
@@ -346,7 +623,14 @@ fn upload_file(
     )
     .map_err(SetupError::from)?
     .with_doubt(start.doubt.clone());
-    let sent = send(outputs, upload, rows, planner, &client, journal, reporter);
+    let compare = upload.mode.compares().then(|| Compare {
+        clear: clearable(upload, pass),
+        dir: files.folder.path(),
+        output: &run.output,
+    });
+    let sent = send(
+        outputs, upload, rows, planner, compare, &client, journal, reporter,
+    );
     #[cfg(feature = "sandbox")]
     if let Some(handle) = sandbox {
         handle.shutdown();
@@ -371,45 +655,137 @@ fn upload_file(
     finish(run, files, outputs, reporter, end)
 }
 
+/// How a run in upsert or update mode compares rows with Notify.
+struct Compare<'a> {
+    /// The fields a blank cell clears.
+    clear: Clearable,
+    /// The run folder (temporary files, and the checked rows).
+    dir: &'a Path,
+    /// How progress is shown while Notify is read.
+    output: &'a OutputConfig,
+}
+
+/// The fields `--clear-empty` clears when blank: those a column feeds.
+fn clearable(upload: &UploadConfig, pass: &Pass) -> Clearable {
+    if upload.clear_empty {
+        Clearable::of(pass.mapped.iter().copied())
+    } else {
+        Clearable::NONE
+    }
+}
+
+/// What Notify holds, as the planner asks it.
+struct Held {
+    snapshot: Snapshot,
+    dir: PathBuf,
+}
+
+impl plan::Holds for Held {
+    fn existing(&mut self, code: &str) -> Result<Option<Existing>, InputError> {
+        self.snapshot.get(code).map_err(|e| InputError::Spill {
+            dir: self.dir.clone(),
+            source: io::Error::other(e.to_string()),
+        })
+    }
+}
+
+/// The valid rows' codes, for learning what Notify holds of them.
+fn file_codes(rows: &RowsFile, scratch: &Scratch) -> Result<FileCodes, RunError> {
+    let mut codes = FileCodes::new(scratch);
+    let mut read = rows.read().map_err(SetupError::from)?;
+    let mut row = CheckedRow::default();
+    while read.next_into(&mut row).map_err(SetupError::from)? {
+        if matches!(row.verdict, Verdict::Valid(_)) {
+            codes
+                .push(&row.code)
+                .map_err(|e| snapshot_error(scratch, e))?;
+        }
+    }
+    Ok(codes)
+}
+
+/// A snapshot's temporary files failing is a setup error: nothing was
+/// sent.
+fn snapshot_error(scratch: &Scratch, e: SnapshotError) -> RunError {
+    spill_error(&scratch.dir, io::Error::other(e.to_string())).into()
+}
+
+/// Learns what Notify holds for the file's codes, on `rt` through the
+/// uploader's pace and stop handle. A read that keeps failing stops the
+/// run as a failed send would (nothing was written: every row is then
+/// skipped, and `--resume` learns again).
+fn learn_snapshot(
+    rt: &tokio::runtime::Runtime,
+    uploader: &Uploader,
+    rows: &RowsFile,
+    dir: &Path,
+    output: &OutputConfig,
+    reporter: &Reporter,
+) -> Result<Option<Snapshot>, RunError> {
+    let scratch = Scratch::in_dir(dir);
+    let codes = file_codes(rows, &scratch)?;
+    // The reading has a progress line of its own.
+    reporter.hide_bar();
+    let learned = crate::run::learn::learn(rt, uploader, codes, output, reporter);
+    reporter.show_bar();
+    match learned {
+        Ok(snapshot) => Ok(Some(snapshot)),
+        Err(SnapshotError::Stopped(reason)) => {
+            uploader.stop_handle().stop(reason);
+            Ok(None)
+        }
+        Err(SnapshotError::Api(e)) => {
+            let stop = match e.kind() {
+                ErrorKind::Auth => StopReason::Auth(e),
+                ErrorKind::Redirected => StopReason::Redirected(e),
+                _ => StopReason::Unreachable(e),
+            };
+            uploader.stop_handle().stop(stop);
+            Ok(None)
+        }
+        Err(e @ SnapshotError::Spill { .. }) => Err(snapshot_error(&scratch, e)),
+    }
+}
+
 /// Runs the uploader over the planned rows and hands back how the rows
-/// and the sending ended. The uploader is gone and the journal closed
-/// (its final fsync checked) when this returns.
+/// and the sending ended. With `compare`, what Notify holds is learnt
+/// first and the planner compares every row with it. The uploader is
+/// gone and the journal closed (its final fsync checked) when this
+/// returns.
+#[allow(clippy::too_many_arguments)]
 fn send(
     outputs: &mut Outputs,
     upload: &UploadConfig,
     rows: &RowsFile,
     planner: Planner<'_>,
+    compare: Option<Compare<'_>>,
     client: &Arc<ApiClient>,
     journal: Arc<Journal>,
     reporter: &Reporter,
 ) -> Result<(RowsEnd, UploadEnd), RunError> {
-    let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
-    settings.max_attempts = upload.max_attempts;
-    settings.max_retry_after = upload.max_retry_after;
-    settings.max_errors = upload.max_errors;
-    settings.timeout = upload.timeout;
-    settings.stall_timeout = upload.stall_timeout;
-    // A row alone never outlasts a stall of the whole run: a 429 storm
-    // ends as a stall (rows skipped, resumable), not as failed rows.
-    settings.row_deadline = settings.row_deadline.max(upload.stall_timeout);
-    if upload.auto_rate {
-        settings.pace = upload::pace::PaceSettings {
-            start: upload.rate,
-            target: upload.max_rate,
-            burst: upload.burst,
-            auto: true,
-            probe_first: true,
-        };
-    }
-    settings.answered = reporter.answered_gauge();
+    let settings = upload_settings(upload, reporter);
     let uploader = Uploader::new(client.clone(), settings, Some(journal.clone()));
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let (rows_end, timeline) = sampled(client, &uploader, || {
-        pipeline(&rt, outputs, rows, planner, &uploader, reporter)
+    let (rows_end, timeline) = sampled(client, &uploader, || -> Result<RowsEnd, RunError> {
+        let planner = match compare {
+            None => planner,
+            Some(c) => match learn_snapshot(&rt, &uploader, rows, c.dir, c.output, reporter)? {
+                Some(snapshot) => {
+                    let held = Held {
+                        snapshot,
+                        dir: c.dir.to_owned(),
+                    };
+                    planner.comparing(Box::new(held), c.clear, c.dir)
+                }
+                None => return Ok(skip_all(outputs, rows, &uploader)),
+            },
+        };
+        Ok(pipeline(&rt, outputs, rows, planner, &uploader, reporter))
     });
     signals.abort();
     drop(rt);
+    let rows_end = rows_end?;
     let stop = uploader.stop_reason();
     let retries = uploader
         .counters()
@@ -446,6 +822,38 @@ fn send(
         timeline,
     };
     Ok((rows_end, upload_end))
+}
+
+/// Every row `skipped`, as the run stopped (`uploader`'s reason) before
+/// planning them: learning what Notify holds failed.
+fn skip_all(outputs: &mut Outputs, rows: &RowsFile, uploader: &Uploader) -> RowsEnd {
+    let why = uploader
+        .stop_reason()
+        .map_or_else(String::new, |r| format!(": {r}"));
+    let mut counts = Counts::default();
+    let mut read = rows.read().ok();
+    let mut row = CheckedRow::default();
+    for n in 1..=rows.len() {
+        let (line, code) = match read.as_mut().map(|r| r.next_into(&mut row)) {
+            Some(Ok(true)) => (row.line, std::mem::take(&mut row.code)),
+            _ => (0, String::new()),
+        };
+        let error =
+            format!("not sent: the run stopped while reading the customers Notify holds{why}");
+        counts.add(Status::Skipped);
+        if let Err(e) = outputs.push(Outcome::local(n, line, code, Status::Skipped, error)) {
+            return RowsEnd {
+                counts,
+                written: Err(e),
+                read_err: None,
+            };
+        }
+    }
+    RowsEnd {
+        written: outputs.finish_rows(rows.len()),
+        counts,
+        read_err: None,
+    }
 }
 
 /// Runs `work` (the sending) while a thread samples the requests and 429
@@ -520,6 +928,12 @@ fn header(
     })?;
     let overwrite = upload.mode == WriteMode::Overwrite;
     let mut header = Header::new(fp, url.as_str(), key_kind(key), overwrite, pass.rows);
+    // Older journals said only `overwrite`: a create or overwrite run
+    // still writes its header as they did, so they resume alike.
+    if upload.mode.compares() || upload.clear_empty {
+        header.mode = Some(upload.mode.as_str().to_owned());
+    }
+    header.clear_empty = upload.clear_empty;
     header.sandbox = sandbox;
     header.timeout_ms = Some(u64::try_from(upload.timeout.as_millis()).unwrap_or(u64::MAX));
     header.mapping = Some(crate::run::recovery::mapping_words(run));

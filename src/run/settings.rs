@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{self, Endpoint, RunConfig};
-use crate::model::plan::WriteMode;
 use crate::util::nofollow;
 
 /// The file's name in a run folder.
@@ -102,6 +101,9 @@ pub struct TargetSettings {
     pub live: bool,
     /// The write mode, as the command line names it.
     pub mode: String,
+    /// `--clear-empty`.
+    #[serde(default)]
+    pub clear_empty: bool,
     /// `--state`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub state: Option<PathBuf>,
@@ -207,6 +209,7 @@ impl RunSettings {
                     api_key_file: u.key_file.as_deref().map(absolute),
                     live,
                     mode: u.mode.as_str().to_owned(),
+                    clear_empty: u.clear_empty,
                     state: u.state.as_deref().map(absolute),
                     full: u.full,
                 };
@@ -235,13 +238,8 @@ impl RunSettings {
                     key_env: None,
                     api_key_file: dry.key_file.as_deref().map(absolute),
                     live: dry.live,
-                    mode: if dry.overwrite {
-                        WriteMode::Overwrite
-                    } else {
-                        WriteMode::Create
-                    }
-                    .as_str()
-                    .to_owned(),
+                    mode: dry.mode.as_str().to_owned(),
+                    clear_empty: dry.clear_empty,
                     state: None,
                     full: false,
                 };
@@ -377,6 +375,9 @@ impl RunSettings {
                 w.push("--full".to_owned());
             }
             w.extend(crate::config::profile::mode_words(&t.mode).unwrap_or_default());
+            if t.clear_empty {
+                w.push("--clear-empty".to_owned());
+            }
         }
         w
     }
@@ -459,7 +460,7 @@ mod tests {
             words.contains("--delimiter tab")
                 && words.contains("--map Name=Firma naam")
                 && words.contains("--rate auto")
-                && words.ends_with("--overwrite"),
+                && words.ends_with("--mode overwrite"),
             "{words}"
         );
         assert_eq!(RunSettings::read(&dir.path().join("none")).unwrap(), None);

@@ -15,7 +15,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::next_step::{self, Commands, Flags};
-use super::{RunFiles, RunFolder, recovery};
+use super::{RunFiles, RunFolder, RunKind, recovery};
 use crate::SetupError;
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputFile;
@@ -95,7 +95,9 @@ impl Start {
         };
         let mut resume_from = None;
         let mut abandon = None;
-        if let Some(upload) = &run.upload {
+        // A plan writes nothing to Notify: an unfinished import is no
+        // reason to refuse one.
+        if let Some(upload) = run.upload.as_ref().filter(|u| !u.plan_only) {
             let unfinished = out
                 .runs
                 .unfinished()
@@ -132,7 +134,7 @@ impl Start {
             }
             None => out
                 .runs
-                .new_run(SystemTime::now(), run.upload.is_none())
+                .new_run(SystemTime::now(), kind(run))
                 .map_err(folder_err("create a run folder in", runs_dir))?,
         };
         if !resuming {
@@ -189,6 +191,15 @@ impl Start {
     }
 }
 
+/// The kind of folder `run` writes.
+fn kind(run: &RunConfig) -> RunKind {
+    match &run.upload {
+        None => RunKind::Check,
+        Some(u) if u.plan_only => RunKind::Plan,
+        Some(_) => RunKind::Import,
+    }
+}
+
 /// The lock on the input file itself: one run per file, however it is
 /// reached. Where the file system cannot lock it (a network share may
 /// refuse a lock on a file opened read-only), the run goes on under its
@@ -210,17 +221,26 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
     // Its resume goes where that run sent, whatever this one was pointed at.
     let mut flags = flags(run);
     if let Some(header) = folder.started_as() {
-        flags
-            .target
-            .retain(|f| !(f.starts_with("--api-url ") || f == "--overwrite" || f == "--live"));
+        flags.target.retain(|f| {
+            !(f.starts_with("--api-url ")
+                || f.starts_with("--mode ")
+                || f == "--overwrite"
+                || f == "--clear-empty"
+                || f == "--live")
+        });
         if header.api_url.trim_end_matches('/') != config::DEFAULT_API_URL {
             Flags::push(&mut flags.target, "--api-url", &header.api_url);
         }
         if header.key_kind == "live" {
             flags.target.push("--live".to_owned());
         }
-        if header.overwrite {
-            flags.target.push("--overwrite".to_owned());
+        match header.write_mode() {
+            "create" => {}
+            "overwrite" => flags.target.push("--overwrite".to_owned()),
+            mode => Flags::push(&mut flags.target, "--mode", mode),
+        }
+        if header.clear_empty {
+            flags.target.push("--clear-empty".to_owned());
         }
     }
     let commands = commands(run)
@@ -322,8 +342,13 @@ fn flags(run: &RunConfig) -> Flags {
                 flags.target.push("--live".to_owned());
             }
         }
-        if upload.mode == WriteMode::Overwrite {
-            flags.target.push("--overwrite".to_owned());
+        match upload.mode {
+            WriteMode::Create => {}
+            WriteMode::Overwrite => flags.target.push("--overwrite".to_owned()),
+            mode => Flags::push(&mut flags.target, "--mode", mode.as_str()),
+        }
+        if upload.clear_empty {
+            flags.target.push("--clear-empty".to_owned());
         }
         if let Some(state) = &upload.state {
             Flags::push(&mut flags.target, "--state", &state.display().to_string());
@@ -348,8 +373,13 @@ fn flags(run: &RunConfig) -> Flags {
         if dry.live {
             flags.target.push("--live".to_owned());
         }
-        if dry.overwrite {
-            flags.target.push("--overwrite".to_owned());
+        match dry.mode {
+            WriteMode::Create => {}
+            WriteMode::Overwrite => flags.target.push("--overwrite".to_owned()),
+            mode => Flags::push(&mut flags.target, "--mode", mode.as_str()),
+        }
+        if dry.clear_empty {
+            flags.target.push("--clear-empty".to_owned());
         }
     }
     flags

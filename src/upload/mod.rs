@@ -6,7 +6,9 @@
 //! run or a killed one, is never repeated before a search for its code
 //! says the customer does not exist, and that search waits until the
 //! create can no longer land), journaling each send and its time before
-//! it happens, and stopping: on an auth failure, a redirect, too many
+//! it happens, updates (`PATCH` of the changed fields, their before-image
+//! journaled first; an update whose answer was lost is simply sent again,
+//! as a `PATCH` is idempotent), and stopping: on an auth failure, a redirect, too many
 //! failed rows, an unreachable API, no success for `--stall-timeout`, a
 //! too-long Retry-After, or a signal, no new request starts and every
 //! remaining row comes out `skipped`. Pacing lives in `pace`. It must not read the input, parse arguments or write results.
@@ -26,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::model::failure::WriteFailure;
 use crate::model::outcome::{Outcome, Status};
-use crate::model::plan::{Planned, WriteMode};
+use crate::model::plan::{Planned, Update, Write};
 use crate::store::journal::{Journal, JournalError};
 use crate::upload::api::retry::{Backoff, parse_retry_after};
 use crate::upload::api::{ApiClient, ApiError, CreateOutcome, ErrorKind};
@@ -244,6 +246,7 @@ fn system_time_of(at: Instant) -> SystemTime {
 /// How a row's attempts ended.
 enum End {
     Created(String),
+    Updated(String),
     Existing(String),
     /// Found by search after an attempt whose answer was lost.
     FoundAfterDoubt(String),
@@ -388,7 +391,6 @@ impl Uploader {
             Planned::Done(outcome) => return outcome,
             Planned::Send(request) => request,
         };
-        let overwrite = request.mode == WriteMode::Overwrite;
         let (row, line) = (request.row, request.line);
         let mut out = Outcome::local(row, line, request.code, Status::Skipped, String::new());
         let mut doubt = request.in_doubt.map(instant_of);
@@ -398,9 +400,17 @@ impl Uploader {
         {
             self.stop.stop(StopReason::Journal(Arc::new(e)));
         }
-        let end = self
-            .attempt_row(&mut out, &request.body, &mut doubt, overwrite)
-            .await;
+        let mut overwrite = false;
+        let end = match &request.write {
+            Write::Create {
+                body, overwrite: o, ..
+            } => {
+                overwrite = *o;
+                self.attempt_row(&mut out, body, &mut doubt, overwrite)
+                    .await
+            }
+            Write::Update(update) => self.attempt_update(&mut out, update).await,
+        };
         self.finish_row(&mut out, end, doubt.is_some(), overwrite);
         if let Some(journal) = &self.journal {
             let mut recorded = Ok(());
@@ -534,6 +544,83 @@ impl Uploader {
                     return End::Failed(err);
                 }
                 ErrorKind::Invalid => return End::Failed(err),
+                ErrorKind::RateLimited => {
+                    if !self.rate_limited_pause(ticket, &err) {
+                        return End::Stopped;
+                    }
+                }
+                ErrorKind::Transient | ErrorKind::InDoubt => {
+                    failures += 1;
+                    if failures < s.max_attempts && !self.sleep(backoff.next_delay()).await {
+                        return End::Stopped;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs the attempts of one update (`PATCH` of the changed fields)
+    /// until it has an end. Its before-image is journaled before the first
+    /// request goes out. An answer that was lost is not in doubt the way a
+    /// create's is: sending the same `PATCH` again leaves the customer as
+    /// one would, so it is simply retried.
+    async fn attempt_update(&self, out: &mut Outcome, update: &Update) -> End {
+        let s = &self.settings;
+        let deadline = Instant::now() + s.row_deadline;
+        let mut backoff = Backoff::new(s.backoff_base, s.backoff_max);
+        let mut failures = 0u32;
+        let mut last = String::new();
+        let body = update.body();
+        let mut journaled = false;
+        loop {
+            if failures >= s.max_attempts {
+                return End::GaveUp(format!(
+                    "gave up after {failures} failed attempts; last: {last}"
+                ));
+            }
+            if Instant::now() >= deadline {
+                return End::GaveUp(format!(
+                    "no answer within the row deadline of {} s; last: {last}",
+                    s.row_deadline.as_secs()
+                ));
+            }
+            let Some(mut ticket) = self.pacer.acquire(&self.stop.token).await else {
+                return End::Stopped;
+            };
+            if !self.ready(&mut ticket).await {
+                return End::Stopped;
+            }
+            if !journaled {
+                if let Some(journal) = &self.journal
+                    && let Err(e) = journal.patching(out.row, &out.code, update)
+                {
+                    self.pacer.finished(ticket);
+                    self.stop.stop(StopReason::Journal(Arc::new(e)));
+                    return End::Stopped;
+                }
+                journaled = true;
+            }
+            if out.attempts > 0 {
+                self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            out.attempts += 1;
+            let err = match self
+                .guarded(&mut ticket, self.client.patch(&update.id, body.clone()))
+                .await
+            {
+                Ok(_) => return End::Updated(update.id.clone()),
+                Err(ApiError::Aborted) => return End::Stopped,
+                Err(e) => e,
+            };
+            out.http_status = err.http_status().or(out.http_status);
+            last = err.to_string();
+            match err.kind() {
+                ErrorKind::Auth | ErrorKind::Redirected => {
+                    self.stop_for(&err);
+                    return End::Failed(err);
+                }
+                // A 404: the customer was deleted since the run read it.
+                ErrorKind::Invalid | ErrorKind::Duplicate => return End::Failed(err),
                 ErrorKind::RateLimited => {
                     if !self.rate_limited_pause(ticket, &err) {
                         return End::Stopped;
@@ -750,6 +837,12 @@ impl Uploader {
                 out.status = Status::Created;
                 out.http_status = Some(201);
                 out.customer_id = Some(id);
+            }
+            End::Updated(id) => {
+                out.status = Status::Updated;
+                out.http_status = Some(200);
+                out.customer_id = Some(id);
+                out.error.clear();
             }
             End::Existing(id) => {
                 out.status = existing;

@@ -25,5 +25,6 @@ mod report;
 mod runs;
 mod security;
 mod settings;
+mod sync;
 mod validate;
 mod workbook;

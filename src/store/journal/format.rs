@@ -3,17 +3,21 @@
 //!
 //! Owns the [`Header`] (the input's [`Fingerprint`], target API, key kind,
 //! never the key, and the options that change outcomes), the records (`send`
-//! before a create goes out, `done` with a row's final outcome), and how
-//! each becomes a line and is read back. It must not open files, decide
+//! before a create goes out, `patch` with the before-image before an update
+//! goes out, `done` with a row's final outcome), and how each becomes a
+//! line and is read back. It must not open files, decide
 //! what a record means for a run (that is [`super::resume`]) or decide
 //! anything about rows.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::field::Field;
 use crate::model::outcome::{Outcome, Status};
+use crate::model::plan::{FieldChange, Update};
 
 /// The format version this tool writes and can continue.
 pub(super) const VERSION: u32 = 1;
@@ -34,6 +38,13 @@ pub struct Header {
     pub key_kind: String,
     /// Whether the run sends `Overwrite=true`.
     pub overwrite: bool,
+    /// The write mode (`create`, `upsert`, `update`, `overwrite`). Absent
+    /// in older journals, whose mode `overwrite` says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    /// `--clear-empty`: blank cells clear Notify's values.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub clear_empty: bool,
     /// Data rows in the input.
     pub rows: u64,
     /// When the journal was started, seconds since the Unix epoch.
@@ -74,6 +85,8 @@ impl Header {
             api_url: api_url.to_owned(),
             key_kind: key_kind.to_owned(),
             overwrite,
+            mode: None,
+            clear_empty: false,
             rows,
             started_unix,
             sandbox: false,
@@ -121,21 +134,32 @@ impl Header {
                 self.key_kind, now.key_kind
             ));
         }
-        if self.overwrite != now.overwrite {
-            let flag = |o: bool| {
-                if o {
-                    "with --overwrite"
-                } else {
-                    "without --overwrite"
-                }
-            };
+        if self.write_mode() != now.write_mode() {
             return Some(format!(
-                "that run ran {}, this one {}",
-                flag(self.overwrite),
-                flag(now.overwrite)
+                "that run ran with --mode {}, this one with --mode {}",
+                self.write_mode(),
+                now.write_mode()
+            ));
+        }
+        if self.clear_empty != now.clear_empty {
+            let flag = |on: bool| if on { "with" } else { "without" };
+            return Some(format!(
+                "that run ran {} --clear-empty, this one {}",
+                flag(self.clear_empty),
+                flag(now.clear_empty)
             ));
         }
         None
+    }
+
+    /// The run's write mode, as `--mode` names it (an older journal's
+    /// from its `overwrite`).
+    pub fn write_mode(&self) -> &str {
+        match &self.mode {
+            Some(mode) => mode,
+            None if self.overwrite => "overwrite",
+            None => "create",
+        }
     }
 
     /// Reads a header from its line (without the newline).
@@ -175,6 +199,17 @@ pub(super) enum Record {
     /// after `by` (milliseconds since the Unix epoch). Read as a send
     /// whose answer proved nothing: looked up before anything is sent.
     Doubt { r: u64, c: String, by: u64 },
+    /// An update of row `r` is about to be sent: `PATCH` of customer `id`
+    /// (code `c`) changing each field of `ch` from its value in Notify
+    /// before the run (`old`, the before-image) to `new`. Written before
+    /// every such request; a resumed run sends this update again rather
+    /// than comparing anew (Notify may already hold `new`).
+    Patch {
+        r: u64,
+        c: String,
+        id: String,
+        ch: BTreeMap<String, Change>,
+    },
     /// The final outcome of row `r`.
     Done {
         r: u64,
@@ -216,6 +251,7 @@ impl Record {
         match self {
             Record::Send { r, .. }
             | Record::Clear { r }
+            | Record::Patch { r, .. }
             | Record::Lands { r, .. }
             | Record::Doubt { r, .. }
             | Record::Done { r, .. } => *r,
@@ -248,6 +284,55 @@ impl Record {
             attempts: a,
             error: e,
         })
+    }
+}
+
+/// One field of a `patch` record: its value before and the value sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Change {
+    pub old: String,
+    pub new: String,
+}
+
+impl Record {
+    /// The `patch` record of an update of row `row` (code `code`).
+    pub(super) fn patch(row: u64, code: &str, update: &Update) -> Record {
+        Record::Patch {
+            r: row,
+            c: code.to_owned(),
+            id: update.id.clone(),
+            ch: update
+                .changes
+                .iter()
+                .map(|c| {
+                    let change = Change {
+                        old: c.old.clone(),
+                        new: c.new.clone(),
+                    };
+                    (c.field.api_name().to_owned(), change)
+                })
+                .collect(),
+        }
+    }
+
+    /// The update a `patch` record describes; `None` for other records,
+    /// or one naming a field this tool does not know.
+    pub(super) fn into_update(self) -> Option<Update> {
+        let Record::Patch { id, ch, .. } = self else {
+            return None;
+        };
+        let mut changes = ch
+            .into_iter()
+            .map(|(name, c)| {
+                Field::from_api_name(&name).map(|field| FieldChange {
+                    field,
+                    old: c.old,
+                    new: c.new,
+                })
+            })
+            .collect::<Option<Vec<_>>>()?;
+        changes.sort_by_key(|c| c.field);
+        Some(Update { id, changes })
     }
 }
 
@@ -285,7 +370,21 @@ mod tests {
         let a = header();
         let mut b = header();
         b.overwrite = true;
-        assert!(a.mismatch(&b).unwrap().contains("--overwrite"));
+        assert!(a.mismatch(&b).unwrap().contains("--mode overwrite"));
+        let mut upsert = header();
+        upsert.mode = Some("upsert".into());
+        assert_eq!(
+            a.mismatch(&upsert).unwrap(),
+            "that run ran with --mode create, this one with --mode upsert"
+        );
+        let mut clearing = upsert.clone();
+        clearing.clear_empty = true;
+        assert!(
+            upsert
+                .mismatch(&clearing)
+                .unwrap()
+                .contains("--clear-empty")
+        );
         let mut c = header();
         c.input.size = 11;
         assert!(a.mismatch(&c).unwrap().contains("input file changed"));

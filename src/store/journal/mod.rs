@@ -8,7 +8,31 @@
 //! how each is a line), [`writer`] (append, fsync, close, the first write
 //! that failed) and [`resume`] (reading an old journal back: what was
 //! finished, what is in doubt). A `send` record is written *before* each
-//! create request, a `done` record before the outcome is reported.
+//! create request, a `patch` record (the before-image) *before* each
+//! update request, a `done` record before the outcome is reported.
+//!
+//! What a run changed in Notify, for taking it back (`undo`), reads from
+//! these lines alone (each a JSON object with its kind in `t` and its row
+//! in `r`):
+//!
+//! - created: `{"t":"done","r":ROW,"c":CODE,"s":"created","id":ID,…}`,
+//!   the customer the run made (delete it);
+//! - updated: `{"t":"patch","r":ROW,"c":CODE,"id":ID,"ch":{FIELD:{"old":
+//!   OLD,"new":NEW},…}}` with the API's field names (`City`, `Email`…)
+//!   and the values as Notify held them before (`old`, `""` for unset)
+//!   and as sent (`new`, `""` clears), followed by `{"t":"done","r":ROW,
+//!   "s":"updated","id":ID,…}` once Notify confirmed it. A `patch` with no
+//!   `done` of status `updated` after it was sent or about to be sent and
+//!   its answer is unknown: Notify holds `old` or `new`. A row has at most
+//!   one update's before-image: a resumed run re-sends the journaled
+//!   update rather than reading the customer again, so `old` is always
+//!   the value from before the first run touched it.
+//!
+//! The last `done` of a row is its outcome; `send`, `clear` and `lands`
+//! records only serve `--resume`. A run that reached the end of its input
+//! after sending keeps its journal as `journal.done` in its run folder
+//! (see [`crate::run::folder::FINISHED_JOURNAL`]), so these lines outlive
+//! the run; a stopped run's `journal` holds them until it is resumed.
 //!
 //! Like the rest of the store it decides nothing: it records what the run
 //! did and answers what an earlier run did. It must not decide outcomes or

@@ -17,6 +17,7 @@ use std::time::{Duration, SystemTime};
 use super::JournalError;
 use super::format::{Header, Record, from_millis, parse_status};
 use crate::model::outcome::{Outcome, Status};
+use crate::model::plan::Update;
 use crate::util::spill::{self, Sorted, Spill};
 
 /// What an earlier, stopped run already did. Flat in memory: two bits a
@@ -32,6 +33,9 @@ pub struct Resume {
     outcomes: Sorted<DoneLine>,
     /// The first outcome not yet asked for.
     next: Option<DoneLine>,
+    /// The last `patch` record of the row [`Resume::finished`] was last
+    /// asked about.
+    update: Option<(u64, Update)>,
     /// When the last create of that run whose answer never came was sent
     /// (at the latest).
     last_unanswered: Option<SystemTime>,
@@ -76,13 +80,22 @@ impl Resume {
 
     /// The final outcome recorded for `row` (the last one, if several).
     /// Rows must be asked for in increasing order, as the input gives them.
+    /// Also reads the row's before-image, for [`Resume::update`].
     pub fn finished(&mut self, row: u64) -> io::Result<Option<Outcome>> {
         let mut found = None;
+        self.update = None;
         loop {
             if self.next.is_none() {
                 self.next = self.outcomes.next().transpose()?;
             }
             match self.next.take_if(|line| line.row <= row) {
+                Some(line) if line.row == row && line.json.starts_with(PATCH_PREFIX) => {
+                    let update = Record::parse(&line.json)
+                        .ok()
+                        .and_then(Record::into_update)
+                        .ok_or_else(|| self.unreadable(row))?;
+                    self.update = Some((row, update));
+                }
                 Some(line) if line.row == row => found = Some(line),
                 Some(_) => {}
                 None => break,
@@ -95,12 +108,23 @@ impl Resume {
             .ok()
             .and_then(Record::into_outcome)
             .map(Some)
-            .ok_or_else(|| {
-                io::Error::other(format!(
-                    "a recorded outcome of row {row} no longer reads back from {}",
-                    self.dir.display()
-                ))
-            })
+            .ok_or_else(|| self.unreadable(row))
+    }
+
+    fn unreadable(&self, row: u64) -> io::Error {
+        io::Error::other(format!(
+            "a recorded outcome of row {row} no longer reads back from {}",
+            self.dir.display()
+        ))
+    }
+
+    /// The update that run sent (or was about to send) for `row`, with
+    /// the before-image it journaled: the last one, if several. Asked
+    /// after [`Resume::finished`] for the same row. A resumed run sends it
+    /// again as it is (a `PATCH` is idempotent) and never compares anew:
+    /// Notify may hold the new values by now.
+    pub fn update(&mut self, row: u64) -> Option<Update> {
+        self.update.take_if(|(r, _)| *r == row).map(|(_, u)| u)
     }
 
     /// Where the sorted outcomes are kept.
@@ -188,6 +212,10 @@ impl spill::Record for DoneLine {
         self.json.len()
     }
 }
+
+/// How a `patch` record's line starts ([`super::format::line`] writes
+/// the tag first), so the outcomes read back need not parse it to tell.
+const PATCH_PREFIX: &[u8] = br#"{"t":"patch""#;
 
 /// Whether a recorded outcome ends the row for good. Failures that a
 /// retry may fix (5xx, timeouts, gave up) are tried again on resume.
@@ -346,6 +374,7 @@ pub(super) fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
         done: read.done,
         outcomes: outcomes.sorted().map_err(io)?,
         next: None,
+        update: None,
         last_unanswered,
         last_lands_by: read.lands_by.map(from_millis),
         timeout: read.header.timeout_ms.map(Duration::from_millis),
@@ -443,6 +472,15 @@ fn read(
                 sent.insert(r);
                 lands_by = lands_by.max(Some(by));
             }
+            Record::Patch { .. } => {
+                // Kept with the outcomes, sorted by row: memory stays flat.
+                let line = DoneLine {
+                    row,
+                    seq: n as u64,
+                    json: text.to_vec(),
+                };
+                keep(line).map_err(io)?;
+            }
             Record::Done { r, s, h, .. } => {
                 unanswered.remove(&r);
                 let status =
@@ -476,6 +514,59 @@ mod tests {
     use super::super::Journal;
     use super::super::fixtures::{done, header};
     use super::*;
+
+    #[test]
+    fn a_journaled_update_reads_back_with_its_before_image_until_its_row_is_done() {
+        use crate::model::field::Field;
+        use crate::model::plan::{FieldChange, Update};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let update = |id: &str, old: &str| Update {
+            id: id.into(),
+            changes: vec![
+                FieldChange {
+                    field: Field::Name,
+                    old: "Ann".into(),
+                    new: "Ann B.V.".into(),
+                },
+                FieldChange {
+                    field: Field::City,
+                    old: old.into(),
+                    new: String::new(),
+                },
+            ],
+        };
+        let j = Journal::create(&path, &header()).unwrap();
+        j.patching(1, "C1", &update("id-1", "Ede")).unwrap();
+        j.patching(2, "C2", &update("id-2", "Delft")).unwrap();
+        j.outcome(&done(2, Status::Updated, Some(200))).unwrap();
+        j.sending(3, "K3").unwrap();
+        j.close().unwrap();
+        let line = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            line.contains(r#"{"t":"patch","r":1,"c":"C1","id":"id-1","ch":{"City":{"old":"Ede","new":""},"Name":{"old":"Ann","new":"Ann B.V."}}}"#),
+            "{line}"
+        );
+
+        let (_j, _h, mut resume) = Journal::resume(&path).unwrap();
+        assert_eq!(resume.finished(1).unwrap(), None);
+        assert_eq!(
+            resume.update(1),
+            Some(update("id-1", "Ede")),
+            "sent again as journaled"
+        );
+        assert_eq!(
+            resume.finished(2).unwrap().map(|o| o.status),
+            Some(Status::Updated)
+        );
+        assert!(
+            !resume.is_in_doubt(1) && !resume.is_in_doubt(2),
+            "an update is never in doubt"
+        );
+        assert_eq!(resume.finished(3).unwrap(), None);
+        assert_eq!(resume.update(3), None);
+        assert!(resume.is_in_doubt(3));
+    }
 
     #[test]
     fn final_outcomes_are_done_and_unfinished_sends_are_in_doubt() {

@@ -20,6 +20,7 @@ use super::JournalError;
 use super::format::{self, Header, Record};
 use super::resume::{self, Resume};
 use crate::model::outcome::Outcome;
+use crate::model::plan::Update;
 use crate::util::nofollow;
 
 const SYNC_EVERY: Duration = Duration::from_millis(200);
@@ -127,6 +128,13 @@ impl Journal {
     /// Records that no create of `row` sent so far can have gone through.
     pub fn cleared(&self, row: u64) -> Result<(), JournalError> {
         self.append(&Record::Clear { r: row })
+    }
+
+    /// Records the before-image of an update of `row` (code `code`): the
+    /// customer's values of the fields it changes, and the values sent.
+    /// Must succeed before the `PATCH` goes out.
+    pub fn patching(&self, row: u64, code: &str, update: &Update) -> Result<(), JournalError> {
+        self.append(&Record::patch(row, code, update))
     }
 
     /// Records a row's final outcome.
