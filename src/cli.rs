@@ -50,7 +50,7 @@ pub enum Command {
     /// Validate FILE, then upload its valid rows (the default command).
     Import(ImportArgs),
     /// Show what `import` would change in Notify, per row and field, without writing anything there (it reads Notify's customers): writes plan.csv in a run folder.
-    Plan(ImportArgs),
+    Plan(PlanArgs),
     /// Check FILE offline (no key, no network) and write the results file with valid/invalid.
     Validate(ValidateArgs),
     /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
@@ -104,6 +104,10 @@ pub struct MappingArgs {
     pub profile: ProfileArgs,
 }
 
+// ---- `import` and `plan` (issue 20: each subcommand accepts only the
+// flags it uses): shared groups, flattened into each command that uses
+// them, so `plan` neither lists nor accepts a flag only sending uses. ----
+
 /// Arguments of `import`. A repeated flag takes its last value, so a shell
 /// alias with defaults can be overridden.
 #[derive(Debug, Args)]
@@ -113,93 +117,114 @@ pub struct ImportArgs {
     #[command(flatten)]
     pub input: InputArgs,
 
+    /// Where rows go and how they are written.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The pace of the requests.
+    #[command(flatten)]
+    pub pace: PaceArgs,
+
+    /// What only an import that sends uses: a check instead, delta mode,
+    /// recovery.
+    #[command(flatten)]
+    pub send: SendArgs,
+
+    /// The results and errors files a run may be told to write elsewhere.
+    #[command(flatten)]
+    pub files: NamedOutputArgs,
+
+    /// Where the run's files go and what is shown.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Progress while requests go out.
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+}
+
+/// Arguments of `plan`: an import's reading, target and pace (it reads
+/// Notify's customers paced like an import), its `--mode`; not what only
+/// sending uses (`--dry-run`, `--resume`, `--restart`, `--state`,
+/// `--full`, `--max-errors`) nor `--results`/`--errors` (its plan.csv and
+/// results go into its run folder).
+#[derive(Debug, Args)]
+#[command(after_help = AFTER_HELP, args_override_self = true)]
+pub struct PlanArgs {
+    /// The file and how to read it.
+    #[command(flatten)]
+    pub input: InputArgs,
+
+    /// Which Notify to read, and the write mode to plan.
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// The pace of the reads.
+    #[command(flatten)]
+    pub pace: PaceArgs,
+
+    /// Where the run's files go and what is shown.
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// Progress while Notify is read.
+    #[command(flatten)]
+    pub progress: ProgressArgs,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+}
+
+/// Where rows go and how they are written: `import` and `plan`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Target")]
+pub struct TargetArgs {
     /// Start the embedded sandbox in-process and import into it (no account needed).
     // Kept (hidden) in a build without the sandbox so that using it gets a
     // clear message from config rather than "unexpected argument".
-    #[arg(long, help_heading = "Target", conflicts_with_all = ["api_url", "api_key_file", "live"], hide = cfg!(not(feature = "sandbox")))]
+    #[arg(long, conflicts_with_all = ["api_url", "api_key_file", "live"], hide = cfg!(not(feature = "sandbox")))]
     pub sandbox: bool,
 
     /// Base URL of the Notify API.
     #[arg(
         long,
-        help_heading = "Target",
         value_name = "URL",
         help = "Base URL of the Notify API [env: NOTIFY_API_URL] [default: https://api.notify.cm/v2]"
     )]
     pub api_url: Option<String>,
 
     /// Read the API key from this file (first line) instead of NOTIFY_API_KEY.
-    #[arg(help_heading = "Target", long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH")]
     pub api_key_file: Option<PathBuf>,
 
     /// Allow a live_ key (real data). Without it only test_ keys are accepted.
-    #[arg(help_heading = "Target", long)]
+    #[arg(long)]
     pub live: bool,
 
     /// How rows are written to Notify [default: create].
-    #[arg(help_heading = "Target", long, value_enum, value_name = "MODE")]
+    #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Option<ModeArg>,
 
     /// The same as --mode overwrite: resend every field of customers whose CustomerCode exists, with the API's own Overwrite=true flag (Notify advises its update API instead: --mode upsert).
-    #[arg(help_heading = "Target", long)]
+    #[arg(long)]
     pub overwrite: bool,
 
     /// With --mode upsert or update: a blank cell of a mapped column clears Notify's value (sends ""); without it a blank cell keeps Notify's value.
-    #[arg(help_heading = "Target", long)]
+    #[arg(long)]
     pub clear_empty: bool,
+}
 
-    /// Requests per second: the API's limit if you know it, or `auto` to
-    /// start at 10/s and find the limit (up to --max-rate).
-    #[arg(help_heading = "Pace", long, default_value = "10", value_name = "N|auto", value_parser = parse_rate)]
-    pub rate: RateArg,
-
-    /// Highest rate `--rate auto` may try, requests per second.
-    #[arg(help_heading = "Pace", long, default_value_t = 100.0, value_name = "N", value_parser = rate)]
-    pub max_rate: f64,
-
-    /// Requests allowed at once above the steady rate.
-    #[arg(help_heading = "Pace", long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub burst: u32,
-
-    /// Maximum requests in flight.
-    #[arg(help_heading = "Pace", long, default_value_t = 8, value_name = "N", value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1..=256))]
-    pub concurrency: usize,
-
-    /// Per-request timeout in seconds.
-    #[arg(help_heading = "Pace", long, default_value_t = 30.0, value_name = "SECS", value_parser = timeout)]
-    pub timeout: f64,
-
-    /// Stop the run (exit 3, resumable) when no request has succeeded for this long: a 429 storm or an API that only fails (e.g. 90s, 10m, 1h).
-    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = stall_timeout)]
-    pub stall_timeout: std::time::Duration,
-
+/// What only an import that sends uses: `import` alone.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SendArgs {
     /// Validate and write the results file (valid/invalid) without sending anything.
     #[arg(help_heading = "Target", long)]
     pub dry_run: bool,
-
-    /// Continue the stopped run of FILE in its run folder: rows already done are not sent again.
-    #[arg(help_heading = "Recovery", long)]
-    pub resume: bool,
-
-    /// Start a new run although an earlier one of FILE stopped unfinished; that run is marked abandoned and its files stay as they are.
-    #[arg(help_heading = "Recovery", long, conflicts_with_all = ["resume", "dry_run"])]
-    pub restart: bool,
-
-    /// Attempts per row before it is marked failed (429 answers do not count).
-    #[arg(help_heading = "Pace", long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub max_attempts: u32,
-
-    /// Longest Retry-After to honour, in seconds; a longer one stops the run (resumable).
-    #[arg(help_heading = "Pace", long, default_value_t = 60, value_name = "SECS")]
-    pub max_retry_after: u64,
-
-    /// Stop cleanly after N failed rows (invalid rows do not count).
-    #[arg(help_heading = "Recovery", long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub max_errors: Option<u64>,
-
-    /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
-    #[arg(help_heading = "Recovery", long, default_value_t = 10.0, value_name = "SECS", value_parser = grace_period)]
-    pub grace_period: f64,
 
     /// Delta mode: remember what was imported in this SQLite file and send only new and changed rows (unchanged rows are `unchanged`).
     #[arg(help_heading = "Target", long, value_name = "PATH", conflicts_with_all = ["sandbox", "dry_run"])]
@@ -209,22 +234,98 @@ pub struct ImportArgs {
     #[arg(help_heading = "Target", long, requires = "state")]
     pub full: bool,
 
-    /// Where the results go and what is shown.
-    #[command(flatten)]
-    pub output: OutputArgs,
+    /// Continue the stopped run of FILE in its run folder: rows already done are not sent again.
+    #[arg(help_heading = "Recovery", long)]
+    pub resume: bool,
 
+    /// Start a new run although an earlier one of FILE stopped unfinished; that run is marked abandoned and its files stay as they are.
+    #[arg(help_heading = "Recovery", long, conflicts_with_all = ["resume", "dry_run"])]
+    pub restart: bool,
+
+    /// Stop cleanly after N failed rows (invalid rows do not count).
+    #[arg(help_heading = "Recovery", long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_errors: Option<u64>,
+}
+
+/// The pace of requests: `import` and `plan` (whose reads are paced as
+/// an import's requests).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Pace")]
+pub struct PaceArgs {
+    /// Requests per second: the API's limit if you know it, or `auto` to
+    /// start at 10/s and find the limit (up to --max-rate).
+    #[arg(long, default_value = "10", value_name = "N|auto", value_parser = parse_rate)]
+    pub rate: RateArg,
+
+    /// Highest rate `--rate auto` may try, requests per second.
+    #[arg(long, default_value_t = 100.0, value_name = "N", value_parser = rate)]
+    pub max_rate: f64,
+
+    /// Requests allowed at once above the steady rate.
+    #[arg(long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: u32,
+
+    /// Maximum requests in flight.
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1..=256))]
+    pub concurrency: usize,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS", value_parser = timeout)]
+    pub timeout: f64,
+
+    /// Stop the run (exit 3, resumable) when no request has succeeded for this long: a 429 storm or an API that only fails (e.g. 90s, 10m, 1h).
+    #[arg(long, default_value = "10m", value_name = "DURATION", value_parser = stall_timeout)]
+    pub stall_timeout: std::time::Duration,
+
+    /// Attempts per row before it is marked failed (429 answers do not count).
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// Longest Retry-After to honour, in seconds; a longer one stops the run (resumable).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub max_retry_after: u64,
+
+    /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
+    #[arg(help_heading = "Recovery", long, default_value_t = 10.0, value_name = "SECS", value_parser = grace_period)]
+    pub grace_period: f64,
+}
+
+/// Progress while requests go out: `import` and `plan`.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output")]
+pub struct ProgressArgs {
     /// Never show a progress bar (it is shown only on a terminal anyway).
-    #[arg(help_heading = "Output", long)]
+    #[arg(long)]
     pub no_progress: bool,
 
     /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
-    #[arg(help_heading = "Output", long, default_value_t = 10.0, value_name = "SECS", value_parser = progress_interval)]
+    #[arg(long, default_value_t = 10.0, value_name = "SECS", value_parser = progress_interval)]
     pub progress_interval: f64,
-
-    /// `--profile`, `--config`.
-    #[command(flatten)]
-    pub profile: ProfileArgs,
 }
+
+/// The results and errors files, when not the run folder's own: `import`
+/// and `validate`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output")]
+pub struct NamedOutputArgs {
+    /// Where to write the results CSV.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Where to write the results CSV [default: results.csv in the run folder, <FILE stem>.runs/<UTC start>/]"
+    )]
+    pub results: Option<PathBuf>,
+
+    /// Where to write the rows that were not imported (invalid, failed, skipped), to fix and import again.
+    #[arg(
+        long,
+        value_name = "PATH",
+        help = "Where to write the rows that were not imported, with an error column, to fix and import again [default: errors.csv in the run folder; written only if a row was not imported]"
+    )]
+    pub errors: Option<PathBuf>,
+}
+
+// ---- end of `import` and `plan` ----
 
 /// `--mode`: how rows are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -258,6 +359,10 @@ pub struct ValidateArgs {
     /// The file and how to read it.
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// The results and errors files, when not the run folder's own.
+    #[command(flatten)]
+    pub files: NamedOutputArgs,
 
     /// Where the results go and what is shown.
     #[command(flatten)]
@@ -309,26 +414,10 @@ pub struct InputArgs {
     pub max_record_bytes: usize,
 }
 
-/// Where a run's files go and what it shows: `validate` and `import`.
+/// Where a run's files go and what it shows: `validate`, `import` and `plan`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Output")]
 pub struct OutputArgs {
-    /// Where to write the results CSV.
-    #[arg(
-        long,
-        value_name = "PATH",
-        help = "Where to write the results CSV [default: results.csv in the run folder, <FILE stem>.runs/<UTC start>/]"
-    )]
-    pub results: Option<PathBuf>,
-
-    /// Where to write the rows that were not imported (invalid, failed, skipped), to fix and import again.
-    #[arg(
-        long,
-        value_name = "PATH",
-        help = "Where to write the rows that were not imported, with an error column, to fix and import again [default: errors.csv in the run folder; written only if a row was not imported]"
-    )]
-    pub errors: Option<PathBuf>,
-
     /// Let --results, --errors and --summary-json replace existing files (run folders are never overwritten).
     // `--force` is the old name, kept hidden for one version; it no longer
     // discards anything else.
@@ -592,7 +681,7 @@ mod tests {
     #[test]
     fn import_is_the_default_command() {
         let cli = parse_from(["notify-import", "a.csv", "--sandbox"]).unwrap();
-        assert!(matches!(cli.command, Command::Import(ref a) if a.sandbox));
+        assert!(matches!(cli.command, Command::Import(ref a) if a.target.sandbox));
     }
 
     #[test]

@@ -17,7 +17,10 @@ pub mod url;
 
 pub use layers::{LoadError, Provenance, load};
 
-use crate::cli::{ColorChoice, Command, ImportArgs, InputArgs, LogFormat, OutputArgs, RateArg};
+use crate::cli::{
+    ColorChoice, Command, ImportArgs, InputArgs, LogFormat, NamedOutputArgs, OutputArgs, PaceArgs,
+    PlanArgs, RateArg, SendArgs, TargetArgs,
+};
 use crate::input::InputOptions;
 use crate::model::plan::WriteMode;
 use crate::run::Runs;
@@ -334,61 +337,63 @@ impl Config {
             }),
             // A check draws no progress (its row count is known only at
             // the end); the interval keeps its default.
-            Command::Validate(args) => {
-                run_config(args.input, args.output, (false, 10.0), None, None)
-            }
+            Command::Validate(args) => run_config(
+                args.input,
+                args.files,
+                args.output,
+                (false, 10.0),
+                None,
+                None,
+            ),
             Command::Plan(args) => plan_config(args, &env),
             Command::Import(args) => {
-                if args.dry_run && args.resume {
+                if args.send.dry_run && args.send.resume {
                     return Err(usage(
                         "--resume continues an import that stopped after sending, and --dry-run sends nothing: leave out one of them (--dry-run alone checks the file, as `notify-import validate FILE` does)",
                     ));
                 }
-                let (upload, dry_run) = if args.dry_run {
+                let (upload, dry_run) = if args.send.dry_run {
+                    let t = &args.target;
                     let target = DryRunTarget {
-                        sandbox: args.sandbox,
-                        api_url: args.api_url.clone().or_else(|| env(URL_ENV)),
-                        key_file: args.api_key_file.clone(),
-                        live: args.live,
-                        mode: write_mode(&args)?,
-                        clear_empty: args.clear_empty,
+                        sandbox: t.sandbox,
+                        api_url: t.api_url.clone().or_else(|| env(URL_ENV)),
+                        key_file: t.api_key_file.clone(),
+                        live: t.live,
+                        mode: write_mode(t, args.send.state.is_some())?,
+                        clear_empty: t.clear_empty,
                     };
                     (None, Some(target))
                 } else {
-                    (Some(upload_config(&args, &env)?), None)
+                    (
+                        Some(upload_config(&args.target, &args.pace, &args.send, &env)?),
+                        None,
+                    )
                 };
-                let progress = (!args.no_progress, args.progress_interval);
-                run_config(args.input, args.output, progress, upload, dry_run)
+                let progress = (!args.progress.no_progress, args.progress.progress_interval);
+                run_config(args.input, args.files, args.output, progress, upload, dry_run)
             }
         }
     }
 }
 
 /// `plan`: an import's settings that send nothing but reads. The flags
-/// that only mean something for sending are refused.
+/// that only mean something for sending are not `plan`'s (see
+/// [`PlanArgs`]): clap refuses them as unknown.
 fn plan_config(
-    args: ImportArgs,
+    args: PlanArgs,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Config, UsageError> {
-    for (given, flag) in [
-        (args.dry_run, "--dry-run"),
-        (args.resume, "--resume"),
-        (args.restart, "--restart"),
-        (args.state.is_some(), "--state"),
-        (args.full, "--full"),
-        (args.output.results.is_some(), "--results"),
-        (args.output.errors.is_some(), "--errors"),
-    ] {
-        if given {
-            return Err(usage(format!(
-                "{flag} is an import flag; `plan` writes nothing to Notify and its plan.csv into its run folder: leave out {flag}"
-            )));
-        }
-    }
-    let mut upload = upload_config(&args, env)?;
+    let mut upload = upload_config(&args.target, &args.pace, &SendArgs::default(), env)?;
     upload.plan_only = true;
-    let progress = (!args.no_progress, args.progress_interval);
-    run_config(args.input, args.output, progress, Some(upload), None)
+    let progress = (!args.progress.no_progress, args.progress.progress_interval);
+    run_config(
+        args.input,
+        NamedOutputArgs::default(),
+        args.output,
+        progress,
+        Some(upload),
+        None,
+    )
 }
 
 fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
@@ -408,6 +413,7 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
 /// lines off a terminal (`import` only).
 fn run_config(
     input: InputArgs,
+    files: NamedOutputArgs,
     out: OutputArgs,
     progress: (bool, f64),
     upload: Option<UploadConfig>,
@@ -420,7 +426,7 @@ fn run_config(
             input.file.display()
         ))
     })?;
-    if let Some(results) = &out.results
+    if let Some(results) = &files.results
         && *results == input.file
     {
         return Err(usage(format!(
@@ -428,10 +434,10 @@ fn run_config(
             results.display()
         )));
     }
-    check_errors_path(&input.file, &out)?;
+    check_errors_path(&input.file, &files)?;
     let mut taken = vec![input.file.as_path()];
-    taken.extend(out.results.as_deref());
-    taken.extend(out.errors.as_deref());
+    taken.extend(files.results.as_deref());
+    taken.extend(files.errors.as_deref());
     let summary_json = summary_target(&out, &taken)?;
     let progress_interval = progress_interval(progress.1);
     if let Some(state) = upload.as_ref().and_then(|u| u.state.as_ref())
@@ -448,8 +454,8 @@ fn run_config(
         outputs: Outputs {
             runs,
             runs_dir: out.runs_dir,
-            results: out.results,
-            errors: out.errors,
+            results: files.results,
+            errors: files.errors,
             overwrite: out.overwrite_outputs,
             keep_runs: out.keep_runs,
             report: !out.no_report,
@@ -490,7 +496,7 @@ fn progress_interval(secs: f64) -> Option<Duration> {
 }
 
 /// `--errors` must be none of the run's other files.
-fn check_errors_path(file: &Path, out: &OutputArgs) -> Result<(), UsageError> {
+fn check_errors_path(file: &Path, out: &NamedOutputArgs) -> Result<(), UsageError> {
     let Some(errors) = &out.errors else {
         return Ok(());
     };
@@ -511,12 +517,12 @@ pub const MODE_IDS: [&str; 2] = ["mode", "overwrite"];
 /// contradiction among them is refused by [`write_mode`] when the run is
 /// configured.
 pub fn requested_mode(args: &ImportArgs) -> WriteMode {
-    write_mode(args).unwrap_or_default()
+    write_mode(&args.target, args.send.state.is_some()).unwrap_or_default()
 }
 
 /// The target URL from `--api-url`, `NOTIFY_API_URL` or the default, checked.
 fn target_url(
-    args: &ImportArgs,
+    args: &TargetArgs,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<reqwest::Url, UsageError> {
     let (raw, origin) = match (&args.api_url, env(URL_ENV)) {
@@ -528,7 +534,9 @@ fn target_url(
 }
 
 fn upload_config(
-    args: &ImportArgs,
+    args: &TargetArgs,
+    pace: &PaceArgs,
+    send: &SendArgs,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<UploadConfig, UsageError> {
     // First of all: a URL with a password in it is refused before any
@@ -538,15 +546,15 @@ fn upload_config(
     } else {
         Some(target_url(args, env)?)
     };
-    if args.resume && args.sandbox {
+    if send.resume && args.sandbox {
         return Err(usage(
             "--resume cannot continue a --sandbox run: the embedded sandbox and everything sent to it ended with that run; run again without --resume to start over in a new sandbox",
         ));
     }
     // Both are positive: clap's parsers checked them.
-    let (rate, auto_rate) = match args.rate {
+    let (rate, auto_rate) = match pace.rate {
         RateArg::Fixed(r) => (r, false),
-        RateArg::Auto => (AUTO_START_RATE.min(args.max_rate), true),
+        RateArg::Auto => (AUTO_START_RATE.min(pace.max_rate), true),
     };
     if args.sandbox && cfg!(not(feature = "sandbox")) {
         return Err(usage(
@@ -566,24 +574,24 @@ fn upload_config(
     };
     Ok(UploadConfig {
         target,
-        mode: write_mode(args)?,
+        mode: write_mode(args, send.state.is_some())?,
         clear_empty: args.clear_empty,
         plan_only: false,
         rate,
         auto_rate,
-        max_rate: args.max_rate,
-        burst: args.burst,
-        concurrency: args.concurrency,
-        timeout: Duration::from_secs_f64(args.timeout),
-        stall_timeout: args.stall_timeout,
-        resume: args.resume,
-        restart: args.restart,
-        max_attempts: args.max_attempts,
-        max_retry_after: Duration::from_secs(args.max_retry_after),
-        max_errors: args.max_errors,
-        grace_period: Duration::from_secs_f64(args.grace_period),
-        state: args.state.clone(),
-        full: args.full,
+        max_rate: pace.max_rate,
+        burst: pace.burst,
+        concurrency: pace.concurrency,
+        timeout: Duration::from_secs_f64(pace.timeout),
+        stall_timeout: pace.stall_timeout,
+        resume: send.resume,
+        restart: send.restart,
+        max_attempts: pace.max_attempts,
+        max_retry_after: Duration::from_secs(pace.max_retry_after),
+        max_errors: send.max_errors,
+        grace_period: Duration::from_secs_f64(pace.grace_period),
+        state: send.state.clone(),
+        full: send.full,
         key_file: args.api_key_file.clone(),
         warnings: args
             .api_key_file
@@ -596,7 +604,7 @@ fn upload_config(
 
 /// `--mode`, with `--overwrite` as its alias; `--clear-empty` only
 /// where blank cells are compared.
-pub fn write_mode(args: &ImportArgs) -> Result<WriteMode, UsageError> {
+pub fn write_mode(args: &TargetArgs, state: bool) -> Result<WriteMode, UsageError> {
     let mode = match (args.mode.map(WriteMode::from), args.overwrite) {
         (None, false) => WriteMode::Create,
         (None | Some(WriteMode::Overwrite), true) => WriteMode::Overwrite,
@@ -617,7 +625,7 @@ pub fn write_mode(args: &ImportArgs) -> Result<WriteMode, UsageError> {
             }
         )));
     }
-    if mode.compares() && args.state.is_some() {
+    if mode.compares() && state {
         return Err(usage(format!(
             "--state (delta mode) is for --mode create and overwrite; --mode {mode} compares each row with what Notify holds and sends nothing for unchanged rows already: leave out --state"
         )));
@@ -743,8 +751,11 @@ mod tests {
         assert!(
             matches!(plan, Ok(Config::Run(r)) if r.upload.as_ref().is_some_and(|u| u.plan_only))
         );
-        let err = config(&["plan", "a.csv", "--resume"], &[(KEY_ENV, KEY)]).unwrap_err();
-        assert!(err.0.contains("--resume is an import flag"), "{err}");
+        // What only sending uses is no flag of `plan`: clap refuses it.
+        for flag in ["--resume", "--restart", "--dry-run", "--full", "--results"] {
+            let err = crate::cli::parse_from(["notify-import", "plan", "a.csv", flag]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{flag}");
+        }
     }
 
     #[test]

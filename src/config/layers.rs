@@ -104,6 +104,26 @@ pub struct Recorded {
     pub folder: PathBuf,
     /// The output files it named, absolute.
     pub own_outputs: Vec<PathBuf>,
+    /// The profile it was started with (name and file), as `run.toml`
+    /// records it: its settings are the recorded ones, so a resume
+    /// without `--profile` still took them.
+    pub profile: Option<(String, PathBuf)>,
+}
+
+impl Provenance {
+    /// The profile whose settings the run took, as the run header, the
+    /// summary and the report name it: the one chosen now, else the one
+    /// the resumed run was started with.
+    pub fn profile_used(&self) -> Option<(&str, &Path)> {
+        match (&self.profile, &self.recorded) {
+            (Some(p), _) => Some((p.name.as_str(), p.file.as_path())),
+            (None, Some(r)) => r
+                .profile
+                .as_ref()
+                .map(|(name, file)| (name.as_str(), file.as_path())),
+            (None, None) => None,
+        }
+    }
 }
 
 /// Parses `args` (as `std::env::args_os` gives them) and builds the
@@ -119,7 +139,7 @@ pub fn load(
     };
     let user: Vec<OsString> = args.iter().skip(2).cloned().collect();
     match &cli.command {
-        Command::Import(_) | Command::Validate(_) | Command::Mapping(_) => {
+        Command::Import(_) | Command::Plan(_) | Command::Validate(_) | Command::Mapping(_) => {
             let layered = layered(sub, &user, &cli, sub_matches, &env)?;
             let (cli, _) = cli::parse_matches(&layered.args)?;
             let mut config = Config::from_cli_with_env(cli, &env)?;
@@ -209,6 +229,7 @@ fn id_of(flag: &str) -> String {
 fn profile_args(cli: &Cli) -> Option<&ProfileArgs> {
     match &cli.command {
         Command::Import(a) => Some(&a.profile),
+        Command::Plan(a) => Some(&a.profile),
         Command::Validate(a) => Some(&a.profile),
         Command::Mapping(a) => Some(&a.profile),
         Command::Config(a) => Some(&a.profile),
@@ -274,8 +295,12 @@ fn layered(
         Command::Import(a) => Some(a),
         _ => None,
     };
-    let sandbox = import.is_some_and(|a| a.sandbox);
-    let dry_run = import.is_some_and(|a| a.dry_run);
+    let sandbox = match &cli.command {
+        Command::Import(a) => a.target.sandbox,
+        Command::Plan(a) => a.target.sandbox,
+        _ => false,
+    };
+    let dry_run = import.is_some_and(|a| a.send.dry_run);
     let mut chosen = Vec::new();
     let mut from_profile = Vec::new();
     for value in profile.iter().flat_map(|p| &p.values) {
@@ -307,9 +332,9 @@ fn layered(
         recorded: None,
     };
     if let Some(a) = import
-        && a.resume
-        && !a.sandbox
-        && !a.dry_run
+        && a.send.resume
+        && !a.target.sandbox
+        && !a.send.dry_run
     {
         let (given_cli, _) = cli::parse_matches(&args)?;
         if let Command::Import(g) = &given_cli.command
@@ -338,6 +363,7 @@ fn layered(
             provenance.recorded = Some(Recorded {
                 folder,
                 own_outputs: recorded.own_outputs(),
+                profile: recorded.profile.clone().zip(recorded.config_file.clone()),
             });
         }
     }
@@ -451,7 +477,7 @@ fn check_resume(
     let target = r.target.clone().unwrap_or_default();
     // (argument id, flag, recorded, given, same)
     let mut checks: Vec<(&str, &str, String, String, bool)> = Vec::new();
-    let given_url = g.api_url.clone().or_else(|| sources.url_env.clone());
+    let given_url = g.target.api_url.clone().or_else(|| sources.url_env.clone());
     if let (Some(given), Some(rec)) = (&given_url, &target.api_url) {
         checks.push((
             "api_url",
@@ -517,6 +543,13 @@ fn check_resume(
         i.max_record_bytes == ri.max_record_bytes,
     ));
     checks.push((
+        "sheet",
+        "--sheet",
+        shown(ri.sheet.as_ref()),
+        shown(i.sheet.as_ref()),
+        i.sheet == ri.sheet,
+    ));
+    checks.push((
         "default_country",
         "--default-country",
         shown(ri.default_country.as_ref()),
@@ -527,10 +560,10 @@ fn check_resume(
         "live",
         "--live",
         target.live.to_string(),
-        g.live.to_string(),
-        g.live == target.live,
+        g.target.live.to_string(),
+        g.target.live == target.live,
     ));
-    let state = g.state.as_deref().map(settings::absolute);
+    let state = g.send.state.as_deref().map(settings::absolute);
     checks.push((
         "state",
         "--state",
@@ -542,8 +575,8 @@ fn check_resume(
         "full",
         "--full",
         target.full.to_string(),
-        g.full.to_string(),
-        g.full == target.full,
+        g.send.full.to_string(),
+        g.send.full == target.full,
     ));
     for (id, flag, recorded, given, same) in checks {
         if same {
@@ -613,12 +646,13 @@ fn describe(
         });
     };
     let url = args
+        .target
         .api_url
         .clone()
         .or_else(|| env(URL_ENV))
         .unwrap_or_else(|| super::DEFAULT_API_URL.to_owned());
     row("api_url", url, source_of("api_url", Some(URL_ENV)));
-    let (key, key_source) = match &args.api_key_file {
+    let (key, key_source) = match &args.target.api_key_file {
         Some(p) => (
             format!("read from the file {}", p.display()),
             source_of("api_key_file", None),
@@ -637,7 +671,7 @@ fn describe(
         ),
     };
     row("api_key", key, key_source);
-    row("live", args.live.to_string(), source_of("live", None));
+    row("live", args.target.live.to_string(), source_of("live", None));
     let mode_source = super::MODE_IDS
         .iter()
         .map(|id| source_of(id, None))
@@ -648,50 +682,50 @@ fn describe(
         super::requested_mode(args).as_str().to_owned(),
         mode_source,
     );
-    let rate = match args.rate {
+    let rate = match args.pace.rate {
         cli::RateArg::Auto => "auto".to_owned(),
         cli::RateArg::Fixed(r) => r.to_string(),
     };
     row("rate", rate, source_of("rate", None));
     row(
         "max_rate",
-        args.max_rate.to_string(),
+        args.pace.max_rate.to_string(),
         source_of("max_rate", None),
     );
-    row("burst", args.burst.to_string(), source_of("burst", None));
+    row("burst", args.pace.burst.to_string(), source_of("burst", None));
     row(
         "concurrency",
-        args.concurrency.to_string(),
+        args.pace.concurrency.to_string(),
         source_of("concurrency", None),
     );
     row(
         "timeout",
-        args.timeout.to_string(),
+        args.pace.timeout.to_string(),
         source_of("timeout", None),
     );
     row(
         "stall_timeout",
-        humantime::format_duration(args.stall_timeout).to_string(),
+        humantime::format_duration(args.pace.stall_timeout).to_string(),
         source_of("stall_timeout", None),
     );
     row(
         "max_attempts",
-        args.max_attempts.to_string(),
+        args.pace.max_attempts.to_string(),
         source_of("max_attempts", None),
     );
     row(
         "max_retry_after",
-        args.max_retry_after.to_string(),
+        args.pace.max_retry_after.to_string(),
         source_of("max_retry_after", None),
     );
     row(
         "max_errors",
-        shown(args.max_errors),
+        shown(args.send.max_errors),
         source_of("max_errors", None),
     );
     row(
         "grace_period",
-        args.grace_period.to_string(),
+        args.pace.grace_period.to_string(),
         source_of("grace_period", None),
     );
     row(
@@ -714,7 +748,7 @@ fn describe(
     );
     row(
         "state",
-        shown_path(args.state.as_deref()),
+        shown_path(args.send.state.as_deref()),
         source_of("state", None),
     );
     let profile = layered.profile.as_ref().map(|p| {

@@ -249,6 +249,9 @@ impl<'a> View<'a> {
             .map(|i| described(&i.description, &i.header))
             .unwrap_or_default();
         reading.insert(0, ("File".to_owned(), input.clone()));
+        if let Some((name, file)) = run.provenance.profile_used() {
+            reading.insert(1, ("Profile".to_owned(), format!("{name} ({})", file.display())));
+        }
         let problems = facts.input.as_ref().map_or(&[][..], |i| &i.problems[..]);
         let pace = totals
             .filter(|_| run.upload.is_some())

@@ -1002,6 +1002,7 @@ pub fn plan_header(
     target: Target<'_>,
     mode: WriteMode,
     folder: &Path,
+    profile: Option<(&str, &Path)>,
 ) -> String {
     let where_to = match target {
         Target::Sandbox(url) => format!("the embedded sandbox at {url}"),
@@ -1009,8 +1010,11 @@ pub fn plan_header(
         Target::Test(url) => format!("{url} with a test key"),
     };
     format!(
-        "notify-import: planning an import of {} ({rows}) into {where_to} with --mode {mode}: Notify is read, nothing is written there; files in {}",
+        "notify-import: planning an import of {} ({rows}) into {where_to} with --mode {mode}{}: Notify is read, nothing is written there; files in {}",
         input.display(),
+        profile
+            .map(|(name, file)| profile_note(name, file))
+            .unwrap_or_default(),
         folder.display()
     )
 }

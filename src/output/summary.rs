@@ -80,6 +80,9 @@ pub struct RunSummary {
     pub plan: Option<PlanInfo>,
     /// Files the run wrote or left behind.
     pub files: Files,
+    /// The profile whose settings the run took (`--profile`, or the one
+    /// the resumed run was started with); `null` when none.
+    pub profile: Option<ProfileInfo>,
     /// The unfinished run this one left behind (`--restart`, or the input
     /// changed since it); `null` when it left none.
     pub abandoned_run: Option<AbandonedRun>,
@@ -87,6 +90,15 @@ pub struct RunSummary {
     /// (answer lost, look-up failed): the next import to the same API
     /// looks each up before sending it. 0 for a check.
     pub left_in_doubt: u64,
+}
+
+/// A profile of a config file.
+#[derive(Debug, Serialize)]
+pub struct ProfileInfo {
+    /// Its name (`[profiles.NAME]`).
+    pub name: String,
+    /// The config file that holds it.
+    pub file: String,
 }
 
 /// An unfinished run left as it was.
@@ -277,6 +289,9 @@ pub struct Files {
     pub journal: Option<String>,
     /// The delta state database.
     pub state: Option<String>,
+    /// `run.toml` in the run folder: how the run was started (what
+    /// `--resume` continues), when it was written.
+    pub run_settings: Option<String>,
 }
 
 /// The summary as an output of a run: one registration per place it goes.
@@ -437,7 +452,17 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             report: files.report.as_deref().filter(|r| r.exists()).map(display),
             journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
             state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
+            run_settings: Some(files.folder.path().join(crate::run::settings::RUN_TOML))
+                .filter(|p| p.exists())
+                .map(|p| display(&p)),
         },
+        profile: run
+            .provenance
+            .profile_used()
+            .map(|(name, file)| ProfileInfo {
+                name: name.to_owned(),
+                file: display(file),
+            }),
         abandoned_run: files.abandoned.as_ref().map(|a| AbandonedRun {
             folder: display(&a.folder),
             reason: a.why.clone(),

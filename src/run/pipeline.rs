@@ -346,6 +346,7 @@ fn plan_file(
         target,
         upload.mode,
         folder,
+        run.provenance.profile_used(),
     ));
     let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     crate::upload::api::tls::check(&url, upload.timeout).map_err(SetupError::from)?;
@@ -588,11 +589,7 @@ fn upload_file(
         burst: upload.burst,
         concurrency: upload.concurrency,
         folder: files.folder.path(),
-        profile: run
-            .provenance
-            .profile
-            .as_ref()
-            .map(|p| (p.name.as_str(), p.file.as_path())),
+        profile: run.provenance.profile_used(),
     }));
     if let Some(old) = &files.abandoned {
         // A warning: a cron job run with --quiet hears of it too.

@@ -28,7 +28,7 @@ const MAX_RUN_TOML: u64 = 256 * 1024;
 /// How a run was started.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSettings {
-    /// `import`, `dry-run` or `validate`.
+    /// `import`, `plan`, `dry-run` or `validate`.
     pub command: String,
     /// The input file.
     pub input: PathBuf,
@@ -79,6 +79,10 @@ pub struct InputSettings {
     /// `--default-country`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub default_country: Option<String>,
+    /// `--sheet`: the sheet of a workbook, as given (none: the first
+    /// sheet with data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
 }
 
 /// Where and how a run sends.
@@ -191,6 +195,7 @@ impl RunSettings {
             mapping_hash: o.mapping_file.as_deref().and_then(content_hash),
             map: o.map.iter().map(|(f, c)| format!("{f}={c}")).collect(),
             default_country: o.default_country.clone(),
+            sheet: o.sheet.clone(),
         };
         let (command, target, pace) = match (&run.upload, &run.dry_run_target) {
             (Some(u), _) => {
@@ -229,7 +234,8 @@ impl RunSettings {
                     max_errors: u.max_errors,
                     grace_period: u.grace_period.as_secs_f64(),
                 };
-                ("import", Some(target), Some(pace))
+                let command = if u.plan_only { "plan" } else { "import" };
+                (command, Some(target), Some(pace))
             }
             (None, Some(dry)) => {
                 let target = TargetSettings {
@@ -319,6 +325,9 @@ impl RunSettings {
         }
         if let Some(h) = i.header_line {
             push("--header-line", h.to_string());
+        }
+        if let Some(sheet) = &i.sheet {
+            push("--sheet", sheet.clone());
         }
         if i.max_record_bytes > 0 {
             push("--max-record-bytes", i.max_record_bytes.to_string());
@@ -429,6 +438,7 @@ mod tests {
                 delimiter: Some("tab".into()),
                 max_record_bytes: 1 << 20,
                 map: vec!["Name=Firma naam".into()],
+                sheet: Some("Klanten 2026".into()),
                 ..InputSettings::default()
             },
             target: Some(TargetSettings {
@@ -459,6 +469,7 @@ mod tests {
         assert!(
             words.contains("--delimiter tab")
                 && words.contains("--map Name=Firma naam")
+                && words.contains("--sheet Klanten 2026")
                 && words.contains("--rate auto")
                 && words.ends_with("--mode overwrite"),
             "{words}"

@@ -56,6 +56,16 @@ fn each_command_accepts_only_the_flags_it_uses() {
         ("validate", &["--rate", "5"]),
         ("validate", &["--no-progress"]),
         ("validate", &["--resume"]),
+        // `plan` reads Notify and writes nothing there: what only sending
+        // uses is no flag of it.
+        ("plan", &["--resume"]),
+        ("plan", &["--restart"]),
+        ("plan", &["--dry-run"]),
+        ("plan", &["--state", "s.db"]),
+        ("plan", &["--full"]),
+        ("plan", &["--max-errors", "3"]),
+        ("plan", &["--results", y.to_str().unwrap()]),
+        ("plan", &["--errors", y.to_str().unwrap()]),
     ] {
         let out = notify_import()
             .arg(command)
@@ -214,4 +224,89 @@ fn a_check_summary_shows_only_what_a_check_does_and_the_tally_reads_naturally() 
         "{err}"
     );
     assert!(!err.contains("line N"), "{err}");
+}
+
+#[test]
+fn plan_help_lists_what_a_plan_uses_under_the_import_headings_and_nothing_else() {
+    let out = notify_import().args(["plan", "--help"]).output().unwrap();
+    assert_exit(&out, 0);
+    let help = String::from_utf8(out.stdout).unwrap();
+    let at = |s: &str| {
+        help.find(s)
+            .unwrap_or_else(|| panic!("{s:?} not in\n{help}"))
+    };
+    let places: Vec<usize> = ["\nInput:", "\nTarget:", "\nPace:", "\nOutput:"]
+        .iter()
+        .map(|h| at(h))
+        .collect();
+    assert!(places.windows(2).all(|w| w[0] < w[1]), "{help}");
+    for (flag, group) in [
+        ("--mapping <FILE>", 0),
+        ("--sheet <NAME|N>", 0),
+        ("--api-url <URL>", 1),
+        ("--live", 1),
+        ("--mode <MODE>", 1),
+        ("--clear-empty", 1),
+        ("--rate <N|auto>", 2),
+        ("--concurrency <N>", 2),
+        ("--runs-dir <DIR>", 3),
+        ("--summary-json <PATH>", 3),
+    ] {
+        let p = at(&format!("      {flag}"));
+        assert!(p > places[group], "{flag} before its heading");
+        if let Some(next) = places.get(group + 1) {
+            assert!(p < *next, "{flag} after the next heading");
+        }
+    }
+    for flag in [
+        "--resume",
+        "--restart",
+        "--dry-run",
+        "--state",
+        "--full",
+        "--max-errors",
+        "--results",
+        "--errors",
+    ] {
+        assert!(
+            !help.contains(&format!("      {flag} ")) && !help.contains(&format!("      {flag}\n")),
+            "{flag} listed:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_profile_key_plan_does_not_use_is_skipped_for_plan_not_refused() {
+    let s = Scratch::new();
+    let input = s.customers("x.csv", 2);
+    let sb = sandbox();
+    let config = s.file(
+        "n.toml",
+        &format!(
+            "[profiles.nightly]\napi_url = \"{}\"\nstate = \"nightly.db\"\nmax_errors = 5\nrate = 500\nburst = 5\n",
+            sb.base_url()
+        ),
+    );
+    let out = notify_import()
+        .arg("plan")
+        .arg(&input)
+        .args(["--profile", "nightly", "--config"])
+        .arg(&config)
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .current_dir(s.dir.path())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("(profile nightly from "),
+        "the plan names its profile: {}",
+        stderr(&out)
+    );
+    assert!(!s.path("nightly.db").exists(), "no state for a plan");
+    assert!(
+        sb.request_log()
+            .iter()
+            .all(|r| matches!(r.method.as_str(), "GET" | "HEAD")),
+        "a plan only reads"
+    );
 }

@@ -519,14 +519,35 @@ fn a_stopped_cron_run_of_a_profile_resumes_with_the_profile_or_the_printed_comma
     let words: Vec<&str> = cmd.split(' ').collect();
     let out = run_in(s.dir.path(), &words[1..]);
     assert_exit(&out, 0);
-    let results = |s: &Scratch| {
+    // Without --profile, the resumed run still names the profile it took
+    // its settings from (run.toml), in its header and its summary.
+    let config = std::path::absolute(s.path("notify-import.toml")).unwrap();
+    assert!(
+        stderr(&out).contains(&format!("(profile nightly from {})", config.display())),
+        "{}",
+        stderr(&out)
+    );
+    let run = |s: &Scratch| {
         latest_run(
             &std::path::absolute(s.path("runs"))
                 .unwrap()
                 .join("klanten.csv"),
         )
-        .join("results.csv")
     };
+    let results = |s: &Scratch| run(s).join("results.csv");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run(&s).join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["profile"]["name"], "nightly");
+    assert_eq!(
+        summary["profile"]["file"].as_str().map(Path::new),
+        Some(config.as_path())
+    );
+    assert_eq!(
+        summary["files"]["run_settings"].as_str().map(Path::new),
+        Some(run(&s).join("run.toml").as_path())
+    );
+    let page = std::fs::read_to_string(run(&s).join("report.html")).unwrap();
+    assert!(page.contains("nightly ("), "the report names the profile");
     assert_universal(&results(&s), 3, &sb);
     assert_eq!(sb.customers().len(), 3);
     // Another stop; the cron line with --resume is accepted too: the
@@ -604,4 +625,35 @@ fn a_stopped_run_without_run_toml_is_continued_with_the_flags_it_was_given() {
     assert_exit(&typed, 0);
     assert_universal(&latest_run(&input).join("results.csv"), 3, &sb);
     assert_eq!(elsewhere.stats().requests, 0);
+}
+
+#[test]
+fn a_resume_of_a_workbook_with_another_sheet_is_refused_naming_it() {
+    let s = Scratch::new();
+    let sb = failing();
+    let input = s.path("klanten.xlsx");
+    crate::workbook::excel_workbook(&input);
+    stopped_run(&s, &sb, &input, &["--sheet", "Klanten"]);
+    let folder = latest_run(&input);
+    let doc: toml::Table =
+        toml::from_str(&std::fs::read_to_string(folder.join("run.toml")).unwrap()).unwrap();
+    assert_eq!(doc["input_options"]["sheet"].as_str(), Some("Klanten"));
+    let sent = sb.stats().requests;
+    let f = input.to_str().unwrap();
+    let out = run_in(s.dir.path(), &["import", f, "--resume", "--sheet", "Notities"]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("with --sheet Klanten (its run.toml), but --sheet Notities was given")
+            && err.contains("--restart"),
+        "{err}"
+    );
+    assert_eq!(sb.stats().requests, sent, "nothing sent by a refused resume");
+    // Without --sheet the resume reads the recorded sheet: the same rows
+    // are continued (and the sandbox, now healthy, takes them).
+    sb.set_faults(Faults::default());
+    let out = run_in(s.dir.path(), &["import", f, "--resume"]);
+    assert_exit(&out, 0);
+    let codes: Vec<String> = sb.customers().into_iter().map(|c| c.customer_code).collect();
+    assert!(codes.iter().any(|c| c == "00042"), "{codes:?}");
 }
