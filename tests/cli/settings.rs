@@ -542,10 +542,13 @@ fn a_stopped_cron_run_of_a_profile_resumes_with_the_profile_or_the_printed_comma
         summary["profile"]["file"].as_str().map(Path::new),
         Some(config.as_path())
     );
+    // Paths as the run names its folder (here relative to its cwd).
+    let folder = Path::new(summary["files"]["run_folder"].as_str().unwrap());
     assert_eq!(
         summary["files"]["run_settings"].as_str().map(Path::new),
-        Some(run(&s).join("run.toml").as_path())
+        Some(folder.join("run.toml").as_path())
     );
+    assert!(s.dir.path().join(folder).join("run.toml").is_file());
     let page = std::fs::read_to_string(run(&s).join("report.html")).unwrap();
     assert!(page.contains("nightly ("), "the report names the profile");
     assert_universal(&results(&s), 3, &sb);

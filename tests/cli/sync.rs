@@ -555,3 +555,58 @@ fn plan_reads_the_list_in_the_docs_other_item_shape_alike() {
     );
     assert_eq!(writes(&sb.request_log()), Vec::<&LoggedRequest>::new());
 }
+
+#[test]
+fn a_profile_with_mode_upsert_patches_and_overwrite_given_beats_it() {
+    let s = Scratch::new();
+    let input = s.file("klanten.csv", FILE);
+    let config = s.file(
+        "notify-import.toml",
+        "[profiles.sync]\nmode = \"upsert\"\nconcurrency = 2\n",
+    );
+    let c = config.to_str().unwrap();
+    let sb = holding(&s, HELD);
+    let out = import(&sb, &input, &["--config", c, "--profile", "sync"]);
+    assert_exit(&out, 1);
+    let rows = assert_universal(&latest_run(&input).join("results.csv"), 5, &sb);
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["unchanged", "updated", "updated", "created", "invalid"]
+    );
+    let log = sb.request_log();
+    let sent = writes(&log);
+    let count = |m: &str| sent.iter().filter(|r| r.method == m).count();
+    assert_eq!((count("PATCH"), count("POST")), (2, 1), "{sent:?}");
+
+    // `--overwrite` on the command line beats the profile's mode: no
+    // contradiction, every valid row POSTed with Overwrite=true, no PATCH.
+    let sb = holding(&s, HELD);
+    let out = import(
+        &sb,
+        &input,
+        &["--config", c, "--profile", "sync", "--overwrite"],
+    );
+    assert_exit(&out, 1);
+    assert!(!stderr(&out).contains("leave out one of them"), "{}", stderr(&out));
+    let folder = latest_run(&input);
+    let rows = assert_universal(&folder.join("results.csv"), 5, &sb);
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(
+        statuses,
+        ["overwritten", "overwritten", "overwritten", "created", "invalid"]
+    );
+    let log = sb.request_log();
+    let sent = writes(&log);
+    assert!(sent.iter().all(|r| r.method == "POST"), "{sent:?}");
+    assert_eq!(sent.len(), 4);
+    assert!(
+        sent.iter()
+            .all(|r| r.query.as_deref().is_some_and(|q| q.contains("verwrite=true"))),
+        "{sent:?}"
+    );
+    let doc: toml::Table =
+        toml::from_str(&std::fs::read_to_string(folder.join("run.toml")).unwrap()).unwrap();
+    assert_eq!(doc["target"]["mode"].as_str(), Some("overwrite"));
+    assert_eq!(doc["profile"].as_str(), Some("sync"));
+}
