@@ -464,6 +464,10 @@ pub struct RunFiles {
     /// The unfinished run this one left behind, if it did (set by the
     /// start).
     pub abandoned: Option<super::recovery::Abandoned>,
+    /// For a plan: the unfinished import of the same, unchanged input
+    /// that a plain `import` of it would be refused for (set by the
+    /// start), so the plan's advice can say `--restart`.
+    pub unfinished_import: Option<PathBuf>,
 }
 
 impl RunFiles {
@@ -483,6 +487,7 @@ impl RunFiles {
             summary: folder.summary(),
             folder,
             abandoned: None,
+            unfinished_import: None,
         }
     }
 }

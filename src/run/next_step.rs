@@ -202,19 +202,39 @@ impl<'a> Commands<'a> {
     }
 
     /// After a plan: the import that makes its changes (with the same
-    /// mode and flags), once the invalid rows, if any, are fixed.
-    pub fn after_plan(&self, invalid: u64, errors: Option<&Path>) -> String {
+    /// mode and flags), once the invalid rows, if any, are fixed. With an
+    /// unfinished import of the same input (`unfinished`), a plain import
+    /// would be refused: the command starts a new run with `--restart`.
+    pub fn after_plan(
+        &self,
+        invalid: u64,
+        errors: Option<&Path>,
+        unfinished: Option<&Path>,
+    ) -> String {
+        let (import, before) = match unfinished {
+            Some(folder) => (
+                format!("{} --restart", self.import()),
+                format!(
+                    "an earlier import of {} stopped unfinished ({}); to make these changes in a new run and leave that one as it is",
+                    self.input.display(),
+                    folder.display()
+                ),
+            ),
+            None => (self.import(), "to make these changes".to_owned()),
+        };
         if invalid == 0 {
-            return format!("to make these changes: {}", self.import());
+            return format!("{before}: {import}");
         }
         let copy = match errors {
             Some(e) => format!(" (the rows are in {})", e.display()),
             None => String::new(),
         };
-        format!(
-            "{invalid} rows are invalid and would not be sent{copy}; fix them, or make the other changes: {}",
-            self.import()
-        )
+        let make = if unfinished.is_some() {
+            format!("; {before}: {import}")
+        } else {
+            format!(", or make the other changes: {import}")
+        };
+        format!("{invalid} rows are invalid and would not be sent{copy}; fix them{make}")
     }
 
     /// After a run in which a required field had no column: every row is

@@ -96,7 +96,16 @@ impl Start {
         let mut resume_from = None;
         let mut abandon = None;
         // A plan writes nothing to Notify: an unfinished import is no
-        // reason to refuse one.
+        // reason to refuse one; but the import it advises would be
+        // refused for it (unless the input changed since), so the advice
+        // needs to know.
+        let mut unfinished_import = None;
+        if run.upload.as_ref().is_some_and(|u| u.plan_only)
+            && let Ok(Some(f)) = out.runs.unfinished()
+            && recovery::input_changed(&f, &input).is_none()
+        {
+            unfinished_import = Some(f.path().to_owned());
+        }
         if let Some(upload) = run.upload.as_ref().filter(|u| !u.plan_only) {
             let unfinished = out
                 .runs
@@ -175,6 +184,7 @@ impl Start {
             folder: f.path().to_owned(),
             why,
         });
+        files.unfinished_import = unfinished_import;
         // A workbook's rows go back into a workbook, to fix in Excel.
         if out.errors.is_none() && input.is_workbook() {
             files.errors = files.folder.errors_workbook();

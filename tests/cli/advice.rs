@@ -404,3 +404,124 @@ fn a_dry_run_against_an_api_url_advises_an_import_to_the_same_place() {
     assert_eq!(sb.customers().len(), 3);
     assert_eq!(sb.stats().overwrites + sb.stats().creates, 3);
 }
+
+/// Customers Notify holds: K0001 and K0002 of [`dutch`], K0002 in
+/// another city.
+const HELD: &str = "\
+CustomerCode,Name,City,Email
+K0001,Firma 1 B.V.,Ede,info1@example.nl
+K0002,Firma 2 B.V.,Rhenen,info2@example.nl
+";
+
+/// A sandbox holding [`HELD`], with `faults`.
+fn holding(s: &Scratch, faults: Faults) -> SandboxHandle {
+    let held = s.file("notify-now.csv", HELD);
+    notify_import::sandbox::spawn(notify_import::sandbox::SandboxOptions {
+        customers: Some(held),
+        faults,
+        ..Default::default()
+    })
+    .expect("start sandbox")
+}
+
+fn writes(sb: &SandboxHandle) -> usize {
+    sb.request_log()
+        .iter()
+        .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
+        .count()
+}
+
+#[test]
+fn a_plan_advises_the_import_that_makes_its_changes_even_past_an_unfinished_run() {
+    let s = Scratch::new();
+    // The third row is refused: a failed row, no doubt about it.
+    let sb = holding(
+        &s,
+        Faults {
+            reject_codes: vec!["K0003".to_owned()],
+            ..Faults::default()
+        },
+    );
+    // A space in the name, a column only `--map` names.
+    let input = s.file("klant lijst.csv", &dutch(4, &[]));
+    let url = sb.base_url();
+    let f = input.to_str().unwrap();
+    let mapped = ["--map", "Name=Firma naam"];
+    // An import that stopped (exit 3): a plain import is now refused.
+    let out = import(
+        &sb,
+        &input,
+        &[&mapped[..], &["--max-attempts", "1", "--max-errors", "1", "--concurrency", "1"]].concat(),
+    );
+    assert_exit(&out, 3);
+    let stopped = latest_run(&input);
+    sb.set_faults(Faults::default());
+    let before = writes(&sb);
+    let plan = |extra: &[&str]| {
+        notify_import()
+            .args(["plan", f, "--api-url", &url, "--rate", "1000", "--burst", "10"])
+            .args(mapped)
+            .args(extra)
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = plan(&["--mode", "upsert"]);
+    assert_exit(&out, 0);
+    assert_eq!(writes(&sb), before, "a plan writes nothing");
+    let line = next_line(&out);
+    assert!(
+        line.contains("stopped unfinished") && line.contains(&stopped.display().to_string()),
+        "{line}"
+    );
+    let cmd = last_command(&out);
+    assert!(cmd.ends_with("--restart"), "{cmd}");
+    let typed = run_typed(&cmd, s.dir.path(), None);
+    assert_exit(&typed, 0);
+    let folder = latest_run(&input);
+    assert_ne!(folder, stopped, "a new run");
+    let rows = assert_universal(&folder.join("results.csv"), 4, &sb);
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    // As planned: K0001 as held, K0002 moved, K0003 and K0004 new.
+    assert_eq!(statuses, ["unchanged", "updated", "created", "created"]);
+    // Nothing unfinished now: the advice is the plain import, and it works.
+    let out = plan(&["--mode", "upsert"]);
+    assert_exit(&out, 0);
+    let cmd = last_command(&out);
+    assert!(!cmd.contains("--restart"), "{cmd}");
+    let typed = run_typed(&cmd, s.dir.path(), None);
+    assert_exit(&typed, 0);
+    let rows = results(&latest_run(&input).join("results.csv"));
+    assert!(rows.iter().all(|r| r.status == "unchanged"), "{rows:?}");
+}
+
+#[test]
+fn after_an_upsert_with_failed_rows_the_typed_advice_imports_just_those() {
+    let s = Scratch::new();
+    let sb = holding(
+        &s,
+        Faults {
+            reject_codes: vec!["K0004".to_owned()],
+            ..Faults::default()
+        },
+    );
+    let input = s.file("klant lijst.csv", &dutch(4, &[]));
+    let out = import(
+        &sb,
+        &input,
+        &["--map", "Name=Firma naam", "--mode", "upsert", "--clear-empty"],
+    );
+    assert_exit(&out, 1);
+    let rows = results(&latest_run(&input).join("results.csv"));
+    let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
+    assert_eq!(statuses, ["unchanged", "updated", "created", "failed"]);
+    let cmd = last_command(&out);
+    assert!(cmd.contains("--mode upsert") && cmd.contains("--clear-empty"), "{cmd}");
+    sb.set_faults(Faults::default());
+    let before = writes(&sb);
+    let typed = run_typed(&cmd, s.dir.path(), None);
+    assert_exit(&typed, 0);
+    assert_eq!(writes(&sb), before + 1, "only the failed row is sent again");
+    assert!(sb.customers().iter().any(|c| c.customer_code == "K0004"));
+}
