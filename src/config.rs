@@ -370,7 +370,14 @@ impl Config {
                     )
                 };
                 let progress = (!args.progress.no_progress, args.progress.progress_interval);
-                run_config(args.input, args.files, args.output, progress, upload, dry_run)
+                run_config(
+                    args.input,
+                    args.files,
+                    args.output,
+                    progress,
+                    upload,
+                    dry_run,
+                )
             }
         }
     }
@@ -754,7 +761,11 @@ mod tests {
         // What only sending uses is no flag of `plan`: clap refuses it.
         for flag in ["--resume", "--restart", "--dry-run", "--full", "--results"] {
             let err = crate::cli::parse_from(["notify-import", "plan", "a.csv", flag]).unwrap_err();
-            assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument, "{flag}");
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::UnknownArgument,
+                "{flag}"
+            );
         }
     }
 

@@ -671,7 +671,11 @@ fn describe(
         ),
     };
     row("api_key", key, key_source);
-    row("live", args.target.live.to_string(), source_of("live", None));
+    row(
+        "live",
+        args.target.live.to_string(),
+        source_of("live", None),
+    );
     let mode_source = super::MODE_IDS
         .iter()
         .map(|id| source_of(id, None))
@@ -692,7 +696,11 @@ fn describe(
         args.pace.max_rate.to_string(),
         source_of("max_rate", None),
     );
-    row("burst", args.pace.burst.to_string(), source_of("burst", None));
+    row(
+        "burst",
+        args.pace.burst.to_string(),
+        source_of("burst", None),
+    );
     row(
         "concurrency",
         args.pace.concurrency.to_string(),

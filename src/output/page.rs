@@ -250,7 +250,10 @@ impl<'a> View<'a> {
             .unwrap_or_default();
         reading.insert(0, ("File".to_owned(), input.clone()));
         if let Some((name, file)) = run.provenance.profile_used() {
-            reading.insert(1, ("Profile".to_owned(), format!("{name} ({})", file.display())));
+            reading.insert(
+                1,
+                ("Profile".to_owned(), format!("{name} ({})", file.display())),
+            );
         }
         let problems = facts.input.as_ref().map_or(&[][..], |i| &i.problems[..]);
         let pace = totals

@@ -266,13 +266,11 @@ pub(crate) fn finish(
     });
     let errors = written.get(errors_file::NAME);
     let mut next = match end.kind {
-        EndKind::Checked if planned && unmapped.is_none() => {
-            Some(commands.after_plan(
-                errors_file::count(&counts),
-                errors,
-                files.unfinished_import.as_deref(),
-            ))
-        }
+        EndKind::Checked if planned && unmapped.is_none() => Some(commands.after_plan(
+            errors_file::count(&counts),
+            errors,
+            files.unfinished_import.as_deref(),
+        )),
         // Stopped while reading Notify: nothing to resume, plan again.
         EndKind::Stopped(_) | EndKind::RowsUnreadable if planned => Some(format!(
             "nothing was written to Notify; plan again: {}",

@@ -451,7 +451,18 @@ fn a_plan_advises_the_import_that_makes_its_changes_even_past_an_unfinished_run(
     let out = import(
         &sb,
         &input,
-        &[&mapped[..], &["--max-attempts", "1", "--max-errors", "1", "--concurrency", "1"]].concat(),
+        &[
+            &mapped[..],
+            &[
+                "--max-attempts",
+                "1",
+                "--max-errors",
+                "1",
+                "--concurrency",
+                "1",
+            ],
+        ]
+        .concat(),
     );
     assert_exit(&out, 3);
     let stopped = latest_run(&input);
@@ -459,7 +470,16 @@ fn a_plan_advises_the_import_that_makes_its_changes_even_past_an_unfinished_run(
     let before = writes(&sb);
     let plan = |extra: &[&str]| {
         notify_import()
-            .args(["plan", f, "--api-url", &url, "--rate", "1000", "--burst", "10"])
+            .args([
+                "plan",
+                f,
+                "--api-url",
+                &url,
+                "--rate",
+                "1000",
+                "--burst",
+                "10",
+            ])
             .args(mapped)
             .args(extra)
             .env("NOTIFY_API_KEY", TEST_KEY)
@@ -510,14 +530,23 @@ fn after_an_upsert_with_failed_rows_the_typed_advice_imports_just_those() {
     let out = import(
         &sb,
         &input,
-        &["--map", "Name=Firma naam", "--mode", "upsert", "--clear-empty"],
+        &[
+            "--map",
+            "Name=Firma naam",
+            "--mode",
+            "upsert",
+            "--clear-empty",
+        ],
     );
     assert_exit(&out, 1);
     let rows = results(&latest_run(&input).join("results.csv"));
     let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(statuses, ["unchanged", "updated", "created", "failed"]);
     let cmd = last_command(&out);
-    assert!(cmd.contains("--mode upsert") && cmd.contains("--clear-empty"), "{cmd}");
+    assert!(
+        cmd.contains("--mode upsert") && cmd.contains("--clear-empty"),
+        "{cmd}"
+    );
     sb.set_faults(Faults::default());
     let before = writes(&sb);
     let typed = run_typed(&cmd, s.dir.path(), None);

@@ -643,7 +643,10 @@ fn a_resume_of_a_workbook_with_another_sheet_is_refused_naming_it() {
     assert_eq!(doc["input_options"]["sheet"].as_str(), Some("Klanten"));
     let sent = sb.stats().requests;
     let f = input.to_str().unwrap();
-    let out = run_in(s.dir.path(), &["import", f, "--resume", "--sheet", "Notities"]);
+    let out = run_in(
+        s.dir.path(),
+        &["import", f, "--resume", "--sheet", "Notities"],
+    );
     assert_exit(&out, 2);
     let err = stderr(&out);
     assert!(
@@ -651,12 +654,20 @@ fn a_resume_of_a_workbook_with_another_sheet_is_refused_naming_it() {
             && err.contains("--restart"),
         "{err}"
     );
-    assert_eq!(sb.stats().requests, sent, "nothing sent by a refused resume");
+    assert_eq!(
+        sb.stats().requests,
+        sent,
+        "nothing sent by a refused resume"
+    );
     // Without --sheet the resume reads the recorded sheet: the same rows
     // are continued (and the sandbox, now healthy, takes them).
     sb.set_faults(Faults::default());
     let out = run_in(s.dir.path(), &["import", f, "--resume"]);
     assert_exit(&out, 0);
-    let codes: Vec<String> = sb.customers().into_iter().map(|c| c.customer_code).collect();
+    let codes: Vec<String> = sb
+        .customers()
+        .into_iter()
+        .map(|c| c.customer_code)
+        .collect();
     assert!(codes.iter().any(|c| c == "00042"), "{codes:?}");
 }

@@ -588,21 +588,33 @@ fn a_profile_with_mode_upsert_patches_and_overwrite_given_beats_it() {
         &["--config", c, "--profile", "sync", "--overwrite"],
     );
     assert_exit(&out, 1);
-    assert!(!stderr(&out).contains("leave out one of them"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("leave out one of them"),
+        "{}",
+        stderr(&out)
+    );
     let folder = latest_run(&input);
     let rows = assert_universal(&folder.join("results.csv"), 5, &sb);
     let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(
         statuses,
-        ["overwritten", "overwritten", "overwritten", "created", "invalid"]
+        [
+            "overwritten",
+            "overwritten",
+            "overwritten",
+            "created",
+            "invalid"
+        ]
     );
     let log = sb.request_log();
     let sent = writes(&log);
     assert!(sent.iter().all(|r| r.method == "POST"), "{sent:?}");
     assert_eq!(sent.len(), 4);
     assert!(
-        sent.iter()
-            .all(|r| r.query.as_deref().is_some_and(|q| q.contains("verwrite=true"))),
+        sent.iter().all(|r| r
+            .query
+            .as_deref()
+            .is_some_and(|q| q.contains("verwrite=true"))),
         "{sent:?}"
     );
     let doc: toml::Table =
