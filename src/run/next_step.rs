@@ -443,6 +443,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_plan_advises_restart_only_past_an_unfinished_import() {
+        let c = Commands::new(Path::new("klanten.csv"), None);
+        assert_eq!(
+            c.after_plan(0, None, None),
+            "to make these changes: notify-import import klanten.csv"
+        );
+        let past = c.after_plan(0, None, Some(Path::new("k.runs/a")));
+        assert!(
+            past.contains("stopped unfinished (k.runs/a)")
+                && past.ends_with(": notify-import import klanten.csv --restart"),
+            "{past}"
+        );
+        let invalid = c.after_plan(2, None, Some(Path::new("k.runs/a")));
+        assert!(
+            invalid.starts_with("2 rows are invalid and would not be sent; fix them; ")
+                && invalid.ends_with("--restart"),
+            "{invalid}"
+        );
+    }
+
+    #[test]
     fn each_outcome_has_its_command() {
         let c = Commands::new(Path::new("klanten.csv"), None);
         assert_eq!(c.resume(), "notify-import import klanten.csv --resume");
