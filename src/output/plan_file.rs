@@ -226,10 +226,7 @@ impl PlanWriter {
         fields.sort_by(|a, b| b.1.cmp(&a.1));
         PlanFacts {
             mode: self.mode,
-            actions: Action::ALL
-                .into_iter()
-                .zip(self.actions)
-                .collect(),
+            actions: Action::ALL.into_iter().zip(self.actions).collect(),
             fields,
             creates: self.creates.clone(),
             updates: self.updates.clone(),

@@ -30,8 +30,8 @@ use crate::cli::LogFormat;
 use crate::config::OutputConfig;
 use crate::model::outcome::{Counts, Status};
 use crate::model::plan::WriteMode;
-use crate::output::plan_file::{Action, PlanFacts};
 use crate::model::timeline::Timeline;
+use crate::output::plan_file::{Action, PlanFacts};
 
 /// The bar currently on screen, so log lines can be printed above it.
 static ACTIVE_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
@@ -856,6 +856,143 @@ pub fn nothing_to_resume_line(input: &Path) -> String {
         input.display()
     )
 }
+
+// ---- undo (begin) ----
+
+/// The line that opens an undo.
+pub fn undo_header(
+    undone: &Path,
+    changes: u64,
+    target: Target<'_>,
+    force: bool,
+    folder: &Path,
+) -> String {
+    let where_to = match target {
+        Target::Sandbox(url) | Target::Test(url) => format!("{url} with a test key"),
+        Target::Live(url) => format!("{url} with a LIVE key (REAL customer data)"),
+    };
+    format!(
+        "notify-import: undoing the run in {}: {changes} customer{} it created or updated, in {where_to}{}; files in {}",
+        undone.display(),
+        plural(changes),
+        if force {
+            " (--force: customers changed since are restored too)"
+        } else {
+            ""
+        },
+        folder.display()
+    )
+}
+
+/// What a resumed undo says at the start.
+pub fn undo_resuming_line(folder: &Path, done: u64, pending: u64) -> String {
+    format!(
+        "notify-import: resuming the undo in {}: {done} rows already undone, {pending} sent again because their answer was lost",
+        folder.display()
+    )
+}
+
+/// A row left alone because it changed in Notify since the run: both
+/// values of each field (a warning, shown with `--quiet` too).
+pub fn undo_conflict_line(o: &crate::model::undo::UndoOutcome) -> String {
+    let fields: Vec<String> = o
+        .conflicts
+        .iter()
+        .map(|(field, sent, now)| {
+            format!(
+                "{field}: the run sent {}, Notify now holds {}",
+                crate::util::text::quoted(sent),
+                crate::util::text::quoted(now)
+            )
+        })
+        .collect();
+    format!(
+        "conflict: line {} customer {} ({}) changed in Notify since the run: {}; left as it is (--force restores it)",
+        o.line,
+        crate::util::text::quoted(&o.code),
+        o.customer_id,
+        fields.join("; ")
+    )
+}
+
+/// A created customer Notify refused to delete (a warning).
+pub fn undo_kept_line(o: &crate::model::undo::UndoOutcome) -> String {
+    format!(
+        "kept: line {} customer {} ({}): {}",
+        o.line,
+        crate::util::text::quoted(&o.code),
+        o.customer_id,
+        o.detail
+    )
+}
+
+/// The summary an undo ends with.
+pub fn undo_summary(
+    counts: &crate::model::undo::UndoCounts,
+    results: &Path,
+    report: Option<&Path>,
+    next: &str,
+) -> String {
+    use crate::model::undo::UndoAction;
+    let mut out = String::from("Undo\n");
+    for action in UndoAction::ALL {
+        let n = counts.get(action);
+        if n > 0 || action.is_undone() {
+            out.push_str(&format!("  {:<12}{n:>8}\n", action.as_str()));
+        }
+    }
+    out.push_str(&format!("  results: {}\n", results.display()));
+    if let Some(report) = report {
+        out.push_str(&format!("Report: {}\n", report.display()));
+    }
+    out.push_str(&format!("Next: {next}"));
+    out
+}
+
+/// The `Next:` words after an undo, by how it ended.
+pub fn undo_next_step(
+    counts: &crate::model::undo::UndoCounts,
+    stopped: Option<&str>,
+    resume: &str,
+) -> String {
+    use crate::model::undo::UndoAction;
+    if let Some(why) = stopped {
+        return format!("the undo stopped ({why}); continue it with: {resume}");
+    }
+    if counts.all_undone() {
+        return "nothing; every change of that run is undone".into();
+    }
+    let mut parts = Vec::new();
+    if counts.get(UndoAction::Conflict) > 0 {
+        parts.push("check the conflicts in the results (changed in Notify since the run) and undo again with --force to restore them anyway");
+    }
+    if counts.get(UndoAction::Kept) > 0 {
+        parts.push("the kept customers have invoices in Notify and stay");
+    }
+    if counts.get(UndoAction::Failed) > 0 {
+        parts.push("see why the failed rows failed in the results' detail column, fix it, then undo again with --force");
+    }
+    parts.join("; ")
+}
+
+/// Why a folder cannot be undone: it is not an import run's.
+pub fn undo_not_an_import(folder: &Path, kind: &str) -> String {
+    format!(
+        "{} is {kind}, which wrote nothing to Notify: there is nothing to undo; give the folder of an import run (customers.runs/<UTC start>)",
+        folder.display()
+    )
+}
+
+/// Why a folder cannot be undone again.
+pub fn undo_already_undone(folder: &Path, mark: &str) -> String {
+    format!(
+        "the run in {} was undone already ({}); undoing it again would restore its before-images over what Notify holds now: add --force if that is what you want",
+        folder.display(),
+        mark.trim()
+    )
+}
+
+// ---- undo (end) ----
 
 /// `N rows: V valid, I invalid`.
 pub fn rows_line(pass: &Pass) -> String {

@@ -30,8 +30,8 @@ use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::plan::{FieldChange, Planned, Write, WriteMode};
 use crate::model::remote::Existing;
 use crate::model::timeline::Timeline;
-use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::plan_file::{self, Action, PlanFacts, PlanRow, PlanWriter};
+use crate::output::report::{self, PaceFacts, Reporter};
 use crate::output::results;
 use crate::output::set::{InputRows, Outputs};
 use crate::plan::diff::Clearable;
@@ -291,7 +291,7 @@ fn connect(upload: &UploadConfig) -> Result<(Option<Embedded>, reqwest::Url, Api
 }
 
 /// The uploader's settings from the run's (`reporter` shows its pace).
-fn upload_settings(upload: &UploadConfig, reporter: &Reporter) -> UploadSettings {
+pub(super) fn upload_settings(upload: &UploadConfig, reporter: &Reporter) -> UploadSettings {
     let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
@@ -481,8 +481,17 @@ fn write_plan(
         for n in outputs.rows_written() + 1..=rows.len() {
             counts.add(Status::Skipped);
             let error = "not planned: the run's checked rows could not be read back".to_owned();
-            if let Err(e) = outputs.push(Outcome::local(n, 0, String::new(), Status::Skipped, error)) {
-                return Ok((RowsEnd { counts, written: Err(e), read_err }, facts));
+            if let Err(e) =
+                outputs.push(Outcome::local(n, 0, String::new(), Status::Skipped, error))
+            {
+                return Ok((
+                    RowsEnd {
+                        counts,
+                        written: Err(e),
+                        read_err,
+                    },
+                    facts,
+                ));
             }
         }
         return Ok((
@@ -1057,7 +1066,7 @@ fn pipeline(
 /// First SIGINT/SIGTERM: stop sending; requests in flight get `grace` to
 /// finish. Second signal, or the grace period over: abandon them (their
 /// rows stay in doubt in the journal for `--resume`).
-async fn watch_signals(stop: upload::StopHandle, grace: Duration) {
+pub(super) async fn watch_signals(stop: upload::StopHandle, grace: Duration) {
     if wait_for_signal().await.is_err() {
         return;
     }

@@ -89,7 +89,14 @@ fn plan_rows(path: &Path) -> Vec<PlanRow> {
     let header: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
     assert_eq!(
         header,
-        ["row", "line", "customer_code", "action", "changes", "customer_id"]
+        [
+            "row",
+            "line",
+            "customer_code",
+            "action",
+            "changes",
+            "customer_id"
+        ]
     );
     rdr.deserialize().map(|r| r.expect("plan row")).collect()
 }
@@ -149,7 +156,10 @@ fn plan_shows_what_upsert_would_change_and_writes_nothing_to_notify() {
         ]
     );
     for r in &rows[..3] {
-        assert_eq!(Some(&r.customer_id), before.get(&r.customer_code).map(|c| &c.id));
+        assert_eq!(
+            Some(&r.customer_id),
+            before.get(&r.customer_code).map(|c| &c.id)
+        );
     }
     assert_eq!(rows[3].customer_id, "");
     // Read only: no request but reads, and Notify as it was.
@@ -167,7 +177,10 @@ fn plan_shows_what_upsert_would_change_and_writes_nothing_to_notify() {
     assert_eq!(doc["plan"]["fields"][0]["field"], "Address");
     assert!(folder.join("report.html").exists());
     let page = std::fs::read_to_string(folder.join("report.html")).unwrap();
-    assert!(page.contains("Arnhemseweg 12"), "the report lists the updates");
+    assert!(
+        page.contains("Arnhemseweg 12"),
+        "the report lists the updates"
+    );
     let err = stderr(&out);
     assert!(err.contains("update") && err.contains("Address 1"), "{err}");
 
@@ -184,7 +197,10 @@ fn plan_shows_what_upsert_would_change_and_writes_nothing_to_notify() {
         .into_iter()
         .map(|r| r.action)
         .collect();
-    assert_eq!(actions, ["unchanged", "update", "update", "not_found", "invalid"]);
+    assert_eq!(
+        actions,
+        ["unchanged", "update", "update", "not_found", "invalid"]
+    );
     assert_eq!(writes(&sb.request_log()), Vec::<&LoggedRequest>::new());
 }
 
@@ -266,9 +282,10 @@ fn upsert_creates_new_codes_patches_only_changed_fields_and_skips_the_unchanged(
         })
     );
     assert!(
-        records
-            .iter()
-            .any(|r| r["t"] == "done" && r["c"] == "K004" && r["s"] == "created" && r["id"] == rows[3].customer_id.as_str()),
+        records.iter().any(|r| r["t"] == "done"
+            && r["c"] == "K004"
+            && r["s"] == "created"
+            && r["id"] == rows[3].customer_id.as_str()),
         "the created customer's id: {done}"
     );
 
@@ -280,7 +297,13 @@ fn upsert_creates_new_codes_patches_only_changed_fields_and_skips_the_unchanged(
     let statuses: Vec<&str> = rows.iter().map(|r| r.status.as_str()).collect();
     assert_eq!(
         statuses,
-        ["unchanged", "unchanged", "unchanged", "unchanged", "invalid"]
+        [
+            "unchanged",
+            "unchanged",
+            "unchanged",
+            "unchanged",
+            "invalid"
+        ]
     );
     assert_eq!(writes(&sb.request_log()).len(), writes_before);
 }
@@ -342,13 +365,23 @@ fn mode_flags_that_contradict_each_other_are_refused_before_anything_is_sent() {
     let sb = holding(&s, HELD);
     let input = s.file("klanten.csv", FILE);
     for (args, expected) in [
-        (&["--mode", "upsert", "--overwrite"][..], "--overwrite is --mode overwrite"),
+        (
+            &["--mode", "upsert", "--overwrite"][..],
+            "--overwrite is --mode overwrite",
+        ),
         (&["--clear-empty"][..], "--clear-empty"),
-        (&["--mode", "overwrite", "--clear-empty"][..], "resends whole rows"),
+        (
+            &["--mode", "overwrite", "--clear-empty"][..],
+            "resends whole rows",
+        ),
     ] {
         let out = import(&sb, &input, args);
         assert_exit(&out, 2);
-        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(expected),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
     let out = plan(&sb, &input, &["--resume"]);
     assert_exit(&out, 2);
@@ -430,7 +463,8 @@ fn sigkill_during_upsert_then_resume_leaves_every_customer_right_and_none_create
     let now = by_code(&sb);
     assert_eq!(now.len(), 60);
     assert!(
-        now.values().all(|c| c.city.as_deref() == Some("Wageningen")),
+        now.values()
+            .all(|c| c.city.as_deref() == Some("Wageningen")),
         "every customer in the file's state"
     );
     assert!(sb.stats().creates_by_code.values().all(|n| *n == 1));

@@ -28,6 +28,9 @@
 //!   update rather than reading the customer again, so `old` is always
 //!   the value from before the first run touched it.
 //!
+//! `undo` reads these through [`undo::changes`] and keeps a journal of its
+//! own ([`undo::UndoJournal`]).
+//!
 //! The last `done` of a row is its outcome; `send`, `clear` and `lands`
 //! records only serve `--resume`.
 //!
@@ -37,6 +40,7 @@
 
 mod format;
 mod resume;
+pub mod undo;
 mod writer;
 
 use std::io;

@@ -1,0 +1,586 @@
+//! `notify-import undo RUN_FOLDER`: one undo from start to finish.
+//!
+//! Owns the wiring and the checks of an undo: the folder must be an
+//! import run's (not a check's, a plan's or an undo's), the undo goes to
+//! the API that run sent to with a key of the same kind, a run undone
+//! before is undone again only with `--force` (its folder keeps an
+//! `undone` mark; its results are never rewritten), and a stopped undo
+//! is continued with `--resume` (never started over beside it). Then:
+//! what the run changed (its journal), what Notify holds now for the
+//! customers it updated (the snapshot, as an import learns it, or one
+//! read by id), each row's step ([`crate::plan::undo`]), journaled before
+//! its request, sent through the uploader's pace, and the outputs of the
+//! undo's own run folder (`<UTC start>-undo`, `latest` pointing at it).
+//! Exit 0 only when every change was undone.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use futures::StreamExt;
+
+use crate::config::{Endpoint, KeyKind, UndoConfig, UsageError};
+use crate::model::remote::Existing;
+use crate::model::undo::{ChangeKind, RunChange, UndoAction, UndoCounts, UndoOutcome};
+use crate::output::report::{self, Reporter};
+use crate::output::undo::{self as out, ActionCounts, UndoFacts, UndoFiles};
+use crate::plan::undo::{Now, Step, decide, restore_body, restored_detail};
+use crate::run::folder::{FINISHED_JOURNAL, RunKind, UNDONE};
+use crate::run::pipeline::{upload_settings, watch_signals};
+use crate::run::{RunError, RunFolder, Runs};
+use crate::store::journal::undo::{self as journal, Pending, UndoHeader, UndoJournal, UndoResume};
+use crate::store::lock::RunLock;
+use crate::upload::api::{ApiClient, DeleteOutcome, ErrorKind};
+use crate::upload::snapshot::{self, FileCodes, Snapshot, SnapshotError};
+use crate::upload::{Attempted, StopReason, Uploader};
+use crate::util::spill::Scratch;
+use crate::util::{nofollow, redact};
+use crate::{SetupError, exit, runtime};
+
+fn refuse(msg: impl Into<String>) -> RunError {
+    RunError::Setup(SetupError::Usage(UsageError(msg.into())))
+}
+
+/// Runs the undo `cfg` asks for and returns the exit code.
+pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
+    let started_at = SystemTime::now();
+    let started = Instant::now();
+    let Endpoint::Remote { url, key } = &cfg.upload.target else {
+        return Err(refuse(
+            "undo needs the API the run sent to: --api-url (the embedded sandbox ends with its run)",
+        ));
+    };
+    let path = std::fs::canonicalize(&cfg.folder).map_err(|e| {
+        refuse(format!(
+            "cannot open the run folder {}: {e}; give the folder of an import run, e.g. customers.runs/latest",
+            cfg.folder.display()
+        ))
+    })?;
+    let Some((runs, undone)) = RunFolder::at(&path) else {
+        return Err(refuse(format!(
+            "{} is not a run folder of notify-import (named after its UTC start, e.g. customers.runs/2026-12-02T182601Z); give the folder of an import run",
+            cfg.folder.display()
+        )));
+    };
+    match undone.kind() {
+        RunKind::Import => {}
+        RunKind::Check => {
+            return Err(refuse(report::undo_not_an_import(
+                &path,
+                "a check's folder (validate or --dry-run)",
+            )));
+        }
+        RunKind::Plan => return Err(refuse(report::undo_not_an_import(&path, "a plan's folder"))),
+        RunKind::Undo => {
+            return Err(refuse(format!(
+                "{} is an undo's folder: an undo is not undone; to put back what it took back, import the file again",
+                path.display()
+            )));
+        }
+    }
+    // One run of an input at a time: the import, its resume, its undo.
+    let _lock = RunLock::acquire_at(runs.lock_path(), &path).map_err(SetupError::from)?;
+    let journal_path = [undone.finished_journal(), undone.journal()]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or_else(|| {
+            refuse(format!(
+                "{} has no journal: that run sent nothing, or it was removed; there is nothing to undo",
+                path.display()
+            ))
+        })?;
+    let (header, mut changes) = journal::changes(&journal_path)
+        .map_err(|e| refuse(format!("cannot read what that run did: {e}")))?;
+    journal::fill_from_results(&mut changes, &undone.results());
+    if header.sandbox {
+        return Err(refuse(
+            "that run sent to the embedded sandbox (--sandbox), whose customers ended with it: there is nothing left to undo",
+        ));
+    }
+    let key_kind = match key.kind() {
+        KeyKind::Test => "test",
+        KeyKind::Live => "live",
+    };
+    let same_url = header.api_url.trim_end_matches('/') == url.as_str().trim_end_matches('/');
+    if !same_url {
+        return Err(refuse(format!(
+            "that run sent to {}, and this undo would send to {}: undo it where it was imported (--api-url {})",
+            header.api_url, url, header.api_url
+        )));
+    }
+    if header.key_kind != key_kind {
+        return Err(refuse(format!(
+            "that run used a {} key, this undo has a {key_kind} key: use a key of the account the run imported into",
+            header.key_kind
+        )));
+    }
+    let mark = undone.path().join(UNDONE);
+    let earlier = unfinished_undo(&runs, &path);
+    let (folder, resumed) = match (cfg.upload.resume, earlier) {
+        (true, Some(folder)) => (folder, true),
+        (true, None) => {
+            return Err(refuse(format!(
+                "there is no stopped undo of {} to resume; undo it without --resume",
+                path.display()
+            )));
+        }
+        (false, Some(folder)) => {
+            return Err(refuse(format!(
+                "an undo of that run stopped unfinished in {}: continue it with --resume",
+                folder.path().display()
+            )));
+        }
+        (false, None) => {
+            if !cfg.force
+                && let Ok(text) = std::fs::read_to_string(&mark)
+            {
+                return Err(refuse(report::undo_already_undone(&path, &text)));
+            }
+            let (folder, foreign) = runs.new_run(started_at, RunKind::Undo).map_err(|source| {
+                SetupError::RunFolder {
+                    action: "create the undo's run folder in",
+                    path: runs.dir().to_owned(),
+                    source,
+                }
+            })?;
+            if let Some(foreign) = foreign {
+                tracing::warn!("{foreign}");
+            }
+            (folder, false)
+        }
+    };
+    let dir = folder.path().to_owned();
+    let journal_file = folder.journal();
+    let (undo_journal, state) = if resumed {
+        let (j, h, state) = UndoJournal::resume(&journal_file).map_err(SetupError::Resume)?;
+        if h.api_url != header.api_url || h.key_kind != key_kind {
+            return Err(refuse(format!(
+                "that undo sent to {} with a {} key; resume it there",
+                h.api_url, h.key_kind
+            )));
+        }
+        if let Err(e) = runs.point_latest(&folder) {
+            tracing::warn!("cannot point latest at {}: {e}", dir.display());
+        }
+        (j, state)
+    } else {
+        let h = UndoHeader::new(
+            &path,
+            &header.api_url,
+            key_kind,
+            cfg.force,
+            changes.len() as u64,
+        );
+        (
+            UndoJournal::create(&journal_file, &h).map_err(SetupError::Journal)?,
+            UndoResume::default(),
+        )
+    };
+    let force = cfg.force;
+    let reporter = Reporter::new(changes.len() as u64, &cfg.output);
+    let target = if key.kind() == KeyKind::Live {
+        report::Target::Live(url.as_str())
+    } else {
+        report::Target::Test(url.as_str())
+    };
+    reporter.info(&report::undo_header(
+        &path,
+        changes.len() as u64,
+        target,
+        force,
+        &dir,
+    ));
+    if resumed {
+        reporter.info(&report::undo_resuming_line(
+            &dir,
+            state.done.len() as u64,
+            state.pending.len() as u64,
+        ));
+    }
+    let upload = &cfg.upload;
+    let client = Arc::new(ApiClient::new(url, key, upload.timeout).map_err(SetupError::Client)?);
+    crate::upload::api::tls::check(url, upload.timeout).map_err(SetupError::from)?;
+    let uploader = Uploader::new(client.clone(), upload_settings(upload, &reporter), None);
+    let rt = runtime()?;
+    let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
+    let ctx = Ctx {
+        uploader: &uploader,
+        journal: &undo_journal,
+        force,
+    };
+    let outcomes = rt.block_on(undo_all(&ctx, changes, state, &dir, &reporter));
+    signals.abort();
+    drop(rt);
+    let outcomes = outcomes.map_err(|e| {
+        refuse(format!(
+            "cannot use temporary files in {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut counts = UndoCounts::default();
+    for o in &outcomes {
+        counts.add(o.action);
+        match o.action {
+            UndoAction::Conflict => tracing::warn!("{}", report::undo_conflict_line(o)),
+            UndoAction::Kept => tracing::warn!("{}", report::undo_kept_line(o)),
+            _ => {}
+        }
+    }
+    let stop = uploader.stop_reason();
+    let code = match &stop {
+        Some(StopReason::Interrupted) => exit::INTERRUPTED,
+        Some(_) => exit::ABORTED,
+        None if counts.all_undone() => exit::OK,
+        None => exit::ROWS_FAILED,
+    };
+    let resume_cmd = format!(
+        "notify-import undo {} --resume",
+        crate::run::next_step::shell_word(&cfg.folder)
+    );
+    let stopped = stop
+        .as_ref()
+        .map(|s| redact::scrub(&s.to_string()).into_owned());
+    let next = report::undo_next_step(&counts, stopped.as_deref(), &resume_cmd);
+    let results = folder.results();
+    let report_path = cfg.report.then(|| dir.join(crate::run::folder::REPORT));
+    let facts = UndoFacts {
+        tool: env!("CARGO_PKG_NAME"),
+        version: env!("CARGO_PKG_VERSION"),
+        command: "undo",
+        undone_run: path.display().to_string(),
+        api_url: url.to_string(),
+        key: key_kind,
+        force,
+        resumed,
+        started: humantime::format_rfc3339_seconds(started_at).to_string(),
+        duration_seconds: (started.elapsed().as_secs_f64() * 10.0).round() / 10.0,
+        exit_code: code,
+        result: UndoFacts::result_of(code),
+        stopped: stopped.clone(),
+        actions: ActionCounts::of(&counts),
+        requests: client.requests_sent(),
+        rate_limited: uploader.rate_limited(),
+        next: next.clone(),
+        files: UndoFiles {
+            folder: dir.display().to_string(),
+            results: results.display().to_string(),
+            report: report_path.as_ref().map(|p| p.display().to_string()),
+        },
+    };
+    drop(uploader);
+    let sent = client.requests_sent() > 0;
+    let written = write_outputs(cfg, &folder, &facts, &outcomes, report_path.as_deref());
+    if let Err((file, e)) = written {
+        return Err(RunError::writing(&file, &e, sent, resume_cmd));
+    }
+    if stop.is_none() {
+        // Finished: no longer resumable, kept for the record.
+        let done = dir.join(FINISHED_JOURNAL);
+        if let Err(e) = std::fs::rename(undo_journal.path(), &done) {
+            tracing::warn!("cannot rename {}: {e}", undo_journal.path().display());
+        }
+        if let Err(e) = mark_undone(&mark, &dir, &counts) {
+            tracing::warn!("cannot mark {} as undone: {e}", path.display());
+        }
+    }
+    reporter.finish();
+    reporter.print(&report::undo_summary(
+        &counts,
+        &results,
+        report_path.as_deref(),
+        &next,
+    ));
+    Ok(code)
+}
+
+/// The newest undo of the run in `undone` that stopped unfinished.
+fn unfinished_undo(runs: &Runs, undone: &Path) -> Option<RunFolder> {
+    runs.folders()
+        .ok()?
+        .into_iter()
+        .rev()
+        .filter(|f| f.kind() == RunKind::Undo)
+        .find(|f| UndoHeader::read(&f.journal()).is_some_and(|h| h.of == undone))
+}
+
+/// Writes results, summary, report and `--summary-json`; the file that
+/// failed and why.
+fn write_outputs(
+    cfg: &UndoConfig,
+    folder: &RunFolder,
+    facts: &UndoFacts,
+    outcomes: &[UndoOutcome],
+    report: Option<&Path>,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let results = folder.results();
+    out::write_results(&results, outcomes).map_err(|e| (results.clone(), e))?;
+    let json = facts.to_json().map_err(|e| (folder.summary(), e))?;
+    crate::util::atomic::write(&folder.summary(), json.as_bytes())
+        .map_err(|e| (folder.summary(), e))?;
+    if let Some(path) = report {
+        out::write_page(path, facts, outcomes).map_err(|e| (path.to_owned(), e))?;
+    }
+    match &cfg.summary_json {
+        None => {}
+        Some(crate::config::SummaryTarget::Stdout) => print!("{json}"),
+        Some(crate::config::SummaryTarget::File(p)) => {
+            crate::util::atomic::write(p, json.as_bytes()).map_err(|e| (p.clone(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Notes in the undone run's folder that it was undone (added to, never
+/// replaced; its results stay as they are).
+fn mark_undone(mark: &Path, by: &Path, counts: &UndoCounts) -> std::io::Result<()> {
+    use std::io::{Seek, Write};
+    let mut file = match nofollow::create_new(mark) {
+        Ok(f) => f,
+        Err(_) => nofollow::open(mark, false).map_err(std::io::Error::from)?,
+    };
+    file.seek(std::io::SeekFrom::End(0))?;
+    let a = ActionCounts::of(counts);
+    writeln!(
+        file,
+        "undone by {} at {}: {} restored, {} deleted, {} kept, {} conflict, {} failed",
+        by.display(),
+        humantime::format_rfc3339_seconds(SystemTime::now()),
+        a.restored,
+        a.deleted,
+        a.kept,
+        a.conflict,
+        a.failed
+    )
+}
+
+/// What every row's undo shares.
+struct Ctx<'a> {
+    uploader: &'a Uploader,
+    journal: &'a UndoJournal,
+    force: bool,
+}
+
+/// Undoes every change (finished ones of a stopped undo kept as they
+/// are, its requests without an answer sent again first), at most
+/// `--concurrency` at a time; the outcomes in row order.
+async fn undo_all(
+    ctx: &Ctx<'_>,
+    changes: Vec<RunChange>,
+    mut state: UndoResume,
+    dir: &Path,
+    reporter: &Reporter,
+) -> Result<Vec<UndoOutcome>, SnapshotError> {
+    let mut outcomes: BTreeMap<u64, UndoOutcome> = BTreeMap::new();
+    let mut todo = Vec::new();
+    for change in changes {
+        if let Some(done) = state.done.remove(&change.row) {
+            reporter.row_done();
+            outcomes.insert(change.row, done);
+            continue;
+        }
+        let pending = state.pending.remove(&change.row);
+        todo.push((change, pending));
+    }
+    // What Notify holds now, for updates and creates in doubt that are
+    // not simply sent again.
+    let mut codes = FileCodes::new(&Scratch::in_dir(dir));
+    let mut wanted = 0;
+    for (change, pending) in &todo {
+        let needs = matches!(
+            change.kind,
+            ChangeKind::Updated { .. } | ChangeKind::CreateInDoubt { .. }
+        );
+        if pending.is_none() && needs && !change.code.is_empty() {
+            codes.push(&change.code)?;
+            wanted += 1;
+        }
+    }
+    let snapshot = if wanted == 0 {
+        None
+    } else {
+        let progress = |l: &snapshot::Learned| reporter.learning(l.listed, l.pages);
+        match snapshot::learn(ctx.uploader, codes, &progress).await {
+            Ok(s) => {
+                let l = s.learned();
+                reporter.info(&report::learned_line(
+                    l.codes,
+                    l.found,
+                    l.pages,
+                    l.searches,
+                    l.requests(),
+                ));
+                Some(s)
+            }
+            Err(SnapshotError::Stopped(reason)) => {
+                ctx.uploader.stop_handle().stop(reason);
+                None
+            }
+            Err(SnapshotError::Api(e)) => {
+                let stop = match e.kind() {
+                    ErrorKind::Auth => StopReason::Auth(e),
+                    ErrorKind::Redirected => StopReason::Redirected(e),
+                    _ => StopReason::Unreachable(e),
+                };
+                ctx.uploader.stop_handle().stop(stop);
+                None
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let snapshot = snapshot.as_ref();
+    let concurrency = ctx.uploader.concurrency();
+    let mut done = futures::stream::iter(todo)
+        .map(|(change, pending)| undo_row(ctx, change, pending, snapshot, wanted > 0))
+        .buffer_unordered(concurrency);
+    while let Some(o) = done.next().await {
+        reporter.row_done();
+        outcomes.insert(o.row, o);
+    }
+    Ok(outcomes.into_values().collect())
+}
+
+/// Undoes one row.
+async fn undo_row(
+    ctx: &Ctx<'_>,
+    change: RunChange,
+    pending: Option<Pending>,
+    snapshot: Option<&Snapshot>,
+    learnt: bool,
+) -> UndoOutcome {
+    let skipped = |change: &RunChange| {
+        UndoOutcome::of(
+            change,
+            UndoAction::Skipped,
+            "not undone: the undo stopped first; --resume continues",
+        )
+    };
+    if ctx.uploader.stop_reason().is_some()
+        || (learnt && snapshot.is_none() && pending.is_none() && needs_now(&change))
+    {
+        return skipped(&change);
+    }
+    let step = match pending {
+        // Sent before without an answer: the same request again, never
+        // compared anew (Notify may hold the old values already).
+        Some(Pending::Restore { id, fields }) => Step::Restore { id, fields },
+        Some(Pending::Delete { id }) => Step::Delete { id },
+        None => {
+            let now = match now(ctx, &change, snapshot).await {
+                Ok(now) => now,
+                Err(o) => return o,
+            };
+            let held = now.as_ref().map_or(Now::Gone, Now::Holds);
+            let step = decide(&change, held, ctx.force);
+            match &step {
+                Step::Restore { id, fields } => {
+                    if let Err(e) = ctx.journal.restoring(change.row, id, fields) {
+                        ctx.uploader
+                            .stop_handle()
+                            .stop(StopReason::Journal(Arc::new(e)));
+                        return skipped(&change);
+                    }
+                }
+                Step::Delete { id } => {
+                    if let Err(e) = ctx.journal.deleting(change.row, id) {
+                        ctx.uploader
+                            .stop_handle()
+                            .stop(StopReason::Journal(Arc::new(e)));
+                        return skipped(&change);
+                    }
+                }
+                Step::Done(_) => {}
+            }
+            step
+        }
+    };
+    let outcome = match step {
+        Step::Done(o) => o,
+        Step::Restore { id, fields } => {
+            match ctx.uploader.undo_patch(&id, &restore_body(&fields)).await {
+                Attempted::Done(_) => UndoOutcome::of(
+                    &change,
+                    UndoAction::Restored,
+                    restored_detail(&change, &fields),
+                ),
+                Attempted::Failed(e) => UndoOutcome::of(&change, UndoAction::Failed, e),
+                Attempted::Stopped => skipped(&change),
+            }
+        }
+        Step::Delete { id } => {
+            let mut o = match ctx.uploader.undo_delete(&id).await {
+                Attempted::Done(DeleteOutcome::Deleted) => {
+                    UndoOutcome::of(&change, UndoAction::Deleted, "")
+                }
+                Attempted::Done(DeleteOutcome::NotFound) => {
+                    UndoOutcome::of(&change, UndoAction::Deleted, "already gone from Notify")
+                }
+                Attempted::Done(DeleteOutcome::Refused(reason)) => {
+                    UndoOutcome::of(&change, UndoAction::Kept, reason)
+                }
+                Attempted::Failed(e) => UndoOutcome::of(&change, UndoAction::Failed, e),
+                Attempted::Stopped => skipped(&change),
+            };
+            o.customer_id = id;
+            o
+        }
+    };
+    if let Err(e) = ctx.journal.outcome(&outcome) {
+        ctx.uploader
+            .stop_handle()
+            .stop(StopReason::Journal(Arc::new(e)));
+    }
+    outcome
+}
+
+/// Whether deciding `change` needs what Notify holds now.
+fn needs_now(change: &RunChange) -> bool {
+    matches!(
+        change.kind,
+        ChangeKind::Updated { .. } | ChangeKind::CreateInDoubt { .. }
+    )
+}
+
+/// What Notify holds now for `change`'s customer: from the snapshot by
+/// code when it has the same id, else read by id (a code changed in
+/// Notify since). `Err`: the row's outcome (the read failed or the run
+/// stopped).
+async fn now(
+    ctx: &Ctx<'_>,
+    change: &RunChange,
+    snapshot: Option<&Snapshot>,
+) -> Result<Option<Existing>, UndoOutcome> {
+    if !needs_now(change) {
+        return Ok(None);
+    }
+    let by_code = match snapshot {
+        Some(s) if !change.code.is_empty() => s.get(&change.code).map_err(|e| {
+            UndoOutcome::of(
+                change,
+                UndoAction::Failed,
+                format!("cannot read what Notify holds: {e}"),
+            )
+        })?,
+        _ => None,
+    };
+    let Some(id) = change.kind.id() else {
+        // A create in doubt: the code is all there is.
+        return Ok(by_code);
+    };
+    if let Some(c) = by_code.filter(|c| c.id == id) {
+        return Ok(Some(c));
+    }
+    match ctx.uploader.undo_read(id).await {
+        Attempted::Done(found) => Ok(found),
+        Attempted::Failed(e) => Err(UndoOutcome::of(
+            change,
+            UndoAction::Failed,
+            format!("cannot read the customer from Notify: {e}"),
+        )),
+        Attempted::Stopped => Err(UndoOutcome::of(
+            change,
+            UndoAction::Skipped,
+            "not undone: the undo stopped first; --resume continues",
+        )),
+    }
+}
