@@ -22,4 +22,5 @@ mod report;
 mod runs;
 mod security;
 mod sync;
+mod undo;
 mod validate;
