@@ -15,6 +15,15 @@
 #                               memory, time to first request): under a
 #                               minute after the build; run it before
 #                               closing any change to input or checks
+#   scripts/bench.sh --sync     the sync table only (issue 19): 10 000
+#                               customers in the sandbox, 100 changed and
+#                               100 new rows, --mode upsert at --rate 10
+#                               against --mode overwrite (run at 200/s, its
+#                               time at 10/s given as requests / 10; set
+#                               SYNC_OVERWRITE_RATE=10 to measure it, 17
+#                               minutes); about a minute after the build
+#
+# A full run ends with the sync table too (scripts/bench_sync.py).
 #
 # Every run ends with the pacing table (issues 11 and 23): each sandbox
 # limiter at 50/s with --rate = limit (--burst 5 and --burst 1), 2 x limit,
@@ -35,6 +44,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 tiny=${BENCH_TINY:-0}
 only_pacing=0
+only_sync=0
 quick=0
 extra=()
 while (($#)); do
@@ -43,6 +53,7 @@ while (($#)); do
         --check) extra+=(--check) ;;
         --pacing) extra+=(--only-pacing); only_pacing=1 ;;
         --quick) extra+=(--quick); quick=1 ;;
+        --sync) only_sync=1 ;;
         --json)
             [[ $# -ge 2 ]] || { echo "bench.sh: --json needs a file" >&2; exit 2; }
             extra+=(--json "$(realpath -m "$2")")
@@ -123,6 +134,21 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/notify-import-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
+# The sync table: upsert against overwrite on the same data.
+sync_table() {
+    local args=(--bin "$bin" --work "$work")
+    if [[ $tiny == 1 ]]; then
+        args+=(--held 200 --differ 10 --new 10 --rate 1000 --overwrite-rate 1000 --budget 90)
+    else
+        args+=(--overwrite-rate "${SYNC_OVERWRITE_RATE:-200}")
+    fi
+    python3 "$root/scripts/bench_sync.py" "${args[@]}"
+}
+if [[ $only_sync == 1 ]]; then
+    sync_table
+    exit $?
+fi
+
 # The pacing table alone needs only its own inputs, --quick only the
 # validate sizes and the 10-row file.
 if [[ $quick == 1 ]]; then
@@ -144,3 +170,7 @@ python3 "$root/scripts/bench.py" \
     --pace-free "${free_rates[*]}" --pace-free-rows "${free_rows[*]}" \
     ${proxies[@]+"${proxies[@]}"} ${note:+--proxy-note "$note"} \
     $([[ $tiny == 1 ]] && echo --tiny) ${extra[@]+"${extra[@]}"}
+if [[ $only_pacing == 0 && $quick == 0 ]]; then
+    echo
+    sync_table
+fi

@@ -861,6 +861,18 @@ mod tests {
         }];
         let mut counts = Counts::default();
         counts.add(Status::Invalid);
+        let plan = PlanFacts {
+            mode: "upsert",
+            actions: vec![(Action::Update, 1)],
+            fields: vec![(Field::City, 1)],
+            creates: Vec::new(),
+            updates: vec![crate::output::plan_file::Listed {
+                line: 3,
+                code: "<i>C1</i>".into(),
+                changes: vec![(Field::City, "<u>Ede</u>".into(), "Delft".into())],
+            }],
+            file: None,
+        };
         let view = View {
             check: true,
             name: "<b>.csv".into(),
@@ -876,8 +888,14 @@ mod tests {
             problems: &[],
             pace: None,
             chart: None,
+            plan: Some(&plan),
         };
         let html = page(&view).into_string();
+        assert!(html.contains("&lt;u&gt;Ede&lt;/u&gt;") && !html.contains("<u>Ede"));
+        assert!(
+            html.contains("&lt;i&gt;C1&lt;/i&gt;"),
+            "the plan's cells too"
+        );
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>"), "{html}");

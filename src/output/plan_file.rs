@@ -223,7 +223,7 @@ impl PlanWriter {
             .filter(|(_, n)| *n > 0)
             .collect();
         // Most first; equal counts in field order (the sort is stable).
-        fields.sort_by(|a, b| b.1.cmp(&a.1));
+        fields.sort_by_key(|f| std::cmp::Reverse(f.1));
         PlanFacts {
             mode: self.mode,
             actions: Action::ALL.into_iter().zip(self.actions).collect(),

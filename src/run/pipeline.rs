@@ -819,10 +819,7 @@ fn skip_all(outputs: &mut Outputs, rows: &RowsFile, uploader: &Uploader) -> Rows
         .stop_reason()
         .map_or_else(String::new, |r| format!(": {r}"));
     let mut counts = Counts::default();
-    let mut read = match rows.read() {
-        Ok(read) => Some(read),
-        Err(_) => None,
-    };
+    let mut read = rows.read().ok();
     let mut row = CheckedRow::default();
     for n in 1..=rows.len() {
         let (line, code) = match read.as_mut().map(|r| r.next_into(&mut row)) {

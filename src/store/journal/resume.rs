@@ -429,6 +429,52 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_journaled_update_reads_back_with_its_before_image_until_its_row_is_done() {
+        use crate::model::field::Field;
+        use crate::model::plan::{FieldChange, Update};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let update = |id: &str, old: &str| Update {
+            id: id.into(),
+            changes: vec![
+                FieldChange {
+                    field: Field::Name,
+                    old: "Ann".into(),
+                    new: "Ann B.V.".into(),
+                },
+                FieldChange {
+                    field: Field::City,
+                    old: old.into(),
+                    new: String::new(),
+                },
+            ],
+        };
+        let j = Journal::create(&path, &header()).unwrap();
+        j.patching(1, "C1", &update("id-1", "Ede")).unwrap();
+        j.patching(2, "C2", &update("id-2", "Delft")).unwrap();
+        j.outcome(&done(2, Status::Updated, Some(200))).unwrap();
+        j.sending(3).unwrap();
+        j.close().unwrap();
+        let line = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            line.contains(r#"{"t":"patch","r":1,"c":"C1","id":"id-1","ch":{"City":{"old":"Ede","new":""},"Name":{"old":"Ann","new":"Ann B.V."}}}"#),
+            "{line}"
+        );
+
+        let (_j, _h, mut resume) = Journal::resume(&path).unwrap();
+        assert_eq!(resume.finished(1).unwrap(), None);
+        assert_eq!(resume.update(1), Some(update("id-1", "Ede")), "sent again as journaled");
+        assert_eq!(
+            resume.finished(2).unwrap().map(|o| o.status),
+            Some(Status::Updated)
+        );
+        assert!(!resume.is_in_doubt(1) && !resume.is_in_doubt(2), "an update is never in doubt");
+        assert_eq!(resume.finished(3).unwrap(), None);
+        assert_eq!(resume.update(3), None);
+        assert!(resume.is_in_doubt(3));
+    }
+
+    #[test]
     fn final_outcomes_are_done_and_unfinished_sends_are_in_doubt() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv.journal");
