@@ -55,6 +55,9 @@ fn writes_since(sb: &SandboxHandle, from: usize) -> Vec<LoggedRequest> {
         .collect()
 }
 
+/// A write the sandbox received: method, path and the fields of its body.
+type Sent = (String, String, Option<BTreeMap<String, String>>);
+
 /// One row of an undo's results.
 #[derive(Debug, serde::Deserialize)]
 struct UndoRow {
@@ -162,11 +165,10 @@ fn undo_restores_the_before_images_deletes_what_was_created_and_sends_nothing_el
     // One PATCH per updated customer with only the fields the run changed
     // (the phone that was unset cleared with ""), one DELETE per created
     // one, nothing for K001.
-    let mut writes: Vec<(String, String, Option<BTreeMap<String, String>>)> =
-        writes_since(&sb, mark)
-            .into_iter()
-            .map(|r| (r.method, r.path, r.fields))
-            .collect();
+    let mut writes: Vec<Sent> = writes_since(&sb, mark)
+        .into_iter()
+        .map(|r| (r.method, r.path, r.fields))
+        .collect();
     writes.sort();
     let id = |code: &str| after_import[code].id.clone();
     let path = |code: &str| format!("/customers/{}", id(code));

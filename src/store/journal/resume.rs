@@ -463,12 +463,19 @@ mod tests {
 
         let (_j, _h, mut resume) = Journal::resume(&path).unwrap();
         assert_eq!(resume.finished(1).unwrap(), None);
-        assert_eq!(resume.update(1), Some(update("id-1", "Ede")), "sent again as journaled");
+        assert_eq!(
+            resume.update(1),
+            Some(update("id-1", "Ede")),
+            "sent again as journaled"
+        );
         assert_eq!(
             resume.finished(2).unwrap().map(|o| o.status),
             Some(Status::Updated)
         );
-        assert!(!resume.is_in_doubt(1) && !resume.is_in_doubt(2), "an update is never in doubt");
+        assert!(
+            !resume.is_in_doubt(1) && !resume.is_in_doubt(2),
+            "an update is never in doubt"
+        );
         assert_eq!(resume.finished(3).unwrap(), None);
         assert_eq!(resume.update(3), None);
         assert!(resume.is_in_doubt(3));
