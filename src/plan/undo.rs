@@ -55,6 +55,10 @@ pub fn decide(change: &RunChange, now: Now<'_>, force: bool) -> Step {
             UndoAction::Failed,
             "the run resent this customer with Overwrite=true (--mode overwrite), which keeps no before-image; restore it by hand (--mode upsert keeps one)".into(),
         ),
+        ChangeKind::CreateInDoubt { .. } if change.code.is_empty() => done(
+            UndoAction::Failed,
+            "the run stopped before it learnt whether this row's create went through, and its journal does not name the code; continue the import with --resume (it finds out), then undo that run".into(),
+        ),
         ChangeKind::CreateInDoubt { compared } => match now {
             Now::Gone => done(
                 UndoAction::Deleted,
