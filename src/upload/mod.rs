@@ -504,7 +504,7 @@ impl Uploader {
                 }
             } else {
                 match self
-                    .send_create(&mut ticket, out.row, body, overwrite)
+                    .send_create(&mut ticket, out.row, &out.code, body, overwrite)
                     .await
                 {
                     Some(result) => result,
@@ -636,6 +636,7 @@ impl Uploader {
         &self,
         ticket: &mut Ticket,
         row: u64,
+        code: &str,
         body: &[u8],
         overwrite: bool,
     ) -> Option<Result<CreateOutcome, ApiError>> {
@@ -644,7 +645,7 @@ impl Uploader {
                 return None;
             }
             if let Some(journal) = &self.journal
-                && let Err(e) = journal.sending(row)
+                && let Err(e) = journal.sending_code(row, code)
             {
                 self.pacer.finished(*ticket);
                 self.stop.stop(StopReason::Journal(Arc::new(e)));

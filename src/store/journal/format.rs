@@ -162,11 +162,14 @@ pub(super) enum Record {
     /// A create request for row `r` is about to be sent, at `at`
     /// (milliseconds since the Unix epoch; absent in older journals): a
     /// resumed run looks the code up only once that request can no longer
-    /// land.
+    /// land. `c`, the row's code (absent in older journals): `undo` of
+    /// a run killed before that create's answer looks the code up.
     Send {
         r: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        c: Option<String>,
     },
     /// No create of row `r` sent so far can have gone through (each was
     /// refused, rate limited or rejected, or a look-up found nothing):
@@ -377,7 +380,15 @@ mod tests {
         let back = Record::parse(&bytes[..bytes.len() - 1]).unwrap();
         assert_eq!(back.row(), 7);
         assert_eq!(back.into_outcome(), Some(o));
-        assert!(Record::Send { r: 3, at: None }.into_outcome().is_none());
+        assert!(
+            Record::Send {
+                r: 3,
+                at: None,
+                c: None
+            }
+            .into_outcome()
+            .is_none()
+        );
     }
 
     #[test]

@@ -373,7 +373,7 @@ fn read(
             ));
         }
         match record {
-            Record::Send { r, at } => {
+            Record::Send { r, at, .. } => {
                 sent.insert(r);
                 unanswered.insert(r, at.map_or(SendTime::Untimed, SendTime::At));
             }

@@ -92,10 +92,22 @@ impl Journal {
     /// Records that a create for `row` is about to be sent, and when.
     /// Must succeed before the request goes out, and be written again if
     /// it goes out later than planned (a resumed run waits from the last).
+    #[cfg(test)]
     pub fn sending(&self, row: u64) -> Result<(), JournalError> {
         self.append(&Record::Send {
             r: row,
             at: Some(format::millis(std::time::SystemTime::now())),
+            c: None,
+        })
+    }
+
+    /// As [`Journal::sending`], naming the row's code (for `undo` of a
+    /// run killed before the answer came).
+    pub fn sending_code(&self, row: u64, code: &str) -> Result<(), JournalError> {
+        self.append(&Record::Send {
+            r: row,
+            at: Some(format::millis(std::time::SystemTime::now())),
+            c: Some(code.to_owned()),
         })
     }
 
