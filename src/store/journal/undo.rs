@@ -98,10 +98,11 @@ pub fn changes(path: &Path) -> Result<(Header, Vec<RunChange>), JournalError> {
     Ok((header, out))
 }
 
-/// The code of each row with a `patch` record (one a row at most).
+/// The code of each row with a `patch` record, or a `send` record that
+/// names it.
 fn patch_codes(path: &Path) -> Result<HashMap<u64, String>, JournalError> {
     #[derive(Deserialize)]
-    struct Patch {
+    struct Named {
         r: u64,
         c: String,
     }
@@ -110,9 +111,8 @@ fn patch_codes(path: &Path) -> Result<HashMap<u64, String>, JournalError> {
     let reader = BufReader::new(File::open(path).map_err(io)?);
     for line in reader.split(b'\n') {
         let line = line.map_err(io)?;
-        if line.starts_with(br#"{"t":"patch""#)
-            && let Ok(p) = serde_json::from_slice::<Patch>(&line)
-        {
+        let named = line.starts_with(br#"{"t":"patch""#) || line.starts_with(br#"{"t":"send""#);
+        if named && let Ok(p) = serde_json::from_slice::<Named>(&line) {
             codes.insert(p.r, p.c);
         }
     }
