@@ -499,3 +499,43 @@ fn only_an_import_run_is_undone_and_a_live_key_needs_live() {
     assert!(sent > 0);
     assert_eq!(undo_rows(&undo_folder).len(), 4);
 }
+
+#[cfg(unix)]
+#[test]
+fn undo_of_a_killed_upsert_takes_back_what_it_did_before_the_kill() {
+    let s = Scratch::new();
+    let (input, sb) = half_held(&s, 60);
+    let before = by_code(&sb);
+    sb.set_faults(Faults {
+        latency_ms: 40,
+        ..Faults::default()
+    });
+    let mut child = spawn_import(
+        &sb,
+        &input,
+        &["--mode", "upsert", "--rate", "1000", "--concurrency", "2"],
+    );
+    wait_until(LIMIT, "writes before the kill", || {
+        let st = sb.stats();
+        st.updates >= 5 && st.creates >= 5
+    });
+    child.kill().unwrap(); // SIGKILL: no cleanup, no results file
+    let _ = child.wait();
+    let killed = latest_run(&input);
+    assert!(killed.join("journal").exists() && !killed.join("results.csv").exists());
+    sb.set_faults(Faults::default());
+    let at_kill = by_code(&sb);
+    assert!(at_kill.len() > before.len() && at_kill.len() < 60, "killed mid-run");
+
+    let out = undo(&sb, &killed, &[]);
+    assert_exit(&out, 0);
+    assert_eq!(by_code(&sb), before, "every customer as before the run");
+    let rows = undo_rows(&latest_run(&input));
+    // Every row the killed run touched, and no other.
+    let changed = at_kill
+        .iter()
+        .filter(|(code, c)| before.get(*code) != Some(*c))
+        .count();
+    assert!(rows.len() >= changed, "{} rows for {changed} changed", rows.len());
+    assert!(rows.iter().all(|r| !r.customer_code.is_empty()));
+}
