@@ -283,6 +283,13 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         if let Err(e) = mark_undone(&mark, &dir, &counts) {
             tracing::warn!("cannot mark {} as undone: {e}", path.display());
         }
+        // A stopped import taken back is not to be continued: `import
+        // --resume` would make again what was just deleted.
+        if journal_path == undone.journal()
+            && let Err(e) = abandon(&undone, &dir)
+        {
+            tracing::warn!("cannot mark {} as abandoned: {e}", path.display());
+        }
     }
     reporter.finish();
     reporter.print(&report::undo_summary(
@@ -351,6 +358,22 @@ fn mark_undone(mark: &Path, by: &Path, counts: &UndoCounts) -> std::io::Result<(
         a.kept,
         a.conflict,
         a.failed
+    )
+}
+
+/// Marks the stopped run in `undone` abandoned (never resumed), as
+/// taken back by the undo in `by`; an existing mark is left as it is.
+fn abandon(undone: &RunFolder, by: &Path) -> std::io::Result<()> {
+    use std::io::Write;
+    let path = undone.path().join(crate::run::folder::ABANDONED);
+    if path.exists() {
+        return Ok(());
+    }
+    writeln!(
+        nofollow::create_new(&path)?,
+        "abandoned: taken back by the undo in {} at {}; this run is never resumed",
+        by.display(),
+        humantime::format_rfc3339_seconds(SystemTime::now())
     )
 }
 

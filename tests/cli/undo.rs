@@ -525,7 +525,10 @@ fn undo_of_a_killed_upsert_takes_back_what_it_did_before_the_kill() {
     assert!(killed.join("journal").exists() && !killed.join("results.csv").exists());
     sb.set_faults(Faults::default());
     let at_kill = by_code(&sb);
-    assert!(at_kill.len() > before.len() && at_kill.len() < 60, "killed mid-run");
+    assert!(
+        at_kill.len() > before.len() && at_kill.len() < 60,
+        "killed mid-run"
+    );
 
     let out = undo(&sb, &killed, &[]);
     assert_exit(&out, 0);
@@ -536,6 +539,18 @@ fn undo_of_a_killed_upsert_takes_back_what_it_did_before_the_kill() {
         .iter()
         .filter(|(code, c)| before.get(*code) != Some(*c))
         .count();
-    assert!(rows.len() >= changed, "{} rows for {changed} changed", rows.len());
+    assert!(
+        rows.len() >= changed,
+        "{} rows for {changed} changed",
+        rows.len()
+    );
     assert!(rows.iter().all(|r| !r.customer_code.is_empty()));
+    // The import taken back is not continued by a later --resume.
+    assert!(killed.join("abandoned").exists());
+    let resumed = import(&sb, &input, &["--mode", "upsert", "--resume"]);
+    assert!(
+        stderr(&resumed).contains("no unfinished run"),
+        "{}",
+        stderr(&resumed)
+    );
 }

@@ -398,7 +398,7 @@ impl UndoJournal {
             c: o.code.clone(),
             a: o.action.as_str().to_owned(),
             id: o.customer_id.clone(),
-            d: o.detail.clone(),
+            d: crate::util::redact::scrub(&o.detail).into_owned(),
             cf: o.conflicts.clone(),
         })
     }
