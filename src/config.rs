@@ -102,8 +102,10 @@ pub struct DryRunTarget {
     pub key_file: Option<PathBuf>,
     /// `--live`.
     pub live: bool,
-    /// `--overwrite`.
-    pub overwrite: bool,
+    /// `--mode` (`--overwrite` is `--mode overwrite`).
+    pub mode: WriteMode,
+    /// `--clear-empty`.
+    pub clear_empty: bool,
 }
 
 /// Where a run's files go: its run folder, unless the user named a file.
@@ -340,7 +342,8 @@ impl Config {
                         api_url: args.api_url.clone().or_else(|| env(URL_ENV)),
                         key_file: args.api_key_file.clone(),
                         live: args.live,
-                        overwrite: args.overwrite,
+                        mode: write_mode(&args)?,
+                        clear_empty: args.clear_empty,
                     };
                     (None, Some(target))
                 } else {
@@ -763,6 +766,58 @@ mod tests {
         Config::from_cli_with_env(cli, move |name| {
             env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
+    }
+
+    /// The write mode and `--clear-empty` of `import a.csv ARGS` (or the
+    /// usage error).
+    fn mode_of(args: &[&str]) -> Result<(WriteMode, bool, bool), String> {
+        let mut full = vec!["import", "a.csv"];
+        full.extend_from_slice(args);
+        match config(&full, &[(KEY_ENV, KEY)]) {
+            Ok(Config::Run(run)) => {
+                let u = run.upload.as_ref().unwrap();
+                Ok((u.mode, u.clear_empty, u.plan_only))
+            }
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e.0),
+        }
+    }
+
+    #[test]
+    fn mode_defaults_to_create_and_overwrite_is_its_alias() {
+        assert_eq!(mode_of(&[]), Ok((WriteMode::Create, false, false)));
+        assert_eq!(
+            mode_of(&["--overwrite"]),
+            Ok((WriteMode::Overwrite, false, false))
+        );
+        assert_eq!(
+            mode_of(&["--mode", "overwrite", "--overwrite"]),
+            Ok((WriteMode::Overwrite, false, false))
+        );
+        assert_eq!(
+            mode_of(&["--mode", "update", "--clear-empty"]),
+            Ok((WriteMode::Update, true, false))
+        );
+        for (args, says) in [
+            (
+                &["--mode", "upsert", "--overwrite"][..],
+                "leave out one of them",
+            ),
+            (&["--clear-empty"][..], "add --mode upsert"),
+            (
+                &["--mode", "upsert", "--state", "s.db"][..],
+                "leave out --state",
+            ),
+        ] {
+            let err = mode_of(args).unwrap_err();
+            assert!(err.contains(says), "{args:?}: {err}");
+        }
+        let plan = config(&["plan", "a.csv", "--mode", "upsert"], &[(KEY_ENV, KEY)]);
+        assert!(
+            matches!(plan, Ok(Config::Run(r)) if r.upload.as_ref().is_some_and(|u| u.plan_only))
+        );
+        let err = config(&["plan", "a.csv", "--resume"], &[(KEY_ENV, KEY)]).unwrap_err();
+        assert!(err.0.contains("--resume is an import flag"), "{err}");
     }
 
     #[test]

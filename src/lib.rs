@@ -137,6 +137,10 @@ pub enum SetupError {
         "the sandbox cannot run: {0}; if its port is taken, choose another with `notify-import sandbox --port` (0: any free port)"
     )]
     Sandbox(#[source] io::Error),
+    /// The sandbox's `--customers` file cannot be read (its message names
+    /// the file, the line and what to fix).
+    #[error("the sandbox cannot start: {0}")]
+    SandboxCustomers(#[source] io::Error),
     /// The template cannot be written (its message names the file).
     #[error("cannot write the template: {0}")]
     Template(#[source] io::Error),
@@ -183,7 +187,11 @@ pub fn run(config: Config) -> Result<u8, RunError> {
             rt.block_on(sandbox::serve_until_ctrl_c(opts, |url| {
                 println!("{}", run::next_step::after_sandbox_start(url, required));
             }))
-            .map_err(SetupError::Sandbox)?;
+            .map_err(|e| match e.kind() {
+                // Only the `--customers` file's problems are InvalidData.
+                io::ErrorKind::InvalidData => SetupError::SandboxCustomers(e),
+                _ => SetupError::Sandbox(e),
+            })?;
             Ok(exit::OK)
         }
         Config::ShowMapping { input, options } => {

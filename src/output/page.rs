@@ -783,8 +783,8 @@ table.rows td.code{width:9rem;font-family:ui-monospace,"DejaVu Sans Mono",monosp
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
 svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
 .key{display:inline-block;width:.8em;height:.8em;margin-right:.45em;border-radius:2px;vertical-align:-1px}
-.s-created,.s-overwritten{fill:var(--ok);background:var(--ok)}
-.s-exists,.s-unchanged{fill:var(--exists);background:var(--exists)}
+.s-created,.s-updated,.s-overwritten{fill:var(--ok);background:var(--ok)}
+.s-exists,.s-unchanged,.s-not_found{fill:var(--exists);background:var(--exists)}
 .s-valid{fill:var(--valid);background:var(--valid)}
 .s-invalid{fill:var(--invalid);background:var(--invalid)}
 .s-failed{fill:var(--failed);background:var(--failed)}

@@ -195,18 +195,6 @@ impl Reporter {
         }
     }
 
-    /// Reading Notify's customer list: `listed` customers in `pages`
-    /// pages so far, shown on the bar's message (a terminal only; the
-    /// line after it says what it cost).
-    pub fn learning(&self, listed: u64, pages: u64) {
-        if self.shown {
-            self.bar.set_message(format!(
-                "reading Notify's customers: {listed} in {pages} page{}",
-                plural(pages)
-            ));
-        }
-    }
-
     /// An informational line (not shown with `--quiet`).
     pub fn info(&self, text: &str) {
         if self.quiet {
@@ -518,8 +506,10 @@ impl Totals<'_> {
     pub fn text(&self) -> String {
         let mut out = String::from("\nSummary\n");
         // Always shown, even at 0: what this kind of run does. A check
-        // (nothing sent, no request count) only tells valid from invalid.
-        let shown: &[Status] = if self.requests.is_none() {
+        // (nothing sent, no request count) and a plan (reads only: its
+        // rows are valid or invalid) only tell valid from invalid.
+        let checked = self.requests.is_none() || self.counts.get(Status::Valid) > 0;
+        let shown: &[Status] = if checked {
             &[Status::Valid, Status::Invalid]
         } else {
             &[
@@ -806,26 +796,103 @@ pub fn plan_lines(facts: &PlanFacts) -> String {
     out.trim_end().to_owned()
 }
 
-/// What learning Notify's customers cost and found, once it is done.
-pub fn learned_line(codes: u64, found: u64, pages: u64, searches: u64, requests: u64) -> String {
-    let how = match (pages, searches) {
-        (0, 0) => "no request".to_owned(),
-        (p, 0) => format!("{p} list page{}", plural(p)),
-        (0, s) => format!("{s} search{}", if s == 1 { "" } else { "es" }),
-        (p, s) => format!(
-            "{p} list page{} and {s} search{}",
-            plural(p),
-            if s == 1 { "" } else { "es" }
-        ),
-    };
-    format!(
-        "notify-import: Notify holds {found} of the file's {codes} codes ({how}, {requests} request{} in all)",
-        plural(requests)
-    )
+/// How far learning Notify's state has come (see `upload::snapshot`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LearnFacts {
+    /// Distinct codes of the file.
+    pub codes: u64,
+    /// List pages read.
+    pub pages: u64,
+    /// Customers those pages held.
+    pub listed: u64,
+    /// Codes searched one by one.
+    pub searches: u64,
+    /// Reads of a found customer's fields.
+    pub lookups: u64,
+    /// The file's codes Notify holds.
+    pub found: u64,
+    /// Whether the list was read to its end.
+    pub listed_all: bool,
 }
 
-fn plural(n: u64) -> &'static str {
-    if n == 1 { "" } else { "s" }
+/// The line that keeps a terminal user company while Notify's customers
+/// are read: a spinner on a terminal, nothing off one, with `--quiet`,
+/// `--no-progress` or JSON logs (the summary line says what it cost).
+pub struct LearnProgress {
+    bar: ProgressBar,
+}
+
+impl LearnProgress {
+    /// A progress line for the output settings.
+    pub fn new(output: &OutputConfig) -> LearnProgress {
+        let shown = output.progress
+            && !output.quiet
+            && output.log_format != LogFormat::Json
+            && io::stderr().is_terminal();
+        let bar = if shown {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(10));
+            let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar.enable_steady_tick(Duration::from_millis(200));
+            bar
+        } else {
+            ProgressBar::hidden()
+        };
+        LearnProgress { bar }
+    }
+
+    /// Shows how far it has come.
+    pub fn update(&self, facts: &LearnFacts) {
+        if !self.bar.is_hidden() {
+            self.bar.set_message(learn_progress_text(facts));
+        }
+    }
+
+    /// Removes the line.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+impl Drop for LearnProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// The progress line's text.
+pub fn learn_progress_text(f: &LearnFacts) -> String {
+    let mut text = format!(
+        "reading the customers Notify holds: {} {} ({} customers), {} of {} codes found",
+        f.pages,
+        if f.pages == 1 { "page" } else { "pages" },
+        f.listed,
+        f.found,
+        f.codes
+    );
+    if f.searches > 0 {
+        text.push_str(&format!(", {} searched", f.searches));
+    }
+    text
+}
+
+/// What learning cost, once done.
+pub fn learned_line(f: &LearnFacts) -> String {
+    let how = if f.listed_all {
+        format!("the whole list ({} pages, {} customers)", f.pages, f.listed)
+    } else {
+        format!(
+            "{} list pages ({} customers), then {} codes searched",
+            f.pages, f.listed, f.searches
+        )
+    };
+    format!(
+        "notify-import: Notify holds {} of the file's {} codes; read {how}: {} requests",
+        f.found,
+        f.codes,
+        f.pages + f.searches + f.lookups
+    )
 }
 
 /// What delta mode says at the start.

@@ -26,7 +26,7 @@ use crate::check::duplicates::{self, Duplicate, Duplicates};
 use crate::input::InputError;
 use crate::model::checked::{CheckedRow, Verdict};
 use crate::model::outcome::{Outcome, Status};
-use crate::model::plan::{Planned, Request, Update, Write, WriteMode};
+use crate::model::plan::{FieldChange, Planned, Request, Update, Write, WriteMode};
 use crate::model::remote::Existing;
 use crate::store::journal::Resume;
 use crate::store::state::{self, Delta};
@@ -177,14 +177,14 @@ impl<'a> Planner<'a> {
             Some(remote) => remote.existing(&row.code)?,
             None => None,
         };
-        let done = |code: String, status, existing: Option<Existing>| {
+        let done = |code: String, status, id: Option<String>| {
             Ok(Planned::Done(Outcome {
-                customer_id: existing.map(|e| e.id),
+                customer_id: id,
                 ..Outcome::local(row_no, line, code, status, String::new())
             }))
         };
         match (self.mode, existing) {
-            (WriteMode::Create, Some(e)) => done(row.code, Status::Exists, Some(e)),
+            (WriteMode::Create, Some(e)) => done(row.code, Status::Exists, Some(e.id)),
             (WriteMode::Overwrite, Some(e)) => {
                 let changes = self.changes(&body, &e, Clearable::NONE)?;
                 let update = Update { id: e.id, changes };
@@ -193,7 +193,7 @@ impl<'a> Planner<'a> {
             (WriteMode::Upsert | WriteMode::Update, Some(e)) => {
                 let changes = self.changes(&body, &e, self.clear)?;
                 if changes.is_empty() {
-                    return done(row.code, Status::Unchanged, Some(e));
+                    return done(row.code, Status::Unchanged, Some(e.id));
                 }
                 send(row.code, None, Write::Update(Update { id: e.id, changes }))
             }
@@ -205,14 +205,7 @@ impl<'a> Planner<'a> {
                     let hash = state::payload_hash(&body);
                     match delta.lookup(&row.code) {
                         Some(known) if known.confirmed() && known.hash == hash && !self.full => {
-                            return done(
-                                row.code,
-                                Status::Unchanged,
-                                Some(Existing {
-                                    id: known.id,
-                                    customer: Default::default(),
-                                }),
-                            );
+                            return done(row.code, Status::Unchanged, Some(known.id));
                         }
                         // A known code with another payload is an update:
                         // the customer exists, so only Overwrite=true can
@@ -233,7 +226,7 @@ impl<'a> Planner<'a> {
         body: &[u8],
         existing: &Existing,
         clear: Clearable,
-    ) -> Result<Vec<crate::model::plan::FieldChange>, InputError> {
+    ) -> Result<Vec<FieldChange>, InputError> {
         let file = diff::customer_of_body(body).ok_or_else(|| InputError::Spill {
             dir: self.rows_dir.clone(),
             source: std::io::Error::other("a checked row's body no longer reads back"),

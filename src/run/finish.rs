@@ -267,6 +267,11 @@ pub(crate) fn finish(
         EndKind::Checked if planned && unmapped.is_none() => {
             Some(commands.after_plan(errors_file::count(&counts), errors))
         }
+        // Stopped while reading Notify: nothing to resume, plan again.
+        EndKind::Stopped(_) | EndKind::RowsUnreadable if planned => Some(format!(
+            "nothing was written to Notify; plan again: {}",
+            commands.plan()
+        )),
         _ => end.next_step(
             &commands,
             errors_file::count(&counts),

@@ -4,7 +4,8 @@
 //! exit code and printed summary, when its outputs made from the rows are
 //! written, and whether its journal stays ([`finish`]), the one line
 //! telling the user what to do next ([`next_step`]), and the checks that
-//! may refuse a run before it starts ([`start`]). Which outputs a run has
+//! may refuse a run before it starts ([`start`]), and learning what
+//! Notify holds with its progress line (`learn`). Which outputs a run has
 //! is [`crate::output::set`]'s.
 //!
 //! The wiring of the stages for one run is [`pipeline`]; it holds no rules.
@@ -16,6 +17,7 @@
 pub mod error;
 pub mod finish;
 pub mod folder;
+pub(crate) mod learn;
 pub mod next_step;
 pub(crate) mod pipeline;
 pub mod start;

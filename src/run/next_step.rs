@@ -132,6 +132,15 @@ impl<'a> Commands<'a> {
         )
     }
 
+    /// `notify-import plan INPUT` with this run's flags.
+    pub fn plan(&self) -> String {
+        let sandbox = if self.sandbox { " --sandbox" } else { "" };
+        self.finish(
+            format!("{PROGRAM} plan {}{sandbox}", shell_word(self.input)),
+            true,
+        )
+    }
+
     /// `notify-import validate INPUT` with the flags that say how to read it.
     pub fn validate(&self) -> String {
         self.finish(

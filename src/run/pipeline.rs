@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use crate::check::pass::{self, Pass};
-use crate::config::{self, ApiKey, Endpoint, RunConfig, UploadConfig};
+use crate::config::{self, ApiKey, Endpoint, OutputConfig, RunConfig, UploadConfig};
 use crate::input::header::likeliest_columns;
 use crate::input::{self, ColumnStats, InputError, InputFile, Mapping, MappingFile, RecordSource};
 use crate::model::checked::{CheckedRow, Verdict};
@@ -43,7 +43,7 @@ use crate::run::{RunError, RunFiles, Start};
 use crate::store::journal::{Header, Journal, Resume};
 use crate::store::state;
 use crate::upload::api::{ApiClient, ErrorKind};
-use crate::upload::snapshot::{self, FileCodes, Learned, Snapshot, SnapshotError};
+use crate::upload::snapshot::{FileCodes, Snapshot, SnapshotError};
 use crate::upload::{self, StopReason, UploadSettings, Uploader};
 use crate::util::spill::Scratch;
 use crate::{SetupError, runtime};
@@ -358,7 +358,7 @@ fn plan_file(
     let uploader = Uploader::new(client.clone(), upload_settings(upload, reporter), None);
     let rt = runtime()?;
     let signals = rt.spawn(watch_signals(uploader.stop_handle(), upload.grace_period));
-    let learned = learn_snapshot(&rt, &uploader, rows, folder, reporter);
+    let learned = learn_snapshot(&rt, &uploader, rows, folder, &run.output, reporter);
     signals.abort();
     drop(rt);
     #[cfg(feature = "sandbox")]
@@ -612,6 +612,7 @@ fn upload_file(
     let compare = upload.mode.compares().then(|| Compare {
         clear: clearable(upload, pass),
         dir: files.folder.path(),
+        output: &run.output,
     });
     let sent = send(
         outputs, upload, rows, planner, compare, &client, journal, reporter,
@@ -646,6 +647,8 @@ struct Compare<'a> {
     clear: Clearable,
     /// The run folder (temporary files, and the checked rows).
     dir: &'a Path,
+    /// How progress is shown while Notify is read.
+    output: &'a OutputConfig,
 }
 
 /// The fields `--clear-empty` clears when blank: those a column feeds.
@@ -702,23 +705,13 @@ fn learn_snapshot(
     uploader: &Uploader,
     rows: &RowsFile,
     dir: &Path,
+    output: &OutputConfig,
     reporter: &Reporter,
 ) -> Result<Option<Snapshot>, RunError> {
     let scratch = Scratch::in_dir(dir);
     let codes = file_codes(rows, &scratch)?;
-    let progress = |learned: &Learned| reporter.learning(learned.listed, learned.pages);
-    match rt.block_on(snapshot::learn(uploader, codes, &progress)) {
-        Ok(snapshot) => {
-            let l = snapshot.learned();
-            reporter.info(&report::learned_line(
-                l.codes,
-                l.found,
-                l.pages,
-                l.searches,
-                l.requests(),
-            ));
-            Ok(Some(snapshot))
-        }
+    match crate::run::learn::learn(rt, uploader, codes, output, reporter) {
+        Ok(snapshot) => Ok(Some(snapshot)),
         Err(SnapshotError::Stopped(reason)) => {
             uploader.stop_handle().stop(reason);
             Ok(None)
@@ -759,7 +752,7 @@ fn send(
     let (rows_end, timeline) = sampled(client, &uploader, || -> Result<RowsEnd, RunError> {
         let planner = match compare {
             None => planner,
-            Some(c) => match learn_snapshot(&rt, &uploader, rows, c.dir, reporter)? {
+            Some(c) => match learn_snapshot(&rt, &uploader, rows, c.dir, c.output, reporter)? {
                 Some(snapshot) => {
                     let held = Held {
                         snapshot,

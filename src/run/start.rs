@@ -315,8 +315,13 @@ fn flags(run: &RunConfig) -> Flags {
         if dry.live {
             flags.target.push("--live".to_owned());
         }
-        if dry.overwrite {
-            flags.target.push("--overwrite".to_owned());
+        match dry.mode {
+            WriteMode::Create => {}
+            WriteMode::Overwrite => flags.target.push("--overwrite".to_owned()),
+            mode => Flags::push(&mut flags.target, "--mode", mode.as_str()),
+        }
+        if dry.clear_empty {
+            flags.target.push("--clear-empty".to_owned());
         }
     }
     flags

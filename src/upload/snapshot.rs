@@ -2,14 +2,14 @@
 //!
 //! Owns [`Snapshot`] (Notify's customers whose code is in the file, with
 //! every field Notify holds, looked up by code), [`FileCodes`] (the
-//! file's codes, fed one row at a time) and [`learn`], which reads the
+//! file's codes, fed one row at a time) and `learn`, which reads the
 //! customer list page by page and searches the codes the list has not
 //! reached when that is cheaper ([`keep_listing`]). It must not compare
 //! fields, plan writes or send anything but reads.
 //!
 //! Memory stays flat in the file's size and in Notify's: the codes, the
 //! customers found and the snapshot live in [`spill`] sorts and
-//! [`lookup`] tables (in memory up to the scratch budget, in unnamed
+//! [`crate::util::lookup`] tables (in memory up to the scratch budget, in unnamed
 //! temporary files beyond), keyed by a 128-bit hash of the code; only
 //! customers whose code is in the file are kept. Every request goes
 //! through the uploader's pacer (never faster than `--rate`, 429s pause
@@ -296,10 +296,13 @@ pub(crate) async fn learn(
         return finish(found, learned, &scratch);
     }
     // The list is longer than the file's codes are worth: search the rest.
-    let (found, unresolved) = split_unresolved(found, &codes, &scratch).map_err(spill_err)?;
-    let mut found = found;
+    let (mut found, unresolved) = split_unresolved(found, &codes, &scratch).map_err(spill_err)?;
+    let unresolved = unresolved.sorted().map_err(spill_err)?;
     let searches = futures::stream::iter(unresolved)
-        .map(|code| learn_one(uploader, code))
+        .map(|code| async {
+            let code = code.map_err(|source| spill_error(&scratch, source))?;
+            learn_one(uploader, code.code).await
+        })
         .buffer_unordered(uploader.settings.concurrency.max(1));
     let mut searches = std::pin::pin!(searches);
     while let Some(one) = searches.next().await {
@@ -322,34 +325,45 @@ fn in_file(codes: &Table<Code>, held: &Held) -> io::Result<bool> {
 }
 
 /// The customers found so far (sorted, as a fresh spill) and the file's
-/// codes among `codes` that none of them has.
+/// codes that none of them has (spilled too): one merge of the two
+/// sorted streams, so memory stays flat however many were found.
 fn split_unresolved(
     found: Spill<Held>,
     codes: &Table<Code>,
     scratch: &Scratch,
-) -> io::Result<(Spill<Held>, Vec<String>)> {
+) -> io::Result<(Spill<Held>, Spill<Code>)> {
+    let mut held = found.sorted()?.peekable();
     let mut again = Spill::new(scratch);
-    let mut seen = Vec::new();
-    for held in found.sorted()? {
-        let held = held?;
-        seen.push((held.hash, held.code.clone()));
-        again.push(held)?;
-    }
-    // `seen` is in key order, like the table: one merge.
-    let mut unresolved = Vec::new();
-    let mut at = 0;
+    let mut unresolved = Spill::new(scratch);
     codes.for_each(|c| {
-        while at < seen.len() && (seen[at].0, seen[at].1.as_str()) < (c.hash, c.code.as_str()) {
-            at += 1;
+        let mut hit = false;
+        loop {
+            let order = match held.peek() {
+                None => break,
+                Some(Ok(h)) => (h.hash, h.code.as_str()).cmp(&(c.hash, c.code.as_str())),
+                Some(Err(_)) => {
+                    return Err(held
+                        .next()
+                        .and_then(Result::err)
+                        .unwrap_or_else(|| io::Error::other("a temporary file failed")));
+                }
+            };
+            if order == std::cmp::Ordering::Greater {
+                break;
+            }
+            if let Some(h) = held.next() {
+                hit |= order == std::cmp::Ordering::Equal;
+                again.push(h?)?;
+            }
         }
-        let hit = seen
-            .get(at)
-            .is_some_and(|(h, code)| *h == c.hash && *code == c.code);
         if !hit {
-            unresolved.push(c.code);
+            unresolved.push(c)?;
         }
         Ok(true)
     })?;
+    for h in held {
+        again.push(h?)?;
+    }
     Ok((again, unresolved))
 }
 

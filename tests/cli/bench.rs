@@ -71,4 +71,15 @@ fn bench_script_runs_in_tiny_mode() {
         );
     }
     assert!(stdout.contains("tiny mode"), "{stdout}");
+    // The sync table (issue 19): upsert spends its list pages and one
+    // write per changed or new customer; overwrite one request a row.
+    assert!(stdout.contains("Sync: 200 customers in Notify"), "{stdout}");
+    assert!(
+        stdout.contains("| upsert | 1000 | 21 | 1 | 0 | 10 | 10 |"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("| overwrite | 1000 | 210 | 0 | 0 | 210 | 0 |"),
+        "{stdout}"
+    );
 }

@@ -12,6 +12,7 @@ mod doubt;
 mod fake;
 mod faults;
 mod harness;
+mod held;
 mod help;
 mod hostile;
 mod import;

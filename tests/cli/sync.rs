@@ -10,7 +10,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::harness::*;
-use notify_import::sandbox::{Faults, LoggedRequest, StoredCustomer};
+use notify_import::sandbox::{Faults, ListShape, LoggedRequest, StoredCustomer};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -481,4 +481,77 @@ fn sigkill_during_upsert_then_resume_leaves_every_customer_right_and_none_create
         .collect();
     assert!(olds.len() >= 30, "{} before-images", olds.len());
     assert!(olds.iter().all(|o| o == "Ede"), "{olds:?}");
+}
+
+/// `held` customers K00001… in Notify, `changed` of them (every
+/// `held / changed`-th) with another city in the file.
+fn long_list(
+    s: &Scratch,
+    held: usize,
+    changed: usize,
+    shape: ListShape,
+) -> (PathBuf, SandboxHandle) {
+    let mut now = String::from("CustomerCode,Name,City\n");
+    let mut file = String::from("CustomerCode,Name,City\n");
+    for i in 1..=held {
+        now.push_str(&format!("K{i:05},Klant {i},Ede\n"));
+        let city = if i % (held / changed) == 0 {
+            "Delft"
+        } else {
+            "Ede"
+        };
+        file.push_str(&format!("K{i:05},Klant {i},{city}\n"));
+    }
+    let path = s.file("notify-now.csv", &now);
+    let sb = sandbox::spawn(SandboxOptions {
+        customers: Some(path),
+        list_shape: shape,
+        ..SandboxOptions::default()
+    })
+    .expect("start sandbox");
+    (s.file("klanten.csv", &file), sb)
+}
+
+#[test]
+fn upsert_of_600_held_customers_reads_3_list_pages_and_patches_only_the_5_changed() {
+    let s = Scratch::new();
+    let (input, sb) = long_list(&s, 600, 5, ListShape::Id);
+    let out = import(&sb, &input, &["--mode", "upsert"]);
+    assert_exit(&out, 0);
+    let st = sb.stats();
+    assert_eq!(st.lists, 3, "ceil(600 / 250) pages: {st:?}");
+    assert_eq!(st.searches, 0);
+    let by = |m: &str| st.requests_by_method.get(m).copied().unwrap_or(0);
+    assert_eq!((by("POST"), by("PATCH"), by("DELETE")), (0, 5, 0));
+    assert_eq!(st.requests, 3 + 5, "nothing else");
+    let rows = results(&latest_run(&input).join("results.csv"));
+    assert_eq!(rows.iter().filter(|r| r.status == "updated").count(), 5);
+    assert_eq!(rows.iter().filter(|r| r.status == "unchanged").count(), 595);
+}
+
+#[test]
+fn plan_reads_the_list_in_the_docs_other_item_shape_alike() {
+    let s = Scratch::new();
+    let (input, sb) = long_list(&s, 300, 3, ListShape::Number);
+    assert_exit(&plan(&sb, &input, &["--mode", "update"]), 0);
+    let rows = plan_rows(&latest_run(&input).join("plan.csv"));
+    let ids: BTreeMap<String, String> = by_code(&sb).into_iter().map(|(c, v)| (c, v.id)).collect();
+    let updates: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r.action == "update")
+        .map(|r| (r.customer_code.as_str(), r.changes.as_str()))
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            ("K00100", "City: Ede → Delft"),
+            ("K00200", "City: Ede → Delft"),
+            ("K00300", "City: Ede → Delft")
+        ]
+    );
+    assert!(
+        rows.iter()
+            .all(|r| Some(&r.customer_id) == ids.get(&r.customer_code))
+    );
+    assert_eq!(writes(&sb.request_log()), Vec::<&LoggedRequest>::new());
 }

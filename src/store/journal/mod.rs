@@ -32,7 +32,10 @@
 //! own ([`undo::UndoJournal`]).
 //!
 //! The last `done` of a row is its outcome; `send`, `clear` and `lands`
-//! records only serve `--resume`.
+//! records only serve `--resume`. A run that reached the end of its input
+//! after sending keeps its journal as `journal.done` in its run folder
+//! (see [`crate::run::folder::FINISHED_JOURNAL`]), so these lines outlive
+//! the run; a stopped run's `journal` holds them until it is resumed.
 //!
 //! Like the rest of the store it decides nothing: it records what the run
 //! did and answers what an earlier run did. It must not decide outcomes or

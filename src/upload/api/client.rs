@@ -694,6 +694,66 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_list_tables_shape_is_told_apart_per_item() {
+        let uuid = "a0f0660d-6c8d-422b-8114-e363b260521e";
+        let parse = |json: &str| -> Existing {
+            serde_json::from_str::<CustomerBody>(json)
+                .unwrap()
+                .into_existing(StatusCode::OK)
+                .unwrap()
+        };
+        // The table's shape, with a numeric code and the nested address.
+        let b = parse(&format!(
+            r#"{{"resource":"customer","customerCode":"{uuid}","number":10001,"name":"Creditpartners B.V.","address":{{"address":"Canadalaan 4","postalcode":"7316 BX","city":"Apeldoorn","country":"NL"}},"email":null}}"#
+        ));
+        assert_eq!((b.id.as_str(), b.code()), (uuid, "10001"));
+        assert_eq!(b.customer.get(Field::Postalcode), Some("7316 BX"));
+        assert_eq!(b.customer.get(Field::Email), None);
+        // A code that merely looks like a UUID, with an id: the common shape.
+        let other = "b1f0660d-6c8d-422b-8114-e363b260521e";
+        let a = parse(&format!(r#"{{"id":"{other}","customerCode":"{uuid}"}}"#));
+        assert_eq!((a.id.as_str(), a.code()), (other, uuid));
+        // Not a UUID (wrong digits): never taken for an id.
+        let no_id = serde_json::from_str::<CustomerBody>(
+            r#"{"customerCode":"a0f0660d-6c8d-422b-8114-e363b260521z","number":"1"}"#,
+        )
+        .unwrap()
+        .into_existing(StatusCode::OK);
+        assert!(matches!(no_id, Err(ApiError::BadResponse { .. })));
+    }
+
+    #[test]
+    fn implausible_ids_and_missing_codes_are_errors_and_text_is_scrubbed() {
+        let bad = |json: &str| {
+            serde_json::from_str::<CustomerBody>(json)
+                .unwrap()
+                .into_existing(StatusCode::OK)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad(r#"{"id":"has space","customerCode":"1"}"#).contains("unusable"));
+        assert!(bad(r#"{"id":"x1"}"#).contains("no customer code"));
+        let e = serde_json::from_str::<CustomerBody>(
+            r#"{"id":"x1","customerCode":"1","name":"a\u001b[31mb\nc"}"#,
+        )
+        .unwrap()
+        .into_existing(StatusCode::OK)
+        .unwrap();
+        assert_eq!(e.customer.get(Field::Name), Some("a [31mb c"));
+    }
+
+    #[test]
+    fn only_the_apis_own_scheme_host_and_port_are_followed() {
+        let api = Url::parse("https://api.notify.cm/v2/customers").unwrap();
+        let ok = |u: &str| same_origin(&Url::parse(u).unwrap(), &api);
+        assert!(ok("https://api.notify.cm/v2/customers?from=x&limit=250"));
+        assert!(ok("https://API.notify.cm:443/elsewhere"));
+        assert!(!ok("http://api.notify.cm/v2/customers"));
+        assert!(!ok("https://api.notify.cm:8443/v2/customers"));
+        assert!(!ok("https://api.notify.cm.evil.example/v2/customers"));
+    }
+
+    #[test]
     fn reads_either_documented_shape() {
         let a: CustomerBody = serde_json::from_str(
             r#"{"id":"a0f0660d-6c8d-422b-8114-e363b260521e","customerCode":"10001"}"#,
