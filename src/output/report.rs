@@ -941,7 +941,7 @@ pub fn undo_header(
     format!(
         "notify-import: undoing the run in {}: {changes} customer{} it created or updated, in {where_to}{}; files in {}",
         undone.display(),
-        plural(changes),
+        if changes == 1 { "" } else { "s" },
         if force {
             " (--force: customers changed since are restored too)"
         } else {

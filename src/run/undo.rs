@@ -209,7 +209,7 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         journal: &undo_journal,
         force,
     };
-    let outcomes = rt.block_on(undo_all(&ctx, changes, state, &dir, &reporter));
+    let outcomes = rt.block_on(undo_all(&ctx, changes, state, &dir, &cfg.output, &reporter));
     signals.abort();
     drop(rt);
     let outcomes = outcomes.map_err(|e| {
@@ -392,6 +392,7 @@ async fn undo_all(
     changes: Vec<RunChange>,
     mut state: UndoResume,
     dir: &Path,
+    output: &crate::config::OutputConfig,
     reporter: &Reporter,
 ) -> Result<Vec<UndoOutcome>, SnapshotError> {
     let mut outcomes: BTreeMap<u64, UndoOutcome> = BTreeMap::new();
@@ -422,17 +423,15 @@ async fn undo_all(
     let snapshot = if wanted == 0 {
         None
     } else {
-        let progress = |l: &snapshot::Learned| reporter.learning(l.listed, l.pages);
-        match snapshot::learn(ctx.uploader, codes, &progress).await {
+        let progress = report::LearnProgress::new(output);
+        let show = |l: &snapshot::Learned| progress.update(&crate::run::learn::facts(l));
+        let learned = snapshot::learn(ctx.uploader, codes, &show).await;
+        progress.finish();
+        match learned {
             Ok(s) => {
-                let l = s.learned();
-                reporter.info(&report::learned_line(
-                    l.codes,
-                    l.found,
-                    l.pages,
-                    l.searches,
-                    l.requests(),
-                ));
+                reporter.info(&report::learned_line(&crate::run::learn::facts(
+                    s.learned(),
+                )));
                 Some(s)
             }
             Err(SnapshotError::Stopped(reason)) => {
