@@ -951,6 +951,15 @@ pub fn undo_header(
     )
 }
 
+/// What an undo of a stopped run says while it waits for that run's
+/// last creates to land (or not) before looking them up.
+pub fn undo_waiting_line(wait: Duration) -> String {
+    format!(
+        "notify-import: that run stopped before some creates were answered; waiting {} s, until none of them can still land, before looking them up",
+        wait.as_secs().max(1)
+    )
+}
+
 /// What a resumed undo says at the start.
 pub fn undo_resuming_line(folder: &Path, done: u64, pending: u64) -> String {
     format!(

@@ -90,7 +90,11 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
                 path.display()
             ))
         })?;
-    let (header, mut changes) = journal::changes(&journal_path)
+    let journal::Changes {
+        header,
+        rows: mut changes,
+        lands_by,
+    } = journal::changes(&journal_path)
         .map_err(|e| refuse(format!("cannot read what that run did: {e}")))?;
     journal::fill_from_results(&mut changes, &undone.results());
     if header.sandbox {
@@ -209,6 +213,12 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         journal: &undo_journal,
         force,
     };
+    if let Some(at) = lands_by
+        && let Ok(wait) = at.duration_since(SystemTime::now())
+    {
+        reporter.info(&report::undo_waiting_line(wait));
+        rt.block_on(wait_unless_stopped(&uploader, wait));
+    }
     let outcomes = rt.block_on(undo_all(&ctx, changes, state, &dir, &cfg.output, &reporter));
     signals.abort();
     drop(rt);
@@ -375,6 +385,15 @@ fn abandon(undone: &RunFolder, by: &Path) -> std::io::Result<()> {
         by.display(),
         humantime::format_rfc3339_seconds(SystemTime::now())
     )
+}
+
+/// Waits `wait`, unless the undo is stopped meanwhile (a signal).
+async fn wait_unless_stopped(uploader: &Uploader, wait: std::time::Duration) {
+    let until = tokio::time::Instant::now() + wait;
+    while tokio::time::Instant::now() < until && uploader.stop_reason().is_none() {
+        let step = until.saturating_duration_since(tokio::time::Instant::now());
+        tokio::time::sleep(step.min(std::time::Duration::from_millis(100))).await;
+    }
 }
 
 /// What every row's undo shares.

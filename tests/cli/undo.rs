@@ -513,7 +513,18 @@ fn undo_of_a_killed_upsert_takes_back_what_it_did_before_the_kill() {
     let mut child = spawn_import(
         &sb,
         &input,
-        &["--mode", "upsert", "--rate", "1000", "--concurrency", "2"],
+        &[
+            "--mode",
+            "upsert",
+            "--rate",
+            "1000",
+            "--concurrency",
+            "2",
+            // The undo waits until the killed run's creates can no longer
+            // land: twice this.
+            "--timeout",
+            "1",
+        ],
     );
     wait_until(LIMIT, "writes before the kill", || {
         let st = sb.stats();

@@ -34,11 +34,24 @@ use crate::util::nofollow;
 /// The format version of an undo's journal.
 const VERSION: u32 = 1;
 
+/// What the undone run changed in Notify.
+#[derive(Debug)]
+pub struct Changes {
+    /// Its journal's header.
+    pub header: Header,
+    /// The rows it changed (or may have), in row order.
+    pub rows: Vec<RunChange>,
+    /// For a run that stopped with creates whose answer never came: after
+    /// when none of them can land any more (before that, a look-up could
+    /// miss a customer still being made).
+    pub lands_by: Option<SystemTime>,
+}
+
 /// What the undone run changed in Notify, in row order, from its journal
 /// at `path` (its `journal.done`, or the `journal` of a run that
 /// stopped), with that journal's header. Rows the run left as they were
 /// (unchanged, exists, not found, invalid, refused) are not in it.
-pub fn changes(path: &Path) -> Result<(Header, Vec<RunChange>), JournalError> {
+pub fn changes(path: &Path) -> Result<Changes, JournalError> {
     let codes = patch_codes(path)?;
     let (header, mut resume) = resume::load(path).map(|(h, r, _)| (h, r))?;
     let compared = matches!(header.write_mode(), "upsert" | "update");
@@ -95,7 +108,18 @@ pub fn changes(path: &Path) -> Result<(Header, Vec<RunChange>), JournalError> {
             kind,
         });
     }
-    Ok((header, out))
+    // The run's own --timeout (the default where its journal is older).
+    let timeout = std::time::Duration::from_millis(header.timeout_ms.unwrap_or(30_000));
+    let lands_by = out
+        .iter()
+        .any(|c| matches!(c.kind, ChangeKind::CreateInDoubt { .. }))
+        .then(|| resume.lands_by(timeout))
+        .flatten();
+    Ok(Changes {
+        header,
+        rows: out,
+        lands_by,
+    })
 }
 
 /// The code of each row with a `patch` record, or a `send` record that
