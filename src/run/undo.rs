@@ -57,6 +57,19 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
             cfg.folder.display()
         ))
     })?;
+    // `latest` where the file system has no links: a file naming the run.
+    let path = match std::fs::read_to_string(&path) {
+        Ok(name)
+            if path
+                .file_name()
+                .is_some_and(|n| n == crate::run::folder::LATEST) =>
+        {
+            path.with_file_name(name.trim())
+                .canonicalize()
+                .unwrap_or(path)
+        }
+        _ => path,
+    };
     let Some((runs, undone)) = RunFolder::at(&path) else {
         return Err(refuse(format!(
             "{} is not a run folder of notify-import (named after its UTC start, e.g. customers.runs/2026-12-02T182601Z); give the folder of an import run",
