@@ -195,6 +195,27 @@ impl Reporter {
         }
     }
 
+    /// Takes the rows bar off the screen while another line has it (the
+    /// one that shows Notify's customers being read: two bars drawn to
+    /// one terminal line would take turns); [`Reporter::show_bar`] puts
+    /// it back.
+    pub fn hide_bar(&self) {
+        if self.shown {
+            self.bar.set_draw_target(ProgressDrawTarget::hidden());
+        }
+    }
+
+    /// Puts the rows bar back after [`Reporter::hide_bar`], its clock
+    /// restarted: no row was done while it was away, and its rate and
+    /// estimate count from now.
+    pub fn show_bar(&self) {
+        if self.shown {
+            self.bar.reset();
+            self.bar
+                .set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        }
+    }
+
     /// An informational line (not shown with `--quiet`).
     pub fn info(&self, text: &str) {
         if self.quiet {

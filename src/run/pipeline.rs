@@ -710,7 +710,11 @@ fn learn_snapshot(
 ) -> Result<Option<Snapshot>, RunError> {
     let scratch = Scratch::in_dir(dir);
     let codes = file_codes(rows, &scratch)?;
-    match crate::run::learn::learn(rt, uploader, codes, output, reporter) {
+    // The reading has a progress line of its own.
+    reporter.hide_bar();
+    let learned = crate::run::learn::learn(rt, uploader, codes, output, reporter);
+    reporter.show_bar();
+    match learned {
         Ok(snapshot) => Ok(Some(snapshot)),
         Err(SnapshotError::Stopped(reason)) => {
             uploader.stop_handle().stop(reason);
