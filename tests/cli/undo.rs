@@ -565,3 +565,58 @@ fn undo_of_a_killed_upsert_takes_back_what_it_did_before_the_kill() {
         stderr(&resumed)
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_during_undo_writes_its_results_exits_130_and_resume_finishes_it() {
+    let s = Scratch::new();
+    let (input, sb) = half_held(&s, 40);
+    let before = by_code(&sb);
+    assert_exit(&import(&sb, &input, &["--mode", "upsert"]), 0);
+    let run = latest_run(&input);
+    let base = sb.stats();
+    sb.set_faults(Faults {
+        latency_ms: 40,
+        ..Faults::default()
+    });
+    let child = notify_import()
+        .arg("undo")
+        .arg(&run)
+        .args(["--api-url", &sb.base_url()])
+        .args([
+            "--rate",
+            "1000",
+            "--concurrency",
+            "1",
+            "--grace-period",
+            "5",
+        ])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn notify-import undo");
+    wait_until(LIMIT, "writes before Ctrl-C", || {
+        let st = sb.stats();
+        (st.updates - base.updates) + (st.deletes - base.deletes) >= 4
+    });
+    let out = interrupt(child, LIMIT);
+    assert_exit(&out, 130);
+    let folder = latest_run(&input);
+    let rows = undo_rows(&folder);
+    assert_eq!(rows.len(), 40, "every row the run changed has a row");
+    let skipped = rows.iter().filter(|r| r.action == "skipped").count();
+    assert!(skipped > 0 && skipped < 40, "{:?}", actions(&rows));
+    assert_eq!(summary(&folder)["exit_code"], 130);
+    assert!(!run.join("undone").exists(), "not undone yet");
+    sb.set_faults(Faults::default());
+    let out = undo(&sb, &run, &["--resume"]);
+    assert_exit(&out, 0);
+    assert_eq!(by_code(&sb), before);
+    assert!(
+        undo_rows(&folder)
+            .iter()
+            .all(|r| r.action == "restored" || r.action == "deleted")
+    );
+    assert!(run.join("undone").exists());
+}
