@@ -66,6 +66,8 @@ pub fn write_results(path: &Path, outcomes: &[UndoOutcome]) -> io::Result<PathBu
 /// What an undo did, as `summary.json` and the page tell it.
 #[derive(Debug, Serialize)]
 pub struct UndoFacts {
+    /// `schema/undo-summary.schema.json`'s version.
+    pub schema_version: u32,
     /// `notify-import`.
     pub tool: &'static str,
     /// The tool's version.
@@ -364,6 +366,7 @@ mod tests {
         let mut counts = UndoCounts::default();
         rows.iter().for_each(|o| counts.add(o.action));
         let facts = UndoFacts {
+            schema_version: 1,
             tool: "notify-import",
             version: "0",
             command: "undo",

@@ -268,6 +268,7 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     let results = folder.results();
     let report_path = cfg.report.then(|| dir.join(crate::run::folder::REPORT));
     let facts = UndoFacts {
+        schema_version: 1,
         tool: env!("CARGO_PKG_NAME"),
         version: env!("CARGO_PKG_VERSION"),
         command: "undo",

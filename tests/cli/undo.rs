@@ -92,8 +92,29 @@ fn actions(rows: &[UndoRow]) -> Vec<(&str, &str)> {
         .collect()
 }
 
+/// The undo's `summary.json`, checked against its schema.
 fn summary(folder: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap()).unwrap()
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
+            .unwrap();
+    let schema_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/schema/undo-summary.schema.json"
+    );
+    let schema: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(schema_path).unwrap()).unwrap();
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler
+        .add_resource("undo-summary.schema.json", schema)
+        .unwrap();
+    let index = compiler
+        .compile("undo-summary.schema.json", &mut schemas)
+        .unwrap();
+    if let Err(e) = schemas.validate(&doc, index) {
+        panic!("summary does not match the schema: {e:#}\n{doc:#}");
+    }
+    doc
 }
 
 /// Changes a customer in Notify directly, as someone in Notify's web app
@@ -317,6 +338,10 @@ fn a_customer_with_invoices_is_kept_and_one_changed_since_is_a_conflict_until_fo
             ("K004", "deleted")
         ]
     );
+    let sum = summary(&folder);
+    assert_eq!(sum["exit_code"], 1);
+    assert_eq!(sum["actions"]["conflict"], 1);
+    assert_eq!(sum["actions"]["kept"], 1);
     let conflict = &rows[1];
     assert!(
         conflict.detail.contains("Arnhem") && conflict.detail.contains("Wageningen"),
