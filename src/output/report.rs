@@ -1080,6 +1080,83 @@ pub fn undo_not_an_import(folder: &Path, kind: &str) -> String {
     )
 }
 
+/// `undo --sandbox` makes no sense: nothing of a sandbox run is left.
+pub fn undo_needs_api_url() -> &'static str {
+    "undo needs the API the run sent to: --api-url (the embedded sandbox ended with its run)"
+}
+
+/// The folder given cannot be opened.
+pub fn undo_cannot_open(folder: &Path, e: &io::Error) -> String {
+    format!(
+        "cannot open the run folder {}: {e}; give the folder of an import run, e.g. customers.runs/latest",
+        folder.display()
+    )
+}
+
+/// The folder given is not a run folder.
+pub fn undo_not_a_run_folder(folder: &Path) -> String {
+    format!(
+        "{} is not a run folder of notify-import (named after its UTC start, e.g. customers.runs/2026-12-02T182601Z); give the folder of an import run",
+        folder.display()
+    )
+}
+
+/// An undo's folder is not undone.
+pub fn undo_of_an_undo(folder: &Path) -> String {
+    format!(
+        "{} is an undo's folder: an undo is not undone; to put back what it took back, import the file again",
+        folder.display()
+    )
+}
+
+/// The run left no journal.
+pub fn undo_no_journal(folder: &Path) -> String {
+    format!(
+        "{} has no journal: that run sent nothing, or the journal was removed; there is nothing to undo",
+        folder.display()
+    )
+}
+
+/// The run's (or a stopped undo's) journal cannot be read.
+pub fn undo_unreadable_journal(e: &str) -> String {
+    format!("cannot read what that run did: {e}; nothing was sent")
+}
+
+/// A sandbox run's customers ended with it.
+pub fn undo_of_a_sandbox_run() -> &'static str {
+    "that run sent to the embedded sandbox (--sandbox), whose customers ended with it: there is nothing left to undo"
+}
+
+/// The undo would go to another API than the run.
+pub fn undo_other_api(then: &str, now: &str) -> String {
+    format!(
+        "that run sent to {then}, and this undo would send to {now}: undo it where it was imported (--api-url {then})"
+    )
+}
+
+/// The undo has another kind of key than the run.
+pub fn undo_other_key(then: &str, now: &str) -> String {
+    format!(
+        "that run used a {then} key, this undo has a {now} key: use a key of the account the run imported into"
+    )
+}
+
+/// `--resume` with no stopped undo.
+pub fn undo_nothing_to_resume(folder: &Path) -> String {
+    format!(
+        "there is no stopped undo of {} to resume; undo it without --resume",
+        folder.display()
+    )
+}
+
+/// A stopped undo is in the way of a new one.
+pub fn undo_resume_first(folder: &Path) -> String {
+    format!(
+        "an undo of that run stopped unfinished in {}: continue it with --resume",
+        folder.display()
+    )
+}
+
 /// Why a folder cannot be undone again.
 pub fn undo_already_undone(folder: &Path, mark: &str) -> String {
     format!(

@@ -47,16 +47,10 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     let started_at = SystemTime::now();
     let started = Instant::now();
     let Endpoint::Remote { url, key } = &cfg.upload.target else {
-        return Err(refuse(
-            "undo needs the API the run sent to: --api-url (the embedded sandbox ends with its run)",
-        ));
+        return Err(refuse(report::undo_needs_api_url()));
     };
-    let path = std::fs::canonicalize(&cfg.folder).map_err(|e| {
-        refuse(format!(
-            "cannot open the run folder {}: {e}; give the folder of an import run, e.g. customers.runs/latest",
-            cfg.folder.display()
-        ))
-    })?;
+    let path = std::fs::canonicalize(&cfg.folder)
+        .map_err(|e| refuse(report::undo_cannot_open(&cfg.folder, &e)))?;
     // `latest` where the file system has no links: a file naming the run.
     let path = match std::fs::read_to_string(&path) {
         Ok(name)
@@ -71,10 +65,7 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         _ => path,
     };
     let Some((runs, undone)) = RunFolder::at(&path) else {
-        return Err(refuse(format!(
-            "{} is not a run folder of notify-import (named after its UTC start, e.g. customers.runs/2026-12-02T182601Z); give the folder of an import run",
-            cfg.folder.display()
-        )));
+        return Err(refuse(report::undo_not_a_run_folder(&cfg.folder)));
     };
     match undone.kind() {
         RunKind::Import => {}
@@ -86,10 +77,7 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         }
         RunKind::Plan => return Err(refuse(report::undo_not_an_import(&path, "a plan's folder"))),
         RunKind::Undo => {
-            return Err(refuse(format!(
-                "{} is an undo's folder: an undo is not undone; to put back what it took back, import the file again",
-                path.display()
-            )));
+            return Err(refuse(report::undo_of_an_undo(&path)));
         }
     }
     // One run of an input at a time: the import, its resume, its undo.
@@ -97,23 +85,16 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     let journal_path = [undone.finished_journal(), undone.journal()]
         .into_iter()
         .find(|p| p.exists())
-        .ok_or_else(|| {
-            refuse(format!(
-                "{} has no journal: that run sent nothing, or it was removed; there is nothing to undo",
-                path.display()
-            ))
-        })?;
+        .ok_or_else(|| refuse(report::undo_no_journal(&path)))?;
     let journal::Changes {
         header,
         rows: mut changes,
         lands_by,
     } = journal::changes(&journal_path)
-        .map_err(|e| refuse(format!("cannot read what that run did: {e}")))?;
+        .map_err(|e| refuse(report::undo_unreadable_journal(&e.to_string())))?;
     journal::fill_from_results(&mut changes, &undone.results());
     if header.sandbox {
-        return Err(refuse(
-            "that run sent to the embedded sandbox (--sandbox), whose customers ended with it: there is nothing left to undo",
-        ));
+        return Err(refuse(report::undo_of_a_sandbox_run()));
     }
     let key_kind = match key.kind() {
         KeyKind::Test => "test",
@@ -121,32 +102,23 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     };
     let same_url = header.api_url.trim_end_matches('/') == url.as_str().trim_end_matches('/');
     if !same_url {
-        return Err(refuse(format!(
-            "that run sent to {}, and this undo would send to {}: undo it where it was imported (--api-url {})",
-            header.api_url, url, header.api_url
+        return Err(refuse(report::undo_other_api(
+            &header.api_url,
+            url.as_str(),
         )));
     }
     if header.key_kind != key_kind {
-        return Err(refuse(format!(
-            "that run used a {} key, this undo has a {key_kind} key: use a key of the account the run imported into",
-            header.key_kind
-        )));
+        return Err(refuse(report::undo_other_key(&header.key_kind, key_kind)));
     }
     let mark = undone.path().join(UNDONE);
     let earlier = unfinished_undo(&runs, &path);
     let (folder, resumed) = match (cfg.upload.resume, earlier) {
         (true, Some(folder)) => (folder, true),
         (true, None) => {
-            return Err(refuse(format!(
-                "there is no stopped undo of {} to resume; undo it without --resume",
-                path.display()
-            )));
+            return Err(refuse(report::undo_nothing_to_resume(&path)));
         }
         (false, Some(folder)) => {
-            return Err(refuse(format!(
-                "an undo of that run stopped unfinished in {}: continue it with --resume",
-                folder.path().display()
-            )));
+            return Err(refuse(report::undo_resume_first(folder.path())));
         }
         (false, None) => {
             if !cfg.force
@@ -170,13 +142,8 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     let dir = folder.path().to_owned();
     let journal_file = folder.journal();
     let (undo_journal, state) = if resumed {
-        let (j, h, state) = UndoJournal::resume(&journal_file).map_err(SetupError::Resume)?;
-        if h.api_url != header.api_url || h.key_kind != key_kind {
-            return Err(refuse(format!(
-                "that undo sent to {} with a {} key; resume it there",
-                h.api_url, h.key_kind
-            )));
-        }
+        let (j, _, state) = UndoJournal::resume(&journal_file)
+            .map_err(|e| refuse(report::undo_unreadable_journal(&e.to_string())))?;
         if let Err(e) = runs.point_latest(&folder) {
             tracing::warn!("cannot point latest at {}: {e}", dir.display());
         }
@@ -235,11 +202,14 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     let outcomes = rt.block_on(undo_all(&ctx, changes, state, &dir, &cfg.output, &reporter));
     signals.abort();
     drop(rt);
-    let outcomes = outcomes.map_err(|e| {
-        refuse(format!(
-            "cannot use temporary files in {}: {e}",
-            dir.display()
-        ))
+    let resume_cmd = format!(
+        "notify-import undo {} --resume",
+        crate::run::next_step::shell_word(&cfg.folder)
+    );
+    let outcomes = outcomes.map_err(|e| RunError::AfterSending {
+        failure: e.to_string(),
+        remedy: "free space in the run folder",
+        resume: resume_cmd.clone(),
     })?;
     let mut counts = UndoCounts::default();
     for o in &outcomes {
@@ -257,10 +227,6 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         None if counts.all_undone() => exit::OK,
         None => exit::ROWS_FAILED,
     };
-    let resume_cmd = format!(
-        "notify-import undo {} --resume",
-        crate::run::next_step::shell_word(&cfg.folder)
-    );
     let stopped = stop
         .as_ref()
         .map(|s| redact::scrub(&s.to_string()).into_owned());
