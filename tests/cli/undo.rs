@@ -262,6 +262,7 @@ fn undo_restores_the_before_images_deletes_what_was_created_and_sends_nothing_el
     let sel = scraper::Selector::parse("#undo table.deleted tbody tr").unwrap();
     assert_eq!(page.select(&sel).count(), 2);
     assert!(stderr(&out).contains("Report: "), "{}", stderr(&out));
+    assert_nowhere(TEST_KEY, &out, s.dir.path());
 
     // The undone run keeps its results, and says it was undone.
     assert_eq!(std::fs::read(run.join("results.csv")).unwrap(), run_results);
