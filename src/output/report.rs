@@ -467,6 +467,9 @@ pub struct Totals<'a> {
     pub report: Option<&'a Path>,
     /// Requests and 429 answers over time (`None` when nothing was sent).
     pub timeline: Option<&'a Timeline>,
+    /// How an import wrote rows (`None` for a check or a plan): what its
+    /// summary lists even at 0.
+    pub mode: Option<WriteMode>,
 }
 
 impl Totals<'_> {
@@ -530,15 +533,34 @@ impl Totals<'_> {
         // (nothing sent, no request count) and a plan (reads only: its
         // rows are valid or invalid) only tell valid from invalid.
         let checked = self.requests.is_none() || self.counts.get(Status::Valid) > 0;
-        let shown: &[Status] = if checked {
-            &[Status::Valid, Status::Invalid]
-        } else {
-            &[
+        let shown: &[Status] = match self.mode {
+            _ if checked => &[Status::Valid, Status::Invalid],
+            Some(WriteMode::Upsert) => &[
+                Status::Created,
+                Status::Updated,
+                Status::Unchanged,
+                Status::Invalid,
+                Status::Failed,
+            ],
+            Some(WriteMode::Update) => &[
+                Status::Updated,
+                Status::Unchanged,
+                Status::NotFound,
+                Status::Invalid,
+                Status::Failed,
+            ],
+            Some(WriteMode::Overwrite) => &[
+                Status::Created,
+                Status::Overwritten,
+                Status::Invalid,
+                Status::Failed,
+            ],
+            Some(WriteMode::Create) | None => &[
                 Status::Created,
                 Status::Exists,
                 Status::Invalid,
                 Status::Failed,
-            ]
+            ],
         };
         for status in Status::ALL {
             let n = self.counts.get(status);

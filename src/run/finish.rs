@@ -293,6 +293,7 @@ pub(crate) fn finish(
         pace: upload.as_ref().map(|u| u.pace.clone()),
         report: files.report.as_deref(),
         timeline: upload.as_ref().map(|u| &u.timeline),
+        mode: run.upload.as_ref().filter(|_| !planned).map(|u| u.mode),
     });
     if let Some(why) = &stopped {
         tracing::error!("{why}");
