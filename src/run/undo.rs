@@ -398,7 +398,6 @@ async fn undo_all(
     let mut todo = Vec::new();
     for change in changes {
         if let Some(done) = state.done.remove(&change.row) {
-            reporter.row_done();
             outcomes.insert(change.row, done);
             continue;
         }
@@ -422,10 +421,13 @@ async fn undo_all(
     let snapshot = if wanted == 0 {
         None
     } else {
+        // One bar at a time on a terminal line.
+        reporter.hide_bar();
         let progress = report::LearnProgress::new(output);
         let show = |l: &snapshot::Learned| progress.update(&crate::run::learn::facts(l));
         let learned = snapshot::learn(ctx.uploader, codes, &show).await;
         progress.finish();
+        reporter.show_bar();
         match learned {
             Ok(s) => {
                 reporter.info(&report::learned_line(&crate::run::learn::facts(
@@ -449,6 +451,10 @@ async fn undo_all(
             Err(e) => return Err(e),
         }
     };
+    // Rows a stopped undo finished count as done.
+    for _ in 0..outcomes.len() {
+        reporter.row_done();
+    }
     let snapshot = snapshot.as_ref();
     let concurrency = ctx.uploader.concurrency();
     let mut done = futures::stream::iter(todo)
