@@ -39,12 +39,30 @@ fn cell(text: &str) -> String {
     neutralize(&redact::scrub(text)).into_owned()
 }
 
-/// Writes the results of `outcomes` (in row order) to `path`.
-pub fn write_results(path: &Path, outcomes: &[UndoOutcome]) -> io::Result<PathBuf> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(HEADER)?;
-    for o in outcomes {
-        w.write_record([
+/// The results file being written, one row at a time (in row order),
+/// put in place whole by [`ResultsWriter::finish`].
+pub struct ResultsWriter {
+    file: atomic::AtomicFile,
+    csv: csv::Writer<io::BufWriter<std::fs::File>>,
+}
+
+impl ResultsWriter {
+    /// Starts the results file at `path`, header first.
+    pub fn create(path: &Path) -> io::Result<ResultsWriter> {
+        let file = atomic::AtomicFile::create(path)?;
+        let mut csv = csv::Writer::from_writer(io::BufWriter::new(file.file().try_clone()?));
+        csv.write_record(HEADER)?;
+        Ok(ResultsWriter { file, csv })
+    }
+
+    /// Where it goes.
+    pub fn path(&self) -> &Path {
+        self.file.path()
+    }
+
+    /// Writes one row.
+    pub fn push(&mut self, o: &UndoOutcome) -> io::Result<()> {
+        self.csv.write_record([
             o.row.to_string(),
             if o.line == 0 {
                 String::new()
@@ -56,11 +74,39 @@ pub fn write_results(path: &Path, outcomes: &[UndoOutcome]) -> io::Result<PathBu
             cell(&o.customer_id),
             cell(&o.detail),
         ])?;
+        Ok(())
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| io::Error::other(e.to_string()))?;
-    atomic::write(path, &bytes)
+
+    /// Flushes and puts the file in place.
+    pub fn finish(mut self) -> io::Result<PathBuf> {
+        self.csv.flush()?;
+        drop(self.csv);
+        self.file.commit()
+    }
+}
+
+/// What the page lists: the first [`ROWS_SHOWN`] rows of each action,
+/// and how many more there are. Bounded whatever the number of rows.
+#[derive(Debug, Default)]
+pub struct PageRows {
+    rows: [Vec<UndoOutcome>; 6],
+    more: [u64; 6],
+}
+
+impl PageRows {
+    /// Notes one row.
+    pub fn push(&mut self, o: &UndoOutcome) {
+        let i = o.action as usize;
+        if self.rows[i].len() < ROWS_SHOWN {
+            self.rows[i].push(o.clone());
+        } else {
+            self.more[i] += 1;
+        }
+    }
+
+    fn of(&self, action: UndoAction) -> (&[UndoOutcome], u64) {
+        (&self.rows[action as usize], self.more[action as usize])
+    }
 }
 
 /// What an undo did, as `summary.json` and the page tell it.
@@ -167,8 +213,8 @@ impl UndoFacts {
 }
 
 /// Writes the page to `path`.
-pub fn write_page(path: &Path, facts: &UndoFacts, outcomes: &[UndoOutcome]) -> io::Result<PathBuf> {
-    atomic::write(path, page(facts, outcomes).into_string().as_bytes())
+pub fn write_page(path: &Path, facts: &UndoFacts, rows: &PageRows) -> io::Result<PathBuf> {
+    atomic::write(path, page(facts, rows).into_string().as_bytes())
 }
 
 /// Scrubbed of the key: every text that may hold a server's words.
@@ -176,13 +222,13 @@ fn clean(text: &str) -> String {
     redact::scrub(text).into_owned()
 }
 
-fn page(f: &UndoFacts, outcomes: &[UndoOutcome]) -> Markup {
+fn page(f: &UndoFacts, rows: &PageRows) -> Markup {
     let a = &f.actions;
     let happened = format!(
         "Of the {} customers the run created or updated, {} were restored and {} deleted; {} kept by Notify, {} changed since (conflict), {} failed, {} not attempted.",
         a.total, a.restored, a.deleted, a.kept, a.conflict, a.failed, a.skipped
     );
-    let of = |action: UndoAction| outcomes.iter().filter(move |o| o.action == action);
+    let of = |action: UndoAction| rows.of(action);
     let title = format!("Undo of {}", f.undone_run);
     html! {
         (DOCTYPE)
@@ -220,14 +266,14 @@ fn page(f: &UndoFacts, outcomes: &[UndoOutcome]) -> Markup {
                     (rows_table("Deleted", "deleted", of(UndoAction::Deleted), "Detail"))
                     (rows_table("Kept", "kept", of(UndoAction::Kept), "Notify's reason"))
                     h3 { "Conflicts" }
-                    @let conflicts: Vec<&UndoOutcome> = of(UndoAction::Conflict).take(ROWS_SHOWN).collect();
+                    @let (conflicts, more) = of(UndoAction::Conflict);
                     @if conflicts.is_empty() {
                         p class="rest" { "None." }
                     } @else {
                         table class="rows conflicts" {
                             thead { tr { th { "Line" } th { "Code" } th { "Customer" } th { "Field" } th { "The run sent" } th { "Notify holds now" } } }
                             tbody {
-                                @for o in &conflicts {
+                                @for o in conflicts {
                                     @for (field, sent, now) in &o.conflicts {
                                         tr data-row=(o.row) {
                                             td class="line" { (line(o.line)) }
@@ -241,6 +287,9 @@ fn page(f: &UndoFacts, outcomes: &[UndoOutcome]) -> Markup {
                                 }
                             }
                         }
+                    }
+                    @if more > 0 {
+                        p class="rest" { (more) " more in results.csv" }
                     }
                     (rows_table("Failed", "failed", of(UndoAction::Failed), "Why"))
                     (rows_table("Not attempted", "skipped", of(UndoAction::Skipped), "Why"))
@@ -284,15 +333,12 @@ fn line(n: u64) -> String {
 }
 
 /// One action's rows (the first [`ROWS_SHOWN`]), with their detail.
-fn rows_table<'a>(
+fn rows_table(
     heading: &str,
     id: &str,
-    rows: impl Iterator<Item = &'a UndoOutcome>,
+    (shown, rest): (&[UndoOutcome], u64),
     detail: &str,
 ) -> Markup {
-    let mut rows = rows.peekable();
-    let shown: Vec<&UndoOutcome> = rows.by_ref().take(ROWS_SHOWN).collect();
-    let rest = rows.count();
     html! {
         h3 { (heading) }
         @if shown.is_empty() {
@@ -301,7 +347,7 @@ fn rows_table<'a>(
             table class={ "rows " (id) } {
                 thead { tr { th { "Line" } th { "Code" } th { "Customer" } th { (detail) } } }
                 tbody {
-                    @for o in &shown {
+                    @for o in shown {
                         tr data-row=(o.row) {
                             td class="line" { (line(o.line)) }
                             td class="code" { (clean(&o.code)) }
@@ -356,7 +402,13 @@ mod tests {
                 "Customer is not empty",
             ),
         ];
-        write_results(&path, &rows).unwrap();
+        let mut w = ResultsWriter::create(&path).unwrap();
+        let mut shown = PageRows::default();
+        for o in &rows {
+            w.push(o).unwrap();
+            shown.push(o);
+        }
+        w.finish().unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.starts_with("row,line,customer_code,action,customer_id,detail\n"),
@@ -390,7 +442,7 @@ mod tests {
                 report: None,
             },
         };
-        let html = page(&facts, &rows).into_string();
+        let html = page(&facts, &shown).into_string();
         assert!(!html.contains("<script>x"), "a cell is shown as text");
         assert!(html.contains("&lt;script&gt;x"));
         assert!(html.contains("Customer is not empty"));

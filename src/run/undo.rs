@@ -13,7 +13,6 @@
 //! undo's own run folder (`<UTC start>-undo`, `latest` pointing at it).
 //! Exit 0 only when every change was undone.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -21,15 +20,16 @@ use std::time::{Instant, SystemTime};
 use futures::StreamExt;
 
 use crate::config::{Endpoint, KeyKind, UndoConfig, UsageError};
+use crate::model::failure::WriteFailure;
 use crate::model::remote::Existing;
 use crate::model::undo::{ChangeKind, RunChange, UndoAction, UndoCounts, UndoOutcome};
 use crate::output::report::{self, Reporter};
-use crate::output::undo::{self as out, ActionCounts, UndoFacts, UndoFiles};
+use crate::output::undo::{self as out, ActionCounts, PageRows, UndoFacts, UndoFiles};
 use crate::plan::undo::{Now, Step, decide, restore_body, restored_detail};
 use crate::run::folder::{FINISHED_JOURNAL, RunKind, UNDONE};
 use crate::run::pipeline::{upload_settings, watch_signals};
 use crate::run::{RunError, RunFolder, Runs};
-use crate::store::journal::undo::{self as journal, Pending, UndoHeader, UndoJournal, UndoResume};
+use crate::store::journal::undo::{ChangeReader, Pending, UndoHeader, UndoJournal, UndoResume};
 use crate::store::lock::RunLock;
 use crate::upload::api::{ApiClient, DeleteOutcome, ErrorKind};
 use crate::upload::snapshot::{self, FileCodes, Snapshot, SnapshotError};
@@ -86,13 +86,12 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         .into_iter()
         .find(|p| p.exists())
         .ok_or_else(|| refuse(report::undo_no_journal(&path)))?;
-    let journal::Changes {
-        header,
-        rows: mut changes,
-        lands_by,
-    } = journal::changes(&journal_path)
-        .map_err(|e| refuse(report::undo_unreadable_journal(&e.to_string())))?;
-    journal::fill_from_results(&mut changes, &undone.results());
+    let unreadable =
+        |e: &dyn std::fmt::Display| refuse(report::undo_unreadable_journal(&e.to_string()));
+    let reader =
+        ChangeReader::open(&journal_path, &undone.results()).map_err(|e| unreadable(&e))?;
+    let header = reader.header().clone();
+    let lands_by = reader.lands_by();
     if header.sandbox {
         return Err(refuse(report::undo_of_a_sandbox_run()));
     }
@@ -141,40 +140,33 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     };
     let dir = folder.path().to_owned();
     let journal_file = folder.journal();
+    let mut codes = FileCodes::new(&Scratch::in_dir(&dir));
     let (undo_journal, state) = if resumed {
-        let (j, _, state) = UndoJournal::resume(&journal_file)
-            .map_err(|e| refuse(report::undo_unreadable_journal(&e.to_string())))?;
+        let (j, _, state) = UndoJournal::resume(&journal_file).map_err(|e| unreadable(&e))?;
         if let Err(e) = runs.point_latest(&folder) {
             tracing::warn!("cannot point latest at {}: {e}", dir.display());
         }
-        (j, state)
+        (Some(j), state)
     } else {
-        let h = UndoHeader::new(
-            &path,
-            &header.api_url,
-            key_kind,
-            cfg.force,
-            changes.len() as u64,
-        );
-        (
-            UndoJournal::create(&journal_file, &h).map_err(SetupError::Journal)?,
-            UndoResume::default(),
-        )
+        (None, UndoResume::default())
+    };
+    // What the run changed, counted, and the codes whose state to learn.
+    let (total, wanted) = first_pass(reader, &state, &mut codes).map_err(|e| unreadable(&e))?;
+    let undo_journal = match undo_journal {
+        Some(j) => j,
+        None => {
+            let h = UndoHeader::new(&path, &header.api_url, key_kind, cfg.force, total);
+            UndoJournal::create(&journal_file, &h).map_err(SetupError::Journal)?
+        }
     };
     let force = cfg.force;
-    let reporter = Reporter::new(changes.len() as u64, &cfg.output);
+    let reporter = Reporter::new(total, &cfg.output);
     let target = if key.kind() == KeyKind::Live {
         report::Target::Live(url.as_str())
     } else {
         report::Target::Test(url.as_str())
     };
-    reporter.info(&report::undo_header(
-        &path,
-        changes.len() as u64,
-        target,
-        force,
-        &dir,
-    ));
+    reporter.info(&report::undo_header(&path, total, target, force, &dir));
     if resumed {
         reporter.info(&report::undo_resuming_line(
             &dir,
@@ -182,6 +174,16 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
             state.pending.len() as u64,
         ));
     }
+    let results = folder.results();
+    let mut sink = Sink {
+        results: out::ResultsWriter::create(&results)
+            .map_err(|e| RunError::writing(&results, &e, false, String::new()))?,
+        page: PageRows::default(),
+        counts: UndoCounts::default(),
+        failed: None,
+    };
+    let reader =
+        ChangeReader::open(&journal_path, &undone.results()).map_err(|e| unreadable(&e))?;
     let upload = &cfg.upload;
     let client = Arc::new(ApiClient::new(url, key, upload.timeout).map_err(SetupError::Client)?);
     crate::upload::api::tls::check(url, upload.timeout).map_err(SetupError::from)?;
@@ -199,27 +201,42 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         reporter.info(&report::undo_waiting_line(wait));
         rt.block_on(wait_unless_stopped(&uploader, wait));
     }
-    let outcomes = rt.block_on(undo_all(&ctx, changes, state, &dir, &cfg.output, &reporter));
+    let ended = rt.block_on(undo_all(
+        &ctx,
+        Rows {
+            reader,
+            state,
+            codes,
+            wanted,
+        },
+        &cfg.output,
+        &reporter,
+        &mut sink,
+    ));
     signals.abort();
     drop(rt);
     let resume_cmd = format!(
         "notify-import undo {} --resume",
         crate::run::next_step::shell_word(&cfg.folder)
     );
-    let outcomes = outcomes.map_err(|e| RunError::AfterSending {
-        failure: e.to_string(),
-        remedy: "free space in the run folder",
+    ended.map_err(|failure| RunError::AfterSending {
+        failure,
+        remedy: "free space in the run folder and check that it can be read",
         resume: resume_cmd.clone(),
     })?;
-    let mut counts = UndoCounts::default();
-    for o in &outcomes {
-        counts.add(o.action);
-        match o.action {
-            UndoAction::Conflict => tracing::warn!("{}", report::undo_conflict_line(o)),
-            UndoAction::Kept => tracing::warn!("{}", report::undo_kept_line(o)),
-            _ => {}
-        }
+    let sent = client.requests_sent() > 0;
+    let Sink {
+        results: writer,
+        page,
+        counts,
+        failed,
+    } = sink;
+    if let Some((file, e)) = failed {
+        return Err(RunError::writing(&file, &e, sent, resume_cmd));
     }
+    writer
+        .finish()
+        .map_err(|e| RunError::writing(&results, &e, sent, resume_cmd.clone()))?;
     let stop = uploader.stop_reason();
     let code = match &stop {
         Some(StopReason::Interrupted) => exit::INTERRUPTED,
@@ -231,7 +248,6 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         .as_ref()
         .map(|s| redact::scrub(&s.to_string()).into_owned());
     let next = report::undo_next_step(&counts, stopped.as_deref(), &resume_cmd);
-    let results = folder.results();
     let report_path = cfg.report.then(|| dir.join(crate::run::folder::REPORT));
     let facts = UndoFacts {
         schema_version: 1,
@@ -259,8 +275,7 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         },
     };
     drop(uploader);
-    let sent = client.requests_sent() > 0;
-    let written = write_outputs(cfg, &folder, &facts, &outcomes, report_path.as_deref());
+    let written = write_outputs(cfg, &folder, &facts, &page, report_path.as_deref());
     if let Err((file, e)) = written {
         return Err(RunError::writing(&file, &e, sent, resume_cmd));
     }
@@ -307,16 +322,14 @@ fn write_outputs(
     cfg: &UndoConfig,
     folder: &RunFolder,
     facts: &UndoFacts,
-    outcomes: &[UndoOutcome],
+    page: &PageRows,
     report: Option<&Path>,
 ) -> Result<(), (PathBuf, std::io::Error)> {
-    let results = folder.results();
-    out::write_results(&results, outcomes).map_err(|e| (results.clone(), e))?;
     let json = facts.to_json().map_err(|e| (folder.summary(), e))?;
     crate::util::atomic::write(&folder.summary(), json.as_bytes())
         .map_err(|e| (folder.summary(), e))?;
     if let Some(path) = report {
-        out::write_page(path, facts, outcomes).map_err(|e| (path.to_owned(), e))?;
+        out::write_page(path, facts, page).map_err(|e| (path.to_owned(), e))?;
     }
     match &cfg.summary_json {
         None => {}
@@ -383,41 +396,87 @@ struct Ctx<'a> {
     force: bool,
 }
 
-/// Undoes every change (finished ones of a stopped undo kept as they
-/// are, its requests without an answer sent again first), at most
-/// `--concurrency` at a time; the outcomes in row order.
-async fn undo_all(
-    ctx: &Ctx<'_>,
-    changes: Vec<RunChange>,
-    mut state: UndoResume,
-    dir: &Path,
-    output: &crate::config::OutputConfig,
-    reporter: &Reporter,
-) -> Result<Vec<UndoOutcome>, SnapshotError> {
-    let mut outcomes: BTreeMap<u64, UndoOutcome> = BTreeMap::new();
-    let mut todo = Vec::new();
-    for change in changes {
-        if let Some(done) = state.done.remove(&change.row) {
-            outcomes.insert(change.row, done);
-            continue;
-        }
-        let pending = state.pending.remove(&change.row);
-        todo.push((change, pending));
-    }
-    // What Notify holds now, for updates and creates in doubt that are
-    // not simply sent again.
-    let mut codes = FileCodes::new(&Scratch::in_dir(dir));
-    let mut wanted = 0;
-    for (change, pending) in &todo {
-        let needs = matches!(
-            change.kind,
-            ChangeKind::Updated { .. } | ChangeKind::CreateInDoubt { .. }
-        );
-        if pending.is_none() && needs && !change.code.is_empty() {
-            codes.push(&change.code)?;
+/// Counts what the run changed and notes the codes whose current state
+/// is needed (updates and creates in doubt not finished or sent before).
+fn first_pass(
+    mut reader: ChangeReader,
+    state: &UndoResume,
+    codes: &mut FileCodes,
+) -> Result<(u64, u64), String> {
+    let (mut total, mut wanted) = (0, 0);
+    while let Some(change) = reader.next_change().map_err(|e| e.to_string())? {
+        total += 1;
+        let open =
+            !state.done.contains_key(&change.row) && !state.pending.contains_key(&change.row);
+        if open && needs_now(&change) && !change.code.is_empty() {
+            codes.push(&change.code).map_err(|e| e.to_string())?;
             wanted += 1;
         }
     }
+    Ok((total, wanted))
+}
+
+/// The rows to undo: read again from the run's journal, with what a
+/// stopped undo did and the codes to learn.
+struct Rows {
+    reader: ChangeReader,
+    state: UndoResume,
+    codes: FileCodes,
+    wanted: u64,
+}
+
+/// Where each outcome goes, in row order: the results file (streamed),
+/// the page's rows (bounded), the counts.
+struct Sink {
+    results: out::ResultsWriter,
+    page: PageRows,
+    counts: UndoCounts,
+    /// The first write that failed.
+    failed: Option<(PathBuf, std::io::Error)>,
+}
+
+impl Sink {
+    /// Takes one outcome; the failure of the results file's write, the
+    /// first time it fails (sending must stop: outcomes would be lost).
+    fn push(&mut self, o: &UndoOutcome) -> Option<WriteFailure> {
+        self.counts.add(o.action);
+        self.page.push(o);
+        match o.action {
+            UndoAction::Conflict => tracing::warn!("{}", report::undo_conflict_line(o)),
+            UndoAction::Kept => tracing::warn!("{}", report::undo_kept_line(o)),
+            _ => {}
+        }
+        if self.failed.is_none()
+            && let Err(e) = self.results.push(o)
+        {
+            let path = self.results.path().to_owned();
+            let failure = WriteFailure::new(&path, &e);
+            self.failed = Some((path, e));
+            return Some(failure);
+        }
+        None
+    }
+}
+
+/// Undoes every change in row order (rows a stopped undo finished kept
+/// as they are, its requests without an answer sent again first), at
+/// most `--concurrency` at a time; each outcome into `sink` as it comes.
+/// `Err`: the journal or temporary files failed midway.
+async fn undo_all(
+    ctx: &Ctx<'_>,
+    rows: Rows,
+    output: &crate::config::OutputConfig,
+    reporter: &Reporter,
+    sink: &mut Sink,
+) -> Result<(), String> {
+    let Rows {
+        mut reader,
+        mut state,
+        codes,
+        wanted,
+    } = rows;
+    // What Notify holds now, for updates and creates in doubt that are
+    // not simply sent again.
     let snapshot = if wanted == 0 {
         None
     } else {
@@ -448,33 +507,50 @@ async fn undo_all(
                 ctx.uploader.stop_handle().stop(stop);
                 None
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.to_string()),
         }
     };
-    // Rows a stopped undo finished count as done.
-    for _ in 0..outcomes.len() {
-        reporter.row_done();
-    }
     let snapshot = snapshot.as_ref();
-    let concurrency = ctx.uploader.concurrency();
-    let mut done = futures::stream::iter(todo)
-        .map(|(change, pending)| undo_row(ctx, change, pending, snapshot, wanted > 0))
-        .buffer_unordered(concurrency);
+    let read_failed = std::cell::RefCell::new(None);
+    let changes = std::iter::from_fn(|| match reader.next_change() {
+        Ok(change) => change,
+        Err(e) => {
+            *read_failed.borrow_mut() = Some(e.to_string());
+            None
+        }
+    });
+    let mut done = futures::stream::iter(changes)
+        .map(|change| {
+            let finished = state.done.remove(&change.row);
+            let pending = state.pending.remove(&change.row);
+            undo_row(ctx, change, finished, pending, snapshot, wanted > 0)
+        })
+        .buffered(ctx.uploader.concurrency());
     while let Some(o) = done.next().await {
         reporter.row_done();
-        outcomes.insert(o.row, o);
+        if let Some(failure) = sink.push(&o) {
+            ctx.uploader.stop_handle().stop(StopReason::Output(failure));
+        }
     }
-    Ok(outcomes.into_values().collect())
+    drop(done);
+    match read_failed.into_inner() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// Undoes one row.
 async fn undo_row(
     ctx: &Ctx<'_>,
     change: RunChange,
+    finished: Option<UndoOutcome>,
     pending: Option<Pending>,
     snapshot: Option<&Snapshot>,
     learnt: bool,
 ) -> UndoOutcome {
+    if let Some(o) = finished {
+        return o;
+    }
     let skipped = |change: &RunChange| {
         UndoOutcome::of(
             change,

@@ -28,7 +28,7 @@
 //!   update rather than reading the customer again, so `old` is always
 //!   the value from before the first run touched it.
 //!
-//! `undo` reads these through [`undo::changes`] and keeps a journal of its
+//! `undo` reads these through [`undo::ChangeReader`] and keeps a journal of its
 //! own ([`undo::UndoJournal`]).
 //!
 //! The last `done` of a row is its outcome; `send`, `clear` and `lands`

@@ -3,7 +3,7 @@
 //! continues with `undo --resume` without sending anything twice that
 //! should not be.
 //!
-//! Owns [`changes`] (the rows the run created, updated or may have
+//! Owns [`ChangeReader`] (the rows the run created, updated or may have
 //! created, from its `done` and `patch` records, through
 //! [`super::resume`]'s reading) and [`UndoJournal`] (JSON lines, mode
 //! 0600: an [`UndoHeader`], then a `restore` record with the values
@@ -14,6 +14,11 @@
 //! as journaled (never compared anew: Notify may already hold the old
 //! values); a `DELETE` whose answer was lost is sent again (a 404 then
 //! means it was deleted). Like the rest of the store it decides nothing.
+//!
+//! Memory: the undone run's rows are read one at a time (twice: once to
+//! count them and note the codes to learn, once to undo them); an undo's
+//! own [`UndoResume`] holds the outcomes a stopped undo recorded, as many
+//! as it finished.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -25,7 +30,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::format::{self, Header};
-use super::{JournalError, resume};
+use super::{JournalError, Resume, resume};
 use crate::model::field::Field;
 use crate::model::outcome::Status;
 use crate::model::undo::{ChangeKind, RunChange, UndoAction, UndoOutcome};
@@ -34,101 +39,145 @@ use crate::util::nofollow;
 /// The format version of an undo's journal.
 const VERSION: u32 = 1;
 
-/// What the undone run changed in Notify.
-#[derive(Debug)]
-pub struct Changes {
-    /// Its journal's header.
-    pub header: Header,
-    /// The rows it changed (or may have), in row order.
-    pub rows: Vec<RunChange>,
+/// What the undone run changed in Notify, one row at a time in row
+/// order, from its journal (its `journal.done`, or the `journal` of a
+/// run that stopped). Rows the run left as they were (unchanged, exists,
+/// not found, invalid, refused) are not in it. Flat in memory: the
+/// journal's outcomes are read back sorted on disk ([`Resume`]), and
+/// lines and codes the journal lacks come from the run's results file,
+/// read alongside.
+pub struct ChangeReader {
+    header: Header,
+    resume: Resume,
+    /// Codes of rows without a final outcome (from `patch` and `send`
+    /// records): as many as were unfinished.
+    codes: HashMap<u64, String>,
+    compared: bool,
+    row: u64,
+    path: PathBuf,
+    results: Option<ResultsLines>,
+    lands_by: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for ChangeReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChangeReader({}, row {})", self.path.display(), self.row)
+    }
+}
+
+impl ChangeReader {
+    /// Opens the journal at `path`; `results` is the run's results file
+    /// (it may be missing: a killed run has none).
+    pub fn open(path: &Path, results: &Path) -> Result<ChangeReader, JournalError> {
+        let codes = unfinished_codes(path)?;
+        let (header, resume) = resume::load(path).map(|(h, r, _)| (h, r))?;
+        let compared = matches!(header.write_mode(), "upsert" | "update");
+        // The run's own --timeout (the default where its journal is older).
+        let timeout = std::time::Duration::from_millis(header.timeout_ms.unwrap_or(30_000));
+        let lands_by = (resume.in_doubt_rows() > 0)
+            .then(|| resume.lands_by(timeout))
+            .flatten();
+        Ok(ChangeReader {
+            header,
+            resume,
+            codes,
+            compared,
+            row: 0,
+            path: path.to_owned(),
+            results: ResultsLines::open(results),
+            lands_by,
+        })
+    }
+
+    /// The journal's header.
+    pub fn header(&self) -> &Header {
+        &self.header
+    }
+
     /// For a run that stopped with creates whose answer never came: after
     /// when none of them can land any more (before that, a look-up could
     /// miss a customer still being made).
-    pub lands_by: Option<SystemTime>,
-}
+    pub fn lands_by(&self) -> Option<SystemTime> {
+        self.lands_by
+    }
 
-/// What the undone run changed in Notify, in row order, from its journal
-/// at `path` (its `journal.done`, or the `journal` of a run that
-/// stopped), with that journal's header. Rows the run left as they were
-/// (unchanged, exists, not found, invalid, refused) are not in it.
-pub fn changes(path: &Path) -> Result<Changes, JournalError> {
-    let codes = patch_codes(path)?;
-    let (header, mut resume) = resume::load(path).map(|(h, r, _)| (h, r))?;
-    let compared = matches!(header.write_mode(), "upsert" | "update");
-    let mut out = Vec::new();
-    for row in 1..=header.rows {
-        let finished = resume
-            .finished(row)
-            .map_err(|e| JournalError::io(path, e))?;
-        let update = resume.update(row);
-        let in_doubt = resume.is_in_doubt(row);
-        let (line, code) = finished
-            .as_ref()
-            .map(|o| (o.line, o.code.clone()))
-            .unwrap_or_default();
-        let kind = match (finished, update) {
-            (Some(o), None) => match (o.status, o.customer_id) {
-                (Status::Created, Some(id)) => ChangeKind::Created { id },
-                (Status::Overwritten, Some(id)) => ChangeKind::Overwritten { id },
-                (Status::Created | Status::Overwritten, None) => {
-                    ChangeKind::CreateInDoubt { compared }
-                }
-                _ => continue,
-            },
-            (Some(o), Some(update)) => {
-                if o.status != Status::Updated {
-                    // A refused PATCH (4xx) changed nothing.
-                    continue;
-                }
-                ChangeKind::Updated {
+    /// The next row the run changed (or may have), if any.
+    pub fn next_change(&mut self) -> Result<Option<RunChange>, JournalError> {
+        while self.row < self.header.rows {
+            self.row += 1;
+            let row = self.row;
+            let finished = self
+                .resume
+                .finished(row)
+                .map_err(|e| JournalError::io(&self.path, e))?;
+            let update = self.resume.update(row);
+            let in_doubt = self.resume.is_in_doubt(row);
+            let compared = self.compared;
+            let (mut line, mut code) = finished
+                .as_ref()
+                .map(|o| (o.line, o.code.clone()))
+                .unwrap_or_default();
+            let kind = match (finished, update) {
+                (Some(o), None) => match (o.status, o.customer_id) {
+                    (Status::Created, Some(id)) => ChangeKind::Created { id },
+                    (Status::Overwritten, Some(id)) => ChangeKind::Overwritten { id },
+                    (Status::Created | Status::Overwritten, None) => {
+                        ChangeKind::CreateInDoubt { compared }
+                    }
+                    _ => continue,
+                },
+                // A refused PATCH (4xx) changed nothing.
+                (Some(o), Some(_)) if o.status != Status::Updated => continue,
+                (Some(_), Some(update)) => ChangeKind::Updated {
                     id: update.id,
                     changes: update.changes,
                     confirmed: true,
+                },
+                (None, Some(update)) => ChangeKind::Updated {
+                    id: update.id,
+                    changes: update.changes,
+                    confirmed: false,
+                },
+                (None, None) if in_doubt => ChangeKind::CreateInDoubt { compared },
+                (None, None) => continue,
+            };
+            if code.is_empty() {
+                // No outcome: the code its patch or send record names.
+                code = self.codes.remove(&row).unwrap_or_default();
+            }
+            if (line == 0 || code.is_empty())
+                && let Some((l, c)) = self.results.as_mut().and_then(|r| r.get(row))
+            {
+                if line == 0 {
+                    line = l;
+                }
+                if code.is_empty() {
+                    code = c;
                 }
             }
-            (None, Some(update)) => ChangeKind::Updated {
-                id: update.id,
-                changes: update.changes,
-                confirmed: false,
-            },
-            (None, None) if in_doubt => ChangeKind::CreateInDoubt { compared },
-            (None, None) => continue,
-        };
-        let code = if code.is_empty() {
-            // A row with no outcome: its code from its patch record (a
-            // create in doubt has none in the journal).
-            codes.get(&row).cloned().unwrap_or_default()
-        } else {
-            code
-        };
-        out.push(RunChange {
-            row,
-            line,
-            code,
-            kind,
-        });
+            return Ok(Some(RunChange {
+                row,
+                line,
+                code,
+                kind,
+            }));
+        }
+        Ok(None)
     }
-    // The run's own --timeout (the default where its journal is older).
-    let timeout = std::time::Duration::from_millis(header.timeout_ms.unwrap_or(30_000));
-    let lands_by = out
-        .iter()
-        .any(|c| matches!(c.kind, ChangeKind::CreateInDoubt { .. }))
-        .then(|| resume.lands_by(timeout))
-        .flatten();
-    Ok(Changes {
-        header,
-        rows: out,
-        lands_by,
-    })
 }
 
-/// The code of each row with a `patch` record, or a `send` record that
-/// names it.
-fn patch_codes(path: &Path) -> Result<HashMap<u64, String>, JournalError> {
+/// The codes named by `patch` and `send` records of rows that have no
+/// final outcome after them (their `done` record names the code).
+fn unfinished_codes(path: &Path) -> Result<HashMap<u64, String>, JournalError> {
     #[derive(Deserialize)]
     struct Named {
         r: u64,
         c: String,
+    }
+    #[derive(Deserialize)]
+    struct Done {
+        r: u64,
+        s: String,
     }
     let io = |source| JournalError::io(path, source);
     let mut codes = HashMap::new();
@@ -138,36 +187,50 @@ fn patch_codes(path: &Path) -> Result<HashMap<u64, String>, JournalError> {
         let named = line.starts_with(br#"{"t":"patch""#) || line.starts_with(br#"{"t":"send""#);
         if named && let Ok(p) = serde_json::from_slice::<Named>(&line) {
             codes.insert(p.r, p.c);
+        } else if line.starts_with(br#"{"t":"done""#)
+            && let Ok(d) = serde_json::from_slice::<Done>(&line)
+            && !matches!(d.s.as_str(), "failed" | "skipped")
+        {
+            codes.remove(&d.r);
         }
     }
     Ok(codes)
 }
 
-/// Fills in the line (and, for a create in doubt, the code) of changes
-/// whose journal did not say, from the undone run's results file when it
-/// has one (rows in the same order).
-pub fn fill_from_results(changes: &mut [RunChange], results: &Path) {
-    if changes.iter().all(|c| c.line != 0 && !c.code.is_empty()) {
-        return;
+/// The undone run's results file, read alongside the rows: each row's
+/// line and code.
+struct ResultsLines {
+    reader: csv::Reader<File>,
+    record: csv::StringRecord,
+    /// The row of `record`, once read.
+    at: Option<u64>,
+}
+
+impl ResultsLines {
+    fn open(path: &Path) -> Option<ResultsLines> {
+        Some(ResultsLines {
+            reader: csv::Reader::from_path(path).ok()?,
+            record: csv::StringRecord::new(),
+            at: None,
+        })
     }
-    let Ok(mut reader) = csv::Reader::from_path(results) else {
-        return;
-    };
-    let mut record = csv::StringRecord::new();
-    let mut next = changes.iter_mut().peekable();
-    while let Ok(true) = reader.read_record(&mut record) {
-        let Some(row) = record.get(0).and_then(|r| r.parse::<u64>().ok()) else {
-            continue;
-        };
-        while next.next_if(|c| c.row < row).is_some() {}
-        let Some(change) = next.next_if(|c| c.row == row) else {
-            continue;
-        };
-        if change.line == 0 {
-            change.line = record.get(1).and_then(|l| l.parse().ok()).unwrap_or(0);
-        }
-        if change.code.is_empty() {
-            change.code = record.get(2).unwrap_or_default().to_owned();
+
+    /// Line and code of `row` (rows asked in increasing order).
+    fn get(&mut self, row: u64) -> Option<(u64, String)> {
+        loop {
+            if let Some(at) = self.at {
+                if at == row {
+                    let line = self.record.get(1).and_then(|l| l.parse().ok()).unwrap_or(0);
+                    return Some((line, self.record.get(2).unwrap_or_default().to_owned()));
+                }
+                if at > row {
+                    return None;
+                }
+            }
+            if !self.reader.read_record(&mut self.record).ok()? {
+                return None;
+            }
+            self.at = self.record.get(0).and_then(|r| r.parse().ok());
         }
     }
 }
