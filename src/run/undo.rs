@@ -279,6 +279,9 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     if let Err((file, e)) = written {
         return Err(RunError::writing(&file, &e, sent, resume_cmd));
     }
+    if let Err(e) = undo_journal.close() {
+        tracing::warn!("{e}");
+    }
     if stop.is_none() {
         // Finished: no longer resumable, kept for the record.
         let done = dir.join(FINISHED_JOURNAL);
