@@ -66,6 +66,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff; `notify-import man > notify-import.1`).
     Man,
+    /// Print the effective settings of an import and where each comes from (flag, environment, profile, default).
+    Config(ConfigArgs),
 }
 
 /// Arguments of `completions`.
@@ -98,6 +100,10 @@ pub struct MappingArgs {
     /// The file and how to read it.
     #[command(flatten)]
     pub input: InputArgs,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// Arguments of `import`. A repeated flag takes its last value, so a shell
@@ -216,6 +222,10 @@ pub struct ImportArgs {
     /// When stderr is not a terminal: print a progress line every SECS seconds (0: never).
     #[arg(help_heading = "Output", long, default_value_t = 10.0, value_name = "SECS", value_parser = progress_interval)]
     pub progress_interval: f64,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// `--mode`: how rows are written.
@@ -254,6 +264,10 @@ pub struct ValidateArgs {
     /// Where the results go and what is shown.
     #[command(flatten)]
     pub output: OutputArgs,
+
+    /// `--profile`, `--config`.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 // ---- undo (begin) ----
@@ -371,7 +385,7 @@ The undo writes its own run folder, <FILE stem>.runs/<UTC start>-undo/, beside t
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Input")]
 pub struct InputArgs {
-    /// The CSV file with customers (header row required, a CustomerCode column).
+    /// The customer file: CSV, or a workbook (xlsx, xlsm, xlsb, xls, ods); a header row and a CustomerCode column required.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
 
@@ -386,6 +400,10 @@ pub struct InputArgs {
     /// The line of the header row (1-based), when the detected one is wrong [default: the first of the first 20 lines that names a code or name column and two more].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub header_line: Option<u64>,
+
+    /// The sheet of a workbook (xlsx, xlsm, xlsb, xls, ods) to read: its name, or its position from 1 [default: the first sheet with data].
+    #[arg(long, value_name = "NAME|N")]
+    pub sheet: Option<String>,
 
     /// Take a field from a column: --map Name=Bedrijfsnaam, or by position: --map Phone=#26 (repeatable; overrides the header names).
     #[arg(long = "map", value_name = "FIELD=COLUMN", value_parser = crate::input::parse_map_arg)]
@@ -463,6 +481,36 @@ pub struct OutputArgs {
     pub log_format: LogFormat,
 }
 
+// ---- Profiles and `config` (issue 20): the settings file's flags. ----
+
+/// Which profile of which settings file: `import`, `validate`, `mapping`
+/// and `config`.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Profile")]
+pub struct ProfileArgs {
+    /// Take settings from [profiles.NAME] of the config file; a flag beats an environment variable, which beats the profile.
+    #[arg(long, value_name = "NAME", env = "NOTIFY_IMPORT_PROFILE")]
+    pub profile: Option<String>,
+
+    /// The config file with the profiles [default: ./notify-import.toml, else notify-import/config.toml in the user's config directory].
+    #[arg(long, value_name = "PATH", env = "NOTIFY_IMPORT_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `config`.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// Import flags to weigh in, after `--` (e.g. `-- --rate 5 --api-url URL`).
+    #[arg(last = true, value_name = "IMPORT FLAGS", allow_hyphen_values = true)]
+    pub import: Vec<OsString>,
+
+    /// Which profile of which file.
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+}
+
+// ---- end of profiles and `config` ----
+
 /// `--color`: when log lines are coloured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorChoice {
@@ -538,7 +586,7 @@ fn progress_interval(s: &str) -> Result<f64, String> {
     )
 }
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
     "import",
     "plan",
     "validate",
@@ -548,6 +596,7 @@ const SUBCOMMANDS: [&str; 10] = [
     "template",
     "completions",
     "man",
+    "config",
     "help",
 ];
 
@@ -557,6 +606,17 @@ const SUBCOMMANDS: [&str; 10] = [
 /// close to a command's name (`valdate`, `imprt`), is refused with the
 /// command it probably meant, before any key or file is looked at.
 pub fn parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    Cli::try_parse_from(normalize(args)?)
+}
+
+/// The arguments as clap parses them: `import` inserted where the
+/// shorthand `notify-import FILE ...` leaves it out, or the refusal of a
+/// misspelt command.
+pub fn normalize<I, T>(args: I) -> Result<Vec<OsString>, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -582,7 +642,17 @@ where
         }
         args.insert(1, OsString::from("import"));
     }
-    Cli::try_parse_from(args)
+    Ok(args)
+}
+
+/// Parses normalized `args` (see [`normalize`]) and keeps clap's matches,
+/// which say whether each value came from a flag, the environment or a
+/// default.
+pub fn parse_matches(args: &[OsString]) -> Result<(Cli, clap::ArgMatches), clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    Ok((cli, matches))
 }
 
 /// The command `typed` is most likely a misspelling of: at most two

@@ -11,7 +11,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub mod key_file;
+pub mod layers;
+pub mod profile;
 pub mod url;
+
+pub use layers::{LoadError, Provenance, load};
 
 use crate::cli::{ColorChoice, Command, ImportArgs, InputArgs, LogFormat, OutputArgs, RateArg};
 use crate::input::InputOptions;
@@ -60,6 +64,8 @@ pub enum Config {
     Man,
     /// Take back an import run (`undo`).
     Undo(Box<UndoConfig>),
+    /// `config`: print the effective settings and where each came from.
+    ShowSettings(crate::output::report::SettingsShown),
     /// Write the template customer file.
     Template {
         /// Where to (`None`: standard output).
@@ -88,6 +94,8 @@ pub struct RunConfig {
     pub summary_json: Option<SummaryTarget>,
     /// `--dry-run`: where the import would have gone (`None` otherwise).
     pub dry_run_target: Option<DryRunTarget>,
+    /// The profile taken, and the recorded run a `--resume` continues.
+    pub provenance: Provenance,
 }
 
 /// The target flags of `import --dry-run`, which sends nothing: the
@@ -317,6 +325,9 @@ impl Config {
                 input: args.input.file,
             }),
             Command::Completions(args) => Ok(Config::Completions(args.shell)),
+            Command::Config(_) => Err(usage(
+                "internal error: `config` is answered by config::load; please report it",
+            )),
             Command::Man => Ok(Config::Man),
             Command::Template(args) => Ok(Config::Template {
                 path: args.path,
@@ -486,6 +497,7 @@ fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
         mapping_file: input.mapping.clone(),
         header_line: input.header_line,
         default_country: input.default_country.clone(),
+        sheet: input.sheet.clone(),
     })
 }
 
@@ -550,6 +562,7 @@ fn run_config(
         },
         summary_json,
         dry_run_target,
+        provenance: Provenance::default(),
     })))
 }
 
@@ -585,6 +598,17 @@ fn check_errors_path(file: &Path, out: &OutputArgs) -> Result<(), UsageError> {
         )));
     }
     Ok(())
+}
+
+/// The argument ids that choose the write mode (what a profile's `mode`
+/// and a recorded run's mode stand for).
+pub const MODE_IDS: [&str; 2] = ["mode", "overwrite"];
+
+/// The write mode the arguments ask for, for showing and comparing; a
+/// contradiction among them is refused by [`write_mode`] when the run is
+/// configured.
+pub fn requested_mode(args: &ImportArgs) -> WriteMode {
+    write_mode(args).unwrap_or_default()
 }
 
 /// The target URL from `--api-url`, `NOTIFY_API_URL` or the default, checked.
@@ -669,7 +693,7 @@ fn upload_config(
 
 /// `--mode`, with `--overwrite` as its alias; `--clear-empty` only
 /// where blank cells are compared.
-fn write_mode(args: &ImportArgs) -> Result<WriteMode, UsageError> {
+pub fn write_mode(args: &ImportArgs) -> Result<WriteMode, UsageError> {
     let mode = match (args.mode.map(WriteMode::from), args.overwrite) {
         (None, false) => WriteMode::Create,
         (None | Some(WriteMode::Overwrite), true) => WriteMode::Overwrite,

@@ -196,8 +196,9 @@ pub fn run(config: Config) -> Result<u8, RunError> {
         }
         Config::ShowMapping { input, options } => {
             let opened = input::open_for_mapping(&input, &options).map_err(SetupError::from)?;
-            eprint!("{}", opened.info.describe(&opened.mapping));
-            print!("{}", opened.mapping.describe());
+            let describe = opened.info.describe(&opened.mapping);
+            eprint!("{}", util::text::printable(&describe));
+            print!("{}", util::text::printable(&opened.mapping.describe()));
             Ok(exit::OK)
         }
         Config::Completions(shell) => {
@@ -212,6 +213,10 @@ pub fn run(config: Config) -> Result<u8, RunError> {
             man_page(&mut out)
                 .and_then(|()| io::Write::flush(&mut out))
                 .map_err(SetupError::Man)?;
+            Ok(exit::OK)
+        }
+        Config::ShowSettings(shown) => {
+            print!("{}", output::report::settings_text(&shown));
             Ok(exit::OK)
         }
         Config::Template {

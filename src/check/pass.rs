@@ -64,6 +64,12 @@ pub struct Pass {
     pub no_country: RowSample,
     /// Valid rows whose language is none the API knows (sent as is).
     pub unknown_languages: RowSample,
+    /// Rows of a workbook with a number where a code or phone goes (its
+    /// leading zero may be lost); the values are the column names.
+    pub cell_numbers: RowSample,
+    /// Rows of a workbook with an error cell (`#N/A`) in a column that is
+    /// imported, read as empty; the values are the errors.
+    pub cell_errors: RowSample,
     /// The input as parsed; `None` when the sink stopped the pass early.
     pub fingerprint: Option<Fingerprint>,
     /// Rows whose code came earlier, in row order: read once.
@@ -216,7 +222,10 @@ fn walk(
     // has room to spare; checking it on this one.
     let mapping = opened.mapping.clone();
     let mut checker = Checker::new(opened.mapping);
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        columns: NotedColumns::of(&checker.mapping),
+        ..Tally::default()
+    };
     tally.problems.set_labels(&checker.mapping);
     let mut index = CodeIndex::new(scratch);
     let mut stopped = false;
@@ -272,6 +281,8 @@ fn walk(
             .collect(),
         no_country: tally.no_country,
         unknown_languages: tally.unknown_languages,
+        cell_numbers: tally.cell_numbers,
+        cell_errors: tally.cell_errors,
         fingerprint: if stopped {
             None
         } else {
@@ -290,14 +301,100 @@ struct Tally {
     problems: ProblemTally,
     no_country: RowSample,
     unknown_languages: RowSample,
+    cell_numbers: RowSample,
+    cell_errors: RowSample,
+    columns: NotedColumns,
+}
+
+/// Which columns' workbook cell notes deserve a warning.
+#[derive(Default)]
+struct NotedColumns {
+    /// Columns whose text a number can spoil: codes and phone numbers,
+    /// with the column's name.
+    digits: Vec<(usize, String)>,
+    /// Every column that feeds a field.
+    used: Vec<usize>,
+}
+
+impl NotedColumns {
+    fn of(mapping: &Mapping) -> NotedColumns {
+        let mut noted = NotedColumns::default();
+        for field in Field::ALL {
+            let Some(fs) = mapping.source(field) else {
+                continue;
+            };
+            let columns: Vec<usize> = match &fs.source {
+                input::Source::Column(c) => vec![*c],
+                input::Source::Join(cs) => cs.clone(),
+                input::Source::Fallback(first, rest) => std::iter::once(*first)
+                    .chain(rest.iter().copied())
+                    .collect(),
+                input::Source::Constant(_) => Vec::new(),
+            };
+            let digits = matches!(
+                field,
+                Field::CustomerCode
+                    | Field::Phone
+                    | Field::Mobile
+                    | Field::Postalcode
+                    | Field::RegistrationNumber
+            );
+            for c in columns {
+                noted.used.push(c);
+                if digits {
+                    let name = mapping.headers().get(c).cloned().unwrap_or_default();
+                    noted.digits.push((c, name));
+                }
+            }
+        }
+        noted
+    }
 }
 
 impl Tally {
+    /// Counts the workbook cell notes of a row that matter.
+    fn notes(&mut self, line: u64, notes: &[input::workbook::CellNote]) {
+        use input::workbook::CellNoteKind;
+        let mut number: Option<&str> = None;
+        let mut error = None;
+        for note in notes {
+            match note.kind {
+                CellNoteKind::Number => {
+                    if let Some((_, name)) =
+                        self.columns.digits.iter().find(|(c, _)| *c == note.column)
+                    {
+                        // Every column concerned is named, not only the
+                        // first row's.
+                        let names = &mut self.cell_numbers.values;
+                        if number.is_some() && names.len() < 5 && !names.contains(name) {
+                            names.push(name.clone());
+                        }
+                        number.get_or_insert(name.as_str());
+                    }
+                }
+                CellNoteKind::Error(what) => {
+                    if self.columns.used.contains(&note.column) {
+                        error.get_or_insert(what);
+                    }
+                }
+            }
+        }
+        if let Some(name) = number {
+            self.cell_numbers.add(line, Some(name));
+        }
+        if let Some(what) = error {
+            self.cell_errors.add(line, Some(what));
+        }
+    }
+
     fn add(&mut self, checked: &Checked<'_>) {
         let line = checked.line();
         let rows = checked.checker;
         let customer = checked.customer;
         self.rows += 1;
+        if !checked.record.notes.is_empty() {
+            self.notes(line, &checked.record.notes);
+        }
         self.changes.add(&rows.checked.changes);
         if !checked.is_valid() {
             self.problems.add(line, &rows.problems);

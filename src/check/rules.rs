@@ -351,6 +351,12 @@ pub(super) fn too_few_digits_message(digits: impl std::fmt::Display) -> String {
     format!("has {digits} digits, a phone number needs at least {MIN_PHONE_DIGITS}")
 }
 
+/// The problem kind of [`too_few_digits_message`], for a tally of rows
+/// with different counts.
+pub(super) fn too_few_digits_kind() -> String {
+    format!("has too few digits, a phone number needs at least {MIN_PHONE_DIGITS}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::check::{duplicates, rules};
-use crate::input::mapping::{Mapping, Source, header_key, unnamed_column_message};
+use crate::input::mapping::{Mapping, Source, UNNAMED_COLUMN_KIND, header_key};
 use crate::model::field::Field;
 use crate::model::problem::{PhoneFault, Problem, ProblemKind};
 
@@ -157,11 +157,11 @@ fn kind_text(first: &Problem) -> String {
         ProblemKind::UnknownCountry | ProblemKind::BadEmail(_) => {
             format!("e.g. {}", first.message)
         }
-        ProblemKind::BadPhone(PhoneFault::TooFewDigits) => rules::too_few_digits_message("N"),
+        ProblemKind::BadPhone(PhoneFault::TooFewDigits) => rules::too_few_digits_kind(),
         ProblemKind::FieldCount { header } => {
             format!("has more or fewer fields than the header's {header}")
         }
-        ProblemKind::UnnamedColumn => unnamed_column_message("N"),
+        ProblemKind::UnnamedColumn => UNNAMED_COLUMN_KIND.to_owned(),
         ProblemKind::Repeated => duplicates::KIND_TEXT.to_owned(),
         ProblemKind::OddCharacter(odd) => rules::odd_character_message(odd).to_owned(),
     }
@@ -172,6 +172,7 @@ mod tests {
     use super::*;
     use crate::check::validate::tests::customer;
     use crate::check::validate::validate;
+    use crate::input::mapping::unnamed_column_message;
 
     /// The tally's kinds and counts after each problem of `problems` was
     /// found on its own line.
@@ -219,7 +220,7 @@ mod tests {
                     2
                 ),
                 (
-                    "Phone: has N digits, a phone number needs at least 6".to_owned(),
+                    "Phone: has too few digits, a phone number needs at least 6".to_owned(),
                     2
                 ),
                 (
@@ -227,7 +228,7 @@ mod tests {
                     1
                 ),
                 (
-                    "Mobile: has N digits, a phone number needs at least 6".to_owned(),
+                    "Mobile: has too few digits, a phone number needs at least 6".to_owned(),
                     1
                 ),
             ]
@@ -257,10 +258,28 @@ mod tests {
                 ("Postalcode: is longer than 10 characters".to_owned(), 2),
                 ("has more or fewer fields than the header's 5".to_owned(), 2),
                 ("Name: is longer than 250 characters".to_owned(), 1),
-                ("has a value in column #N, which has no name in the header (is the row shifted?)".to_owned(), 1),
+                ("has a value in a column with no name in the header (is the row shifted?)".to_owned(), 1),
                 ("has more or fewer fields than the header's 4".to_owned(), 1),
             ]
         );
+    }
+
+    #[test]
+    fn no_kind_prints_a_placeholder_for_a_number() {
+        let problems = [
+            checked(&[(Field::Phone, "123")]),
+            vec![
+                Problem::row(ProblemKind::UnnamedColumn, unnamed_column_message(6)),
+                duplicates::problem(2),
+            ],
+        ]
+        .concat();
+        for (kind, _) in tallied(&problems) {
+            let words: Vec<&str> = kind
+                .split(|c: char| !c.is_alphanumeric() && c != '#')
+                .collect();
+            assert!(!words.iter().any(|w| *w == "N" || *w == "#N"), "{kind}");
+        }
     }
 
     #[test]

@@ -8,7 +8,9 @@
 //! an unnamed temporary file, which the OS removes when the run ends.
 //!
 //! Also owns the input's fingerprint: it is hashed from the very bytes the
-//! pass parses ([`Fingerprinter`]), never by reading the file again.
+//! pass parses ([`Fingerprinter`]), never by reading the file again (but
+//! once, before the pass, when an unfinished run of the same size is in
+//! the way: [`InputFile::fingerprint_if_size`]).
 //!
 //! It must not interpret the bytes: decoding and parsing come after it.
 
@@ -60,7 +62,10 @@ impl InputFile {
                 .read_to_end(&mut start)
                 .map_err(io_err)?;
             let utf16 = start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF");
-            if !utf16 && start.contains(&0) {
+            // A workbook (ZIP, OLE) is binary by nature.
+            let workbook = start.starts_with(b"PK\x03\x04")
+                || start.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
+            if !utf16 && !workbook && start.contains(&0) {
                 return Err(io_err(io::Error::new(
                     io::ErrorKind::InvalidData,
                     "is not a text file (it holds NUL bytes); name a CSV file",
@@ -93,6 +98,16 @@ impl InputFile {
         (!self.spooled).then(|| Arc::clone(&self.file))
     }
 
+    /// The file is a workbook (by its content, see [`super::format`]); its
+    /// errors file is then a workbook too. A file that cannot be read
+    /// counts as not one (reading it reports why).
+    pub fn is_workbook(&self) -> bool {
+        matches!(
+            super::format::detect(&mut self.from_start(), false),
+            Ok(super::format::FileKind::Workbook(_))
+        )
+    }
+
     /// A reader from the first byte, with its own position: readers of
     /// one file never disturb each other.
     pub fn from_start(&self) -> At {
@@ -100,6 +115,22 @@ impl InputFile {
             file: Arc::clone(&self.file),
             pos: 0,
         }
+    }
+}
+
+impl InputFile {
+    /// The fingerprint of the whole file, read once more from the start.
+    /// Only for deciding, before the pass, whether an unfinished run was
+    /// of this very file (the pass comes too late: the answer decides the
+    /// run's folder); its size is compared first, so a changed export is
+    /// mostly told apart without reading it.
+    pub fn fingerprint_if_size(&self, size: u64) -> io::Result<Option<Fingerprint>> {
+        if self.file.metadata()?.len() != size {
+            return Ok(None);
+        }
+        let fingerprinter = Fingerprinter::default();
+        io::copy(&mut fingerprinter.wrap(self.from_start()), &mut io::sink())?;
+        Ok(fingerprinter.finish())
     }
 }
 
@@ -115,6 +146,23 @@ impl Read for At {
         let n = read_at(&self.file, buf, self.pos)?;
         self.pos += n as u64;
         Ok(n)
+    }
+}
+
+impl io::Seek for At {
+    fn seek(&mut self, pos: io::SeekFrom) -> io::Result<u64> {
+        let to = match pos {
+            io::SeekFrom::Start(n) => Some(n),
+            io::SeekFrom::Current(d) => self.pos.checked_add_signed(d),
+            io::SeekFrom::End(d) => self.file.metadata()?.len().checked_add_signed(d),
+        };
+        self.pos = to.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "seek before the start of the file",
+            )
+        })?;
+        Ok(self.pos)
     }
 }
 

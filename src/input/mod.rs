@@ -40,14 +40,16 @@
 
 pub mod decode;
 pub mod file;
+pub mod format;
 pub mod header;
 pub mod mapping;
 pub mod preview;
 pub mod reader;
 pub mod sniff;
+pub mod workbook;
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,8 +59,10 @@ pub use mapping::{FieldSource, Mapping, MappingFile, Origin, Source, Target, par
 pub use preview::{ColumnStats, HeaderChoice};
 pub use reader::{CsvReader, DEFAULT_MAX_RECORD_BYTES, ReaderOptions, Record};
 pub use sniff::{DelimiterChoice, DelimiterSource, parse_delimiter};
+pub use workbook::SheetChoice;
 
 use crate::model::field::Field;
+use csv::StringRecord;
 use sniff::delimiter_name;
 
 /// Everything the user can say about how to read a file. `Default` is
@@ -80,6 +84,9 @@ pub struct InputOptions {
     pub header_line: Option<u64>,
     /// `--default-country XX`: the country of rows without one.
     pub default_country: Option<String>,
+    /// `--sheet NAME|N`: the sheet of a workbook; `None` takes the first
+    /// with data.
+    pub sheet: Option<String>,
 }
 
 impl Default for InputOptions {
@@ -92,6 +99,7 @@ impl Default for InputOptions {
             mapping_file: None,
             header_line: None,
             default_country: None,
+            sheet: None,
         }
     }
 }
@@ -148,6 +156,9 @@ pub struct InputInfo {
     pub mapping_file: Option<PathBuf>,
     /// Where the header row is.
     pub header: HeaderChoice,
+    /// The sheet read, for a workbook (then `encoding` and `delimiter`
+    /// mean nothing).
+    pub sheet: Option<SheetChoice>,
 }
 
 impl InputInfo {
@@ -155,10 +166,13 @@ impl InputInfo {
     /// its source, and the columns not imported. `mapping` is the one
     /// returned with this info.
     pub fn describe(&self, mapping: &Mapping) -> String {
-        let mut out = format!(
-            "encoding: {}\ndelimiter: {}\n",
-            self.encoding, self.delimiter
-        );
+        let mut out = match &self.sheet {
+            Some(sheet) => format!("workbook: {sheet}\n"),
+            None => format!(
+                "encoding: {}\ndelimiter: {}\n",
+                self.encoding, self.delimiter
+            ),
+        };
         if self.header != HeaderChoice::default() {
             out.push_str(&format!("header: {}\n", self.header));
         }
@@ -172,9 +186,20 @@ impl InputInfo {
             names.join(" + ")
         };
         for field in Field::ALL {
-            let line = match mapping.source(field) {
-                None => "(no column)".to_string(),
-                Some(fs) => {
+            let conflict = mapping.conflicts().iter().find(|c| c.field == field);
+            let line = match (mapping.source(field), conflict) {
+                (None, Some(c)) => format!(
+                    "(not mapped: {} and {} hold different values, e.g. line {}: {:?} and {:?}; choose with --map {field}=#{} or --map {field}=#{})",
+                    column(c.first),
+                    column(c.second),
+                    c.line,
+                    c.values.0,
+                    c.values.1,
+                    c.first + 1,
+                    c.second + 1
+                ),
+                (None, None) => "(no column)".to_string(),
+                (Some(fs), _) => {
                     let mut what = match &fs.source {
                         Source::Column(c) => format!("column {}", column(*c)),
                         Source::Join(cs) => format!("columns {} joined", joined(cs)),
@@ -227,7 +252,7 @@ pub fn open_file(file: &InputFile, options: &InputOptions) -> Result<OpenedInput
         encoding: Encoding::UpFront,
     };
     open_source(file.path(), options, true, read, || {
-        Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
+        Ok(Box::new(file.from_start()) as Box<dyn ReadSeek>)
     })
 }
 
@@ -249,7 +274,7 @@ pub fn open_for_pass(
         },
     };
     open_source(file.path(), options, true, read, || {
-        Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
+        Ok(Box::new(file.from_start()) as Box<dyn ReadSeek>)
     })
 }
 
@@ -270,9 +295,10 @@ enum Encoding<'a> {
     Decided(EncodingChoice),
 }
 
-/// [`open`] for `notify-import mapping`: a file without a CustomerCode
-/// column is not refused, so the mapping found so far can be printed as a
-/// starting point (with the code candidates).
+/// [`open`] for `notify-import mapping`: the same decision, but a file
+/// without a CustomerCode column, or with a field two columns hold
+/// differently, is not refused, so the mapping can be printed as a
+/// starting point (with the code candidates and the choice to make).
 pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
     let file = InputFile::open(path, None)?;
     let read = Reading {
@@ -280,7 +306,7 @@ pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInp
         encoding: Encoding::UpFront,
     };
     open_source(path, options, false, read, || {
-        Ok(Box::new(file.from_start()) as Box<dyn Read + Send>)
+        Ok(Box::new(file.from_start()) as Box<dyn ReadSeek>)
     })
 }
 
@@ -297,18 +323,26 @@ pub fn open_bytes(
         encoding: Encoding::UpFront,
     };
     open_source(name, options, true, read, move || {
-        Ok(Box::new(io::Cursor::new(Arc::clone(&data))) as Box<dyn Read + Send>)
+        Ok(Box::new(io::Cursor::new(Arc::clone(&data))) as Box<dyn ReadSeek>)
     })
 }
 
+/// Bytes that can be read from any offset: a workbook is a ZIP or OLE
+/// container.
+pub trait ReadSeek: Read + Seek + Send {}
+
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
 /// The shared body of [`open`] and [`open_bytes`]; `source` opens the raw
-/// bytes from the start (called twice when the encoding must be detected).
+/// bytes from the start (called again when the encoding must be detected).
+/// A workbook goes to [`open_workbook`]; a file that is neither text nor
+/// a workbook is refused, naming what it is.
 fn open_source(
     path: &Path,
     options: &InputOptions,
-    require_code: bool,
+    require_complete: bool,
     read: Reading<'_>,
-    source: impl Fn() -> io::Result<Box<dyn Read + Send>>,
+    source: impl Fn() -> io::Result<Box<dyn ReadSeek>>,
 ) -> Result<OpenedInput, InputError> {
     let io_err = |source| InputError::Io {
         path: path.to_path_buf(),
@@ -320,10 +354,50 @@ fn open_source(
         None => MappingFile::default(),
     };
     let label = options.encoding.as_deref();
+    let utf16 = label
+        .and_then(decode::encoding_for_label)
+        .is_some_and(|e| e == encoding_rs::UTF_16LE || e == encoding_rs::UTF_16BE);
+    let kind = format::detect(&mut source().map_err(io_err)?, utf16).map_err(io_err)?;
+    match kind {
+        format::FileKind::Text => {
+            if let Some(sheet) = &options.sheet {
+                return Err(InputError::Workbook {
+                    path: path.to_path_buf(),
+                    message: format!(
+                        "--sheet {sheet:?}: this is a text (CSV) file, which has no sheets; leave out --sheet"
+                    ),
+                });
+            }
+        }
+        format::FileKind::Other(what) => {
+            return Err(InputError::NotASpreadsheet {
+                path: path.to_path_buf(),
+                what,
+            });
+        }
+        format::FileKind::Workbook(format) => {
+            let mut raw = source().map_err(io_err)?;
+            let mut bytes = Vec::new();
+            match read.fingerprint {
+                Some(f) => f.wrap(raw).read_to_end(&mut bytes),
+                None => raw.read_to_end(&mut bytes),
+            }
+            .map_err(io_err)?;
+            return open_workbook(
+                path,
+                options,
+                require_complete,
+                &file_entries,
+                format,
+                bytes,
+            );
+        }
+    }
+    let source = || source().map(|s| s as Box<dyn Read + Send>);
     let (encoding, detecting) = match read.encoding {
-        Encoding::UpFront => (decode::choose(path, &source, label)?, None),
+        Encoding::UpFront => (decode::choose(path, source, label)?, None),
         Encoding::Decided(choice) => (choice, None),
-        Encoding::Streaming(detection) => match decode::choose_streaming(path, &source, label)? {
+        Encoding::Streaming(detection) => match decode::choose_streaming(path, source, label)? {
             Some(choice) => (choice, None),
             // UTF-8 until the file says otherwise; the pass reports what
             // it found.
@@ -386,35 +460,14 @@ fn open_source(
             },
             e => e,
         })?;
-    let mut map = options.map.clone();
-    let mut guesses = Vec::new();
-    let mut mapping = loop {
-        match Mapping::resolve_with(path, reader.headers(), &file_entries, &map, &preview.stats) {
-            // `mapping` prints a starting point whatever the file: it takes
-            // the first of two filled columns and says to choose.
-            Err(InputError::AmbiguousColumn {
-                field,
-                first,
-                second,
-                ..
-            }) if !require_code && !map.iter().any(|(f, _)| *f == field) => {
-                map.push((field, format!("#{first}")));
-                guesses.push(format!(
-                    "{field}: columns #{first} and #{second} both hold values; #{first} taken here, choose with {field} = \"#N\""
-                ));
-            }
-            other => break other?,
-        }
-    };
-    for guess in guesses {
-        mapping.add_note(guess);
-    }
-    if require_code {
-        mapping.require_code(path)?;
-    }
-    if let Some(code) = &options.default_country {
-        mapping.set_default_country(code);
-    }
+    let mapping = map_columns(
+        path,
+        options,
+        require_complete,
+        &file_entries,
+        reader.headers(),
+        &preview.stats,
+    )?;
     Ok(OpenedInput {
         reader: Box::new(reader),
         mapping,
@@ -424,8 +477,130 @@ fn open_source(
             delimiter,
             mapping_file: options.mapping_file.clone(),
             header: preview.header,
+            sheet: None,
         },
     })
+}
+
+/// Rows of a workbook read ahead to find the header: the first
+/// [`preview::HEADER_SEARCH_LINES`] rows and then, for the column stats,
+/// up to this many rows or [`sniff::SNIFF_BYTES`] of text, as for CSV.
+const WORKBOOK_PREVIEW_ROWS: usize = 1000;
+
+/// [`open_source`] for a workbook whose bytes are `bytes`.
+fn open_workbook(
+    path: &Path,
+    options: &InputOptions,
+    require_complete: bool,
+    file_entries: &MappingFile,
+    format: format::WorkbookFormat,
+    bytes: Vec<u8>,
+) -> Result<OpenedInput, InputError> {
+    let (sheet, mut rows) = workbook::open(path, format, bytes.into(), options.sheet.as_deref())?;
+    let mut ahead = Vec::new();
+    let mut text = 0;
+    while ahead.len() < WORKBOOK_PREVIEW_ROWS && text < sniff::SNIFF_BYTES {
+        let Some(row) = rows.next_row()? else { break };
+        text += row.cells.iter().map(String::len).sum::<usize>();
+        ahead.push(row);
+    }
+    let cells: Vec<(u64, Vec<String>)> = ahead.iter().map(|r| (r.line, r.cells.clone())).collect();
+    if ahead.is_empty() {
+        let others: Vec<String> = sheet.others.iter().map(|n| format!("{n:?}")).collect();
+        return Err(InputError::Workbook {
+            path: path.to_path_buf(),
+            message: format!(
+                "sheet {:?} holds no value; choose the sheet with the customers with --sheet (the others: {})",
+                sheet.name,
+                if others.is_empty() {
+                    "none".to_owned()
+                } else {
+                    others.join(", ")
+                }
+            ),
+        });
+    }
+    let preview = preview::find_header_in_rows(&cells, options.header_line);
+    // The header is the first row on or after the line chosen.
+    let Some(at) = ahead.iter().position(|r| r.line >= preview.header.line) else {
+        return Err(match preview.header.forced {
+            true => InputError::NoHeaderAt {
+                path: path.to_path_buf(),
+                line: preview.header.line,
+            },
+            false => InputError::NoHeader {
+                path: path.to_path_buf(),
+            },
+        });
+    };
+    let mut header = preview.header;
+    header.line = ahead[at].line;
+    let header_row = ahead.drain(..=at).next_back().unwrap_or_default();
+    let used = header_row
+        .cells
+        .iter()
+        .rposition(|c| !c.trim().is_empty())
+        .map_or(0, |i| i + 1);
+    let headers = StringRecord::from(header_row.cells[..used].to_vec());
+    let mut mapping = map_columns(
+        path,
+        options,
+        require_complete,
+        file_entries,
+        &headers,
+        &preview.stats,
+    )?;
+    // Said, not refused: a command line reused for a workbook export.
+    for (flag, given) in [
+        ("--encoding", options.encoding.is_some()),
+        ("--delimiter", options.delimiter.is_some()),
+    ] {
+        if given {
+            mapping.add_note(format!("{flag} does not apply to a workbook: ignored"));
+        }
+    }
+    Ok(OpenedInput {
+        reader: Box::new(workbook::SheetSource::new(headers, ahead, rows)),
+        mapping,
+        info: InputInfo {
+            path: path.to_path_buf(),
+            encoding: EncodingChoice {
+                encoding: encoding_rs::UTF_8,
+                source: EncodingSource::DetectedUtf8,
+                ignored_override: None,
+            },
+            delimiter: DelimiterChoice {
+                delimiter: b',',
+                source: DelimiterSource::SingleColumn,
+            },
+            mapping_file: options.mapping_file.clone(),
+            header,
+            sheet: Some(sheet),
+        },
+    })
+}
+
+/// The mapping of `headers`, from the mapping file, `--map` and the header
+/// names; `require_complete` refuses a file the mapping cannot complete.
+fn map_columns(
+    path: &Path,
+    options: &InputOptions,
+    require_complete: bool,
+    file_entries: &MappingFile,
+    headers: &StringRecord,
+    stats: &ColumnStats,
+) -> Result<Mapping, InputError> {
+    // One decision for every command: `mapping` prints it (a field two
+    // columns hold differently, or a missing code, as a choice to make),
+    // the others refuse the file on it.
+    let mut mapping = Mapping::resolve_with(path, headers, file_entries, &options.map, stats)?;
+    if require_complete {
+        mapping.require_complete(path)?;
+    }
+    if let Some(code) = &options.default_country {
+        mapping.set_default_country(code);
+    }
+    Ok(mapping)
 }
 
 fn choose_delimiter(
@@ -594,9 +769,29 @@ pub enum InputError {
         /// The cap.
         limit: usize,
     },
+    /// Neither text nor a workbook that can be read.
+    #[error(
+        "{path}: this is {what}, not a customer list that can be read; {}",
+        format::advice(what)
+    )]
+    NotASpreadsheet {
+        /// The input file.
+        path: PathBuf,
+        /// What it is, in words.
+        what: &'static str,
+    },
+    /// A workbook that cannot be read, or has no sheet to read.
+    #[error("{path}: {message}")]
+    Workbook {
+        /// The input file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// The header has no column that maps to CustomerCode.
     #[error(
-        "{path}: no CustomerCode column (found: {found}){}; name it with --map CustomerCode=<column> (or =#N, its position), or run `notify-import mapping {}` for a mapping file to edit and pass with --mapping",
+        "{path}: no CustomerCode column (found: {}){}; name it with --map CustomerCode=<column> (or =#N, its position), or run `notify-import mapping {}` for a mapping file to edit and pass with --mapping",
+        crate::util::text::printable(found),
         if candidates.is_empty() { String::new() } else { format!("; {candidates}") },
         path.display()
     )]
@@ -625,9 +820,10 @@ pub enum InputError {
         /// Columns in the header.
         columns: usize,
     },
-    /// Two columns claim the same field.
+    /// Two columns with one name could be the column `--map` or the
+    /// mapping file names.
     #[error(
-        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both map to {field} and both hold values; choose one with --map {field}=#{first} (or =#{second}, or a column name), or rename one"
+        "{path}: columns {first_column:?} and {second_column:?} (#{first} and #{second}) both match the column named for {field}; choose one with --map {field}=#{first} (or =#{second}), or rename one"
     )]
     AmbiguousColumn {
         /// The input file.
@@ -642,6 +838,15 @@ pub enum InputError {
         second: usize,
         /// Header text of the second claimant.
         second_column: String,
+    },
+    /// Two columns claim a field equally well and hold different values
+    /// on the same row.
+    #[error("{path}: {conflict}")]
+    ConflictingColumns {
+        /// The input file.
+        path: PathBuf,
+        /// The two columns and where they differ.
+        conflict: Box<ColumnConflict>,
     },
     /// `--map` or the mapping file names a column the file does not have.
     #[error(
@@ -668,6 +873,45 @@ pub enum InputError {
         /// What is wrong.
         message: String,
     },
+}
+
+/// Two columns that claim one field with different values
+/// ([`InputError::ConflictingColumns`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnConflict {
+    /// The field claimed twice.
+    pub field: Field,
+    /// 1-based column number of the first claimant.
+    pub first: usize,
+    /// Header text of the first claimant.
+    pub first_column: String,
+    /// 1-based column number of the second claimant.
+    pub second: usize,
+    /// Header text of the second claimant.
+    pub second_column: String,
+    /// A line where they differ.
+    pub line: u64,
+    /// Their values on that line.
+    pub values: (String, String),
+}
+
+impl fmt::Display for ColumnConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let field = self.field;
+        write!(
+            f,
+            "columns {:?} and {:?} (#{} and #{}) both map to {field} and hold different values on the same rows (line {}: {:?} and {:?}); choose one with --map {field}=#{} or --map {field}=#{} (or by column name), or rename the other",
+            self.first_column,
+            self.second_column,
+            self.first,
+            self.second,
+            self.line,
+            self.values.0,
+            self.values.1,
+            self.first,
+            self.second
+        )
+    }
 }
 
 /// A delimiter as the user would type it after `--delimiter`.

@@ -3,8 +3,13 @@
 //! Owns three decisions made from the decoded start of the file: Excel's
 //! `sep=;` first line ([`sep_line`]), which line holds the header row
 //! ([`find_header`]), and what the first data rows look like per column
-//! ([`ColumnStats`]: filled, unique), which lets the mapping prefer a
-//! filled column over an empty namesake and list code candidates.
+//! ([`ColumnStats`]: filled, unique, and the rows themselves), which lets
+//! the mapping prefer a filled column over an empty namesake, compare two
+//! columns that claim one field, and list code candidates.
+//!
+//! The sample is bounded: the data rows that start within the first
+//! 64 KiB of the decoded file (at most 10,000), the same for every
+//! command, so `mapping`, `validate` and `import` decide alike.
 //!
 //! It must not map columns (that is `mapping/`) or refuse a file: a
 //! preview that cannot be parsed simply finds nothing, and the real reader
@@ -83,9 +88,66 @@ pub struct ColumnStats {
     /// Per column: some value is an ERP's own record id
     /// (`__export__.res_partner_42_…`), never a customer code.
     pub record_ids: Vec<bool>,
+    /// The rows looked at, as (line, trimmed cells): the bounded sample
+    /// on which the mapping compares columns that claim one field.
+    pub sample: Vec<(u64, Vec<String>)>,
 }
 
 impl ColumnStats {
+    /// The stats of `rows` (line, cells): the data rows of a preview, or
+    /// of any other record source's first rows.
+    pub fn from_rows(rows: impl IntoIterator<Item = (u64, Vec<String>)>) -> ColumnStats {
+        let mut stats = ColumnStats::default();
+        let mut seen: Vec<HashSet<String>> = Vec::new();
+        for (line, cells) in rows {
+            stats.rows += 1;
+            let mut trimmed = Vec::with_capacity(cells.len());
+            for (c, cell) in cells.into_iter().enumerate() {
+                if stats.filled.len() <= c {
+                    stats.filled.resize(c + 1, 0);
+                    stats.unique.resize(c + 1, true);
+                    stats.record_ids.resize(c + 1, false);
+                    seen.resize_with(c + 1, HashSet::new);
+                }
+                let cell = cell.trim().to_string();
+                if !cell.is_empty() {
+                    stats.filled[c] += 1;
+                    if cell.starts_with("__export__.") || cell.starts_with("__import__.") {
+                        stats.record_ids[c] = true;
+                    }
+                    if !seen[c].insert(cell.clone()) {
+                        stats.unique[c] = false;
+                    }
+                }
+                trimmed.push(cell);
+            }
+            stats.sample.push((line, trimmed));
+        }
+        stats
+    }
+
+    /// Rows of the sample with a value in column `c`.
+    pub fn filled_rows(&self, c: usize) -> usize {
+        self.filled.get(c).copied().unwrap_or(0)
+    }
+
+    /// The first sampled row where columns `a` and `b` both hold a value
+    /// and the values differ: (line, `a`'s value, `b`'s value).
+    pub fn conflict(&self, a: usize, b: usize) -> Option<(u64, &str, &str)> {
+        self.sample.iter().find_map(|(line, cells)| {
+            let (x, y) = (cell(cells, a), cell(cells, b));
+            (!x.is_empty() && !y.is_empty() && x != y).then_some((*line, x, y))
+        })
+    }
+
+    /// Sampled rows where column `a` is empty and `b` holds a value.
+    pub fn gaps_filled(&self, a: usize, b: usize) -> usize {
+        self.sample
+            .iter()
+            .filter(|(_, cells)| cell(cells, a).is_empty() && !cell(cells, b).is_empty())
+            .count()
+    }
+
     /// Column `c` holds an ERP's record ids (see [`ColumnStats::record_ids`]).
     pub fn has_record_ids(&self, c: usize) -> bool {
         self.record_ids.get(c).copied().unwrap_or(false)
@@ -105,6 +167,11 @@ impl ColumnStats {
             && self.unique.get(c).copied().unwrap_or(false)
             && !self.has_record_ids(c)
     }
+}
+
+/// Cell `c` of a sampled row, empty when the row is short.
+fn cell(cells: &[String], c: usize) -> &str {
+    cells.get(c).map_or("", String::as_str)
 }
 
 /// The result of looking at the start of a file.
@@ -147,31 +214,43 @@ pub fn find_header(
         }
     };
     let data = read_records(text, options, header.line, None);
-    let mut stats = ColumnStats::default();
-    let mut seen: Vec<HashSet<&str>> = Vec::new();
     // The first record is the header.
-    for (_, rec) in data.iter().skip(1) {
-        stats.rows += 1;
-        for (c, cell) in rec.iter().enumerate() {
-            if stats.filled.len() <= c {
-                stats.filled.resize(c + 1, 0);
-                stats.unique.resize(c + 1, true);
-                stats.record_ids.resize(c + 1, false);
-                seen.resize_with(c + 1, HashSet::new);
-            }
-            let cell = cell.trim();
-            if cell.is_empty() {
-                continue;
-            }
-            stats.filled[c] += 1;
-            if cell.starts_with("__export__.") || cell.starts_with("__import__.") {
-                stats.record_ids[c] = true;
-            }
-            if !seen[c].insert(cell) {
-                stats.unique[c] = false;
+    let stats = ColumnStats::from_rows(data.into_iter().skip(1));
+    Preview { header, stats }
+}
+
+/// [`find_header`] for rows already split into cells (a workbook's, as
+/// (row number, cells)): the header among the rows on the first
+/// [`HEADER_SEARCH_LINES`] lines (or `forced`), the stats over the rows
+/// after it.
+pub fn find_header_in_rows(rows: &[(u64, Vec<String>)], forced: Option<u64>) -> Preview {
+    let search: Vec<(u64, Vec<String>)> = rows
+        .iter()
+        .filter(|(line, _)| *line <= HEADER_SEARCH_LINES)
+        .cloned()
+        .collect();
+    let first = rows.first().map_or(1, |(line, _)| *line);
+    let header = match forced {
+        Some(line) => HeaderChoice {
+            line,
+            forced: true,
+            skipped: skipped_kinds(&search, line, false),
+        },
+        None => {
+            let line = if search.is_empty() {
+                first
+            } else {
+                detect(&search, false)
+            };
+            HeaderChoice {
+                line,
+                forced: false,
+                skipped: skipped_kinds(&search, line, false),
             }
         }
-    }
+    };
+    let stats =
+        ColumnStats::from_rows(rows.iter().filter(|(line, _)| *line > header.line).cloned());
     Preview { header, stats }
 }
 
@@ -261,7 +340,7 @@ fn roles(cells: &[String]) -> Vec<Role> {
     let mut roles: Vec<Role> = Vec::new();
     for role in cells
         .iter()
-        .filter_map(|c| header::classify(c).map(|(role, _)| role))
+        .filter_map(|c| header::classify(c).map(|claim| claim.role))
     {
         if !roles.contains(&role) {
             roles.push(role);
@@ -397,6 +476,43 @@ mod tests {
         assert!(!p.stats.is_key_like(1));
         assert!(!p.stats.has_values(2));
         assert!(p.stats.has_values(3));
+    }
+
+    #[test]
+    fn stats_compare_two_columns_row_by_row() {
+        let p = preview(
+            "Code,Phone,Tel,Mobile\n1,020-1,020-1,\n2,, 030-2 ,06-1\n3,040-3,050-3,\n",
+            b',',
+        );
+        assert_eq!(p.stats.sample.len(), 3);
+        assert_eq!(
+            p.stats.sample[1],
+            (
+                3,
+                vec!["2".into(), String::new(), "030-2".into(), "06-1".into()]
+            )
+        );
+        // Trimmed values compared; the first row where both differ.
+        assert_eq!(p.stats.conflict(1, 2), Some((4, "040-3", "050-3")));
+        assert_eq!(p.stats.conflict(1, 3), None);
+        assert_eq!(p.stats.gaps_filled(1, 2), 1);
+        assert_eq!(p.stats.gaps_filled(2, 1), 0);
+        assert_eq!(p.stats.filled_rows(3), 1);
+        // A short row lacks the cell: empty, not a panic.
+        let p = preview("Code,Phone,Tel\n1,020-1\n", b',');
+        assert_eq!(p.stats.conflict(1, 2), None);
+        assert_eq!(p.stats.gaps_filled(2, 1), 1);
+    }
+
+    #[test]
+    fn the_sample_is_bounded_by_the_preview() {
+        let mut text = String::from("Code,Name\n");
+        for i in 0..20_000 {
+            text.push_str(&format!("{i},N{i}\n"));
+        }
+        let p = preview(&text, b',');
+        assert_eq!(p.stats.rows, 9_999);
+        assert_eq!(p.stats.sample.len(), p.stats.rows);
     }
 
     #[test]

@@ -91,6 +91,9 @@ pub struct Record {
     pub line: u64,
     /// The raw field values; may have more or fewer fields than the header.
     pub fields: StringRecord,
+    /// What a workbook's cells hold that their text does not show (a
+    /// number, an error); always empty for CSV.
+    pub notes: Vec<super::workbook::CellNote>,
 }
 
 /// A streaming CSV reader over one input file.

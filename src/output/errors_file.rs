@@ -25,6 +25,10 @@
 //! drops such a leading apostrophe (`validate`, `FormulaMarkerRemoved`), so
 //! a fixed errors file imports exactly what the original row meant.
 //!
+//! A path ending in `.xlsx` (the default for a workbook input) gets a
+//! workbook instead (`errors_workbook.rs`): the same rows and `error`
+//! column, every cell a text cell, so codes keep their leading zeros.
+//!
 //! It must not decide outcomes: the results file says which rows failed.
 
 use std::fs::File;
@@ -36,8 +40,8 @@ use csv::StringRecord;
 use crate::input::mapping::used_width;
 use crate::input::{InputError, Record, RecordSource};
 use crate::model::outcome::{Counts, Status};
-use crate::output::results;
 use crate::output::set::{Failure, InputRows, Named, Output, RowsDone};
+use crate::output::{errors_workbook, results};
 use crate::util::atomic::AtomicFile;
 
 /// Its name among the outputs ([`Output::name`]).
@@ -170,16 +174,26 @@ pub fn write(rows: &InputRows<'_>, results: &Path, errors: &Path) -> Result<u64,
         path: errors.to_owned(),
         source,
     };
-    let mut file = BufWriter::new(AtomicFile::create(errors).map_err(write_err)?);
-    file.write_all(UTF8_BOM).map_err(write_err)?;
-    let mut out = csv::WriterBuilder::new()
-        .delimiter(rows.delimiter)
-        .terminator(csv::Terminator::CRLF)
-        // A row as wide as the header gets `error` under the error column;
-        // a row of another width (invalid for that reason) is written as it
-        // was, `error` after its last cell, so it stays invalid until fixed.
-        .flexible(true)
-        .from_writer(file);
+    let workbook = errors
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("xlsx"));
+    let mut out: Box<dyn RowsOut> = if workbook {
+        Box::new(errors_workbook::Sheet::new(errors).map_err(write_err)?)
+    } else {
+        let mut file = BufWriter::new(AtomicFile::create(errors).map_err(write_err)?);
+        file.write_all(UTF8_BOM).map_err(write_err)?;
+        Box::new(CsvOut(
+            csv::WriterBuilder::new()
+                .delimiter(rows.delimiter)
+                .terminator(csv::Terminator::CRLF)
+                // A row as wide as the header gets `error` under the error
+                // column; a row of another width (invalid for that reason)
+                // is written as it was, `error` after its last cell, so it
+                // stays invalid until fixed.
+                .flexible(true)
+                .from_writer(file),
+        ))
+    };
     let pair = Pair {
         input,
         results,
@@ -189,19 +203,47 @@ pub fn write(rows: &InputRows<'_>, results: &Path, errors: &Path) -> Result<u64,
         rows.headers,
         source.as_mut(),
         &mut outcomes,
-        &mut out,
+        out.as_mut(),
         errors,
     )?;
     if count == 0 {
         return Ok(0);
     }
-    out.into_inner()
-        .map_err(|e| write_err(e.into_error()))?
-        .into_inner()
-        .map_err(|e| write_err(e.into_error()))?
-        .commit()
-        .map_err(write_err)?;
+    out.commit().map_err(write_err)?;
     Ok(count)
+}
+
+/// Where the errors file's rows go: CSV here, a workbook in
+/// `errors_workbook.rs`.
+pub(crate) trait RowsOut {
+    /// One row: its cells, then the error text.
+    fn row(&mut self, cells: &[&str], error: &str) -> io::Result<()>;
+    /// Puts the finished file in place.
+    fn commit(self: Box<Self>) -> io::Result<()>;
+}
+
+struct CsvOut(csv::Writer<BufWriter<AtomicFile>>);
+
+impl RowsOut for CsvOut {
+    fn row(&mut self, cells: &[&str], error: &str) -> io::Result<()> {
+        let cells = cells
+            .iter()
+            .map(|c| results::neutralize(c))
+            .chain(std::iter::once(error.into()));
+        self.0
+            .write_record(cells.collect::<Vec<_>>().iter().map(|c| c.as_bytes()))
+            .map_err(io::Error::from)
+    }
+
+    fn commit(self: Box<Self>) -> io::Result<()> {
+        self.0
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .commit()
+            .map(drop)
+    }
 }
 
 fn results_err(path: &Path, source: csv::Error) -> ErrorsFileError {
@@ -229,12 +271,12 @@ impl Pair<'_> {
 
     /// Writes the header and the rows that did not make it; returns how
     /// many rows were written.
-    fn copy_rows<W: Write>(
+    fn copy_rows(
         &self,
         header: &StringRecord,
         reader: &mut dyn RecordSource,
         outcomes: &mut csv::Reader<File>,
-        out: &mut csv::Writer<W>,
+        out: &mut dyn RowsOut,
         path: &Path,
     ) -> Result<u64, ErrorsFileError> {
         // The errors file of an errors file: replace its `error` column
@@ -301,8 +343,8 @@ impl Pair<'_> {
 /// error column; a row with values past `width`, or one too short, keeps
 /// its shape and so stays invalid until fixed. The old `error` cell is
 /// left out when the input is itself an errors file.
-fn write_record<W: Write>(
-    out: &mut csv::Writer<W>,
+fn write_record(
+    out: &mut dyn RowsOut,
     record: &StringRecord,
     old_error: Option<usize>,
     width: usize,
@@ -322,14 +364,10 @@ fn write_record<W: Write>(
         .rposition(|c| !c.trim().is_empty())
         .map_or(0, |i| i + 1);
     let keep = kept.len().min(width.max(used));
-    let cells = kept[..keep]
-        .iter()
-        .map(|c| results::neutralize(c))
-        .chain(std::iter::once(error.into()));
-    out.write_record(cells.collect::<Vec<_>>().iter().map(|c| c.as_bytes()))
-        .map_err(|e| ErrorsFileError::Write {
+    out.row(&kept[..keep], error)
+        .map_err(|source| ErrorsFileError::Write {
             path: path.to_owned(),
-            source: e.into(),
+            source,
         })
 }
 

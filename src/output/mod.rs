@@ -12,6 +12,7 @@
 //! them.
 
 pub(crate) mod errors_file;
+pub(crate) mod errors_workbook;
 pub(crate) mod page;
 pub(crate) mod plan_file;
 pub(crate) mod report;

@@ -358,6 +358,17 @@ fn pace_lines(p: &PaceFacts) -> Vec<(&'static str, String)> {
     if let Some(a) = p.advertised {
         out.push(("Advertised by the API", format!("{a:.1} req/s")));
     }
+    out.push((
+        "Time spent paused",
+        if p.paused.is_zero() {
+            "none".to_owned()
+        } else {
+            format!(
+                "{:.1} s (after 429 answers or a spent quota)",
+                p.paused.as_secs_f64()
+            )
+        },
+    ));
     out
 }
 

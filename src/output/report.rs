@@ -43,6 +43,9 @@ impl Write for BarAwareStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let bar = ACTIVE_BAR.lock().ok().and_then(|b| b.clone());
         let text = crate::util::redact::scrub_bytes(buf);
+        // The formatter escapes ESC in messages and uses it for colours;
+        // every other control character of a message is escaped here.
+        let text = escape_controls(&text);
         match bar {
             Some(bar) => bar.suspend(|| io::stderr().write_all(&text))?,
             None => io::stderr().write_all(&text)?,
@@ -53,6 +56,24 @@ impl Write for BarAwareStderr {
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
     }
+}
+
+/// `bytes` with control characters other than line feed, tab and ESC
+/// written as `\u{..}` (see [`crate::util::text::printable`]).
+fn escape_controls(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let unsafe_byte = |b: &u8| *b < 0x20 && !matches!(*b, b'\n' | b'\t' | 0x1B) || *b == 0x7F;
+    if !bytes.iter().any(unsafe_byte) {
+        return std::borrow::Cow::Borrowed(bytes);
+    }
+    let mut out = Vec::with_capacity(bytes.len() + 8);
+    for b in bytes {
+        if unsafe_byte(b) {
+            out.extend_from_slice(format!("\\u{{{b:x}}}").as_bytes());
+        } else {
+            out.push(*b);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Target of the run header and progress lines when they go through
@@ -117,8 +138,12 @@ pub struct Reporter {
     quiet: bool,
     json: bool,
     done: Arc<AtomicU64>,
-    /// The pacer's current rate (`f64` bits; 0 while nothing is sent).
-    pace: Arc<AtomicU64>,
+    /// Requests answered so far (the uploader counts them).
+    answered: Arc<AtomicU64>,
+    /// When the reporter was made: the clock of [`Recent`].
+    started: Instant,
+    /// The bar's recent rates.
+    recent: Mutex<Recent>,
     ticker: Mutex<Option<Ticker>>,
     recorded: Mutex<Option<TotalsOwned>>,
 }
@@ -152,29 +177,31 @@ impl Reporter {
             *active = Some(bar.clone());
         }
         let done = Arc::new(AtomicU64::new(0));
-        let pace = Arc::new(AtomicU64::new(0));
+        let answered = Arc::new(AtomicU64::new(0));
         // Lines instead of a bar wherever the bar cannot be drawn.
         let lines = output.progress && !output.quiet && (!on_terminal || json);
         let ticker = output
             .progress_interval
             .filter(|_| lines)
-            .and_then(|every| start_ticker(total, every, json, done.clone(), pace.clone()));
+            .and_then(|every| start_ticker(total, every, json, done.clone(), answered.clone()));
         Reporter {
             bar,
             shown,
             quiet: output.quiet,
             json,
             done,
-            pace,
+            answered,
+            started: Instant::now(),
+            recent: Mutex::new(Recent::default()),
             ticker: Mutex::new(ticker),
             recorded: Mutex::new(None),
         }
     }
 
-    /// The gauge the pacer writes its current rate to, shown on the
-    /// progress line.
-    pub fn rate_gauge(&self) -> Arc<AtomicU64> {
-        self.pace.clone()
+    /// The counter the uploader adds each answered request to: the
+    /// progress line shows how many were answered a second lately.
+    pub fn answered_gauge(&self) -> Arc<AtomicU64> {
+        self.answered.clone()
     }
 
     /// One row finished.
@@ -188,9 +215,15 @@ impl Reporter {
         let n = self.done.fetch_add(1, Ordering::Relaxed);
         if self.shown && n.is_multiple_of(64) {
             // The message allocates: refreshed every 64 rows, not each.
-            let pace = f64::from_bits(self.pace.load(Ordering::Relaxed));
-            if pace > 0.0 {
-                self.bar.set_message(format!("pace {pace:.1} req/s"));
+            let answered = self.answered.load(Ordering::Relaxed);
+            if answered > 0
+                && let Ok(mut recent) = self.recent.lock()
+            {
+                recent.push(self.started.elapsed(), n + 1, answered);
+                if let Some(rates) = recent.rates() {
+                    self.bar
+                        .set_message(format!("{:.1} req/s", rates.requests_per_sec));
+                }
             }
         }
     }
@@ -235,6 +268,8 @@ impl Reporter {
             return;
         }
         let text = crate::util::redact::scrub(text);
+        // The run header and summary quote the input's header names.
+        let text = crate::util::text::printable(&text);
         self.bar.suspend(|| {
             let _ = writeln!(io::stderr(), "{text}");
         });
@@ -289,27 +324,28 @@ fn start_ticker(
     every: Duration,
     json: bool,
     done: Arc<AtomicU64>,
-    pace: Arc<AtomicU64>,
+    answered: Arc<AtomicU64>,
 ) -> Option<Ticker> {
     let (stop, stopped) = mpsc::channel::<()>();
     let started = Instant::now();
     let thread = std::thread::Builder::new()
         .name("progress".into())
         .spawn(move || {
+            let mut recent = Recent::default();
+            recent.push(Duration::ZERO, 0, 0);
             // Ends when the sender is dropped (Disconnected): no busy loop,
             // no sleep, and `finish` returns at once.
             while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(every) {
-                let mut line =
-                    Progress::now(done.load(Ordering::Relaxed), total, started.elapsed());
-                let rate = f64::from_bits(pace.load(Ordering::Relaxed));
-                line.pace = (rate > 0.0).then_some(rate);
+                let rows = done.load(Ordering::Relaxed);
+                recent.push(started.elapsed(), rows, answered.load(Ordering::Relaxed));
+                let line = Progress::now(rows, total, &recent);
                 if json {
                     tracing::info!(
                         target: RUN_TARGET,
                         done = line.done,
                         total = line.total,
-                        rows_per_sec = line.rate,
-                        pace_per_sec = line.pace,
+                        rows_per_sec = line.rates.map(|r| r.rows_per_sec),
+                        requests_per_sec = line.rates.map(|r| r.requests_per_sec),
                         eta_secs = line.eta.map(|d| d.as_secs()),
                         "{}",
                         line.text()
@@ -325,28 +361,75 @@ fn start_ticker(
     Some(Ticker { stop, thread })
 }
 
-/// One progress line: done/total, rate, ETA, current pace.
+/// How far back the progress line's rates look.
+const RECENT: Duration = Duration::from_secs(10);
+
+/// The rows finished and requests answered over the last [`RECENT`]:
+/// what the run achieves now, not its average since the start (which a
+/// slow start or a long 429 pause skews for the rest of the run) nor the
+/// pace it is allowed. Fed cumulative counts with the time since the
+/// start, so a test drives it with a clock of its own.
+#[derive(Debug, Default)]
+struct Recent {
+    /// (time since the start, rows finished, requests answered), oldest
+    /// first; the oldest is the last one at or before the window's start.
+    samples: std::collections::VecDeque<(Duration, u64, u64)>,
+}
+
+/// Rates over the recent window.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Rates {
+    rows_per_sec: f64,
+    requests_per_sec: f64,
+}
+
+impl Recent {
+    fn push(&mut self, at: Duration, rows: u64, requests: u64) {
+        self.samples.push_back((at, rows, requests));
+        while self.samples.len() > 2
+            && self
+                .samples
+                .get(1)
+                .is_some_and(|s| at.saturating_sub(s.0) >= RECENT)
+        {
+            self.samples.pop_front();
+        }
+    }
+
+    /// The rates over the window; `None` until it spans a second.
+    fn rates(&self) -> Option<Rates> {
+        let (t0, rows0, req0) = *self.samples.front()?;
+        let (t1, rows1, req1) = *self.samples.back()?;
+        let secs = t1.saturating_sub(t0).as_secs_f64();
+        (secs >= 1.0).then(|| Rates {
+            rows_per_sec: rows1.saturating_sub(rows0) as f64 / secs,
+            requests_per_sec: req1.saturating_sub(req0) as f64 / secs,
+        })
+    }
+}
+
+/// One progress line: done/total, the recent rates and the ETA they give.
 #[derive(Debug, Clone, PartialEq)]
 struct Progress {
     done: u64,
     total: u64,
-    rate: f64,
-    /// The pacer's current request rate, when requests are sent.
-    pace: Option<f64>,
+    /// Over the last [`RECENT`]; `None` in the first second.
+    rates: Option<Rates>,
     eta: Option<Duration>,
 }
 
 impl Progress {
-    fn now(done: u64, total: u64, elapsed: Duration) -> Progress {
-        let secs = elapsed.as_secs_f64();
-        let rate = if secs > 0.0 { done as f64 / secs } else { 0.0 };
+    fn now(done: u64, total: u64, recent: &Recent) -> Progress {
+        let rates = recent.rates();
         let left = total.saturating_sub(done);
-        let eta = (rate > 0.0).then(|| Duration::from_secs((left as f64 / rate).ceil() as u64));
+        let eta = rates
+            .map(|r| r.rows_per_sec)
+            .filter(|r| *r > 0.0)
+            .map(|r| Duration::from_secs((left as f64 / r).ceil() as u64));
         Progress {
             done,
             total,
-            rate,
-            pace: None,
+            rates,
             eta,
         }
     }
@@ -361,13 +444,18 @@ impl Progress {
             Some(d) => humantime::format_duration(d).to_string(),
             None => "unknown".to_owned(),
         };
-        let pace = self
-            .pace
-            .map(|p| format!(", pace {p:.1} req/s"))
-            .unwrap_or_default();
+        let rates = match self.rates {
+            Some(r) => format!(
+                "{:.1} rows/s, {:.1} req/s answered over the last {} s",
+                r.rows_per_sec,
+                r.requests_per_sec,
+                RECENT.as_secs()
+            ),
+            None => "rate not yet known".to_owned(),
+        };
         format!(
-            "progress: {}/{} rows ({pct:.0}%), {:.1} rows/s, eta {eta}{pace}",
-            self.done, self.total, self.rate
+            "progress: {}/{} rows ({pct:.0}%), {rates}, eta {eta}",
+            self.done, self.total
         )
     }
 }
@@ -411,6 +499,8 @@ pub struct PaceFacts {
     pub ceiling: Option<f64>,
     /// The rate allowed by the policy the API advertised.
     pub advertised: Option<f64>,
+    /// How long sending was paused in all (429 answers, a spent quota).
+    pub paused: Duration,
 }
 
 impl PaceFacts {
@@ -667,6 +757,7 @@ pub fn input_report(pass: &Pass) -> String {
     let indent = |text: &str| -> String { text.lines().map(|l| format!("  {l}\n")).collect() };
     let mut description = pass.mapping_description.clone();
     description.push_str(&input_warnings(&pass.no_country, &pass.unknown_languages));
+    description.push_str(&workbook_warnings(&pass.cell_numbers, &pass.cell_errors));
     let mut out = format!("{}:\n{}", pass.info.path.display(), indent(&description));
     let changes = pass.changes.to_string();
     if !changes.is_empty() {
@@ -700,9 +791,40 @@ pub fn unknown_columns_warning(pass: &Pass) -> Option<String> {
     })
 }
 
-/// The encoding and delimiter, for the summary.
+/// The run-header warnings about a workbook's cells: numbers where codes
+/// or phone numbers go, and error cells read as empty; empty when there
+/// is nothing to say.
+pub fn workbook_warnings(numbers: &RowSample, errors: &RowSample) -> String {
+    let mut out = String::new();
+    let names = |sample: &RowSample| -> String {
+        let names: Vec<String> = sample.values.iter().map(|v| format!("{v:?}")).collect();
+        names.join(", ")
+    };
+    if numbers.rows > 0 {
+        out.push_str(&format!(
+            "warning: {} with a code or phone number stored as a number in the sheet ({}; {}): a leading zero may already be lost (0612… becomes 612…); check these rows, format the column as Text in the sheet and retype them\n",
+            rows_text(numbers.rows),
+            names(numbers),
+            numbers.lines_text()
+        ));
+    }
+    if errors.rows > 0 {
+        out.push_str(&format!(
+            "warning: {} with an error cell ({}; {}) in an imported column, read as empty: fix the formula in the sheet\n",
+            rows_text(errors.rows),
+            names(errors),
+            errors.lines_text()
+        ));
+    }
+    out
+}
+
+/// The encoding and delimiter (or the sheet), for the summary.
 pub fn input_line(pass: &Pass) -> String {
-    format!("{}; {}", pass.info.encoding, pass.info.delimiter)
+    match &pass.info.sheet {
+        Some(sheet) => format!("{} workbook, sheet {:?}", sheet.format, sheet.name),
+        None => format!("{}; {}", pass.info.encoding, pass.info.delimiter),
+    }
 }
 
 /// The line that ends a check.
@@ -749,6 +871,8 @@ pub struct ImportHeader<'a> {
     pub concurrency: usize,
     /// The run folder.
     pub folder: &'a Path,
+    /// The profile whose settings it took: its name and file.
+    pub profile: Option<(&'a str, &'a Path)>,
 }
 
 /// The line that opens an import.
@@ -767,7 +891,7 @@ pub fn import_header(h: &ImportHeader<'_>) -> String {
         format!("pace --rate {}/s", h.rate)
     };
     format!(
-        "notify-import: importing {} ({}) into {where_to}{}; {pace} (burst {}), {} in flight; files in {}",
+        "notify-import: importing {} ({}) into {where_to}{}{}; {pace} (burst {}), {} in flight; files in {}",
         h.input.display(),
         h.rows,
         match (h.mode, h.clear_empty) {
@@ -786,11 +910,90 @@ pub fn import_header(h: &ImportHeader<'_>) -> String {
                 " in update mode (changed fields of existing customers updated, nothing created, blank cells cleared)"
             }
         },
+        h.profile
+            .map(|(name, file)| profile_note(name, file))
+            .unwrap_or_default(),
         h.burst,
         h.concurrency,
         h.folder.display()
     )
 }
+
+// ---- `config` and profiles (issue 20) ----
+
+/// One setting as `config` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingRow {
+    /// Its name (the profile key).
+    pub name: String,
+    /// The effective value.
+    pub value: String,
+    /// Where it came from: `flag`, `env NAME`, `profile NAME in FILE line
+    /// N`, `default`.
+    pub source: String,
+}
+
+/// What `config` prints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsShown {
+    /// The profile used and what chose it, if one was.
+    pub profile: Option<String>,
+    /// The config file in use or found, if any.
+    pub file: Option<PathBuf>,
+    /// The profiles that file has.
+    pub profiles: Vec<String>,
+    /// Where a config file is looked for.
+    pub looked_at: String,
+    /// The settings.
+    pub rows: Vec<SettingRow>,
+}
+
+/// The text of `config`: the file and profile, then one line per setting
+/// with its value and where it came from (a flag beats an environment
+/// variable, which beats the profile, which beats the default).
+pub fn settings_text(s: &SettingsShown) -> String {
+    let mut out = String::new();
+    match &s.file {
+        Some(f) => out.push_str(&format!(
+            "config file: {}{}\n",
+            f.display(),
+            if s.profiles.is_empty() {
+                " (no profiles)".to_owned()
+            } else {
+                format!(" (profiles: {})", s.profiles.join(", "))
+            }
+        )),
+        None => out.push_str(&format!("config file: none (looked at {})\n", s.looked_at)),
+    }
+    out.push_str(&format!(
+        "profile: {}\n",
+        s.profile
+            .as_deref()
+            .unwrap_or("none (choose one with --profile NAME)")
+    ));
+    let name_w = s.rows.iter().map(|r| r.name.len()).max().unwrap_or(0);
+    let value_w = s
+        .rows
+        .iter()
+        .map(|r| r.value.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(48);
+    for r in &s.rows {
+        out.push_str(&format!(
+            "  {:name_w$}  {:value_w$}  ({})\n",
+            r.name, r.value, r.source
+        ));
+    }
+    out
+}
+
+/// The run header's note of the profile whose settings it took.
+pub fn profile_note(name: &str, file: &Path) -> String {
+    format!(" (profile {name} from {})", file.display())
+}
+
+// ---- end of `config` and profiles ----
 
 /// The line that opens a plan.
 pub fn plan_header(
@@ -1190,6 +1393,26 @@ pub fn undo_already_undone(folder: &Path, mark: &str) -> String {
 
 // ---- undo (end) ----
 
+/// Under the import header (a warning): the unfinished run this one
+/// left behind.
+pub fn abandoned_line(folder: &Path, why: &str) -> String {
+    format!(
+        "the unfinished run in {} is left as it was and marked abandoned ({why}); this is a new run",
+        folder.display()
+    )
+}
+
+/// Under the import header: codes earlier runs left in doubt.
+pub fn inherited_doubt_line(codes: u64) -> String {
+    let codes = match codes {
+        1 => "1 code".to_owned(),
+        n => format!("{} codes", crate::run::next_step::grouped(n)),
+    };
+    format!(
+        "notify-import: {codes} an earlier run left in doubt (its create's answer was lost) are looked up before anything is sent for them"
+    )
+}
+
 /// `N rows: V valid, I invalid`.
 pub fn rows_line(pass: &Pass) -> String {
     format!(
@@ -1205,22 +1428,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn progress_line_has_done_total_rate_and_eta() {
-        let p = Progress::now(250, 1000, Duration::from_secs(25));
-        assert_eq!(p.rate, 10.0);
-        assert_eq!(p.eta, Some(Duration::from_secs(75)));
+    fn progress_line_has_done_total_the_recent_rates_and_the_eta_they_give() {
+        let mut recent = Recent::default();
+        recent.push(Duration::ZERO, 0, 0);
+        let start = Progress::now(0, 10, &recent);
+        assert!(
+            start.text().ends_with("rate not yet known, eta unknown"),
+            "{}",
+            start.text()
+        );
+        // A minute at 100 rows/s (120 req/s), then a 429 storm: 10 s at
+        // 10 rows/s (10 req/s). The whole-run average (87 rows/s) and the
+        // allowed pace say nothing about when it ends; the last 10 s do.
+        for sec in 1..=60u64 {
+            recent.push(Duration::from_secs(sec), sec * 100, sec * 120);
+        }
+        for sec in 61..=70u64 {
+            recent.push(
+                Duration::from_secs(sec),
+                6000 + (sec - 60) * 10,
+                7200 + (sec - 60) * 10,
+            );
+        }
+        let p = Progress::now(6100, 7000, &recent);
+        assert_eq!(
+            p.rates,
+            Some(Rates {
+                rows_per_sec: 10.0,
+                requests_per_sec: 10.0
+            })
+        );
+        assert_eq!(p.eta, Some(Duration::from_secs(90)));
         assert_eq!(
             p.text(),
-            "progress: 250/1000 rows (25%), 10.0 rows/s, eta 1m 15s"
+            "progress: 6100/7000 rows (87%), 10.0 rows/s, 10.0 req/s answered over the last 10 s, eta 1m 30s"
         );
-        let start = Progress::now(0, 10, Duration::from_secs(1));
-        assert!(start.text().ends_with("eta unknown"), "{}", start.text());
-        let mut paced = Progress::now(250, 1000, Duration::from_secs(25));
-        paced.pace = Some(47.5);
-        assert_eq!(
-            paced.text(),
-            "progress: 250/1000 rows (25%), 10.0 rows/s, eta 1m 15s, pace 47.5 req/s"
+        assert!(
+            recent.samples.len() <= 12,
+            "bounded: {}",
+            recent.samples.len()
         );
+        // Samples a tick apart at an uneven clock still span the window.
+        recent.push(Duration::from_millis(75_500), 6155, 7255);
+        let r = recent.rates().unwrap();
+        assert!((r.rows_per_sec - 10.0).abs() < 1e-9, "{r:?}");
     }
 
     #[test]
@@ -1231,6 +1482,7 @@ mod tests {
             final_rate: 47.5,
             ceiling: Some(50.0),
             advertised: None,
+            paused: Duration::ZERO,
         };
         assert_eq!(p.chosen(), "--rate auto (up to 100/s)");
         assert_eq!(

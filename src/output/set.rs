@@ -196,6 +196,9 @@ pub(crate) struct InputFacts {
     pub encoding: String,
     /// The delimiter, the character itself.
     pub delimiter: String,
+    /// The sheet, for a workbook (then encoding and delimiter mean
+    /// nothing).
+    pub sheet: Option<String>,
     /// Of the bytes the pass parsed; `None` if it did not read to the end.
     pub fingerprint: Option<Fingerprint>,
     /// Where the header row is, in words (`line 3; lines 1–2 skipped`).
@@ -274,8 +277,10 @@ impl Outputs {
     }
 
     /// Refuses a file the user named whose folder does not exist, or that
-    /// exists, unless `overwrite`; checked before anything is written.
-    pub fn check_writable(&self, overwrite: bool) -> Result<(), OutputRefused> {
+    /// exists, unless `overwrite` or it is one of `own` (absolute paths:
+    /// the resumed run's own outputs, which it continues); checked before
+    /// anything is written.
+    pub fn check_writable(&self, overwrite: bool, own: &[PathBuf]) -> Result<(), OutputRefused> {
         let results = self.results_named.clone().map(results::named);
         let named = results
             .into_iter()
@@ -288,7 +293,8 @@ impl Outputs {
             if !folder.exists() {
                 return Err(OutputRefused::NoFolder { named, folder });
             }
-            if named.path.exists() && !overwrite {
+            let continued = own.contains(&crate::run::settings::absolute(&named.path));
+            if named.path.exists() && !overwrite && !continued {
                 return Err(OutputRefused::Exists(named));
             }
         }
@@ -399,6 +405,7 @@ impl Outputs {
         self.facts.input = Some(InputFacts {
             encoding: info.encoding.name().to_owned(),
             delimiter: char::from(info.delimiter.delimiter).to_string(),
+            sheet: info.sheet.as_ref().map(|s| s.name.clone()),
             fingerprint: pass.fingerprint.clone(),
             header: info.header.to_string(),
             description: pass.mapping_description.clone(),
@@ -541,9 +548,9 @@ mod tests {
         std::fs::write(&taken, "mine").unwrap();
         let free = dir.path().join("free.csv");
         let outputs = Outputs::with(Some(free.clone()), vec![Box::new(NamedFile(free))]);
-        assert!(outputs.check_writable(false).is_ok());
+        assert!(outputs.check_writable(false, &[]).is_ok());
         let outputs = Outputs::with(None, vec![Box::new(NamedFile(taken.clone()))]);
-        let err = outputs.check_writable(false).unwrap_err();
+        let err = outputs.check_writable(false, &[]).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -551,9 +558,9 @@ mod tests {
                 taken.display()
             )
         );
-        assert!(outputs.check_writable(true).is_ok());
+        assert!(outputs.check_writable(true, &[]).is_ok());
         let outputs = Outputs::with(Some(taken.clone()), Vec::new());
-        let err = outputs.check_writable(false).unwrap_err();
+        let err = outputs.check_writable(false, &[]).unwrap_err();
         assert!(err.to_string().starts_with("--results "), "{err}");
         assert_eq!(std::fs::read_to_string(&taken).unwrap(), "mine");
     }
@@ -563,7 +570,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let nodir = dir.path().join("nodir");
         let outputs = Outputs::with(Some(nodir.join("x.csv")), Vec::new());
-        let err = outputs.check_writable(true).unwrap_err().to_string();
+        let err = outputs.check_writable(true, &[]).unwrap_err().to_string();
         assert!(
             err.starts_with(&format!(
                 "--results {}: the folder {} does not exist; create it first (mkdir -p {})",
@@ -576,6 +583,9 @@ mod tests {
         assert!(!err.contains("removed"), "{err}");
         assert!(!nodir.exists(), "nothing made");
         let bare = Outputs::with(Some(PathBuf::from("x-not-there.csv")), Vec::new());
-        assert!(bare.check_writable(false).is_ok(), "the current folder");
+        assert!(
+            bare.check_writable(false, &[]).is_ok(),
+            "the current folder"
+        );
     }
 }

@@ -80,6 +80,22 @@ pub struct RunSummary {
     pub plan: Option<PlanInfo>,
     /// Files the run wrote or left behind.
     pub files: Files,
+    /// The unfinished run this one left behind (`--restart`, or the input
+    /// changed since it); `null` when it left none.
+    pub abandoned_run: Option<AbandonedRun>,
+    /// Codes whose create may have gone through without a run seeing it
+    /// (answer lost, look-up failed): the next import to the same API
+    /// looks each up before sending it. 0 for a check.
+    pub left_in_doubt: u64,
+}
+
+/// An unfinished run left as it was.
+#[derive(Debug, Serialize)]
+pub struct AbandonedRun {
+    /// Its folder, marked `abandoned` and otherwise untouched.
+    pub folder: String,
+    /// Why: `by --restart`, or how the input changed.
+    pub reason: String,
 }
 
 /// Name and version.
@@ -104,8 +120,11 @@ pub struct Input {
     /// Character encoding the file was read as (WHATWG name, e.g.
     /// `UTF-8`, `windows-1252`); `null` if the run stopped before reading.
     pub encoding: Option<String>,
-    /// Field delimiter, the character itself; `null` as for `encoding`.
+    /// Field delimiter, the character itself; `null` as for `encoding`,
+    /// and for a workbook.
     pub delimiter: Option<String>,
+    /// The sheet read, for a workbook; `null` for CSV.
+    pub sheet: Option<String>,
 }
 
 /// Rows per status (every status of the results contract).
@@ -364,8 +383,13 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             path: display(&run.input),
             size_bytes: fingerprint.map(|f| f.size),
             fingerprint: fingerprint.map(|f| format!("xxh3-128:{}", f.hash)),
-            encoding: input.map(|i| i.encoding.clone()),
-            delimiter: input.map(|i| i.delimiter.clone()),
+            encoding: input
+                .filter(|i| i.sheet.is_none())
+                .map(|i| i.encoding.clone()),
+            delimiter: input
+                .filter(|i| i.sheet.is_none())
+                .map(|i| i.delimiter.clone()),
+            sheet: input.and_then(|i| i.sheet.clone()),
         },
         rows,
         counts: StatusCounts::from(&counts),
@@ -414,6 +438,11 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
             state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
         },
+        abandoned_run: files.abandoned.as_ref().map(|a| AbandonedRun {
+            folder: display(&a.folder),
+            reason: a.why.clone(),
+        }),
+        left_in_doubt: crate::run::recovery::left_in_doubt(run, files),
     }
 }
 

@@ -7,8 +7,10 @@
 //! already has these values), not found (`--mode update`), exists (`plan`
 //! in create mode), or send with a [`WriteMode`]: a create, or an update
 //! of the changed fields only ([`diff`]). A resumed run re-sends the
-//! update it journaled, before-image included, without comparing anew. It
-//! reads what `store/` recorded (journal, delta state) but `store/`
+//! update it journaled, before-image included, without comparing anew. A
+//! create is looked up first when an earlier run left it in doubt (the
+//! journal of a resumed run, or the codes of `store::doubt`). It reads
+//! what `store/` recorded (journal, delta state, doubt) but `store/`
 //! decides nothing; the uploader executes the plan as it is. [`rows`]
 //! keeps an import's checked rows on disk in between. [`undo`] decides,
 //! for `undo`, what taking back each row a run changed takes.
@@ -28,6 +30,7 @@ use crate::model::checked::{CheckedRow, Verdict};
 use crate::model::outcome::{Outcome, Status};
 use crate::model::plan::{FieldChange, Planned, Request, Update, Write, WriteMode};
 use crate::model::remote::Existing;
+use crate::store::doubt::Doubt;
 use crate::store::journal::Resume;
 use crate::store::state::{self, Delta};
 use diff::Clearable;
@@ -60,6 +63,8 @@ pub struct Planner<'a> {
     full: bool,
     /// `--timeout`: how long the resumed run's creates could stay open.
     timeout: Duration,
+    /// Codes earlier runs left in doubt ([`Planner::with_doubt`]).
+    doubt: Option<Doubt>,
 }
 
 impl<'a> Planner<'a> {
@@ -84,7 +89,17 @@ impl<'a> Planner<'a> {
             delta,
             full,
             timeout,
+            doubt: None,
         })
+    }
+
+    /// Codes earlier runs left in doubt at this run's target (their
+    /// answer was lost and the look-up failed, or they were in flight
+    /// when a run was killed): a row with one of them is looked up
+    /// before it is sent, as a resumed row in doubt is.
+    pub fn with_doubt(mut self, doubt: Option<Doubt>) -> Self {
+        self.doubt = doubt.filter(|d| !d.is_empty());
+        self
     }
 
     /// Compares every row with what Notify holds (`remote`); a blank
@@ -160,7 +175,12 @@ impl<'a> Planner<'a> {
             .resume
             .as_ref()
             .filter(|r| r.is_in_doubt(row_no))
-            .and_then(|r| r.lands_by(self.timeout));
+            .and_then(|r| r.lands_by(self.timeout))
+            .or_else(|| {
+                let d = self.doubt.as_ref().filter(|d| d.contains(&row.code))?;
+                // Its create cannot land any more: look it up now.
+                Some(d.lands_by.unwrap_or(std::time::SystemTime::UNIX_EPOCH))
+            });
         let create = |body, overwrite, existing| Write::Create {
             body,
             overwrite,

@@ -202,6 +202,8 @@ pub(crate) fn finish(
         },
     };
     if upload.is_some() && !end.keeps_journal() {
+        // What the journal leaves in doubt goes on to the next run.
+        super::recovery::carry(run, files, matches!(end.kind, EndKind::Reached));
         // Nothing to resume, and the folder no longer blocks a run. What
         // a finished run sent stays readable, for `undo` (the ids it
         // created, the before-images of what it updated).
@@ -263,7 +265,7 @@ pub(crate) fn finish(
         reporter,
     });
     let errors = written.get(errors_file::NAME);
-    let next = match end.kind {
+    let mut next = match end.kind {
         EndKind::Checked if planned && unmapped.is_none() => {
             Some(commands.after_plan(errors_file::count(&counts), errors))
         }
@@ -279,6 +281,12 @@ pub(crate) fn finish(
             unmapped.as_ref(),
         ),
     };
+    if matches!(end.kind, EndKind::Reached) && unmapped.is_none() && !planned {
+        let in_doubt = super::recovery::left_in_doubt(run, files);
+        if in_doubt > 0 {
+            next = Some(commands.after_doubt(in_doubt, errors));
+        }
+    }
     reporter.summary(&Totals {
         counts: &counts,
         elapsed: outputs.started().elapsed(),

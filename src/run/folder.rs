@@ -9,7 +9,7 @@
 //! symlink where the OS allows, else a text file with the folder's name);
 //! the lock file shared by every run of the input; finding the unfinished
 //! run (a journal, not marked `abandoned`, not a sandbox run); marking one
-//! abandoned; and removing the oldest finished folders beyond
+//! abandoned; finding what the newest earlier run left in doubt; and removing the oldest finished folders beyond
 //! `--keep-runs`.
 //!
 //! Nothing here is reached through someone else's link: `NAME.runs` may
@@ -18,8 +18,10 @@
 //! [`crate::util::nofollow`]. A `latest` that this tool did not make (a
 //! directory, a file of other content) is left as it is and reported.
 //!
-//! Inside another run's folder it only ever adds the `abandoned` mark (or
-//! removes the whole folder when it is finished and beyond `--keep-runs`).
+//! Inside another run's folder it only ever adds the `abandoned` mark (or,
+//! when that run is finished and beyond `--keep-runs`, removes the files a
+//! run writes, and the folder if that empties it: never what else is in
+//! it, such as the runs of an import of its errors file).
 //! It must not decide outcomes or exit codes.
 
 use std::fs;
@@ -27,6 +29,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::store::doubt::{self, Doubt, DoubtError, Target};
 use crate::store::journal;
 use crate::util::nofollow;
 
@@ -34,6 +37,8 @@ use crate::util::nofollow;
 pub const RESULTS: &str = "results.csv";
 /// The errors file in a run folder (written only when a row was not imported).
 pub const ERRORS: &str = "errors.csv";
+/// The errors file of a workbook input, in a run's folder.
+pub const ERRORS_WORKBOOK: &str = "errors.xlsx";
 /// The run's own summary document.
 pub const SUMMARY: &str = "summary.json";
 /// The run as a page to read, print or send (off with `--no-report`).
@@ -238,6 +243,31 @@ impl Runs {
             .find(RunFolder::is_unfinished))
     }
 
+    /// What the newest earlier import to `target` leaves in doubt (see
+    /// [`Doubt::inherit`]): runs to another target are passed over, and
+    /// so are check runs and folders with neither a `doubt` file nor a
+    /// journal (a run refused at its start).
+    pub fn inherit(
+        &self,
+        target: &Target,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Doubt>, DoubtError> {
+        let folders = self.folders().map_err(|source| DoubtError::Io {
+            path: self.dir.clone(),
+            source,
+        })?;
+        for folder in folders.iter().rev().filter(|f| !f.is_check()) {
+            let (file, journal) = (folder.doubt(), folder.journal());
+            if !file.exists() && !journal.exists() {
+                continue;
+            }
+            if let Some(doubt) = Doubt::inherit(&file, &journal, target, timeout)? {
+                return Ok(Some(doubt));
+            }
+        }
+        Ok(None)
+    }
+
     /// Creates the folder of a new run started at `now` and points
     /// `latest` at it (see [`Runs::point_latest`]; when that fails, the
     /// new, empty folder is removed again). The same-second counter is
@@ -358,7 +388,10 @@ impl Runs {
     /// Removes the oldest finished run folders so that at most `keep` run
     /// folders remain; unfinished ones and `current` are never removed
     /// (they may leave more than `keep`). `keep == 0` keeps every run.
-    /// Returns the folders removed.
+    /// Only the files a run writes are removed ([`RunFolder::remove`]): a
+    /// folder holding anything else (the runs of its errors file, a link,
+    /// a file of the user's) keeps it, and stays. Returns the folders
+    /// removed.
     pub fn prune(&self, keep: u32, current: &RunFolder) -> io::Result<Vec<PathBuf>> {
         if keep == 0 {
             return Ok(Vec::new());
@@ -370,11 +403,46 @@ impl Runs {
             if folder == *current || folder.is_unfinished() {
                 continue;
             }
-            fs::remove_dir_all(&folder.path)?;
-            removed.push(folder.path);
+            let kept = folder.remove()?;
+            if kept.is_empty() {
+                removed.push(folder.path);
+            } else {
+                tracing::warn!(
+                    "--keep-runs: kept {}: it holds what no run of this input wrote ({}); move that away for it to go",
+                    folder.path.display(),
+                    kept.join(", ")
+                );
+            }
         }
         Ok(removed)
     }
+}
+
+/// The files a run writes in its folder: `--keep-runs` removes these and
+/// nothing else. `run.toml` records how the run was started.
+const RUN_FILES: [&str; 11] = [
+    RESULTS,
+    ERRORS,
+    ERRORS_WORKBOOK,
+    SUMMARY,
+    REPORT,
+    JOURNAL,
+    FINISHED_JOURNAL,
+    ABANDONED,
+    doubt::FILE,
+    crate::output::plan_file::FILE,
+    "run.toml",
+];
+
+/// One of [`RUN_FILES`], or what a killed write of one left behind
+/// (`.NAME.XXXXXX.tmp`, see [`crate::util::atomic`]).
+fn is_run_file(name: &str) -> bool {
+    let leftover = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".tmp"))
+        .and_then(|n| n.rsplit_once('.'))
+        .map(|(file, _)| file);
+    RUN_FILES.contains(&name) || leftover.is_some_and(|f| RUN_FILES.contains(&f))
 }
 
 /// A `latest` this tool did not make, left as it is.
@@ -406,6 +474,9 @@ pub struct RunFiles {
     pub summary: PathBuf,
     /// `report.html` in the folder; `None` with `--no-report`.
     pub report: Option<PathBuf>,
+    /// The unfinished run this one left behind, if it did (set by the
+    /// start).
+    pub abandoned: Option<super::recovery::Abandoned>,
 }
 
 impl RunFiles {
@@ -424,6 +495,7 @@ impl RunFiles {
             journal: folder.journal(),
             summary: folder.summary(),
             folder,
+            abandoned: None,
         }
     }
 }
@@ -491,6 +563,11 @@ impl RunFolder {
         self.path.join(ERRORS)
     }
 
+    /// `errors.xlsx` in this folder (for a workbook input).
+    pub fn errors_workbook(&self) -> PathBuf {
+        self.path.join(ERRORS_WORKBOOK)
+    }
+
     /// `summary.json` in this folder.
     pub fn summary(&self) -> PathBuf {
         self.path.join(SUMMARY)
@@ -522,12 +599,24 @@ impl RunFolder {
         journal::header(&journal).map_or(true, |h| !h.sandbox)
     }
 
-    /// Rows done and rows in all, as the journal says; `None` if it cannot
-    /// be read.
+    /// Rows finished (every status but `skipped`: invalid and repeated
+    /// rows too) and rows in all, as its summary says; where the run left
+    /// none (killed), the rows its journal saw finished, which are only
+    /// rows it sent. `None` if neither can be read.
     pub fn progress(&self) -> Option<(u64, u64)> {
-        journal::progress(&self.journal())
+        let summary = std::fs::read(self.summary())
             .ok()
-            .map(|p| (p.done, p.header.rows))
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .and_then(|doc| {
+                let rows = doc["rows"].as_u64().filter(|n| *n > 0)?;
+                let skipped = doc["counts"]["skipped"].as_u64()?;
+                Some((rows.saturating_sub(skipped), rows))
+            });
+        summary.or_else(|| {
+            journal::progress(&self.journal())
+                .ok()
+                .map(|p| (p.done, p.header.rows))
+        })
     }
 
     /// How this run was started, from its journal's header (`None` when
@@ -536,15 +625,45 @@ impl RunFolder {
         journal::header(&self.journal()).ok()
     }
 
-    /// Marks this run abandoned (`--restart`): its files stay as they are,
-    /// it no longer blocks a run and is never resumed.
-    pub fn abandon(&self) -> io::Result<()> {
+    /// Marks this run abandoned (`--restart`, or its input changed): its
+    /// files stay as they are, it no longer blocks a run and is never
+    /// resumed. `why` ends the mark's one line.
+    pub fn abandon(&self, why: &str) -> io::Result<()> {
         use io::Write;
         let at = humantime::format_rfc3339_seconds(SystemTime::now());
         // A new file: nothing in its place is followed or replaced.
-        nofollow::create_new(&self.path.join(ABANDONED))?.write_all(
-            format!("abandoned by --restart at {at}; this run is never resumed\n").as_bytes(),
-        )
+        nofollow::create_new(&self.path.join(ABANDONED))?
+            .write_all(format!("abandoned at {at}: {why}; this run is never resumed\n").as_bytes())
+    }
+
+    /// Removes the files a run writes in this folder (a link in their
+    /// place is removed as a link, never followed), then the folder if
+    /// nothing else is in it. Returns the names of what it left: anything
+    /// else, above all a folder (the runs of an import of this run's
+    /// errors file live in `errors.runs` inside it).
+    fn remove(&self) -> io::Result<Vec<String>> {
+        let mut kept = Vec::new();
+        for entry in fs::read_dir(&self.path)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let ours = name.to_str().is_some_and(is_run_file);
+            // `file_type` does not follow a link: a link is not a directory.
+            if ours && !entry.file_type()?.is_dir() {
+                fs::remove_file(entry.path())?;
+            } else {
+                kept.push(name.to_string_lossy().into_owned());
+            }
+        }
+        if kept.is_empty() {
+            fs::remove_dir(&self.path)?;
+        }
+        kept.sort();
+        Ok(kept)
+    }
+
+    /// The `doubt` file in this folder ([`crate::store::doubt`]).
+    pub fn doubt(&self) -> PathBuf {
+        self.path.join(doubt::FILE)
     }
 }
 
@@ -641,10 +760,54 @@ mod tests {
         let left: Vec<String> = runs.folders().unwrap().iter().map(|f| f.name()).collect();
         assert_eq!(left, [old[1].name(), old[3].name(), current.name()]);
         // Abandoned counts as finished.
-        old[1].abandon().unwrap();
+        old[1].abandon("test").unwrap();
         assert!(!old[1].is_unfinished());
         assert_eq!(runs.prune(2, &current).unwrap(), [old[1].path().to_owned()]);
         assert_eq!(runs.prune(0, &current).unwrap(), Vec::<PathBuf>::new());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn keep_runs_removes_only_a_runs_own_files_never_through_a_link_nor_a_nested_run() {
+        let (dir, runs) = fresh();
+        let old: Vec<RunFolder> = (0..3)
+            .map(|i| runs.new_run(at(i), RunKind::Import).unwrap().0)
+            .collect();
+        for f in &old {
+            std::fs::write(f.results(), "r").unwrap();
+            std::fs::write(f.summary(), "{}").unwrap();
+            std::fs::write(f.path().join(".results.csv.a1b2c3.tmp"), "torn").unwrap();
+        }
+        // The oldest holds the runs of an import of its errors file, and a
+        // link named like a run's file that leads to another run's folder.
+        let nested = old[0].path().join("errors.runs").join("2026-11-30T010000Z");
+        std::fs::create_dir_all(&nested).unwrap();
+        std::fs::write(nested.join("results.csv"), "another run").unwrap();
+        // The second holds a link, named as a run's file, into the third.
+        std::fs::remove_file(old[1].results()).unwrap();
+        std::os::unix::fs::symlink(old[2].path(), old[1].results()).unwrap();
+        let victim = dir.path().join("victim.csv");
+        std::fs::write(&victim, "precious").unwrap();
+        std::os::unix::fs::symlink(&victim, old[1].errors()).unwrap();
+
+        let current = runs.new_run(at(9), RunKind::Import).unwrap().0;
+        let removed = runs.prune(1, &current).unwrap();
+        assert_eq!(
+            removed,
+            [old[1].path().to_owned(), old[2].path().to_owned()]
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert_eq!(
+            std::fs::read_to_string(nested.join("results.csv")).unwrap(),
+            "another run"
+        );
+        // Its own files went; the nested run and the folder stay.
+        let left: Vec<String> = std::fs::read_dir(old[0].path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["errors.runs"]);
+        assert!(is_run_file(".summary.json.XyZ123.tmp") && !is_run_file(".notes.tmp"));
     }
 
     #[test]
@@ -699,7 +862,7 @@ mod tests {
         let victim = dir.path().join("victim");
         std::fs::write(&victim, "precious").unwrap();
         std::os::unix::fs::symlink(&victim, folder.path().join(ABANDONED)).unwrap();
-        assert!(folder.abandon().is_err());
+        assert!(folder.abandon("test").is_err());
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     }
 

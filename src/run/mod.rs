@@ -4,6 +4,8 @@
 //! exit code and printed summary, when its outputs made from the rows are
 //! written, and whether its journal stays ([`finish`]), the one line
 //! telling the user what to do next ([`next_step`]), and the checks that
+//! may refuse a run before it starts ([`start`]), what a run takes over
+//! from the runs before it and hands on ([`recovery`]). Which outputs a run has
 //! may refuse a run before it starts ([`start`]), and learning what
 //! Notify holds with its progress line (`learn`). Which outputs a run has
 //! is [`crate::output::set`]'s.
@@ -20,6 +22,8 @@ pub mod folder;
 pub(crate) mod learn;
 pub mod next_step;
 pub(crate) mod pipeline;
+pub mod recovery;
+pub mod settings;
 pub mod start;
 pub(crate) mod undo;
 

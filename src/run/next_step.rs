@@ -4,7 +4,8 @@
 //! Owns the choice of that line from how the run ended: a check with
 //! invalid rows (fix the input, check again, then import), a check without
 //! (import), an import with rows not imported (fix and import the errors
-//! file), a stop before the end (`--resume`, and nothing about fixing rows
+//! file), an import that left rows in doubt (import the input again: it
+//! looks them up first), a stop before the end (`--resume`, and nothing about fixing rows
 //! that had no problem), a stopped `--sandbox` run (not resumable: start
 //! again), a required field no column feeds (`--map Field=Column`, naming
 //! the likeliest columns, rather than "fix the rows"). It must not print:
@@ -76,6 +77,9 @@ pub struct Commands<'a> {
     /// Commands about the errors file: the input's own reading flags do
     /// not apply.
     errors_file: bool,
+    /// The run recorded how it was started (`run.toml`): its resume needs
+    /// no flag but those that find its runs folder.
+    recorded: bool,
 }
 
 impl<'a> Commands<'a> {
@@ -88,7 +92,13 @@ impl<'a> Commands<'a> {
             sandbox: false,
             flags: Flags::default(),
             errors_file: false,
+            recorded: false,
         }
+    }
+
+    /// The same, for a run that recorded its settings in `run.toml`.
+    pub fn recorded(self, recorded: bool) -> Commands<'a> {
+        Commands { recorded, ..self }
     }
 
     /// The same, for a `--sandbox` run.
@@ -149,8 +159,18 @@ impl<'a> Commands<'a> {
         )
     }
 
-    /// `notify-import import INPUT --resume` (never with `--sandbox`).
+    /// `notify-import import INPUT --resume` (never with `--sandbox`):
+    /// after a run that recorded its settings, only `--runs-dir` besides
+    /// (the rest, key file included, comes from its `run.toml`).
     pub fn resume(&self) -> String {
+        if self.recorded {
+            let mut cmd = format!("{PROGRAM} import {} --resume", shell_word(self.input));
+            if let Some(dir) = self.runs_dir {
+                cmd.push_str(" --runs-dir ");
+                cmd.push_str(&shell_word(dir));
+            }
+            return cmd;
+        }
         self.finish(
             format!("{PROGRAM} import {} --resume", shell_word(self.input)),
             true,
@@ -254,6 +274,33 @@ impl<'a> Commands<'a> {
                 "{not_imported} rows were not imported; their reasons are in the results file"
             ),
         })
+    }
+
+    /// After an import that reached the end but left `in_doubt` codes in
+    /// doubt (an answer lost, the look-up failed): a plain new run of the
+    /// same input looks each up before sending anything for it (an import
+    /// of the errors file would not: its runs are elsewhere). `errors`:
+    /// where the rows not imported are listed, if anywhere.
+    pub fn after_doubt(&self, in_doubt: u64, errors: Option<&Path>) -> String {
+        let codes = match in_doubt {
+            1 => "1 customer may exist although its answer was lost (the look-up failed too)"
+                .to_owned(),
+            n => format!(
+                "{} customers may exist although their answers were lost (the look-ups failed too)",
+                grouped(n)
+            ),
+        };
+        let rest = match errors {
+            Some(e) => format!(
+                " (every row not imported is in {}, with the reason)",
+                e.display()
+            ),
+            None => String::new(),
+        };
+        format!(
+            "{codes}; run the import again, which looks them up before sending anything for them{rest}: {}",
+            self.import()
+        )
     }
 
     /// The command that continues a run that failed after sending: its
@@ -438,6 +485,21 @@ mod tests {
             ),
             "{next}"
         );
+    }
+
+    #[test]
+    fn a_recorded_run_resumes_without_its_flags_but_finds_its_runs() {
+        let mut flags = Flags::default();
+        Flags::push(&mut flags.meaning, "--mapping", "k.mapping.toml");
+        Flags::push(&mut flags.target, "--api-url", "http://127.0.0.1:8799/v2");
+        let c = Commands::new(Path::new("k.csv"), Some(Path::new("/var/n"))).flags(flags);
+        assert!(c.resume().contains("--api-url"));
+        let c = c.recorded(true);
+        assert_eq!(
+            c.resume(),
+            "notify-import import k.csv --resume --runs-dir /var/n"
+        );
+        assert!(c.import().contains("--mapping k.mapping.toml"));
     }
 
     #[test]

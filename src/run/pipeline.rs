@@ -310,7 +310,7 @@ pub(super) fn upload_settings(upload: &UploadConfig, reporter: &Reporter) -> Upl
             probe_first: true,
         };
     }
-    settings.rate_gauge = reporter.rate_gauge();
+    settings.answered = reporter.answered_gauge();
     settings
 }
 
@@ -400,6 +400,7 @@ fn plan_file(
             final_rate: pace.final_rate,
             ceiling: pace.ceiling,
             advertised: pace.advertised,
+            paused: pace.paused,
         },
         sandbox: matches!(upload.target, Endpoint::Sandbox),
         closed: Ok(()),
@@ -587,7 +588,19 @@ fn upload_file(
         burst: upload.burst,
         concurrency: upload.concurrency,
         folder: files.folder.path(),
+        profile: run
+            .provenance
+            .profile
+            .as_ref()
+            .map(|p| (p.name.as_str(), p.file.as_path())),
     }));
+    if let Some(old) = &files.abandoned {
+        // A warning: a cron job run with --quiet hears of it too.
+        tracing::warn!("{}", report::abandoned_line(&old.folder, &old.why));
+    }
+    if let Some(doubt) = start.doubt.as_ref().filter(|d| !d.is_empty()) {
+        reporter.info(&report::inherited_doubt_line(doubt.len()));
+    }
     let client = Arc::new(ApiClient::new(&url, &key, upload.timeout).map_err(SetupError::Client)?);
     // Before the journal: an untrusted certificate is a setup error, with
     // nothing sent and nothing to resume.
@@ -608,7 +621,8 @@ fn upload_file(
         upload.full,
         upload.timeout,
     )
-    .map_err(SetupError::from)?;
+    .map_err(SetupError::from)?
+    .with_doubt(start.doubt.clone());
     let compare = upload.mode.compares().then(|| Compare {
         clear: clearable(upload, pass),
         dir: files.folder.path(),
@@ -801,6 +815,7 @@ fn send(
             final_rate: pace.final_rate,
             ceiling: pace.ceiling,
             advertised: pace.advertised,
+            paused: pace.paused,
         },
         sandbox: matches!(upload.target, Endpoint::Sandbox),
         closed,
@@ -921,6 +936,7 @@ fn header(
     header.clear_empty = upload.clear_empty;
     header.sandbox = sandbox;
     header.timeout_ms = Some(u64::try_from(upload.timeout.as_millis()).unwrap_or(u64::MAX));
+    header.mapping = Some(crate::run::recovery::mapping_words(run));
     Ok(header)
 }
 

@@ -4,22 +4,24 @@
 //! input exists, the runs folder's lock, the lock on the input file itself
 //! (one run per file, however it is reached) and the `--state` lock are
 //! free, no unfinished run is in the way (else the user chooses `--resume`
-//! or `--restart`), the files the user named may be written. Only then is
-//! anything written: the `abandoned` mark, the new run folder (or the
-//! unfinished one for `--resume`), `latest`, and old folders removed by
-//! `--keep-runs`. A refused run writes no file. It must not read the
+//! or `--restart`; an unfinished run of another version of the file is
+//! left behind on its own), the files the user named may be written. Only
+//! then is anything written: the `abandoned` mark, the new run folder (or
+//! the unfinished one for `--resume`) with what earlier runs left in doubt,
+//! `latest`, and old folders removed by `--keep-runs`. A refused run writes no file. It must not read the
 //! input's rows or send anything.
 
 use std::path::Path;
 use std::time::SystemTime;
 
 use super::next_step::{self, Commands, Flags};
-use super::{RunFiles, RunFolder, RunKind};
+use super::{RunFiles, RunFolder, RunKind, recovery};
 use crate::SetupError;
 use crate::config::{self, Endpoint, RunConfig};
 use crate::input::InputFile;
 use crate::model::plan::WriteMode;
 use crate::output::set::Outputs;
+use crate::store::doubt::Doubt;
 use crate::store::lock::{InputLock, LockError, RunLock};
 
 /// A run that may start: it holds the lock and has its folder.
@@ -35,6 +37,9 @@ pub struct Start {
     pub files: RunFiles,
     /// Continuing the unfinished run in its folder.
     pub resuming: bool,
+    /// Codes earlier runs left in doubt at this run's target: looked up
+    /// before anything is sent for them. `None` for a check or the sandbox.
+    pub doubt: Option<Doubt>,
 }
 
 impl Start {
@@ -99,16 +104,25 @@ impl Start {
                 .map_err(folder_err("read the runs folder", runs_dir))?;
             match unfinished {
                 Some(f) if upload.resume => resume_from = Some(f),
-                Some(f) if upload.restart => abandon = Some(f),
-                Some(f) => return Err(unfinished_error(run, &f)),
+                Some(f) if upload.restart => abandon = Some((f, "by --restart".to_owned())),
+                // A changed file is a new run (a new night's export): that
+                // run can never be resumed with it, so it does not block.
+                Some(f) => match recovery::input_changed(&f, &input) {
+                    Some(why) => abandon = Some((f, why)),
+                    None => return Err(unfinished_error(run, &f)),
+                },
                 None => {}
             }
         }
-        outputs.check_writable(out.overwrite)?;
-        if let Some(old) = &abandon {
-            old.abandon()
+        // A resume continues the output files its run named.
+        let own = super::settings::own_outputs(run, resume_from.as_ref())?;
+        outputs.check_writable(out.overwrite, &own)?;
+        if let Some((old, why)) = &abandon {
+            old.abandon(why)
                 .map_err(folder_err("mark abandoned the run in", old.path()))?;
         }
+        // Before a new folder is made (and `--keep-runs` removes old ones).
+        let doubt = recovery::inherited(run, &out.runs, resume_from.as_ref());
         let resuming = resume_from.is_some();
         let (folder, foreign_latest) = match resume_from {
             Some(folder) => {
@@ -123,6 +137,21 @@ impl Start {
                 .new_run(SystemTime::now(), kind(run))
                 .map_err(folder_err("create a run folder in", runs_dir))?,
         };
+        if !resuming {
+            super::settings::RunSettings::of(run)
+                .write(folder.path())
+                .map_err(folder_err("write run.toml in", folder.path()))?;
+        }
+        if !resuming && let Some(doubt) = &doubt {
+            // Passed on even if this run stops before it looks them up.
+            doubt
+                .write(&folder.doubt())
+                .map_err(|e| SetupError::RunFolder {
+                    action: "write what is in doubt into",
+                    path: folder.path().to_owned(),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+        }
         // Someone else's `latest` costs this run its pointer, not its work.
         if let Some(foreign) = foreign_latest {
             tracing::warn!("{foreign}");
@@ -136,12 +165,20 @@ impl Start {
             // Old folders staying is no reason to stop this run.
             Err(e) => tracing::warn!("--keep-runs: cannot remove an old run folder: {e}"),
         }
-        let files = RunFiles::new(
+        let mut files = RunFiles::new(
             folder,
             out.results.as_deref(),
             out.errors.as_deref(),
             out.report,
         );
+        files.abandoned = abandon.map(|(f, why)| recovery::Abandoned {
+            folder: f.path().to_owned(),
+            why,
+        });
+        // A workbook's rows go back into a workbook, to fix in Excel.
+        if out.errors.is_none() && input.is_workbook() {
+            files.errors = files.folder.errors_workbook();
+        }
         Ok(Start {
             _lock: lock,
             _input_lock: input_lock,
@@ -149,6 +186,7 @@ impl Start {
             input,
             files,
             resuming,
+            doubt,
         })
     }
 }
@@ -205,7 +243,19 @@ fn unfinished_error(run: &RunConfig, folder: &RunFolder) -> SetupError {
             flags.target.push("--clear-empty".to_owned());
         }
     }
-    let commands = commands(run).flags(flags);
+    let commands = commands(run)
+        .flags(flags)
+        .recorded(super::settings::RunSettings::read(folder.path()).is_ok_and(|s| s.is_some()));
+    // No resume can read a journal whose start cannot be read: only the
+    // way that works is offered.
+    if folder.started_as().is_none() {
+        return SetupError::Usage(config::UsageError(format!(
+            "an earlier run of {} stopped ({}), and its journal cannot be read, so it cannot be resumed; start a new run and leave that one as it is: {} --restart",
+            run.input.display(),
+            folder.path().display(),
+            commands.import()
+        )));
+    }
     let how_far = match folder.progress() {
         Some((done, rows)) => format!(
             "stopped after {} of {} rows",
@@ -233,6 +283,7 @@ pub fn commands(run: &RunConfig) -> Commands<'_> {
     Commands::new(&run.input, run.outputs.runs_dir.as_deref())
         .sandbox(sandbox)
         .flags(flags(run))
+        .recorded(true)
 }
 
 /// The flags of `run` that its printed commands repeat.
@@ -241,6 +292,9 @@ fn flags(run: &RunConfig) -> Flags {
     let o = &run.input_options;
     if let Some(encoding) = &o.encoding {
         Flags::push(&mut flags.reading, "--encoding", encoding);
+    }
+    if let Some(sheet) = &o.sheet {
+        Flags::push(&mut flags.reading, "--sheet", sheet);
     }
     if let Some(line) = o.header_line {
         Flags::push(&mut flags.reading, "--header-line", &line.to_string());
@@ -267,6 +321,10 @@ fn flags(run: &RunConfig) -> Flags {
     }
     if let Some(country) = &o.default_country {
         Flags::push(&mut flags.meaning, "--default-country", country);
+    }
+    // The profile's other settings (its API URL, key file) come with it.
+    if let Some(profile) = &run.provenance.profile {
+        flags.meaning.extend(profile.words());
     }
     if let Some(upload) = &run.upload {
         if let Endpoint::Remote { url, key } = &upload.target {

@@ -44,6 +44,9 @@ pub(crate) struct UploadSettings {
     /// Where the pacer publishes its current rate (`f64` bits), for the
     /// progress line.
     pub rate_gauge: Arc<AtomicU64>,
+    /// Requests that got an HTTP answer so far, for the progress line's
+    /// achieved rate.
+    pub answered: Arc<AtomicU64>,
     /// Rows in flight.
     pub concurrency: usize,
     /// Failed attempts per row before it is `failed` (429s not counted:
@@ -76,6 +79,7 @@ impl UploadSettings {
         UploadSettings {
             pace: PaceSettings::fixed(rate, burst),
             rate_gauge: Arc::default(),
+            answered: Arc::default(),
             concurrency,
             max_attempts: 5,
             max_retry_after: Duration::from_secs(60),
@@ -392,6 +396,12 @@ impl Uploader {
         let (row, line) = (request.row, request.line);
         let mut out = Outcome::local(row, line, request.code, Status::Skipped, String::new());
         let mut doubt = request.in_doubt.map(instant_of);
+        // So that a run stopped before its look-up passes the doubt on.
+        if let (Some(by), Some(journal)) = (request.in_doubt, &self.journal)
+            && let Err(e) = journal.in_doubt(row, &out.code, by)
+        {
+            self.stop.stop(StopReason::Journal(Arc::new(e)));
+        }
         let mut overwrite = false;
         let end = match &request.write {
             Write::Create {
@@ -645,7 +655,7 @@ impl Uploader {
                 return None;
             }
             if let Some(journal) = &self.journal
-                && let Err(e) = journal.sending_code(row, code)
+                && let Err(e) = journal.sending(row, code)
             {
                 self.pacer.finished(*ticket);
                 self.stop.stop(StopReason::Journal(Arc::new(e)));
@@ -734,6 +744,9 @@ impl Uploader {
             _ = self.stop.hard.cancelled() => Err(ApiError::Aborted),
         };
         self.note_answer(&result);
+        if !matches!(&result, Err(e) if matches!(e, ApiError::Aborted) || e.no_response()) {
+            self.settings.answered.fetch_add(1, Ordering::Relaxed);
+        }
         match &result {
             Err(e) if e.no_response() => {
                 let n = self.without_answer.fetch_add(1, Ordering::Relaxed) + 1;
@@ -858,7 +871,7 @@ impl Uploader {
                 out.status = Status::Failed;
                 out.error = if in_doubt {
                     format!(
-                        "{msg} (the customer may exist: --resume looks it up before sending again)"
+                        "{msg} (the customer may exist: the next import of this input looks it up before sending it again)"
                     )
                 } else {
                     msg
@@ -867,7 +880,7 @@ impl Uploader {
             End::Stopped => {
                 out.status = Status::Skipped;
                 out.error = if in_doubt {
-                    "not finished: the run stopped after a send whose answer was lost; --resume looks the code up before sending again".into()
+                    "not finished: the run stopped after a send whose answer was lost; the next import of this input looks the code up before sending it again".into()
                 } else if out.attempts > 0 {
                     "not finished: the run stopped between attempts; --resume continues".into()
                 } else {

@@ -4,13 +4,15 @@
 //! [`crate::util::spill`] sort's output): their encoded bytes stay in
 //! memory up to the scratch budget and go to an unnamed temporary file
 //! beyond it, and only every [`BLOCK`]th record's key and offset is kept
-//! in memory (a sparse index, 1/32 of the keys). A lookup reads the few
-//! blocks that can hold the key. The table can also be read through in
+//! in memory (a sparse index, 1/32 of the keys). Each record is stored
+//! behind its key and length: a lookup reads the few blocks that can hold
+//! the key and decodes only the records with that key. The table can also be read through in
 //! key order ([`Table::for_each`]).
 //!
 //! It must not know what the records mean: they say how they are written
 //! ([`Record`]) and what their key is ([`Keyed`]).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::marker::PhantomData;
@@ -61,7 +63,13 @@ impl<T: Keyed> Table<T> {
                 index.push((item.key(), end));
             }
             buf.clear();
+            // Each record behind its key and length, so a lookup skips
+            // the records before its key without decoding them.
+            buf.extend_from_slice(&item.key().to_le_bytes());
+            buf.extend_from_slice(&[0; 4]);
             item.encode(&mut buf);
+            let size = u32::try_from(buf.len() - FRAME).map_err(io::Error::other)?;
+            buf[16..FRAME].copy_from_slice(&size.to_le_bytes());
             match file.as_mut() {
                 Some(out) => out.write_all(&buf)?,
                 None => {
@@ -121,12 +129,13 @@ impl<T: Keyed> Table<T> {
         };
         let stop = self.index.get(last).map_or(self.end, |(_, at)| *at);
         let bytes = self.read(start, stop)?;
-        let mut input: &[u8] = &bytes;
+        let mut rest: &[u8] = &bytes;
         let mut found = Vec::new();
-        while let Some(item) = T::decode(&mut input)? {
-            match item.key().cmp(&key) {
+        while let Some((k, mut record, after)) = frame(rest)? {
+            rest = after;
+            match k.cmp(&key) {
                 std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => found.push(item),
+                std::cmp::Ordering::Equal => found.push(decoded::<T>(&mut record)?),
                 std::cmp::Ordering::Greater => break,
             }
         }
@@ -139,9 +148,10 @@ impl<T: Keyed> Table<T> {
         for (i, &(_, start)) in self.index.iter().enumerate() {
             let stop = self.index.get(i + 1).map_or(self.end, |(_, at)| *at);
             let bytes = self.read(start, stop)?;
-            let mut input: &[u8] = &bytes;
-            while let Some(item) = T::decode(&mut input)? {
-                if !f(item)? {
+            let mut rest: &[u8] = &bytes;
+            while let Some((_, mut record, after)) = frame(rest)? {
+                rest = after;
+                if !f(decoded::<T>(&mut record)?)? {
                     return Ok(());
                 }
             }
@@ -149,19 +159,55 @@ impl<T: Keyed> Table<T> {
         Ok(())
     }
 
-    fn read(&self, start: u64, stop: u64) -> io::Result<Vec<u8>> {
+    fn read(&self, start: u64, stop: u64) -> io::Result<Cow<'_, [u8]>> {
         let range = |n: u64| usize::try_from(n).map_err(io::Error::other);
         match &self.bytes {
-            Bytes::Memory(all) => Ok(all[range(start)?..range(stop)?].to_vec()),
+            Bytes::Memory(all) => Ok(Cow::Borrowed(&all[range(start)?..range(stop)?])),
             Bytes::File(file) => {
                 let mut file = file.lock().unwrap_or_else(PoisonError::into_inner);
                 file.seek(SeekFrom::Start(start))?;
                 let mut out = vec![0; range(stop - start)?];
                 file.read_exact(&mut out)?;
-                Ok(out)
+                Ok(Cow::Owned(out))
             }
         }
     }
+}
+
+/// Bytes in front of each record: its key and its length.
+const FRAME: usize = 20;
+
+/// A framed record: its key, its bytes, and the bytes after it.
+type Framed<'a> = (u128, &'a [u8], &'a [u8]);
+
+/// The next record of `bytes`.
+fn frame(bytes: &[u8]) -> io::Result<Option<Framed<'_>>> {
+    if bytes.is_empty() {
+        return Ok(None);
+    }
+    let cut = || {
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "a lookup table ended inside a record",
+        )
+    };
+    let head = bytes.get(..FRAME).ok_or_else(cut)?;
+    let mut key = [0; 16];
+    key.copy_from_slice(&head[..16]);
+    let mut len = [0; 4];
+    len.copy_from_slice(&head[16..]);
+    let len = u32::from_le_bytes(len) as usize;
+    let record = bytes.get(FRAME..FRAME + len).ok_or_else(cut)?;
+    Ok(Some((
+        u128::from_le_bytes(key),
+        record,
+        &bytes[FRAME + len..],
+    )))
+}
+
+/// The one record in `record`.
+fn decoded<T: Record>(record: &mut &[u8]) -> io::Result<T> {
+    T::decode(record)?.ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "an empty record"))
 }
 
 fn temp_file(scratch: &Scratch) -> io::Result<File> {

@@ -108,7 +108,8 @@ pub fn install_panic_hook() {
         let location = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()));
-        eprintln!("{}", panic_line(message, location.as_deref()));
+        let line = panic_line(message, location.as_deref());
+        eprintln!("{}", crate::util::text::printable(&line));
     }));
 }
 

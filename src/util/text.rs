@@ -55,6 +55,30 @@ pub fn comparison_key(s: &str) -> String {
     key
 }
 
+/// `text` safe to print on a terminal: control characters (C0 but line
+/// feed and tab, DEL, C1) and the bidirectional overrides that can make
+/// text read differently from what it is are written as `\u{1b}`, so a
+/// file's bytes can neither move the cursor, ring the bell, rewrite the
+/// line (`\r`) nor send escape sequences.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// `value` in double quotes for a message, escaped, and cut after
 /// `QUOTE_MAX_CHARS` characters.
 pub fn quoted(value: &str) -> String {
@@ -75,6 +99,17 @@ mod tests {
         assert_eq!(comparison_key("Straße"), "strasse");
         assert_eq!(comparison_key("Ver. Koninkrijk!"), "verkoninkrijk");
         assert_eq!(comparison_key("Ελλάδα"), "ελλάδα");
+    }
+
+    #[test]
+    fn control_characters_are_made_visible() {
+        assert_eq!(printable("Code\tName\n"), "Code\tName\n");
+        assert_eq!(printable("a\x1b[31mb\x07\rc"), "a\\u{1b}[31mb\\u{7}\\u{d}c");
+        assert_eq!(
+            printable("x\u{9b}y\u{202e}z\x7f"),
+            "x\\u{9b}y\\u{202e}z\\u{7f}"
+        );
+        assert!(matches!(printable("Café"), std::borrow::Cow::Borrowed(_)));
     }
 
     #[test]

@@ -600,7 +600,14 @@ fn off_a_terminal_progress_comes_as_plain_lines_and_quiet_keeps_only_the_summary
     assert!(
         progress
             .iter()
-            .all(|l| l.contains("/20 rows") && l.contains("rows/s, eta ")),
+            .all(|l| l.contains("/20 rows") && l.contains(", eta ")),
+        "{progress:?}"
+    );
+    // Once a second has passed: the rates achieved lately, not the pace.
+    assert!(
+        progress
+            .iter()
+            .any(|l| l.contains("rows/s, ") && l.contains(" req/s answered over the last 10 s")),
         "{progress:?}"
     );
 

@@ -51,6 +51,8 @@ pub fn notify_import() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_notify-import"));
     cmd.env_remove("NOTIFY_API_KEY")
         .env_remove("NOTIFY_API_URL")
+        .env_remove("NOTIFY_IMPORT_PROFILE")
+        .env_remove("NOTIFY_IMPORT_CONFIG")
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .stdin(std::process::Stdio::null());

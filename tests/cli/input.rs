@@ -657,19 +657,61 @@ fn mapping_prints_a_starting_point_for_a_file_without_a_code_column() {
     assert!(stderr.contains("#1 \"Kennung\""), "{stderr}");
 }
 
+/// Issue 21: `mapping` and `validate` make one decision. Two columns that
+/// hold different values for one field used to be "taken" by `mapping`
+/// (the first one) and refused by `validate`: the commands disagreed.
+/// Now `mapping` prints the field undecided, with the `--map` for each
+/// column, and `validate` refuses with the same two columns; the rest of
+/// the mapping is printed either way.
 #[test]
-fn mapping_prints_a_starting_point_when_two_columns_hold_a_field() {
+fn mapping_and_validate_agree_when_two_columns_hold_a_field_differently() {
     let s = Scratch::new();
-    let input = s.file("in.csv", "Code,Phone,Phone\n1,020-1234567,06-12345678\n");
+    let input = s.file(
+        "in.csv",
+        "Code,Naam,Phone,Phone\n1,Smit BV,020-1234567,06-12345678\n",
+    );
     let out = notify_import().arg("mapping").arg(&input).output().unwrap();
     assert_exit(&out, 0);
     let mapping = String::from_utf8(out.stdout).unwrap();
-    assert!(mapping.contains("Phone = \"#2\""), "{mapping}");
+    assert!(
+        mapping.contains("# Phone = \"#3\"  # or \"#4\": both hold Phone, with different values (line 2: \"020-1234567\" and \"06-12345678\")"),
+        "{mapping}"
+    );
+    assert!(mapping.contains("\nName = \"Naam\""), "{mapping}");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("both hold values"), "{stderr}");
-    // An import is refused instead, naming both.
+    assert!(
+        stderr.contains("--map Phone=#3 or --map Phone=#4"),
+        "{stderr}"
+    );
+    // validate refuses, naming the same two and the line.
     let out = validate(&input, &[]);
     assert_exit(&out, 2);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("(#3 and #4)"), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+    // The printed mapping with the choice made imports.
+    let chosen = mapping.replace("# Phone = \"#3\"", "Phone = \"#3\"");
+    let mapping_path = s.file("in.mapping.toml", &chosen);
+    let out = validate(
+        &input,
+        &[
+            "--mapping",
+            mapping_path.to_str().unwrap(),
+            "--results",
+            s.path("v.csv").to_str().unwrap(),
+        ],
+    );
+    assert_exit(&out, 0);
+    // Two columns that agree are no reason to refuse.
+    let same = s.file(
+        "same.csv",
+        "Code,Naam,Phone,Phone\n1,Smit BV,020-1234567,020-1234567\n2,Bos BV,,030-7654321\n",
+    );
+    let out = validate(
+        &same,
+        &["--results", s.path("same.out.csv").to_str().unwrap()],
+    );
+    assert_exit(&out, 0);
 }
 
 #[test]
@@ -683,6 +725,16 @@ fn the_printed_mapping_of_every_fixture_imports_the_same_when_passed_back() {
         "crm-duplicate-phone.csv",
         "dutch-trailing-semicolon.csv",
         "excel-sep-line.csv",
+        "shopware-customers.csv",
+        "datev-debitoren-extf.csv",
+        "zoho-books-contacts.csv",
+        "wave-customers.csv",
+        "freshbooks-clients.csv",
+        "invoice-ninja-clients.csv",
+        "odoo-res-partner.csv",
+        "dolibarr-thirdparties.csv",
+        "prestashop-addresses.csv",
+        "exact-online-relaties.csv",
     ] {
         let input = data(&s, name);
         let out = notify_import().arg("mapping").arg(&input).output().unwrap();

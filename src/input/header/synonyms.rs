@@ -79,9 +79,7 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Client number",
             "Account number",
             "Account code",
-            "Account ID",
             "Contact code",
-            "Contact ID",
             "Debtor code",
             "Debtor number",
             "DebtorCode",
@@ -138,6 +136,7 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Client name",
             "Business name",
             "Account name",
+            "Display name",
         ],
         &[
             "Firma",
@@ -146,6 +145,11 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Unternehmensname",
             "Kundenname",
             "Firmierung",
+            // DATEV Debitoren/Kreditoren: the company's name, and the name
+            // of an account of unknown type (the person's is a last name).
+            "Name (Adressatentyp Unternehmen)",
+            "Name (Adressattyp Unternehmen)",
+            "Name (Adressatentyp keine Angabe)",
         ],
         &[
             "Raison sociale",
@@ -245,6 +249,8 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Country name",
             "country_id",
             "Country/Country Code",
+            "Country ISO",
+            "country_iso",
         ],
         &["Ländercode", "Landeskennzeichen", "Staat"],
         &["Pays", "Code pays"],
@@ -295,6 +301,7 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Office phone",
             "Landline",
             "Phone (work)",
+            "BusPhone",
         ],
         &["Telefon", "Telefonnummer", "Telefon geschäftlich"],
         &["Téléphone", "Tél", "Numéro de téléphone", "Téléphone fixe"],
@@ -319,6 +326,8 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Cell phone",
             "Cellphone",
             "Mobile telephone",
+            "MobPhone",
+            "phone_mobile",
         ],
         &[
             "Mobil",
@@ -430,6 +439,9 @@ pub const SYNONYMS: &[Synonyms] = &[
             "Lang",
             "Locale",
             "Preferred language",
+            "Default language",
+            "DefaultLanguage",
+            "default_lang",
         ],
         &["Sprache", "Sprachcode", "Korrespondenzsprache"],
         &["Langue", "Code langue"],
@@ -445,14 +457,19 @@ pub const SYNONYMS: &[Synonyms] = &[
         Role::Infix,
         &["Tussenvoegsel", "Voorvoegsel", "Tussenvoegsels"],
         &["Infix", "Middle name"],
-        &["Namenszusatz"],
+        &["Namenszusatz", "Namensvorsatz"],
         &["Particule"],
     ),
     syn(
         Role::LastName,
         &["Achternaam", "Familienaam"],
         &["Last name", "Lastname", "Surname", "Family name"],
-        &["Nachname", "Familienname"],
+        &[
+            "Nachname",
+            "Familienname",
+            "Name (Adressatentyp natürl. Person)",
+            "Name (Adressattyp natürl. Person)",
+        ],
         &["Nom de famille"],
     ),
 ];
@@ -462,43 +479,63 @@ pub const SYNONYMS: &[Synonyms] = &[
 pub const GENERIC: &[(Field, &[&str])] = &[
     (
         Field::CustomerCode,
-        &["ID", "Nummer", "Number", "Nr", "No", "Numéro", "Ref"],
+        // `Contact ID`, `Account ID`: often the exporting program's own
+        // record number, weaker than a `Customer number` beside it.
+        &[
+            "ID",
+            "Nummer",
+            "Number",
+            "Nr",
+            "No",
+            "Numéro",
+            "Ref",
+            "Contact ID",
+            "Account ID",
+        ],
     ),
     (Field::Name, &["Name", "Naam", "Nom"]),
 ];
 
-/// Prefix words that say which address a column belongs to. Invoice and
-/// plain ones keep their rank; delivery ones rank [`Rank::Secondary`](super::Rank::Secondary).
-pub(super) const PREFIXES: &[&str] = &[
+/// Level words of the billing / invoice address: `billing_city`,
+/// `Ort (Rechnungsadresse)`, Magento's `_address_city`.
+pub(super) const BILLING_WORDS: &[&str] = &[
     "billing",
     "bill",
     "invoice",
     "invoicing",
     "factuur",
     "facturatie",
+    "factuuradres",
     "facturation",
     "rechnung",
     "rechnungs",
+    "rechnungsadresse",
     "address",
     "adres",
+    "adresse",
     "addr",
-    "customer",
-    "client",
-    "klant",
-    "kunde",
-    "kunden",
-    "contact",
-    "primary",
-    "main",
 ];
-pub(super) const SECONDARY_PREFIXES: &[&str] = &[
+/// Level words of the account itself (no different rank than none):
+/// `customer_email`, `DefaultLanguage`.
+pub(super) const ACCOUNT_WORDS: &[&str] = &[
+    "customer", "client", "klant", "kunde", "kunden", "primary", "main", "default", "account",
+];
+/// Level words of the account's contact person: `contact_first_name`,
+/// `Contact Phone` (the person's phone comes after the company's).
+pub(super) const CONTACT_WORDS: &[&str] = &["contact", "contactperson", "contactpersoon"];
+/// Level words of a shipping, delivery, visiting or postal address.
+pub(super) const SHIPPING_WORDS: &[&str] = &[
     "shipping",
     "ship",
+    "shipto",
     "delivery",
     "deliver",
     "lever",
     "aflever",
     "afleveradres",
+    "bezorg",
+    "bezorgadres",
+    "bezorging",
     "bezoek",
     "bezoekadres",
     "post",
@@ -509,6 +546,7 @@ pub(super) const SECONDARY_PREFIXES: &[&str] = &[
     "livraison",
     "visit",
     "visiting",
+    "secondary",
     "to",
 ];
 

@@ -85,19 +85,22 @@ impl Mapping {
     }
 
     /// A problem when `rec` has a value in a column that was passed over
-    /// for an equal one because it was empty in the previewed rows: that
-    /// value would otherwise be dropped without a word.
+    /// for another (by `resolve.rs`) and the chosen column does
+    /// not hold that value: it would otherwise be dropped without a word.
+    /// A column that fills the chosen one's empty cells counts only where
+    /// both hold values.
     pub fn set_aside_problem(&self, rec: &StringRecord) -> Option<Problem> {
-        let &(role, column, chosen) = self
-            .set_aside
-            .iter()
-            .find(|(_, c, _)| rec.get(*c).is_some_and(|v| !v.trim().is_empty()))?;
+        let &(role, column, chosen, _) =
+            self.set_aside.iter().find(|&&(_, c, chosen, fills)| {
+                let value = rec.get(c).map_or("", str::trim);
+                let used = rec.get(chosen).map_or("", str::trim);
+                !value.is_empty() && value != used && !(fills && used.is_empty())
+            })?;
         let name = &self.headers[column];
         let message = format!(
-            "column #{} {name:?} has a value here, but #{} was chosen because #{} was empty in the first rows",
+            "column #{} {name:?} has a value here that column #{}, the one used, does not hold",
             column + 1,
             chosen + 1,
-            column + 1
         );
         let kind = ProblemKind::SetAside { column };
         Some(match role {
@@ -118,6 +121,11 @@ pub fn unnamed_column_message(column: impl std::fmt::Display) -> String {
         "has a value in column #{column}, which has no name in the header (is the row shifted?)"
     )
 }
+
+/// The problem kind of [`unnamed_column_message`], for a tally of rows
+/// with values in different unnamed columns.
+pub const UNNAMED_COLUMN_KIND: &str =
+    "has a value in a column with no name in the header (is the row shifted?)";
 
 /// The cells of `rec` before `end` up to the last non-blank one: the
 /// width without trailing empty cells (trailing delimiters).

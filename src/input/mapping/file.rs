@@ -258,7 +258,22 @@ impl Mapping {
                     }
                     continue;
                 }
-                let _ = writeln!(out, "# {field} = \"\"  # no column");
+                match self.conflicts.iter().find(|c| c.field == field) {
+                    Some(c) => {
+                        let _ = writeln!(
+                            out,
+                            "# {field} = {}  # or {}: both hold {field}, with different values (line {}: {} and {}); choose one",
+                            column(c.first),
+                            column(c.second),
+                            c.line,
+                            toml_string(&c.values.0),
+                            toml_string(&c.values.1)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, "# {field} = \"\"  # no column");
+                    }
+                }
                 continue;
             };
             let mut value = match &fs.source {
@@ -288,6 +303,9 @@ impl Mapping {
                 };
             }
             let _ = writeln!(out, "{field} = {value}  # from {}", fs.origin);
+        }
+        for note in &self.notes {
+            let _ = writeln!(out, "# Note: {note}");
         }
         if !self.unknown.is_empty() {
             let names: Vec<String> = self
@@ -397,12 +415,10 @@ mod tests {
     #[test]
     fn without_a_code_column_the_mapping_still_describes_itself() {
         let file = MappingFile::default();
-        let stats = ColumnStats {
-            rows: 2,
-            filled: vec![2, 2, 1],
-            unique: vec![true, false, true],
-            record_ids: vec![false; 3],
-        };
+        let stats = ColumnStats::from_rows([
+            (2, vec!["A-1".into(), "Alpha".into(), "Köln".into()]),
+            (3, vec!["A-2".into(), "Alpha".into(), String::new()]),
+        ]);
         let m = Mapping::resolve_with(
             Path::new("c.csv"),
             &headers(&["Kennung", "Firma", "Ort"]),
@@ -422,7 +438,7 @@ mod tests {
             "not filled in every row: {text}"
         );
         assert!(text.contains("Name = \"Firma\""), "{text}");
-        let err = m.require_code(Path::new("c.csv")).unwrap_err();
+        let err = m.require_complete(Path::new("c.csv")).unwrap_err();
         assert!(err.to_string().contains("#1 \"Kennung\""), "{err}");
     }
 }

@@ -31,7 +31,7 @@ use super::header::Role;
 use crate::model::field::Field;
 
 pub use super::header::header_key;
-pub use apply::{unnamed_column_message, used_width};
+pub use apply::{UNNAMED_COLUMN_KIND, unnamed_column_message, used_width};
 pub use file::{MappingFile, Target, field_by_name, parse_map_arg};
 
 /// Where a field's value comes from.
@@ -124,6 +124,22 @@ impl FieldSource {
     }
 }
 
+/// Two columns that claim one field equally well and hold different
+/// values on one sampled row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The field both claim.
+    pub field: Field,
+    /// The first column (0-based).
+    pub first: usize,
+    /// The second column (0-based).
+    pub second: usize,
+    /// The sampled row's line where they differ.
+    pub line: u64,
+    /// The two values there.
+    pub values: (String, String),
+}
+
 /// Where each field's value comes from, for one header.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mapping {
@@ -132,9 +148,14 @@ pub struct Mapping {
     unknown: Vec<String>,
     /// Choices between equal columns, for the run header.
     notes: Vec<String>,
-    /// Columns passed over for an equal one because they were empty in
-    /// the preview: (what they match, the column, the chosen column).
-    set_aside: Vec<(Role, usize, usize)>,
+    /// Columns passed over for an equal (or, empty in the sample, a
+    /// better) one: (what they match, the column, the chosen column, and
+    /// whether it fills the chosen one's empty cells). A row where one
+    /// holds a value the chosen column lacks is a row problem.
+    set_aside: Vec<(Role, usize, usize, bool)>,
+    /// Fields two equal columns claim with different values: not mapped,
+    /// and the file refused ([`Mapping::require_complete`]).
+    conflicts: Vec<Conflict>,
     /// Columns filled with distinct values in the previewed rows.
     code_candidates: Vec<usize>,
     /// Previewed data rows behind `code_candidates`.
@@ -150,6 +171,12 @@ impl Mapping {
     /// Decisions between equal columns, one line each, for the run header.
     pub fn notes(&self) -> &[String] {
         &self.notes
+    }
+
+    /// Fields left unmapped because two columns hold different values
+    /// for them (the file is refused until one is chosen).
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
     }
 
     /// The 0-based column that feeds `f`, if it comes from exactly one.
@@ -216,7 +243,7 @@ mod tests {
             &options,
             &ColumnStats::default(),
         )?;
-        m.require_code(path)?;
+        m.require_complete(path)?;
         Ok(m)
     }
 }

@@ -58,6 +58,12 @@ pub struct Header {
     /// older journals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    /// How the columns were mapped: `--mapping` (with its content's hash)
+    /// and `--map`, as words, or `the default mapping` without either. A
+    /// resumed run must map them alike. Absent in older journals (not
+    /// compared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mapping: Option<String>,
 }
 
 impl Header {
@@ -85,6 +91,7 @@ impl Header {
             started_unix,
             sandbox: false,
             timeout_ms: None,
+            mapping: None,
         }
     }
 
@@ -104,8 +111,15 @@ impl Header {
         }
         if self.input != now.input {
             return Some(format!(
-                "the input file changed since that run ({} bytes then, {} now, different content); import the new file as a new run with --restart",
+                "the input file changed since that run ({} bytes then, {} now, different content); import the new file without --resume: a new run starts and leaves that one as it is",
                 self.input.size, now.input.size
+            ));
+        }
+        if let (Some(then), Some(now)) = (&self.mapping, &now.mapping)
+            && then != now
+        {
+            return Some(format!(
+                "that run mapped the columns with {then}, this one with {now}; give the same --mapping and --map as that run"
             ));
         }
         if self.api_url != now.api_url {
@@ -159,15 +173,16 @@ impl Header {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "lowercase")]
 pub(super) enum Record {
-    /// A create request for row `r` is about to be sent, at `at`
-    /// (milliseconds since the Unix epoch; absent in older journals): a
-    /// resumed run looks the code up only once that request can no longer
-    /// land. `c`, the row's code (absent in older journals): `undo` of
-    /// a run killed before that create's answer looks the code up.
+    /// A create request for row `r` (code `c`) is about to be sent, at
+    /// `at` (milliseconds since the Unix epoch; absent in older journals):
+    /// a resumed run looks the code up only once that request can no
+    /// longer land.
     Send {
         r: u64,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         at: Option<u64>,
+        /// The row's code, so a later run of a changed file can look it
+        /// up (absent in older journals).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         c: Option<String>,
     },
@@ -179,6 +194,11 @@ pub(super) enum Record {
     /// created; that create can no longer land after `by` (milliseconds
     /// since the Unix epoch).
     Lands { r: u64, by: u64 },
+    /// Row `r` (code `c`) comes to this run in doubt: an earlier run's
+    /// create of its code may have gone through, and can no longer land
+    /// after `by` (milliseconds since the Unix epoch). Read as a send
+    /// whose answer proved nothing: looked up before anything is sent.
+    Doubt { r: u64, c: String, by: u64 },
     /// An update of row `r` is about to be sent: `PATCH` of customer `id`
     /// (code `c`) changing each field of `ch` from its value in Notify
     /// before the run (`old`, the before-image) to `new`. Written before
@@ -233,6 +253,7 @@ impl Record {
             | Record::Clear { r }
             | Record::Patch { r, .. }
             | Record::Lands { r, .. }
+            | Record::Doubt { r, .. }
             | Record::Done { r, .. } => *r,
         }
     }
@@ -367,6 +388,16 @@ mod tests {
         let mut c = header();
         c.input.size = 11;
         assert!(a.mismatch(&c).unwrap().contains("input file changed"));
+        let mut d = header();
+        d.mapping = Some("--map Name=Firma".into());
+        assert_eq!(a.mismatch(&d), None, "an older journal does not say");
+        let mut e = header();
+        e.mapping = Some("default".into());
+        let why = e.mismatch(&d).unwrap();
+        assert!(
+            why.contains("--map Name=Firma") && why.contains("default"),
+            "{why}"
+        );
         assert!(a.mismatch(&header()).is_none());
     }
 

@@ -50,7 +50,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 pub use format::Header;
-pub use resume::{Resume, header, progress};
+pub use resume::{Resume, doubtful, header, progress};
 pub use writer::Journal;
 
 /// A journal problem that stops the run.

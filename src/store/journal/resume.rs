@@ -265,6 +265,99 @@ pub fn progress(path: &Path) -> Result<Progress, JournalError> {
     })
 }
 
+/// What a journal leaves in doubt for a later run of the same input, by
+/// code (a later run may read a changed file, whose rows are numbered
+/// otherwise).
+#[derive(Debug, Clone)]
+pub struct Doubtful {
+    /// Codes of the rows sent without a final outcome, in row order.
+    pub codes: Vec<String>,
+    /// Rows in doubt whose code the journal does not name (written by an
+    /// older version): they cannot be looked up by code.
+    pub unnamed: u64,
+    /// After when no create of that run can land (see [`Resume::lands_by`]).
+    pub lands_by: Option<SystemTime>,
+}
+
+/// The codes the run of the journal at `path` leaves in doubt; `settled`
+/// is given the code of every row that run finished for good (a look-up
+/// or a create that settled it). Reads the journal twice, never writes
+/// anything beside it (the run folder may be another run's).
+pub fn doubtful(
+    path: &Path,
+    timeout: Duration,
+    mut settled: impl FnMut(&str),
+) -> Result<Doubtful, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let pass = read(path, |line| {
+        if let Ok(Record::Done { c, .. }) = Record::parse(&line.json) {
+            settled(&c);
+        }
+        Ok(())
+    })?;
+    let last_unanswered = last_unanswered(&pass, path)?;
+    let timeout = pass
+        .header
+        .timeout_ms
+        .map(Duration::from_millis)
+        .map_or(timeout, |then| then.max(timeout));
+    let lands_by = last_unanswered
+        .map(|sent| sent + timeout * 2)
+        .max(pass.lands_by.map(from_millis));
+    // The code of each row in doubt: the last record of it that names one.
+    let mut named: std::collections::BTreeMap<u64, String> = Default::default();
+    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut buf = Vec::new();
+    let mut first = true;
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
+            break;
+        }
+        let Some(text) = buf.strip_suffix(b"\n") else {
+            break;
+        };
+        if std::mem::take(&mut first) {
+            continue;
+        }
+        let (r, c) = match Record::parse(text) {
+            Ok(Record::Send { r, c: Some(c), .. }) => (r, c),
+            Ok(Record::Doubt { r, c, .. } | Record::Done { r, c, .. }) => (r, c),
+            _ => continue,
+        };
+        if pass.sent.contains(r) && !pass.done.contains(r) {
+            named.insert(r, c);
+        }
+    }
+    let in_doubt = pass.sent.len_without(&pass.done);
+    Ok(Doubtful {
+        unnamed: in_doubt.saturating_sub(named.len() as u64),
+        codes: named.into_values().collect(),
+        lands_by,
+    })
+}
+
+/// When the last create whose answer never came was sent (at the latest).
+fn last_unanswered(pass: &Pass, path: &Path) -> Result<Option<SystemTime>, JournalError> {
+    // A journal of an older version has no send times: its last write
+    // came after its last send.
+    Ok(match pass.unanswered.values().max() {
+        Some(SendTime::Untimed) => Some(
+            std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map_err(|source| JournalError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?,
+        ),
+        Some(SendTime::At(ms)) => Some(from_millis(*ms)),
+        None => None,
+    })
+}
+
 /// Reads a journal: header, what is done and what is in doubt, and the
 /// length of the part made of whole lines (where appending continues).
 pub(super) fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
@@ -275,17 +368,7 @@ pub(super) fn load(path: &Path) -> Result<(Header, Resume, u64), JournalError> {
     let scratch = spill::Scratch::beside(path);
     let mut outcomes = Spill::new(&scratch);
     let read = read(path, |line| outcomes.push(line))?;
-    // A journal of an older version has no send times: its last write
-    // came after its last send.
-    let last_unanswered = match read.unanswered.values().max() {
-        Some(SendTime::Untimed) => Some(
-            std::fs::metadata(path)
-                .and_then(|m| m.modified())
-                .map_err(io)?,
-        ),
-        Some(SendTime::At(ms)) => Some(from_millis(*ms)),
-        None => None,
-    };
+    let last_unanswered = last_unanswered(&read, path)?;
     let resume = Resume {
         sent: read.sent,
         done: read.done,
@@ -385,6 +468,10 @@ fn read(
                 unanswered.remove(&r);
                 lands_by = lands_by.max(Some(by));
             }
+            Record::Doubt { r, by, .. } => {
+                sent.insert(r);
+                lands_by = lands_by.max(Some(by));
+            }
             Record::Patch { .. } => {
                 // Kept with the outcomes, sorted by row: memory stays flat.
                 let line = DoneLine {
@@ -453,7 +540,7 @@ mod tests {
         j.patching(1, "C1", &update("id-1", "Ede")).unwrap();
         j.patching(2, "C2", &update("id-2", "Delft")).unwrap();
         j.outcome(&done(2, Status::Updated, Some(200))).unwrap();
-        j.sending(3).unwrap();
+        j.sending(3, "K3").unwrap();
         j.close().unwrap();
         let line = std::fs::read_to_string(&path).unwrap();
         assert!(
@@ -486,10 +573,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.csv.journal");
         let j = Journal::create(&path, &header()).unwrap();
-        j.sending(1).unwrap();
+        j.sending(1, "C").unwrap();
         j.outcome(&done(1, Status::Created, Some(201))).unwrap();
-        j.sending(2).unwrap();
-        j.sending(3).unwrap();
+        j.sending(2, "C").unwrap();
+        j.sending(3, "C").unwrap();
         j.outcome(&done(3, Status::Failed, Some(503))).unwrap();
         j.close().unwrap();
 
@@ -512,10 +599,10 @@ mod tests {
         let path = dir.path().join("cleared");
         let j = Journal::create(&path, &header()).unwrap();
         for row in [1, 2] {
-            j.sending(row).unwrap();
+            j.sending(row, "C").unwrap();
             j.cleared(row).unwrap();
         }
-        j.sending(2).unwrap();
+        j.sending(2, "C").unwrap();
         j.close().unwrap();
         let (_j, _, resume) = Journal::resume(&path).unwrap();
         let doubt: Vec<u64> = (1..=3).filter(|r| resume.is_in_doubt(*r)).collect();
@@ -530,10 +617,10 @@ mod tests {
         let before = SystemTime::now() - Duration::from_millis(5);
         let j = Journal::create(&path, &header()).unwrap();
         // Row 1: answered in doubt, lands by a known time; row 2: no answer.
-        j.sending(1).unwrap();
+        j.sending(1, "C").unwrap();
         let horizon = SystemTime::UNIX_EPOCH + Duration::from_secs(4_000_000_000);
         j.lands_by(1, horizon).unwrap();
-        j.sending(2).unwrap();
+        j.sending(2, "C").unwrap();
         j.close().unwrap();
         let (_j, _, resume) = Journal::resume(&path).unwrap();
         assert_eq!(resume.lands_by(t), Some(horizon));
@@ -546,7 +633,7 @@ mod tests {
 
         // Row 2 answered too: only the horizons count.
         let j = Journal::create(&dir.path().join("answered"), &header()).unwrap();
-        j.sending(2).unwrap();
+        j.sending(2, "C").unwrap();
         let soon = SystemTime::now() + t;
         j.lands_by(2, soon).unwrap();
         j.close().unwrap();
@@ -559,7 +646,7 @@ mod tests {
 
         // Unanswered only: its send plus twice the timeout.
         let j = Journal::create(&dir.path().join("killed"), &header()).unwrap();
-        j.sending(3).unwrap();
+        j.sending(3, "C").unwrap();
         j.close().unwrap();
         let (_j, _, resume) = Journal::resume(&dir.path().join("killed")).unwrap();
         let got = resume.lands_by(t).unwrap();
@@ -625,9 +712,9 @@ mod tests {
         let mut h = header();
         h.sandbox = true;
         let j = Journal::create(&path, &h).unwrap();
-        j.sending(1).unwrap();
+        j.sending(1, "C").unwrap();
         j.outcome(&done(1, Status::Created, Some(201))).unwrap();
-        j.sending(2).unwrap();
+        j.sending(2, "C").unwrap();
         j.outcome(&done(2, Status::Failed, Some(503))).unwrap();
         j.close().unwrap();
         let p = progress(&path).unwrap();
@@ -660,6 +747,31 @@ mod tests {
             let err = Journal::resume(&path).err().unwrap().to_string();
             assert!(err.contains("line 2") && err.contains(expected), "{err}");
         }
+    }
+
+    #[test]
+    fn doubtful_names_the_codes_in_doubt_and_settles_the_finished_ones_writing_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let j = Journal::create(&path, &header()).unwrap();
+        j.sending(1, "C1").unwrap();
+        j.outcome(&done(1, Status::Created, Some(201))).unwrap();
+        // Killed in flight.
+        j.sending(2, "C2").unwrap();
+        // Gave up after a lost answer.
+        j.sending(3, "C3").unwrap();
+        j.outcome(&done(3, Status::Failed, Some(503))).unwrap();
+        j.close().unwrap();
+        let mut settled = Vec::new();
+        let d = doubtful(&path, Duration::from_secs(5), |c| {
+            settled.push(c.to_owned())
+        })
+        .unwrap();
+        assert_eq!(d.codes, ["C2", "C3"]);
+        assert_eq!(settled, ["C1"]);
+        assert_eq!(d.unnamed, 0);
+        assert!(d.lands_by.is_some());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -89,21 +89,11 @@ impl Journal {
         })
     }
 
-    /// Records that a create for `row` is about to be sent, and when.
+    /// Records that a create for `row` (code `code`) is about to be
+    /// sent, and when.
     /// Must succeed before the request goes out, and be written again if
     /// it goes out later than planned (a resumed run waits from the last).
-    #[cfg(test)]
-    pub fn sending(&self, row: u64) -> Result<(), JournalError> {
-        self.append(&Record::Send {
-            r: row,
-            at: Some(format::millis(std::time::SystemTime::now())),
-            c: None,
-        })
-    }
-
-    /// As [`Journal::sending`], naming the row's code (for `undo` of a
-    /// run killed before the answer came).
-    pub fn sending_code(&self, row: u64, code: &str) -> Result<(), JournalError> {
+    pub fn sending(&self, row: u64, code: &str) -> Result<(), JournalError> {
         self.append(&Record::Send {
             r: row,
             at: Some(format::millis(std::time::SystemTime::now())),
@@ -116,6 +106,21 @@ impl Journal {
     pub fn lands_by(&self, row: u64, by: std::time::SystemTime) -> Result<(), JournalError> {
         self.append(&Record::Lands {
             r: row,
+            by: format::millis(by),
+        })
+    }
+
+    /// Records that `row` (code `code`) came to this run in doubt, from
+    /// an earlier run whose create of it can no longer land after `by`.
+    pub fn in_doubt(
+        &self,
+        row: u64,
+        code: &str,
+        by: std::time::SystemTime,
+    ) -> Result<(), JournalError> {
+        self.append(&Record::Doubt {
+            r: row,
+            c: code.to_owned(),
             by: format::millis(by),
         })
     }
@@ -197,7 +202,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let j = Journal::create(&path, &header()).unwrap();
-        j.sending(1).unwrap();
+        j.sending(1, "C").unwrap();
         j.close().unwrap();
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
         f.write_all(br#"{"t":"done","r":1,"l":2,"c":"C1","s":"crea"#)
@@ -222,7 +227,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("j");
         let j = Journal::create(&path, &header()).unwrap();
-        j.sending(2).unwrap();
+        j.sending(2, "C").unwrap();
         j.outcome(&done(2, Status::Created, Some(201))).unwrap();
         j.sync().unwrap();
         j.close().unwrap();

@@ -555,6 +555,25 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_time_paused_adds_what_each_pause_adds_overlaps_once() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        assert_eq!(p.report().paused, Duration::ZERO);
+        let (a, b) = (
+            p.acquire(&stop).await.expect("a"),
+            p.acquire(&stop).await.expect("b"),
+        );
+        p.on_rate_limited(a, Some(Duration::from_secs(2)));
+        // In flight when the first began; asks for 3 s from now: 1 s more.
+        p.on_rate_limited(b, Some(Duration::from_secs(3)));
+        assert_eq!(p.report().paused, Duration::from_secs(3));
+        // After the pause: another 2 s.
+        let c = p.acquire(&stop).await.expect("c");
+        p.on_rate_limited(c, Some(Duration::from_secs(2)));
+        assert_eq!(p.report().paused, Duration::from_secs(5));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_429_before_anything_got_through_after_a_pause_only_lengthens_it() {
         let p = pacer(100.0, 1);
         let stop = CancellationToken::new();

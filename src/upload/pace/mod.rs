@@ -97,6 +97,9 @@ pub struct PaceReport {
     pub episodes: u64,
     /// Pool-wide pauses because the advertised quota was spent.
     pub quota_waits: u64,
+    /// How long the pool was paused in all (429 answers, a spent quota):
+    /// overlapping pauses count once.
+    pub paused: Duration,
 }
 
 struct State {

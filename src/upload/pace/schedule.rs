@@ -154,6 +154,9 @@ impl Pacer {
     }
 
     pub(super) fn pause(&self, s: &mut State, until: Instant) {
+        // Only what this pause adds to the one in force, if any.
+        let from = s.not_before.max(Instant::now());
+        s.report.paused += until.saturating_duration_since(from);
         s.not_before = s.not_before.max(until);
         s.epoch += 1;
         // Re-enter one by one: the first slot is the end of the pause, and
