@@ -288,6 +288,11 @@ pub struct UndoArgs {
     #[arg(help_heading = "Recovery", long)]
     pub resume: bool,
 
+    /// `--profile`, `--config`: the target and pace of a profile (its
+    /// other settings mean nothing to an undo).
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
     /// Base URL of the Notify API (the one the run sent to).
     #[arg(
         long,

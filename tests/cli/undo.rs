@@ -642,3 +642,33 @@ fn ctrl_c_during_undo_writes_its_results_exits_130_and_resume_finishes_it() {
     );
     assert!(run.join("undone").exists());
 }
+
+#[test]
+fn a_profile_gives_the_undo_its_target_and_pace() {
+    let s = Scratch::new();
+    let sb = holding_on(&s, "notify-now.csv", HELD, 0);
+    let before = by_code(&sb);
+    let input = s.file("klanten.csv", FILE);
+    let config = s.file(
+        "notify-import.toml",
+        &format!(
+            "[profiles.nightly]\napi_url = \"{}\"\nrate = 500\nburst = 5\nmode = \"upsert\"\n",
+            sb.base_url()
+        ),
+    );
+    let with_profile = |cmd: &str, what: &Path| {
+        notify_import()
+            .arg(cmd)
+            .arg(what)
+            .args(["--config", config.to_str().unwrap(), "--profile", "nightly"])
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .output()
+            .unwrap()
+    };
+    assert_exit(&with_profile("import", &input), 0);
+    let run = latest_run(&input);
+    // The profile's mode means nothing to an undo; its target and pace do.
+    let out = with_profile("undo", &run);
+    assert_exit(&out, 0);
+    assert_eq!(by_code(&sb), before);
+}
