@@ -53,6 +53,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Check FILE offline (no key, no network) and write the results file with valid/invalid.
     Validate(ValidateArgs),
+    /// Take back what an import run did: restore the fields it updated, delete the customers it created (its own run folder, results and report).
+    Undo(UndoArgs),
     /// Run the embedded Notify emulator on 127.0.0.1 for manual tests.
     #[cfg(feature = "sandbox")]
     Sandbox(SandboxArgs),
@@ -373,6 +375,122 @@ pub struct ValidateArgs {
     pub profile: ProfileArgs,
 }
 
+// ---- undo (begin) ----
+
+/// Arguments of `undo`. The target and pace flags are the import's.
+#[derive(Debug, Args)]
+#[command(after_help = UNDO_AFTER_HELP, args_override_self = true)]
+pub struct UndoArgs {
+    /// The import run to take back: its folder, e.g. customers.runs/2026-12-02T182601Z (or customers.runs/latest).
+    #[arg(value_name = "RUN_FOLDER")]
+    pub run_folder: PathBuf,
+
+    /// Restore customers changed in Notify since the run wrote them too (conflicts), and undo a run that was undone before.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Continue the stopped undo of RUN_FOLDER: rows already undone are not sent again.
+    #[arg(help_heading = "Recovery", long)]
+    pub resume: bool,
+
+    /// `--profile`, `--config`: the target and pace of a profile (its
+    /// other settings mean nothing to an undo).
+    #[command(flatten)]
+    pub profile: ProfileArgs,
+
+    /// Base URL of the Notify API (the one the run sent to).
+    #[arg(
+        long,
+        help_heading = "Target",
+        value_name = "URL",
+        help = "Base URL of the Notify API, the one the run sent to [env: NOTIFY_API_URL] [default: https://api.notify.cm/v2]"
+    )]
+    pub api_url: Option<String>,
+
+    /// Read the API key from this file (first line) instead of NOTIFY_API_KEY.
+    #[arg(help_heading = "Target", long, value_name = "PATH")]
+    pub api_key_file: Option<PathBuf>,
+
+    /// Allow a live_ key (real data). Without it only test_ keys are accepted.
+    #[arg(help_heading = "Target", long)]
+    pub live: bool,
+
+    /// Requests per second: the API's limit if you know it, or `auto` to start at 10/s and find the limit (up to --max-rate).
+    #[arg(help_heading = "Pace", long, default_value = "10", value_name = "N|auto", value_parser = parse_rate)]
+    pub rate: RateArg,
+
+    /// Highest rate `--rate auto` may try, requests per second.
+    #[arg(help_heading = "Pace", long, default_value_t = 100.0, value_name = "N", value_parser = rate)]
+    pub max_rate: f64,
+
+    /// Requests allowed at once above the steady rate.
+    #[arg(help_heading = "Pace", long, default_value_t = 1, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub burst: u32,
+
+    /// Maximum requests in flight.
+    #[arg(help_heading = "Pace", long, default_value_t = 8, value_name = "N", value_parser = clap::builder::RangedI64ValueParser::<usize>::new().range(1..=256))]
+    pub concurrency: usize,
+
+    /// Per-request timeout in seconds.
+    #[arg(help_heading = "Pace", long, default_value_t = 30.0, value_name = "SECS", value_parser = timeout)]
+    pub timeout: f64,
+
+    /// Stop the undo (exit 3, resumable) when no request has succeeded for this long (e.g. 90s, 10m, 1h).
+    #[arg(help_heading = "Pace", long, default_value = "10m", value_name = "DURATION", value_parser = stall_timeout)]
+    pub stall_timeout: std::time::Duration,
+
+    /// Attempts per request before the row is marked failed (429 answers do not count).
+    #[arg(help_heading = "Pace", long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_attempts: u32,
+
+    /// Longest Retry-After to honour, in seconds; a longer one stops the undo (resumable).
+    #[arg(help_heading = "Pace", long, default_value_t = 60, value_name = "SECS")]
+    pub max_retry_after: u64,
+
+    /// After Ctrl-C/SIGTERM, how long requests in flight may finish, in seconds.
+    #[arg(help_heading = "Recovery", long, default_value_t = 10.0, value_name = "SECS", value_parser = grace_period)]
+    pub grace_period: f64,
+
+    /// Write a machine-readable summary of the undo (JSON); `-` for stdout.
+    #[arg(help_heading = "Output", long, value_name = "PATH")]
+    pub summary_json: Option<PathBuf>,
+
+    /// Do not write report.html into the undo's run folder.
+    #[arg(help_heading = "Output", long)]
+    pub no_report: bool,
+
+    /// Print only warnings, errors and the final summary.
+    #[arg(help_heading = "Output", short, long)]
+    pub quiet: bool,
+
+    /// More log output (-v debug, -vv trace).
+    #[arg(help_heading = "Output", short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Colours in log lines: `auto`, `always` or `never`.
+    #[arg(help_heading = "Output", long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Log line format on stderr: `text` or `json`.
+    #[arg(help_heading = "Output", long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+const UNDO_AFTER_HELP: &str = "\
+The API key is read from the NOTIFY_API_KEY environment variable or from --api-key-file,
+never from a command-line argument. The undo must go to the API the run sent to, with a key of the same kind.
+
+Exit codes:
+  0    every change was undone: updated customers restored, created customers deleted
+  1    some rows were not undone: conflict (changed in Notify since), kept (Notify refused to delete), failed
+  2    usage or setup error, nothing sent (not an import run, already undone, wrong API)
+  3    stopped after sending began (key rejected, API unreachable or stalled); continue with --resume
+  130  interrupted (Ctrl-C / SIGTERM); continue with --resume
+
+The undo writes its own run folder, <FILE stem>.runs/<UTC start>-undo/, beside the undone run's.";
+
+// ---- undo (end) ----
+
 /// How to read the customer file: every command that reads one.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Input")]
@@ -562,10 +680,11 @@ fn progress_interval(s: &str) -> Result<f64, String> {
     )
 }
 
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
     "import",
     "plan",
     "validate",
+    "undo",
     "sandbox",
     "mapping",
     "template",

@@ -65,6 +65,8 @@ pub enum Config {
     Completions(clap_complete::Shell),
     /// Print the manual page.
     Man,
+    /// Take back an import run (`undo`).
+    Undo(Box<UndoConfig>),
     /// `config`: print the effective settings and where each came from.
     ShowSettings(crate::output::report::SettingsShown),
     /// Write the template customer file.
@@ -346,6 +348,7 @@ impl Config {
                 None,
             ),
             Command::Plan(args) => plan_config(args, &env),
+            Command::Undo(args) => undo_config(args, &env),
             Command::Import(args) => {
                 if args.send.dry_run && args.send.resume {
                     return Err(usage(
@@ -402,6 +405,100 @@ fn plan_config(
         None,
     )
 }
+
+// ---- undo (begin) ----
+
+/// Settings of `undo`.
+#[derive(Debug)]
+pub struct UndoConfig {
+    /// The run folder to take back, as given.
+    pub folder: PathBuf,
+    /// `--force`: restore conflicts too, and undo a run undone before.
+    pub force: bool,
+    /// Target and pace (its `mode` means nothing here; `resume` is
+    /// `--resume`).
+    pub upload: UploadConfig,
+    /// Terminal output settings.
+    pub output: OutputConfig,
+    /// `report.html` in the undo's folder.
+    pub report: bool,
+    /// Where `--summary-json` goes, if asked for.
+    pub summary_json: Option<SummaryTarget>,
+}
+
+/// `undo`: the import's target checks (URL first, then the key, and a
+/// live key needs `--live`) and pace.
+fn undo_config(
+    args: crate::cli::UndoArgs,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<Config, UsageError> {
+    let (raw, origin) = match (&args.api_url, env(URL_ENV)) {
+        (Some(flag), _) => (flag.clone(), "--api-url"),
+        (None, Some(var)) => (var, URL_ENV),
+        (None, None) => (DEFAULT_API_URL.to_owned(), "the default API URL"),
+    };
+    let url = url::check(&raw, origin).map_err(|e| usage(e.to_string()))?;
+    let key = read_key(args.api_key_file.as_deref(), env)?;
+    if key.kind() == KeyKind::Live && !args.live {
+        return Err(usage(
+            "this is a live_ key (real data); add --live to confirm, or use a test_ key",
+        ));
+    }
+    let (rate, auto_rate) = match args.rate {
+        RateArg::Fixed(r) => (r, false),
+        RateArg::Auto => (AUTO_START_RATE.min(args.max_rate), true),
+    };
+    let summary_json = match &args.summary_json {
+        None => None,
+        Some(p) if p.as_os_str() == "-" => Some(SummaryTarget::Stdout),
+        Some(p) => Some(SummaryTarget::File(p.clone())),
+    };
+    let upload = UploadConfig {
+        target: Endpoint::Remote { url, key },
+        mode: WriteMode::Create,
+        clear_empty: false,
+        plan_only: false,
+        rate,
+        auto_rate,
+        max_rate: args.max_rate,
+        burst: args.burst,
+        concurrency: args.concurrency,
+        timeout: Duration::from_secs_f64(args.timeout),
+        stall_timeout: args.stall_timeout,
+        resume: args.resume,
+        restart: false,
+        max_attempts: args.max_attempts,
+        max_retry_after: Duration::from_secs(args.max_retry_after),
+        max_errors: None,
+        grace_period: Duration::from_secs_f64(args.grace_period),
+        state: None,
+        full: false,
+        key_file: args.api_key_file.clone(),
+        warnings: args
+            .api_key_file
+            .as_deref()
+            .and_then(key_file_warning)
+            .into_iter()
+            .collect(),
+    };
+    Ok(Config::Undo(Box::new(UndoConfig {
+        folder: args.run_folder,
+        force: args.force,
+        upload,
+        output: OutputConfig {
+            quiet: args.quiet,
+            progress: !args.quiet,
+            verbose: args.verbose,
+            log_format: args.log_format,
+            color: args.color,
+            progress_interval: None,
+        },
+        report: !args.no_report,
+        summary_json,
+    })))
+}
+
+// ---- undo (end) ----
 
 fn input_options(input: &InputArgs) -> Result<InputOptions, UsageError> {
     Ok(InputOptions {

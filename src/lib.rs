@@ -231,6 +231,13 @@ pub fn run(config: Config) -> Result<u8, RunError> {
             }
             Ok(exit::OK)
         }
+        Config::Undo(undo) => {
+            output::report::init_logging(&undo.output);
+            for warning in &undo.upload.warnings {
+                tracing::warn!("{warning}");
+            }
+            run::undo::run(&undo)
+        }
         Config::Run(run) => {
             output::report::init_logging(&run.output);
             // Found while checking the arguments, before logging existed.

@@ -139,7 +139,11 @@ pub fn load(
     };
     let user: Vec<OsString> = args.iter().skip(2).cloned().collect();
     match &cli.command {
-        Command::Import(_) | Command::Plan(_) | Command::Validate(_) | Command::Mapping(_) => {
+        Command::Import(_)
+        | Command::Plan(_)
+        | Command::Validate(_)
+        | Command::Mapping(_)
+        | Command::Undo(_) => {
             let layered = layered(sub, &user, &cli, sub_matches, &env)?;
             let (cli, _) = cli::parse_matches(&layered.args)?;
             let mut config = Config::from_cli_with_env(cli, &env)?;
@@ -150,6 +154,11 @@ pub fn load(
                     upload.warnings.push(warning);
                 }
                 run.provenance = layered.provenance;
+            }
+            if let (Config::Undo(undo), Some(p)) = (&mut config, &layered.profile)
+                && let Some(warning) = others_may_write(&p.file)
+            {
+                undo.upload.warnings.push(warning);
             }
             Ok(config)
         }
@@ -233,6 +242,7 @@ fn profile_args(cli: &Cli) -> Option<&ProfileArgs> {
         Command::Validate(a) => Some(&a.profile),
         Command::Mapping(a) => Some(&a.profile),
         Command::Config(a) => Some(&a.profile),
+        Command::Undo(a) => Some(&a.profile),
         _ => None,
     }
 }

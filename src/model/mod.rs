@@ -8,7 +8,8 @@
 //! [`outcome`] (statuses, a row's outcome, counts), [`plan`] (a row's fate
 //! as the planner decides it, and the write mode) [`failure`] (a failed
 //! write of a run's file, which stops the sending or ends the run) and
-//! [`timeline`] (an import's requests and 429s over time). It imports nothing
+//! [`timeline`] (an import's requests and 429s over time) and [`undo`] (what
+//! a run changed, and what taking it back came to). It imports nothing
 //! else from the crate and holds no behaviour beyond encoding these types.
 
 pub mod checked;
@@ -20,3 +21,4 @@ pub mod plan;
 pub mod problem;
 pub mod remote;
 pub mod timeline;
+pub mod undo;

@@ -6,8 +6,8 @@
 //! import again), `page` (`report.html`, the run as a page to read, print
 //! or send), `plan_file` (`plan.csv`: what an import would change),
 //! `summary` (`summary.json`, `--summary-json`), `report`
-//! (logs, progress, the summary text) and `template` (a file to start
-//! from). Every file it writes is written whole, mode 0600
+//! (logs, progress, the summary text), `template` (a file to start
+//! from) and `undo` (an undo's results, summary and page). Every file it writes is written whole, mode 0600
 //! ([`crate::util::atomic`]). It must not decide outcomes, only record
 //! them.
 
@@ -20,3 +20,4 @@ pub mod results;
 pub(crate) mod set;
 pub(crate) mod summary;
 pub(crate) mod template;
+pub(crate) mod undo;

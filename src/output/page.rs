@@ -774,7 +774,7 @@ fn page(v: &View<'_>) -> Markup {
 }
 
 /// The page's style: system fonts only, light and dark, A4 print.
-const CSS: &str = r#"
+pub(super) const CSS: &str = r#"
 :root{--fg:#1b1f24;--muted:#57606a;--bg:#fff;--line:#d0d7de;--head:#f6f8fa;
 --ok:#2da44e;--valid:#218bff;--exists:#8c959f;--invalid:#d4a72c;--failed:#cf222e;--skipped:#6e7781}
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--line:#30363d;--head:#161b22;

@@ -1174,6 +1174,229 @@ pub fn nothing_to_resume_line(input: &Path) -> String {
     )
 }
 
+// ---- undo (begin) ----
+
+/// The line that opens an undo.
+pub fn undo_header(
+    undone: &Path,
+    changes: u64,
+    target: Target<'_>,
+    force: bool,
+    folder: &Path,
+) -> String {
+    let where_to = match target {
+        Target::Sandbox(url) | Target::Test(url) => format!("{url} with a test key"),
+        Target::Live(url) => format!("{url} with a LIVE key (REAL customer data)"),
+    };
+    format!(
+        "notify-import: undoing the run in {}: {changes} customer{} it created or updated, in {where_to}{}; files in {}",
+        undone.display(),
+        if changes == 1 { "" } else { "s" },
+        if force {
+            " (--force: customers changed since are restored too)"
+        } else {
+            ""
+        },
+        folder.display()
+    )
+}
+
+/// What an undo of a stopped run says while it waits for that run's
+/// last creates to land (or not) before looking them up.
+pub fn undo_waiting_line(wait: Duration) -> String {
+    format!(
+        "notify-import: that run stopped before some creates were answered; waiting {} s, until none of them can still land, before looking them up",
+        wait.as_secs().max(1)
+    )
+}
+
+/// What a resumed undo says at the start.
+pub fn undo_resuming_line(folder: &Path, done: u64, pending: u64) -> String {
+    format!(
+        "notify-import: resuming the undo in {}: {done} rows already undone, {pending} sent again because their answer was lost",
+        folder.display()
+    )
+}
+
+/// A row left alone because it changed in Notify since the run: both
+/// values of each field (a warning, shown with `--quiet` too).
+pub fn undo_conflict_line(o: &crate::model::undo::UndoOutcome) -> String {
+    let fields: Vec<String> = o
+        .conflicts
+        .iter()
+        .map(|(field, sent, now)| {
+            format!(
+                "{field}: the run sent {}, Notify now holds {}",
+                crate::util::text::quoted(sent),
+                crate::util::text::quoted(now)
+            )
+        })
+        .collect();
+    format!(
+        "conflict: line {} customer {} ({}) changed in Notify since the run: {}; left as it is (--force restores it)",
+        o.line,
+        crate::util::text::quoted(&o.code),
+        o.customer_id,
+        fields.join("; ")
+    )
+}
+
+/// A created customer Notify refused to delete (a warning).
+pub fn undo_kept_line(o: &crate::model::undo::UndoOutcome) -> String {
+    format!(
+        "kept: line {} customer {} ({}): {}",
+        o.line,
+        crate::util::text::quoted(&o.code),
+        o.customer_id,
+        o.detail
+    )
+}
+
+/// The summary an undo ends with.
+pub fn undo_summary(
+    counts: &crate::model::undo::UndoCounts,
+    results: &Path,
+    report: Option<&Path>,
+    next: &str,
+) -> String {
+    use crate::model::undo::UndoAction;
+    let mut out = String::from("Undo\n");
+    for action in UndoAction::ALL {
+        let n = counts.get(action);
+        if n > 0 || action.is_undone() {
+            out.push_str(&format!("  {:<12}{n:>8}\n", action.as_str()));
+        }
+    }
+    out.push_str(&format!("  results: {}\n", results.display()));
+    if let Some(report) = report {
+        out.push_str(&format!("Report: {}\n", report.display()));
+    }
+    out.push_str(&format!("Next: {next}"));
+    out
+}
+
+/// The `Next:` words after an undo, by how it ended.
+pub fn undo_next_step(
+    counts: &crate::model::undo::UndoCounts,
+    stopped: Option<&str>,
+    resume: &str,
+) -> String {
+    use crate::model::undo::UndoAction;
+    if let Some(why) = stopped {
+        return format!("the undo stopped ({why}); continue it with: {resume}");
+    }
+    if counts.all_undone() {
+        return "nothing; every change of that run is undone".into();
+    }
+    let mut parts = Vec::new();
+    if counts.get(UndoAction::Conflict) > 0 {
+        parts.push("check the conflicts in the results (changed in Notify since the run) and undo again with --force to restore them anyway");
+    }
+    if counts.get(UndoAction::Kept) > 0 {
+        parts.push("the kept customers have invoices in Notify and stay");
+    }
+    if counts.get(UndoAction::Failed) > 0 {
+        parts.push("see why the failed rows failed in the results' detail column, fix it, then undo again with --force");
+    }
+    parts.join("; ")
+}
+
+/// Why a folder cannot be undone: it is not an import run's.
+pub fn undo_not_an_import(folder: &Path, kind: &str) -> String {
+    format!(
+        "{} is {kind}, which wrote nothing to Notify: there is nothing to undo; give the folder of an import run (customers.runs/<UTC start>)",
+        folder.display()
+    )
+}
+
+/// `undo --sandbox` makes no sense: nothing of a sandbox run is left.
+pub fn undo_needs_api_url() -> &'static str {
+    "undo needs the API the run sent to: --api-url (the embedded sandbox ended with its run)"
+}
+
+/// The folder given cannot be opened.
+pub fn undo_cannot_open(folder: &Path, e: &io::Error) -> String {
+    format!(
+        "cannot open the run folder {}: {e}; give the folder of an import run, e.g. customers.runs/latest",
+        folder.display()
+    )
+}
+
+/// The folder given is not a run folder.
+pub fn undo_not_a_run_folder(folder: &Path) -> String {
+    format!(
+        "{} is not a run folder of notify-import (named after its UTC start, e.g. customers.runs/2026-12-02T182601Z); give the folder of an import run",
+        folder.display()
+    )
+}
+
+/// An undo's folder is not undone.
+pub fn undo_of_an_undo(folder: &Path) -> String {
+    format!(
+        "{} is an undo's folder: an undo is not undone; to put back what it took back, import the file again",
+        folder.display()
+    )
+}
+
+/// The run left no journal.
+pub fn undo_no_journal(folder: &Path) -> String {
+    format!(
+        "{} has no journal: that run sent nothing, or the journal was removed; there is nothing to undo",
+        folder.display()
+    )
+}
+
+/// The run's (or a stopped undo's) journal cannot be read.
+pub fn undo_unreadable_journal(e: &str) -> String {
+    format!("cannot read what that run did: {e}; nothing was sent")
+}
+
+/// A sandbox run's customers ended with it.
+pub fn undo_of_a_sandbox_run() -> &'static str {
+    "that run sent to the embedded sandbox (--sandbox), whose customers ended with it: there is nothing left to undo"
+}
+
+/// The undo would go to another API than the run.
+pub fn undo_other_api(then: &str, now: &str) -> String {
+    format!(
+        "that run sent to {then}, and this undo would send to {now}: undo it where it was imported (--api-url {then})"
+    )
+}
+
+/// The undo has another kind of key than the run.
+pub fn undo_other_key(then: &str, now: &str) -> String {
+    format!(
+        "that run used a {then} key, this undo has a {now} key: use a key of the account the run imported into"
+    )
+}
+
+/// `--resume` with no stopped undo.
+pub fn undo_nothing_to_resume(folder: &Path) -> String {
+    format!(
+        "there is no stopped undo of {} to resume; undo it without --resume",
+        folder.display()
+    )
+}
+
+/// A stopped undo is in the way of a new one.
+pub fn undo_resume_first(folder: &Path) -> String {
+    format!(
+        "an undo of that run stopped unfinished in {}: continue it with --resume",
+        folder.display()
+    )
+}
+
+/// Why a folder cannot be undone again.
+pub fn undo_already_undone(folder: &Path, mark: &str) -> String {
+    format!(
+        "the run in {} was undone already ({}); undoing it again would restore its before-images over what Notify holds now: add --force if that is what you want",
+        folder.display(),
+        mark.trim()
+    )
+}
+
+// ---- undo (end) ----
+
 /// Under the import header (a warning): the unfinished run this one
 /// left behind.
 pub fn abandoned_line(folder: &Path, why: &str) -> String {

@@ -12,13 +12,15 @@
 //! journal of a resumed run, or the codes of `store::doubt`). It reads
 //! what `store/` recorded (journal, delta state, doubt) but `store/`
 //! decides nothing; the uploader executes the plan as it is. [`rows`]
-//! keeps an import's checked rows on disk in between.
+//! keeps an import's checked rows on disk in between. [`undo`] decides,
+//! for `undo`, what taking back each row a run changed takes.
 //!
 //! It must not read the input (the pass did), touch the network (what
 //! Notify holds is handed to it), or write outputs.
 
 pub mod diff;
 pub mod rows;
+pub mod undo;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! Owns the layout under `NAME.runs/` (beside the input, or in
 //! `--runs-dir`): one folder per run named after its UTC start
 //! (`2026-12-02T182601Z`, `-2`, `-3`… when two start in the same second,
-//! `-check` for `validate` / `--dry-run`) holding `results.csv`,
+//! `-check` for `validate` / `--dry-run`, `-plan`, `-undo`) holding `results.csv`,
 //! `errors.csv`, `summary.json`, `report.html` and `journal`; the `latest` pointer (a
 //! symlink where the OS allows, else a text file with the folder's name);
 //! the lock file shared by every run of the input; finding the unfinished
@@ -58,6 +58,9 @@ pub const LOCK: &str = "lock";
 
 const CHECK_SUFFIX: &str = "-check";
 const PLAN_SUFFIX: &str = "-plan";
+const UNDO_SUFFIX: &str = "-undo";
+/// Left in a run's folder once `undo` took that run back.
+pub const UNDONE: &str = "undone";
 
 /// What a run folder holds: an import's, a check's (`-check`) or a
 /// plan's (`-plan`) files.
@@ -69,6 +72,8 @@ pub enum RunKind {
     Check,
     /// `plan`: Notify read, nothing written there.
     Plan,
+    /// `undo`: another run taken back.
+    Undo,
 }
 
 impl RunKind {
@@ -77,6 +82,7 @@ impl RunKind {
             RunKind::Import => "",
             RunKind::Check => CHECK_SUFFIX,
             RunKind::Plan => PLAN_SUFFIX,
+            RunKind::Undo => UNDO_SUFFIX,
         }
     }
 }
@@ -109,10 +115,12 @@ impl Key {
         let (rest, kind) = match (
             name.strip_suffix(CHECK_SUFFIX),
             name.strip_suffix(PLAN_SUFFIX),
+            name.strip_suffix(UNDO_SUFFIX),
         ) {
-            (Some(rest), _) => (rest, RunKind::Check),
-            (None, Some(rest)) => (rest, RunKind::Plan),
-            (None, None) => (name, RunKind::Import),
+            (Some(rest), _, _) => (rest, RunKind::Check),
+            (None, Some(rest), _) => (rest, RunKind::Plan),
+            (None, None, Some(rest)) => (rest, RunKind::Undo),
+            (None, None, None) => (name, RunKind::Import),
         };
         let stamp = rest.get(..18)?;
         let b = stamp.as_bytes();
@@ -277,16 +285,21 @@ impl Runs {
                 seq,
                 kind,
             };
-            let twin_exists = [RunKind::Import, RunKind::Check, RunKind::Plan]
-                .into_iter()
-                .filter(|k| *k != kind)
-                .any(|k| {
-                    let twin = Key {
-                        kind: k,
-                        ..key.clone()
-                    };
-                    self.dir.join(twin.name()).exists()
-                });
+            let twin_exists = [
+                RunKind::Import,
+                RunKind::Check,
+                RunKind::Plan,
+                RunKind::Undo,
+            ]
+            .into_iter()
+            .filter(|k| *k != kind)
+            .any(|k| {
+                let twin = Key {
+                    kind: k,
+                    ..key.clone()
+                };
+                self.dir.join(twin.name()).exists()
+            });
             if twin_exists {
                 continue;
             }
@@ -522,6 +535,27 @@ impl RunFolder {
     /// A `plan` run.
     pub fn is_plan(&self) -> bool {
         self.key.kind == RunKind::Plan
+    }
+
+    /// What the folder holds.
+    pub fn kind(&self) -> RunKind {
+        self.key.kind
+    }
+
+    /// The run folder at `path` (its name a run's) and the runs it is
+    /// one of; `None` when the name is not a run folder's.
+    pub fn at(path: &Path) -> Option<(Runs, RunFolder)> {
+        let key = Key::parse(path.file_name()?.to_str()?)?;
+        let runs = Runs {
+            dir: path.parent()?.to_owned(),
+        };
+        Some((
+            runs,
+            RunFolder {
+                path: path.to_owned(),
+                key,
+            },
+        ))
     }
 
     /// `results.csv` in this folder.

@@ -11,6 +11,7 @@
 //! is [`crate::output::set`]'s.
 //!
 //! The wiring of the stages for one run is [`pipeline`]; it holds no rules.
+//! `undo` (taking an import run back) is wired in [`undo`].
 //! The files holding the rules never talk to the network, and only
 //! [`finish`] has the input's rows read again (by the errors file, to copy
 //! the rows not imported).
@@ -24,6 +25,7 @@ pub(crate) mod pipeline;
 pub mod recovery;
 pub mod settings;
 pub mod start;
+pub(crate) mod undo;
 
 pub use error::RunError;
 pub use folder::{RunFiles, RunFolder, RunKind, Runs};

@@ -291,7 +291,7 @@ fn connect(upload: &UploadConfig) -> Result<(Option<Embedded>, reqwest::Url, Api
 }
 
 /// The uploader's settings from the run's (`reporter` shows its pace).
-fn upload_settings(upload: &UploadConfig, reporter: &Reporter) -> UploadSettings {
+pub(super) fn upload_settings(upload: &UploadConfig, reporter: &Reporter) -> UploadSettings {
     let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
     settings.max_attempts = upload.max_attempts;
     settings.max_retry_after = upload.max_retry_after;
@@ -1073,7 +1073,7 @@ fn pipeline(
 /// First SIGINT/SIGTERM: stop sending; requests in flight get `grace` to
 /// finish. Second signal, or the grace period over: abandon them (their
 /// rows stay in doubt in the journal for `--resume`).
-async fn watch_signals(stop: upload::StopHandle, grace: Duration) {
+pub(super) async fn watch_signals(stop: upload::StopHandle, grace: Duration) {
     if wait_for_signal().await.is_err() {
         return;
     }

@@ -16,6 +16,8 @@
 pub mod api;
 pub(crate) mod pace;
 pub mod snapshot;
+mod undo;
+pub(crate) use undo::Attempted;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

@@ -26,5 +26,6 @@ mod runs;
 mod security;
 mod settings;
 mod sync;
+mod undo;
 mod validate;
 mod workbook;

@@ -28,6 +28,9 @@
 //!   update rather than reading the customer again, so `old` is always
 //!   the value from before the first run touched it.
 //!
+//! `undo` reads these through [`undo::ChangeReader`] and keeps a journal of its
+//! own ([`undo::UndoJournal`]).
+//!
 //! The last `done` of a row is its outcome; `send`, `clear` and `lands`
 //! records only serve `--resume`. A run that reached the end of its input
 //! after sending keeps its journal as `journal.done` in its run folder
@@ -40,6 +43,7 @@
 
 mod format;
 mod resume;
+pub mod undo;
 mod writer;
 
 use std::io;
