@@ -388,6 +388,8 @@ pub struct PaceFacts {
     pub ceiling: Option<f64>,
     /// The rate allowed by the policy the API advertised.
     pub advertised: Option<f64>,
+    /// How long the pool was paused in all (after 429s, for a spent quota).
+    pub paused: std::time::Duration,
 }
 
 impl PaceFacts {
@@ -798,6 +800,7 @@ mod tests {
             final_rate: 47.5,
             ceiling: Some(50.0),
             advertised: None,
+            paused: Duration::ZERO,
         };
         assert_eq!(p.chosen(), "--rate auto (up to 100/s)");
         assert_eq!(

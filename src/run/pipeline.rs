@@ -426,6 +426,7 @@ fn send(
             final_rate: pace.final_rate,
             ceiling: pace.ceiling,
             advertised: pace.advertised,
+            paused: pace.paused,
         },
         sandbox: matches!(upload.target, Endpoint::Sandbox),
         closed,
