@@ -4,32 +4,44 @@
 //! The rate follows AIMD with a learned ceiling: what the server was seen
 //! to admit, never more. A 429 on a request sent after the latest pause
 //! starts an episode, which sets the ceiling from what the server let
-//! through, then holds the rate a hair under it (the second gate's slack
-//! is the real margin):
-//! - after a second or more of sending: the admitted rate over the last
-//!   seconds (less `--burst`, the burst the user says the server allows);
+//! through, then holds the rate at it (the ceiling is a lower bound, and
+//! the second gate's slack keeps the pace about 1% under it):
+//! - after a second or more of sending: the best lower bound over the
+//!   windows of 1 to 10 s before the 429 of what got through less
+//!   `--burst` and one (a bucket admits at most its rate times a window
+//!   and its burst; nginx lets `burst` + 1 through at once), never above
+//!   the rate that was refused, nor, at the end of slow start, above the
+//!   pace that held for its last second (a fixed window lets twice its
+//!   count through across its edge);
 //! - after a few requests (a bucket's small burst): halve, with a ceiling
-//!   from what got through beyond `--burst`, at least half the rate, at
-//!   most what got through at all (nothing got through: nothing learned);
+//!   from what got through beyond `--burst` and one, at least half the
+//!   rate, at most what got through at all (nothing got through: nothing
+//!   learned);
 //! - after many requests within a second (a window's count, or a bucket's
-//!   larger burst, which look alike): that count per second, *tentative*.
+//!   larger burst, which look alike): that count per second, *tentative*;
+//!   near the ceiling within a second of the last pause it is the same
+//!   overshoot still counted (haproxy weighs the last second, refused
+//!   requests too): a small step down.
 //!
-//! The pool pauses for `Retry-After`, or without one until the next slot
-//! at the decreased rate, doubling while 429s follow each other with
-//! nothing admitted between them. Such a 429 does not lower the rate
-//! again: the pause was too short (a window that has not drained), not
-//! the rate too high.
+//! A refused probe keeps the ceiling that held before it (it lowered a
+//! measured ceiling by 2% each time). The pool pauses for `Retry-After`,
+//! or without one until the next slot at the decreased rate, doubling
+//! while 429s follow each other with nothing admitted between them. Such
+//! a 429 does not lower the rate again: the pause was too short (a window
+//! that has not drained), not the rate too high.
 //!
 //! A probe paces a step above the ceiling; when it holds, the ceiling
-//! rises to what was admitted meanwhile, not to the probe's level. A
-//! tentative ceiling (also slow start's) is probed every few seconds by a
-//! step that doubles each time it holds, and a 429 then keeps at least the
-//! level that held; a measured ceiling is probed after thirty seconds by a
-//! small step, and each probe that brings a 429 doubles that wait. Answers
-//! that are not 429 and not 5xx raise the rate additively towards the hold
-//! level (the target, or the margin under the ceiling), never on the first
-//! answers after a pause. `--rate auto` starts with slow start: each
-//! second, the rate admitted over the last one times 1.3.
+//! rises to the lower bound of what was admitted meanwhile, not to the
+//! probe's level. Slow start's ceiling is climbed from at once: from the
+//! end of its pause (a second after a shorter one), 10% of it higher each
+//! second, until a 429 measures the limit over seconds at or above it. A
+//! window's count is probed every three seconds by a step that doubles
+//! each time it holds; a measured ceiling after thirty seconds by a small
+//! step, and each probe that brings a 429 doubles that wait. Answers that
+//! are not 429 and not 5xx raise the rate additively towards the hold
+//! level (the target, or the ceiling), never on the first answers after a
+//! pause. `--rate auto` starts with slow start: each second, the rate
+//! admitted over the last one times 1.5.
 //! Limits advertised by the server cap the rate; the first request goes
 //! alone so they are known in time.
 
@@ -41,10 +53,11 @@ use tokio::time::Instant;
 use super::schedule::{SECOND_SLACK, paced_period, period_of};
 use super::{Advertised, Pacer, State, Ticket};
 
-/// Held this close under the learned ceiling. The ceiling is what the
-/// server admitted, so it is safe to use whole; the second gate's slack
-/// already keeps the pace about 1% under it, and arrival jitter needs no
-/// more (at 0.97 the final rate ended 5% under the ceiling).
+/// Held this close under the learned ceiling. The ceiling is a lower
+/// bound of what the server admits, so it is safe to use whole; the
+/// second gate's slack already keeps the pace about 1% under it, and
+/// arrival jitter needs no more (at 0.97 the final rate ended 5% under
+/// the ceiling; at 1.005 twice the count of a sliding window was refused).
 pub const MARGIN: f64 = 1.0;
 
 /// Share of an advertised limit used: the server said what it allows, so
@@ -96,7 +109,9 @@ const FAST_BELOW: f64 = 0.8;
 /// Before any ceiling is known (`--rate auto`), each step sets the rate
 /// to what the server admitted over the last second times this (its probe
 /// step): slow start, so an unknown limit is found in seconds and never
-/// overshot by more than the step.
+/// overshot by more than the step. At 1.3 (and the slots queued at the
+/// old rate) 50/s was found after 13 s: the climb from its ceiling must
+/// be over within the first 10 s.
 const SLOW_START: f64 = 1.5;
 
 /// A 429 that comes back before this much sending after a pause means the

@@ -27,7 +27,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use control::{MIN_RATE_SHARE, PROBE_EVERY, TENTATIVE_PROBE_STEP};
-use schedule::{Leave, paced_period, period_of};
+use schedule::{Leave, paced_period};
 
 /// How the pacer starts and where it may go.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -333,6 +333,7 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
+    use super::schedule::period_of;
     use super::*;
 
     /// Wake-ups as tokio's timer gives them outside a paused clock: at the
@@ -363,8 +364,11 @@ mod tests {
         made_late(pacer(rate, burst), extra)
     }
 
-    /// `p`, with wake-ups late as a real timer's (up to `extra` more).
+    /// `p`, with wake-ups late as a real timer's (up to `extra` more), and
+    /// no randomness left.
     pub(super) fn made_late(p: Pacer, extra: Duration) -> Pacer {
+        // The backoff's jitter too is the same in every run.
+        p.lock().rng = fastrand::Rng::with_seed(11);
         *p.late.lock().expect("lock") = Some(Late {
             // Off the millisecond grid, as a real start is.
             origin: Instant::now() - Duration::from_micros(300),

@@ -3,7 +3,9 @@
 //! There is one schedule on tokio's
 //! clock, built once and never rebuilt (GCRA: a theoretical arrival time
 //! that every [`Pacer::acquire`] advances by one period to reserve its own
-//! slot). A rate change only changes the period. A pause (after a 429, or
+//! slot, no more than a period ahead, so a rate change applies from the
+//! next slot). A rate change only changes the period, which is the second
+//! gate's pace (below), so requests leave evenly. A pause (after a 429, or
 //! when an advertised quota is spent) moves the schedule to the end of the
 //! pause with no burst credit, and bumps an epoch: a worker whose slot was
 //! reserved before the pause re-reserves after it, so requests re-enter one
