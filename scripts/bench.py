@@ -622,6 +622,7 @@ def pace_run(a: argparse.Namespace, budget: Budget, server: str, mode: str, rows
         "accepted": accepted, "share": share, "share_429": limited, "after_10s": steady,
         "rate_limited": doc["rate_limited"], "requests": doc["requests"], "wall_s": r.wall,
         "ceiling": pace.get("learned_ceiling"), "effective": pace.get("effective_rate"),
+        "paused_s": pace.get("paused_secs"),
         "target": (f">= {want_share:.0%}{' after 10 s' if later else ''}, < {want_429:.0%} 429s"
                    if want_429 else "0 429s"),
         "met": met,

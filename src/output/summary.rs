@@ -252,6 +252,9 @@ pub struct Pace {
     pub learned_ceiling: Option<f64>,
     /// The rate the API's advertised policy allows (`null` if none).
     pub advertised_rate: Option<f64>,
+    /// Seconds the pool was paused in all, after 429s or for a spent
+    /// quota: time no request could leave.
+    pub paused_secs: f64,
 }
 
 /// The API.
@@ -421,6 +424,7 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             effective_rate: round3(p.final_rate),
             learned_ceiling: p.ceiling.map(round3),
             advertised_rate: p.advertised.map(round3),
+            paused_secs: round3(p.paused.as_secs_f64()),
         }),
         target: run.upload.as_ref().map(|u| match &u.target {
             Endpoint::Sandbox => TargetInfo {

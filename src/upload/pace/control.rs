@@ -4,32 +4,44 @@
 //! The rate follows AIMD with a learned ceiling: what the server was seen
 //! to admit, never more. A 429 on a request sent after the latest pause
 //! starts an episode, which sets the ceiling from what the server let
-//! through, then holds the rate a hair under it (the second gate's slack
-//! is the real margin):
-//! - after a second or more of sending: the admitted rate over the last
-//!   seconds (less `--burst`, the burst the user says the server allows);
+//! through, then holds the rate at it (the ceiling is a lower bound, and
+//! the second gate's slack keeps the pace about 1% under it):
+//! - after a second or more of sending: the best lower bound over the
+//!   windows of 1 to 10 s before the 429 of what got through less
+//!   `--burst` and one (a bucket admits at most its rate times a window
+//!   and its burst; nginx lets `burst` + 1 through at once), never above
+//!   the rate that was refused, nor, at the end of slow start, above the
+//!   pace that held for its last second (a fixed window lets twice its
+//!   count through across its edge);
 //! - after a few requests (a bucket's small burst): halve, with a ceiling
-//!   from what got through beyond `--burst`, at least half the rate, at
-//!   most what got through at all (nothing got through: nothing learned);
+//!   from what got through beyond `--burst` and one, at least half the
+//!   rate, at most what got through at all (nothing got through: nothing
+//!   learned);
 //! - after many requests within a second (a window's count, or a bucket's
-//!   larger burst, which look alike): that count per second, *tentative*.
+//!   larger burst, which look alike): that count per second, *tentative*;
+//!   near the ceiling within a second of the last pause it is the same
+//!   overshoot still counted (haproxy weighs the last second, refused
+//!   requests too): a small step down.
 //!
-//! The pool pauses for `Retry-After`, or without one until the next slot
-//! at the decreased rate, doubling while 429s follow each other with
-//! nothing admitted between them. Such a 429 does not lower the rate
-//! again: the pause was too short (a window that has not drained), not
-//! the rate too high.
+//! A refused probe keeps the ceiling that held before it (it lowered a
+//! measured ceiling by 2% each time). The pool pauses for `Retry-After`,
+//! or without one until the next slot at the decreased rate, doubling
+//! while 429s follow each other with nothing admitted between them. Such
+//! a 429 does not lower the rate again: the pause was too short (a window
+//! that has not drained), not the rate too high.
 //!
 //! A probe paces a step above the ceiling; when it holds, the ceiling
-//! rises to what was admitted meanwhile, not to the probe's level. A
-//! tentative ceiling (also slow start's) is probed every few seconds by a
-//! step that doubles each time it holds, and a 429 then keeps at least the
-//! level that held; a measured ceiling is probed after thirty seconds by a
-//! small step, and each probe that brings a 429 doubles that wait. Answers
-//! that are not 429 and not 5xx raise the rate additively towards the hold
-//! level (the target, or the margin under the ceiling), never on the first
-//! answers after a pause. `--rate auto` starts with slow start: each
-//! second, the rate admitted over the last one times 1.3.
+//! rises to the lower bound of what was admitted meanwhile, not to the
+//! probe's level. Slow start's ceiling is climbed from at once: from the
+//! end of its pause (a second after a shorter one), 10% of it higher each
+//! second, until a 429 measures the limit over seconds at or above it. A
+//! window's count is probed every three seconds by a step that doubles
+//! each time it holds; a measured ceiling after thirty seconds by a small
+//! step, and each probe that brings a 429 doubles that wait. Answers that
+//! are not 429 and not 5xx raise the rate additively towards the hold
+//! level (the target, or the ceiling), never on the first answers after a
+//! pause. `--rate auto` starts with slow start: each second, the rate
+//! admitted over the last one times 1.5.
 //! Limits advertised by the server cap the rate; the first request goes
 //! alone so they are known in time.
 
@@ -38,14 +50,15 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::schedule::{SECOND_SLACK, period_of};
+use super::schedule::{SECOND_SLACK, paced_period, period_of};
 use super::{Advertised, Pacer, State, Ticket};
 
-/// Held this close under the learned ceiling. The ceiling is what the
-/// server admitted, so it is safe to use whole; the second gate's slack
-/// already keeps the pace about 1% under it, and arrival jitter needs no
-/// more (at 0.97 the final rate ended 5% under the ceiling).
-pub const MARGIN: f64 = 0.995;
+/// Held this close under the learned ceiling. The ceiling is a lower
+/// bound of what the server admits, so it is safe to use whole; the
+/// second gate's slack already keeps the pace about 1% under it, and
+/// arrival jitter needs no more (at 0.97 the final rate ended 5% under
+/// the ceiling; at 1.005 twice the count of a sliding window was refused).
+pub const MARGIN: f64 = 1.0;
 
 /// Share of an advertised limit used: the server said what it allows, so
 /// only a little room is kept for jitter at its window edges.
@@ -76,6 +89,17 @@ const PROBE_STEP: f64 = 1.02;
 /// back for long.
 const TENTATIVE_PROBE_EVERY: Duration = Duration::from_secs(3);
 
+/// Slow start's ceiling (what got through in its last seconds, while it
+/// climbed) is probed from the end of the pause its 429 began, a step
+/// higher every second, each step this much more of it: a bucket refuses
+/// a pace a few percent over its rate only once its burst is spent,
+/// seconds later, so the steps go well over it (then the episode is
+/// seconds long, and what got through in it says the rate to a percent),
+/// and the climb is over within the first 10 s (`--rate auto` found 46/s
+/// against 50 when each step waited three seconds and held longer).
+const RISE_EVERY: Duration = Duration::from_secs(1);
+const RISE_STEP: f64 = 0.10;
+
 pub(super) const TENTATIVE_PROBE_STEP: f64 = 1.05;
 
 /// Below this share of the hold level the rate climbs fast (a tenth of the
@@ -85,8 +109,10 @@ const FAST_BELOW: f64 = 0.8;
 /// Before any ceiling is known (`--rate auto`), each step sets the rate
 /// to what the server admitted over the last second times this (its probe
 /// step): slow start, so an unknown limit is found in seconds and never
-/// overshot by more than the step.
-const SLOW_START: f64 = 1.3;
+/// overshot by more than the step. At 1.3 (and the slots queued at the
+/// old rate) 50/s was found after 13 s: the climb from its ceiling must
+/// be over within the first 10 s.
+const SLOW_START: f64 = 1.5;
 
 /// A 429 that comes back before this much sending after a pause means the
 /// previous decrease was far too small: halve instead of stepping down.
@@ -117,6 +143,31 @@ const BACKOFF_PERIODS: u32 = 1;
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 impl State {
+    /// What the server's limit is proven to be at least, by what it
+    /// admitted: over each window from [`ADMIT_MIN`] to [`ADMIT_WINDOW`]
+    /// ending at `now`, the answers admitted in it less `beyond` (the
+    /// most a limiter lets through at once above its rate), per second of
+    /// the window; the best of these. A bucket never admits more than its
+    /// rate times the window and its burst, so each is a lower bound of
+    /// its rate, whatever was sent before or between (slower seconds and
+    /// pauses only lower a window's figure, and a longer window is taken
+    /// where the bucket was full at its start). None when sending lasted
+    /// under [`ADMIT_MIN`].
+    fn admitted_bound(&self, now: Instant, beyond: f64) -> Option<f64> {
+        let mut best = None;
+        for (k, t) in self.admitted.iter().rev().enumerate() {
+            let w = now.saturating_duration_since(*t);
+            if w > ADMIT_WINDOW {
+                break;
+            }
+            if w >= ADMIT_MIN {
+                let bound = ((k + 1) as f64 - beyond).max(0.0) / w.as_secs_f64();
+                best = Some(best.map_or(bound, |b: f64| b.max(bound)));
+            }
+        }
+        best
+    }
+
     /// Admitted answers that arrived within `window` before `now` (the log
     /// keeps [`ADMIT_WINDOW`]).
     fn admitted_within(&self, now: Instant, window: Duration) -> usize {
@@ -150,8 +201,7 @@ impl Pacer {
             Some(d) => d,
             None if new_episode => {
                 let level = s.backoff_level.min(16);
-                let ceiling = s
-                    .period
+                let ceiling = period_of(s.rate)
                     .saturating_mul(BACKOFF_PERIODS << level)
                     .min(BACKOFF_MAX);
                 s.backoff_level = s.backoff_level.saturating_add(1);
@@ -204,7 +254,17 @@ impl Pacer {
         s.backoff_level = 0;
         // Never on the first answers after a pause: they say nothing yet
         // about the rate the pool re-entered at.
-        if now < s.not_before + ADJUST_EVERY || now.duration_since(s.last_adjust) < ADJUST_EVERY {
+        // Slow start's ceiling is climbed from the end of a pause of a
+        // second or more (the limiter has forgotten the overshoot by then);
+        // after a shorter one, a second later (haproxy still counted the
+        // overshoot, refused requests too, and refused the first step).
+        let drained = s.not_before.saturating_duration_since(s.last_adjust) >= ADJUST_EVERY;
+        let settle = if s.rising && drained {
+            Duration::ZERO
+        } else {
+            ADJUST_EVERY
+        };
+        if now < s.not_before + settle || now.duration_since(s.last_adjust) < ADJUST_EVERY {
             return;
         }
         s.last_adjust = now;
@@ -215,7 +275,10 @@ impl Pacer {
                 // over the last second.
                 let admitted =
                     s.admitted_within(now, ADJUST_EVERY) as f64 / ADJUST_EVERY.as_secs_f64();
+                s.held_rate = s.rate;
                 (s.rate * SLOW_START).min(admitted * SLOW_START).max(s.rate)
+            } else if s.rising {
+                hold
             } else if s.rate < hold * FAST_BELOW {
                 s.rate + self.settings.target / 10.0
             } else {
@@ -226,7 +289,9 @@ impl Pacer {
         } else if let Some(c) = s.ceiling {
             // Slow re-probe: the limit may have been a passing squeeze.
             // A tentative ceiling is probed sooner.
-            let every = if s.tentative {
+            let every = if s.rising {
+                RISE_EVERY
+            } else if s.tentative {
                 TENTATIVE_PROBE_EVERY
             } else {
                 s.probe_every
@@ -234,12 +299,11 @@ impl Pacer {
             if now.duration_since(s.probe_from) >= every {
                 // What got through meanwhile held: the ceiling is at least
                 // that (beyond the burst), never more.
-                let window = every.min(ADMIT_WINDOW);
-                let n = s.admitted_within(now, window);
-                let beyond = n.saturating_sub(self.settings.burst as usize);
-                let held = beyond as f64 / window.as_secs_f64();
+                let held = s.admitted_bound(now, self.beyond()).unwrap_or(c);
                 s.ceiling = Some(c.max(held));
-                s.probe = if s.tentative {
+                s.probe = if s.rising {
+                    s.probe + RISE_STEP
+                } else if s.tentative {
                     let step = s.tentative_step;
                     s.tentative_step = 1.0 + 2.0 * (step - 1.0);
                     step
@@ -248,6 +312,11 @@ impl Pacer {
                 };
                 s.probe_from = now;
                 s.probed_at = Some(now);
+                if s.rising {
+                    // No climb to the step: it starts now.
+                    let hold = self.hold(&s);
+                    self.set_rate(&mut s, hold);
+                }
             }
         }
     }
@@ -315,6 +384,15 @@ impl Pacer {
         }
     }
 
+    /// What a limiter may let through at once beyond its rate, to take
+    /// off a count before it says anything about the rate: `--burst` (the
+    /// burst the user says the server allows), one more (nginx's
+    /// `burst=5` lets six through at once), and one for the request at a
+    /// window's edge.
+    fn beyond(&self) -> f64 {
+        f64::from(self.settings.burst) + 1.0
+    }
+
     /// The highest rate allowed: the target, capped by an advertised policy.
     fn top(&self, s: &State) -> f64 {
         let t = self.settings.target;
@@ -357,39 +435,45 @@ impl Pacer {
         {
             s.probe_every = (s.probe_every * 2).min(PROBE_EVERY_LONGEST);
         }
-        // A probe is over: back to the ceiling. A tentative ceiling held
-        // until the probe, so it is kept at least.
+        // A probe is over: back to the ceiling, which held until the
+        // probe, so it is kept at least (a failed probe lowered a measured
+        // ceiling by up to 2% each time).
         let probing = std::mem::replace(&mut s.probe, 1.0) > 1.0;
-        let held = s.ceiling.filter(|_| probing && s.tentative);
+        let held = s.ceiling.filter(|_| probing);
         let since_pause = now.saturating_duration_since(s.not_before);
         let admitted = s.admitted_since_pause as f64;
-        let burst = f64::from(self.settings.burst);
         // Slow start (auto, no ceiling yet) raised the rate during the
         // measure, so what got through is a lower bound only.
         let slow_start = self.settings.auto && s.ceiling.is_none();
+        // Slow start's first ceiling is climbed from at once.
+        let mut rising = slow_start;
         // Every ceiling is what the server admitted, never more.
         let (ceiling, rate, tentative) = if since_pause >= ADMIT_MIN {
-            // A second or more of sending: what the server let through
-            // over it is its limit. A window limiter lets no more than its
-            // count through in any second; a bucket lets its burst more
-            // through, taken as `--burst` (what the user says it allows).
-            // Slow start raised the rate every second: only the last one
-            // says much about the rate that was refused.
-            let longest = if slow_start { ADMIT_MIN } else { ADMIT_WINDOW };
-            let window = since_pause.min(longest);
-            let n = s.admitted_within(now, window) as f64;
-            let mut measured = ((n - burst).max(0.0) / window.as_secs_f64()).min(r);
+            // A second or more of sending: the best lower bound of the
+            // limit from what the server let through over the last
+            // seconds (see `admitted_bound`), never above the rate that
+            // was refused.
+            let mut measured = s.admitted_bound(now, self.beyond()).unwrap_or(0.0).min(r);
+            if slow_start {
+                // Not above the pace that held for a second before the
+                // last step: a fixed window lets twice its count through
+                // across its edge, which a second's count takes for a
+                // rate (55/s learned against 50).
+                measured = measured.min(s.held_rate);
+            }
             if let Some(held) = held {
-                // The climb lowers the measure; the estimate held.
                 measured = measured.max(held).min(r);
             } else if let Some(c) = s.ceiling.filter(|c| measured > *c * NEAR) {
                 // Refused at about the ceiling: arrival jitter, or a
                 // ceiling a little high. Step down a little; the measure
-                // over a few seconds (less the burst) is lower than what
-                // got through, and took 50/s windows to 46/s.
+                // is a lower bound, and took 50/s windows to 46/s.
                 measured = measured.max((c * STEP_DOWN).min(r));
             }
             (Some(measured), measured * MARGIN, slow_start)
+        } else if let Some(held) = held {
+            // A probe refused within a second of its start: too short to
+            // measure, and the ceiling held until it.
+            (Some(held), held * MARGIN, false)
         } else if admitted < r * QUICK.as_secs_f64() {
             // Refused after a few requests: a bucket's small burst. What
             // got through beyond `--burst` over the episode bounds its
@@ -398,7 +482,7 @@ impl Pacer {
             // than a margin under that. Nothing got through: nothing
             // learned.
             let t = since_pause.as_secs_f64();
-            let beyond = admitted - burst;
+            let beyond = admitted - self.beyond();
             let ceiling = (beyond > 0.0 && t > 0.0)
                 .then(|| (beyond / t).max(r / 2.0).min(admitted / t).min(r))
                 .or(s.ceiling);
@@ -408,10 +492,22 @@ impl Pacer {
             // second is a window limiter's count, or a bucket's burst
             // (then the limit is higher). Taken, and probed soon.
             let count = admitted.min(r);
-            (Some(count), count * MARGIN, true)
+            match s.ceiling.filter(|c| count > *c * NEAR) {
+                // About the ceiling, within a second of the last pause: the
+                // same overshoot still counted (haproxy's rate weighs the
+                // last second, refused requests too), not a new measure.
+                // Step down a little and go on as before.
+                Some(c) => {
+                    let count = count.max((c * STEP_DOWN).min(r));
+                    rising = s.rising;
+                    (Some(count), count * MARGIN, s.tentative)
+                }
+                None => (Some(count), count * MARGIN, true),
+            }
         };
         s.ceiling = ceiling.map(|c| c.max(self.min_rate));
         s.tentative = tentative;
+        s.rising = rising;
         s.tentative_step = TENTATIVE_PROBE_STEP;
         self.set_rate(s, rate.min(self.hold(s)));
         s.last_adjust = now;
@@ -424,7 +520,7 @@ impl Pacer {
             tracing::debug!("request rate now {rate:.2}/s");
         }
         s.rate = rate;
-        s.period = period_of(rate);
+        s.period = paced_period(rate);
         self.gauge.store(rate.to_bits(), Ordering::Relaxed);
     }
 }
@@ -463,6 +559,20 @@ mod tests {
         p.on_rate_limited(t, Some(Duration::from_secs(1)));
         let ceiling = p.report().ceiling.expect("ceiling");
         assert!((40.0..=probing).contains(&ceiling), "{ceiling}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_report_counts_each_second_paused_once() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        let a = p.acquire(&stop).await.expect("a");
+        let b = p.acquire(&stop).await.expect("b");
+        p.on_rate_limited(a, Some(Duration::from_secs(2)));
+        // Another 429 of the same flight a second later asks for two
+        // more: the pauses overlap by a second.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        p.on_rate_limited(b, Some(Duration::from_secs(2)));
+        assert_eq!(p.report().paused, Duration::from_secs(3));
     }
 
     #[tokio::test(start_paused = true)]

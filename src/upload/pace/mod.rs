@@ -15,6 +15,8 @@
 
 mod control;
 mod schedule;
+#[cfg(test)]
+mod sim;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -25,7 +27,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use control::{MIN_RATE_SHARE, PROBE_EVERY, TENTATIVE_PROBE_STEP};
-use schedule::{Leave, period_of};
+use schedule::{Leave, paced_period};
 
 /// How the pacer starts and where it may go.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,8 +129,13 @@ struct State {
     /// otherwise); a probe that holds raises the ceiling only to what the
     /// server admitted meanwhile.
     probe: f64,
+    /// The tentative ceiling is slow start's: probed a step higher every
+    /// second from the end of the pause (see `control::RISE_EVERY`).
+    rising: bool,
     /// The next probe's factor while the ceiling is tentative.
     tentative_step: f64,
+    /// Slow start: the rate before its last step, which held a second.
+    held_rate: f64,
     /// When sending began (the first slot), for the achieved rate.
     began: Option<Instant>,
     /// Admitted answers in all, and when the last came.
@@ -201,7 +208,7 @@ impl Pacer {
             late: Mutex::new(None),
             state: Mutex::new(State {
                 rate: start,
-                period: period_of(start),
+                period: paced_period(start),
                 tat: now,
                 gate_tat: now,
                 not_before: now,
@@ -210,7 +217,9 @@ impl Pacer {
                 sent: VecDeque::new(),
                 ceiling: None,
                 tentative: false,
+                rising: false,
                 probe: 1.0,
+                held_rate: start,
                 began: None,
                 admitted_total: 0,
                 last_admitted: None,
@@ -324,6 +333,7 @@ impl Pacer {
 
 #[cfg(test)]
 mod tests {
+    use super::schedule::period_of;
     use super::*;
 
     /// Wake-ups as tokio's timer gives them outside a paused clock: at the
@@ -351,7 +361,14 @@ mod tests {
 
     /// A pacer whose wake-ups come late as a real timer's.
     pub(super) fn late_pacer(rate: f64, burst: u32, extra: Duration) -> Pacer {
-        let p = pacer(rate, burst);
+        made_late(pacer(rate, burst), extra)
+    }
+
+    /// `p`, with wake-ups late as a real timer's (up to `extra` more), and
+    /// no randomness left.
+    pub(super) fn made_late(p: Pacer, extra: Duration) -> Pacer {
+        // The backoff's jitter too is the same in every run.
+        p.lock().rng = fastrand::Rng::with_seed(11);
         *p.late.lock().expect("lock") = Some(Late {
             // Off the millisecond grid, as a real start is.
             origin: Instant::now() - Duration::from_micros(300),

@@ -3,7 +3,9 @@
 //! There is one schedule on tokio's
 //! clock, built once and never rebuilt (GCRA: a theoretical arrival time
 //! that every [`Pacer::acquire`] advances by one period to reserve its own
-//! slot). A rate change only changes the period. A pause (after a 429, or
+//! slot, no more than a period ahead, so a rate change applies from the
+//! next slot). A rate change only changes the period, which is the second
+//! gate's pace (below), so requests leave evenly. A pause (after a 429, or
 //! when an advertised quota is spent) moves the schedule to the end of the
 //! pause with no burst credit, and bumps an epoch: a worker whose slot was
 //! reserved before the pause re-reserves after it, so requests re-enter one
@@ -70,6 +72,22 @@ fn second_gate(rate: f64, period: Duration) -> (usize, Duration) {
     (n, span)
 }
 
+/// The schedule's period at `rate`: the second gate's pace (the rate's
+/// worth in a second and the slack), so requests leave evenly and the
+/// gate only stops a catch-up. Paced at the bare rate, the schedule ran
+/// ahead of the gate, which held requests back at each second's end, and
+/// the catch-up that followed put 54/s into part of a second paced at
+/// 46/s: haproxy, whose rate weighs the previous second by the share of
+/// the current one still to come, refused.
+pub(super) fn paced_period(rate: f64) -> Duration {
+    let (n, span) = second_gate(rate, period_of(rate));
+    let even = span / u32::try_from(n).unwrap_or(u32::MAX);
+    // A hair slower than the gate, or jitter makes the gate hold one
+    // request until its second is over, and it leaves with the next one
+    // (haproxy refused the pair when it opened a second).
+    even + even / 1000
+}
+
 pub(super) fn period_of(rate: f64) -> Duration {
     Duration::try_from_secs_f64(1.0 / rate)
         .unwrap_or(LONGEST)
@@ -77,7 +95,8 @@ pub(super) fn period_of(rate: f64) -> Duration {
 }
 
 impl Pacer {
-    /// A slot and its epoch, or the end of the pause to wait out first.
+    /// A slot and its epoch, or when to ask again (the end of a pause, or
+    /// a period before the next slot).
     pub(super) fn reserve(&self) -> Result<(Instant, u64), Instant> {
         let mut s = self.lock();
         let now = Instant::now();
@@ -94,8 +113,25 @@ impl Pacer {
         }
         s.began.get_or_insert(now);
         let earliest = s.tat.checked_sub(self.tau(&s)).unwrap_or(now);
+        // A slot is handed out no more than a period ahead: a worker that
+        // would wait longer waits first and asks again. Otherwise every
+        // idle worker holds a slot at the old period and a new rate
+        // applies only after them all (16 workers at 10/s: 1.6 s, and
+        // auto's slow start climbed every other second).
+        if earliest > now + s.period {
+            return Err(earliest - s.period);
+        }
         let slot = earliest.max(now);
-        s.tat = s.tat.max(slot) + s.period;
+        // Absolute deadlines here too: a slot taken late (the worker's
+        // wake-up came after it) does not move the next one, up to the
+        // catch-up; a schedule that fell further behind (nobody asked)
+        // starts again from now, with no credit beyond the burst.
+        let behind = now.saturating_duration_since(s.tat);
+        s.tat = if behind <= self.catch_up(&s) {
+            s.tat
+        } else {
+            now
+        } + s.period;
         Ok((slot, s.epoch))
     }
 
@@ -113,10 +149,7 @@ impl Pacer {
         // than twice the rate: workers that woke late together leave at
         // most `burst` in any half period.
         let burst = self.settings.burst as usize;
-        let catch_up = CATCH_UP
-            .max(s.period)
-            .min(s.period.saturating_mul(CATCH_UP_MOST));
-        let allowance = self.tau(&s) + catch_up;
+        let allowance = self.tau(&s) + self.catch_up(&s);
         let earliest = s.gate_tat.checked_sub(allowance).unwrap_or(now);
         let half = Some(s.period / 2)
             .filter(|h| *h >= TICK)
@@ -132,7 +165,7 @@ impl Pacer {
         // At most the rate's worth in any second (and slack): a worker that
         // woke late may catch up, but never so much that a one-second
         // window sees more than the rate.
-        let (n, span) = second_gate(s.rate, s.period);
+        let (n, span) = second_gate(s.rate, period_of(s.rate));
         if let Some(oldest) = s.sent.len().checked_sub(n).and_then(|i| s.sent.get(i))
             && now < *oldest + span
         {
@@ -144,6 +177,14 @@ impl Pacer {
             s.sent.pop_front();
         }
         Leave::Go
+    }
+
+    /// How much lateness is made up: CATCH_UP, at least a period, at most
+    /// CATCH_UP_MOST periods.
+    fn catch_up(&self, s: &State) -> Duration {
+        CATCH_UP
+            .max(s.period)
+            .min(s.period.saturating_mul(CATCH_UP_MOST))
     }
 
     /// How far ahead of the schedule a burst may go.
@@ -320,12 +361,19 @@ mod tests {
             p.on_admitted(t, true);
             t = p.acquire(&stop).await.expect("t");
         }
-        // Evenly spaced from the first request: no catch-up burst.
+        // Evenly spaced from the first request: no catch-up burst (the
+        // paused clock wakes on whole milliseconds).
         for w in at.windows(2) {
-            assert_eq!(w[1] - w[0], Duration::from_millis(10));
+            let gap = w[1] - w[0];
+            assert!(gap >= period_of(100.0), "{gap:?}");
+            assert!(
+                gap <= paced_period(100.0) + Duration::from_millis(1),
+                "{gap:?}"
+            );
         }
         // 0.1 s of sending is too short to measure: the rate halves, and
-        // the 5 answers beyond --burst in 0.1 s bound the limit (50/s).
+        // what got through beyond --burst in 0.1 s bounds the limit (at
+        // least half the rate: 50/s).
         p.on_rate_limited(t, Some(Duration::ZERO));
         assert_eq!(p.report().ceiling, Some(50.0));
         assert_eq!(p.current_rate(), 50.0 * MARGIN);
