@@ -201,7 +201,13 @@ impl<'a> View<'a> {
             .file_name()
             .map_or_else(|| input.clone(), |n| n.to_string_lossy().into_owned());
         let happened = match result {
-            Ok(code) => happened(check, plan.is_some(), &name, &counts, *code, totals),
+            Ok(code) => {
+                let said = happened(check, plan.is_some(), &name, &counts, *code, totals);
+                match plan {
+                    Some(p) => format!("{said} {}", planned(p)),
+                    None => said,
+                }
+            }
             Err(e) => format!(
                 "The run of {name} ended with an error: {}",
                 clean(&e.to_string())
@@ -320,6 +326,42 @@ fn happened(
     format!("{counted}. {}.", capitalized(&meaning))
 }
 
+/// What a plan would do, in a sentence: the rows per action.
+fn planned(p: &PlanFacts) -> String {
+    let parts: Vec<String> = Action::ALL
+        .iter()
+        .filter(|a| p.count(**a) > 0)
+        .map(|a| format!("{} {}", grouped(p.count(*a)), action_words(*a)))
+        .collect();
+    match parts.len() {
+        0 => format!("The import (--mode {}) would change nothing.", p.mode),
+        _ => format!("The import (--mode {}): {}.", p.mode, parts.join(", ")),
+    }
+}
+
+/// An action as the plan's sentence says it.
+fn action_words(action: Action) -> &'static str {
+    match action {
+        Action::Create => "to create",
+        Action::Update => "to update",
+        Action::Overwrite => "to overwrite",
+        Action::Unchanged => "unchanged",
+        Action::Exists => "already in Notify (left alone)",
+        Action::NotFound => "not in Notify (not created)",
+        Action::Invalid => "invalid",
+    }
+}
+
+/// The colour key of an action: the status its rows would end in.
+fn action_key(action: Action) -> &'static str {
+    match action {
+        Action::Create => "s-created",
+        Action::Update | Action::Overwrite => "s-updated",
+        Action::Unchanged | Action::Exists | Action::NotFound => "s-exists",
+        Action::Invalid => "s-invalid",
+    }
+}
+
 /// The pace facts of an import, as label and value.
 fn pace_facts(t: &TotalsOwned, counts: &Counts, secs: f64) -> Vec<(&'static str, String)> {
     let per_sec = |n: u64| {
@@ -385,13 +427,15 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
     }
     let step = timeline.step().as_secs_f64();
     let per_sec = |n: u64| n as f64 / step;
-    let highest = points
+    let seen = points
         .iter()
         .map(|p| per_sec(p.0))
-        .chain(pace.map(|p| p.rate))
         .chain(pace.and_then(|p| p.ceiling))
-        .fold(1.0_f64, f64::max)
-        * 1.1;
+        .fold(1.0_f64, f64::max);
+    // `--rate auto`'s rate is only a bound (`--max-rate`): drawn far above
+    // what was sent, it would flatten the line the reader came for.
+    let drawn = pace.filter(|p| !p.auto || p.rate <= seen * 1.5);
+    let highest = drawn.map_or(seen, |p| p.rate.max(seen)) * 1.1;
     let (left, right, top, bottom) = CHART;
     let width = (right - left) / points.len() as f64;
     let x = |i: usize| left + i as f64 * width;
@@ -422,6 +466,8 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
             text x=(left - 6.0) y=(top + 10.0) text-anchor="end" { (format!("{highest:.0}")) }
             text x=(left - 6.0) y=(bottom) text-anchor="end" { "0" }
             text x=(left) y="216" { "0 s" }
+            line class="grid" x1=(left) x2=(right) y1=(format!("{:.1}", y(highest / 2.0))) y2=(format!("{:.1}", y(highest / 2.0))) {}
+            text x=(left - 6.0) y=(format!("{:.1}", y(highest / 2.0) + 4.0)) text-anchor="end" { (format!("{:.0}", highest / 2.0)) }
             text x=(right) y="216" text-anchor="end" { (format!("{seconds:.0} s")) }
             @for (i, p) in points.iter().enumerate() {
                 @if p.1 > 0 {
@@ -431,8 +477,10 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
                 }
             }
             polyline class="req" points=(line.join(" ")) {}
-            @if let Some(p) = pace {
+            @if let Some(p) = drawn {
                 (level(p.rate, "pace", p.chosen()))
+            }
+            @if let Some(p) = pace {
                 @if let Some(c) = p.ceiling {
                     (level(c, "ceiling", format!("learned ceiling {c:.1}/s")))
                 }
@@ -440,9 +488,13 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
         }
         p class="legend" {
             span class="key s-valid" {} "requests per second "
-            span class="key s-failed" {} "429 answers per second "
-            span class="key s-created" {} "pace "
-            span class="key s-invalid" {} "learned ceiling"
+            @if points.iter().any(|p| p.1 > 0) { span class="key s-failed" {} "429 answers per second " }
+            @match (pace, drawn) {
+                (Some(_), Some(_)) => { span class="key s-created" {} "pace " }
+                (Some(p), None) => { span class="key s-created" {} "pace " (p.chosen()) ", above the chart " }
+                (None, _) => {}
+            }
+            @if pace.is_some_and(|p| p.ceiling.is_some()) { span class="key s-invalid" {} "learned ceiling" }
             @if step > 1.0 { " (each point " (format!("{step:.0}")) " s)" }
         }
     })
@@ -603,7 +655,7 @@ fn plan_section(p: &PlanFacts) -> Markup {
             @for action in Action::ALL {
                 @if p.count(action) > 0 {
                     tr data-action=(action.as_str()) {
-                        td { (action.as_str()) }
+                        td { span class={ "key " (action_key(action)) } {} (action.as_str()) }
                         td class="n" { (grouped(p.count(action))) }
                     }
                 }
@@ -611,7 +663,7 @@ fn plan_section(p: &PlanFacts) -> Markup {
         }
         @if !p.fields.is_empty() {
             h3 { "Fields that change most" }
-            table class="kinds" {
+            table class="counts fields" {
                 thead { tr { th { "Field" } th class="n" { "Rows" } } }
                 tbody {
                     @for (field, n) in &p.fields {
@@ -622,15 +674,15 @@ fn plan_section(p: &PlanFacts) -> Markup {
         }
         @if !p.updates.is_empty() {
             h3 { "To update (" (grouped(updates)) ")" }
-            table class="rows" data-action="update" {
-                thead { tr { th { "Line" } th { "Code" } th { "Field" } th { "Now in Notify" } th { "From the file" } } }
+            table class="rows changes" data-action="update" {
+                thead { tr { th class="line" { "Line" } th class="code" { "Code" } th class="field" { "Field" } th { "Now in Notify" } th { "From the file" } } }
                 tbody {
                     @for u in &p.updates {
                         @for (i, (field, old, new)) in u.changes.iter().enumerate() {
                             tr {
                                 td class="line" { @if i == 0 { (u.line) } }
                                 td class="code" { @if i == 0 { (clean(&u.code)) } }
-                                td { (field.api_name()) }
+                                td class="field" { (field.api_name()) }
                                 td class="old" { (clean(old)) }
                                 td class="new" { @if new.is_empty() { em { "(cleared)" } } @else { (clean(new)) } }
                             }
@@ -644,7 +696,7 @@ fn plan_section(p: &PlanFacts) -> Markup {
         }
         @if !p.creates.is_empty() {
             h3 { "To create (" (grouped(creates)) ")" }
-            table class="rows" data-action="create" {
+            table class="rows list" data-action="create" {
                 thead { tr { th { "Line" } th { "Code" } } }
                 tbody {
                     @for c in &p.creates {
@@ -716,18 +768,19 @@ fn page(v: &View<'_>) -> Markup {
                         }
                     }
                 }
-                section id="rows" {
-                    h2 { "Rows to fix" }
-                    (rows_to_fix(v))
-                }
-                // An undo's restores go here too: a field of `View`, and
-                // one `section` (issue 19).
+                // A plan is what its reader came for: before the rows to fix.
                 @if let Some(plan) = v.plan {
                     section id="plan" {
                         h2 { "Plan" }
                         (plan_section(plan))
                     }
                 }
+                section id="rows" {
+                    h2 { "Rows to fix" }
+                    (rows_to_fix(v))
+                }
+                // An undo's restores go here too: a field of `View`, and
+                // one `section` (issue 19).
                 @if let Some(pace) = &v.pace {
                     section id="pace" {
                         h2 { "Pace" }
@@ -770,9 +823,9 @@ fn page(v: &View<'_>) -> Markup {
 /// The page's style: system fonts only, light and dark, A4 print.
 const CSS: &str = r#"
 :root{--fg:#1b1f24;--muted:#57606a;--bg:#fff;--line:#d0d7de;--head:#f6f8fa;
---ok:#2da44e;--valid:#218bff;--exists:#8c959f;--invalid:#d4a72c;--failed:#cf222e;--skipped:#6e7781}
+--ok:#2da44e;--updated:#8250df;--valid:#218bff;--exists:#8c959f;--invalid:#d4a72c;--failed:#cf222e;--skipped:#6e7781}
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--line:#30363d;--head:#161b22;
---ok:#3fb950;--valid:#4493f8;--exists:#8b949e;--invalid:#d29922;--failed:#f85149;--skipped:#6e7681}}
+--ok:#3fb950;--updated:#a371f7;--valid:#4493f8;--exists:#8b949e;--invalid:#d29922;--failed:#f85149;--skipped:#6e7681}}
 html{background:var(--bg);color:var(--fg)}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1.25rem}
 h1{font-size:1.5rem;margin:0 0 .5rem;overflow-wrap:anywhere}
@@ -791,10 +844,19 @@ table.mapping td:first-child{width:12rem}
 tr.total td{font-weight:600}
 table.rows td.line{width:4.5rem;font-variant-numeric:tabular-nums}
 table.rows td.code{width:9rem;font-family:ui-monospace,"DejaVu Sans Mono",monospace}
+@media (min-width:40rem){table.changes{table-layout:fixed}
+table.changes th.line{width:4.5rem}table.changes th.code{width:8rem}table.changes th.field{width:9.5rem}}
+table.changes td.old{color:var(--muted)}
+table.changes td.field,table.changes td.line,table.changes th{overflow-wrap:normal}
+@media (max-width:40rem){body{padding:0 .6rem}
+table.rows td.line,table.rows td.code{width:auto}
+th,td{padding-right:.35rem}table.facts th{width:auto}}
+table.list{width:auto;min-width:18rem}
+.s-updated{fill:var(--updated);background:var(--updated)}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
 svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
 .key{display:inline-block;width:.8em;height:.8em;margin-right:.45em;border-radius:2px;vertical-align:-1px}
-.s-created,.s-updated,.s-overwritten{fill:var(--ok);background:var(--ok)}
+.s-created,.s-overwritten{fill:var(--ok);background:var(--ok)}
 .s-exists,.s-unchanged,.s-not_found{fill:var(--exists);background:var(--exists)}
 .s-valid{fill:var(--valid);background:var(--valid)}
 .s-invalid{fill:var(--invalid);background:var(--invalid)}
@@ -804,6 +866,7 @@ svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
 svg.chart{display:block;width:100%;height:auto;margin:.5rem 0 0}
 svg.chart text{fill:var(--muted);font-size:13px}
 svg.chart .axis{stroke:var(--line);stroke-width:1}
+svg.chart .grid{stroke:var(--line);stroke-width:1;stroke-dasharray:2 4}
 svg.chart .req{fill:none;stroke:var(--valid);stroke-width:2}
 svg.chart .r429{fill:var(--failed);opacity:.85}
 svg.chart .pace{stroke:var(--ok);stroke-width:1.5;stroke-dasharray:8 5}
