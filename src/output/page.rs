@@ -40,7 +40,7 @@ use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::timeline::Timeline;
 use crate::output::errors_file;
-use crate::output::plan_file::{Action, PlanFacts};
+use crate::output::plan_file::{Action, Listed, PlanFacts};
 use crate::output::report::{PaceFacts, TotalsOwned};
 use crate::output::set::{Failure, Output, RowsDone, RunDone};
 use crate::run::next_step::grouped;
@@ -640,6 +640,26 @@ fn status_heading(status: Status) -> &'static str {
     }
 }
 
+/// Characters of a value a plan's update lists; the page stays a few MB
+/// even when each of its [`crate::output::plan_file::SHOWN`] updates
+/// changes every field to a value of the longest kind Notify keeps.
+const VALUE_SHOWN: usize = 80;
+
+/// Field rows the plan's update table lists at most (whole customers: the
+/// last may add up to 12 more), so that a thousand customers each changing
+/// every field to a long value still make a page of a few MB.
+const FIELD_ROWS_SHOWN: usize = 3000;
+
+/// A value as the plan's update table shows it: scrubbed, and cut at
+/// [`VALUE_SHOWN`] characters (`plan.csv` has it whole).
+fn cut(value: &str) -> String {
+    let value = clean(value);
+    match value.char_indices().nth(VALUE_SHOWN) {
+        Some((at, _)) => format!("{}\u{2026}", &value[..at]),
+        None => value,
+    }
+}
+
 /// A plan's section: rows per action, the fields that change most, the
 /// customers to create and, for each to update, its fields old → new
 /// (each list capped at [`crate::output::plan_file::SHOWN`]; `plan.csv`
@@ -649,6 +669,20 @@ fn plan_section(p: &PlanFacts) -> Markup {
     let updates = p.count(Action::Update) + p.count(Action::Overwrite);
     let file = p.file.as_ref().map(|f| f.display().to_string());
     let rest = |listed: usize, all: u64| all.saturating_sub(listed as u64);
+    // Whole customers, until the field rows reach their cap.
+    let mut field_rows = 0;
+    let listed: Vec<&Listed> = p
+        .updates
+        .iter()
+        .take_while(|u| {
+            let more = field_rows < FIELD_ROWS_SHOWN;
+            field_rows += u.changes.len().max(1);
+            more
+        })
+        .collect();
+    let long = listed.iter().flat_map(|u| &u.changes).any(|(_, old, new)| {
+        old.chars().nth(VALUE_SHOWN).is_some() || new.chars().nth(VALUE_SHOWN).is_some()
+    });
     html! {
         p { "What " code { "import --mode " (p.mode) } " would do; nothing was written to Notify." }
         table class="counts" {
@@ -677,21 +711,31 @@ fn plan_section(p: &PlanFacts) -> Markup {
             table class="rows changes" data-action="update" {
                 thead { tr { th class="line" { "Line" } th class="code" { "Code" } th class="field" { "Field" } th { "Now in Notify" } th { "From the file" } } }
                 tbody {
-                    @for u in &p.updates {
+                    @for u in &listed {
+                        @if u.changes.is_empty() {
+                            tr {
+                                td class="line" { (u.line) }
+                                td class="code" { (clean(&u.code)) }
+                                td class="field" colspan="3" { em { "every field sent again (Overwrite)" } }
+                            }
+                        }
                         @for (i, (field, old, new)) in u.changes.iter().enumerate() {
                             tr {
                                 td class="line" { @if i == 0 { (u.line) } }
                                 td class="code" { @if i == 0 { (clean(&u.code)) } }
                                 td class="field" { (field.api_name()) }
-                                td class="old" { (clean(old)) }
-                                td class="new" { @if new.is_empty() { em { "(cleared)" } } @else { (clean(new)) } }
+                                td class="old" { (cut(old)) }
+                                td class="new" { @if new.is_empty() { em { "(cleared)" } } @else { (cut(new)) } }
                             }
                         }
                     }
                 }
             }
-            @if rest(p.updates.len(), updates) > 0 {
-                p class="rest" { "The first " (grouped(p.updates.len() as u64)) " are listed; all are in " code { (file.clone().unwrap_or_default()) } "." }
+            @if long {
+                p class="rest" { "Values over " (VALUE_SHOWN) " characters are cut (ending in \u{2026}); " code { (file.clone().unwrap_or_default()) } " has them whole." }
+            }
+            @if rest(listed.len(), updates) > 0 {
+                p class="rest" { "The first " (grouped(listed.len() as u64)) " are listed; all are in " code { (file.clone().unwrap_or_default()) } "." }
             }
         }
         @if !p.creates.is_empty() {
@@ -923,6 +967,100 @@ mod tests {
             text,
             "Checked k.csv: 1 203 rows, 1 200 valid, 3 invalid. Some rows are invalid and would not be sent; nothing was sent."
         );
+    }
+
+    /// A plan of a million rows, every listed update changing every field
+    /// from a long value Notify holds (Notify sets no limit on some) to
+    /// the longest the file may send, every listed code and problem of the
+    /// longest kind: the page keeps its caps and stays a few MB.
+    #[test]
+    fn a_million_row_plan_gives_a_page_of_a_few_mb() {
+        use crate::output::plan_file::SHOWN;
+        let long = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
+        let code = |i: usize| format!("{i:06}{}", long('C', 244));
+        let updates: Vec<Listed> = (0..SHOWN)
+            .map(|i| Listed {
+                line: i as u64 + 2,
+                code: code(i),
+                changes: Field::ALL
+                    .into_iter()
+                    .map(|f| (f, long('<', 1000), long('<', 250)))
+                    .collect(),
+            })
+            .collect();
+        let creates: Vec<Listed> = (0..SHOWN)
+            .map(|i| Listed {
+                line: i as u64 + 500_002,
+                code: code(i),
+                changes: Vec::new(),
+            })
+            .collect();
+        let plan = PlanFacts {
+            mode: "upsert",
+            actions: vec![
+                (Action::Create, 400_000),
+                (Action::Update, 500_000),
+                (Action::Unchanged, 99_000),
+                (Action::Invalid, 1_000),
+            ],
+            fields: Field::ALL.into_iter().map(|f| (f, 500_000)).collect(),
+            creates,
+            updates,
+            file: Some(PathBuf::from("k.runs/x-plan/plan.csv")),
+        };
+        let rows: Vec<RowToFix> = (0..ROWS_SHOWN)
+            .map(|i| RowToFix {
+                line: i as u64 + 2,
+                code: code(i),
+                status: Status::Invalid,
+                error: long('e', 500),
+            })
+            .collect();
+        let mut counts = Counts::default();
+        counts.add_rows(Status::Valid, 999_000);
+        counts.add_rows(Status::Invalid, 1_000);
+        let view = View {
+            check: true,
+            name: "k.csv".into(),
+            counts,
+            totals: None,
+            rows: &rows,
+            happened: planned(&plan),
+            next: None,
+            target: None,
+            facts: Vec::new(),
+            reading: Vec::new(),
+            mapping: Vec::new(),
+            problems: &[],
+            pace: None,
+            chart: None,
+            plan: Some(&plan),
+        };
+        let html = page(&view).into_string();
+        assert!(html.len() < 4_000_000, "{} bytes", html.len());
+        let fields = html.matches("<td class=\"new\">").count();
+        assert!(
+            (FIELD_ROWS_SHOWN..FIELD_ROWS_SHOWN + Field::ALL.len()).contains(&fields),
+            "{fields}"
+        );
+        assert_eq!(fields % Field::ALL.len(), 0, "whole customers");
+        assert!(!html.contains(&"&lt;".repeat(VALUE_SHOWN + 1)));
+        assert!(html.contains("has them whole"));
+        assert_eq!(html.matches("are listed; all are in").count(), 2);
+        assert!(
+            view.happened.contains("500 000 to update"),
+            "{}",
+            view.happened
+        );
+    }
+
+    #[test]
+    fn a_long_value_is_cut_on_a_character_boundary() {
+        let value = "\u{e9}".repeat(VALUE_SHOWN + 5);
+        let shown = cut(&value);
+        assert_eq!(shown.chars().count(), VALUE_SHOWN + 1);
+        assert!(shown.ends_with('\u{2026}'));
+        assert_eq!(cut("Ede"), "Ede");
     }
 
     #[test]
