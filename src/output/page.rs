@@ -598,7 +598,7 @@ fn rows_to_fix(v: &View<'_>) -> Markup {
     let errors = v.totals.and_then(|t| t.errors.as_deref());
     html! {
         @if to_fix == 0 {
-            p { "None: every row ended as asked." }
+            p { @if v.check { "None: every row is valid." } @else { "None: every row ended as asked." } }
         }
         @for status in [Status::Invalid, Status::Failed, Status::Skipped] {
             @let rows: Vec<&RowToFix> = v.rows.iter().filter(|r| r.status == status).collect();
@@ -867,9 +867,9 @@ fn page(v: &View<'_>) -> Markup {
 /// The page's style: system fonts only, light and dark, A4 print.
 const CSS: &str = r#"
 :root{--fg:#1b1f24;--muted:#57606a;--bg:#fff;--line:#d0d7de;--head:#f6f8fa;
---ok:#2da44e;--updated:#8250df;--valid:#218bff;--exists:#8c959f;--invalid:#d4a72c;--failed:#cf222e;--skipped:#6e7781}
+--ok:#2da44e;--valid:#218bff;--exists:#8c959f;--invalid:#d4a72c;--failed:#cf222e;--skipped:#6e7781}
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--line:#30363d;--head:#161b22;
---ok:#3fb950;--updated:#a371f7;--valid:#4493f8;--exists:#8b949e;--invalid:#d29922;--failed:#f85149;--skipped:#6e7681}}
+--ok:#3fb950;--valid:#4493f8;--exists:#8b949e;--invalid:#d29922;--failed:#f85149;--skipped:#6e7681}}
 html{background:var(--bg);color:var(--fg)}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1.25rem}
 h1{font-size:1.5rem;margin:0 0 .5rem;overflow-wrap:anywhere}
@@ -896,6 +896,7 @@ table.changes td.field,table.changes td.line,table.changes th{overflow-wrap:norm
 table.rows td.line,table.rows td.code{width:auto}
 th,td{padding-right:.35rem}table.facts th{width:auto}}
 table.list{width:auto;min-width:18rem}
+:root{--updated:#8250df}@media (prefers-color-scheme:dark){:root{--updated:#a371f7}}
 .s-updated{fill:var(--updated);background:var(--updated)}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
 svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
