@@ -143,7 +143,8 @@ upsert_page=$upsert_folder/report.html
 undo_page=
 # `notify-import FILE` is an import, so `undo --help` alone proves nothing:
 # the help must be undo's own.
-if "$bin" undo --help 2>/dev/null | grep -q 'Usage: notify-import undo'; then
+undo_help=$("$bin" undo --help 2>/dev/null || true)
+if [[ $undo_help =~ Usage:\ [^[:space:]]+\ undo\  ]]; then
     remote undo "$upsert_folder"
     # The newest report of all: the undo's, wherever its run folder is.
     undo_page=$(ls -t "$work"/*.runs/*/report.html | head -n 1)
