@@ -342,3 +342,50 @@ fn a_plan_report_has_the_summary_actions_every_update_old_to_new_and_hostile_val
     assert!(!text.contains("<script>alert") && !text.contains("<img"));
     assert!(!text.contains(TEST_KEY));
 }
+
+/// The README's walk-through as samples/README.md describes it: against
+/// the sandbox holding samples/held.csv, samples/customers-changed.csv
+/// plans 3 creates, 4 updates (with the fields listed) and 8 unchanged,
+/// and its page says so.
+#[test]
+fn the_sample_pair_plans_three_creates_four_updates_and_eight_unchanged() {
+    let s = Scratch::new();
+    let held = s.path("held.csv");
+    copy_sample("held.csv", &held);
+    let sb = sandbox::spawn(SandboxOptions {
+        customers: Some(held),
+        ..SandboxOptions::default()
+    })
+    .expect("start sandbox");
+    let input = s.path("customers-changed.csv");
+    copy_sample("customers-changed.csv", &input);
+    assert_exit(&plan_upsert(&sb, &input), 0);
+    let folder = latest_run(&input);
+    let doc = read_json(&folder.join("summary.json"));
+    let actions = &doc["plan"]["actions"];
+    assert_eq!(
+        (
+            &actions["create"],
+            &actions["update"],
+            &actions["unchanged"]
+        ),
+        (&3.into(), &4.into(), &8.into())
+    );
+    let (html, _) = report(&folder);
+    let fields = select(&html, "#plan table[data-action=update] td.field");
+    assert_eq!(
+        fields,
+        [
+            "Address",
+            "Postalcode",
+            "InvoiceEmail",
+            "Phone",
+            "Email",
+            "Contact"
+        ]
+    );
+    assert_eq!(
+        select(&html, "#plan table[data-action=create] td.code"),
+        ["10031", "10032", "10033"]
+    );
+}
