@@ -40,7 +40,7 @@ use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome, Status};
 use crate::model::timeline::Timeline;
 use crate::output::errors_file;
-use crate::output::plan_file::{Action, PlanFacts};
+use crate::output::plan_file::{Action, Listed, PlanFacts};
 use crate::output::report::{PaceFacts, TotalsOwned};
 use crate::output::set::{Failure, Output, RowsDone, RunDone};
 use crate::run::next_step::grouped;
@@ -201,7 +201,13 @@ impl<'a> View<'a> {
             .file_name()
             .map_or_else(|| input.clone(), |n| n.to_string_lossy().into_owned());
         let happened = match result {
-            Ok(code) => happened(check, plan.is_some(), &name, &counts, *code, totals),
+            Ok(code) => {
+                let said = happened(check, plan.is_some(), &name, &counts, *code, totals);
+                match plan {
+                    Some(p) => format!("{said} {}", planned(p)),
+                    None => said,
+                }
+            }
             Err(e) => format!(
                 "The run of {name} ended with an error: {}",
                 clean(&e.to_string())
@@ -326,6 +332,42 @@ fn happened(
     format!("{counted}. {}.", capitalized(&meaning))
 }
 
+/// What a plan would do, in a sentence: the rows per action.
+fn planned(p: &PlanFacts) -> String {
+    let parts: Vec<String> = Action::ALL
+        .iter()
+        .filter(|a| p.count(**a) > 0)
+        .map(|a| format!("{} {}", grouped(p.count(*a)), action_words(*a)))
+        .collect();
+    match parts.len() {
+        0 => format!("The import (--mode {}) would change nothing.", p.mode),
+        _ => format!("The import (--mode {}): {}.", p.mode, parts.join(", ")),
+    }
+}
+
+/// An action as the plan's sentence says it.
+fn action_words(action: Action) -> &'static str {
+    match action {
+        Action::Create => "to create",
+        Action::Update => "to update",
+        Action::Overwrite => "to overwrite",
+        Action::Unchanged => "unchanged",
+        Action::Exists => "already in Notify (left alone)",
+        Action::NotFound => "not in Notify (not created)",
+        Action::Invalid => "invalid",
+    }
+}
+
+/// The colour key of an action: the status its rows would end in.
+fn action_key(action: Action) -> &'static str {
+    match action {
+        Action::Create => "s-created",
+        Action::Update | Action::Overwrite => "s-updated",
+        Action::Unchanged | Action::Exists | Action::NotFound => "s-exists",
+        Action::Invalid => "s-invalid",
+    }
+}
+
 /// The pace facts of an import, as label and value.
 fn pace_facts(t: &TotalsOwned, counts: &Counts, secs: f64) -> Vec<(&'static str, String)> {
     let per_sec = |n: u64| {
@@ -391,13 +433,15 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
     }
     let step = timeline.step().as_secs_f64();
     let per_sec = |n: u64| n as f64 / step;
-    let highest = points
+    let seen = points
         .iter()
         .map(|p| per_sec(p.0))
-        .chain(pace.map(|p| p.rate))
         .chain(pace.and_then(|p| p.ceiling))
-        .fold(1.0_f64, f64::max)
-        * 1.1;
+        .fold(1.0_f64, f64::max);
+    // `--rate auto`'s rate is only a bound (`--max-rate`): drawn far above
+    // what was sent, it would flatten the line the reader came for.
+    let drawn = pace.filter(|p| !p.auto || p.rate <= seen * 1.5);
+    let highest = drawn.map_or(seen, |p| p.rate.max(seen)) * 1.1;
     let (left, right, top, bottom) = CHART;
     let width = (right - left) / points.len() as f64;
     let x = |i: usize| left + i as f64 * width;
@@ -428,6 +472,8 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
             text x=(left - 6.0) y=(top + 10.0) text-anchor="end" { (format!("{highest:.0}")) }
             text x=(left - 6.0) y=(bottom) text-anchor="end" { "0" }
             text x=(left) y="216" { "0 s" }
+            line class="grid" x1=(left) x2=(right) y1=(format!("{:.1}", y(highest / 2.0))) y2=(format!("{:.1}", y(highest / 2.0))) {}
+            text x=(left - 6.0) y=(format!("{:.1}", y(highest / 2.0) + 4.0)) text-anchor="end" { (format!("{:.0}", highest / 2.0)) }
             text x=(right) y="216" text-anchor="end" { (format!("{seconds:.0} s")) }
             @for (i, p) in points.iter().enumerate() {
                 @if p.1 > 0 {
@@ -437,8 +483,10 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
                 }
             }
             polyline class="req" points=(line.join(" ")) {}
-            @if let Some(p) = pace {
+            @if let Some(p) = drawn {
                 (level(p.rate, "pace", p.chosen()))
+            }
+            @if let Some(p) = pace {
                 @if let Some(c) = p.ceiling {
                     (level(c, "ceiling", format!("learned ceiling {c:.1}/s")))
                 }
@@ -446,9 +494,13 @@ fn chart(timeline: &Timeline, pace: Option<&PaceFacts>) -> Option<Markup> {
         }
         p class="legend" {
             span class="key s-valid" {} "requests per second "
-            span class="key s-failed" {} "429 answers per second "
-            span class="key s-created" {} "pace "
-            span class="key s-invalid" {} "learned ceiling"
+            @if points.iter().any(|p| p.1 > 0) { span class="key s-failed" {} "429 answers per second " }
+            @match (pace, drawn) {
+                (Some(_), Some(_)) => { span class="key s-created" {} "pace " }
+                (Some(p), None) => { span class="key s-created" {} "pace " (p.chosen()) ", above the chart " }
+                (None, _) => {}
+            }
+            @if pace.is_some_and(|p| p.ceiling.is_some()) { span class="key s-invalid" {} "learned ceiling" }
             @if step > 1.0 { " (each point " (format!("{step:.0}")) " s)" }
         }
     })
@@ -552,7 +604,7 @@ fn rows_to_fix(v: &View<'_>) -> Markup {
     let errors = v.totals.and_then(|t| t.errors.as_deref());
     html! {
         @if to_fix == 0 {
-            p { "None: every row ended as asked." }
+            p { @if v.check { "None: every row is valid." } @else { "None: every row ended as asked." } }
         }
         @for status in [Status::Invalid, Status::Failed, Status::Skipped] {
             @let rows: Vec<&RowToFix> = v.rows.iter().filter(|r| r.status == status).collect();
@@ -594,6 +646,26 @@ fn status_heading(status: Status) -> &'static str {
     }
 }
 
+/// Characters of a value a plan's update lists; the page stays a few MB
+/// even when each of its [`crate::output::plan_file::SHOWN`] updates
+/// changes every field to a value of the longest kind Notify keeps.
+const VALUE_SHOWN: usize = 80;
+
+/// Field rows the plan's update table lists at most (whole customers: the
+/// last may add up to 12 more), so that a thousand customers each changing
+/// every field to a long value still make a page of a few MB.
+const FIELD_ROWS_SHOWN: usize = 3000;
+
+/// A value as the plan's update table shows it: scrubbed, and cut at
+/// [`VALUE_SHOWN`] characters (`plan.csv` has it whole).
+fn cut(value: &str) -> String {
+    let value = clean(value);
+    match value.char_indices().nth(VALUE_SHOWN) {
+        Some((at, _)) => format!("{}\u{2026}", &value[..at]),
+        None => value,
+    }
+}
+
 /// A plan's section: rows per action, the fields that change most, the
 /// customers to create and, for each to update, its fields old → new
 /// (each list capped at [`crate::output::plan_file::SHOWN`]; `plan.csv`
@@ -603,13 +675,27 @@ fn plan_section(p: &PlanFacts) -> Markup {
     let updates = p.count(Action::Update) + p.count(Action::Overwrite);
     let file = p.file.as_ref().map(|f| f.display().to_string());
     let rest = |listed: usize, all: u64| all.saturating_sub(listed as u64);
+    // Whole customers, until the field rows reach their cap.
+    let mut field_rows = 0;
+    let listed: Vec<&Listed> = p
+        .updates
+        .iter()
+        .take_while(|u| {
+            let more = field_rows < FIELD_ROWS_SHOWN;
+            field_rows += u.changes.len().max(1);
+            more
+        })
+        .collect();
+    let long = listed.iter().flat_map(|u| &u.changes).any(|(_, old, new)| {
+        old.chars().nth(VALUE_SHOWN).is_some() || new.chars().nth(VALUE_SHOWN).is_some()
+    });
     html! {
         p { "What " code { "import --mode " (p.mode) } " would do; nothing was written to Notify." }
         table class="counts" {
             @for action in Action::ALL {
                 @if p.count(action) > 0 {
                     tr data-action=(action.as_str()) {
-                        td { (action.as_str()) }
+                        td { span class={ "key " (action_key(action)) } {} (action.as_str()) }
                         td class="n" { (grouped(p.count(action))) }
                     }
                 }
@@ -617,7 +703,7 @@ fn plan_section(p: &PlanFacts) -> Markup {
         }
         @if !p.fields.is_empty() {
             h3 { "Fields that change most" }
-            table class="kinds" {
+            table class="counts fields" {
                 thead { tr { th { "Field" } th class="n" { "Rows" } } }
                 tbody {
                     @for (field, n) in &p.fields {
@@ -628,29 +714,39 @@ fn plan_section(p: &PlanFacts) -> Markup {
         }
         @if !p.updates.is_empty() {
             h3 { "To update (" (grouped(updates)) ")" }
-            table class="rows" data-action="update" {
-                thead { tr { th { "Line" } th { "Code" } th { "Field" } th { "Now in Notify" } th { "From the file" } } }
+            table class="rows changes" data-action="update" {
+                thead { tr { th class="line" { "Line" } th class="code" { "Code" } th class="field" { "Field" } th { "Now in Notify" } th { "From the file" } } }
                 tbody {
-                    @for u in &p.updates {
+                    @for u in &listed {
+                        @if u.changes.is_empty() {
+                            tr {
+                                td class="line" { (u.line) }
+                                td class="code" { (clean(&u.code)) }
+                                td class="field" colspan="3" { em { "every field sent again (Overwrite)" } }
+                            }
+                        }
                         @for (i, (field, old, new)) in u.changes.iter().enumerate() {
                             tr {
                                 td class="line" { @if i == 0 { (u.line) } }
                                 td class="code" { @if i == 0 { (clean(&u.code)) } }
-                                td { (field.api_name()) }
-                                td class="old" { (clean(old)) }
-                                td class="new" { @if new.is_empty() { em { "(cleared)" } } @else { (clean(new)) } }
+                                td class="field" { (field.api_name()) }
+                                td class="old" { (cut(old)) }
+                                td class="new" { @if new.is_empty() { em { "(cleared)" } } @else { (cut(new)) } }
                             }
                         }
                     }
                 }
             }
-            @if rest(p.updates.len(), updates) > 0 {
-                p class="rest" { "The first " (grouped(p.updates.len() as u64)) " are listed; all are in " code { (file.clone().unwrap_or_default()) } "." }
+            @if long {
+                p class="rest" { "Values over " (VALUE_SHOWN) " characters are cut (ending in \u{2026}); " code { (file.clone().unwrap_or_default()) } " has them whole." }
+            }
+            @if rest(listed.len(), updates) > 0 {
+                p class="rest" { "The first " (grouped(listed.len() as u64)) " are listed; all are in " code { (file.clone().unwrap_or_default()) } "." }
             }
         }
         @if !p.creates.is_empty() {
             h3 { "To create (" (grouped(creates)) ")" }
-            table class="rows" data-action="create" {
+            table class="rows list" data-action="create" {
                 thead { tr { th { "Line" } th { "Code" } } }
                 tbody {
                     @for c in &p.creates {
@@ -722,18 +818,19 @@ fn page(v: &View<'_>) -> Markup {
                         }
                     }
                 }
-                section id="rows" {
-                    h2 { "Rows to fix" }
-                    (rows_to_fix(v))
-                }
-                // An undo's restores go here too: a field of `View`, and
-                // one `section` (issue 19).
+                // A plan is what its reader came for: before the rows to fix.
                 @if let Some(plan) = v.plan {
                     section id="plan" {
                         h2 { "Plan" }
                         (plan_section(plan))
                     }
                 }
+                section id="rows" {
+                    h2 { "Rows to fix" }
+                    (rows_to_fix(v))
+                }
+                // An undo's restores go here too: a field of `View`, and
+                // one `section` (issue 19).
                 @if let Some(pace) = &v.pace {
                     section id="pace" {
                         h2 { "Pace" }
@@ -797,10 +894,20 @@ table.mapping td:first-child{width:12rem}
 tr.total td{font-weight:600}
 table.rows td.line{width:4.5rem;font-variant-numeric:tabular-nums}
 table.rows td.code{width:9rem;font-family:ui-monospace,"DejaVu Sans Mono",monospace}
+@media (min-width:40rem){table.changes{table-layout:fixed}
+table.changes th.line{width:4.5rem}table.changes th.code{width:8rem}table.changes th.field{width:9.5rem}}
+table.changes td.old{color:var(--muted)}
+table.changes td.field,table.changes td.line,table.changes th{overflow-wrap:normal}
+@media (max-width:40rem){body{padding:0 .6rem}
+table.rows td.line,table.rows td.code{width:auto}
+th,td{padding-right:.35rem}table.facts th{width:auto}}
+table.list{width:auto;min-width:18rem}
+:root{--updated:#8250df}@media (prefers-color-scheme:dark){:root{--updated:#a371f7}}
+.s-updated{fill:var(--updated);background:var(--updated)}
 code{font-family:ui-monospace,"DejaVu Sans Mono",monospace;overflow-wrap:anywhere}
 svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
 .key{display:inline-block;width:.8em;height:.8em;margin-right:.45em;border-radius:2px;vertical-align:-1px}
-.s-created,.s-updated,.s-overwritten{fill:var(--ok);background:var(--ok)}
+.s-created,.s-overwritten{fill:var(--ok);background:var(--ok)}
 .s-exists,.s-unchanged,.s-not_found{fill:var(--exists);background:var(--exists)}
 .s-valid{fill:var(--valid);background:var(--valid)}
 .s-invalid{fill:var(--invalid);background:var(--invalid)}
@@ -810,6 +917,7 @@ svg.bar{display:block;width:100%;height:28px;margin:.5rem 0;border-radius:4px}
 svg.chart{display:block;width:100%;height:auto;margin:.5rem 0 0}
 svg.chart text{fill:var(--muted);font-size:13px}
 svg.chart .axis{stroke:var(--line);stroke-width:1}
+svg.chart .grid{stroke:var(--line);stroke-width:1;stroke-dasharray:2 4}
 svg.chart .req{fill:none;stroke:var(--valid);stroke-width:2}
 svg.chart .r429{fill:var(--failed);opacity:.85}
 svg.chart .pace{stroke:var(--ok);stroke-width:1.5;stroke-dasharray:8 5}
@@ -866,6 +974,100 @@ mod tests {
             text,
             "Checked k.csv: 1 203 rows, 1 200 valid, 3 invalid. Some rows are invalid and would not be sent; nothing was sent."
         );
+    }
+
+    /// A plan of a million rows, every listed update changing every field
+    /// from a long value Notify holds (Notify sets no limit on some) to
+    /// the longest the file may send, every listed code and problem of the
+    /// longest kind: the page keeps its caps and stays a few MB.
+    #[test]
+    fn a_million_row_plan_gives_a_page_of_a_few_mb() {
+        use crate::output::plan_file::SHOWN;
+        let long = |c: char, n: usize| std::iter::repeat_n(c, n).collect::<String>();
+        let code = |i: usize| format!("{i:06}{}", long('C', 244));
+        let updates: Vec<Listed> = (0..SHOWN)
+            .map(|i| Listed {
+                line: i as u64 + 2,
+                code: code(i),
+                changes: Field::ALL
+                    .into_iter()
+                    .map(|f| (f, long('<', 1000), long('<', 250)))
+                    .collect(),
+            })
+            .collect();
+        let creates: Vec<Listed> = (0..SHOWN)
+            .map(|i| Listed {
+                line: i as u64 + 500_002,
+                code: code(i),
+                changes: Vec::new(),
+            })
+            .collect();
+        let plan = PlanFacts {
+            mode: "upsert",
+            actions: vec![
+                (Action::Create, 400_000),
+                (Action::Update, 500_000),
+                (Action::Unchanged, 99_000),
+                (Action::Invalid, 1_000),
+            ],
+            fields: Field::ALL.into_iter().map(|f| (f, 500_000)).collect(),
+            creates,
+            updates,
+            file: Some(PathBuf::from("k.runs/x-plan/plan.csv")),
+        };
+        let rows: Vec<RowToFix> = (0..ROWS_SHOWN)
+            .map(|i| RowToFix {
+                line: i as u64 + 2,
+                code: code(i),
+                status: Status::Invalid,
+                error: long('e', 500),
+            })
+            .collect();
+        let mut counts = Counts::default();
+        counts.add_rows(Status::Valid, 999_000);
+        counts.add_rows(Status::Invalid, 1_000);
+        let view = View {
+            check: true,
+            name: "k.csv".into(),
+            counts,
+            totals: None,
+            rows: &rows,
+            happened: planned(&plan),
+            next: None,
+            target: None,
+            facts: Vec::new(),
+            reading: Vec::new(),
+            mapping: Vec::new(),
+            problems: &[],
+            pace: None,
+            chart: None,
+            plan: Some(&plan),
+        };
+        let html = page(&view).into_string();
+        assert!(html.len() < 4_000_000, "{} bytes", html.len());
+        let fields = html.matches("<td class=\"new\">").count();
+        assert!(
+            (FIELD_ROWS_SHOWN..FIELD_ROWS_SHOWN + Field::ALL.len()).contains(&fields),
+            "{fields}"
+        );
+        assert_eq!(fields % Field::ALL.len(), 0, "whole customers");
+        assert!(!html.contains(&"&lt;".repeat(VALUE_SHOWN + 1)));
+        assert!(html.contains("has them whole"));
+        assert_eq!(html.matches("are listed; all are in").count(), 2);
+        assert!(
+            view.happened.contains("500 000 to update"),
+            "{}",
+            view.happened
+        );
+    }
+
+    #[test]
+    fn a_long_value_is_cut_on_a_character_boundary() {
+        let value = "\u{e9}".repeat(VALUE_SHOWN + 5);
+        let shown = cut(&value);
+        assert_eq!(shown.chars().count(), VALUE_SHOWN + 1);
+        assert!(shown.ends_with('\u{2026}'));
+        assert_eq!(cut("Ede"), "Ede");
     }
 
     #[test]

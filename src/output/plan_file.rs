@@ -253,6 +253,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_report_lists_stop_at_shown_while_the_counts_go_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = PlanWriter::create(&dir.path().join(FILE), "upsert").unwrap();
+        let changes = [FieldChange {
+            field: Field::City,
+            old: "Ede".into(),
+            new: "Delft".into(),
+        }];
+        let n = SHOWN as u64 + 7;
+        for i in 0..2 * n {
+            let update = i % 2 == 0;
+            w.push(&PlanRow {
+                row: i + 1,
+                line: i + 2,
+                code: &format!("C{i}"),
+                action: if update {
+                    Action::Update
+                } else {
+                    Action::Create
+                },
+                changes: if update { &changes } else { &[] },
+                id: None,
+            })
+            .unwrap();
+        }
+        let facts = w.facts();
+        assert_eq!((facts.updates.len(), facts.creates.len()), (SHOWN, SHOWN));
+        assert_eq!(facts.count(Action::Update), n);
+        assert_eq!(facts.count(Action::Create), n);
+        assert_eq!(facts.fields, [(Field::City, n)]);
+        assert_eq!(facts.updates[SHOWN - 1].line, 2 * (SHOWN as u64 - 1) + 2);
+    }
+
+    #[test]
     fn the_plan_file_lists_every_row_with_its_changes_and_counts_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE);

@@ -214,3 +214,178 @@ fn no_report_writes_none_and_says_none() {
     let doc = read_json(&folder.join("summary.json"));
     assert!(doc["files"]["report"].is_null());
 }
+
+/// `notify-import plan FILE --mode upsert` against `sb`.
+fn plan_upsert(sb: &SandboxHandle, file: &Path) -> std::process::Output {
+    notify_import()
+        .arg("plan")
+        .arg(file)
+        .args(["--mode", "upsert", "--api-url", &sb.base_url()])
+        .args(["--rate", "1000", "--burst", "10"])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .expect("run notify-import")
+}
+
+#[test]
+fn a_plan_report_has_the_summary_actions_every_update_old_to_new_and_hostile_values_as_text() {
+    let s = Scratch::new();
+    // Notify holds a contact that is markup (an earlier import let it in).
+    let held = s.file(
+        "notify-now.csv",
+        &format!(
+            "{HEADER}\n\
+             H001,Bakkerij Jansen,Molenstraat 1,1234 AB,Ede,NL,Jan Jansen,0318123456,,info@jansen.nl,,,dutch\n\
+             H002,Fietsen Post,Stationsweg 4,6711 PL,Ede,NL,{SCRIPT},0318654321,,post@example.nl,,,dutch\n\
+             H003,Schilder Kok,Dorpsstraat 9,3911 CA,Rhenen,NL,Ria Kok,0317123456,,kok@example.nl,,,dutch\n"
+        ),
+    );
+    let sb = sandbox::spawn(SandboxOptions {
+        customers: Some(held),
+        ..SandboxOptions::default()
+    })
+    .expect("start sandbox");
+    // H001 as held, H002 a new contact and city, H003 a name that is
+    // markup and a new address, H004 new, H005 invalid.
+    let input = s.file(
+        "klanten.csv",
+        &format!(
+            "{HEADER}\n\
+             H001,Bakkerij Jansen,Molenstraat 1,1234ab,Ede,nl,Jan Jansen,0318123456,,info@jansen.nl,,,dutch\n\
+             H002,Fietsen Post,Stationsweg 4,6711 PL,Wageningen,NL,Piet Post,0318654321,,post@example.nl,,,dutch\n\
+             H003,\"{}\",Arnhemseweg 12 (achteringang),3911 CA,Rhenen,NL,Ria Kok,0317123456,,kok@example.nl,,,dutch\n\
+             H004,Hovenier Groen,Parklaan 2,6716 AA,Ede,NL,,,,groen@example.nl,,,dutch\n\
+             H005,,Nergens 1,1234 AB,Ede,NL,,,,,,,dutch\n",
+            IMG.replace('"', "\"\"")
+        ),
+    );
+    let out = plan_upsert(&sb, &input);
+    assert_exit(&out, 1);
+    let folder = latest_run(&input);
+    let doc = read_json(&folder.join("summary.json"));
+    assert_valid_summary(&doc);
+    let (html, text) = report(&folder);
+
+    // Rows per action: summary.json's, those above zero.
+    let action_rows = Selector::parse("#plan table.counts tr[data-action]").unwrap();
+    let n = Selector::parse("td.n").unwrap();
+    let shown: BTreeMap<String, u64> = html
+        .select(&action_rows)
+        .map(|tr| {
+            let action = tr.value().attr("data-action").unwrap().to_owned();
+            let count = tr.select(&n).next().unwrap().text().collect::<String>();
+            (action, count.trim().parse().unwrap())
+        })
+        .collect();
+    let planned: BTreeMap<String, u64> = doc["plan"]["actions"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_u64().unwrap()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(shown, planned);
+    assert_eq!(planned.get("update"), Some(&2), "{planned:?}");
+    // The rows per status are the check's, as summary.json has them.
+    assert_eq!(shown_counts(&html), summary_counts(&doc));
+
+    // Every update's fields, old → new, as plan.csv has them.
+    let mut in_file = Vec::new();
+    let mut rdr = csv::Reader::from_path(folder.join("plan.csv")).unwrap();
+    for row in rdr.records() {
+        let row = row.unwrap();
+        if &row[3] != "update" {
+            continue;
+        }
+        for change in row[4].split("; ") {
+            let (field, rest) = change.split_once(": ").unwrap();
+            let (old, new) = rest.split_once(" → ").unwrap();
+            in_file.push([row[2].to_owned(), field.into(), old.into(), new.into()]);
+        }
+    }
+    assert_eq!(in_file.len(), 4, "{in_file:?}");
+    let update_rows = Selector::parse("#plan table[data-action=update] tbody tr").unwrap();
+    let cell = |css: &str| Selector::parse(css).unwrap();
+    let (code, field, old, new) = (
+        cell("td.code"),
+        cell("td.field"),
+        cell("td.old"),
+        cell("td.new"),
+    );
+    let text_of = |tr: &scraper::ElementRef<'_>, sel: &Selector| {
+        tr.select(sel)
+            .next()
+            .map(|e| e.text().collect::<String>())
+            .unwrap_or_default()
+    };
+    let mut on_page = Vec::new();
+    let mut current = String::new();
+    for tr in html.select(&update_rows) {
+        let c = text_of(&tr, &code);
+        if !c.is_empty() {
+            current = c;
+        }
+        on_page.push([
+            current.clone(),
+            text_of(&tr, &field),
+            text_of(&tr, &old),
+            text_of(&tr, &new),
+        ]);
+    }
+    assert_eq!(on_page, in_file);
+    let created = select(&html, "#plan table[data-action=create] td.code");
+    assert_eq!(created, ["H004"]);
+
+    // Markup in a value, Notify's or the file's, is text.
+    assert!(on_page.iter().any(|r| r[2] == SCRIPT), "{on_page:?}");
+    assert!(on_page.iter().any(|r| r[3] == IMG), "{on_page:?}");
+    assert!(!text.contains("<script>alert") && !text.contains("<img"));
+    assert!(!text.contains(TEST_KEY));
+}
+
+/// The README's walk-through as samples/README.md describes it: against
+/// the sandbox holding samples/held.csv, samples/customers-changed.csv
+/// plans 3 creates, 4 updates (with the fields listed) and 8 unchanged,
+/// and its page says so.
+#[test]
+fn the_sample_pair_plans_three_creates_four_updates_and_eight_unchanged() {
+    let s = Scratch::new();
+    let held = s.path("held.csv");
+    copy_sample("held.csv", &held);
+    let sb = sandbox::spawn(SandboxOptions {
+        customers: Some(held),
+        ..SandboxOptions::default()
+    })
+    .expect("start sandbox");
+    let input = s.path("customers-changed.csv");
+    copy_sample("customers-changed.csv", &input);
+    assert_exit(&plan_upsert(&sb, &input), 0);
+    let folder = latest_run(&input);
+    let doc = read_json(&folder.join("summary.json"));
+    let actions = &doc["plan"]["actions"];
+    assert_eq!(
+        (
+            &actions["create"],
+            &actions["update"],
+            &actions["unchanged"]
+        ),
+        (&3.into(), &4.into(), &8.into())
+    );
+    let (html, _) = report(&folder);
+    let fields = select(&html, "#plan table[data-action=update] td.field");
+    assert_eq!(
+        fields,
+        [
+            "Address",
+            "Postalcode",
+            "InvoiceEmail",
+            "Phone",
+            "Email",
+            "Contact"
+        ]
+    );
+    assert_eq!(
+        select(&html, "#plan table[data-action=create] td.code"),
+        ["10031", "10032", "10033"]
+    );
+}
