@@ -432,13 +432,29 @@ fn undo_config(
     args: crate::cli::UndoArgs,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<Config, UsageError> {
+    // The run's own target, as its run.toml recorded it, comes before the
+    // default: `undo RUN_FOLDER` alone reaches what the run reached (a
+    // flag or the environment still wins, and a URL other than the run's
+    // is refused later).
+    let recorded = crate::run::settings::RunSettings::read(&args.run_folder)
+        .ok()
+        .flatten()
+        .and_then(|s| s.target);
     let (raw, origin) = match (&args.api_url, env(URL_ENV)) {
         (Some(flag), _) => (flag.clone(), "--api-url"),
         (None, Some(var)) => (var, URL_ENV),
-        (None, None) => (DEFAULT_API_URL.to_owned(), "the default API URL"),
+        (None, None) => match recorded.as_ref().and_then(|t| t.api_url.clone()) {
+            Some(u) => (u, "the run's run.toml"),
+            None => (DEFAULT_API_URL.to_owned(), "the default API URL"),
+        },
     };
     let url = url::check(&raw, origin).map_err(|e| usage(e.to_string()))?;
-    let key = read_key(args.api_key_file.as_deref(), env)?;
+    let key_file = match (&args.api_key_file, env(KEY_ENV)) {
+        (Some(f), _) => Some(f.clone()),
+        (None, Some(v)) if !v.trim().is_empty() => None,
+        (None, _) => recorded.as_ref().and_then(|t| t.api_key_file.clone()),
+    };
+    let key = read_key(key_file.as_deref(), env)?;
     if key.kind() == KeyKind::Live && !args.live {
         return Err(usage(
             "this is a live_ key (real data); add --live to confirm, or use a test_ key",
@@ -473,13 +489,12 @@ fn undo_config(
         grace_period: Duration::from_secs_f64(args.grace_period),
         state: None,
         full: false,
-        key_file: args.api_key_file.clone(),
-        warnings: args
-            .api_key_file
+        warnings: key_file
             .as_deref()
             .and_then(key_file_warning)
             .into_iter()
             .collect(),
+        key_file,
     };
     Ok(Config::Undo(Box::new(UndoConfig {
         folder: args.run_folder,

@@ -1129,19 +1129,28 @@ pub fn learn_progress_text(f: &LearnFacts) -> String {
 
 /// What learning cost, once done.
 pub fn learned_line(f: &LearnFacts) -> String {
+    let n = |count: u64, one: &str, many: &str| {
+        format!("{count} {}", if count == 1 { one } else { many })
+    };
     let how = if f.listed_all {
-        format!("the whole list ({} pages, {} customers)", f.pages, f.listed)
+        format!(
+            "the whole list ({}, {})",
+            n(f.pages, "page", "pages"),
+            n(f.listed, "customer", "customers")
+        )
     } else {
         format!(
-            "{} list pages ({} customers), then {} codes searched",
-            f.pages, f.listed, f.searches
+            "{} ({}), then {} searched",
+            n(f.pages, "list page", "list pages"),
+            n(f.listed, "customer", "customers"),
+            n(f.searches, "code", "codes")
         )
     };
     format!(
-        "notify-import: Notify holds {} of the file's {} codes; read {how}: {} requests",
+        "notify-import: Notify holds {} of the file's {}; read {how}: {}",
         f.found,
-        f.codes,
-        f.pages + f.searches + f.lookups
+        n(f.codes, "code", "codes"),
+        n(f.pages + f.searches + f.lookups, "request", "requests")
     )
 }
 

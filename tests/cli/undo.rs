@@ -672,3 +672,42 @@ fn a_profile_gives_the_undo_its_target_and_pace() {
     assert_exit(&out, 0);
     assert_eq!(by_code(&sb), before);
 }
+
+/// `undo RUN_FOLDER` alone reaches what the run reached: the URL and the
+/// key file come from the run's `run.toml` (no flag, no environment).
+#[test]
+fn undo_takes_the_runs_url_and_key_file_from_its_run_toml() {
+    let s = Scratch::new();
+    let sb = holding_on(&s, "notify-now.csv", HELD, 0);
+    let before = by_code(&sb);
+    let input = s.file("klanten.csv", FILE);
+    let key = s.file("notify.key", &format!("{TEST_KEY}\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = notify_import()
+        .arg("import")
+        .arg(&input)
+        .args(["--api-url", &sb.base_url(), "--mode", "upsert"])
+        .arg("--api-key-file")
+        .arg(&key)
+        .env_remove("NOTIFY_API_KEY")
+        .env_remove("NOTIFY_API_URL")
+        .output()
+        .expect("run notify-import");
+    assert_exit(&out, 0);
+    let run = latest_run(&input);
+    assert_ne!(by_code(&sb), before);
+
+    let out = notify_import()
+        .arg("undo")
+        .arg(&run)
+        .env_remove("NOTIFY_API_KEY")
+        .env_remove("NOTIFY_API_URL")
+        .output()
+        .expect("run notify-import");
+    assert_exit(&out, 0);
+    assert_eq!(by_code(&sb), before);
+}
