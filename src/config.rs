@@ -424,6 +424,9 @@ pub struct UndoConfig {
     pub report: bool,
     /// Where `--summary-json` goes, if asked for.
     pub summary_json: Option<SummaryTarget>,
+    /// The profile whose target and pace were taken, if one was chosen:
+    /// the undo's `--resume` command chooses it again.
+    pub profile: Option<layers::ProfileRef>,
 }
 
 /// `undo`: the import's target checks (URL first, then the key, and a
@@ -454,6 +457,13 @@ fn undo_config(
         (None, Some(v)) if !v.trim().is_empty() => None,
         (None, _) => recorded.as_ref().and_then(|t| t.api_key_file.clone()),
     };
+    // An undo has no sandbox and no file to validate: the key's advice
+    // is the import's without those.
+    if key_file.is_none() && env(KEY_ENV).is_none_or(|v| v.trim().is_empty()) {
+        return Err(usage(format!(
+            "no API key: set {KEY_ENV} or pass --api-key-file PATH (a key of the account the run sent to), or choose the run's profile with --profile NAME"
+        )));
+    }
     let key = read_key(key_file.as_deref(), env)?;
     if key.kind() == KeyKind::Live && !args.live {
         return Err(usage(
@@ -510,6 +520,7 @@ fn undo_config(
         },
         report: !args.no_report,
         summary_json,
+        profile: None,
     })))
 }
 

@@ -147,18 +147,22 @@ pub fn load(
             let layered = layered(sub, &user, &cli, sub_matches, &env)?;
             let (cli, _) = cli::parse_matches(&layered.args)?;
             let mut config = Config::from_cli_with_env(cli, &env)?;
-            if let Config::Run(run) = &mut config {
-                if let (Some(upload), Some(p)) = (&mut run.upload, &layered.profile)
-                    && let Some(warning) = others_may_write(&p.file)
-                {
-                    upload.warnings.push(warning);
+            let warning = layered
+                .profile
+                .as_ref()
+                .and_then(|p| others_may_write(&p.file));
+            match &mut config {
+                Config::Run(run) => {
+                    if let (Some(upload), Some(warning)) = (&mut run.upload, warning) {
+                        upload.warnings.push(warning);
+                    }
+                    run.provenance = layered.provenance;
                 }
-                run.provenance = layered.provenance;
-            }
-            if let (Config::Undo(undo), Some(p)) = (&mut config, &layered.profile)
-                && let Some(warning) = others_may_write(&p.file)
-            {
-                undo.upload.warnings.push(warning);
+                Config::Undo(undo) => {
+                    undo.upload.warnings.extend(warning);
+                    undo.profile = layered.provenance.profile;
+                }
+                _ => {}
             }
             Ok(config)
         }

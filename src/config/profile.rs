@@ -318,7 +318,7 @@ fn words(key: Key, value: &toml::Value, base: &Path) -> Result<(Vec<String>, Str
             Some(words) => Ok((words, mode.clone())),
             None => Err(format!(
                 "must be one of {}",
-                ["create", "overwrite"].join(", ")
+                ["create", "upsert", "update", "overwrite"].join(", ")
             )),
         },
         (Kind::Mode, _) => Err("must be a mode's name in quotes, e.g. \"create\"".to_owned()),

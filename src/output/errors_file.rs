@@ -99,8 +99,18 @@ impl Output for ErrorsFile {
     fn rows_done(&mut self, done: &RowsDone<'_>) -> Result<Option<PathBuf>, Failure> {
         let path = &done.files.errors;
         if count(done.counts) == 0 {
-            // Only reachable with an --errors PATH the user named: the file
-            // is theirs, so it is pointed out, never removed.
+            if self.named.is_none() {
+                // The run folder's own: a resumed run's rows that had not
+                // been sent before the stop. Every one is imported now.
+                return match std::fs::remove_file(path) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                        Err(format!("{}: cannot remove it: {e}", path.display()).into())
+                    }
+                    _ => Ok(None),
+                };
+            }
+            // An --errors PATH the user named: the file is theirs, so it
+            // is pointed out, never removed.
             if path.exists() {
                 done.reporter.info(&format!(
                     "notify-import: every row was imported; {} is from an earlier run",

@@ -215,10 +215,7 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     ));
     signals.abort();
     drop(rt);
-    let resume_cmd = format!(
-        "notify-import undo {} --resume",
-        crate::run::next_step::shell_word(&cfg.folder)
-    );
+    let resume_cmd = resume_command(cfg, &path, url.as_str(), key.kind());
     ended.map_err(|failure| RunError::AfterSending {
         failure,
         remedy: "free space in the run folder and check that it can be read",
@@ -307,6 +304,43 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         &next,
     ));
     Ok(code)
+}
+
+/// `notify-import undo FOLDER --resume` with what chose this undo's
+/// target: the profile, `--api-url`, `--api-key-file`, `--live` (a resume
+/// without them goes to the default API, and is refused as another one).
+/// FOLDER as given, but `latest` as the run it named (`undone`): it names
+/// the undo's own folder now.
+fn resume_command(cfg: &UndoConfig, undone: &Path, url: &str, kind: KeyKind) -> String {
+    use crate::run::next_step::{Flags, shell_word};
+    let folder = match undone.file_name() {
+        Some(name)
+            if cfg
+                .folder
+                .file_name()
+                .is_some_and(|n| n == crate::run::folder::LATEST) =>
+        {
+            cfg.folder.with_file_name(name)
+        }
+        _ => cfg.folder.clone(),
+    };
+    let mut words = vec![format!(
+        "notify-import undo {} --resume",
+        shell_word(&folder)
+    )];
+    if let Some(profile) = &cfg.profile {
+        words.extend(profile.words());
+    }
+    if url.trim_end_matches('/') != crate::config::DEFAULT_API_URL {
+        Flags::push(&mut words, "--api-url", url);
+    }
+    if let Some(file) = &cfg.upload.key_file {
+        Flags::push(&mut words, "--api-key-file", &file.display().to_string());
+    }
+    if kind == KeyKind::Live {
+        words.push("--live".to_owned());
+    }
+    words.join(" ")
 }
 
 /// The newest undo of the run in `undone` that stopped unfinished.

@@ -14,7 +14,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 /// The commands in an advice line, in order: each starts at
 /// `notify-import ` and runs to `, then: ` or the end of the line.
-fn commands_in(line: &str) -> Vec<String> {
+pub(crate) fn commands_in(line: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = line;
     while let Some(at) = rest.find("notify-import ") {
@@ -34,7 +34,7 @@ fn last_command(out: &Output) -> String {
 
 /// Splits `cmd` into words as a POSIX shell does (quotes and backslashes;
 /// no expansions, which the advice never relies on).
-fn shell_split(cmd: &str) -> Vec<String> {
+pub(crate) fn shell_split(cmd: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;

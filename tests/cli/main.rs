@@ -26,6 +26,7 @@ mod runs;
 mod security;
 mod settings;
 mod sync;
+mod together;
 mod undo;
 mod validate;
 mod workbook;

@@ -26,7 +26,7 @@ fn holding_on(s: &Scratch, name: &str, held: &str, port: u16) -> SandboxHandle {
     .expect("start sandbox")
 }
 
-fn by_code(sb: &SandboxHandle) -> BTreeMap<String, StoredCustomer> {
+pub(crate) fn by_code(sb: &SandboxHandle) -> BTreeMap<String, StoredCustomer> {
     sb.customers()
         .into_iter()
         .map(|c| (c.customer_code.clone(), c))
@@ -93,7 +93,7 @@ fn actions(rows: &[UndoRow]) -> Vec<(&str, &str)> {
 }
 
 /// The undo's `summary.json`, checked against its schema.
-fn summary(folder: &Path) -> serde_json::Value {
+pub(crate) fn summary(folder: &Path) -> serde_json::Value {
     let doc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(folder.join("summary.json")).unwrap())
             .unwrap();
