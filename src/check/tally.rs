@@ -57,7 +57,7 @@ pub struct ShownProblem {
     /// The field concerned; `None` for the row as a whole.
     pub field: Option<Field>,
     /// The cell(s) of the field's column(s) as decoded (control characters
-    /// escaped, cut after [`VALUE_MAX_CHARS`]); empty for the row as a
+    /// escaped, cut after 200 characters); empty for the row as a
     /// whole.
     pub value: String,
     /// What is wrong, phrased to follow the field name.
