@@ -398,6 +398,13 @@ impl Tally {
         self.changes.add(&rows.checked.changes);
         if !checked.is_valid() {
             self.problems.add(line, &rows.problems);
+            self.problems.keep(
+                checked.row(),
+                line,
+                &rows.problems,
+                checked.cells(),
+                &rows.mapping,
+            );
             return;
         }
         self.valid += 1;

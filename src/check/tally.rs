@@ -8,10 +8,20 @@
 
 use std::collections::BTreeMap;
 
+use csv::StringRecord;
+
 use crate::check::{duplicates, rules};
 use crate::input::mapping::{Mapping, Source, UNNAMED_COLUMN_KIND, header_key};
 use crate::model::field::Field;
 use crate::model::problem::{PhoneFault, Problem, ProblemKind};
+use crate::util::text::printable;
+
+/// How many invalid rows keep their problems one by one, for the report's
+/// rows to fix (which lists at most as many rows).
+pub const ROWS_DETAILED: usize = 1000;
+
+/// The characters of a cell kept for the report; a longer cell is cut.
+const VALUE_MAX_CHARS: usize = 200;
 
 /// How many example lines are kept per kind.
 const EXAMPLES_PER_PROBLEM: usize = 3;
@@ -24,6 +34,34 @@ pub struct ProblemTally {
     /// Per field, the user's column when its name differs from the
     /// field's: `Postcode → Postalcode`.
     labels: [Option<String>; Field::ALL.len()],
+    /// The first [`ROWS_DETAILED`] invalid rows, each with its problems.
+    detailed: Vec<RowProblems>,
+}
+
+/// One invalid row's problems as the report lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblems {
+    /// 1-based data row.
+    pub row: u64,
+    /// Physical line where the record starts.
+    pub line: u64,
+    /// Its problems, in the results file's order.
+    pub problems: Vec<ShownProblem>,
+}
+
+/// One problem of a row, with its kind as the run header shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownProblem {
+    /// The kind as the run header counts it ([`ProblemTally::iter`]).
+    pub kind: String,
+    /// The field concerned; `None` for the row as a whole.
+    pub field: Option<Field>,
+    /// The cell(s) of the field's column(s) as decoded (control characters
+    /// escaped, cut after 200 characters); empty for the row as a
+    /// whole.
+    pub value: String,
+    /// What is wrong, phrased to follow the field name.
+    pub message: String,
 }
 
 /// The rows of one kind of problem.
@@ -55,6 +93,47 @@ impl ProblemTally {
         for p in problems {
             self.add_rows(p, 1, &[line]);
         }
+    }
+
+    /// Keeps an invalid row's problems with the cells they are about, once
+    /// [`ProblemTally::add`] counted them; only the first
+    /// [`ROWS_DETAILED`] rows are kept, so a valid row costs nothing and a
+    /// later invalid one a length check.
+    pub fn keep(
+        &mut self,
+        row: u64,
+        line: u64,
+        problems: &[Problem],
+        cells: &StringRecord,
+        mapping: &Mapping,
+    ) {
+        if self.detailed.len() >= ROWS_DETAILED {
+            return;
+        }
+        let problems = problems
+            .iter()
+            .map(|p| ShownProblem {
+                kind: self.shown(p.field, p.kind).unwrap_or_default().to_owned(),
+                field: p.field,
+                value: value_of(p, cells, mapping),
+                message: p.message.clone(),
+            })
+            .collect();
+        self.detailed.push(RowProblems {
+            row,
+            line,
+            problems,
+        });
+    }
+
+    /// The first [`ROWS_DETAILED`] invalid rows, with their problems.
+    pub fn detailed(&self) -> &[RowProblems] {
+        &self.detailed
+    }
+
+    /// How the run header shows a kind, once a row of it was counted.
+    pub fn shown(&self, field: Option<Field>, kind: ProblemKind) -> Option<&str> {
+        self.kinds.get(&(field, kind)).map(|g| g.shown.as_str())
     }
 
     /// Counts `rows` rows with `problem`'s kind, `lines` being the first of
@@ -141,6 +220,39 @@ impl RowSample {
         };
         format!("{word} {}{more}", lines.join(", "))
     }
+}
+
+/// The cell(s) a problem is about, as the file has them: the column set
+/// aside, else the field's column(s), non-empty cells joined by ` | `.
+fn value_of(problem: &Problem, cells: &StringRecord, mapping: &Mapping) -> String {
+    let Some(field) = problem.field else {
+        return String::new();
+    };
+    let columns = match problem.kind {
+        ProblemKind::SetAside { column } => vec![column],
+        _ => match mapping.source(field) {
+            Some(fs) => match &fs.source {
+                Source::Constant(text) => return shown_value(text),
+                source => source.columns(),
+            },
+            None => Vec::new(),
+        },
+    };
+    let joined: Vec<&str> = columns
+        .iter()
+        .filter_map(|c| cells.get(*c))
+        .filter(|c| !c.is_empty())
+        .collect();
+    shown_value(&joined.join(" | "))
+}
+
+/// A value cut after [`VALUE_MAX_CHARS`], control characters escaped.
+fn shown_value(value: &str) -> String {
+    let cut = match value.char_indices().nth(VALUE_MAX_CHARS) {
+        Some((at, _)) => format!("{}\u{2026}", &value[..at]),
+        None => value.to_owned(),
+    };
+    printable(&cut).into_owned()
 }
 
 /// How the run header names `first`'s kind, `first` being the first

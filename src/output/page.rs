@@ -29,11 +29,13 @@
 //! field of the page's view and one `section` in its template. It must
 //! not decide outcomes or exit codes: it shows the ones the run hands it.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use crate::check::tally::{self, RowProblems};
 use crate::config::{Endpoint, KeyKind};
 use crate::exit;
 use crate::model::field::Field;
@@ -44,13 +46,14 @@ use crate::output::plan_file::{Action, Listed, PlanFacts};
 use crate::output::report::{PaceFacts, TotalsOwned};
 use crate::output::set::{Failure, Output, RowsDone, RunDone};
 use crate::run::next_step::grouped;
+use crate::util::text::printable;
 use crate::util::{atomic, redact};
 
 /// Its name among the outputs ([`Output::name`]).
 pub const NAME: &str = "report";
 
 /// Rows to fix listed on the page; the rest are in the errors file.
-pub const ROWS_SHOWN: usize = 1000;
+pub const ROWS_SHOWN: usize = tally::ROWS_DETAILED;
 
 /// The page as an output of a run.
 pub(crate) struct HtmlReport {
@@ -59,14 +62,19 @@ pub(crate) struct HtmlReport {
     seen: Counts,
     /// The first rows not imported, in input order.
     rows: Vec<RowToFix>,
+    /// Failed rows per HTTP status (`None`: no answer), all of them.
+    failed: BTreeMap<Option<u16>, u64>,
 }
 
 /// One row not imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct RowToFix {
+    row: u64,
     line: u64,
     code: String,
     status: Status,
+    /// The last answer's HTTP status, if one came.
+    http_status: Option<u16>,
     /// The results file's error.
     error: String,
 }
@@ -77,6 +85,7 @@ impl HtmlReport {
         HtmlReport {
             seen: Counts::default(),
             rows: Vec::new(),
+            failed: BTreeMap::new(),
         }
     }
 }
@@ -88,11 +97,16 @@ impl Output for HtmlReport {
 
     fn row(&mut self, outcome: &Outcome) {
         self.seen.add(outcome.status);
+        if outcome.status == Status::Failed {
+            *self.failed.entry(outcome.http_status).or_default() += 1;
+        }
         if errors_file::includes(outcome.status) && self.rows.len() < ROWS_SHOWN {
             self.rows.push(RowToFix {
+                row: outcome.row,
                 line: outcome.line,
                 code: outcome.code.clone(),
                 status: outcome.status,
+                http_status: outcome.http_status,
                 error: outcome.error.clone(),
             });
         }
@@ -122,7 +136,7 @@ impl Output for HtmlReport {
             return Ok(());
         };
         let started = Instant::now();
-        let page = page(&View::of(done, &self.rows)).into_string();
+        let page = page(&View::of(done, &self.rows, &self.failed)).into_string();
         atomic::write(path, page.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))?;
         tracing::debug!(
             "report: {} ({} bytes) written in {:?}",
@@ -147,9 +161,11 @@ fn first_rows_to_fix(results: &Path) -> Result<Vec<RowToFix>, Failure> {
         };
         if errors_file::includes(status) {
             rows.push(RowToFix {
+                row: cell(0).parse().unwrap_or_default(),
                 line: cell(1).parse().unwrap_or_default(),
                 code: cell(2).to_owned(),
                 status,
+                http_status: cell(5).parse().ok(),
                 error: cell(7).to_owned(),
             });
         }
@@ -165,6 +181,12 @@ struct View<'a> {
     counts: Counts,
     totals: Option<&'a TotalsOwned>,
     rows: &'a [RowToFix],
+    /// The first invalid rows with their problems, as the check found them.
+    detailed: &'a [RowProblems],
+    /// How the run header shows repeated codes, if some repeated.
+    repeated: Option<&'a str>,
+    /// Failed rows per HTTP status.
+    failed: &'a BTreeMap<Option<u16>, u64>,
     /// What happened, in a sentence.
     happened: String,
     /// What to do next (the `Next:` line's words), if anything.
@@ -188,7 +210,11 @@ fn clean(text: &str) -> String {
 }
 
 impl<'a> View<'a> {
-    fn of(done: &'a RunDone<'a>, rows: &'a [RowToFix]) -> View<'a> {
+    fn of(
+        done: &'a RunDone<'a>,
+        rows: &'a [RowToFix],
+        failed: &'a BTreeMap<Option<u16>, u64>,
+    ) -> View<'a> {
         let (run, facts, result) = (done.run, done.facts, done.result);
         let totals = facts.totals.as_ref();
         let counts = totals.map(|t| t.counts.clone()).unwrap_or_default();
@@ -262,6 +288,8 @@ impl<'a> View<'a> {
             );
         }
         let problems = facts.input.as_ref().map_or(&[][..], |i| &i.problems[..]);
+        let detailed = facts.input.as_ref().map_or(&[][..], |i| &i.detailed[..]);
+        let repeated = facts.input.as_ref().and_then(|i| i.repeated.as_deref());
         let pace = totals
             .filter(|_| run.upload.is_some())
             .map(|t| pace_facts(t, &counts, secs));
@@ -273,6 +301,9 @@ impl<'a> View<'a> {
             counts,
             totals,
             rows,
+            detailed,
+            repeated,
+            failed,
             happened,
             next,
             target,
@@ -595,30 +626,156 @@ fn table_of(rows: &[(impl AsRef<str>, String)]) -> Markup {
     }
 }
 
-/// The rows to fix, grouped by status (the problem kinds and their counts
-/// are in the table above them).
+/// One group of the rows to fix: a problem kind as the run header counts
+/// it, failed rows with one HTTP status, or the skipped rows.
+struct Group<'a> {
+    /// `invalid`, `failed` or `skipped`.
+    status: Status,
+    title: String,
+    /// Rows of the group in the whole run.
+    rows: u64,
+    listed: Vec<FixRow<'a>>,
+}
+
+/// One row of a group: line, code, field, value, problem.
+struct FixRow<'a> {
+    line: u64,
+    code: &'a str,
+    field: Option<Field>,
+    value: &'a str,
+    message: &'a str,
+}
+
+/// The rows to fix in groups: each problem kind in the run header's order
+/// (a row with two problems is listed under both), then failed rows per
+/// HTTP status, then the skipped rows.
+fn groups<'a>(v: &View<'a>) -> Vec<Group<'a>> {
+    let mut kinds: Vec<Group<'a>> = v
+        .problems
+        .iter()
+        .map(|(kind, rows, _)| Group {
+            status: Status::Invalid,
+            title: kind.clone(),
+            rows: *rows,
+            listed: Vec::new(),
+        })
+        .collect();
+    let mut failed: Vec<Group<'a>> = v
+        .failed
+        .iter()
+        .map(|(http, rows)| Group {
+            status: Status::Failed,
+            title: match http {
+                Some(code) => format!("Failed with HTTP {code}"),
+                None => "Failed without an answer from the API".to_owned(),
+            },
+            rows: *rows,
+            listed: Vec::new(),
+        })
+        .collect();
+    let mut skipped = Group {
+        status: Status::Skipped,
+        title: status_heading(Status::Skipped).to_owned(),
+        rows: v.counts.get(Status::Skipped),
+        listed: Vec::new(),
+    };
+    let detailed: BTreeMap<u64, &RowProblems> = v.detailed.iter().map(|d| (d.row, d)).collect();
+    let into =
+        |groups: &mut Vec<Group<'a>>, status: Status, title: &str, row: FixRow<'a>| match groups
+            .iter_mut()
+            .find(|g| g.title == title)
+        {
+            Some(g) => g.listed.push(row),
+            None => groups.push(Group {
+                status,
+                title: title.to_owned(),
+                rows: 0,
+                listed: vec![row],
+            }),
+        };
+    for r in v.rows {
+        let listed = |field, value, message| FixRow {
+            line: r.line,
+            code: &r.code,
+            field,
+            value,
+            message,
+        };
+        match r.status {
+            Status::Invalid => match detailed.get(&r.row) {
+                Some(d) => {
+                    for p in &d.problems {
+                        into(
+                            &mut kinds,
+                            Status::Invalid,
+                            &p.kind,
+                            listed(p.field, &p.value, &p.message),
+                        );
+                    }
+                }
+                // Invalid only as a repeat, known after the check.
+                None => into(
+                    &mut kinds,
+                    Status::Invalid,
+                    v.repeated.unwrap_or("repeated codes"),
+                    listed(
+                        Some(Field::CustomerCode),
+                        &r.code,
+                        r.error.strip_prefix("CustomerCode: ").unwrap_or(&r.error),
+                    ),
+                ),
+            },
+            Status::Failed => {
+                let title = match r.http_status {
+                    Some(code) => format!("Failed with HTTP {code}"),
+                    None => "Failed without an answer from the API".to_owned(),
+                };
+                into(
+                    &mut failed,
+                    Status::Failed,
+                    &title,
+                    listed(None, "", &r.error),
+                );
+            }
+            _ => skipped.listed.push(listed(None, "", &r.error)),
+        }
+    }
+    kinds.extend(failed);
+    if skipped.rows > 0 {
+        kinds.push(skipped);
+    }
+    kinds.retain(|g| g.rows > 0 || !g.listed.is_empty());
+    kinds
+}
+
+/// The rows to fix, grouped by problem kind (then failed rows per HTTP
+/// status, then skipped rows); at most [`ROWS_SHOWN`] rows in all.
 fn rows_to_fix(v: &View<'_>) -> Markup {
     let shown = v.rows.len() as u64;
     let to_fix = errors_file::count(&v.counts);
     let rest = to_fix.saturating_sub(shown);
     let errors = v.totals.and_then(|t| t.errors.as_deref());
+    let groups = groups(v);
     html! {
         @if to_fix == 0 {
             p { @if v.check { "None: every row is valid." } @else { "None: every row ended as asked." } }
+        } @else if v.counts.get(Status::Invalid) > 0 {
+            p class="note" { "A row with several problems is listed under each of its kinds." }
         }
-        @for status in [Status::Invalid, Status::Failed, Status::Skipped] {
-            @let rows: Vec<&RowToFix> = v.rows.iter().filter(|r| r.status == status).collect();
-            @if !rows.is_empty() {
-                h3 { (status_heading(status)) " (" (grouped(v.counts.get(status))) ")" }
-                table class="rows" data-status=(status.as_str()) {
-                    thead { tr { th { "Line" } th { "Code" } th { "Problem" } } }
-                    tbody {
-                        @for r in rows {
-                            tr {
-                                td class="line" { (r.line) }
-                                td class="code" { (clean(&r.code)) }
-                                td class="error" { (clean(&r.error)) }
-                            }
+        @for g in &groups {
+            h3 { (clean(&g.title)) " (" (grouped(g.rows)) " " (if g.rows == 1 { "row" } else { "rows" })
+                @if (g.listed.len() as u64) < g.rows { ", " (grouped(g.listed.len() as u64)) " listed" }
+                ")" }
+            table class="rows" data-status=(g.status.as_str()) data-kind=(clean(&g.title)) data-rows=(g.rows) {
+                thead { tr { th { "Line" } th { "Code" } th { "Field" } th { "Value" } th { "Problem" } } }
+                tbody {
+                    @for r in &g.listed {
+                        tr {
+                            td class="line" { (r.line) }
+                            td class="code" { (printable(&clean(r.code))) }
+                            td class="field" { @if let Some(f) = r.field { (f) } }
+                            td class="value" { (printable(&clean(r.value))) }
+                            td class="error" { (printable(&clean(r.message))) }
                         }
                     }
                 }
@@ -1017,21 +1174,27 @@ mod tests {
         };
         let rows: Vec<RowToFix> = (0..ROWS_SHOWN)
             .map(|i| RowToFix {
+                row: i as u64 + 1,
                 line: i as u64 + 2,
                 code: code(i),
                 status: Status::Invalid,
+                http_status: None,
                 error: long('e', 500),
             })
             .collect();
         let mut counts = Counts::default();
         counts.add_rows(Status::Valid, 999_000);
         counts.add_rows(Status::Invalid, 1_000);
+        let failed = BTreeMap::new();
         let view = View {
             check: true,
             name: "k.csv".into(),
             counts,
             totals: None,
             rows: &rows,
+            detailed: &[],
+            repeated: None,
+            failed: &failed,
             happened: planned(&plan),
             next: None,
             target: None,
@@ -1073,11 +1236,25 @@ mod tests {
     #[test]
     fn values_are_escaped_by_construction() {
         let rows = [RowToFix {
+            row: 1,
             line: 2,
             code: "<script>alert(1)</script>".into(),
             status: Status::Invalid,
+            http_status: None,
             error: "\"><img src=x onerror=alert(1)>".into(),
         }];
+        let detailed = [RowProblems {
+            row: 1,
+            line: 2,
+            problems: vec![tally::ShownProblem {
+                kind: "Email: <b>kind</b>".into(),
+                field: Some(Field::Email),
+                value: "\"><img src=x onerror=alert(2)>\u{1b}[31m".into(),
+                message: "is not an address".into(),
+            }],
+        }];
+        let problems = [("Email: <b>kind</b>".to_owned(), 1, vec![2])];
+        let failed = BTreeMap::new();
         let mut counts = Counts::default();
         counts.add(Status::Invalid);
         let plan = PlanFacts {
@@ -1098,13 +1275,16 @@ mod tests {
             counts,
             totals: None,
             rows: &rows,
+            detailed: &detailed,
+            repeated: None,
+            failed: &failed,
             happened: String::new(),
             next: None,
             target: None,
             facts: Vec::new(),
             reading: Vec::new(),
             mapping: Vec::new(),
-            problems: &[],
+            problems: &problems,
             pace: None,
             chart: None,
             plan: Some(&plan),
@@ -1119,5 +1299,10 @@ mod tests {
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("onerror=alert(2)&gt;\\u{1b}[31m"), "{html}");
+        assert!(
+            !html.contains('\u{1b}'),
+            "control characters are shown escaped"
+        );
     }
 }

@@ -39,10 +39,13 @@ use std::time::{Duration, Instant, SystemTime};
 use csv::StringRecord;
 
 use crate::check::pass::Pass;
+use crate::check::tally::RowProblems;
 use crate::config::RunConfig;
 use crate::input::{InputError, RecordSource};
 use crate::model::checked::Fingerprint;
+use crate::model::field::Field;
 use crate::model::outcome::{Counts, Outcome};
+use crate::model::problem::ProblemKind;
 use crate::output::errors_file::ErrorsFile;
 use crate::output::page::HtmlReport;
 use crate::output::plan_file::PlanFacts;
@@ -209,6 +212,10 @@ pub(crate) struct InputFacts {
     /// Invalid rows per kind of problem, most frequent first: the kind in
     /// words, its rows and its first lines.
     pub problems: Vec<(String, u64, Vec<u64>)>,
+    /// The first invalid rows with their problems, for the report.
+    pub detailed: Vec<RowProblems>,
+    /// How the run header shows repeated codes, when some repeated.
+    pub repeated: Option<String>,
 }
 
 /// The files the derived outputs wrote once the rows were over, by
@@ -415,6 +422,11 @@ impl Outputs {
                 .into_iter()
                 .map(|(kind, rows, lines)| (kind.to_owned(), rows, lines.to_vec()))
                 .collect(),
+            detailed: pass.problems.detailed().to_vec(),
+            repeated: pass
+                .problems
+                .shown(Some(Field::CustomerCode), ProblemKind::Repeated)
+                .map(str::to_owned),
         });
     }
 

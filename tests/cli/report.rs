@@ -2,7 +2,7 @@
 //! summary.json's, every row to fix is listed with its line, nothing loads
 //! from anywhere or runs, and hostile cells are shown as text.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use scraper::{Html, Selector};
@@ -75,6 +75,68 @@ fn shown_counts(html: &Html) -> BTreeMap<String, u64> {
         .collect()
 }
 
+/// One row listed under a kind: its line, field, value and problem.
+#[derive(Debug)]
+struct Listed {
+    line: u64,
+    field: String,
+    value: String,
+    error: String,
+}
+
+/// The groups of rows to fix: per table, its status, its kind, the rows
+/// the page says it has and the rows listed.
+fn groups(html: &Html) -> Vec<(String, String, u64, Vec<Listed>)> {
+    let tables = Selector::parse("#rows table.rows").unwrap();
+    let tr = Selector::parse("tbody tr").unwrap();
+    let cell = |row: scraper::ElementRef<'_>, class: &str| {
+        let s = Selector::parse(&format!("td.{class}")).unwrap();
+        row.select(&s).next().unwrap().text().collect::<String>()
+    };
+    html.select(&tables)
+        .map(|t| {
+            let attr = |a: &str| t.value().attr(a).unwrap().to_owned();
+            let listed = t
+                .select(&tr)
+                .map(|r| Listed {
+                    line: cell(r, "line").parse().unwrap(),
+                    field: cell(r, "field"),
+                    value: cell(r, "value"),
+                    error: cell(r, "error"),
+                })
+                .collect();
+            (
+                attr("data-status"),
+                attr("data-kind"),
+                attr("data-rows").parse().unwrap(),
+                listed,
+            )
+        })
+        .collect()
+}
+
+/// The lines listed among the rows to fix, each once.
+fn listed_lines(html: &Html) -> BTreeSet<u64> {
+    groups(html)
+        .into_iter()
+        .flat_map(|g| g.3.into_iter().map(|l| l.line))
+        .collect()
+}
+
+/// The run header's problems per kind (`  n × kind (line …)`), as printed.
+fn header_kinds(stderr: &str) -> BTreeMap<String, u64> {
+    stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("problems (rows not sent):"))
+        .skip(1)
+        .map_while(|l| {
+            let (n, rest) = l.trim_start().split_once(" \u{d7} ")?;
+            let kind = &rest[..rest.rfind(" (line")?];
+            Some((kind.to_owned(), n.parse().ok()?))
+        })
+        .collect()
+}
+
 /// The counts per status of summary.json, those above zero.
 fn summary_counts(doc: &serde_json::Value) -> BTreeMap<String, u64> {
     doc["counts"]
@@ -121,18 +183,70 @@ fn a_check_report_has_the_summary_counts_every_invalid_row_and_hostile_cells_as_
     let total = select(&html, "table.counts tr.total td.n");
     assert_eq!(total, [doc["rows"].to_string()]);
 
-    // Every invalid row of the results file, with its line, in order
-    // (the repeated code too, which a check learns only at the end).
+    // Every invalid row of the results file is listed with its line under
+    // its kind (the repeated code too, which a check learns only at the
+    // end), and each kind's count is the run header's.
     let results = results(&folder.join("results.csv"));
-    let invalid: Vec<String> = results
+    let invalid: BTreeSet<u64> = results
         .iter()
         .filter(|r| r.status == "invalid")
-        .map(|r| r.line.to_string())
+        .map(|r| r.line)
         .collect();
     assert_eq!(invalid.len(), 4, "{results:?}");
-    assert_eq!(select(&html, "table.rows td.line"), invalid);
-
-    // Hostile cells are text, never markup.
+    assert_eq!(doc["counts"]["invalid"], 4);
+    let groups = groups(&html);
+    let kinds: BTreeMap<String, u64> = groups
+        .iter()
+        .filter(|g| g.0 == "invalid")
+        .map(|g| (g.1.clone(), g.2))
+        .collect();
+    let printed = header_kinds(&stderr(&out));
+    assert!(!printed.is_empty(), "{}", stderr(&out));
+    assert_eq!(kinds, printed);
+    for g in &groups {
+        assert_eq!(g.0, "invalid", "a check has invalid rows only");
+        assert_eq!(g.2, g.3.len() as u64, "every row of {} is listed", g.1);
+        assert!(g.3.iter().all(|l| !l.error.is_empty()), "{g:?}");
+    }
+    assert_eq!(listed_lines(&html), invalid);
+    let under = |kind: &str| -> Vec<&Listed> {
+        groups
+            .iter()
+            .filter(|g| g.1.contains(kind))
+            .flat_map(|g| g.3.iter())
+            .collect()
+    };
+    let name = under("Name: is required");
+    assert!(
+        name.iter()
+            .any(|l| l.line == 3 && l.field == "Name" && l.value.is_empty()),
+        "{name:?}"
+    );
+    let repeated = under("repeats the code");
+    assert_eq!(repeated.len(), 1, "{groups:?}");
+    assert_eq!(
+        (
+            repeated[0].line,
+            repeated[0].field.as_str(),
+            repeated[0].value.as_str()
+        ),
+        (5, "CustomerCode", "C001")
+    );
+    let fields = under("more or fewer fields");
+    assert_eq!(fields.iter().map(|l| l.line).collect::<Vec<_>>(), [7]);
+    // The hostile e-mail address: listed under its kind with its value as
+    // the file has it, shown as text, never markup.
+    let email: Vec<&Listed> = groups
+        .iter()
+        .filter(|g| g.1.starts_with("Email"))
+        .flat_map(|g| g.3.iter())
+        .collect();
+    assert!(
+        email
+            .iter()
+            .any(|l| l.line == 4 && l.field == "Email" && l.value == IMG),
+        "{groups:?}"
+    );
     assert!(!text.contains("<script>alert") && !text.contains("<img"));
     assert!(
         select(&html, "table.rows td.code")
@@ -142,6 +256,7 @@ fn a_check_report_has_the_summary_counts_every_invalid_row_and_hostile_cells_as_
     assert!(
         select(&html, "table.rows td.error")
             .iter()
+            .chain(&select(&html, "table.rows td.value"))
             .any(|c| c.contains(IMG))
     );
 
@@ -185,12 +300,19 @@ fn an_import_report_has_the_summary_counts_and_the_pace() {
     let (html, text) = report(&folder);
     assert_eq!(shown_counts(&html), summary_counts(&doc));
     let results = results(&folder.join("results.csv"));
-    let to_fix: Vec<String> = results
+    let to_fix: BTreeSet<u64> = results
         .iter()
         .filter(|r| r.status != "created")
-        .map(|r| r.line.to_string())
+        .map(|r| r.line)
         .collect();
-    assert_eq!(select(&html, "table.rows td.line"), to_fix);
+    assert_eq!(listed_lines(&html), to_fix);
+    // Failed rows are grouped by HTTP status, every one counted.
+    let failed: u64 = groups(&html)
+        .iter()
+        .filter(|g| g.0 == "failed")
+        .map(|g| g.2)
+        .sum();
+    assert_eq!(failed, doc["counts"]["failed"].as_u64().unwrap_or(0));
     let pace = select(&html, "#pace td").join(" | ");
     assert!(
         pace.starts_with(&format!("{} |", doc["requests"])),
