@@ -11,7 +11,6 @@
 
 use std::future::Future;
 
-
 use super::{Tries, Uploader};
 use crate::model::remote::Existing;
 use crate::upload::api::{ApiError, DeleteOutcome, ErrorKind};
