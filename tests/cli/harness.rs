@@ -96,6 +96,14 @@ pub fn sandbox_with_faults(faults: sandbox::Faults) -> SandboxHandle {
     .expect("start sandbox")
 }
 
+/// The customers `sb` holds, by customer code.
+pub fn by_code(sb: &SandboxHandle) -> std::collections::BTreeMap<String, sandbox::StoredCustomer> {
+    sb.customers()
+        .into_iter()
+        .map(|c| (c.customer_code.clone(), c))
+        .collect()
+}
+
 /// Copies `samples/<name>` to `to`.
 pub fn copy_sample(name: &str, to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR"))
