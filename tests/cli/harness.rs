@@ -372,13 +372,16 @@ pub fn stopping_sandbox() -> (SandboxHandle, [&'static str; 6]) {
         fail_rate: 1.0,
         ..sandbox::Faults::default()
     });
-    let flags = [
-        "--max-attempts",
-        "1",
-        "--max-errors",
-        "1",
-        "--concurrency",
-        "1",
-    ];
-    (sb, flags)
+    (sb, STOP_AT_FIRST_FAILURE)
 }
+
+/// The flags that make a run's first failed row stop it (exit 3): one
+/// attempt, one error allowed, one row at a time.
+pub const STOP_AT_FIRST_FAILURE: [&str; 6] = [
+    "--max-attempts",
+    "1",
+    "--max-errors",
+    "1",
+    "--concurrency",
+    "1",
+];
