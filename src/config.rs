@@ -789,22 +789,27 @@ fn read_key(
 
 /// A warning when the key file can be read by anyone but its owner.
 fn key_file_warning(path: &Path) -> Option<String> {
+    let mode = loose_mode(path, 0o077)?;
+    Some(format!(
+        "the API key file {} can be read by other users (mode {mode:o}); run `chmod 600 {}`",
+        path.display(),
+        path.display()
+    ))
+}
+
+/// The permission bits of the file at `path` when any bit of `loose` is
+/// set in them; `None` when none is, it cannot be read, or off Unix
+/// (where there are no such bits to check).
+fn loose_mode(path: &Path, loose: u32) -> Option<u32> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(path).ok()?.permissions().mode();
-        (mode & 0o077 != 0).then(|| {
-            format!(
-                "the API key file {} can be read by other users (mode {:o}); run `chmod 600 {}`",
-                path.display(),
-                mode & 0o777,
-                path.display()
-            )
-        })
+        (mode & loose != 0).then_some(mode & 0o777)
     }
     #[cfg(not(unix))]
     {
-        let _ = path;
+        let _ = (path, loose);
         None
     }
 }

@@ -202,24 +202,12 @@ pub fn load(
 /// A warning when others may change the config file: its profile says
 /// where customers are sent and which key file is read.
 fn others_may_write(path: &Path) -> Option<String> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(path).ok()?.permissions().mode();
-        (mode & 0o022 != 0).then(|| {
-            format!(
-                "the config file {} can be changed by other users (mode {:o}), and its profile says where customers are sent; run `chmod go-w {}`",
-                path.display(),
-                mode & 0o777,
-                path.display()
-            )
-        })
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        None
-    }
+    let mode = super::loose_mode(path, 0o022)?;
+    Some(format!(
+        "the config file {} can be changed by other users (mode {mode:o}), and its profile says where customers are sent; run `chmod go-w {}`",
+        path.display(),
+        path.display()
+    ))
 }
 
 /// The arguments with the profile and the recorded run before the user's.

@@ -290,6 +290,35 @@ fn connect(upload: &UploadConfig) -> Result<(Option<Embedded>, reqwest::Url, Api
     })
 }
 
+/// Where requests go, as the run's header names it: the embedded
+/// sandbox, or Notify's live or test environment by the key's kind.
+fn target<'a>(sandbox: bool, key: &ApiKey, url: &'a str) -> report::Target<'a> {
+    if sandbox {
+        report::Target::Sandbox(url)
+    } else if key.kind() == config::KeyKind::Live {
+        report::Target::Live(url)
+    } else {
+        report::Target::Test(url)
+    }
+}
+
+/// The pacing a run's summary reports: the rate asked for (the ceiling
+/// with `--auto-rate`) and what the pacer came to.
+fn pace_facts(upload: &UploadConfig, pace: &upload::pace::PaceReport) -> PaceFacts {
+    PaceFacts {
+        auto: upload.auto_rate,
+        rate: if upload.auto_rate {
+            upload.max_rate
+        } else {
+            upload.rate
+        },
+        final_rate: pace.final_rate,
+        ceiling: pace.ceiling,
+        advertised: pace.advertised,
+        paused: pace.paused,
+    }
+}
+
 /// The uploader's settings from the run's (`reporter` shows its pace).
 pub(super) fn upload_settings(upload: &UploadConfig, reporter: &Reporter) -> UploadSettings {
     let mut settings = UploadSettings::new(upload.rate, upload.burst, upload.concurrency);
@@ -335,11 +364,7 @@ fn plan_file(
         .map_err(|e| RunError::writing(&files.results, &e, false, String::new()))?;
     let (sandbox, url, key) = connect(upload)?;
     let url_text = url.to_string();
-    let target = match &sandbox {
-        Some(_) => report::Target::Sandbox(&url_text),
-        None if key.kind() == config::KeyKind::Live => report::Target::Live(&url_text),
-        None => report::Target::Test(&url_text),
-    };
+    let target = target(sandbox.is_some(), &key, &url_text);
     reporter.info(&report::plan_header(
         &run.input,
         &report::rows_line(pass),
@@ -391,23 +416,30 @@ fn plan_file(
             .retries
             .load(std::sync::atomic::Ordering::Relaxed),
         rate_limited: uploader.rate_limited(),
-        pace: PaceFacts {
-            auto: upload.auto_rate,
-            rate: if upload.auto_rate {
-                upload.max_rate
-            } else {
-                upload.rate
-            },
-            final_rate: pace.final_rate,
-            ceiling: pace.ceiling,
-            advertised: pace.advertised,
-            paused: pace.paused,
-        },
+        pace: pace_facts(upload, &pace),
         sandbox: matches!(upload.target, Endpoint::Sandbox),
         closed: Ok(()),
         timeline: Timeline::default(),
     };
     drop(uploader);
+    finish_sent(
+        run, files, outputs, reporter, pass, rows, rows_end, upload_end,
+    )
+}
+
+/// Ends a run that reached Notify (`plan` or an import): the results,
+/// summary and report from what its rows and uploader came to.
+#[allow(clippy::too_many_arguments)]
+fn finish_sent(
+    run: &RunConfig,
+    files: &RunFiles,
+    outputs: &mut Outputs,
+    reporter: &Reporter,
+    pass: &Pass,
+    rows: &RowsFile,
+    rows_end: RowsEnd,
+    upload_end: UploadEnd,
+) -> Result<u8, RunError> {
     let open = || -> Result<Box<dyn RecordSource>, InputError> { Ok(Box::new(rows.read()?)) };
     let end = RunEnd {
         rows: rows_end,
@@ -572,11 +604,7 @@ fn upload_file(
     // The in-process sandbox lives as long as this function.
     let (sandbox, url, key) = connect(upload)?;
     let url_text = url.to_string();
-    let target = match &sandbox {
-        Some(_) => report::Target::Sandbox(&url_text),
-        None if key.kind() == config::KeyKind::Live => report::Target::Live(&url_text),
-        None => report::Target::Test(&url_text),
-    };
+    let target = target(sandbox.is_some(), &key, &url_text);
     reporter.info(&report::import_header(&report::ImportHeader {
         input: &run.input,
         rows: valid_line,
@@ -636,20 +664,9 @@ fn upload_file(
         tracing::error!("{e}; the next run re-checks the rows that were not recorded");
     }
     let (rows_end, upload_end) = sent?;
-    let open = || -> Result<Box<dyn RecordSource>, InputError> { Ok(Box::new(rows.read()?)) };
-    let end = RunEnd {
-        rows: rows_end,
-        input: report::input_line(pass),
-        cells: InputRows {
-            input: &run.input,
-            headers: &pass.headers,
-            delimiter: pass.info.delimiter.delimiter,
-            open: &open,
-        },
-        upload: Some(upload_end),
-        unmapped: unmapped(run, pass),
-    };
-    finish(run, files, outputs, reporter, end)
+    finish_sent(
+        run, files, outputs, reporter, pass, rows, rows_end, upload_end,
+    )
 }
 
 /// How a run in upsert or update mode compares rows with Notify.
@@ -802,18 +819,7 @@ fn send(
         requests: client.requests_sent(),
         retries,
         rate_limited,
-        pace: PaceFacts {
-            auto: upload.auto_rate,
-            rate: if upload.auto_rate {
-                upload.max_rate
-            } else {
-                upload.rate
-            },
-            final_rate: pace.final_rate,
-            ceiling: pace.ceiling,
-            advertised: pace.advertised,
-            paused: pace.paused,
-        },
+        pace: pace_facts(upload, &pace),
         sandbox: matches!(upload.target, Endpoint::Sandbox),
         closed,
         timeline,

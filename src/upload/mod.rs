@@ -257,6 +257,56 @@ enum End {
     Stopped,
 }
 
+/// One request's retry budget under the import's policy: up to
+/// `--max-attempts` failed attempts, with backoff between them, within
+/// the row deadline; 429s are not counted here (the deadline bounds them).
+struct Tries {
+    deadline: Instant,
+    row_deadline: Duration,
+    max_attempts: u32,
+    backoff: Backoff,
+    failures: u32,
+    /// The last error, for the message that ends the request.
+    last: String,
+}
+
+impl Tries {
+    fn new(s: &UploadSettings) -> Self {
+        Tries {
+            deadline: Instant::now() + s.row_deadline,
+            row_deadline: s.row_deadline,
+            max_attempts: s.max_attempts,
+            backoff: Backoff::new(s.backoff_base, s.backoff_max),
+            failures: 0,
+            last: String::new(),
+        }
+    }
+
+    /// Why no further attempt may be made, if none may.
+    fn spent(&self) -> Option<String> {
+        let (failures, last) = (self.failures, &self.last);
+        if failures >= self.max_attempts {
+            return Some(format!(
+                "gave up after {failures} failed attempts; last: {last}"
+            ));
+        }
+        if Instant::now() >= self.deadline {
+            return Some(format!(
+                "no answer within the row deadline of {} s; last: {last}",
+                self.row_deadline.as_secs()
+            ));
+        }
+        None
+    }
+
+    /// Counts a failed attempt: the wait before the next one, or `None`
+    /// when that was the last attempt allowed.
+    fn failed(&mut self) -> Option<Duration> {
+        self.failures += 1;
+        (self.failures < self.max_attempts).then(|| self.backoff.next_delay())
+    }
+}
+
 impl Uploader {
     /// An uploader over `client`, journaling to `journal` when given.
     pub fn new(
@@ -459,22 +509,10 @@ impl Uploader {
         doubt: &mut Option<Instant>,
         overwrite: bool,
     ) -> End {
-        let s = &self.settings;
-        let deadline = Instant::now() + s.row_deadline;
-        let mut backoff = Backoff::new(s.backoff_base, s.backoff_max);
-        let mut failures = 0u32;
-        let mut last = String::new();
+        let mut tries = Tries::new(&self.settings);
         loop {
-            if failures >= s.max_attempts {
-                return End::GaveUp(format!(
-                    "gave up after {failures} failed attempts; last: {last}"
-                ));
-            }
-            if Instant::now() >= deadline {
-                return End::GaveUp(format!(
-                    "no answer within the row deadline of {} s; last: {last}",
-                    s.row_deadline.as_secs()
-                ));
+            if let Some(why) = tries.spent() {
+                return End::GaveUp(why);
             }
             // A look-up before the doubtful create has landed could miss
             // it, and the create sent next would make the customer twice.
@@ -527,7 +565,7 @@ impl Uploader {
                 Err(e) => e,
             };
             out.http_status = err.http_status().or(out.http_status);
-            last = err.to_string();
+            tries.last = err.to_string();
             if !searched && err.leaves_create_in_doubt() {
                 let lands_by = self.landing_horizon(&err);
                 *doubt = Some(lands_by);
@@ -552,8 +590,9 @@ impl Uploader {
                     }
                 }
                 ErrorKind::Transient | ErrorKind::InDoubt => {
-                    failures += 1;
-                    if failures < s.max_attempts && !self.sleep(backoff.next_delay()).await {
+                    if let Some(delay) = tries.failed()
+                        && !self.sleep(delay).await
+                    {
                         return End::Stopped;
                     }
                 }
@@ -567,24 +606,12 @@ impl Uploader {
     /// create's is: sending the same `PATCH` again leaves the customer as
     /// one would, so it is simply retried.
     async fn attempt_update(&self, out: &mut Outcome, update: &Update) -> End {
-        let s = &self.settings;
-        let deadline = Instant::now() + s.row_deadline;
-        let mut backoff = Backoff::new(s.backoff_base, s.backoff_max);
-        let mut failures = 0u32;
-        let mut last = String::new();
+        let mut tries = Tries::new(&self.settings);
         let body = update.body();
         let mut journaled = false;
         loop {
-            if failures >= s.max_attempts {
-                return End::GaveUp(format!(
-                    "gave up after {failures} failed attempts; last: {last}"
-                ));
-            }
-            if Instant::now() >= deadline {
-                return End::GaveUp(format!(
-                    "no answer within the row deadline of {} s; last: {last}",
-                    s.row_deadline.as_secs()
-                ));
+            if let Some(why) = tries.spent() {
+                return End::GaveUp(why);
             }
             let Some(mut ticket) = self.pacer.acquire(&self.stop.token).await else {
                 return End::Stopped;
@@ -615,7 +642,7 @@ impl Uploader {
                 Err(e) => e,
             };
             out.http_status = err.http_status().or(out.http_status);
-            last = err.to_string();
+            tries.last = err.to_string();
             match err.kind() {
                 ErrorKind::Auth | ErrorKind::Redirected => {
                     self.stop_for(&err);
@@ -629,8 +656,9 @@ impl Uploader {
                     }
                 }
                 ErrorKind::Transient | ErrorKind::InDoubt => {
-                    failures += 1;
-                    if failures < s.max_attempts && !self.sleep(backoff.next_delay()).await {
+                    if let Some(delay) = tries.failed()
+                        && !self.sleep(delay).await
+                    {
                         return End::Stopped;
                     }
                 }

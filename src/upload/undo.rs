@@ -11,11 +11,8 @@
 
 use std::future::Future;
 
-use tokio::time::Instant;
-
-use super::Uploader;
+use super::{Tries, Uploader};
 use crate::model::remote::Existing;
-use crate::upload::api::retry::Backoff;
 use crate::upload::api::{ApiError, DeleteOutcome, ErrorKind};
 
 /// How one request of an undo ended.
@@ -60,27 +57,15 @@ impl Uploader {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        let s = &self.settings;
-        let deadline = Instant::now() + s.row_deadline;
-        let mut backoff = Backoff::new(s.backoff_base, s.backoff_max);
-        let mut failures = 0u32;
-        let mut last = String::new();
+        let mut tries = Tries::new(&self.settings);
         loop {
-            if failures >= s.max_attempts {
-                return Attempted::Failed(format!(
-                    "gave up after {failures} failed attempts; last: {last}"
-                ));
-            }
-            if Instant::now() >= deadline {
-                return Attempted::Failed(format!(
-                    "no answer within the row deadline of {} s; last: {last}",
-                    s.row_deadline.as_secs()
-                ));
+            if let Some(why) = tries.spent() {
+                return Attempted::Failed(why);
             }
             let Some(mut ticket) = self.pacer.acquire(&self.stop.token).await else {
                 return Attempted::Stopped;
             };
-            if failures > 0 {
+            if tries.failures > 0 {
                 self.counters
                     .retries
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -90,21 +75,22 @@ impl Uploader {
                 Err(ApiError::Aborted) => return Attempted::Stopped,
                 Err(e) => e,
             };
-            last = err.to_string();
+            tries.last = err.to_string();
             match err.kind() {
                 ErrorKind::Auth | ErrorKind::Redirected => {
                     self.stop_for(&err);
                     return Attempted::Stopped;
                 }
-                ErrorKind::Invalid | ErrorKind::Duplicate => return Attempted::Failed(last),
+                ErrorKind::Invalid | ErrorKind::Duplicate => return Attempted::Failed(tries.last),
                 ErrorKind::RateLimited => {
                     if !self.rate_limited_pause(ticket, &err) {
                         return Attempted::Stopped;
                     }
                 }
                 ErrorKind::Transient | ErrorKind::InDoubt => {
-                    failures += 1;
-                    if failures < s.max_attempts && !self.sleep(backoff.next_delay()).await {
+                    if let Some(delay) = tries.failed()
+                        && !self.sleep(delay).await
+                    {
                         return Attempted::Stopped;
                     }
                 }

@@ -448,22 +448,7 @@ fn a_plan_advises_the_import_that_makes_its_changes_even_past_an_unfinished_run(
     let f = input.to_str().unwrap();
     let mapped = ["--map", "Name=Firma naam"];
     // An import that stopped (exit 3): a plain import is now refused.
-    let out = import(
-        &sb,
-        &input,
-        &[
-            &mapped[..],
-            &[
-                "--max-attempts",
-                "1",
-                "--max-errors",
-                "1",
-                "--concurrency",
-                "1",
-            ],
-        ]
-        .concat(),
-    );
+    let out = import(&sb, &input, &[&mapped[..], &STOP_AT_FIRST_FAILURE].concat());
     assert_exit(&out, 3);
     let stopped = latest_run(&input);
     sb.set_faults(Faults::default());

@@ -340,13 +340,6 @@ fn exports_of_other_products_map_as_a_person_would() {
     assert!(share >= 0.9, "{mapped_total}/{expected_total}");
 }
 
-fn by_code(sb: &SandboxHandle) -> BTreeMap<String, StoredCustomer> {
-    sb.customers()
-        .into_iter()
-        .map(|c| (c.customer_code.clone(), c))
-        .collect()
-}
-
 /// Imports fixture `name` with no flags; the customers the sandbox holds.
 fn imported(s: &Scratch, name: &str, rows: usize) -> BTreeMap<String, StoredCustomer> {
     let sb = sandbox();

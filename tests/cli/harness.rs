@@ -96,6 +96,14 @@ pub fn sandbox_with_faults(faults: sandbox::Faults) -> SandboxHandle {
     .expect("start sandbox")
 }
 
+/// The customers `sb` holds, by customer code.
+pub fn by_code(sb: &SandboxHandle) -> std::collections::BTreeMap<String, sandbox::StoredCustomer> {
+    sb.customers()
+        .into_iter()
+        .map(|c| (c.customer_code.clone(), c))
+        .collect()
+}
+
 /// Copies `samples/<name>` to `to`.
 pub fn copy_sample(name: &str, to: &Path) {
     let from = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -364,13 +372,16 @@ pub fn stopping_sandbox() -> (SandboxHandle, [&'static str; 6]) {
         fail_rate: 1.0,
         ..sandbox::Faults::default()
     });
-    let flags = [
-        "--max-attempts",
-        "1",
-        "--max-errors",
-        "1",
-        "--concurrency",
-        "1",
-    ];
-    (sb, flags)
+    (sb, STOP_AT_FIRST_FAILURE)
 }
+
+/// The flags that make a run's first failed row stop it (exit 3): one
+/// attempt, one error allowed, one row at a time.
+pub const STOP_AT_FIRST_FAILURE: [&str; 6] = [
+    "--max-attempts",
+    "1",
+    "--max-errors",
+    "1",
+    "--concurrency",
+    "1",
+];

@@ -34,13 +34,6 @@ fn dutch_export_utf8_bom(s: &Scratch, name: &str) -> PathBuf {
     path
 }
 
-fn by_code(sb: &SandboxHandle) -> std::collections::BTreeMap<String, StoredCustomer> {
-    sb.customers()
-        .into_iter()
-        .map(|c| (c.customer_code.clone(), c))
-        .collect()
-}
-
 fn field(c: &StoredCustomer, f: fn(&StoredCustomer) -> &Option<String>) -> &str {
     f(c).as_deref().unwrap_or("")
 }

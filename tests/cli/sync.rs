@@ -10,7 +10,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::harness::*;
-use notify_import::sandbox::{Faults, ListShape, LoggedRequest, StoredCustomer};
+use notify_import::sandbox::{Faults, ListShape, LoggedRequest};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -62,14 +62,6 @@ fn plan(sb: &SandboxHandle, file: &Path, extra: &[&str]) -> Output {
 fn writes(log: &[LoggedRequest]) -> Vec<&LoggedRequest> {
     log.iter()
         .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
-        .collect()
-}
-
-/// The sandbox's customers by code.
-fn by_code(sb: &SandboxHandle) -> BTreeMap<String, StoredCustomer> {
-    sb.customers()
-        .into_iter()
-        .map(|c| (c.customer_code.clone(), c))
         .collect()
 }
 

@@ -15,7 +15,7 @@ use rust_xlsxwriter::Workbook;
 use crate::advice::{commands_in, shell_split};
 use crate::cron::{assert_valid_summary, read_json};
 use crate::harness::*;
-use crate::undo::{by_code, summary as undo_summary};
+use crate::undo::summary as undo_summary;
 
 const LIMIT: Duration = Duration::from_secs(60);
 

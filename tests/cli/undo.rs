@@ -11,7 +11,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use crate::harness::*;
-use notify_import::sandbox::{Faults, LoggedRequest, StoredCustomer};
+use notify_import::sandbox::{Faults, LoggedRequest};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -24,13 +24,6 @@ fn holding_on(s: &Scratch, name: &str, held: &str, port: u16) -> SandboxHandle {
         ..SandboxOptions::default()
     })
     .expect("start sandbox")
-}
-
-pub(crate) fn by_code(sb: &SandboxHandle) -> BTreeMap<String, StoredCustomer> {
-    sb.customers()
-        .into_iter()
-        .map(|c| (c.customer_code.clone(), c))
-        .collect()
 }
 
 /// `notify-import undo FOLDER` against `sb`, plus `extra`.

@@ -4,7 +4,6 @@
 //! trip; ODS and XLS saved by LibreOffice; files that are no customer list
 //! refused; and no control character of an input on the terminal.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use calamine::{Data, Reader};
@@ -130,13 +129,6 @@ fn simple_workbook(path: &Path, sheet: &str, rows: &[&[&str]]) {
         }
     }
     book.save(path).unwrap();
-}
-
-fn by_code(sb: &SandboxHandle) -> BTreeMap<String, StoredCustomer> {
-    sb.customers()
-        .into_iter()
-        .map(|c| (c.customer_code.clone(), c))
-        .collect()
 }
 
 fn get(c: &StoredCustomer, f: fn(&StoredCustomer) -> &Option<String>) -> &str {
