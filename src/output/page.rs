@@ -918,6 +918,23 @@ fn plan_section(p: &PlanFacts) -> Markup {
     }
 }
 
+/// The `<head>` every report page shares: no script, nothing loaded from
+/// anywhere (the Content-Security-Policy says so to the browser), light
+/// and dark, this module's CSS followed by `extra_css`.
+pub(super) fn head(title: &str, extra_css: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta http-equiv="Content-Security-Policy"
+                content="default-src 'none'; style-src 'unsafe-inline'";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            meta name="color-scheme" content="light dark";
+            title { (title) " \u{2013} notify-import" }
+            style { (PreEscaped(CSS)) (PreEscaped(extra_css)) }
+        }
+    }
+}
+
 fn page(v: &View<'_>) -> Markup {
     let kind = match (v.plan, v.check) {
         (Some(_), _) => "Plan",
@@ -928,15 +945,7 @@ fn page(v: &View<'_>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="Content-Security-Policy"
-                    content="default-src 'none'; style-src 'unsafe-inline'";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (title) " \u{2013} notify-import" }
-                style { (PreEscaped(CSS)) }
-            }
+            (head(&title, ""))
             body {
                 header {
                     h1 { (title) }
@@ -1028,7 +1037,7 @@ fn page(v: &View<'_>) -> Markup {
 }
 
 /// The page's style: system fonts only, light and dark, A4 print.
-pub(super) const CSS: &str = r#"
+const CSS: &str = r#"
 :root{--fg:#1b1f24;--muted:#57606a;--bg:#fff;--line:#d0d7de;--head:#f6f8fa;
 --ok:#2da44e;--valid:#218bff;--exists:#8c959f;--invalid:#d4a72c;--failed:#cf222e;--skipped:#6e7781}
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9198a1;--bg:#0d1117;--line:#30363d;--head:#161b22;

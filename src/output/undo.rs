@@ -12,7 +12,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-use maud::{DOCTYPE, Markup, PreEscaped, html};
+use maud::{DOCTYPE, Markup, html};
 use serde::Serialize;
 
 use crate::model::undo::{UndoAction, UndoCounts, UndoOutcome};
@@ -233,15 +233,7 @@ fn page(f: &UndoFacts, rows: &PageRows) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
-            head {
-                meta charset="utf-8";
-                meta http-equiv="Content-Security-Policy"
-                    content="default-src 'none'; style-src 'unsafe-inline'";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                meta name="color-scheme" content="light dark";
-                title { (title) " \u{2013} notify-import" }
-                style { (PreEscaped(super::page::CSS)) (PreEscaped(CSS)) }
-            }
+            (super::page::head(&title, CSS))
             body {
                 header {
                     h1 { (title) }
