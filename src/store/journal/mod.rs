@@ -86,6 +86,35 @@ impl JournalError {
     }
 }
 
+/// Reads the journal at `path` line by line, handing each complete line
+/// (without its `\n`) to `each` with its 1-based number. A torn last line
+/// ends the reading: the process died mid-write, and what it recorded
+/// never happened as far as the journal is concerned (a torn `send` or
+/// `restore` is covered because its request was not yet sent, a torn
+/// `done` leaves the row in doubt). Returns the length of the complete
+/// lines: where the next record is appended.
+fn each_line(
+    path: &Path,
+    mut each: impl FnMut(usize, &[u8]) -> Result<(), JournalError>,
+) -> Result<u64, JournalError> {
+    use std::io::BufRead;
+    let io = |source| JournalError::io(path, source);
+    let mut reader = io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut buf = Vec::new();
+    let mut valid_len = 0u64;
+    let mut n = 0;
+    loop {
+        buf.clear();
+        let read = reader.read_until(b'\n', &mut buf).map_err(io)?;
+        n += 1;
+        let Some(text) = buf.strip_suffix(b"\n") else {
+            return Ok(valid_len);
+        };
+        each(n, text)?;
+        valid_len += read as u64;
+    }
+}
+
 /// A header and outcomes for the tests of each part.
 #[cfg(test)]
 mod fixtures {

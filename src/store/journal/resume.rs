@@ -419,33 +419,15 @@ fn read(
         line,
         message,
     };
-    let mut reader = BufReader::new(File::open(path).map_err(io)?);
-    let mut buf = Vec::new();
     let mut header: Option<Header> = None;
     let mut sent = RowSet::default();
     let mut done = RowSet::default();
     let mut unanswered = HashMap::new();
     let mut lands_by: Option<u64> = None;
-    let mut valid_len = 0u64;
-    let mut n = 0;
-    loop {
-        buf.clear();
-        let read = reader.read_until(b'\n', &mut buf).map_err(io)?;
-        if read == 0 {
-            break;
-        }
-        n += 1;
-        let Some(text) = buf.strip_suffix(b"\n") else {
-            // A torn last line: the process died mid-write. What it
-            // recorded never happened as far as the journal is concerned:
-            // a torn `send` is covered because its request was not yet
-            // sent, a torn `done` leaves the row in doubt.
-            break;
-        };
+    let valid_len = super::each_line(path, |n, text| {
         let Some(header) = &header else {
             header = Some(Header::parse(text).map_err(|m| corrupt(n, m))?);
-            valid_len += read as u64;
-            continue;
+            return Ok(());
         };
         let record = Record::parse(text).map_err(|m| corrupt(n, m))?;
         let row = record.row();
@@ -496,8 +478,8 @@ fn read(
                 }
             }
         }
-        valid_len += read as u64;
-    }
+        Ok(())
+    })?;
     let header = header.ok_or_else(|| corrupt(1, "empty journal".into()))?;
     Ok(Pass {
         header,

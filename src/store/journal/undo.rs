@@ -374,31 +374,15 @@ impl UndoJournal {
             line,
             message,
         };
-        let mut reader = BufReader::new(File::open(path).map_err(io)?);
-        let mut buf = Vec::new();
         let mut header: Option<UndoHeader> = None;
         let mut state = UndoResume::default();
-        let mut valid_len = 0u64;
-        let mut n = 0;
-        loop {
-            buf.clear();
-            let read = reader.read_until(b'\n', &mut buf).map_err(io)?;
-            if read == 0 {
-                break;
-            }
-            n += 1;
-            let Some(text) = buf.strip_suffix(b"\n") else {
-                // Torn by a kill mid-write: its request was never sent,
-                // or its outcome is found again.
-                break;
-            };
+        let valid_len = super::each_line(path, |n, text| {
             if header.is_none() {
                 header = Some(
                     serde_json::from_slice(text)
                         .map_err(|e| corrupt(n, format!("not an undo journal header ({e})")))?,
                 );
-                valid_len += read as u64;
-                continue;
+                return Ok(());
             }
             let record: Record = serde_json::from_slice(text)
                 .map_err(|e| corrupt(n, format!("unreadable record ({e})")))?;
@@ -442,8 +426,8 @@ impl UndoJournal {
                     }
                 }
             }
-            valid_len += read as u64;
-        }
+            Ok(())
+        })?;
         let header = header.ok_or_else(|| corrupt(1, "empty journal".into()))?;
         let mut file = nofollow::open(path, false).map_err(|e| io(e.into()))?;
         file.set_len(valid_len).map_err(io)?;
