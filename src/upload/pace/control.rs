@@ -427,6 +427,11 @@ impl Pacer {
     fn decrease(&self, s: &mut State, now: Instant) {
         let r = s.rate;
         s.report.episodes += 1;
+        // The server refused: whatever `--burst` says, requests leave one
+        // by one from now on. A catch-up of a few requests after a stall
+        // tips a window limiter that weighs the last second (haproxy
+        // refused at 46/s with --burst 5, 8% under its limit).
+        s.burst = 1;
         // A 429 soon after a probe raised the ceiling: the old ceiling was
         // right, so probe less often from now on.
         if let Some(at) = s.probed_at.take()

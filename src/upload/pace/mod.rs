@@ -134,6 +134,9 @@ struct State {
     rising: bool,
     /// The next probe's factor while the ceiling is tentative.
     tentative_step: f64,
+    /// Requests that may leave at once: `--burst`, until the server
+    /// refuses one (then 1, see `control::decrease`).
+    burst: u32,
     /// Slow start: the rate before its last step, which held a second.
     held_rate: f64,
     /// When sending began (the first slot), for the achieved rate.
@@ -220,6 +223,7 @@ impl Pacer {
                 rising: false,
                 probe: 1.0,
                 held_rate: start,
+                burst: settings.burst,
                 began: None,
                 admitted_total: 0,
                 last_admitted: None,

@@ -148,7 +148,7 @@ impl Pacer {
         // whole period after the previous one's actual send), at no more
         // than twice the rate: workers that woke late together leave at
         // most `burst` in any half period.
-        let burst = self.settings.burst as usize;
+        let burst = s.burst as usize;
         let allowance = self.tau(&s) + self.catch_up(&s);
         let earliest = s.gate_tat.checked_sub(allowance).unwrap_or(now);
         let half = Some(s.period / 2)
@@ -190,7 +190,7 @@ impl Pacer {
     /// How far ahead of the schedule a burst may go.
     fn tau(&self, s: &State) -> Duration {
         s.period
-            .saturating_mul(self.settings.burst - 1)
+            .saturating_mul(s.burst.saturating_sub(1))
             .min(LONGEST)
     }
 

@@ -181,6 +181,9 @@ impl Server {
                     let elapsed = u64::try_from(ms % 1000).expect("ms");
                     let rate = self.curr + self.prev * (1000 - elapsed) / 1000;
                     if rate as f64 > LIMIT {
+                        if std::env::var_os("PACE_SIM_TRACE").is_some() {
+                            println!("  haproxy refuses: curr {} prev {} at {elapsed} ms", self.curr, self.prev);
+                        }
                         Err(Duration::ZERO)
                     } else {
                         Ok(())
@@ -334,7 +337,7 @@ fn auto() -> PaceSettings {
     PaceSettings {
         start: 10.0,
         target: 100.0,
-        burst: BURST,
+        burst: std::env::var("SIM_BURST").ok().and_then(|b| b.parse().ok()).unwrap_or(BURST),
         auto: true,
         probe_first: true,
     }
