@@ -23,6 +23,14 @@
 //!   overshoot still counted (haproxy weighs the last second, refused
 //!   requests too): a small step down.
 //!
+//! A 429 at the hold level after ten clean seconds is arrival jitter: a
+//! pause only. After any 429, requests leave one by one whatever
+//! `--burst` says (a catch-up of a few tipped haproxy at 46/s). When a
+//! refusal costs only a slot (no `Retry-After`), slow start's ceiling is
+//! climbed in small steps and the step that held before the refused one
+//! is held as a *level* above the ceiling; a 429 at that level goes back
+//! to the ceiling (see [`RISE_EVERY`]).
+//!
 //! A refused probe keeps the ceiling that held before it (it lowered a
 //! measured ceiling by 2% each time). The pool pauses for `Retry-After`,
 //! or without one until the next slot at the decreased rate, doubling
@@ -91,14 +99,37 @@ const TENTATIVE_PROBE_EVERY: Duration = Duration::from_secs(3);
 
 /// Slow start's ceiling (what got through in its last seconds, while it
 /// climbed) is probed from the end of the pause its 429 began, a step
-/// higher every second, each step this much more of it: a bucket refuses
-/// a pace a few percent over its rate only once its burst is spent,
-/// seconds later, so the steps go well over it (then the episode is
-/// seconds long, and what got through in it says the rate to a percent),
-/// and the climb is over within the first 10 s (`--rate auto` found 46/s
-/// against 50 when each step waited three seconds and held longer).
+/// higher every so often. How depends on what a refusal costs:
+/// - a whole `Retry-After` (a second or more, 2% of the run after its
+///   first 10 s): few big steps, a second apart, and the climb ends at
+///   what got through when one is refused. A bucket refuses a pace a few
+///   percent over its rate only once its burst is spent, seconds later,
+///   so the steps go well over it (then the episode is seconds long, and
+///   what got through in it says the rate to a percent), and the climb is
+///   over within the first 10 s (`--rate auto` found 46/s against 50 when
+///   each step waited three seconds and held longer);
+/// - a slot (no `Retry-After`, as nginx and haproxy): small steps, each
+///   held long enough for haproxy's weighted second to count it whole,
+///   and the climb ends at the step that held before the one refused (a
+///   window let that much through; the ceiling, which takes a burst off
+///   what got through, sat 6% under haproxy's limit). A bucket whose
+///   burst that was refuses it again, and the pace goes back to the
+///   ceiling: one more 429, which costs a slot.
 const RISE_EVERY: Duration = Duration::from_secs(1);
 const RISE_STEP: f64 = 0.10;
+const FINE_RISE_EVERY: Duration = Duration::from_secs(2);
+const FINE_RISE_STEP: f64 = 0.04;
+
+/// A refusal whose pause is this short or shorter is cheap (see
+/// [`RISE_EVERY`]).
+const CHEAP: Duration = Duration::from_millis(100);
+
+/// A 429 at the hold level after this long without one is arrival jitter
+/// (haproxy weighs the last second's count, so a few requests a little
+/// bunched tip it over), not a rate too high: the pool pauses, the rate
+/// stays. Stepping down for each one lowered haproxy's pace by 2% every
+/// twenty seconds; a level that is too high is refused again within it.
+const LONE: Duration = Duration::from_secs(10);
 
 pub(super) const TENTATIVE_PROBE_STEP: f64 = 1.05;
 
@@ -195,6 +226,7 @@ impl Pacer {
         let new_episode = ticket.epoch == s.epoch;
         let refused_again = s.admitted_since_pause == 0 && s.report.episodes > 0;
         if new_episode && !refused_again {
+            s.cheap = retry_after.is_none_or(|d| d <= CHEAP);
             self.decrease(&mut s, now);
         }
         let wait = match retry_after {
@@ -289,7 +321,9 @@ impl Pacer {
         } else if let Some(c) = s.ceiling {
             // Slow re-probe: the limit may have been a passing squeeze.
             // A tentative ceiling is probed sooner.
-            let every = if s.rising {
+            let every = if s.rising && s.cheap {
+                FINE_RISE_EVERY
+            } else if s.rising {
                 RISE_EVERY
             } else if s.tentative {
                 TENTATIVE_PROBE_EVERY
@@ -302,7 +336,7 @@ impl Pacer {
                 let held = s.admitted_bound(now, self.beyond()).unwrap_or(c);
                 s.ceiling = Some(c.max(held));
                 s.probe = if s.rising {
-                    s.probe + RISE_STEP
+                    s.probe + if s.cheap { FINE_RISE_STEP } else { RISE_STEP }
                 } else if s.tentative {
                     let step = s.tentative_step;
                     s.tentative_step = 1.0 + 2.0 * (step - 1.0);
@@ -314,6 +348,7 @@ impl Pacer {
                 s.probed_at = Some(now);
                 if s.rising {
                     // No climb to the step: it starts now.
+                    s.rise_held = s.rate;
                     let hold = self.hold(&s);
                     self.set_rate(&mut s, hold);
                 }
@@ -403,7 +438,9 @@ impl Pacer {
     /// (above it by the probe's step while probing).
     fn hold(&self, s: &State) -> f64 {
         let top = self.top(s);
-        s.ceiling.map_or(top, |c| top.min(c * s.probe * MARGIN))
+        s.ceiling.map_or(top, |c| {
+            top.min(c.max(s.level.unwrap_or(0.0)) * s.probe * MARGIN)
+        })
     }
 
     /// Admitted answers per second over the last seconds of sending (the
@@ -444,8 +481,50 @@ impl Pacer {
         // probe, so it is kept at least (a failed probe lowered a measured
         // ceiling by up to 2% each time).
         let probing = std::mem::replace(&mut s.probe, 1.0) > 1.0;
-        let held = s.ceiling.filter(|_| probing);
         let since_pause = now.saturating_duration_since(s.not_before);
+        let last_episode = s.last_episode.replace(now);
+        // At the hold level after a long clean stretch: jitter, not a
+        // rate too high. Pause only.
+        let lone = last_episode.is_none_or(|t| now.duration_since(t) >= LONE);
+        if !probing && lone && since_pause >= LONE && s.ceiling.is_some() && r >= self.hold(s) {
+            s.last_adjust = now;
+            s.probe_from = now;
+            return;
+        }
+        // The climb from slow start is over: the rate before its last
+        // step held, so it is held (a window let that much through; a
+        // bucket whose burst it was refuses it again, and then it goes).
+        let climbed = (s.rising && probing && s.cheap).then_some(s.rise_held);
+        if !probing
+            && !s.rising
+            && let Some(level) = s.level.take()
+            && r >= level
+        {
+            // The level held above the ceiling is refused: it was a
+            // bucket's burst (or, within a second or so, haproxy still
+            // counting the climb). Back to the ceiling, raised to what got
+            // through if that can be measured.
+            let measured = (since_pause >= ADMIT_MIN)
+                .then(|| s.admitted_bound(now, self.beyond()))
+                .flatten()
+                .unwrap_or(0.0);
+            let ceiling = s
+                .ceiling
+                .unwrap_or(0.0)
+                .max(measured)
+                .min(r)
+                .max(self.min_rate);
+            s.ceiling = Some(ceiling);
+            s.tentative = false;
+            self.set_rate(s, (ceiling * MARGIN).min(self.hold(s)));
+            s.last_adjust = now;
+            s.probe_from = now;
+            return;
+        }
+        if s.rising {
+            s.level = None;
+        }
+        let held = s.ceiling.filter(|_| probing);
         let admitted = s.admitted_since_pause as f64;
         // Slow start (auto, no ceiling yet) raised the rate during the
         // measure, so what got through is a lower bound only.
@@ -513,6 +592,13 @@ impl Pacer {
         s.ceiling = ceiling.map(|c| c.max(self.min_rate));
         s.tentative = tentative;
         s.rising = rising;
+        let rate = match climbed.filter(|l| s.ceiling.is_some_and(|c| *l > c) && *l < r) {
+            Some(l) => {
+                s.level = Some(l);
+                l
+            }
+            None => rate,
+        };
         s.tentative_step = TENTATIVE_PROBE_STEP;
         self.set_rate(s, rate.min(self.hold(s)));
         s.last_adjust = now;
@@ -729,6 +815,46 @@ mod tests {
         let now = p.report().ceiling.expect("ceiling");
         assert!(now >= learned * STEP_DOWN - 1e-9, "{learned} -> {now}");
         assert!(now <= learned, "{learned} -> {now}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_429_after_a_long_clean_stretch_keeps_the_rate_a_second_lowers_it() {
+        let p = pacer(100.0, 1);
+        let stop = CancellationToken::new();
+        learn_60(&p).await;
+        let (rate, ceiling) = (p.current_rate(), p.report().ceiling);
+        // Eleven clean seconds at the hold level, then one 429 (haproxy's
+        // weighted second tipped by arrival jitter): a pause, no step
+        // down (each one took 2% off haproxy's pace).
+        let t = p.acquire(&stop).await.expect("t");
+        answer_for(&p, t, 11).await;
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, None);
+        assert_eq!(p.current_rate(), rate);
+        assert_eq!(p.report().ceiling, ceiling);
+        // Another within the next seconds: the rate was too high after all.
+        let t = p.acquire(&stop).await.expect("t");
+        answer_for(&p, t, 2).await;
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, None);
+        assert!(p.current_rate() < rate, "{} after {rate}", p.current_rate());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_a_429_requests_leave_one_by_one_whatever_the_burst() {
+        let p = Arc::new(pacer(50.0, 5));
+        let stop = CancellationToken::new();
+        let t = p.acquire(&stop).await.expect("t");
+        p.on_rate_limited(t, Some(Duration::from_secs(1)));
+        let rate = p.current_rate();
+        // Idle a while (a stall, or rows that needed no request): the
+        // schedule's credit would let `--burst` leave at once.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let at = acquire_all(&p, 8, 10).await;
+        let period = super::super::schedule::period_of(rate);
+        for w in at.windows(2) {
+            assert!(w[1] - w[0] >= period / 2, "{:?} apart", w[1] - w[0]);
+        }
     }
 
     #[tokio::test(start_paused = true)]

@@ -134,6 +134,17 @@ struct State {
     rising: bool,
     /// The next probe's factor while the ceiling is tentative.
     tentative_step: f64,
+    /// A rate that held with no 429 while rising, above the ceiling (which
+    /// takes a bucket's burst off what got through, so it sits under what
+    /// a window limiter let through): the hold level's base, until a 429
+    /// at it.
+    level: Option<f64>,
+    /// While rising: the rate in force before the latest step.
+    rise_held: f64,
+    /// Whether the latest 429 cost a slot, not a whole `Retry-After`.
+    cheap: bool,
+    /// When the latest 429 episode began.
+    last_episode: Option<Instant>,
     /// Requests that may leave at once: `--burst`, until the server
     /// refuses one (then 1, see `control::decrease`).
     burst: u32,
@@ -224,6 +235,10 @@ impl Pacer {
                 probe: 1.0,
                 held_rate: start,
                 burst: settings.burst,
+                level: None,
+                rise_held: 0.0,
+                last_episode: None,
+                cheap: false,
                 began: None,
                 admitted_total: 0,
                 last_admitted: None,
