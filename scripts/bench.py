@@ -643,8 +643,9 @@ def pacing(a: argparse.Namespace, budget: Budget) -> tuple[list[dict], list[str]
     for lim in limiters:
         out.append(pace_run(a, budget, lim, "headers, 2x", rows,
                             [*base, "--limiter", lim, "--rate-headers", "draft"]))
-    out.append(pace_run(a, budget, "token-bucket", "auto", auto_rows,
-                        [*base, "--limiter", "token-bucket"]))
+    # --rate auto against every sandbox limiter (issue 23 names each).
+    for lim in limiters:
+        out.append(pace_run(a, budget, lim, "auto", auto_rows, [*base, "--limiter", lim]))
     for kind, binary in (("nginx", a.nginx), ("haproxy", a.haproxy)):
         if not binary:
             skipped.append(f"{kind}: skipped ({a.proxy_note or 'not installed'})")
