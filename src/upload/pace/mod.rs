@@ -143,6 +143,9 @@ struct State {
     rise_held: f64,
     /// Whether the latest 429 cost a slot, not a whole `Retry-After`.
     cheap: bool,
+    /// The ceiling was measured over a short window (see
+    /// `control::LOOSE_WINDOW`).
+    loose: bool,
     /// When the latest 429 episode began.
     last_episode: Option<Instant>,
     /// Requests that may leave at once: `--burst`, until the server
@@ -239,6 +242,7 @@ impl Pacer {
                 rise_held: 0.0,
                 last_episode: None,
                 cheap: false,
+                loose: false,
                 began: None,
                 admitted_total: 0,
                 last_admitted: None,
@@ -386,11 +390,18 @@ mod tests {
     /// `p`, with wake-ups late as a real timer's (up to `extra` more), and
     /// no randomness left.
     pub(super) fn made_late(p: Pacer, extra: Duration) -> Pacer {
+        made_late_at(p, extra, Duration::from_micros(300))
+    }
+
+    /// [`made_late`] with the timer's millisecond grid `phase` off the
+    /// start (tokio's paused clock keeps its own grid, whose phase varies
+    /// from run to run, so one phase alone is not repeatable).
+    pub(super) fn made_late_at(p: Pacer, extra: Duration, phase: Duration) -> Pacer {
         // The backoff's jitter too is the same in every run.
         p.lock().rng = fastrand::Rng::with_seed(11);
         *p.late.lock().expect("lock") = Some(Late {
             // Off the millisecond grid, as a real start is.
-            origin: Instant::now() - Duration::from_micros(300),
+            origin: Instant::now() - phase,
             extra,
             rng: fastrand::Rng::with_seed(7),
         });

@@ -22,13 +22,18 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::tests::made_late;
+use super::tests::made_late_at;
 use super::{PaceReport, PaceSettings, Pacer};
 
 /// The limit every limited server enforces, and its burst (as the bench).
 const LIMIT: f64 = 50.0;
 const BURST: u32 = 5;
 const WORKERS: usize = 16;
+
+/// Where the timer's millisecond grid sits from the start, in µs: each
+/// table row is the mean of one run per phase (the same run at another
+/// phase gave haproxy with `--rate auto` 96.5 to 98.7%).
+const PHASES_US: [u64; 8] = [50, 175, 300, 425, 550, 675, 800, 925];
 
 /// A server's rate limiter, and whether its 429 says when to come back.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -229,10 +234,17 @@ struct Run {
     report: PaceReport,
 }
 
-async fn import(kind: Kind, retry_after: RetryAfter, settings: PaceSettings, rows: u64) -> Run {
-    let pacer = Arc::new(made_late(
+async fn import(
+    kind: Kind,
+    retry_after: RetryAfter,
+    settings: PaceSettings,
+    rows: u64,
+    phase: Duration,
+) -> Run {
+    let pacer = Arc::new(made_late_at(
         Pacer::new(settings, Arc::default()),
         Duration::from_millis(1),
+        phase,
     ));
     let server = Arc::new(Mutex::new(Server::new(kind, retry_after)));
     let left = Arc::new(AtomicU64::new(rows));
@@ -372,22 +384,41 @@ async fn table(
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
-        let r = import(kind, retry_after, settings, rows).await;
-        let got = if later { r.after_10s } else { r.whole };
+        // One run per timer phase: the share is their mean (the spread is
+        // printed), 429s are judged in every run.
+        let mut runs = Vec::new();
+        for phase in PHASES_US {
+            let phase = Duration::from_micros(phase);
+            runs.push(import(kind, retry_after, settings, rows, phase).await);
+        }
+        let shares: Vec<f64> = runs
+            .iter()
+            .map(|r| if later { r.after_10s } else { r.whole })
+            .collect();
+        let got = shares.iter().sum::<f64>() / shares.len() as f64;
+        let (low, high) = shares
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(l, h), s| (l.min(*s), h.max(*s)));
+        let worst = runs
+            .iter()
+            .max_by(|a, b| a.share_429.total_cmp(&b.share_429))
+            .expect("runs");
         let share = short
             .iter()
             .find(|(n, _)| *n == name)
             .map_or(share, |(_, s)| *s);
         let line = format!(
-            "{name:<15} {mode:<18} {:>6.1}% {:>6.1}% after 10 s  {:>5.2}% 429s ({})  ceiling {:?}",
-            r.whole * 100.0,
-            r.after_10s * 100.0,
-            r.share_429 * 100.0,
-            r.refused,
-            r.report.ceiling,
+            "{name:<15} {mode:<18} {:>6.1}% {} ({:.1} to {:.1}%)  {:>5.2}% 429s at most ({})  ceiling {:?}",
+            got * 100.0,
+            if later { "after 10 s" } else { "whole run " },
+            low * 100.0,
+            high * 100.0,
+            worst.share_429 * 100.0,
+            worst.refused,
+            worst.report.ceiling,
         );
         println!("{line}");
-        if got < share || r.share_429 >= 0.01 {
+        if got < share || worst.share_429 >= 0.01 {
             missed.push(line);
         }
     }
@@ -429,10 +460,9 @@ async fn auto_97_percent_after_10_s() {
     // Retry-After. Each refusal costs that second (2% of the run after
     // its first 10 s), so the climb from slow start's ceiling stops at
     // what got through beyond --burst (the burst a bucket may have let
-    // through is taken off, which a window does not have): 45 to 49 of
-    // 50. The run is not bit-for-bit repeatable (task order under paused
-    // time varies between processes), so the floors sit under the lowest
-    // seen (fixed 96.3%, sliding 90.3%).
-    let short = [("fixed-window", 0.94), ("sliding-window", 0.89)];
+    // through is taken off, which a window does not have): the sliding
+    // window stays at 45 of 50. The fixed window's mean over the phases
+    // is 97.3 to 97.9%, one phase 95%: its floor sits under that.
+    let short = [("fixed-window", 0.96), ("sliding-window", 0.89)];
     table("auto", auto(), 3000, (0.97, true), &short).await;
 }
