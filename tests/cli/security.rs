@@ -302,6 +302,46 @@ fn a_url_with_credentials_a_query_or_a_fragment_is_refused_before_anything_else(
     );
 }
 
+/// `config` shows the API URL it would use without the secret parts an
+/// import refuses: from `NOTIFY_API_URL`, a flag after `--` or a profile,
+/// a password or a `?token=` never reaches the terminal (cron's mail).
+#[test]
+fn config_never_prints_a_password_or_query_of_the_api_url() {
+    let s = Scratch::new();
+    s.file(
+        "notify-import.toml",
+        "[profiles.x]\napi_url = \"https://u:hunter2pass@api.notify.cm/v2?t=hunter2pass\"\n",
+    );
+    let url = "https://user:hunter2pass@api.notify.cm/v2?token=hunter2pass#hunter2pass";
+    let runs = [
+        notify_import()
+            .arg("config")
+            .env("NOTIFY_API_URL", url)
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap(),
+        notify_import()
+            .args(["config", "--", "--api-url", url])
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap(),
+        notify_import()
+            .args(["config", "--profile", "x"])
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap(),
+    ];
+    for out in runs {
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!shown.contains("hunter2pass"), "{shown}");
+        assert!(shown.contains("https://…@api.notify.cm/v2?…"), "{shown}");
+    }
+}
+
 /// Issue 23: a key file is read with a small cap (an endless device is
 /// refused at once, memory untouched) and a UTF-8 byte-order mark, as
 /// Windows editors write, is no part of the key.
