@@ -273,8 +273,10 @@ impl ApiKey {
             )));
         }
         // Registered before the key exists anywhere else, so every output
-        // path can scrub it.
+        // path can scrub it; the part after the public prefix too, as a
+        // server may echo that alone.
         crate::util::redact::register(secret);
+        crate::util::redact::register(rest);
         Ok(ApiKey {
             secret: secret.to_owned(),
             kind,

@@ -653,7 +653,13 @@ fn describe(
         .clone()
         .or_else(|| env(URL_ENV))
         .unwrap_or_else(|| super::DEFAULT_API_URL.to_owned());
-    row("api_url", url, source_of("api_url", Some(URL_ENV)));
+    // A password or `?token=` in the URL is refused by an import, and is
+    // never printed, here neither.
+    row(
+        "api_url",
+        super::url::safe_to_show(&url),
+        source_of("api_url", Some(URL_ENV)),
+    );
     let (key, key_source) = match &args.target.api_key_file {
         Some(p) => (
             format!("read from the file {}", p.display()),

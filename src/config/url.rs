@@ -111,6 +111,18 @@ pub fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// `raw` as safe to print, valid or not: credentials, a query and a
+/// fragment replaced by `…` (for `config`, which shows the URL given
+/// without refusing it).
+pub fn safe_to_show(raw: &str) -> String {
+    let trimmed = raw.trim();
+    match reqwest::Url::parse(trimmed) {
+        // `user:pass@host` parses as the scheme `user`: show none of it.
+        Ok(url) if matches!(url.scheme(), "http" | "https") => shown(&url),
+        _ => mask_raw(trimmed),
+    }
+}
+
 /// `url` with credentials, query and fragment replaced by `…`.
 fn shown(url: &reqwest::Url) -> String {
     let mut safe = url.clone();
@@ -212,6 +224,25 @@ mod tests {
             err.to_string()
                 .starts_with("--api-url https://api.notify.cm/v2?… has a query (?…)"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn what_config_shows_has_no_secret_part() {
+        for raw in [
+            "https://user:hunter2pass@api.notify.cm/v2",
+            "https://api.notify.cm/v2?token=hunter2pass",
+            "https://api.notify.cm/v2#hunter2pass",
+            "https://u:hunter2pass@api.notify.cm:99999/v2",
+            "user:hunter2pass@api.notify.cm/v2",
+            "not a url?hunter2pass",
+        ] {
+            let shown = safe_to_show(raw);
+            assert!(!shown.contains("hunter2pass"), "{raw}: {shown}");
+        }
+        assert_eq!(
+            safe_to_show("https://api.notify.cm/v2"),
+            "https://api.notify.cm/v2"
         );
     }
 }

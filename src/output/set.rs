@@ -132,6 +132,39 @@ pub enum OutputRefused {
         /// Its folder.
         folder: PathBuf,
     },
+    /// It, or what should be its folder, is of the wrong kind: a folder
+    /// where the file goes, or a file where its folder goes. Nothing
+    /// could be written there at the end of the run, after sending.
+    #[error(
+        "{} {}: {} is a {}; name a file in an existing folder, or leave out {} {}",
+        .named.flag, .named.path.display(), .at.display(), .found, .named.flag, .named.instead
+    )]
+    WrongKind {
+        /// The file named.
+        named: Named,
+        /// The path of the wrong kind (the file named, or its folder).
+        at: PathBuf,
+        /// What is there.
+        found: Found,
+    },
+}
+
+/// What is in the way of a named output ([`OutputRefused::WrongKind`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Found {
+    /// A folder where the file goes.
+    Folder,
+    /// A file where its folder goes.
+    File,
+}
+
+impl std::fmt::Display for Found {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Found::Folder => "folder, not a file",
+            Found::File => "file, not a folder",
+        })
+    }
 }
 
 /// Where the input's rows can be read again, with their original cells:
@@ -299,6 +332,21 @@ impl Outputs {
             };
             if !folder.exists() {
                 return Err(OutputRefused::NoFolder { named, folder });
+            }
+            if !folder.is_dir() {
+                return Err(OutputRefused::WrongKind {
+                    named,
+                    at: folder,
+                    found: Found::File,
+                });
+            }
+            if named.path.is_dir() {
+                let at = named.path.clone();
+                return Err(OutputRefused::WrongKind {
+                    named,
+                    at,
+                    found: Found::Folder,
+                });
             }
             let continued = own.contains(&crate::run::settings::absolute(&named.path));
             if named.path.exists() && !overwrite && !continued {

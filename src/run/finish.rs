@@ -144,6 +144,11 @@ pub(crate) struct UploadEnd {
     pub stop: Option<StopReason>,
     /// Requests sent.
     pub requests: u64,
+    /// The run continues an unfinished run's journal, which records the
+    /// sends of the run it continues: something was sent even when this
+    /// process sends nothing more (its journal must stay, or become
+    /// `journal.done`, like that of a run that sent).
+    pub resumed: bool,
     /// Requests repeated after a failed attempt.
     pub retries: u64,
     /// 429 answers received.
@@ -197,7 +202,7 @@ pub(crate) fn finish(
                 (None, None, Ok(_)) if planned => EndKind::Checked,
                 (None, None, Ok(_)) => EndKind::Reached,
             },
-            anything_sent: u.requests > 0 && !planned,
+            anything_sent: (u.requests > 0 || u.resumed) && !planned,
             sandbox: u.sandbox,
         },
     };

@@ -411,6 +411,7 @@ fn plan_file(
     let upload_end = UploadEnd {
         stop: uploader.stop_reason(),
         requests: client.requests_sent(),
+        resumed: false,
         retries: uploader
             .counters()
             .retries
@@ -663,7 +664,8 @@ fn upload_file(
     if let Some(Err(e)) = delta.as_ref().map(state::Delta::finish) {
         tracing::error!("{e}; the next run re-checks the rows that were not recorded");
     }
-    let (rows_end, upload_end) = sent?;
+    let (rows_end, mut upload_end) = sent?;
+    upload_end.resumed = start.resuming;
     finish_sent(
         run, files, outputs, reporter, pass, rows, rows_end, upload_end,
     )
@@ -817,6 +819,7 @@ fn send(
     let upload_end = UploadEnd {
         stop,
         requests: client.requests_sent(),
+        resumed: false,
         retries,
         rate_limited,
         pace: pace_facts(upload, &pace),

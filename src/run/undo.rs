@@ -221,7 +221,8 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
         remedy: "free space in the run folder and check that it can be read",
         resume: resume_cmd.clone(),
     })?;
-    let sent = client.requests_sent() > 0;
+    // A resumed undo continues a journal that records earlier sends.
+    let sent = client.requests_sent() > 0 || resumed;
     let Sink {
         results: writer,
         page,

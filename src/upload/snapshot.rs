@@ -419,8 +419,23 @@ fn finish(
 /// Runs one read through the pacer with the uploader's retry policy:
 /// 429s pause the pool and are not counted (the row deadline bounds
 /// them); transient failures are retried with backoff up to
-/// `max_attempts`; anything else ends learning.
+/// `max_attempts`; anything else ends learning. The stall watchdog runs
+/// meanwhile, as it does while sending: no successful answer for
+/// `--stall-timeout` (a permanent 429 storm) stops the run.
 async fn read<T, F, Fut>(uploader: &Uploader, request: F) -> Result<T, SnapshotError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<T, ApiError>>,
+{
+    tokio::select! {
+        r = attempts(uploader, request) => r,
+        // Never ends: once it has stopped the run, the attempts see it.
+        () = uploader.watch_stall() => Err(SnapshotError::Stopped(StopReason::Interrupted)),
+    }
+}
+
+/// [`read`]'s attempts.
+async fn attempts<T, F, Fut>(uploader: &Uploader, request: F) -> Result<T, SnapshotError>
 where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<T, ApiError>>,

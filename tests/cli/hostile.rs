@@ -373,3 +373,56 @@ fn a_permanent_429_storm_stops_at_the_stall_timeout_resumable_and_blames_no_row(
     let requests = api.requests().len();
     assert!((1..100).contains(&requests), "{requests} requests");
 }
+
+/// The same storm while Notify's state is read, before anything is
+/// written (`--mode upsert`/`update` and `plan` read the customer list
+/// first): the stall watchdog runs then too. Each read used to retry its
+/// 429s until its own 300 s deadline, whatever `--stall-timeout` said.
+/// Now each command stops at the stall timeout with exit 3, naming it,
+/// and nothing but reads reached the server.
+#[test]
+fn a_429_storm_while_reading_notify_stops_at_the_stall_timeout() {
+    let api = FakeServer::start(|_| {
+        Reply::json(
+            429,
+            &json!({"status": 429, "title": "Too Many Requests", "detail": "slow down"}),
+        )
+        .header("Retry-After", "1")
+    });
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 20);
+    for command in [
+        &["import", "--mode", "upsert"][..],
+        &["import", "--mode", "update", "--restart"],
+        &["plan", "--mode", "upsert"],
+    ] {
+        let child = notify_import()
+            .args(command)
+            .arg(&input)
+            .args(["--api-url", &api.base_url(), "--stall-timeout", "2s"])
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait_bounded(child, std::time::Duration::from_secs(60));
+        assert_exit(&out, 3);
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "no request has succeeded for 2s (--stall-timeout); the last answer: HTTP 429"
+            ),
+            "{command:?}: {err}"
+        );
+    }
+    let requests = api.requests();
+    assert!(
+        requests.iter().all(|r| r.method == "GET"),
+        "only reads were sent"
+    );
+    assert!(
+        (1..100).contains(&requests.len()),
+        "{} requests",
+        requests.len()
+    );
+}

@@ -860,3 +860,49 @@ fn resume_with_dry_run_and_results_in_a_missing_folder_are_refused_clearly() {
     assert!(!err.contains("removed"), "{err}");
     assert!(!s.path("nodir").exists());
 }
+
+/// A named output that is a folder (`--results somedir`, even with
+/// `--overwrite-outputs`), or whose folder is a file (`--errors
+/// in.csv/x.csv`), is refused before anything is sent (exit 2): it used
+/// to be taken, every row sent, and the run to fail at its end (exit 3)
+/// because nothing can replace a folder.
+#[test]
+fn a_named_output_that_is_a_folder_or_inside_a_file_is_refused_before_sending() {
+    let s = Scratch::new();
+    let sb = sandbox();
+    let input = s.customers("in.csv", 2);
+    std::fs::create_dir(s.path("somedir")).unwrap();
+    let inside_file = s.path("in.csv/x.csv");
+    for (flag, path) in [
+        ("--results", s.path("somedir")),
+        ("--errors", s.path("somedir")),
+        ("--summary-json", s.path("somedir")),
+        ("--errors", inside_file.clone()),
+        ("--summary-json", inside_file.clone()),
+    ] {
+        let out = import(
+            &sb,
+            &input,
+            &[flag, path.to_str().unwrap(), "--overwrite-outputs"],
+        );
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("{flag} {}: ", path.display()))
+                && (err.contains("is a folder, not a file")
+                    || err.contains("is a file, not a folder")),
+            "{err}"
+        );
+        assert_eq!(
+            sb.stats().requests,
+            0,
+            "{flag} {}: nothing sent",
+            path.display()
+        );
+    }
+    assert_eq!(
+        files_under(&s.path("in.runs")),
+        [s.path("in.runs/lock")],
+        "a refused run leaves no run folder"
+    );
+}

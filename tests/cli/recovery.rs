@@ -477,3 +477,59 @@ fn an_unreadable_journal_is_not_offered_for_resume() {
     assert_exit(&out, 0);
     assert!(stopped.join("abandoned").exists());
 }
+
+/// A `--resume` that has nothing left to send still continues a run that
+/// sent: run 1 creates C0001, then stops at `--max-errors 1` on C0002
+/// (rejected, 400) with every row done (exit 3, journal kept); its
+/// resume sends nothing and finishes (exit 1, C0002 failed). The run
+/// folder keeps what run 1 created as `journal.done`, so `undo` of that
+/// folder deletes C0001 (before the fix the resume removed the journal,
+/// as for a run that sent nothing, and undo found "nothing to undo").
+#[test]
+fn a_resume_that_sends_nothing_keeps_what_the_run_created_for_undo() {
+    let s = Scratch::new();
+    let sb = sandbox_with_faults(Faults {
+        reject_codes: vec!["C0002".into()],
+        ..Faults::default()
+    });
+    let input = s.customers("in.csv", 2);
+    let out = import(
+        &sb,
+        &input,
+        &["--concurrency", "1", "--rate", "1000", "--max-errors", "1"],
+    );
+    assert_exit(&out, 3);
+    let folder = latest_run(&input);
+    assert!(folder.join("journal").exists(), "run 1 is unfinished");
+    assert_eq!(sb.stats().creates, 1);
+
+    let before = sb.stats().requests;
+    let out = import(&sb, &input, &["--resume"]);
+    assert_exit(&out, 1);
+    assert_eq!(
+        sb.stats().requests,
+        before,
+        "the resume had nothing to send"
+    );
+    assert_eq!(latest_run(&input), folder, "the same run, finished");
+    assert!(
+        !folder.join("journal").exists(),
+        "finished: nothing to resume"
+    );
+    assert!(
+        folder.join("journal.done").exists(),
+        "what run 1 created stays readable: {:?}",
+        files_under(&folder)
+    );
+
+    let out = notify_import()
+        .arg("undo")
+        .arg(&folder)
+        .args(["--api-url", &sb.base_url()])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    assert_eq!(sb.stats().deletes, 1);
+    assert!(by_code(&sb).is_empty(), "C0001 deleted");
+}

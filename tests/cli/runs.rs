@@ -383,20 +383,34 @@ fn a_write_failure_after_sending_stops_at_once_exits_3_and_resume_completes() {
     assert_eq!(sb.stats().duplicate_create_attempts, 0);
 }
 
+/// A folder that appears where the named results file goes, after the
+/// run started (a folder there at the start is refused before sending):
+/// the rename at the end fails, the run exits 3 with every sent row in
+/// the journal, and the resume completes the same run's results there
+/// once the folder is gone, sending nothing again.
+#[cfg(unix)]
 #[test]
 fn a_results_file_that_cannot_be_put_in_place_exits_3_and_resume_completes() {
     let s = Scratch::new();
-    let sb = sandbox();
-    let input = s.customers("klanten.csv", 5);
-    // A folder where the results file should go: the rename at the end fails.
+    let sb = sandbox_with_faults(Faults {
+        latency_ms: 20,
+        ..Faults::default()
+    });
+    let rows = 20;
+    let input = s.customers("klanten.csv", rows);
     let results_path = s.path("out.csv");
-    std::fs::create_dir_all(results_path.join("in-the-way")).unwrap();
     let named = [
         "--results",
         results_path.to_str().unwrap(),
         "--overwrite-outputs",
+        "--concurrency",
+        "1",
     ];
-    let out = import(&sb, &input, &named);
+    let child = spawn_import(&sb, &input, &named);
+    wait_until(LIMIT, "the first create", || sb.stats().creates >= 1);
+    // A folder where the results file should go: the rename at the end fails.
+    std::fs::create_dir_all(results_path.join("in-the-way")).unwrap();
+    let out = wait_bounded(child, LIMIT);
     assert_exit(&out, 3);
     let err = stderr(&out);
     assert!(
@@ -408,7 +422,7 @@ fn a_results_file_that_cannot_be_put_in_place_exits_3_and_resume_completes() {
             )),
         "{err}"
     );
-    assert_eq!(sb.stats().creates, 5);
+    assert_eq!(sb.stats().creates, rows as u64);
 
     // The resume continues the run's own --results (run.toml), once the
     // folder in the way is gone.
@@ -416,7 +430,7 @@ fn a_results_file_that_cannot_be_put_in_place_exits_3_and_resume_completes() {
     let requests = sb.stats().requests;
     let out = import(&sb, &input, &["--resume"]);
     assert_exit(&out, 0);
-    let got = assert_universal(&results_path, 5, &sb);
+    let got = assert_universal(&results_path, rows as u64, &sb);
     assert!(got.iter().all(|r| r.status == "created"), "{got:?}");
     assert_eq!(sb.stats().requests, requests, "every row was already done");
 }

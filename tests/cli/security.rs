@@ -100,6 +100,57 @@ fn a_key_echoed_by_the_server_is_redacted_everywhere_and_a_live_run_says_live() 
     assert!(stderr.contains("LIVE key (REAL customer data)"), "{stderr}");
 }
 
+/// A server that echoes only the secret part of the key, without its
+/// public `test_` prefix (as the id of a create, in an error detail, in a
+/// redirect's Location, with `--state` so the state database is written
+/// too): that part is as secret as the whole key and reaches no output.
+/// The id holding it is not plausible, so the code is looked up: the row
+/// is `created` with the id the search gave.
+#[test]
+fn the_key_without_its_prefix_echoed_by_the_server_reaches_no_output() {
+    let bare = TEST_KEY.strip_prefix("test_").unwrap().to_owned();
+    let api = FakeServer::start(move |req| {
+        let auth = req.header("authorization").unwrap_or_default();
+        let bare = auth.rsplit('_').next().unwrap_or_default().to_owned();
+        if let Some(code) = req.searched_code() {
+            return Reply::json(
+                200,
+                &serde_json::json!({"id": format!("id-{code}"), "customerCode": code}),
+            );
+        }
+        match req.customer_code().as_deref() {
+            Some("C0001") => Reply::json(
+                201,
+                &serde_json::json!({"id": bare, "customerCode": "C0001"}),
+            ),
+            Some("C0002") => Reply::json(
+                422,
+                &serde_json::json!({"status": 422, "title": bare, "detail": format!("bad token {bare}")}),
+            ),
+            _ => Reply::json(307, &serde_json::json!({}))
+                .header("Location", &format!("http://127.0.0.1:9/{bare}")),
+        }
+    });
+    let s = Scratch::new();
+    let input = s.customers("in.csv", 3);
+    let state = s.path("state.db");
+    let out = notify_import()
+        .arg(&input)
+        .args(["--api-url", &api.base_url(), "-vv", "--concurrency", "1"])
+        .args(["--rate", "1000", "--state", state.to_str().unwrap()])
+        .env("NOTIFY_API_KEY", TEST_KEY)
+        .output()
+        .unwrap();
+    assert_exit(&out, 3);
+    assert!(state.exists());
+    assert_nowhere(&bare, &out, s.dir.path());
+    let rows = results(&s.path("in.runs/latest/results.csv"));
+    assert_eq!(rows[0].status, "created", "{rows:?}");
+    assert_eq!(rows[0].customer_id, "id-C0001", "{rows:?}");
+    assert!(rows[1].error.contains("[REDACTED]"), "{rows:?}");
+    assert!(rows[2].error.contains("[REDACTED]"), "{rows:?}");
+}
+
 /// Panic paths: a panic message is whatever some `Debug`/`Display` made
 /// of the values at hand, so every type that holds or reports on a key
 /// must render without it, and the panic hook's line is scrubbed.
@@ -300,6 +351,46 @@ fn a_url_with_credentials_a_query_or_a_fragment_is_refused_before_anything_else(
         !s.path("in.runs").exists(),
         "a refused URL leaves nothing behind"
     );
+}
+
+/// `config` shows the API URL it would use without the secret parts an
+/// import refuses: from `NOTIFY_API_URL`, a flag after `--` or a profile,
+/// a password or a `?token=` never reaches the terminal (cron's mail).
+#[test]
+fn config_never_prints_a_password_or_query_of_the_api_url() {
+    let s = Scratch::new();
+    s.file(
+        "notify-import.toml",
+        "[profiles.x]\napi_url = \"https://u:hunter2pass@api.notify.cm/v2?t=hunter2pass\"\n",
+    );
+    let url = "https://user:hunter2pass@api.notify.cm/v2?token=hunter2pass#hunter2pass";
+    let runs = [
+        notify_import()
+            .arg("config")
+            .env("NOTIFY_API_URL", url)
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap(),
+        notify_import()
+            .args(["config", "--", "--api-url", url])
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap(),
+        notify_import()
+            .args(["config", "--profile", "x"])
+            .current_dir(s.dir.path())
+            .output()
+            .unwrap(),
+    ];
+    for out in runs {
+        let shown = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!shown.contains("hunter2pass"), "{shown}");
+        assert!(shown.contains("https://…@api.notify.cm/v2?…"), "{shown}");
+    }
 }
 
 /// Issue 23: a key file is read with a small cap (an endless device is
