@@ -325,6 +325,17 @@ fn an_untrusted_certificate_is_a_setup_error_with_nothing_to_resume() {
     assert_eq!(requests[0].header("authorization"), None);
 }
 
+/// A server that answers every request 429, `Retry-After: 1`.
+fn storm_429() -> FakeServer {
+    FakeServer::start(|_| {
+        Reply::json(
+            429,
+            &json!({"status": 429, "title": "Too Many Requests", "detail": "slow down"}),
+        )
+        .header("Retry-After", "1")
+    })
+}
+
 /// A permanent 429 storm (issue 23 case 6: each row used to get its own
 /// 300 s deadline, then exit 1 with "fix the rows"): with
 /// `--stall-timeout 2s` the run stops with exit 3 within seconds, says why
@@ -332,13 +343,7 @@ fn an_untrusted_certificate_is_a_setup_error_with_nothing_to_resume() {
 /// and offers `--resume`; the server saw a bounded number of requests.
 #[test]
 fn a_permanent_429_storm_stops_at_the_stall_timeout_resumable_and_blames_no_row() {
-    let api = FakeServer::start(|_| {
-        Reply::json(
-            429,
-            &json!({"status": 429, "title": "Too Many Requests", "detail": "slow down"}),
-        )
-        .header("Retry-After", "1")
-    });
+    let api = storm_429();
     let s = Scratch::new();
     let input = s.customers("in.csv", 20);
     let started = std::time::Instant::now();
@@ -382,13 +387,7 @@ fn a_permanent_429_storm_stops_at_the_stall_timeout_resumable_and_blames_no_row(
 /// and nothing but reads reached the server.
 #[test]
 fn a_429_storm_while_reading_notify_stops_at_the_stall_timeout() {
-    let api = FakeServer::start(|_| {
-        Reply::json(
-            429,
-            &json!({"status": 429, "title": "Too Many Requests", "detail": "slow down"}),
-        )
-        .header("Retry-After", "1")
-    });
+    let api = storm_429();
     let s = Scratch::new();
     let input = s.customers("in.csv", 20);
     for command in [
