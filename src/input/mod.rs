@@ -46,7 +46,7 @@ pub mod mapping;
 pub mod preview;
 pub mod reader;
 pub mod sniff;
-mod spool;
+pub mod spool;
 pub mod workbook;
 
 use std::fmt;
