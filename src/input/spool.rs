@@ -10,10 +10,12 @@
 //! refused as soon as they show, never after the copy.
 //!
 //! The line check only bounds the copy: it counts raw bytes (or UTF-16
-//! code units) between line breaks, which never exceeds the decoded
-//! record the reader caps, so it refuses nothing the reader would accept.
+//! code units) between line breaks against a bound that only a record
+//! over the cap can pass, so it refuses nothing the reader would accept.
 //! The reader keeps the exact cap ([`super::reader`]); a regular file is
-//! never copied and meets only that one.
+//! never copied and meets only that one. The check does no work per byte:
+//! each piece read is looked at only up to its first line break and from
+//! its last one on.
 //!
 //! It must not parse CSV or decode text: that comes after it, from the copy.
 
