@@ -520,7 +520,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, text).unwrap();
-        let file = InputFile::open(&path, None).unwrap();
+        let file = InputFile::open(&path, &crate::input::InputOptions::default()).unwrap();
         let roomy = Scratch::in_dir(dir.path());
         let mut seen = Vec::new();
         let mut sink = FnSink(|row: &Checked<'_>| {
@@ -586,7 +586,7 @@ mod tests {
             text.push_str(&format!("{i},N\n"));
         }
         std::fs::write(&path, &text).unwrap();
-        let file = InputFile::open(&path, None).unwrap();
+        let file = InputFile::open(&path, &crate::input::InputOptions::default()).unwrap();
         let mut n = 0;
         let pass = run(
             &file,
@@ -774,7 +774,7 @@ mod tests {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("in.csv");
             std::fs::write(&path, &bytes).unwrap();
-            let file = InputFile::open(&path, None).unwrap();
+            let file = InputFile::open(&path, &crate::input::InputOptions::default()).unwrap();
             let mut sink = Collect::default();
             let pass = run(
                 &file,

@@ -5,7 +5,8 @@
 //! from an offset of its own, so the path is opened once and a file
 //! renamed or replaced after the start cannot be mixed into the run. What
 //! cannot be read twice (a FIFO, a pipe, `/dev/stdin`) is copied once into
-//! an unnamed temporary file, which the OS removes when the run ends.
+//! an unnamed temporary file, which the OS removes when the run ends
+//! ([`super::spool`] bounds that copy).
 //!
 //! Also owns the input's fingerprint: it is hashed from the very bytes the
 //! pass parses ([`Fingerprinter`]), never by reading the file again (but
@@ -15,14 +16,12 @@
 //! It must not interpret the bytes: decoding and parsing come after it.
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::InputError;
+use super::{InputError, InputOptions};
 
-/// Bytes of a FIFO or device looked at before it is copied.
-const SNIFF: usize = 64 * 1024;
 use crate::model::checked::Fingerprint;
 
 /// An input file, opened once.
@@ -37,8 +36,18 @@ pub struct InputFile {
 impl InputFile {
     /// Opens `path` once. A file that cannot be read from an offset (FIFO,
     /// pipe, character device) is copied into an unnamed temporary file in
-    /// `spool_dir` (the system's temporary folder when `None`).
-    pub fn open(path: &Path, spool_dir: Option<&Path>) -> Result<InputFile, InputError> {
+    /// the system's temporary folder, within the bounds `options` set
+    /// (see [`super::spool`]).
+    pub fn open(path: &Path, options: &InputOptions) -> Result<InputFile, InputError> {
+        InputFile::open_in(path, options, None)
+    }
+
+    /// [`InputFile::open`], copying into `spool_dir` when `Some`.
+    fn open_in(
+        path: &Path,
+        options: &InputOptions,
+        spool_dir: Option<&Path>,
+    ) -> Result<InputFile, InputError> {
         let io_err = |source| InputError::Io {
             path: path.to_path_buf(),
             source,
@@ -53,32 +62,17 @@ impl InputFile {
         }
         let spooled = !meta.is_file();
         if spooled {
-            // A device such as /dev/zero or /dev/urandom never ends: refuse
-            // what is plainly not text before copying it (a UTF-16 export
-            // has NUL bytes too, after its byte-order mark).
-            let mut start = Vec::with_capacity(SNIFF);
-            (&mut file)
-                .take(SNIFF as u64)
-                .read_to_end(&mut start)
-                .map_err(io_err)?;
-            let utf16 = start.starts_with(b"\xFF\xFE") || start.starts_with(b"\xFE\xFF");
-            // A workbook (ZIP, OLE) is binary by nature.
-            let workbook = start.starts_with(b"PK\x03\x04")
-                || start.starts_with(b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1");
-            if !utf16 && !workbook && start.contains(&0) {
-                return Err(io_err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "is not a text file (it holds NUL bytes); name a CSV file",
-                )));
-            }
-            let mut copy = match spool_dir {
-                Some(dir) => tempfile::tempfile_in(dir),
-                None => tempfile::tempfile(),
-            }
-            .map_err(io_err)?;
-            copy.write_all(&start).map_err(io_err)?;
-            io::copy(&mut file, &mut copy).map_err(io_err)?;
-            file = copy;
+            let encoding = options
+                .encoding
+                .as_deref()
+                .and_then(super::decode::encoding_for_label);
+            file = super::spool::copy(
+                path,
+                &mut file,
+                spool_dir,
+                options.max_record_bytes,
+                encoding,
+            )?;
         }
         Ok(InputFile {
             path: path.to_path_buf(),
@@ -250,7 +244,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, b"a;b\n1;2\n").unwrap();
-        let file = InputFile::open(&path, None).unwrap();
+        let file = InputFile::open(&path, &InputOptions::default()).unwrap();
         let mut first = file.from_start();
         let mut two = [0u8; 2];
         first.read_exact(&mut two).unwrap();
@@ -278,7 +272,7 @@ mod tests {
     #[test]
     fn an_endless_device_is_refused_at_once() {
         for device in ["/dev/zero", "/dev/urandom"] {
-            let err = InputFile::open(Path::new(device), None).unwrap_err();
+            let err = InputFile::open(Path::new(device), &InputOptions::default()).unwrap_err();
             assert!(err.to_string().contains("is not a text file"), "{err}");
         }
     }
@@ -297,7 +291,7 @@ mod tests {
             let fifo = fifo.clone();
             std::thread::spawn(move || std::fs::write(fifo, b"Code,Name\n1,A\n").unwrap())
         };
-        let file = InputFile::open(&fifo, Some(dir.path())).unwrap();
+        let file = InputFile::open_in(&fifo, &InputOptions::default(), Some(dir.path())).unwrap();
         writer.join().unwrap();
         for _ in 0..2 {
             let mut all = String::new();

@@ -46,6 +46,7 @@ pub mod mapping;
 pub mod preview;
 pub mod reader;
 pub mod sniff;
+pub mod spool;
 pub mod workbook;
 
 use std::fmt;
@@ -242,7 +243,7 @@ impl InputInfo {
 /// A run opens its input once with [`InputFile::open`] and uses
 /// [`open_file`]; this is the shorthand for one reading.
 pub fn open(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
-    open_file(&InputFile::open(path, None)?, options)
+    open_file(&InputFile::open(path, options)?, options)
 }
 
 /// [`open`] on a file already opened.
@@ -300,7 +301,7 @@ enum Encoding<'a> {
 /// differently, is not refused, so the mapping can be printed as a
 /// starting point (with the code candidates and the choice to make).
 pub fn open_for_mapping(path: &Path, options: &InputOptions) -> Result<OpenedInput, InputError> {
-    let file = InputFile::open(path, None)?;
+    let file = InputFile::open(path, options)?;
     let read = Reading {
         fingerprint: None,
         encoding: Encoding::UpFront,

@@ -318,7 +318,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("in.csv");
         std::fs::write(&path, text).unwrap();
-        let file = InputFile::open(&path, None).unwrap();
+        let file = InputFile::open(&path, &crate::input::InputOptions::default()).unwrap();
         let mut writer = RowsWriter::create(dir.path()).unwrap();
         let mut pass = pass::run(
             &file,

@@ -254,7 +254,7 @@ mod tests {
         let path = dir.path().join("in.csv");
         let text = "Code;Naam;Plaats;\n1;Café \"De Hoek\";Ede;\n2;;\"Den\nHaag\";\n3;Ann;;x;\n4;\"Smit; Zn\";Ede;\n";
         std::fs::write(&path, text).unwrap();
-        let file = InputFile::open(&path, None).unwrap();
+        let file = InputFile::open(&path, &crate::input::InputOptions::default()).unwrap();
         let mut writer = RowsWriter::create(dir.path()).unwrap();
         let mut seen = Vec::new();
         pass::run(

@@ -53,7 +53,7 @@ impl Start {
         // The one open of the input. A mistyped input name must not leave
         // a runs folder behind. What cannot be read twice (a FIFO) is
         // copied into an unnamed temporary file.
-        let input = InputFile::open(&run.input, None)?;
+        let input = InputFile::open(&run.input, &run.input_options)?;
         let out = &run.outputs;
         let runs_dir = out.runs.dir();
         let folder_err = |action, path: &Path| {

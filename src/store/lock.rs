@@ -442,7 +442,11 @@ mod tests {
         std::fs::write(&input, "CustomerCode\n1\n").unwrap();
         let alias = dir.path().join("alias.csv");
         std::os::unix::fs::symlink("in.csv", &alias).unwrap();
-        let open = |path: &Path| crate::input::InputFile::open(path, None).unwrap().regular();
+        let open = |path: &Path| {
+            crate::input::InputFile::open(path, &crate::input::InputOptions::default())
+                .unwrap()
+                .regular()
+        };
         let held = InputLock::acquire(&input, open(&input)).unwrap();
         let err = InputLock::acquire(&alias, open(&alias)).unwrap_err();
         let message = err.to_string();

@@ -906,3 +906,128 @@ fn a_named_output_that_is_a_folder_or_inside_a_file_is_refused_before_sending() 
         "a refused run leaves no run folder"
     );
 }
+
+/// Writes `line` to `to` again and again (an endless line when it holds no
+/// line break) until the reader goes away or `bound` bytes were written;
+/// the bytes it wrote. The bound only keeps a broken build from filling
+/// the disk.
+#[cfg(unix)]
+fn write_until_closed(mut to: impl std::io::Write, prefix: &[u8], bound: usize) -> usize {
+    let chunk = vec![b'y'; 64 * 1024];
+    let mut written = 0;
+    if to.write_all(prefix).is_err() {
+        return written;
+    }
+    written += prefix.len();
+    while written < bound {
+        match to.write(&chunk) {
+            Ok(n) => written += n,
+            Err(_) => break,
+        }
+    }
+    written
+}
+
+/// Issue 23: an endless line through a pipe (`yes | tr -d '\n' |
+/// notify-import import /dev/stdin`) used to be copied to a temporary
+/// file until the disk filled. It is refused as soon as the line passes
+/// --max-record-bytes, naming line 1 (exit 2, nothing sent): the writer is
+/// cut off after a few chunks, not after the bound.
+#[cfg(unix)]
+#[test]
+fn an_endless_line_through_a_pipe_is_refused_once_past_the_cap() {
+    let s = Scratch::new();
+    let tmp = s.path("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let sb = sandbox();
+    let bound = 512 << 20;
+    for (prefix, line) in [(&b""[..], 1), (&b"CustomerCode,Name\nC1,Ann\n\n"[..], 4)] {
+        let mut child = notify_import()
+            .args(["import", "/dev/stdin", "--api-url", &sb.base_url()])
+            .arg("--runs-dir")
+            .arg(s.path("runs"))
+            .env("NOTIFY_API_KEY", TEST_KEY)
+            // Where a copy would go: the scratch folder, not the host's /tmp.
+            .env("TMPDIR", &tmp)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let prefix = prefix.to_vec();
+        let writer = std::thread::spawn(move || write_until_closed(stdin, &prefix, bound));
+        let out = wait_bounded(child, std::time::Duration::from_secs(60));
+        let written = writer.join().unwrap();
+        assert_exit(&out, 2);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!(
+                "/dev/stdin: line {line}: the record starting here is longer than 65536 bytes (--max-record-bytes)"
+            )),
+            "{err}"
+        );
+        assert!(
+            written < 16 << 20,
+            "{written} bytes were taken before the refusal"
+        );
+        assert!(sb.request_log().is_empty(), "{:?}", sb.request_log());
+        assert!(!s.path("runs").exists());
+    }
+}
+
+/// Issue 23: a regular file with one over-long line in the middle is
+/// refused naming that line (exit 2, nothing sent), however long the line;
+/// a pipe of many ordinary lines, far longer in all than the cap, is read
+/// whole.
+#[test]
+fn one_over_long_line_in_a_file_is_refused_by_its_line_and_many_lines_are_not() {
+    let s = Scratch::new();
+    let mut text =
+        String::from("Relatienummer;Naam;Plaats\r\n1001;Smit BV;Delft\r\n1002;Jansen;Utrecht\r\n");
+    text.push_str("1003;");
+    text.push_str(&"Lange naam ".repeat(300_000));
+    text.push_str(";Gouda\r\n1004;De Vries;Breda\r\n");
+    let input = s.file("relaties.csv", &text);
+    let sb = sandbox();
+    let out = import(&sb, &input, &[]);
+    assert_exit(&out, 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "{}: line 4: the record starting here is longer than 65536 bytes (--max-record-bytes)",
+            input.display()
+        )),
+        "{err}"
+    );
+    assert!(sb.request_log().is_empty(), "{:?}", sb.request_log());
+    assert!(sb.customers().is_empty());
+
+    // The same cap on a pipe measures each line, not the whole input.
+    let rows = 30_000;
+    let mut many = String::from("Relatienummer;Naam;Plaats\n");
+    for i in 0..rows {
+        many.push_str(&format!("{i};Klant {i} B.V.;Utrecht\n"));
+    }
+    assert!(many.len() > 10 * 65536);
+    let mut child = notify_import()
+        .args(["validate", "/dev/stdin", "--runs-dir"])
+        .arg(s.path("runs"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, many.as_bytes()));
+    let out = wait_bounded(child, std::time::Duration::from_secs(120));
+    writer.join().unwrap().unwrap();
+    assert_exit(&out, 0);
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "checked /dev/stdin ({rows} rows: {rows} valid, 0 invalid)"
+        )),
+        "{err}"
+    );
+}
