@@ -245,22 +245,26 @@ impl Runs {
     /// Every run folder, oldest first.
     pub fn folders(&self) -> io::Result<Vec<RunFolder>> {
         let mut found = Vec::new();
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
-            Err(e) => return Err(e),
+        // Once held, listed through the handle: the path may lead to
+        // someone else's folder by now.
+        let held = match self.held.get() {
+            Some(dir) => Arc::clone(dir),
+            None => match RunDir::hold_own_link(&self.dir) {
+                Ok(dir) => dir,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
+                Err(e) => return Err(e),
+            },
         };
-        for entry in entries {
-            let entry = entry?;
+        for (name, is_dir) in held.entries()? {
             // Never follow `latest` or any other link: only real folders.
-            if !entry.file_type()?.is_dir() {
+            if !is_dir {
                 continue;
             }
-            let Some(key) = entry.file_name().to_str().and_then(Key::parse) else {
+            let Some(key) = name.to_str().and_then(Key::parse) else {
                 continue;
             };
             found.push(RunFolder {
-                path: entry.path(),
+                path: self.dir.join(name),
                 key,
                 _held: None,
             });

@@ -301,6 +301,36 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    fn in_a_held_folder_a_swapped_path_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        let held = RunDir::hold(&run).unwrap();
+        let mut kept = AtomicFile::create(&run.join("summary.json")).unwrap();
+        let dropped = AtomicFile::create(&run.join("report.html")).unwrap();
+        // Swapped for a link to someone else's folder mid-write.
+        let moved = dir.path().join("moved");
+        std::fs::rename(&run, &moved).unwrap();
+        let target = dir.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, &run).unwrap();
+        kept.write_all(b"{}").unwrap();
+        let mut back = String::new();
+        io::Read::read_to_string(&mut kept.read_back().unwrap(), &mut back).unwrap();
+        assert_eq!(back, "{}", "read back through the handle");
+        kept.commit().unwrap();
+        drop(dropped);
+        assert_eq!(names(&moved), ["summary.json"], "no temporary file left");
+        assert_eq!(
+            std::fs::read_to_string(moved.join("summary.json")).unwrap(),
+            "{}"
+        );
+        assert!(names(&target).is_empty(), "nothing through the link");
+        drop(held);
+    }
+
+    #[cfg(unix)]
+    #[test]
     fn files_are_private_before_and_after_the_commit() {
         use std::os::unix::fs::PermissionsExt;
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
