@@ -14,7 +14,8 @@
 //!
 //! Owns the handles and the table of held folders by path: [`held`] tells
 //! [`crate::util::atomic`] and [`crate::util::nofollow`] (and the few
-//! renames and removals below) that a path's folder is held, so every
+//! renames and removals below, and [`crate::util::spill`]'s scratch
+//! files) that a path's folder is held, so every
 //! writer of a run's files goes through the handle without a handle
 //! threaded through every signature, and a writer added later is covered
 //! without knowing. A folder is held as long as a [`RunDir`] for it lives.
@@ -157,6 +158,37 @@ impl RunDir {
         std::fs::remove_file(self.path.join(name))
     }
 
+    /// A new unnamed file in this folder for scratch data (mode 0600):
+    /// `O_TMPFILE` where the file system has it, else a new random name
+    /// removed at once.
+    #[cfg(unix)]
+    pub fn temp_file(&self) -> io::Result<File> {
+        use rustix::fs::OFlags;
+        #[cfg(target_os = "linux")]
+        if let Ok(file) = self.open(OsStr::new("."), OFlags::RDWR | OFlags::TMPFILE, 0o600) {
+            return Ok(file);
+        }
+        let mut last = None;
+        for _ in 0..64 {
+            let name = format!(
+                ".scratch.{}.tmp",
+                std::iter::repeat_with(fastrand::alphanumeric)
+                    .take(6)
+                    .collect::<String>()
+            );
+            let name = OsStr::new(&name);
+            match self.open(name, OFlags::RDWR | OFlags::CREATE | OFlags::EXCL, 0o600) {
+                Ok(file) => {
+                    self.remove(name)?;
+                    return Ok(file);
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
+    }
+
     /// What is in this folder: each name, and whether it is a folder (a
     /// link is not one: it is never followed).
     pub fn entries(&self) -> io::Result<Vec<(std::ffi::OsString, bool)>> {
@@ -229,6 +261,14 @@ fn refused(path: &Path, e: io::Error) -> io::Error {
         ),
         _ => e,
     }
+}
+
+/// The folder `path` itself when it is held.
+pub fn held_folder(path: &Path) -> Option<Arc<RunDir>> {
+    if !cfg!(unix) {
+        return None;
+    }
+    find(path)
 }
 
 /// The held folder `path` is in, and its name there; `None` when its
@@ -345,8 +385,12 @@ mod tests {
             .write_all(b"{}")
             .unwrap();
         rename(&run.join("summary.json"), &run.join("summary2.json")).unwrap();
+        let mut scratch = held_folder(&run).unwrap().temp_file().unwrap();
+        scratch.write_all(b"spilled rows").unwrap();
         create_private_dir(&runs.join("next")).unwrap();
         assert!(moved.join("run/summary2.json").is_file());
+        let names: Vec<_> = std::fs::read_dir(moved.join("run")).unwrap().collect();
+        assert_eq!(names.len(), 1, "the scratch file has no name");
         assert!(moved.join("next").is_dir());
         assert_eq!(std::fs::read_dir(target.join("run")).unwrap().count(), 0);
         assert!(!target.join("next").exists());
