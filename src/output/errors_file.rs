@@ -102,7 +102,7 @@ impl Output for ErrorsFile {
             if self.named.is_none() {
                 // The run folder's own: a resumed run's rows that had not
                 // been sent before the stop. Every one is imported now.
-                return match std::fs::remove_file(path) {
+                return match crate::util::run_dir::remove_file(path) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => {
                         Err(format!("{}: cannot remove it: {e}", path.display()).into())
                     }

@@ -303,7 +303,7 @@ impl ResultsWriter {
         // A second file for the same path: the first, read back, is
         // removed when dropped.
         let mut amended = AtomicFile::create(written.path())?;
-        rewrite(written.temp_path(), &mut amended, amendments, amend)?;
+        rewrite(&written, &mut amended, amendments, amend)?;
         amended.commit()
     }
 }
@@ -360,13 +360,14 @@ fn read_outcome(record: &csv::StringRecord, from: &Path) -> io::Result<Outcome> 
 /// Copies the results file `from` to `to`, replacing the amended rows (see
 /// [`ResultsWriter::finish_amending`]).
 fn rewrite<T>(
-    from: &Path,
+    written: &AtomicFile,
     to: &mut AtomicFile,
     amendments: impl Iterator<Item = io::Result<(u64, T)>>,
     mut amend: impl FnMut(Outcome, T) -> Outcome,
 ) -> io::Result<()> {
     let mut amendments = amendments;
-    let mut input = csv::Reader::from_path(from)?;
+    let from = written.temp_path();
+    let mut input = csv::Reader::from_reader(written.read_back()?);
     let mut out = csv::Writer::from_writer(BufWriter::new(to));
     out.write_record(HEADER)?;
     let mut record = csv::StringRecord::new();

@@ -23,6 +23,7 @@ use crate::model::outcome::{Counts, Status};
 use crate::output::plan_file::{Action, PlanFacts};
 use crate::output::set::{Failure, Named, Output, RunDone};
 use crate::run::RunError;
+use crate::util::run_dir;
 use crate::util::{atomic, redact};
 
 /// Version of the document's shape; bumped on any incompatible change.
@@ -453,11 +454,15 @@ fn document(done: &RunDone<'_>) -> RunSummary {
             results: totals.map(|f| display(&f.results)),
             errors: totals.and_then(|f| f.errors.as_deref()).map(display),
             // Written just before (registered earlier), unless it failed.
-            report: files.report.as_deref().filter(|r| r.exists()).map(display),
-            journal: (run.upload.is_some() && journal.exists()).then(|| display(journal)),
+            report: files
+                .report
+                .as_deref()
+                .filter(|r| run_dir::exists(r))
+                .map(display),
+            journal: (run.upload.is_some() && run_dir::exists(journal)).then(|| display(journal)),
             state: state.filter(|s| ours && s.exists()).map(|s| display(s)),
             run_settings: Some(files.folder.path().join(crate::run::settings::RUN_TOML))
-                .filter(|p| p.exists())
+                .filter(|p| run_dir::exists(p))
                 .map(|p| display(&p)),
         },
         profile: run

@@ -213,10 +213,10 @@ pub(crate) fn finish(
         // a finished run sent stays readable, for `undo` (the ids it
         // created, the before-images of what it updated).
         let done = files.folder.finished_journal();
-        if !(end.anything_sent && files.journal.exists())
-            || std::fs::rename(&files.journal, &done).is_err()
+        if !(end.anything_sent && crate::util::run_dir::exists(&files.journal))
+            || crate::util::run_dir::rename(&files.journal, &done).is_err()
         {
-            let _ = std::fs::remove_file(&files.journal);
+            let _ = crate::util::run_dir::remove_file(&files.journal);
         }
     }
     let resume = || commands.continue_after_failure(end.sandbox);

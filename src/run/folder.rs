@@ -15,7 +15,11 @@
 //! Nothing here is reached through someone else's link: `NAME.runs` may
 //! be a link only of the user running the tool, run folders are made with
 //! `mkdir` (which never follows one), and files are made with
-//! [`crate::util::nofollow`]. A `latest` that this tool did not make (a
+//! [`crate::util::nofollow`]. Once made, the runs folder and the run's
+//! folder are held open ([`RunDir`]) and every file of the run, `latest`
+//! and the lock included, is reached through them: renaming `NAME.runs`
+//! away mid-run and putting a link in its place changes nothing about
+//! where the run writes. A `latest` that this tool did not make (a
 //! directory, a file of other content) is left as it is and reported.
 //!
 //! Inside another run's folder it only ever adds the `abandoned` mark (or,
@@ -32,6 +36,8 @@ use std::time::SystemTime;
 use crate::store::doubt::{self, Doubt, DoubtError, Target};
 use crate::store::journal;
 use crate::util::nofollow;
+use crate::util::run_dir::{self, RunDir};
+use std::sync::{Arc, OnceLock};
 
 /// The results file in a run folder.
 pub const RESULTS: &str = "results.csv";
@@ -91,14 +97,26 @@ impl RunKind {
 #[derive(Debug, Clone)]
 pub struct Runs {
     dir: PathBuf,
+    /// The folder once held ([`Runs::hold`]), shared by clones.
+    held: Arc<OnceLock<Arc<RunDir>>>,
 }
 
 /// One run's folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct RunFolder {
     path: PathBuf,
     key: Key,
+    /// The folder held open for the run writing in it ([`RunFolder::hold`]).
+    _held: Option<Arc<RunDir>>,
 }
+
+impl PartialEq for RunFolder {
+    fn eq(&self, other: &RunFolder) -> bool {
+        (&self.path, &self.key) == (&other.path, &other.key)
+    }
+}
+
+impl Eq for RunFolder {}
 
 /// Sort key of a folder name: start second, then the same-second counter.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -168,7 +186,10 @@ impl Runs {
             Some(d) => d.join(name),
             None => input.with_file_name(name),
         };
-        Some(Runs { dir })
+        Some(Runs {
+            dir,
+            held: Arc::default(),
+        })
     }
 
     /// `NAME.runs` itself.
@@ -182,7 +203,20 @@ impl Runs {
     /// ([`crate::SetupError`]).
     pub fn create(&self) -> io::Result<()> {
         self.refuse_foreign_link()?;
-        fs::create_dir_all(&self.dir)
+        fs::create_dir_all(&self.dir)?;
+        self.hold()
+    }
+
+    /// Holds `NAME.runs` open ([`RunDir::hold_own_link`]): from here on,
+    /// the lock, `latest` and new run folders are reached through it.
+    pub fn hold(&self) -> io::Result<()> {
+        if self.held.get().is_none() {
+            let dir = RunDir::hold_own_link(&self.dir)
+                .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", self.dir.display())))?;
+            // A clone that held it meanwhile holds the same handle.
+            let _ = self.held.set(dir);
+        }
+        Ok(())
     }
 
     /// Refuses a `NAME.runs` that is another user's symbolic link: that
@@ -211,23 +245,28 @@ impl Runs {
     /// Every run folder, oldest first.
     pub fn folders(&self) -> io::Result<Vec<RunFolder>> {
         let mut found = Vec::new();
-        let entries = match fs::read_dir(&self.dir) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
-            Err(e) => return Err(e),
+        // Once held, listed through the handle: the path may lead to
+        // someone else's folder by now.
+        let held = match self.held.get() {
+            Some(dir) => Arc::clone(dir),
+            None => match RunDir::hold_own_link(&self.dir) {
+                Ok(dir) => dir,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(found),
+                Err(e) => return Err(e),
+            },
         };
-        for entry in entries {
-            let entry = entry?;
+        for (name, is_dir) in held.entries()? {
             // Never follow `latest` or any other link: only real folders.
-            if !entry.file_type()?.is_dir() {
+            if !is_dir {
                 continue;
             }
-            let Some(key) = entry.file_name().to_str().and_then(Key::parse) else {
+            let Some(key) = name.to_str().and_then(Key::parse) else {
                 continue;
             };
             found.push(RunFolder {
-                path: entry.path(),
+                path: self.dir.join(name),
                 key,
+                _held: None,
             });
         }
         found.sort_by(|a, b| a.key.cmp(&b.key));
@@ -298,19 +337,32 @@ impl Runs {
                     kind: k,
                     ..key.clone()
                 };
-                self.dir.join(twin.name()).exists()
+                run_dir::exists(&self.dir.join(twin.name()))
             });
             if twin_exists {
                 continue;
             }
             let path = self.dir.join(key.name());
-            match create_private_dir(&path) {
+            match run_dir::create_private_dir(&path) {
                 Ok(()) => {
-                    let folder = RunFolder { path, key };
+                    let folder = RunFolder {
+                        path,
+                        key,
+                        _held: None,
+                    };
+                    let folder = match folder.clone().hold() {
+                        Ok(folder) => folder,
+                        Err(e) => {
+                            let _ = remove_dir(&folder.path);
+                            return Err(e);
+                        }
+                    };
                     return match self.point_latest(&folder) {
                         Ok(foreign) => Ok((folder, foreign)),
                         Err(e) => {
-                            let _ = fs::remove_dir(&folder.path);
+                            let path = folder.path.clone();
+                            drop(folder);
+                            let _ = remove_dir(&path);
                             Err(e)
                         }
                     };
@@ -338,7 +390,7 @@ impl Runs {
             .dir
             .join(format!(".{LATEST}.{}.tmp", std::process::id()));
         // Unlinking a link removes the link, never what it points at.
-        let _ = fs::remove_file(&tmp);
+        let _ = run_dir::remove_file(&tmp);
         let name = folder.name();
         let text = || -> io::Result<()> {
             use io::Write;
@@ -346,14 +398,14 @@ impl Runs {
         };
         // `symlink` never follows anything in its place.
         #[cfg(unix)]
-        let made = std::os::unix::fs::symlink(&name, &tmp)
+        let made = run_dir::symlink(Path::new(&name), &tmp)
             // A file system without symlinks (a share): the text file.
             .or_else(|_| text());
         #[cfg(not(unix))]
         let made = text();
-        let result = made.and_then(|()| fs::rename(&tmp, &latest));
+        let result = made.and_then(|()| run_dir::rename(&tmp, &latest));
         if result.is_err() {
-            let _ = fs::remove_file(&tmp);
+            let _ = run_dir::remove_file(&tmp);
         }
         result
             .map(|()| None)
@@ -505,15 +557,14 @@ impl RunFiles {
     }
 }
 
-/// `create_dir` with mode 0700: run folders hold customer data.
-fn create_private_dir(path: &Path) -> io::Result<()> {
-    let mut builder = fs::DirBuilder::new();
+/// Removes the empty folder `path` made for a run that could not start,
+/// through the held runs folder when it is held.
+fn remove_dir(path: &Path) -> io::Result<()> {
     #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
+    if let Some((dir, name)) = run_dir::held(path) {
+        return dir.remove_dir(name);
     }
-    builder.create(path)
+    fs::remove_dir(path)
 }
 
 impl RunFolder {
@@ -548,14 +599,27 @@ impl RunFolder {
         let key = Key::parse(path.file_name()?.to_str()?)?;
         let runs = Runs {
             dir: path.parent()?.to_owned(),
+            held: Arc::default(),
         };
         Some((
             runs,
             RunFolder {
                 path: path.to_owned(),
                 key,
+                _held: None,
             },
         ))
+    }
+
+    /// This folder held open ([`RunDir`]) for the run writing in it: its
+    /// files are reached through the handle for as long as this value (or
+    /// a clone) lives. Refused when a link is in its place.
+    pub fn hold(self) -> io::Result<RunFolder> {
+        let held = RunDir::hold(&self.path)?;
+        Ok(RunFolder {
+            _held: Some(held),
+            ..self
+        })
     }
 
     /// `results.csv` in this folder.
@@ -636,6 +700,8 @@ impl RunFolder {
     pub fn abandon(&self, why: &str) -> io::Result<()> {
         use io::Write;
         let at = humantime::format_rfc3339_seconds(SystemTime::now());
+        // Reached through the held runs folder, whatever its path leads to.
+        let _held = RunDir::hold(&self.path)?;
         // A new file: nothing in its place is followed or replaced.
         nofollow::create_new(&self.path.join(ABANDONED))?
             .write_all(format!("abandoned at {at}: {why}; this run is never resumed\n").as_bytes())
@@ -648,19 +714,20 @@ impl RunFolder {
     /// errors file live in `errors.runs` inside it).
     fn remove(&self) -> io::Result<Vec<String>> {
         let mut kept = Vec::new();
-        for entry in fs::read_dir(&self.path)? {
-            let entry = entry?;
-            let name = entry.file_name();
+        // Through the handle: a swapped path cannot turn this removal on
+        // someone else's folder.
+        let dir = RunDir::hold(&self.path)?;
+        for (name, is_dir) in dir.entries()? {
             let ours = name.to_str().is_some_and(is_run_file);
-            // `file_type` does not follow a link: a link is not a directory.
-            if ours && !entry.file_type()?.is_dir() {
-                fs::remove_file(entry.path())?;
+            if ours && !is_dir {
+                dir.remove(&name)?;
             } else {
                 kept.push(name.to_string_lossy().into_owned());
             }
         }
+        drop(dir);
         if kept.is_empty() {
-            fs::remove_dir(&self.path)?;
+            remove_dir(&self.path)?;
         }
         kept.sort();
         Ok(kept)

@@ -72,6 +72,9 @@ impl Start {
         // the input's own lock then refuses the same file reached another
         // way, before anything is made for this run.
         let held = if runs_dir.is_dir() {
+            out.runs
+                .hold()
+                .map_err(folder_err("open the runs folder", runs_dir))?;
             Some(RunLock::acquire_at(out.runs.lock_path(), &run.input)?)
         } else {
             None
@@ -135,6 +138,9 @@ impl Start {
         let resuming = resume_from.is_some();
         let (folder, foreign_latest) = match resume_from {
             Some(folder) => {
+                let folder = folder
+                    .hold()
+                    .map_err(folder_err("open the run folder", runs_dir))?;
                 let foreign = out
                     .runs
                     .point_latest(&folder)

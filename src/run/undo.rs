@@ -80,6 +80,21 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
             return Err(refuse(report::undo_of_an_undo(&path)));
         }
     }
+    // Held from here on: a path swapped mid-run cannot redirect the undo's
+    // files, nor the marks it leaves in the run it takes back.
+    let open_err = |action, path: &Path| {
+        let path = path.to_owned();
+        move |source| SetupError::RunFolder {
+            action,
+            path,
+            source,
+        }
+    };
+    runs.hold()
+        .map_err(open_err("open the runs folder", runs.dir()))?;
+    let undone = undone
+        .hold()
+        .map_err(open_err("open the run folder", &path))?;
     // One run of an input at a time: the import, its resume, its undo.
     let _lock = RunLock::acquire_at(runs.lock_path(), &path).map_err(SetupError::from)?;
     let journal_path = [undone.finished_journal(), undone.journal()]
@@ -112,7 +127,13 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     let mark = undone.path().join(UNDONE);
     let earlier = unfinished_undo(&runs, &path);
     let (folder, resumed) = match (cfg.upload.resume, earlier) {
-        (true, Some(folder)) => (folder, true),
+        (true, Some(folder)) => {
+            let held = folder.clone().hold();
+            (
+                held.map_err(open_err("open the run folder", folder.path()))?,
+                true,
+            )
+        }
         (true, None) => {
             return Err(refuse(report::undo_nothing_to_resume(&path)));
         }
@@ -283,7 +304,7 @@ pub(crate) fn run(cfg: &UndoConfig) -> Result<u8, RunError> {
     if stop.is_none() {
         // Finished: no longer resumable, kept for the record.
         let done = dir.join(FINISHED_JOURNAL);
-        if let Err(e) = std::fs::rename(undo_journal.path(), &done) {
+        if let Err(e) = crate::util::run_dir::rename(undo_journal.path(), &done) {
             tracing::warn!("cannot rename {}: {e}", undo_journal.path().display());
         }
         if let Err(e) = mark_undone(&mark, &dir, &counts) {

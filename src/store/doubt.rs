@@ -18,7 +18,6 @@
 //! another run's folder.
 
 use std::collections::BTreeSet;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -27,6 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::journal::{self, JournalError};
 use crate::util::atomic;
+use crate::util::run_dir;
 
 /// The file's name in a run folder.
 pub const FILE: &str = "doubt";
@@ -126,7 +126,7 @@ impl Doubt {
             path: path.to_owned(),
             line,
         };
-        let file = match File::open(path) {
+        let file = match run_dir::open_read(path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io_err(e)),
@@ -221,7 +221,7 @@ impl Doubt {
             false => Doubt::read(doubt_file)?.filter(|d| d.target == *target),
             true => None,
         };
-        if !journal_file.exists() {
+        if !run_dir::exists(journal_file) {
             return Ok(doubt);
         }
         let header = journal::header(journal_file)?;

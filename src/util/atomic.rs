@@ -11,21 +11,88 @@
 //! one behind, named `.NAME.XXXXXX.tmp` beside the target so the user can
 //! tell what it was.
 //!
+//! In a folder held for the run ([`crate::util::run_dir`]) the temporary
+//! file is made, renamed and removed through the held handle, so a path
+//! swapped mid-run cannot send the file elsewhere.
+//!
 //! It knows nothing of what is written, and adds no context to errors:
 //! callers name the file the way their messages need.
 
+use std::ffi::OsString;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use tempfile::NamedTempFile;
+
+use super::run_dir::{self, RunDir};
 
 /// A file being written to a temporary name, put in place by
 /// [`AtomicFile::commit`]; removed if dropped before.
 #[derive(Debug)]
 pub struct AtomicFile {
-    temp: NamedTempFile,
+    temp: Temp,
     path: PathBuf,
+}
+
+/// The temporary file: by path, or in a held folder.
+#[derive(Debug)]
+enum Temp {
+    Path(NamedTempFile),
+    Held(HeldTemp),
+}
+
+/// A temporary file in a held folder; removed through the handle when
+/// dropped uncommitted.
+#[derive(Debug)]
+struct HeldTemp {
+    dir: Arc<RunDir>,
+    name: OsString,
+    file: File,
+    /// Its path, for messages.
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Drop for HeldTemp {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if !self.committed {
+            let _ = self.dir.remove(&self.name);
+        }
+    }
+}
+
+/// Creates `.NAME.XXXXXX.tmp` in the held `dir` (new, mode 0600, never
+/// through a link).
+#[cfg(unix)]
+fn held_temp(dir: Arc<RunDir>, prefix: &std::ffi::OsStr, path: &Path) -> io::Result<HeldTemp> {
+    use rustix::fs::OFlags;
+    let mut last = None;
+    for _ in 0..64 {
+        let mut name = prefix.to_os_string();
+        name.push(
+            std::iter::repeat_with(fastrand::alphanumeric)
+                .take(6)
+                .collect::<String>(),
+        );
+        name.push(".tmp");
+        match dir.open(&name, OFlags::RDWR | OFlags::CREATE | OFlags::EXCL, 0o600) {
+            Ok(file) => {
+                return Ok(HeldTemp {
+                    path: path.with_file_name(&name),
+                    dir,
+                    name,
+                    file,
+                    committed: false,
+                });
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free temporary name")))
 }
 
 impl AtomicFile {
@@ -40,6 +107,13 @@ impl AtomicFile {
         let mut prefix = std::ffi::OsString::from(".");
         prefix.push(name);
         prefix.push(".");
+        #[cfg(unix)]
+        if let Some((dir, _)) = run_dir::held(path) {
+            return Ok(AtomicFile {
+                temp: Temp::Held(held_temp(dir, &prefix, path)?),
+                path: path.to_owned(),
+            });
+        }
         let mut builder = tempfile::Builder::new();
         builder.prefix(&prefix).suffix(".tmp");
         // tempfile's default on unix already, made explicit: the mode is a
@@ -50,7 +124,7 @@ impl AtomicFile {
             builder.permissions(std::fs::Permissions::from_mode(0o600));
         }
         Ok(AtomicFile {
-            temp: builder.tempfile_in(dir)?,
+            temp: Temp::Path(builder.tempfile_in(dir)?),
             path: path.to_owned(),
         })
     }
@@ -60,40 +134,79 @@ impl AtomicFile {
         &self.path
     }
 
-    /// The temporary file's path, for reading back what was written.
+    /// The temporary file's path, for messages.
     pub fn temp_path(&self) -> &Path {
-        self.temp.path()
+        match &self.temp {
+            Temp::Path(t) => t.path(),
+            Temp::Held(t) => &t.path,
+        }
+    }
+
+    /// The temporary file opened anew for reading from its start, never
+    /// through its path (which may lead elsewhere by now).
+    pub fn read_back(&self) -> io::Result<File> {
+        use io::Seek;
+        let mut file = match &self.temp {
+            Temp::Path(t) => t.reopen()?,
+            #[cfg(unix)]
+            Temp::Held(t) => t.dir.open(&t.name, rustix::fs::OFlags::RDONLY, 0)?,
+            #[cfg(not(unix))]
+            Temp::Held(t) => t.file.try_clone()?,
+        };
+        file.rewind()?;
+        Ok(file)
     }
 
     /// The temporary file itself.
     pub fn file(&self) -> &File {
-        self.temp.as_file()
+        match &self.temp {
+            Temp::Path(t) => t.as_file(),
+            Temp::Held(t) => &t.file,
+        }
     }
 
     /// Syncs the file and renames it into place, replacing any file there.
     /// On an error the temporary file is removed and the old file stays.
     pub fn commit(self) -> io::Result<PathBuf> {
-        self.temp.as_file().sync_all()?;
+        self.file().sync_all()?;
         // The rename is the commit: a crash before it leaves the old file,
         // after it the new one, synced.
-        self.temp
-            .persist(&self.path)
-            .map_err(|e| e.error)
-            .map(|_| self.path)
+        match self.temp {
+            Temp::Path(t) => t.persist(&self.path).map_err(|e| e.error)?,
+            #[cfg(unix)]
+            Temp::Held(mut t) => {
+                let name = self.path.file_name().unwrap_or(self.path.as_os_str());
+                t.dir.rename(&t.name, name)?;
+                t.committed = true;
+                return Ok(self.path);
+            }
+            #[cfg(not(unix))]
+            Temp::Held(_) => unreachable!("folders are held only on unix"),
+        };
+        Ok(self.path)
     }
 }
 
 impl Write for AtomicFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.temp.write(buf)
+        match &mut self.temp {
+            Temp::Path(t) => t.write(buf),
+            Temp::Held(t) => t.file.write(buf),
+        }
     }
 
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.temp.write_all(buf)
+        match &mut self.temp {
+            Temp::Path(t) => t.write_all(buf),
+            Temp::Held(t) => t.file.write_all(buf),
+        }
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.temp.flush()
+        match &mut self.temp {
+            Temp::Path(t) => t.flush(),
+            Temp::Held(t) => t.file.flush(),
+        }
     }
 }
 
@@ -184,6 +297,36 @@ mod tests {
             folder,
             std::env::current_dir().unwrap().canonicalize().unwrap()
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn in_a_held_folder_a_swapped_path_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        let held = RunDir::hold(&run).unwrap();
+        let mut kept = AtomicFile::create(&run.join("summary.json")).unwrap();
+        let dropped = AtomicFile::create(&run.join("report.html")).unwrap();
+        // Swapped for a link to someone else's folder mid-write.
+        let moved = dir.path().join("moved");
+        std::fs::rename(&run, &moved).unwrap();
+        let target = dir.path().join("target");
+        std::fs::create_dir(&target).unwrap();
+        std::os::unix::fs::symlink(&target, &run).unwrap();
+        kept.write_all(b"{}").unwrap();
+        let mut back = String::new();
+        io::Read::read_to_string(&mut kept.read_back().unwrap(), &mut back).unwrap();
+        assert_eq!(back, "{}", "read back through the handle");
+        kept.commit().unwrap();
+        drop(dropped);
+        assert_eq!(names(&moved), ["summary.json"], "no temporary file left");
+        assert_eq!(
+            std::fs::read_to_string(moved.join("summary.json")).unwrap(),
+            "{}"
+        );
+        assert!(names(&target).is_empty(), "nothing through the link");
+        drop(held);
     }
 
     #[cfg(unix)]

@@ -8,7 +8,8 @@
 //! it is known to be a plain file of its own (not a directory, FIFO,
 //! socket or device, nor a second name, a hard link, of another file); and
 //! [`foreign_link`], whether a path the user named is a symbolic link
-//! another user owns. It only opens and reports: what a refusal means for
+//! another user owns. A file in a folder held for the run
+//! ([`crate::util::run_dir`]) is opened through the held handle. It only opens and reports: what a refusal means for
 //! a run is its caller's business.
 
 use std::fs::{File, FileType, OpenOptions};
@@ -48,6 +49,43 @@ impl From<OpenError> for io::Error {
     }
 }
 
+/// How a file is opened: read, write, create, create only if new.
+#[derive(Clone, Copy)]
+struct How {
+    read: bool,
+    write: bool,
+    create: bool,
+    create_new: bool,
+}
+
+/// Opens `path` as `how` says, never following a link in its last
+/// component; through the held folder when it is in one.
+fn open_how(path: &Path, how: How) -> io::Result<File> {
+    #[cfg(unix)]
+    if let Some((dir, name)) = super::run_dir::held(path) {
+        use rustix::fs::OFlags;
+        let mut flags = OFlags::NONBLOCK;
+        flags |= match (how.read, how.write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            _ => OFlags::RDONLY,
+        };
+        if how.create || how.create_new {
+            flags |= OFlags::CREATE;
+        }
+        if how.create_new {
+            flags |= OFlags::EXCL;
+        }
+        return dir.open(name, flags, 0o600);
+    }
+    options()
+        .read(how.read)
+        .write(how.write)
+        .create(how.create)
+        .create_new(how.create_new)
+        .open(path)
+}
+
 /// Options that never follow a link in the last component.
 fn options() -> OpenOptions {
     let mut opts = OpenOptions::new();
@@ -63,23 +101,32 @@ fn options() -> OpenOptions {
 
 /// Creates `path`, which must not exist (mode 0600, write only).
 pub fn create_new(path: &Path) -> Result<File, OpenError> {
-    options()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| failed(path, e))
+    open_how(
+        path,
+        How {
+            read: false,
+            write: true,
+            create: false,
+            create_new: true,
+        },
+    )
+    .map_err(|e| failed(path, e))
 }
 
 /// Opens `path` for reading and writing, creating it (mode 0600) if
 /// `create`; never truncates, and refuses anything but a plain file of
 /// its own.
 pub fn open(path: &Path, create: bool) -> Result<File, OpenError> {
-    let file = options()
-        .read(true)
-        .write(true)
-        .create(create)
-        .open(path)
-        .map_err(|e| failed(path, e))?;
+    let file = open_how(
+        path,
+        How {
+            read: true,
+            write: true,
+            create,
+            create_new: false,
+        },
+    )
+    .map_err(|e| failed(path, e))?;
     check_plain(path, &file)?;
     Ok(file)
 }
@@ -99,10 +146,16 @@ pub fn replace(path: &Path) -> Result<File, OpenError> {
 /// following a link (a FIFO in its place does not block the read).
 pub fn read_start(path: &Path, limit: u64) -> Result<Vec<u8>, OpenError> {
     use std::io::Read;
-    let file = options()
-        .read(true)
-        .open(path)
-        .map_err(|e| failed(path, e))?;
+    let file = open_how(
+        path,
+        How {
+            read: true,
+            write: false,
+            create: false,
+            create_new: false,
+        },
+    )
+    .map_err(|e| failed(path, e))?;
     check_plain(path, &file)?;
     let mut text = Vec::new();
     file.take(limit)

@@ -145,7 +145,15 @@ fn write_run<T: Record>(
     dir: &Path,
     items: impl Iterator<Item = io::Result<T>>,
 ) -> io::Result<File> {
-    let file = tempfile::tempfile_in(dir).map_err(|e| {
+    // In a run's held folder, through its handle (see `run_dir`).
+    #[cfg(unix)]
+    let made = match super::run_dir::held_folder(dir) {
+        Some(held) => held.temp_file(),
+        None => tempfile::tempfile_in(dir),
+    };
+    #[cfg(not(unix))]
+    let made = tempfile::tempfile_in(dir);
+    let file = made.map_err(|e| {
         io::Error::new(
             e.kind(),
             format!("cannot create a temporary file in {}: {e}", dir.display()),

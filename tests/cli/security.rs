@@ -483,3 +483,75 @@ fn a_planted_lock_link_leaves_its_target_intact_and_the_run_refuses() {
         assert!(!s.path("state.db").exists(), "{lock}: no state");
     }
 }
+
+/// Someone who can write only to the input's folder renames `in.runs`
+/// away mid-run and puts a link in its place, through a folder of theirs
+/// whose entry of the run's name leads to a folder they chose (a root cron
+/// job would write customer data, or replace files, there). The run
+/// holds its folders open: it goes on, and every file it writes after the
+/// swap lands in its own folder, now under the moved name; nothing
+/// reaches the link's target. Stopping would be worse for the user: the
+/// rows already sent would have no results, and the attacker could stop
+/// any run at will.
+#[cfg(unix)]
+#[test]
+fn a_runs_folder_swapped_for_a_link_mid_run_redirects_no_file() {
+    const ROWS: usize = 40;
+    let limit = std::time::Duration::from_secs(60);
+    let s = Scratch::new();
+    // 40 creates one after another at 50 ms each: the run is still
+    // sending long after its journal appears.
+    let sb = sandbox_with_faults(Faults {
+        latency_ms: 50,
+        ..Faults::default()
+    });
+    let input = s.customers("in.csv", ROWS);
+    let child = spawn_import(&sb, &input, &["--rate", "1000", "--concurrency", "1"]);
+    let runs = s.path("in.runs");
+    let mut journal = PathBuf::new();
+    wait_until(limit, "the run's journal", || {
+        let found = run_folders(&runs)
+            .into_iter()
+            .map(|f| f.join("journal"))
+            .find(|j| j.exists());
+        found.map(|j| journal = j).is_some()
+    });
+    let run_name = journal.parent().unwrap().file_name().unwrap().to_owned();
+
+    let moved = s.path("moved.runs");
+    std::fs::rename(&runs, &moved).unwrap();
+    let attacker = s.path("atk");
+    let target = s.path("target");
+    std::fs::create_dir(&attacker).unwrap();
+    std::fs::create_dir(&target).unwrap();
+    std::os::unix::fs::symlink(&target, attacker.join(&run_name)).unwrap();
+    std::os::unix::fs::symlink(&attacker, &runs).unwrap();
+    // The swap came before the end: what follows is written after it.
+    assert!(
+        sb.stats().creates < ROWS as u64,
+        "the run finished before the swap; the test proves nothing"
+    );
+
+    let out = wait_bounded(child, limit);
+    assert_exit(&out, 0);
+    assert_eq!(
+        files_under(&target),
+        Vec::<PathBuf>::new(),
+        "nothing in the target"
+    );
+    assert_eq!(
+        std::fs::read_dir(&attacker).unwrap().count(),
+        1,
+        "nothing added beside the attacker's link"
+    );
+    let own = moved.join(&run_name);
+    let rows = assert_universal(&own.join("results.csv"), ROWS as u64, &sb);
+    assert!(rows.iter().all(|r| r.status == "created"), "{rows:?}");
+    for name in ["summary.json", "report.html", "journal.done"] {
+        assert!(own.join(name).is_file(), "{name} in the run's own folder");
+    }
+    assert!(
+        !own.join("journal").exists(),
+        "the journal was renamed in place"
+    );
+}

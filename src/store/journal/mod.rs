@@ -99,7 +99,7 @@ fn each_line(
 ) -> Result<u64, JournalError> {
     use std::io::BufRead;
     let io = |source| JournalError::io(path, source);
-    let mut reader = io::BufReader::new(std::fs::File::open(path).map_err(io)?);
+    let mut reader = io::BufReader::new(crate::util::run_dir::open_read(path).map_err(io)?);
     let mut buf = Vec::new();
     let mut valid_len = 0u64;
     let mut n = 0;

@@ -9,7 +9,6 @@
 //! send: it answers what the journal says.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -235,7 +234,7 @@ pub fn header(path: &Path) -> Result<Header, JournalError> {
         source,
     };
     let mut line = Vec::new();
-    BufReader::new(File::open(path).map_err(io)?)
+    BufReader::new(crate::util::run_dir::open_read(path).map_err(io)?)
         .read_until(b'\n', &mut line)
         .map_err(io)?;
     Header::parse(line.strip_suffix(b"\n").unwrap_or(&line)).map_err(|message| {
@@ -309,7 +308,7 @@ pub fn doubtful(
         .max(pass.lands_by.map(from_millis));
     // The code of each row in doubt: the last record of it that names one.
     let mut named: std::collections::BTreeMap<u64, String> = Default::default();
-    let mut reader = BufReader::new(File::open(path).map_err(io)?);
+    let mut reader = BufReader::new(crate::util::run_dir::open_read(path).map_err(io)?);
     let mut buf = Vec::new();
     let mut first = true;
     loop {

@@ -181,7 +181,7 @@ fn unfinished_codes(path: &Path) -> Result<HashMap<u64, String>, JournalError> {
     }
     let io = |source| JournalError::io(path, source);
     let mut codes = HashMap::new();
-    let reader = BufReader::new(File::open(path).map_err(io)?);
+    let reader = BufReader::new(crate::util::run_dir::open_read(path).map_err(io)?);
     for line in reader.split(b'\n') {
         let line = line.map_err(io)?;
         let named = line.starts_with(br#"{"t":"patch""#) || line.starts_with(br#"{"t":"send""#);
@@ -273,7 +273,7 @@ impl UndoHeader {
     /// The header of the undo journal at `path`; `None` when it is not one.
     pub fn read(path: &Path) -> Option<UndoHeader> {
         let mut line = Vec::new();
-        BufReader::new(File::open(path).ok()?)
+        BufReader::new(crate::util::run_dir::open_read(path).ok()?)
             .read_until(b'\n', &mut line)
             .ok()?;
         serde_json::from_slice(line.strip_suffix(b"\n")?).ok()
