@@ -30,8 +30,9 @@
 //! climbed in small steps and the step that held before the refused one
 //! is held as a *level* above the ceiling; a 429 at that level goes back
 //! to the ceiling (see [`RISE_EVERY`]). A ceiling measured over five
-//! seconds or more, behind a `Retry-After`, is probed no sooner than 60
-//! times that pause (a probe costs its 429's pause).
+//! seconds or more (and not capped under the measure), behind a
+//! `Retry-After`, is probed no sooner than 60 times that pause (a probe
+//! costs its 429's pause).
 //!
 //! A refused probe keeps the ceiling that held before it (it lowered a
 //! measured ceiling by 2% each time). The pool pauses for `Retry-After`,
@@ -91,10 +92,11 @@ const PROBE_EVERY_LONGEST: Duration = Duration::from_secs(240);
 
 /// A probe of a tight ceiling is due no sooner than this many times the
 /// server's latest `Retry-After` (a probe at 30 s that brought a 1 s
-/// pause cost 2% of a minute's run against a fixed window). A loose one
-/// (measured over under [`LOOSE_WINDOW`], so the burst taken off is 2%
-/// of it or more) is probed after [`PROBE_EVERY`] still: that probe lifted
-/// a token bucket's ceiling from 48.8 to 49.5.
+/// pause cost 2% of a minute's run). A loose one (measured over under
+/// [`LOOSE_WINDOW`], so the burst taken off is 2% of it or more, or capped
+/// under what was measured) is probed after [`PROBE_EVERY`] still: that
+/// probe lifted a token bucket's ceiling from 48.8 to 49.5, and a fixed
+/// window's slow start left 48 (its step before the overshoot).
 const PROBE_COST: u32 = 60;
 const LOOSE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -580,9 +582,11 @@ impl Pacer {
                 // is a lower bound, and took 50/s windows to 46/s.
                 measured = measured.max((c * STEP_DOWN).min(r));
             }
-            // Over a short window the burst taken off is a large share:
-            // the ceiling may sit well under the limit.
-            s.loose = bound.is_some_and(|(b, w)| w < LOOSE_WINDOW && measured >= b);
+            // Over a short window the burst taken off is a large share,
+            // and a ceiling capped under the measure (the pace that held
+            // before slow start's last step) says only "not above": either
+            // may sit well under the limit.
+            s.loose = bound.is_none_or(|(b, w)| w < LOOSE_WINDOW || measured < b);
             (Some(measured), measured * MARGIN, slow_start)
         } else if let Some(held) = held {
             // A probe refused within a second of its start: too short to

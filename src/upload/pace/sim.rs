@@ -459,10 +459,13 @@ async fn auto_97_percent_after_10_s() {
     // Known misses: window limiters that answer with a whole second of
     // Retry-After. Each refusal costs that second (2% of the run after
     // its first 10 s), so the climb from slow start's ceiling stops at
-    // what got through beyond --burst (the burst a bucket may have let
-    // through is taken off, which a window does not have): the sliding
-    // window stays at 45 of 50. The fixed window's mean over the phases
-    // is 97.3 to 97.9%, one phase 95%: its floor sits under that.
-    let short = [("fixed-window", 0.96), ("sliding-window", 0.89)];
+    // the first refusal: at what got through beyond --burst (the burst a
+    // bucket may have let through is taken off, which a window does not
+    // have): the sliding window stays at 45 of 50; the fixed window at
+    // slow start's step before its overshoot, 48 to 49.5 (means over the
+    // phases 96.3 to 97.5%, single phases 95 to 98.8%). Holding the step
+    // that held instead (as against haproxy) took the sliding window to
+    // 96.2% and the leaky bucket from 98.7% to 96.4%.
+    let short = [("fixed-window", 0.94), ("sliding-window", 0.89)];
     table("auto", auto(), 3000, (0.97, true), &short).await;
 }
