@@ -554,6 +554,8 @@ impl Pacer {
         }
         let held = s.ceiling.filter(|_| probing);
         let admitted = s.admitted_since_pause as f64;
+        // Only a measure over seconds (below) may find the ceiling tight.
+        s.loose = true;
         // Slow start (auto, no ceiling yet) raised the rate during the
         // measure, so what got through is a lower bound only.
         let slow_start = self.settings.auto && s.ceiling.is_none();
