@@ -197,6 +197,26 @@ pub fn interrupt(child: std::process::Child, limit: std::time::Duration) -> Outp
     wait_bounded(child, limit)
 }
 
+/// `notify-import validate /dev/stdin` with `bytes` written to its stdin
+/// by a thread (so a full pipe cannot block the test), waited on with a
+/// bound; its own run folders go under `runs`.
+#[track_caller]
+pub fn validate_piped(runs: &Path, bytes: Vec<u8>, limit: std::time::Duration) -> Output {
+    let mut child = notify_import()
+        .args(["validate", "/dev/stdin", "--runs-dir"])
+        .arg(runs)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn notify-import");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &bytes));
+    let out = wait_bounded(child, limit);
+    writer.join().expect("writer").expect("write to stdin");
+    out
+}
+
 /// Waits for a child with a bound, killing it if it overruns.
 #[track_caller]
 pub fn wait_bounded(mut child: std::process::Child, limit: std::time::Duration) -> Output {

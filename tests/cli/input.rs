@@ -1010,18 +1010,11 @@ fn one_over_long_line_in_a_file_is_refused_by_its_line_and_many_lines_are_not() 
         many.push_str(&format!("{i};Klant {i} B.V.;Utrecht\n"));
     }
     assert!(many.len() > 10 * 65536);
-    let mut child = notify_import()
-        .args(["validate", "/dev/stdin", "--runs-dir"])
-        .arg(s.path("runs"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, many.as_bytes()));
-    let out = wait_bounded(child, std::time::Duration::from_secs(120));
-    writer.join().unwrap().unwrap();
+    let out = validate_piped(
+        &s.path("runs"),
+        many.into_bytes(),
+        std::time::Duration::from_secs(120),
+    );
     assert_exit(&out, 0);
     let err = stderr(&out);
     assert!(

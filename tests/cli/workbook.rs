@@ -575,23 +575,11 @@ fn an_xlsb_workbook_reads_its_visible_sheet_first() {
 #[cfg(target_os = "linux")]
 #[test]
 fn a_workbook_through_a_pipe_is_read() {
-    use std::io::Write;
     let s = Scratch::new();
     let input = s.path("klanten.xlsx");
     excel_workbook(&input);
     let bytes = std::fs::read(&input).unwrap();
-    let mut child = notify_import()
-        .args(["validate", "/dev/stdin", "--runs-dir"])
-        .arg(s.path("runs"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || stdin.write_all(&bytes));
-    let out = wait_bounded(child, std::time::Duration::from_secs(60));
-    writer.join().unwrap().unwrap();
+    let out = validate_piped(&s.path("runs"), bytes, std::time::Duration::from_secs(60));
     assert_exit(&out, 0);
     assert!(
         stderr(&out).contains("checked /dev/stdin (4 rows: 4 valid, 0 invalid)"),

@@ -893,26 +893,13 @@ mod tests {
         }
     }
 
-    /// `secs` seconds of clean sending at 60/s, then a 429 asking for a
-    /// second: a ceiling measured over `secs` seconds.
-    async fn learn_60_over(p: &Pacer, secs: u64) {
-        let stop = CancellationToken::new();
-        let mut t = p.acquire(&stop).await.expect("t");
-        for _ in 0..60 * secs {
-            tokio::time::sleep(Duration::from_micros(16_667)).await;
-            p.on_admitted(t, true);
-            t = p.acquire(&stop).await.expect("t");
-        }
-        p.on_rate_limited(t, Some(Duration::from_secs(1)));
-    }
-
     #[tokio::test(start_paused = true)]
     async fn a_tight_ceiling_behind_a_costly_retry_after_is_probed_seldom() {
         let stop = CancellationToken::new();
         // Measured over 8 s: the burst taken off is 1% of it. A probe
         // would cost a 429 and its second: not within a minute.
         let p = pacer(100.0, 1);
-        learn_60_over(&p, 8).await;
+        learn_60_over(&p, 8, Duration::from_secs(1)).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let t = p.acquire(&stop).await.expect("t");
         answer_for(&p, t, 45).await;
@@ -920,7 +907,7 @@ mod tests {
         // Measured over 2 s: loose (the burst is 2.5% of it), so probed
         // after 30 s as before.
         let p = pacer(100.0, 1);
-        learn_60_over(&p, 2).await;
+        learn_60_over(&p, 2, Duration::from_secs(1)).await;
         tokio::time::sleep(Duration::from_secs(1)).await;
         let t = p.acquire(&stop).await.expect("t");
         answer_for(&p, t, 31).await;

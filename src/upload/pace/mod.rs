@@ -465,14 +465,20 @@ mod tests {
 
     /// Two seconds of clean sending at 60/s, then a 429: a measured ceiling.
     pub(super) async fn learn_60(p: &Pacer) -> Ticket {
+        learn_60_over(p, 2, Duration::ZERO).await
+    }
+
+    /// `secs` seconds of clean sending at 60/s, then a 429 asking for
+    /// `retry_after`: a ceiling measured over `secs` seconds.
+    pub(super) async fn learn_60_over(p: &Pacer, secs: u64, retry_after: Duration) -> Ticket {
         let stop = CancellationToken::new();
         let mut t = p.acquire(&stop).await.expect("t");
-        for _ in 0..120 {
+        for _ in 0..60 * secs {
             tokio::time::sleep(Duration::from_micros(16_667)).await;
             p.on_admitted(t, true);
             t = p.acquire(&stop).await.expect("t");
         }
-        p.on_rate_limited(t, Some(Duration::ZERO));
+        p.on_rate_limited(t, Some(retry_after));
         t
     }
 
